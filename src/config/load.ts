@@ -1,0 +1,122 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { ConfigError } from "./errors.js";
+import { defaultConfig, type SluiceConfig } from "./schema.js";
+
+/** Flags and environment share one vocabulary: flag `--mqtt-port` = env `SLUICE_MQTT_PORT` = key `mqttPort`. */
+const scalarKeys: Record<string, keyof SluiceConfig> = {
+  "data-dir": "dataDir",
+  host: "host",
+  "mqtt-port": "mqttPort",
+  "mqtts-port": "mqttsPort",
+  "ws-port": "wsPort",
+  "ws-path": "wsPath",
+  "http-port": "httpPort",
+  "allow-anonymous": "allowAnonymous",
+  "tls-cert": "tlsCert",
+  "tls-key": "tlsKey",
+  "log-level": "logLevel",
+  "sys-interval": "sysInterval",
+};
+
+type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;
+
+function coerce(key: keyof SluiceConfig, raw: unknown): unknown {
+  const template = (defaultConfig as unknown as Record<string, unknown>)[key];
+  if (typeof template === "number") {
+    const n = typeof raw === "number" ? raw : Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${key} must be a non-negative integer, got ${String(raw)}`);
+    return n;
+  }
+  if (typeof template === "boolean") {
+    if (typeof raw === "boolean") return raw;
+    if (raw === "true" || raw === "1" || raw === "") return true;
+    if (raw === "false" || raw === "0") return false;
+    throw new ConfigError(`${key} must be true or false, got ${String(raw)}`);
+  }
+  return String(raw);
+}
+
+function fromFile(path: string): Overrides {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = path.endsWith(".json") ? JSON.parse(text) : parseYaml(text);
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid ${path.endsWith(".json") ? "JSON" : "YAML"}: ${(err as Error).message}`);
+  }
+  if (parsed === null || parsed === undefined) return {};
+  if (typeof parsed !== "object" || Array.isArray(parsed)) throw new ConfigError(`config file ${path} must hold an object`);
+  return parsed as Overrides;
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Overrides {
+  const out: Overrides = {};
+  for (const [flag, key] of Object.entries(scalarKeys)) {
+    const value = env[`SLUICE_${flag.toUpperCase().replace(/-/g, "_")}`];
+    if (value !== undefined) out[key] = value;
+  }
+  return out;
+}
+
+function apply(target: SluiceConfig, overrides: Overrides, origin: string): void {
+  for (const [key, raw] of Object.entries(overrides)) {
+    if (!(key in defaultConfig) && key !== "tlsCert" && key !== "tlsKey") {
+      throw new ConfigError(`unknown configuration key "${key}" in ${origin}`);
+    }
+    const k = key as keyof SluiceConfig;
+    if (k === "mqtt") {
+      if (typeof raw !== "object" || raw === null) throw new ConfigError(`mqtt must be an object in ${origin}`);
+      for (const [limit, value] of Object.entries(raw)) {
+        if (!(limit in defaultConfig.mqtt)) throw new ConfigError(`unknown mqtt limit "${limit}" in ${origin}`);
+        if (!Number.isInteger(value) || (value as number) < 0) throw new ConfigError(`mqtt.${limit} must be a non-negative integer`);
+        (target.mqtt as unknown as Record<string, number>)[limit] = value as number;
+      }
+    } else if (k === "acl") {
+      if (!Array.isArray(raw)) throw new ConfigError(`acl must be a list in ${origin}`);
+      target.acl = raw.map((rule, i) => validateAclRule(rule, `${origin} acl[${i}]`));
+    } else {
+      (target as unknown as Record<string, unknown>)[k] = coerce(k, raw);
+    }
+  }
+}
+
+function validateAclRule(rule: unknown, where: string): SluiceConfig["acl"][number] {
+  const r = rule as Record<string, unknown>;
+  if (typeof r !== "object" || r === null) throw new ConfigError(`${where} must be an object`);
+  if (r.effect !== "allow" && r.effect !== "deny") throw new ConfigError(`${where}.effect must be allow or deny`);
+  if (r.action !== "publish" && r.action !== "subscribe" && r.action !== "all") {
+    throw new ConfigError(`${where}.action must be publish, subscribe or all`);
+  }
+  if (typeof r.filter !== "string" || r.filter.length === 0) throw new ConfigError(`${where}.filter must be a topic filter`);
+  return { effect: r.effect, action: r.action, filter: r.filter };
+}
+
+export interface LoadOptions {
+  configFile?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Flag values by flag name (`mqtt-port`), as parsed from the command line. */
+  flags?: Record<string, string | boolean | undefined>;
+}
+
+/** Defaults, then the config file, then environment variables, then flags: each layer wins over the one before. */
+export function loadConfig(options: LoadOptions = {}): SluiceConfig {
+  const config: SluiceConfig = structuredClone(defaultConfig);
+  if (options.configFile) apply(config, fromFile(options.configFile), options.configFile);
+  apply(config, fromEnv(options.env ?? process.env), "environment");
+  const flagOverrides: Overrides = {};
+  for (const [flag, value] of Object.entries(options.flags ?? {})) {
+    if (value === undefined) continue;
+    const key = scalarKeys[flag];
+    if (key) flagOverrides[key] = value;
+  }
+  apply(config, flagOverrides, "flags");
+  return config;
+}
+
+export const configFlags = Object.keys(scalarKeys);

@@ -1,0 +1,170 @@
+import { EventEmitter } from "node:events";
+import { invalid, notFound } from "../errors.js";
+import type { DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../store/types.js";
+import { generateId, generateToken, hashToken } from "./tokens.js";
+
+/** What a valid device token proves about its bearer. */
+export interface DevicePrincipal {
+  accountId: string;
+  deviceId: string;
+  tokenId: string;
+  permission: Permission;
+  expiresAt: Date | null;
+}
+
+export interface NewDevice {
+  name: string;
+  active?: boolean;
+  tags?: { key: string; value: string }[];
+  extra?: Record<string, unknown>;
+}
+
+export interface NewToken {
+  name?: string;
+  permission?: Permission;
+  expiresAt?: Date | null;
+  serieNumber?: string | null;
+}
+
+/**
+ * Events:
+ * - `revoked` ({ tokenIds?, deviceId?, reason }): credentials stopped being valid; whoever
+ *   holds live sessions on them (the broker) must drop those sessions.
+ */
+export class IdentityService extends EventEmitter {
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private expiryCheckedUpTo = new Date();
+
+  constructor(private readonly repo: IdentityRepository) {
+    super();
+  }
+
+  /** Creates the first account and its token on an empty store; returns the token, or null if accounts exist. */
+  async bootstrapAdmin(): Promise<{ accountId: string; token: string } | null> {
+    if ((await this.repo.countAccounts()) > 0) return null;
+    const accountId = generateId();
+    const now = new Date();
+    await this.repo.insertAccount({ id: accountId, name: "admin", createdAt: now });
+    const token = await this.createAccountToken(accountId, "admin");
+    return { accountId, token };
+  }
+
+  async createAccountToken(accountId: string, name: string): Promise<string> {
+    const token = generateToken();
+    await this.repo.insertAccountToken({
+      id: generateId(), accountId, tokenHash: hashToken(token), name, createdAt: new Date(), expiresAt: null,
+    });
+    return token;
+  }
+
+  /** Resolves an account token to its account id, or undefined. */
+  async authenticateAccount(token: string): Promise<string | undefined> {
+    const row = await this.repo.findAccountTokenByHash(hashToken(token));
+    if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
+    return row.accountId;
+  }
+
+  /** Resolves a device token to its principal, or undefined when unknown or expired. */
+  async authenticateDevice(token: string): Promise<DevicePrincipal | undefined> {
+    const row = await this.repo.findDeviceTokenByHash(hashToken(token));
+    if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
+    const device = await this.repo.getDevice(row.accountId, row.deviceId);
+    if (!device || !device.active) return undefined;
+    void this.repo.touchDeviceToken(row.id, new Date());
+    return { accountId: row.accountId, deviceId: row.deviceId, tokenId: row.id, permission: row.permission, expiresAt: row.expiresAt };
+  }
+
+  async createDevice(accountId: string, input: NewDevice): Promise<{ device: DeviceRow; token: string }> {
+    if (typeof input.name !== "string" || input.name.trim() === "") throw invalid("name is required");
+    const now = new Date();
+    const device: DeviceRow = {
+      id: generateId(), accountId, name: input.name, active: input.active ?? true,
+      tags: input.tags ?? [], extra: input.extra ?? {}, createdAt: now, updatedAt: now,
+    };
+    await this.repo.insertDevice(device);
+    const { token } = await this.createToken(accountId, device.id, { name: "Default", permission: "full" });
+    return { device, token };
+  }
+
+  async getDevice(accountId: string, id: string): Promise<DeviceRow> {
+    const device = await this.repo.getDevice(accountId, id);
+    if (!device) throw notFound("Device");
+    return device;
+  }
+
+  listDevices(accountId: string, page: { limit: number; offset: number; name?: string }): Promise<DeviceRow[]> {
+    return this.repo.listDevices(accountId, page);
+  }
+
+  async updateDevice(accountId: string, id: string, patch: Partial<NewDevice>): Promise<DeviceRow> {
+    const device = await this.getDevice(accountId, id);
+    if (patch.name !== undefined) {
+      if (typeof patch.name !== "string" || patch.name.trim() === "") throw invalid("name must be a non-empty string");
+      device.name = patch.name;
+    }
+    if (patch.active !== undefined) device.active = Boolean(patch.active);
+    if (patch.tags !== undefined) device.tags = patch.tags;
+    if (patch.extra !== undefined) device.extra = { ...device.extra, ...patch.extra };
+    device.updatedAt = new Date();
+    await this.repo.updateDevice(device);
+    if (!device.active) this.emit("revoked", { deviceId: id, reason: "device deactivated" });
+    return device;
+  }
+
+  async deleteDevice(accountId: string, id: string): Promise<void> {
+    if (!(await this.repo.deleteDevice(accountId, id))) throw notFound("Device");
+    this.emit("revoked", { deviceId: id, reason: "device deleted" });
+  }
+
+  async createToken(accountId: string, deviceId: string, input: NewToken): Promise<{ row: DeviceTokenRow; token: string }> {
+    await this.getDevice(accountId, deviceId);
+    const permission = input.permission ?? "full";
+    if (!["full", "write", "read"].includes(permission)) throw invalid("permission must be full, write or read");
+    if (input.expiresAt && Number.isNaN(input.expiresAt.getTime())) throw invalid("expire_time is not a valid date");
+    const token = generateToken();
+    const row: DeviceTokenRow = {
+      id: generateId(), deviceId, accountId, tokenHash: hashToken(token), prefix: token.slice(0, 8),
+      name: input.name ?? "Token", permission, createdAt: new Date(), expiresAt: input.expiresAt ?? null,
+      serieNumber: input.serieNumber ?? null, lastAuthorization: null,
+    };
+    await this.repo.insertDeviceToken(row);
+    return { row, token };
+  }
+
+  async listTokens(accountId: string, deviceId: string): Promise<DeviceTokenRow[]> {
+    await this.getDevice(accountId, deviceId);
+    return this.repo.listDeviceTokens(accountId, deviceId);
+  }
+
+  /** Revokes by the token itself or by its id (lists only show ids, the token is shown once). */
+  async revokeToken(accountId: string, tokenOrId: string): Promise<void> {
+    const row =
+      (await this.repo.findDeviceTokenByHash(hashToken(tokenOrId))) ?? (await this.repo.findDeviceToken(accountId, tokenOrId));
+    if (!row || row.accountId !== accountId) throw notFound("Token");
+    await this.repo.deleteDeviceToken(row.id);
+    this.emit("revoked", { tokenIds: [row.id], reason: "token revoked" });
+  }
+
+  /** Watches token expiry so that live sessions on an expiring token end on time (checked every `intervalMs`). */
+  startExpiryWatch(intervalMs = 250): void {
+    this.expiryTimer = setInterval(() => void this.checkExpiry(), intervalMs);
+    this.expiryTimer.unref();
+  }
+
+  private async checkExpiry(): Promise<void> {
+    const now = new Date();
+    const expired = await this.repo.listTokensExpiring(this.expiryCheckedUpTo, now);
+    this.expiryCheckedUpTo = now;
+    if (expired.length > 0) this.emit("revoked", { tokenIds: expired.map((t) => t.id), reason: "token expired" });
+  }
+
+  stop(): void {
+    clearInterval(this.expiryTimer);
+  }
+}
+
+export interface RevocationEvent {
+  tokenIds?: string[];
+  deviceId?: string;
+  reason: string;
+}

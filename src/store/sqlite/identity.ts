@@ -1,0 +1,135 @@
+import type { AccountRow, AccountTokenRow, DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../types.js";
+import type { Db } from "./open.js";
+
+const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
+
+interface DeviceRecord {
+  id: string; account_id: string; name: string; active: number; tags: string; extra: string;
+  created_at: number; updated_at: number;
+}
+interface TokenRecord {
+  id: string; device_id: string; account_id: string; token_hash: string; prefix: string; name: string;
+  permission: Permission; created_at: number; expires_at: number | null; serie_number: string | null;
+  last_authorization: number | null;
+}
+
+function toDevice(r: DeviceRecord): DeviceRow {
+  return {
+    id: r.id, accountId: r.account_id, name: r.name, active: r.active === 1,
+    tags: JSON.parse(r.tags), extra: JSON.parse(r.extra),
+    createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at),
+  };
+}
+
+function toToken(r: TokenRecord): DeviceTokenRow {
+  return {
+    id: r.id, deviceId: r.device_id, accountId: r.account_id, tokenHash: r.token_hash, prefix: r.prefix,
+    name: r.name, permission: r.permission, createdAt: new Date(r.created_at), expiresAt: date(r.expires_at),
+    serieNumber: r.serie_number, lastAuthorization: date(r.last_authorization),
+  };
+}
+
+export class SqliteIdentityRepository implements IdentityRepository {
+  private readonly q;
+
+  constructor(private readonly db: Db) {
+    this.q = {
+      insertAccount: db.prepare("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)"),
+      getAccount: db.prepare("SELECT * FROM accounts WHERE id = ?"),
+      countAccounts: db.prepare("SELECT count(*) AS n FROM accounts"),
+      insertAccountToken: db.prepare(
+        "INSERT INTO account_tokens (id, account_id, token_hash, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+      ),
+      accountTokenByHash: db.prepare("SELECT * FROM account_tokens WHERE token_hash = ?"),
+      insertDevice: db.prepare(
+        "INSERT INTO devices (id, account_id, name, active, tags, extra, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      updateDevice: db.prepare(
+        "UPDATE devices SET name = ?, active = ?, tags = ?, extra = ?, updated_at = ? WHERE id = ? AND account_id = ?",
+      ),
+      getDevice: db.prepare("SELECT * FROM devices WHERE id = ? AND account_id = ?"),
+      listDevices: db.prepare(
+        "SELECT * FROM devices WHERE account_id = ? AND (? IS NULL OR name LIKE ?) ORDER BY created_at, id LIMIT ? OFFSET ?",
+      ),
+      deleteDevice: db.prepare("DELETE FROM devices WHERE id = ? AND account_id = ?"),
+      insertToken: db.prepare(
+        `INSERT INTO device_tokens (id, device_id, account_id, token_hash, prefix, name, permission, created_at, expires_at, serie_number)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      tokenByHash: db.prepare("SELECT * FROM device_tokens WHERE token_hash = ?"),
+      tokenById: db.prepare("SELECT * FROM device_tokens WHERE id = ? AND account_id = ?"),
+      tokensByDevice: db.prepare("SELECT * FROM device_tokens WHERE device_id = ? AND account_id = ? ORDER BY created_at, id"),
+      deleteToken: db.prepare("DELETE FROM device_tokens WHERE id = ?"),
+      touchToken: db.prepare("UPDATE device_tokens SET last_authorization = ? WHERE id = ?"),
+      tokensExpiring: db.prepare("SELECT * FROM device_tokens WHERE expires_at > ? AND expires_at <= ?"),
+    };
+  }
+
+  async insertAccount(row: AccountRow): Promise<void> {
+    this.q.insertAccount.run(row.id, row.name, row.createdAt.getTime());
+  }
+  async getAccount(id: string): Promise<AccountRow | undefined> {
+    const r = this.q.getAccount.get(id) as { id: string; name: string; created_at: number } | undefined;
+    return r && { id: r.id, name: r.name, createdAt: new Date(r.created_at) };
+  }
+  async countAccounts(): Promise<number> {
+    return (this.q.countAccounts.get() as { n: number }).n;
+  }
+  async insertAccountToken(row: AccountTokenRow): Promise<void> {
+    this.q.insertAccountToken.run(row.id, row.accountId, row.tokenHash, row.name, row.createdAt.getTime(), row.expiresAt?.getTime() ?? null);
+  }
+  async findAccountTokenByHash(hash: string): Promise<AccountTokenRow | undefined> {
+    const r = this.q.accountTokenByHash.get(hash) as
+      | { id: string; account_id: string; token_hash: string; name: string; created_at: number; expires_at: number | null }
+      | undefined;
+    return r && {
+      id: r.id, accountId: r.account_id, tokenHash: r.token_hash, name: r.name,
+      createdAt: new Date(r.created_at), expiresAt: date(r.expires_at),
+    };
+  }
+
+  async insertDevice(row: DeviceRow): Promise<void> {
+    this.q.insertDevice.run(row.id, row.accountId, row.name, row.active ? 1 : 0, JSON.stringify(row.tags),
+      JSON.stringify(row.extra), row.createdAt.getTime(), row.updatedAt.getTime());
+  }
+  async updateDevice(row: DeviceRow): Promise<void> {
+    this.q.updateDevice.run(row.name, row.active ? 1 : 0, JSON.stringify(row.tags), JSON.stringify(row.extra),
+      row.updatedAt.getTime(), row.id, row.accountId);
+  }
+  async getDevice(accountId: string, id: string): Promise<DeviceRow | undefined> {
+    const r = this.q.getDevice.get(id, accountId) as DeviceRecord | undefined;
+    return r && toDevice(r);
+  }
+  async listDevices(accountId: string, page: { limit: number; offset: number; name?: string }): Promise<DeviceRow[]> {
+    const pattern = page.name === undefined ? null : page.name.replace(/\*/g, "%");
+    return (this.q.listDevices.all(accountId, pattern, pattern, page.limit, page.offset) as DeviceRecord[]).map(toDevice);
+  }
+  async deleteDevice(accountId: string, id: string): Promise<boolean> {
+    return this.q.deleteDevice.run(id, accountId).changes > 0;
+  }
+
+  async insertDeviceToken(row: DeviceTokenRow): Promise<void> {
+    this.q.insertToken.run(row.id, row.deviceId, row.accountId, row.tokenHash, row.prefix, row.name, row.permission,
+      row.createdAt.getTime(), row.expiresAt?.getTime() ?? null, row.serieNumber);
+  }
+  async findDeviceTokenByHash(hash: string): Promise<DeviceTokenRow | undefined> {
+    const r = this.q.tokenByHash.get(hash) as TokenRecord | undefined;
+    return r && toToken(r);
+  }
+  async findDeviceToken(accountId: string, id: string): Promise<DeviceTokenRow | undefined> {
+    const r = this.q.tokenById.get(id, accountId) as TokenRecord | undefined;
+    return r && toToken(r);
+  }
+  async listDeviceTokens(accountId: string, deviceId: string): Promise<DeviceTokenRow[]> {
+    return (this.q.tokensByDevice.all(deviceId, accountId) as TokenRecord[]).map(toToken);
+  }
+  async deleteDeviceToken(id: string): Promise<boolean> {
+    return this.q.deleteToken.run(id).changes > 0;
+  }
+  async touchDeviceToken(id: string, at: Date): Promise<void> {
+    this.q.touchToken.run(at.getTime(), id);
+  }
+  async listTokensExpiring(after: Date, upTo: Date): Promise<DeviceTokenRow[]> {
+    return (this.q.tokensExpiring.all(after.getTime(), upTo.getTime()) as TokenRecord[]).map(toToken);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * Storage boundary. Everything Sluice persists goes through these interfaces so that the
+ * embedded SQLite store and the PostgreSQL store of a later issue are interchangeable.
+ * Methods return promises even where SQLite answers synchronously: PostgreSQL will not.
+ */
+export type Permission = "full" | "write" | "read";
+
+export interface AccountRow {
+  id: string;
+  name: string;
+  createdAt: Date;
+}
+
+export interface AccountTokenRow {
+  id: string;
+  accountId: string;
+  tokenHash: string;
+  name: string;
+  createdAt: Date;
+  expiresAt: Date | null;
+}
+
+export interface DeviceRow {
+  id: string;
+  accountId: string;
+  name: string;
+  active: boolean;
+  tags: { key: string; value: string }[];
+  /** TagoIO fields Sluice stores but does not interpret (description, visible, type, ...). */
+  extra: Record<string, unknown>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+export interface DeviceTokenRow {
+  id: string;
+  deviceId: string;
+  accountId: string;
+  tokenHash: string;
+  /** First characters of the token, kept so lists can show which token is which. */
+  prefix: string;
+  name: string;
+  permission: Permission;
+  createdAt: Date;
+  expiresAt: Date | null;
+  serieNumber: string | null;
+  lastAuthorization: Date | null;
+}
+
+export interface IdentityRepository {
+  insertAccount(row: AccountRow): Promise<void>;
+  getAccount(id: string): Promise<AccountRow | undefined>;
+  countAccounts(): Promise<number>;
+  insertAccountToken(row: AccountTokenRow): Promise<void>;
+  findAccountTokenByHash(hash: string): Promise<AccountTokenRow | undefined>;
+
+  insertDevice(row: DeviceRow): Promise<void>;
+  updateDevice(row: DeviceRow): Promise<void>;
+  getDevice(accountId: string, id: string): Promise<DeviceRow | undefined>;
+  listDevices(accountId: string, page: { limit: number; offset: number; name?: string }): Promise<DeviceRow[]>;
+  deleteDevice(accountId: string, id: string): Promise<boolean>;
+
+  insertDeviceToken(row: DeviceTokenRow): Promise<void>;
+  findDeviceTokenByHash(hash: string): Promise<DeviceTokenRow | undefined>;
+  findDeviceToken(accountId: string, id: string): Promise<DeviceTokenRow | undefined>;
+  listDeviceTokens(accountId: string, deviceId: string): Promise<DeviceTokenRow[]>;
+  deleteDeviceToken(id: string): Promise<boolean>;
+  touchDeviceToken(id: string, at: Date): Promise<void>;
+  /** Tokens whose expiry lies in (after, upTo]. */
+  listTokensExpiring(after: Date, upTo: Date): Promise<DeviceTokenRow[]>;
+}
+
+/** A message as the broker persists it (retained, or queued for an offline session). */
+export interface StoredMessage {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  /** MQTT 5 PUBLISH properties to forward, JSON-safe (Buffers as base64 under `$b64`). */
+  properties: Record<string, unknown> | null;
+  /** Absolute expiry (epoch ms) from the message expiry interval, or null. */
+  expiresAt: number | null;
+}
+
+export interface StoredSessionMessage extends StoredMessage {
+  /** Queue order. */
+  seq: number;
+  /** `queued`: never sent; `inflight`: sent, awaiting PUBACK/PUBREC; `pubrel`: awaiting PUBCOMP. */
+  state: "queued" | "inflight" | "pubrel";
+  packetId: number | null;
+}
+
+export interface StoredSession {
+  namespace: string;
+  clientId: string;
+  expiryInterval: number;
+  /** Epoch ms the session went offline; null while connected. */
+  disconnectedAt: number | null;
+  subscriptions: { filter: string; qos: 0 | 1 | 2; nl: boolean; rap: boolean; rh: 0 | 1 | 2; id?: number }[];
+  /** Packet ids of QoS 2 messages received but not yet released (PUBREL). */
+  incomingQos2: number[];
+  principal: Record<string, unknown> | null;
+  messages: StoredSessionMessage[];
+}
+
+export interface BrokerRepository {
+  loadRetained(): Promise<(StoredMessage & { namespace: string })[]>;
+  /** Stores or (payload empty) deletes a retained message. */
+  putRetained(namespace: string, message: StoredMessage): Promise<void>;
+  loadSessions(): Promise<StoredSession[]>;
+  /** Replaces a session and all its messages. */
+  saveSession(session: StoredSession): Promise<void>;
+  deleteSession(namespace: string, clientId: string): Promise<void>;
+  appendSessionMessage(namespace: string, clientId: string, message: StoredSessionMessage): Promise<void>;
+}
+
+export interface Store {
+  readonly identity: IdentityRepository;
+  readonly broker: BrokerRepository;
+  close(): Promise<void>;
+}
