@@ -10,6 +10,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
   "mqtt-port": "mqttPort",
   "mqtts-port": "mqttsPort",
   "ws-port": "wsPort",
+  "wss-port": "wssPort",
   "ws-path": "wsPath",
   "http-port": "httpPort",
   "allow-anonymous": "allowAnonymous",

@@ -44,6 +44,8 @@ export interface SluiceConfig {
   mqttPort: number;
   mqttsPort: number;
   wsPort: number;
+  /** MQTT over secure WebSocket; same path as `wsPath`. */
+  wssPort: number;
   wsPath: string;
   httpPort: number;
   allowAnonymous: boolean;
@@ -65,6 +67,7 @@ export const defaultConfig: SluiceConfig = {
   mqttPort: 1883,
   mqttsPort: 8883,
   wsPort: 8083,
+  wssPort: 8084,
   wsPath: "/mqtt",
   httpPort: 8080,
   allowAnonymous: false,

@@ -1,23 +1,80 @@
 import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
 
+/** What the broker exposes for scraping; plain numbers it keeps on its hot path. */
+export interface BrokerMetricsSource {
+  readonly stats: {
+    readonly packetsIn: Record<string, number>;
+    readonly packetsOut: Record<string, number>;
+    readonly dropped: Record<string, number>;
+    readonly bytesIn: number;
+    readonly bytesOut: number;
+    readonly authFailures: number;
+    readonly connectionsTotal: Record<string, number>;
+  };
+  readonly connections: Iterable<{ readonly socket: { readonly transport: string } }>;
+  readonly sessionCount: number;
+  readonly retainedCount: number;
+}
+
 /**
  * The Prometheus metrics Sluice exports at GET /metrics. One instance per server (no global
- * registry), so tests can run several servers in one process.
+ * registry), so tests can run several servers in one process. Broker figures are read from
+ * its counters at scrape time rather than pushed per packet.
  */
 export class Metrics {
   readonly registry = new Registry();
-  readonly connections = new Gauge({ name: "sluice_mqtt_connections", help: "Open MQTT connections", labelNames: ["transport"], registers: [this.registry] });
-  readonly connectionsTotal = new Counter({ name: "sluice_mqtt_connections_total", help: "MQTT connections accepted", labelNames: ["transport"], registers: [this.registry] });
-  readonly packetsIn = new Counter({ name: "sluice_mqtt_packets_received_total", help: "MQTT packets received by type", labelNames: ["type"], registers: [this.registry] });
-  readonly packetsOut = new Counter({ name: "sluice_mqtt_packets_sent_total", help: "MQTT packets sent by type", labelNames: ["type"], registers: [this.registry] });
-  readonly bytesIn = new Counter({ name: "sluice_mqtt_bytes_received_total", help: "Bytes received from MQTT clients", registers: [this.registry] });
-  readonly bytesOut = new Counter({ name: "sluice_mqtt_bytes_sent_total", help: "Bytes sent to MQTT clients", registers: [this.registry] });
-  readonly dropped = new Counter({ name: "sluice_mqtt_messages_dropped_total", help: "Messages dropped, by reason", labelNames: ["reason"], registers: [this.registry] });
-  readonly authFailures = new Counter({ name: "sluice_auth_failures_total", help: "Failed authentications", labelNames: ["protocol"], registers: [this.registry] });
-  readonly sessions = new Gauge({ name: "sluice_mqtt_sessions", help: "Sessions held (online and offline)", registers: [this.registry] });
-  readonly retained = new Gauge({ name: "sluice_mqtt_retained_messages", help: "Retained messages held", registers: [this.registry] });
+  /** HTTP increments this directly; the MQTT share is read from the broker at scrape time. */
+  readonly authFailures: Counter<"protocol">;
+  private broker: BrokerMetricsSource | undefined;
+  private readonly seen = new Map<string, number>();
 
   constructor(options: { processMetrics?: boolean } = {}) {
+    const metrics = this;
+    this.authFailures = new Counter({
+      name: "sluice_auth_failures_total", help: "Failed authentications by protocol", labelNames: ["protocol"], registers: [this.registry],
+      collect() {
+        if (metrics.broker) metrics.advance(this, "auth", { protocol: "mqtt" }, metrics.broker.stats.authFailures);
+      },
+    });
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: "sluice_" });
+  }
+
+  bindBroker(broker: BrokerMetricsSource): void {
+    this.broker = broker;
+    const registers = [this.registry];
+    const metrics = this;
+    new Gauge({
+      name: "sluice_mqtt_connections", help: "Open MQTT connections by transport", labelNames: ["transport"], registers,
+      collect() {
+        this.reset();
+        for (const c of broker.connections) this.inc({ transport: c.socket.transport });
+      },
+    });
+    const counters: [string, string, string | undefined, () => Record<string, number>][] = [
+      ["sluice_mqtt_connections_total", "MQTT connections accepted by transport", "transport", () => broker.stats.connectionsTotal],
+      ["sluice_mqtt_packets_received_total", "MQTT packets received by type", "type", () => broker.stats.packetsIn],
+      ["sluice_mqtt_packets_sent_total", "MQTT packets sent by type", "type", () => broker.stats.packetsOut],
+      ["sluice_mqtt_messages_dropped_total", "Messages or packets dropped, by reason", "reason", () => broker.stats.dropped],
+      ["sluice_mqtt_bytes_received_total", "Bytes received from MQTT clients", undefined, () => ({ "": broker.stats.bytesIn })],
+      ["sluice_mqtt_bytes_sent_total", "Bytes sent to MQTT clients", undefined, () => ({ "": broker.stats.bytesOut })],
+    ];
+    for (const [name, help, label, read] of counters) {
+      new Counter({
+        name, help, labelNames: label ? [label] : [], registers,
+        collect() {
+          for (const [key, value] of Object.entries(read())) metrics.advance(this, name, label ? { [label]: key } : {}, value);
+        },
+      });
+    }
+    new Gauge({ name: "sluice_mqtt_sessions", help: "Sessions held, online and offline", registers, collect() { this.set(broker.sessionCount); } });
+    new Gauge({ name: "sluice_mqtt_retained_messages", help: "Retained messages held", registers, collect() { this.set(broker.retainedCount); } });
+  }
+
+  /** Counters only go up: add what the source counted since the last scrape. */
+  private advance(counter: Counter<string>, name: string, labels: Record<string, string>, value: number): void {
+    const key = `${name}|${JSON.stringify(labels)}`;
+    const delta = value - (this.seen.get(key) ?? 0);
+    if (delta > 0) counter.inc(labels, delta);
+    this.seen.set(key, value);
   }
 }

@@ -1,0 +1,42 @@
+#!/usr/bin/env node
+import { SluiceError } from "../errors.js";
+
+const usage = `usage: sluice <command>
+
+  start [--config FILE] [--data-dir DIR] [--mqtt-port N] [--mqtts-port N] [--ws-port N]
+        [--http-port N] [--allow-anonymous] [--tls-cert FILE] [--tls-key FILE]
+  device create --name N [--json] | device list | device delete ID
+  token create DEVICE_ID [--permission full|write|read] [--expires ISO] | token list DEVICE_ID | token revoke TOKEN
+
+  device and token commands take --url URL and --token ACCOUNT_TOKEN (default: the local
+  data dir's HTTP port and admin token; --data-dir DIR picks another data dir).`;
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case "start":
+      return (await import("./start.js")).runStart(rest);
+    case "device":
+      return (await import("./device.js")).runDevice(rest);
+    case "token":
+      return (await import("./token.js")).runToken(rest);
+    case undefined:
+    case "help":
+    case "--help":
+      console.log(usage);
+      return command === undefined ? 1 : 0;
+    default:
+      console.error(`unknown command "${command}"\n\n${usage}`);
+      return 1;
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0 || process.argv[2] !== "start") process.exitCode = code;
+  },
+  (err: unknown) => {
+    console.error(err instanceof SluiceError ? `error (${err.code}): ${err.message}` : err);
+    process.exitCode = 1;
+  },
+);

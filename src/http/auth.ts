@@ -1,0 +1,47 @@
+import type { FastifyRequest, onRequestAsyncHookHandler } from "fastify";
+import type { IncomingHttpHeaders } from "node:http";
+import { unauthorized } from "../errors.js";
+import type { IdentityService } from "../identity/service.js";
+import type { Metrics } from "../observability/metrics.js";
+
+/**
+ * The token a request carries: TagoIO's `token` header (what the SDK sends), else
+ * `Authorization: Bearer X` or a bare `Authorization: X` (what curl users tend to send).
+ */
+export function requestToken(headers: IncomingHttpHeaders): string | undefined {
+  const header = headers.token;
+  const token = Array.isArray(header) ? header[0] : header;
+  if (token && token.trim() !== "") return token.trim();
+  const authorization = headers.authorization?.trim();
+  if (!authorization) return undefined;
+  const bearer = /^bearer\s+(.+)$/i.exec(authorization);
+  return bearer ? bearer[1]!.trim() : authorization;
+}
+
+// Kept beside the request rather than decorated onto FastifyRequest, so no global type
+// augmentation is needed and a route that forgot the hook fails loudly instead of reading "".
+const accounts = new WeakMap<FastifyRequest, string>();
+
+/** onRequest hook for account-token routes: rejects with 401 before the body is even read. */
+export function accountAuth(identity: IdentityService, metrics: Metrics): onRequestAsyncHookHandler {
+  return async (request) => {
+    const token = requestToken(request.headers);
+    if (token === undefined) {
+      metrics.authFailures.inc({ protocol: "http" });
+      throw unauthorized("Authorization denied: send an account token in the `token` header");
+    }
+    const accountId = await identity.authenticateAccount(token);
+    if (accountId === undefined) {
+      metrics.authFailures.inc({ protocol: "http" });
+      throw unauthorized("Authorization denied");
+    }
+    accounts.set(request, accountId);
+  };
+}
+
+/** The account `accountAuth` resolved for this request. */
+export function accountOf(request: FastifyRequest): string {
+  const accountId = accounts.get(request);
+  if (accountId === undefined) throw new Error(`route ${request.routeOptions.url} is missing the accountAuth hook`);
+  return accountId;
+}

@@ -1,0 +1,59 @@
+import type { FastifyError, FastifyInstance } from "fastify";
+import { SluiceError } from "../errors.js";
+
+/** TagoIO's response envelopes; the SDK reads `result` when `status` is true, else `message`. */
+export interface Success<T> {
+  status: true;
+  result: T;
+}
+export interface Failure {
+  status: false;
+  message: string;
+}
+
+export const ok = <T>(result: T): Success<T> => ({ status: true, result });
+export const failure = (message: string): Failure => ({ status: false, message });
+
+/**
+ * Makes every error leave as a `Failure` envelope: SluiceError with its own status, Fastify's
+ * own client errors (validation, body parsing) as 4xx with a readable message, anything else
+ * as a bare 500 whose details go to the log only.
+ */
+export function installEnvelope(app: FastifyInstance, bodyLimit: number): void {
+  app.setErrorHandler((error: unknown, request, reply) => {
+    const { status, message } = describeError(error, bodyLimit);
+    if (status >= 500) request.log.error({ err: error }, "request failed");
+    void reply.code(status).send(failure(message));
+  });
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0];
+    void reply.code(404).send(failure(`Route ${request.method} ${path} not found`));
+  });
+}
+
+export function describeError(error: unknown, bodyLimit: number): { status: number; message: string } {
+  if (error instanceof SluiceError) return { status: error.httpStatus, message: error.message };
+  if (isFastifyClientError(error)) return { status: error.statusCode!, message: clientMessage(error, bodyLimit) };
+  return { status: 500, message: "Internal server error" };
+}
+
+function isFastifyClientError(error: unknown): error is FastifyError {
+  if (!(error instanceof Error)) return false;
+  const { code, statusCode, validation } = error as Partial<FastifyError>;
+  const fromFastify = validation !== undefined || (typeof code === "string" && code.startsWith("FST_"));
+  return fromFastify && typeof statusCode === "number" && statusCode >= 400 && statusCode < 500;
+}
+
+function clientMessage(error: FastifyError, bodyLimit: number): string {
+  switch (error.code) {
+    case "FST_ERR_CTP_INVALID_JSON_BODY":
+      return "Body is not valid JSON";
+    case "FST_ERR_CTP_BODY_TOO_LARGE":
+      return `Body is larger than the limit of ${bodyLimit} bytes`;
+    case "FST_ERR_CTP_INVALID_MEDIA_TYPE":
+      return "Body must be JSON (Content-Type: application/json)";
+    default:
+      // Validation messages already name the field, e.g. "body/name must NOT have fewer than 1 characters".
+      return error.message;
+  }
+}

@@ -1,0 +1,109 @@
+import type { FastifyPluginAsync } from "fastify";
+import { invalid } from "../../errors.js";
+import type { IdentityService } from "../../identity/service.js";
+import type { DeviceTokenRow, Permission } from "../../store/types.js";
+import { accountOf } from "../auth.js";
+import { ok } from "../envelope.js";
+import { applyListQuery, listQuerySchema, type ApiItem, type ListQuery } from "../listing.js";
+
+/**
+ * TagoIO's device tokens: `GET /device/token/:deviceId`, `POST /device/token` (the SDK sends the
+ * device in the body; `POST /device/token/:deviceId` works too) and `DELETE /device/token/:token`.
+ * Tokens are stored hashed, so the full token appears once, in the create response; lists show
+ * the stored prefix masked, plus the token's id, which DELETE accepts in place of the token.
+ */
+interface TokenBody {
+  device?: string;
+  name?: string;
+  permission?: Permission;
+  expire_time?: string;
+  serie_number?: string;
+}
+
+const tokenProperties = {
+  name: { type: "string", minLength: 1 },
+  permission: { type: "string", enum: ["full", "write", "read"] },
+  // JSON turns the SDK's Date into an ISO string; "never" is TagoIO's "does not expire".
+  expire_time: { type: "string", minLength: 1 },
+  serie_number: { type: "string" },
+  verification_code: { type: "string" },
+  middleware: { type: "string" },
+} as const;
+
+const deviceParams = {
+  type: "object",
+  required: ["deviceId"],
+  properties: { deviceId: { type: "string", minLength: 1 } },
+} as const;
+
+/** `"never"` or absent → no expiry; otherwise a date that must lie in the future. */
+export function parseExpireTime(value: string | undefined, now = new Date()): Date | null {
+  if (value === undefined || value.toLowerCase() === "never") return null;
+  const date = new Date(value);
+  if (Number.isNaN(date.getTime())) throw invalid(`expire_time must be "never" or an ISO date, got "${value}"`);
+  if (date.getTime() <= now.getTime()) throw invalid("expire_time must be in the future");
+  return date;
+}
+
+const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
+
+/** DeviceTokenRow → TagoIO's DeviceTokenData, with the token masked and the id added. */
+export function tokenListItem(row: DeviceTokenRow): ApiItem {
+  return {
+    id: row.id,
+    token: `${row.prefix}-****`,
+    name: row.name,
+    permission: row.permission,
+    device_id: row.deviceId,
+    serie_number: row.serieNumber,
+    expire_time: iso(row.expiresAt) ?? "never",
+    created_at: row.createdAt.toISOString(),
+    last_authorization: iso(row.lastAuthorization),
+  };
+}
+
+export function deviceTokenRoutes(deps: { identity: IdentityService }): FastifyPluginAsync {
+  const { identity } = deps;
+
+  async function create(accountId: string, deviceId: string, body: TokenBody) {
+    const { row, token } = await identity.createToken(accountId, deviceId, {
+      name: body.name,
+      permission: body.permission,
+      expiresAt: parseExpireTime(body.expire_time),
+      serieNumber: body.serie_number ?? null,
+    });
+    return ok({ id: row.id, token, name: row.name, permission: row.permission, expire_date: iso(row.expiresAt) ?? "never" });
+  }
+
+  return async (app) => {
+    app.get<{ Params: { deviceId: string }; Querystring: ListQuery }>(
+      "/device/token/:deviceId",
+      { schema: { params: deviceParams, querystring: listQuerySchema(["name", "permission", "serie_number", "last_authorization", "created_at"]) } },
+      async (request) => {
+        const rows = await identity.listTokens(accountOf(request), request.params.deviceId);
+        return ok(applyListQuery(rows.map(tokenListItem), request.query, { defaultOrder: "created_at,desc", alwaysFields: ["id"] }));
+      },
+    );
+
+    app.post<{ Body: TokenBody }>(
+      "/device/token",
+      { schema: { body: { type: "object", required: ["device"], properties: { device: { type: "string", minLength: 1 }, ...tokenProperties } } } },
+      async (request) => create(accountOf(request), request.body.device!, request.body),
+    );
+
+    app.post<{ Params: { deviceId: string }; Body: TokenBody | undefined }>(
+      "/device/token/:deviceId",
+      { schema: { params: deviceParams, body: { type: ["object", "null"], properties: tokenProperties } } },
+      async (request) => create(accountOf(request), request.params.deviceId, request.body ?? {}),
+    );
+
+    app.delete<{ Params: { token: string } }>(
+      "/device/token/:token",
+      { schema: { params: { type: "object", required: ["token"], properties: { token: { type: "string", minLength: 1 } } } } },
+      async (request) => {
+        await identity.revokeToken(accountOf(request), request.params.token);
+        return ok("Token Successfully Removed");
+      },
+    );
+  };
+}

@@ -1,0 +1,31 @@
+import type { FastifyPluginAsync } from "fastify";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { ok } from "../envelope.js";
+
+/** Liveness probe that also says which Sluice answers; no auth, no per-account data. */
+export function statusRoutes(): FastifyPluginAsync {
+  const result = { name: "sluice", version: packageVersion() };
+  return async (app) => {
+    app.get("/status", async () => ok(result));
+  };
+}
+
+/**
+ * Sluice's version from its package.json, found by walking up from this file: the compiled
+ * file sits at a different depth (dist/src/...) than the source, so no fixed relative path fits.
+ */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    const candidate = join(dir, "package.json");
+    if (existsSync(candidate)) {
+      const pkg = JSON.parse(readFileSync(candidate, "utf8")) as { name?: string; version?: string };
+      if (pkg.name === "sluice" && typeof pkg.version === "string") return pkg.version;
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return "unknown";
+    dir = parent;
+  }
+}

@@ -1,0 +1,68 @@
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import type { IdentityService } from "../identity/service.js";
+import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
+import { accountAuth } from "./auth.js";
+import { installEnvelope } from "./envelope.js";
+import { instrumentHttp } from "./http_metrics.js";
+import { parseQueryString } from "./query.js";
+import { deviceRoutes } from "./routes/device.js";
+import { deviceTokenRoutes } from "./routes/device_token.js";
+import { metricsRoutes } from "./routes/metrics.js";
+import { statusRoutes } from "./routes/status.js";
+
+export interface HttpServerDeps {
+  identity: IdentityService;
+  metrics: Metrics;
+  logger: Logger;
+  /** Largest request body accepted, in bytes (`POST /data` alone may carry 200 kB). */
+  bodyLimit?: number;
+}
+
+export const DEFAULT_BODY_LIMIT = 1024 * 1024;
+
+/** Builds Sluice's TagoIO-compatible REST API; the caller decides where it listens. */
+export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
+  const app = Fastify({
+    // Widened to Fastify's logger type so the instance has the plain FastifyInstance type callers expect.
+    loggerInstance: deps.logger as FastifyBaseLogger,
+    // Per-request info lines would drown the broker's log; completions are logged at debug below.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit,
+    routerOptions: { querystringParser: parseQueryString },
+  });
+
+  acceptJsonOnly(app);
+  installEnvelope(app, bodyLimit);
+  instrumentHttp(app, deps.metrics);
+  app.addHook("onResponse", async (request, reply) => {
+    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "http request");
+  });
+
+  await app.register(statusRoutes());
+  await app.register(metricsRoutes(deps));
+  await app.register(async (account) => {
+    account.addHook("onRequest", accountAuth(deps.identity, deps.metrics));
+    await account.register(deviceRoutes(deps));
+    await account.register(deviceTokenRoutes(deps));
+  });
+  return app;
+}
+
+/**
+ * The API speaks JSON only: other content types get 415. An empty body under a JSON content
+ * type counts as no body, because clients set the header on every request, DELETEs included.
+ */
+function acceptJsonOnly(app: FastifyInstance): void {
+  const parseJson = app.getDefaultJsonParser("error", "error");
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (request, body, done) => {
+    const text = typeof body === "string" ? body : body.toString("utf8"); // parseAs "string" makes it a string already
+    if (text === "") {
+      done(null, undefined);
+      return;
+    }
+    parseJson(request, text, done);
+  });
+}

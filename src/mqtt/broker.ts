@@ -1,0 +1,312 @@
+import type { MqttLimits } from "../config/schema.js";
+import type { Logger } from "../observability/logger.js";
+import type { BrokerRepository } from "../store/types.js";
+import { AuthThrottle } from "./auth_throttle.js";
+import { Connection, type TransportSocket } from "./connection.js";
+import { deliver, drainQueue, resendInflight } from "./delivery.js";
+import { RC } from "./reason_codes.js";
+import { RetainedMessages } from "./retain.js";
+import { Session, type InflightDelivery } from "./session.js";
+import { messageFromStored, messageToStored, storedDeliveryOf } from "./session_persistence.js";
+import { SessionManager } from "./sessions.js";
+import { BrokerStats, NamespaceStats } from "./stats.js";
+import { SubscriptionTree, type SharedGroup, type Subscriber } from "./subscription_tree.js";
+import { parseSharedFilter, type SharedFilter } from "./topics.js";
+import type { BrokerHooks, ClientInfo, Message, QoS, SubscriptionOptions } from "./types.js";
+import { publishSysTopics } from "./sys.js";
+
+/** One account's world: its subscriptions, retained messages and sessions. */
+export interface Namespace {
+  readonly name: string;
+  readonly tree: SubscriptionTree<Session>;
+  readonly retained: RetainedMessages;
+  readonly sessions: Map<string, Session>;
+  readonly stats: NamespaceStats;
+}
+
+export interface BrokerOptions {
+  limits: MqttLimits;
+  hooks: BrokerHooks;
+  logger: Logger;
+  /** Where retained messages and persistent sessions live; omit for a memory-only broker. */
+  store?: BrokerRepository;
+  /** Seconds between `$SYS` updates; 0 disables them. */
+  sysInterval?: number;
+}
+
+/**
+ * The MQTT broker: accepts connections from any transport, routes messages between the
+ * sessions of one namespace, keeps retained messages, sessions and wills. It knows nothing of
+ * devices or data: authentication, authorization and "a message was published" go through
+ * `hooks`.
+ */
+export class Broker {
+  readonly limits: MqttLimits;
+  readonly hooks: BrokerHooks;
+  readonly logger: Logger;
+  readonly store: BrokerRepository | undefined;
+  readonly stats = new BrokerStats();
+  readonly sessions: SessionManager;
+  readonly authThrottle: AuthThrottle;
+  readonly connections = new Set<Connection>();
+  readonly startedAt = Date.now();
+  sessionCount = 0;
+  retainedCount = 0;
+  private readonly namespaces = new Map<string, Namespace>();
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private sysTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly options: BrokerOptions & { authFailureDelayMs?: number; authFailureDelayMaxMs?: number }) {
+    this.limits = options.limits;
+    this.hooks = options.hooks;
+    this.logger = options.logger;
+    this.store = options.store;
+    this.sessions = new SessionManager(this);
+    this.authThrottle = new AuthThrottle(options.authFailureDelayMs ?? 250, options.authFailureDelayMaxMs ?? 5000);
+  }
+
+  /** Loads retained messages and persistent sessions, and starts the timers. */
+  async start(): Promise<void> {
+    if (this.store) {
+      for (const r of await this.store.loadRetained()) {
+        this.namespace(r.namespace).retained.set(messageFromStored(r));
+      }
+      for (const stored of await this.store.loadSessions()) {
+        const ns = this.namespace(stored.namespace);
+        const client = { ...(stored.principal as unknown as ClientInfo), namespace: stored.namespace, clientId: stored.clientId };
+        const session = new Session(this, ns.stats, `${stored.namespace}\u0000${stored.clientId}`, stored.namespace, stored.clientId, client);
+        session.expiryInterval = stored.expiryInterval;
+        session.disconnectedAt = stored.disconnectedAt ?? Date.now();
+        for (const id of stored.incomingQos2) session.incomingQos2.add(id);
+        for (const sub of stored.subscriptions) {
+          const shared = sharedPartsOf(sub.filter);
+          this.subscribe(session, sub.filter, shared, { qos: sub.qos, nl: sub.nl, rap: sub.rap, rh: sub.rh, id: sub.id });
+        }
+        for (const m of stored.messages) {
+          const d = storedDeliveryOf(m);
+          session.restoreSeq(m.seq);
+          if (m.state === "queued") {
+            session.queue.push(d);
+            session.queueBytes += d.bytes;
+          } else session.inflight.set(m.packetId!, d as InflightDelivery);
+        }
+        this.sessions.adopt(session);
+      }
+      this.logger.info({ sessions: this.sessionCount, retained: this.retainedCount }, "broker state restored");
+    }
+    this.sweepTimer = setInterval(() => this.sweep(), 1000);
+    this.sweepTimer.unref();
+    const sys = this.options.sysInterval ?? 10;
+    if (sys > 0) {
+      this.sysTimer = setInterval(() => publishSysTopics(this), sys * 1000);
+      this.sysTimer.unref();
+    }
+  }
+
+  /** Takes a new network connection from a transport. */
+  attach(socket: TransportSocket): Connection {
+    const conn = new Connection(this, socket);
+    this.connections.add(conn);
+    this.stats.connectionsTotal[socket.transport] = (this.stats.connectionsTotal[socket.transport] ?? 0) + 1;
+    return conn;
+  }
+
+  connectionClosed(conn: Connection): void {
+    this.connections.delete(conn);
+    if (conn.client) this.logger.debug({ clientId: conn.client.clientId, reason: conn.closeReason }, "client disconnected");
+    this.sessions.detach(conn);
+  }
+
+  clientConnected(conn: Connection, session: Session, present: boolean): void {
+    this.logger.debug({ clientId: session.clientId, namespace: session.namespace, present }, "client connected");
+    if (present) {
+      resendInflight(session);
+      drainQueue(session);
+    }
+  }
+
+  namespace(name: string): Namespace {
+    let ns = this.namespaces.get(name);
+    if (!ns) {
+      ns = { name, tree: new SubscriptionTree(), retained: new RetainedMessages(), sessions: new Map(), stats: new NamespaceStats() };
+      this.namespaces.set(name, ns);
+    }
+    return ns;
+  }
+
+  namespaceList(): IterableIterator<Namespace> {
+    return this.namespaces.values();
+  }
+
+  /**
+   * An accepted message enters the broker: the published hook sees it, it is retained if
+   * asked, and routed. Returns the hook's promise when the hook wants the ack held.
+   */
+  publish(message: Message, client: ClientInfo | undefined, origin: "client" | "will" = "client"): Promise<void> | undefined {
+    const namespace = client?.namespace;
+    if (namespace === undefined) return undefined;
+    const ns = this.namespace(namespace);
+    ns.stats.messagesReceived++;
+    ns.stats.bytesReceived += message.payload.length;
+    let held: Promise<void> | undefined;
+    if (this.hooks.published) {
+      try {
+        const r = this.hooks.published({ client, message, origin });
+        if (r) held = r;
+      } catch (err) {
+        this.logger.error({ err }, "published hook threw");
+      }
+    }
+    if (message.retain) this.retain(ns, message);
+    this.route(ns, message);
+    return held;
+  }
+
+  /** Publishes a broker-made message (e.g. `$SYS`) into one namespace. */
+  publishInternal(namespace: string, message: Message): void {
+    const ns = this.namespace(namespace);
+    if (message.retain) ns.retained.set(message);
+    this.route(ns, message);
+  }
+
+  private retain(ns: Namespace, message: Message): void {
+    const had = ns.retained.get(message.topic) !== undefined;
+    if (message.payload.length > 0 && !had && ns.retained.size >= this.limits.maxRetainedPerAccount) {
+      this.stats.drop("retained_limit");
+      this.logger.warn({ namespace: ns.name, topic: message.topic }, "retained message limit reached, not retained");
+      return;
+    }
+    ns.retained.set(message);
+    this.retainedCount += (ns.retained.get(message.topic) ? 1 : 0) - (had ? 1 : 0);
+    this.store?.putRetained(ns.name, messageToStored(message)).catch((err) => this.logger.error({ err }, "storing retained message failed"));
+  }
+
+  /**
+   * Delivers to every matching subscription of the namespace. A session with several matching
+   * subscriptions gets one copy at the highest QoS, carrying all their identifiers (§3.3.4).
+   */
+  private route(ns: Namespace, message: Message): void {
+    const { subscribers, groups } = ns.tree.match(message.topic);
+    if (subscribers.length === 1) {
+      const s = subscribers[0]!;
+      if (!(s.options.nl && s.session.key === message.publisher)) {
+        const o = s.options;
+        deliver(s.session, message, minQos(message.qos, o.qos), o.rap && message.retain, o.id === undefined ? undefined : [o.id]);
+      }
+    } else if (subscribers.length > 1) {
+      this.routeOverlapping(subscribers, message);
+    }
+    for (const g of groups) this.routeShared(g, message);
+  }
+
+  private routeOverlapping(subscribers: Subscriber<Session>[], message: Message): void {
+    const bySession = new Map<Session, { qos: QoS; retain: boolean; ids: number[] | undefined }>();
+    for (const { session, options: o } of subscribers) {
+      if (o.nl && session.key === message.publisher) continue;
+      const qos = minQos(message.qos, o.qos);
+      const retain = o.rap && message.retain;
+      const agg = bySession.get(session);
+      if (!agg) {
+        bySession.set(session, { qos, retain, ids: o.id === undefined ? undefined : [o.id] });
+        continue;
+      }
+      if (qos > agg.qos) agg.qos = qos;
+      agg.retain ||= retain;
+      if (o.id !== undefined) (agg.ids ??= []).push(o.id);
+    }
+    for (const [session, agg] of bySession) deliver(session, message, agg.qos, agg.retain, agg.ids);
+  }
+
+  /** One member of the group gets the message: the next connected one in turn, else the next one. */
+  private routeShared(group: SharedGroup<Session>, message: Message): void {
+    const members = [...group.members.values()];
+    if (members.length === 0) return;
+    let chosen: Subscriber<Session> | undefined;
+    for (let i = 0; i < members.length; i++) {
+      const candidate = members[(group.cursor + i) % members.length]!;
+      if (candidate.session.connection) {
+        chosen = candidate;
+        group.cursor = (group.cursor + i + 1) % members.length;
+        break;
+      }
+    }
+    if (!chosen) {
+      chosen = members[group.cursor % members.length]!;
+      group.cursor = (group.cursor + 1) % members.length;
+    }
+    const o = chosen.options;
+    deliver(chosen.session, message, minQos(message.qos, o.qos), o.rap && message.retain, o.id === undefined ? undefined : [o.id]);
+  }
+
+  /** Returns true when the session had no subscription on this exact filter before. */
+  subscribe(session: Session, filter: string, shared: SharedFilter | undefined, options: SubscriptionOptions): boolean {
+    const ns = this.namespace(session.namespace);
+    const isNew = !session.subscriptions.has(filter);
+    session.subscriptions.set(filter, options);
+    ns.tree.add(shared ? shared.filter : filter, shared?.group, session.key, { session, options });
+    return isNew;
+  }
+
+  unsubscribe(session: Session, filter: string): boolean {
+    if (!session.subscriptions.delete(filter)) return false;
+    const shared = sharedPartsOf(filter);
+    this.namespace(session.namespace).tree.remove(shared ? shared.filter : filter, shared?.group, session.key);
+    return true;
+  }
+
+  retainedFor(namespace: string, filter: string): Message[] {
+    return this.namespace(namespace).retained.match(filter, Date.now());
+  }
+
+  /** Closes every live connection whose client matches, e.g. when its token is revoked. */
+  disconnectWhere(predicate: (client: ClientInfo) => boolean, reasonCode: number, reason: string): number {
+    let n = 0;
+    for (const conn of [...this.connections]) {
+      if (conn.client && predicate(conn.client)) {
+        conn.disconnect(reasonCode, reason);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    const connectTimeout = this.limits.connectTimeoutMs;
+    for (const conn of this.connections) {
+      if (conn.state === "awaiting-connect") {
+        if (now - conn.createdAt > connectTimeout) {
+          conn.closeReason = "no CONNECT in time";
+          conn.end();
+        }
+      } else if (conn.state === "connected" && conn.keepAlive > 0 && now - conn.lastPacketAt > conn.keepAlive * 1500) {
+        conn.disconnect(RC.KEEP_ALIVE_TIMEOUT, "keep alive timeout");
+      }
+    }
+    this.sessions.sweep(now);
+  }
+
+  /** Tells clients the server is going away, and stores every persistent session. */
+  async stop(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    clearInterval(this.sysTimer);
+    for (const conn of [...this.connections]) {
+      // The session must survive this: shutdown is not the client's fault, so no will either.
+      conn.graceful = true;
+      conn.disconnect(RC.SERVER_SHUTTING_DOWN, "server shutting down");
+    }
+    const all: Session[] = [];
+    for (const ns of this.namespaces.values()) all.push(...ns.sessions.values());
+    this.sessions.saveAll(all);
+  }
+}
+
+function minQos(a: QoS, b: QoS): QoS {
+  return a < b ? a : b;
+}
+
+/** The shared-subscription parts of a filter already accepted by SUBSCRIBE. */
+function sharedPartsOf(filter: string): SharedFilter | undefined {
+  const shared = parseSharedFilter(filter);
+  return shared && shared !== "invalid" ? shared : undefined;
+}

@@ -1,0 +1,203 @@
+import mqtt, { type Packet } from "mqtt-packet";
+import type { Duplex } from "node:stream";
+import type { Broker } from "./broker.js";
+import { FrameSizeGuard } from "./frame_size_guard.js";
+import { handleAck } from "./handle_ack.js";
+import { handleConnect } from "./handle_connect.js";
+import { handleDisconnect } from "./handle_disconnect.js";
+import { handlePublish } from "./handle_publish.js";
+import { handleSubscribe } from "./handle_subscribe.js";
+import { handleUnsubscribe } from "./handle_unsubscribe.js";
+import { ProtocolViolation, RC } from "./reason_codes.js";
+import type { Session, Will } from "./session.js";
+import type { ClientInfo, ProtocolVersion, Transport } from "./types.js";
+
+/** What a transport hands the broker: a byte stream plus how much it has buffered unsent. */
+export interface TransportSocket {
+  stream: Duplex;
+  transport: Transport;
+  remoteAddress: string;
+  bufferedBytes(): number;
+}
+
+export type ConnectionState = "awaiting-connect" | "authenticating" | "connected" | "closed";
+
+/**
+ * One network connection: decodes packets, enforces the order the protocol allows, and
+ * hands each packet to its handler (`handle_*.ts`). Writes are corked for the rest of the
+ * tick, so a burst of deliveries leaves in one syscall.
+ */
+export class Connection {
+  state: ConnectionState = "awaiting-connect";
+  readonly createdAt = Date.now();
+  lastPacketAt = this.createdAt;
+  /** Effective keep alive in seconds (0 = none). */
+  keepAlive = 0;
+  protocolVersion: ProtocolVersion = 4;
+  client: ClientInfo | undefined;
+  session: Session | undefined;
+  will: Will | undefined;
+  /** Limits the client announced in CONNECT (5.0). */
+  clientReceiveMaximum = 65535;
+  clientMaximumPacketSize = Number.POSITIVE_INFINITY;
+  clientTopicAliasMaximum = 0;
+  requestProblemInformation = true;
+  /** Topic aliases: ours towards the client, and the client's towards us. */
+  outgoingAliases: Map<string, number> | undefined;
+  incomingAliases: Map<number, string> | undefined;
+  /** QoS 1/2 PUBLISH received and not yet acknowledged (receive maximum, §4.9). */
+  unackedInbound = 0;
+  /** Acks held by the published hook are sent in arrival order through this chain. */
+  ackChain: Promise<void> | undefined;
+  /** Why the connection ended, for logs and the session's will. */
+  closeReason: string | undefined;
+  /** True when the client ended with a normal DISCONNECT (no will). */
+  graceful = false;
+
+  private readonly parser = mqtt.parser({ protocolVersion: 4 });
+  private readonly guard: FrameSizeGuard;
+  private corked = false;
+
+  constructor(
+    readonly broker: Broker,
+    readonly socket: TransportSocket,
+  ) {
+    this.guard = new FrameSizeGuard(broker.limits.maxPacketSize);
+    this.parser.on("packet", (packet: Packet) => this.onPacket(packet));
+    this.parser.on("error", (err: Error) => this.onMalformed(err.message));
+    const stream = socket.stream;
+    stream.on("data", (chunk: Buffer) => this.onData(chunk));
+    stream.on("error", () => this.onClosed("socket error"));
+    stream.on("close", () => this.onClosed("socket closed"));
+    stream.on("end", () => stream.end());
+  }
+
+  get remoteAddress(): string {
+    return this.socket.remoteAddress;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === "closed") return;
+    this.broker.stats.bytesIn += chunk.length;
+    if (!this.guard.accept(chunk)) {
+      this.broker.stats.drop("packet_too_large");
+      this.disconnect(RC.PACKET_TOO_LARGE, `packet larger than ${this.broker.limits.maxPacketSize} bytes`);
+      return;
+    }
+    this.parser.parse(chunk);
+  }
+
+  private onPacket(packet: Packet): void {
+    if (this.state === "closed") return;
+    this.lastPacketAt = Date.now();
+    this.broker.stats.packetIn(packet.cmd);
+    try {
+      this.dispatch(packet);
+    } catch (err) {
+      if (err instanceof ProtocolViolation) this.disconnect(err.reasonCode, err.message);
+      else {
+        this.broker.logger.error({ err, clientId: this.client?.clientId }, "unexpected error handling packet");
+        this.disconnect(RC.UNSPECIFIED_ERROR, "internal error");
+      }
+    }
+  }
+
+  private dispatch(packet: Packet): void {
+    if (this.state === "awaiting-connect") {
+      if (packet.cmd !== "connect") throw new ProtocolViolation(RC.PROTOCOL_ERROR, `expected CONNECT, got ${packet.cmd.toUpperCase()}`);
+      void handleConnect(this, packet);
+      return;
+    }
+    if (packet.cmd === "connect") throw new ProtocolViolation(RC.PROTOCOL_ERROR, "second CONNECT on one connection");
+    // Packets that arrive while the CONNECT is being authenticated are a protocol error too:
+    // a client must not send before CONNACK unless it accepts being dropped (§3.1.4).
+    if (this.state !== "connected") throw new ProtocolViolation(RC.PROTOCOL_ERROR, `${packet.cmd.toUpperCase()} before CONNACK`);
+    switch (packet.cmd) {
+      case "publish":
+        return handlePublish(this, packet);
+      case "puback":
+      case "pubrec":
+      case "pubrel":
+      case "pubcomp":
+        return handleAck(this, packet);
+      case "subscribe":
+        return handleSubscribe(this, packet);
+      case "unsubscribe":
+        return handleUnsubscribe(this, packet);
+      case "pingreq":
+        this.send({ cmd: "pingresp" });
+        return;
+      case "disconnect":
+        return handleDisconnect(this, packet);
+      case "auth":
+        throw new ProtocolViolation(RC.PROTOCOL_ERROR, "AUTH without an authentication method");
+      default:
+        throw new ProtocolViolation(RC.PROTOCOL_ERROR, `${packet.cmd.toUpperCase()} is not sent by clients`);
+    }
+  }
+
+  private onMalformed(message: string): void {
+    this.broker.stats.drop("malformed");
+    this.disconnect(RC.MALFORMED_PACKET, `malformed packet: ${message}`);
+  }
+
+  /** Encodes and writes one packet; returns its encoded size. */
+  send(packet: Packet): number {
+    if (this.state === "closed") return 0;
+    const buf = mqtt.generate(packet, { protocolVersion: this.protocolVersion });
+    this.writeEncoded(buf, packet.cmd);
+    return buf.length;
+  }
+
+  writeEncoded(buf: Buffer, cmd: Packet["cmd"]): void {
+    if (this.state === "closed") return;
+    const stream = this.socket.stream;
+    if (!this.corked) {
+      this.corked = true;
+      stream.cork();
+      process.nextTick(uncork, this);
+    }
+    stream.write(buf);
+    this.broker.stats.packetOut(cmd, buf.length);
+  }
+
+  uncork(): void {
+    this.corked = false;
+    this.socket.stream.uncork();
+  }
+
+  /**
+   * Ends the connection. A 5.0 client that got its CONNACK is told why with a DISCONNECT
+   * (§4.13); a 3.1.1 client just sees the socket close, which is all 3.1.1 allows.
+   */
+  disconnect(reasonCode: number, reason: string): void {
+    if (this.state === "closed") return;
+    this.closeReason = reason;
+    this.broker.logger.debug({ clientId: this.client?.clientId, reasonCode, reason }, "closing connection");
+    if (this.protocolVersion === 5 && this.state === "connected") {
+      const properties = this.requestProblemInformation ? { reasonString: reason } : undefined;
+      this.send({ cmd: "disconnect", reasonCode, properties });
+    }
+    this.end();
+  }
+
+  /** Flushes what is written and closes; destroys if the peer does not let it drain. */
+  end(): void {
+    const stream = this.socket.stream;
+    if (this.corked) this.uncork();
+    this.onClosed(this.closeReason ?? "closed by server");
+    stream.end();
+    setTimeout(() => stream.destroy(), 1000).unref();
+  }
+
+  private onClosed(reason: string): void {
+    if (this.state === "closed") return;
+    this.closeReason ??= reason;
+    this.state = "closed";
+    this.broker.connectionClosed(this);
+  }
+}
+
+function uncork(conn: Connection): void {
+  if (conn.state !== "closed") conn.uncork();
+}

@@ -1,0 +1,172 @@
+import mqtt, { type IPublishPacket } from "mqtt-packet";
+import type { Connection } from "./connection.js";
+import type { Delivery, Session } from "./session.js";
+import type { Message, QoS } from "./types.js";
+
+/** Encoded QoS 0 PUBLISH shared by every subscriber of one protocol family (see `encodeShared`). */
+const sharedEncoding = new WeakMap<Message, { v4?: Buffer; v5?: Buffer }>();
+
+function sizeOf(message: Message): number {
+  return message.payload.length + message.topic.length + 16;
+}
+
+/**
+ * Hands one message to one session with the flags its subscription decided: sends it now,
+ * queues it (QoS 1/2 beyond the in-flight window, or offline), or drops it with a counted
+ * reason. Never blocks and never grows without bound.
+ */
+export function deliver(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
+  const conn = session.connection;
+  const broker = session.broker;
+  if (qos === 0) {
+    if (!conn) {
+      broker.stats.drop("offline_qos0");
+      return;
+    }
+    // A client that stops reading loses QoS 0 messages rather than making us buffer them.
+    if (conn.socket.bufferedBytes() > broker.limits.maxSocketBufferBytes) {
+      broker.stats.drop("slow_subscriber");
+      return;
+    }
+    sendPublish(conn, session, { message, qos, retain, subscriptionIds, seq: 0, bytes: 0 }, undefined, false);
+    return;
+  }
+  const delivery: Delivery = { message, qos, retain, subscriptionIds, seq: session.takeSeq(), bytes: sizeOf(message) };
+  if (conn && session.queue.length === 0 && session.inflight.size < window(conn)) {
+    sendInflight(conn, session, delivery);
+    return;
+  }
+  enqueue(session, delivery);
+}
+
+function window(conn: Connection): number {
+  return Math.min(conn.clientReceiveMaximum, conn.broker.limits.maxInflight);
+}
+
+function enqueue(session: Session, delivery: Delivery): void {
+  const broker = session.broker;
+  const limits = broker.limits;
+  if (session.queue.length >= limits.maxQueuedMessages || session.queueBytes + delivery.bytes > limits.maxQueuedBytes) {
+    broker.stats.drop("queue_full");
+    broker.logger.debug({ clientId: session.clientId, topic: delivery.message.topic }, "session queue full, message dropped");
+    return;
+  }
+  session.queue.push(delivery);
+  session.queueBytes += delivery.bytes;
+  if (!session.connection && session.persistent) broker.sessions.persistQueued(session, delivery);
+}
+
+function sendInflight(conn: Connection, session: Session, delivery: Delivery): void {
+  const packetId = session.allocatePacketId();
+  if (sendPublish(conn, session, delivery, packetId, false)) {
+    session.inflight.set(packetId, { ...delivery, state: "publish" });
+  }
+}
+
+/** Moves queued messages into flight as the window allows (after an ack, or on reconnect). */
+export function drainQueue(session: Session): void {
+  const conn = session.connection;
+  if (!conn) return;
+  const max = window(conn);
+  while (session.queue.length > 0 && session.inflight.size < max) {
+    const delivery = session.queue.shift()!;
+    session.queueBytes -= delivery.bytes;
+    if (delivery.qos === 0) sendPublish(conn, session, delivery, undefined, false);
+    else sendInflight(conn, session, delivery);
+  }
+}
+
+/** On a resumed session: everything unacknowledged goes out again, PUBLISH with DUP set (§4.4). */
+export function resendInflight(session: Session): void {
+  const conn = session.connection;
+  if (!conn) return;
+  for (const [packetId, entry] of session.inflight) {
+    if (entry.state === "pubrel") {
+      conn.send({ cmd: "pubrel", messageId: packetId });
+    } else if (!sendPublish(conn, session, entry, packetId, true)) {
+      session.inflight.delete(packetId);
+    }
+  }
+}
+
+/** Returns false when the message was dropped (expired, or too large for this client). */
+function sendPublish(conn: Connection, session: Session, d: Delivery, packetId: number | undefined, dup: boolean): boolean {
+  const broker = conn.broker;
+  const m = d.message;
+  let expiryInterval: number | undefined;
+  if (m.expiresAt !== undefined) {
+    const left = m.expiresAt - Date.now();
+    if (left <= 0) {
+      broker.stats.drop("expired");
+      return false;
+    }
+    expiryInterval = Math.ceil(left / 1000);
+  }
+  const v5 = conn.protocolVersion === 5;
+  if (d.qos === 0 && !d.retain && expiryInterval === undefined && d.subscriptionIds === undefined && conn.clientTopicAliasMaximum === 0) {
+    const buf = encodeShared(m, v5);
+    if (buf.length > conn.clientMaximumPacketSize) {
+      broker.stats.drop("client_packet_too_large");
+      return false;
+    }
+    conn.writeEncoded(buf, "publish");
+    countSent(session, m);
+    return true;
+  }
+
+  const packet: IPublishPacket = {
+    cmd: "publish", topic: m.topic, payload: m.payload, qos: d.qos, retain: d.retain, dup, messageId: packetId,
+  };
+  let newAlias: number | undefined;
+  if (v5) {
+    const properties: NonNullable<IPublishPacket["properties"]> = { ...m.properties };
+    if (expiryInterval !== undefined) properties.messageExpiryInterval = expiryInterval;
+    if (d.subscriptionIds) properties.subscriptionIdentifier = d.subscriptionIds.length === 1 ? d.subscriptionIds[0]! : d.subscriptionIds;
+    if (conn.clientTopicAliasMaximum > 0) {
+      conn.outgoingAliases ??= new Map();
+      const alias = conn.outgoingAliases.get(m.topic);
+      if (alias !== undefined) {
+        properties.topicAlias = alias;
+        packet.topic = "";
+      } else if (conn.outgoingAliases.size < conn.clientTopicAliasMaximum) {
+        newAlias = conn.outgoingAliases.size + 1;
+        properties.topicAlias = newAlias;
+      }
+    }
+    packet.properties = properties;
+  }
+  const buf = mqtt.generate(packet, { protocolVersion: conn.protocolVersion });
+  if (buf.length > conn.clientMaximumPacketSize) {
+    // §3.1.2.25: a packet over the client's limit is discarded as if it had been delivered.
+    broker.stats.drop("client_packet_too_large");
+    return false;
+  }
+  if (newAlias !== undefined) conn.outgoingAliases!.set(m.topic, newAlias);
+  conn.writeEncoded(buf, "publish");
+  countSent(session, m);
+  return true;
+}
+
+function countSent(session: Session, m: Message): void {
+  session.stats.messagesSent++;
+  session.stats.bytesSent += m.payload.length;
+}
+
+function encodeShared(m: Message, v5: boolean): Buffer {
+  let cache = sharedEncoding.get(m);
+  if (!cache) {
+    cache = {};
+    sharedEncoding.set(m, cache);
+  }
+  const key = v5 ? "v5" : "v4";
+  let buf = cache[key];
+  if (!buf) {
+    const packet: IPublishPacket = {
+      cmd: "publish", topic: m.topic, payload: m.payload, qos: 0, retain: false, dup: false,
+      properties: v5 ? m.properties : undefined,
+    };
+    buf = mqtt.generate(packet, { protocolVersion: v5 ? 5 : 4 });
+    cache[key] = buf;
+  }
+  return buf;
+}

@@ -1,0 +1,139 @@
+import { randomBytes } from "node:crypto";
+import type { IConnackPacket, IConnectPacket } from "mqtt-packet";
+import type { Connection } from "./connection.js";
+import { connackCodeFor311, RC } from "./reason_codes.js";
+import { SESSION_NEVER_EXPIRES } from "./session.js";
+import { isValidTopicName, isValidUtf8String } from "./topics.js";
+import type { ClientInfo, Message, ProtocolVersion } from "./types.js";
+
+type ConnackProperties = NonNullable<IConnackPacket["properties"]>;
+
+/** CONNECT (§3.1): validate, authenticate, open or resume the session, answer CONNACK. */
+export async function handleConnect(conn: Connection, packet: IConnectPacket): Promise<void> {
+  const broker = conn.broker;
+  const limits = broker.limits;
+  conn.state = "authenticating";
+  const version = (packet.protocolVersion ?? 4) as ProtocolVersion;
+  conn.protocolVersion = version;
+  const props = packet.properties ?? {};
+
+  if (version === 5) {
+    if (props.authenticationMethod !== undefined) {
+      return refuse(conn, RC.BAD_AUTHENTICATION_METHOD, "enhanced authentication is not supported; send the token as password");
+    }
+    if (props.receiveMaximum !== undefined) conn.clientReceiveMaximum = props.receiveMaximum;
+    if (props.maximumPacketSize !== undefined) conn.clientMaximumPacketSize = props.maximumPacketSize;
+    if (props.topicAliasMaximum !== undefined) conn.clientTopicAliasMaximum = props.topicAliasMaximum;
+    if (props.requestProblemInformation === false) conn.requestProblemInformation = false;
+  }
+
+  let clientId = packet.clientId ?? "";
+  let assignedClientId: string | undefined;
+  if (!isValidUtf8String(clientId)) return refuse(conn, RC.CLIENT_IDENTIFIER_NOT_VALID, "client identifier is not valid UTF-8");
+  if (clientId === "") {
+    // 3.1.1 §3.1.3.1: a zero-length id requires CleanSession=1; 5.0 assigns one in any case.
+    if (version !== 5 && !packet.clean) return refuse(conn, RC.CLIENT_IDENTIFIER_NOT_VALID, "empty client id needs a clean session");
+    clientId = `sluice-${randomBytes(9).toString("base64url")}`;
+    assignedClientId = clientId;
+  }
+
+  let will: Message | undefined;
+  let willDelay = 0;
+  if (packet.will) {
+    if (!isValidTopicName(packet.will.topic)) return refuse(conn, RC.TOPIC_NAME_INVALID, "will topic is not a valid topic name");
+    const wp = packet.will.properties ?? {};
+    const { willDelayInterval, messageExpiryInterval: _expiry, ...forwarded } = wp;
+    willDelay = willDelayInterval ?? 0;
+    will = {
+      topic: packet.will.topic,
+      payload: Buffer.isBuffer(packet.will.payload) ? packet.will.payload : Buffer.from(packet.will.payload),
+      qos: packet.will.qos ?? 0,
+      retain: packet.will.retain ?? false,
+      properties: version === 5 && Object.keys(forwarded).length > 0 ? forwarded : undefined,
+      expiresAt: undefined,
+      publisher: undefined,
+    };
+  }
+
+  const decision = await broker.hooks.authenticate({
+    clientId,
+    username: packet.username,
+    password: packet.password,
+    remoteAddress: conn.remoteAddress,
+    transport: conn.socket.transport,
+    protocolVersion: version,
+  });
+  if (conn.state !== "authenticating") return; // the client went away meanwhile
+  if (!decision.ok) {
+    broker.stats.authFailures++;
+    const delay = broker.authThrottle.fail(conn.remoteAddress);
+    const rc = decision.reason === "bad_credentials" ? RC.BAD_USERNAME_OR_PASSWORD : RC.NOT_AUTHORIZED;
+    broker.logger.info({ clientId, remoteAddress: conn.remoteAddress, delay }, "authentication failed");
+    setTimeout(() => refuse(conn, rc, "bad user name or password"), delay).unref();
+    return;
+  }
+  broker.authThrottle.succeed(conn.remoteAddress);
+
+  const client: ClientInfo = {
+    clientId,
+    namespace: decision.namespace,
+    principal: decision.principal,
+    username: packet.username,
+    remoteAddress: conn.remoteAddress,
+    transport: conn.socket.transport,
+    protocolVersion: version,
+  };
+  conn.client = client;
+
+  const connack: ConnackProperties = {};
+  let expiry: number;
+  if (version === 5) {
+    expiry = props.sessionExpiryInterval ?? 0;
+    if (expiry > limits.maxSessionExpiry) {
+      expiry = limits.maxSessionExpiry;
+      connack.sessionExpiryInterval = expiry;
+    }
+  } else {
+    expiry = packet.clean ? 0 : limits.legacySessionExpiry || SESSION_NEVER_EXPIRES;
+  }
+
+  conn.keepAlive = packet.keepalive ?? 0;
+  if (limits.maxKeepAlive > 0 && version === 5 && (conn.keepAlive === 0 || conn.keepAlive > limits.maxKeepAlive)) {
+    conn.keepAlive = limits.maxKeepAlive;
+    connack.serverKeepAlive = limits.maxKeepAlive;
+  }
+
+  if (will) conn.will = { message: will, delay: willDelay, expiryInterval: packet.will?.properties?.messageExpiryInterval };
+  const { session, present } = broker.sessions.open(conn, client, packet.clean !== false, expiry);
+  conn.session = session;
+  conn.state = "connected";
+
+  if (version === 5) {
+    Object.assign(connack, {
+      receiveMaximum: limits.receiveMaximum,
+      maximumPacketSize: limits.maxPacketSize,
+      topicAliasMaximum: limits.topicAliasMaximum,
+      retainAvailable: true,
+      wildcardSubscriptionAvailable: true,
+      subscriptionIdentifiersAvailable: true,
+      sharedSubscriptionAvailable: true,
+    } satisfies ConnackProperties);
+    if (assignedClientId) connack.assignedClientIdentifier = assignedClientId;
+    conn.send({ cmd: "connack", reasonCode: RC.SUCCESS, sessionPresent: present, properties: connack });
+  } else {
+    conn.send({ cmd: "connack", returnCode: 0, sessionPresent: present });
+  }
+  broker.clientConnected(conn, session, present);
+}
+
+function refuse(conn: Connection, reasonCode: number, reason: string): void {
+  if (conn.state === "closed") return;
+  conn.closeReason = reason;
+  if (conn.protocolVersion === 5) {
+    const properties = conn.requestProblemInformation ? { reasonString: reason } : undefined;
+    conn.send({ cmd: "connack", reasonCode, sessionPresent: false, properties });
+  } else {
+    conn.send({ cmd: "connack", returnCode: connackCodeFor311(reasonCode), sessionPresent: false });
+  }
+  conn.end();
+}

@@ -1,0 +1,109 @@
+import type { IPublishPacket } from "mqtt-packet";
+import type { Connection } from "./connection.js";
+import { ProtocolViolation, RC } from "./reason_codes.js";
+import { isValidTopicName } from "./topics.js";
+import type { ForwardedProperties, Message } from "./types.js";
+
+/** PUBLISH from a client (§3.3): resolve alias, check, authorize, route, acknowledge. */
+export function handlePublish(conn: Connection, packet: IPublishPacket): void {
+  const broker = conn.broker;
+  const session = conn.session!;
+  const client = conn.client!;
+  const qos = packet.qos;
+  const id = packet.messageId;
+  const topic = resolveTopic(conn, packet);
+
+  if (qos > 0) {
+    if (conn.unackedInbound >= broker.limits.receiveMaximum) {
+      throw new ProtocolViolation(RC.RECEIVE_MAXIMUM_EXCEEDED, `more than ${broker.limits.receiveMaximum} unacknowledged QoS 1/2 messages`);
+    }
+    // A QoS 2 retransmission of a message we already own: acknowledge again, route nothing (§4.3.3).
+    if (qos === 2 && session.incomingQos2.has(id!)) {
+      conn.send({ cmd: "pubrec", messageId: id });
+      return;
+    }
+  }
+
+  if (topic.startsWith("$SYS") || (broker.hooks.authorizePublish && !broker.hooks.authorizePublish(client, topic))) {
+    broker.stats.drop("not_authorized");
+    broker.logger.debug({ clientId: client.clientId, topic }, "publish not authorized");
+    if (conn.protocolVersion === 5) {
+      if (qos === 0) throw new ProtocolViolation(RC.NOT_AUTHORIZED, `not authorized to publish to ${topic}`);
+      conn.send({ cmd: qos === 1 ? "puback" : "pubrec", messageId: id, reasonCode: RC.NOT_AUTHORIZED });
+    } else if (qos > 0) {
+      // 3.1.1 has no negative acknowledgement: the message is acknowledged and dropped.
+      acknowledge(conn, qos as 1 | 2, id!);
+    }
+    return;
+  }
+
+  const props = packet.properties;
+  let properties: ForwardedProperties | undefined;
+  let expiresAt: number | undefined;
+  if (props && conn.protocolVersion === 5) {
+    const { topicAlias: _alias, subscriptionIdentifier: _subId, messageExpiryInterval, ...rest } = props;
+    if (messageExpiryInterval !== undefined) expiresAt = Date.now() + messageExpiryInterval * 1000;
+    for (const _ in rest) {
+      properties = rest;
+      break;
+    }
+  }
+  const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+  const message: Message = { topic, payload, qos, retain: packet.retain, properties, expiresAt, publisher: session.key };
+
+  const held = broker.publish(message, client);
+  if (qos === 0) return;
+  if (qos === 2) session.incomingQos2.add(id!);
+  if (!held && conn.ackChain === undefined) {
+    acknowledge(conn, qos, id!);
+    return;
+  }
+  // The published hook holds the ack (e.g. until the data is stored). Acks leave in the order
+  // the messages came, whatever order the hook settles them in.
+  conn.unackedInbound++;
+  const previous = conn.ackChain ?? Promise.resolve();
+  const outcome = (held ?? Promise.resolve()).then(
+    () => RC.SUCCESS,
+    (err: unknown) => {
+      const rc = (err as { reasonCode?: unknown })?.reasonCode;
+      return typeof rc === "number" && rc >= 0x80 ? rc : RC.IMPLEMENTATION_SPECIFIC_ERROR;
+    },
+  );
+  const chain: Promise<void> = Promise.all([previous, outcome]).then(([, rc]) => {
+    conn.unackedInbound--;
+    if (conn.ackChain === chain) conn.ackChain = undefined;
+    if (rc !== RC.SUCCESS && qos === 2) session.incomingQos2.delete(id!);
+    acknowledge(conn, qos, id!, rc);
+  });
+  conn.ackChain = chain;
+}
+
+function acknowledge(conn: Connection, qos: 1 | 2, messageId: number, reasonCode: number = RC.SUCCESS): void {
+  if (conn.protocolVersion === 5 && reasonCode !== RC.SUCCESS) {
+    conn.send({ cmd: qos === 1 ? "puback" : "pubrec", messageId, reasonCode });
+  } else {
+    conn.send({ cmd: qos === 1 ? "puback" : "pubrec", messageId });
+  }
+}
+
+/** Applies 5.0 topic aliases (§3.3.2.3.4) and validates the resulting topic name. */
+function resolveTopic(conn: Connection, packet: IPublishPacket): string {
+  let topic = packet.topic;
+  const alias = packet.properties?.topicAlias;
+  if (alias !== undefined && conn.protocolVersion === 5) {
+    if (alias === 0 || alias > conn.broker.limits.topicAliasMaximum) {
+      throw new ProtocolViolation(RC.TOPIC_ALIAS_INVALID, `topic alias ${alias} is outside 1..${conn.broker.limits.topicAliasMaximum}`);
+    }
+    conn.incomingAliases ??= new Map();
+    if (topic.length > 0) conn.incomingAliases.set(alias, topic);
+    else {
+      const known = conn.incomingAliases.get(alias);
+      if (known === undefined) throw new ProtocolViolation(RC.PROTOCOL_ERROR, `topic alias ${alias} was never set`);
+      topic = known;
+    }
+  }
+  if (!isValidTopicName(topic)) {
+    throw new ProtocolViolation(RC.TOPIC_NAME_INVALID, "PUBLISH topic must be non-empty valid UTF-8 without wildcards");
+  }
+  return topic;
+}

@@ -1,0 +1,52 @@
+import type { ISubscribePacket } from "mqtt-packet";
+import type { Connection } from "./connection.js";
+import { deliver } from "./delivery.js";
+import { ProtocolViolation, RC } from "./reason_codes.js";
+import { isValidTopicFilter, parseSharedFilter } from "./topics.js";
+import type { Message, QoS, SubscriptionOptions } from "./types.js";
+
+/** SUBSCRIBE (§3.8): one reason code per filter, then the retained messages each one asked for. */
+export function handleSubscribe(conn: Connection, packet: ISubscribePacket): void {
+  const broker = conn.broker;
+  const session = conn.session!;
+  const client = conn.client!;
+  const v5 = conn.protocolVersion === 5;
+  const subscriptionId = packet.properties?.subscriptionIdentifier;
+  if (subscriptionId === 0) throw new ProtocolViolation(RC.PROTOCOL_ERROR, "subscription identifier 0 is not allowed");
+
+  const granted: number[] = [];
+  const retainedToSend: { message: Message; qos: QoS; id: number | undefined }[] = [];
+  for (const sub of packet.subscriptions) {
+    const filter = sub.topic;
+    const shared = parseSharedFilter(filter);
+    const matchFilter = shared && shared !== "invalid" ? shared.filter : filter;
+    if (shared === "invalid" || !isValidTopicFilter(matchFilter)) {
+      granted.push(v5 ? RC.TOPIC_FILTER_INVALID : 0x80);
+      continue;
+    }
+    if (shared && sub.nl && v5) throw new ProtocolViolation(RC.PROTOCOL_ERROR, "No Local on a shared subscription (§3.8.3.1)");
+    if (broker.hooks.authorizeSubscribe && !broker.hooks.authorizeSubscribe(client, filter)) {
+      broker.logger.debug({ clientId: client.clientId, filter }, "subscribe not authorized");
+      granted.push(v5 ? RC.NOT_AUTHORIZED : 0x80);
+      continue;
+    }
+    const options: SubscriptionOptions = {
+      qos: sub.qos,
+      nl: v5 ? Boolean(sub.nl) : false,
+      rap: v5 ? Boolean(sub.rap) : false,
+      rh: v5 ? ((sub.rh ?? 0) as 0 | 1 | 2) : 0,
+      id: v5 ? subscriptionId : undefined,
+    };
+    const isNew = broker.subscribe(session, filter, shared ?? undefined, options);
+    granted.push(sub.qos);
+    // Shared subscriptions get no retained messages (§4.8.2).
+    if (!shared && (options.rh === 0 || (options.rh === 1 && isNew))) {
+      for (const message of broker.retainedFor(session.namespace, filter)) {
+        retainedToSend.push({ message, qos: Math.min(message.qos, sub.qos) as QoS, id: options.id });
+      }
+    }
+  }
+  conn.send({ cmd: "suback", messageId: packet.messageId, granted });
+  for (const r of retainedToSend) deliver(session, r.message, r.qos, true, r.id === undefined ? undefined : [r.id]);
+  broker.sessions.subscriptionsChanged(session);
+}

@@ -1,0 +1,15 @@
+import type { IUnsubscribePacket } from "mqtt-packet";
+import type { Connection } from "./connection.js";
+import { RC } from "./reason_codes.js";
+
+/** UNSUBSCRIBE (§3.10): 5.0 says per filter whether a subscription existed. */
+export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket): void {
+  const broker = conn.broker;
+  const session = conn.session!;
+  const codes = packet.unsubscriptions.map((filter) =>
+    broker.unsubscribe(session, filter) ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED,
+  );
+  if (conn.protocolVersion === 5) conn.send({ cmd: "unsuback", messageId: packet.messageId, granted: codes });
+  else conn.send({ cmd: "unsuback", messageId: packet.messageId, granted: [] });
+  broker.sessions.subscriptionsChanged(session);
+}

@@ -1,0 +1,123 @@
+import type { Broker } from "./broker.js";
+import type { Connection } from "./connection.js";
+import { SessionPersistence } from "./session_persistence.js";
+import { Session, type Delivery } from "./session.js";
+import type { ClientInfo } from "./types.js";
+import { publishWill } from "./will.js";
+
+/**
+ * Session lifecycle (§4.1, §3.1.2.11): open or resume on CONNECT, take over from an older
+ * connection, go offline with the connection, expire, end. Persistent sessions are written
+ * to the store as they change.
+ */
+export class SessionManager {
+  /** Offline sessions that will expire; swept once a second. */
+  private readonly offline = new Set<Session>();
+  readonly persistence: SessionPersistence;
+
+  constructor(private readonly broker: Broker) {
+    this.persistence = new SessionPersistence(broker.store, (err, what) => broker.logger.error({ err }, `session store: ${what} failed`));
+  }
+
+  open(conn: Connection, client: ClientInfo, cleanStart: boolean, expiryInterval: number): { session: Session; present: boolean } {
+    const ns = this.broker.namespace(client.namespace);
+    let existing = ns.sessions.get(client.clientId);
+    if (existing?.connection) {
+      existing.connection.disconnect(0x8e, "session taken over by a new connection");
+      existing = ns.sessions.get(client.clientId);
+    }
+    let session: Session;
+    let present = false;
+    if (existing && !cleanStart) {
+      session = existing;
+      present = true;
+      // A reconnection before the will delay has passed cancels the will (§3.1.3.2.2).
+      clearTimeout(session.willTimer);
+      session.pendingWill = undefined;
+      session.client = client;
+      this.offline.delete(session);
+    } else {
+      if (existing) this.end(existing);
+      session = new Session(this.broker, ns.stats, `${client.namespace}\u0000${client.clientId}`, client.namespace, client.clientId, client);
+      ns.sessions.set(client.clientId, session);
+      this.broker.sessionCount++;
+    }
+    session.expiryInterval = expiryInterval;
+    session.connection = conn;
+    session.disconnectedAt = undefined;
+    ns.stats.connected++;
+    if (session.persistent) this.persistence.save(session);
+    else if (present) this.persistence.delete(session);
+    return { session, present };
+  }
+
+  /** The connection of `session` closed: schedule its will, then keep or end the session. */
+  detach(conn: Connection): void {
+    const session = conn.session;
+    if (!session || session.connection !== conn) return;
+    session.connection = undefined;
+    session.disconnectedAt = Date.now();
+    session.stats.connected--;
+    const will = conn.will;
+    if (will && !conn.graceful) {
+      const delay = Math.min(will.delay, session.expiryInterval);
+      if (delay === 0) publishWill(this.broker, session.client, will);
+      else {
+        session.pendingWill = will;
+        session.willTimer = setTimeout(() => {
+          session.pendingWill = undefined;
+          publishWill(this.broker, session.client, will);
+        }, delay * 1000);
+        session.willTimer.unref();
+      }
+    }
+    if (session.expiryInterval === 0) this.end(session);
+    else {
+      this.offline.add(session);
+      this.persistence.save(session);
+    }
+  }
+
+  /** Ends a session: its subscriptions go, a will still pending is sent now (§3.1.3.2.2). */
+  end(session: Session): void {
+    const ns = this.broker.namespace(session.namespace);
+    if (ns.sessions.get(session.clientId) !== session) return;
+    ns.sessions.delete(session.clientId);
+    this.broker.sessionCount--;
+    this.offline.delete(session);
+    for (const filter of [...session.subscriptions.keys()]) this.broker.unsubscribe(session, filter);
+    if (session.pendingWill) {
+      clearTimeout(session.willTimer);
+      const will = session.pendingWill;
+      session.pendingWill = undefined;
+      publishWill(this.broker, session.client, will);
+    }
+    this.persistence.delete(session);
+  }
+
+  /** Restores a session loaded from the store, offline. */
+  adopt(session: Session): void {
+    this.broker.namespace(session.namespace).sessions.set(session.clientId, session);
+    this.broker.sessionCount++;
+    this.offline.add(session);
+  }
+
+  subscriptionsChanged(session: Session): void {
+    if (session.persistent) this.persistence.save(session);
+  }
+
+  persistQueued(session: Session, delivery: Delivery): void {
+    this.persistence.append(session, delivery);
+  }
+
+  sweep(now: number): void {
+    for (const session of this.offline) {
+      if (session.expiresAt() <= now) this.end(session);
+    }
+  }
+
+  /** Writes every persistent session as it stands (used at shutdown). */
+  saveAll(sessions: Iterable<Session>): void {
+    for (const s of sessions) if (s.persistent) this.persistence.save(s);
+  }
+}

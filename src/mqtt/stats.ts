@@ -1,0 +1,47 @@
+/**
+ * Plain counters on the hot path (a Prometheus label lookup per packet would cost more than
+ * routing it); the metrics endpoint and $SYS read them when asked.
+ */
+export class BrokerStats {
+  readonly packetsIn: Record<string, number> = {};
+  readonly packetsOut: Record<string, number> = {};
+  readonly dropped: Record<string, number> = {};
+  bytesIn = 0;
+  bytesOut = 0;
+  authFailures = 0;
+  connectionsTotal: Record<string, number> = {};
+
+  packetIn(cmd: string): void {
+    this.packetsIn[cmd] = (this.packetsIn[cmd] ?? 0) + 1;
+  }
+
+  packetOut(cmd: string, bytes: number): void {
+    this.packetsOut[cmd] = (this.packetsOut[cmd] ?? 0) + 1;
+    this.bytesOut += bytes;
+  }
+
+  drop(reason: DropReason): void {
+    this.dropped[reason] = (this.dropped[reason] ?? 0) + 1;
+  }
+}
+
+/** Why a message or packet was not delivered; each is a label of the dropped-messages metric. */
+export type DropReason =
+  | "malformed"
+  | "packet_too_large"
+  | "client_packet_too_large"
+  | "slow_subscriber"
+  | "queue_full"
+  | "offline_qos0"
+  | "expired"
+  | "not_authorized"
+  | "retained_limit";
+
+/** Per-namespace (per-account) counters, published under `$SYS/broker/...` to that account only. */
+export class NamespaceStats {
+  messagesReceived = 0;
+  messagesSent = 0;
+  bytesReceived = 0;
+  bytesSent = 0;
+  connected = 0;
+}

@@ -1,0 +1,142 @@
+import type { SubscriptionOptions } from "./types.js";
+
+/** A subscriber entry: whose subscription it is, and with which options. */
+export interface Subscriber<S> {
+  session: S;
+  options: SubscriptionOptions;
+}
+
+/** The members of one `$share/{group}/{filter}`; each message goes to one of them, in turn. */
+export class SharedGroup<S> {
+  readonly members = new Map<string, Subscriber<S>>();
+  cursor = 0;
+  constructor(readonly name: string) {}
+}
+
+class TrieNode<S> {
+  children: Map<string, TrieNode<S>> | undefined;
+  subscribers: Map<string, Subscriber<S>> | undefined;
+  groups: Map<string, SharedGroup<S>> | undefined;
+
+  isEmpty(): boolean {
+    return !this.children?.size && !this.subscribers?.size && !this.groups?.size;
+  }
+}
+
+export interface MatchResult<S> {
+  subscribers: Subscriber<S>[];
+  groups: SharedGroup<S>[];
+}
+
+const CACHE_LIMIT = 4096;
+
+/**
+ * Subscriptions of one namespace, as a trie over topic levels. Matching walks only the
+ * branches a topic can reach (exact level, `+`, `#`), so its cost depends on the topic's depth,
+ * not on how many subscriptions exist. Results are cached per topic until the next change,
+ * since devices publish to the same few topics over and over.
+ */
+export class SubscriptionTree<S> {
+  private readonly root = new TrieNode<S>();
+  private cache = new Map<string, MatchResult<S>>();
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Adds or replaces; returns true when this key had no subscription on this filter before. */
+  add(filter: string, group: string | undefined, key: string, subscriber: Subscriber<S>): boolean {
+    let node = this.root;
+    for (const level of filter.split("/")) {
+      node.children ??= new Map();
+      let next = node.children.get(level);
+      if (!next) {
+        next = new TrieNode<S>();
+        node.children.set(level, next);
+      }
+      node = next;
+    }
+    let members: Map<string, Subscriber<S>>;
+    if (group === undefined) {
+      members = node.subscribers ??= new Map();
+    } else {
+      node.groups ??= new Map();
+      let g = node.groups.get(group);
+      if (!g) {
+        g = new SharedGroup<S>(group);
+        node.groups.set(group, g);
+      }
+      members = g.members;
+    }
+    const isNew = !members.has(key);
+    members.set(key, subscriber);
+    if (isNew) this.count++;
+    this.cache.clear();
+    return isNew;
+  }
+
+  /** Returns true when a subscription was removed. */
+  remove(filter: string, group: string | undefined, key: string): boolean {
+    const path: TrieNode<S>[] = [this.root];
+    const levels = filter.split("/");
+    for (const level of levels) {
+      const next = path[path.length - 1]!.children?.get(level);
+      if (!next) return false;
+      path.push(next);
+    }
+    const node = path[path.length - 1]!;
+    let removed: boolean;
+    if (group === undefined) removed = node.subscribers?.delete(key) ?? false;
+    else {
+      const g = node.groups?.get(group);
+      removed = g?.members.delete(key) ?? false;
+      if (g && g.members.size === 0) node.groups!.delete(group);
+    }
+    if (!removed) return false;
+    this.count--;
+    this.cache.clear();
+    // Prune branches left empty so the trie does not grow with churn.
+    for (let i = levels.length; i > 0; i--) {
+      if (!path[i]!.isEmpty()) break;
+      path[i - 1]!.children!.delete(levels[i - 1]!);
+    }
+    return true;
+  }
+
+  match(topic: string): MatchResult<S> {
+    const cached = this.cache.get(topic);
+    if (cached) return cached;
+    const result: MatchResult<S> = { subscribers: [], groups: [] };
+    this.walk(this.root, topic.split("/"), 0, topic.charCodeAt(0) === 36 /* $ */, result);
+    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+    this.cache.set(topic, result);
+    return result;
+  }
+
+  private walk(node: TrieNode<S>, levels: string[], i: number, dollar: boolean, out: MatchResult<S>): void {
+    const children = node.children;
+    // §4.7.2: wildcards at the first level do not match topics starting with `$`.
+    const wildcardsAllowed = !(i === 0 && dollar);
+    if (children && wildcardsAllowed) {
+      const hash = children.get("#");
+      if (hash) collect(hash, out);
+    }
+    if (i === levels.length) {
+      collect(node, out);
+      return;
+    }
+    if (!children) return;
+    if (wildcardsAllowed) {
+      const plus = children.get("+");
+      if (plus) this.walk(plus, levels, i + 1, dollar, out);
+    }
+    const exact = children.get(levels[i]!);
+    if (exact) this.walk(exact, levels, i + 1, dollar, out);
+  }
+}
+
+function collect<S>(node: TrieNode<S>, out: MatchResult<S>): void {
+  if (node.subscribers) for (const s of node.subscribers.values()) out.subscribers.push(s);
+  if (node.groups) for (const g of node.groups.values()) out.groups.push(g);
+}

@@ -1,0 +1,66 @@
+/**
+ * Topic names and filters (MQTT 5.0 §4.7, 3.1.1 §4.7): validation, matching, shared
+ * subscription syntax.
+ */
+
+/** Characters a topic must not hold: NUL (§1.5.4), and U+FFFD, which is what a bad UTF-8 sequence decodes to. */
+function hasForbiddenCharacters(s: string): boolean {
+  return s.includes("\u0000") || s.includes("\uFFFD");
+}
+
+export function isValidUtf8String(s: string): boolean {
+  return !hasForbiddenCharacters(s);
+}
+
+/** A PUBLISH topic: non-empty, no wildcards, valid UTF-8, at most 65535 bytes. */
+export function isValidTopicName(topic: string): boolean {
+  if (topic.length === 0 || topic.length > 65535) return false;
+  if (topic.includes("+") || topic.includes("#")) return false;
+  return !hasForbiddenCharacters(topic);
+}
+
+/** A SUBSCRIBE filter: `#` only as the whole last level, `+` only as a whole level. */
+export function isValidTopicFilter(filter: string): boolean {
+  if (filter.length === 0 || filter.length > 65535 || hasForbiddenCharacters(filter)) return false;
+  const levels = filter.split("/");
+  for (let i = 0; i < levels.length; i++) {
+    const level = levels[i]!;
+    if (level.includes("#") && (level !== "#" || i !== levels.length - 1)) return false;
+    if (level.includes("+") && level !== "+") return false;
+  }
+  return true;
+}
+
+export interface SharedFilter {
+  group: string;
+  filter: string;
+}
+
+/**
+ * `$share/{group}/{filter}`: returns the parts, `null` for a plain filter, or `"invalid"`
+ * when the `$share/` prefix is there but malformed.
+ */
+export function parseSharedFilter(filter: string): SharedFilter | null | "invalid" {
+  if (!filter.startsWith("$share/")) return null;
+  const rest = filter.slice(7);
+  const slash = rest.indexOf("/");
+  if (slash <= 0) return "invalid";
+  const group = rest.slice(0, slash);
+  const inner = rest.slice(slash + 1);
+  if (group.includes("+") || group.includes("#") || !isValidTopicFilter(inner)) return "invalid";
+  return { group, filter: inner };
+}
+
+/** Whether `filter` matches `topic`, `$`-topics excepted from leading wildcards (§4.7.2). */
+export function topicMatches(filter: string, topic: string): boolean {
+  if (topic.startsWith("$") && (filter.startsWith("+") || filter.startsWith("#"))) return false;
+  const f = filter.split("/");
+  const t = topic.split("/");
+  for (let i = 0; i < f.length; i++) {
+    const level = f[i];
+    if (level === "#") return true;
+    if (i >= t.length) return false;
+    if (level !== "+" && level !== t[i]) return false;
+  }
+  return f.length === t.length;
+}

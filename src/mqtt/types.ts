@@ -1,0 +1,84 @@
+import type { IPublishPacket, QoS } from "mqtt-packet";
+
+export type { QoS };
+export type Transport = "tcp" | "tls" | "ws" | "wss";
+export type ProtocolVersion = 3 | 4 | 5;
+
+/** PUBLISH properties the broker forwards untouched (alias and subscription ids are per hop). */
+export type ForwardedProperties = Omit<NonNullable<IPublishPacket["properties"]>, "topicAlias" | "subscriptionIdentifier">;
+
+/** An application message inside the broker. Immutable once routed: deliveries share it. */
+export interface Message {
+  topic: string;
+  payload: Buffer;
+  qos: QoS;
+  retain: boolean;
+  properties: ForwardedProperties | undefined;
+  /** Absolute expiry, epoch ms, from the message expiry interval; counted down while queued. */
+  expiresAt: number | undefined;
+  /** Session key of the publisher, for No Local; undefined for broker-made messages. */
+  publisher: string | undefined;
+}
+
+export interface SubscriptionOptions {
+  qos: QoS;
+  /** No Local: don't deliver this client's own publications back to it. */
+  nl: boolean;
+  /** Retain As Published. */
+  rap: boolean;
+  /** Retain Handling: 0 send retained on subscribe, 1 only if new, 2 never. */
+  rh: 0 | 1 | 2;
+  /** Subscription Identifier, 5.0. */
+  id: number | undefined;
+}
+
+/** Who a connected client is, as the authenticate hook decided. */
+export interface ClientInfo {
+  clientId: string;
+  /** Topic namespace (the account): clients in different namespaces never see each other. */
+  namespace: string;
+  /** Opaque to the broker; the hooks put what they need here (device id, token id, permission). */
+  principal: Readonly<Record<string, unknown>>;
+  username: string | undefined;
+  remoteAddress: string;
+  transport: Transport;
+  protocolVersion: ProtocolVersion;
+}
+
+export interface ConnectRequest {
+  clientId: string;
+  username: string | undefined;
+  password: Buffer | undefined;
+  remoteAddress: string;
+  transport: Transport;
+  protocolVersion: ProtocolVersion;
+}
+
+export type AuthDecision =
+  | { ok: true; namespace: string; principal: Record<string, unknown> }
+  | { ok: false; reason: "bad_credentials" | "not_authorized" };
+
+export interface PublishedEvent {
+  client: ClientInfo | undefined;
+  message: Message;
+  /** `will` for will messages, `client` for PUBLISH packets. */
+  origin: "client" | "will";
+}
+
+/**
+ * The broker's extension seam. The broker knows nothing about accounts, buckets or parsers:
+ * everything it needs to decide is asked through these.
+ */
+export interface BrokerHooks {
+  authenticate(request: ConnectRequest): Promise<AuthDecision>;
+  /** Return false to refuse (5.0: 0x87 to the publisher). Called for every PUBLISH and will. */
+  authorizePublish?(client: ClientInfo, topic: string): boolean;
+  /** Return false to refuse one filter of a SUBSCRIBE (failure code in SUBACK). */
+  authorizeSubscribe?(client: ClientInfo, filter: string): boolean;
+  /**
+   * Called for every accepted message before it is acknowledged. If it returns a promise, the
+   * PUBACK/PUBREC waits for it; a rejection with a `reasonCode` property (≥ 0x80) is sent back
+   * to a 5.0 publisher as the ack's reason code.
+   */
+  published?(event: PublishedEvent): void | Promise<void>;
+}
