@@ -42,10 +42,14 @@ export class IdentityService extends EventEmitter {
   /** Creates the first account and its token on an empty store; returns the token, or null if accounts exist. */
   async bootstrapAdmin(): Promise<{ accountId: string; token: string } | null> {
     if ((await this.repo.countAccounts()) > 0) return null;
+    return this.createAccount("admin");
+  }
+
+  /** A new account with one account token (shown once). */
+  async createAccount(name: string): Promise<{ accountId: string; token: string }> {
     const accountId = generateId();
-    const now = new Date();
-    await this.repo.insertAccount({ id: accountId, name: "admin", createdAt: now });
-    const token = await this.createAccountToken(accountId, "admin");
+    await this.repo.insertAccount({ id: accountId, name, createdAt: new Date() });
+    const token = await this.createAccountToken(accountId, name);
     return { accountId, token };
   }
 

@@ -1,0 +1,127 @@
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { pino } from "pino";
+import { defaultConfig, type SluiceConfig } from "../../src/config/schema.js";
+import { generateId } from "../../src/identity/tokens.js";
+import { startServer, type RunningServer } from "../../src/server.js";
+import type { Permission } from "../../src/store/types.js";
+
+export interface TestSluice {
+  server: RunningServer;
+  dataDir: string;
+  ports: RunningServer["ports"];
+  adminToken: string;
+  /** mqtt://127.0.0.1:PORT */
+  mqttUrl: string;
+  /** Creates a device in the admin account (or `accountId`) and returns a token with `permission`. */
+  device(options?: { permission?: Permission; accountId?: string; expiresAt?: Date }): Promise<{ deviceId: string; token: string; tokenId: string }>;
+  /** A second account, isolated from the admin's. */
+  account(): Promise<string>;
+  /** Connects an MQTT.js client and waits for CONNACK; closed automatically by `close()`. */
+  connect(options?: IClientOptions): Promise<MqttClient>;
+  /** Stops the server; keeps the data dir when `keepData` (to restart on it). */
+  close(options?: { keepData?: boolean }): Promise<void>;
+}
+
+export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt">> & { mqtt?: Partial<SluiceConfig["mqtt"]> };
+
+/**
+ * A whole Sluice (broker, HTTP API, SQLite in a temp dir) on ephemeral loopback ports, as a
+ * user would run it. Pass `dataDir` to restart on an earlier instance's data.
+ */
+export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: string): Promise<TestSluice> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), "sluice-test-"));
+  const config: SluiceConfig = {
+    ...structuredClone(defaultConfig),
+    host: "127.0.0.1",
+    mqttPort: 0,
+    mqttsPort: 0,
+    wsPort: 0,
+    wssPort: 0,
+    httpPort: 0,
+    logLevel: "silent",
+    authFailureDelayMs: 20,
+    authFailureDelayMaxMs: 200,
+    ...overrides,
+    mqtt: { ...defaultConfig.mqtt, ...overrides.mqtt },
+    dataDir: dir,
+  };
+  const server = await startServer(config, pino({ level: process.env.SLUICE_TEST_LOG ?? "silent" }));
+  const { readFileSync } = await import("node:fs");
+  const adminToken = server.adminToken ?? readFileSync(join(dir, "admin-token"), "utf8").trim();
+  const adminAccount = (await server.identity.authenticateAccount(adminToken))!;
+  const clients = new Set<MqttClient>();
+  const mqttUrl = `mqtt://127.0.0.1:${server.ports.mqtt}`;
+
+  return {
+    server,
+    dataDir: dir,
+    ports: server.ports,
+    adminToken,
+    mqttUrl,
+    async device(options = {}) {
+      const accountId = options.accountId ?? adminAccount;
+      const { device } = await server.identity.createDevice(accountId, { name: `dev-${generateId().slice(0, 6)}` });
+      const { row, token } = await server.identity.createToken(accountId, device.id, {
+        permission: options.permission ?? "full",
+        expiresAt: options.expiresAt ?? null,
+      });
+      return { deviceId: device.id, token, tokenId: row.id };
+    },
+    async account() {
+      return (await server.identity.createAccount("other")).accountId;
+    },
+    connect(options = {}) {
+      return new Promise((resolve, reject) => {
+        const client = mqtt.connect(mqttUrl, { reconnectPeriod: 0, connectTimeout: 5000, ...options });
+        clients.add(client);
+        client.once("connect", () => resolve(client));
+        client.once("error", (err) => reject(err));
+        client.once("close", () => reject(new Error("closed before CONNACK")));
+      });
+    },
+    async close(options = {}) {
+      await Promise.all([...clients].map((c) => new Promise<void>((r) => c.end(true, {}, () => r()))));
+      await server.close();
+      if (!options.keepData) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Resolves with the next `count` messages a client receives (topic, payload, packet). */
+export function nextMessages(client: MqttClient, count = 1, timeoutMs = 3000): Promise<{ topic: string; payload: string; packet: mqtt.IPublishPacket }[]> {
+  return new Promise((resolve, reject) => {
+    const got: { topic: string; payload: string; packet: mqtt.IPublishPacket }[] = [];
+    const timer = setTimeout(() => {
+      client.off("message", onMessage);
+      reject(new Error(`expected ${count} message(s), got ${got.length}: ${JSON.stringify(got.map((g) => g.topic))}`));
+    }, timeoutMs);
+    function onMessage(topic: string, payload: Buffer, packet: mqtt.IPublishPacket) {
+      got.push({ topic, payload: payload.toString(), packet });
+      if (got.length === count) {
+        clearTimeout(timer);
+        client.off("message", onMessage);
+        resolve(got);
+      }
+    }
+    client.on("message", onMessage);
+  });
+}
+
+/** Resolves true if no message arrives within `ms`. */
+export function noMessage(client: MqttClient, ms = 300): Promise<boolean> {
+  return new Promise((resolve) => {
+    const onMessage = () => {
+      clearTimeout(timer);
+      client.off("message", onMessage);
+      resolve(false);
+    };
+    const timer = setTimeout(() => {
+      client.off("message", onMessage);
+      resolve(true);
+    }, ms);
+    client.on("message", onMessage);
+  });
+}
