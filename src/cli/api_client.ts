@@ -41,8 +41,10 @@ export class ApiClient {
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
-      throw new SluiceError("UNREACHABLE", `cannot reach Sluice at ${this.target.url} (${cause}): is it running?`);
+      // fetch only says "fetch failed"; the reason (ECONNREFUSED, bad port, ...) is in its cause.
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      const reason = cause?.code ?? cause?.message ?? (err as Error).message;
+      throw new SluiceError("UNREACHABLE", `cannot reach Sluice at ${this.target.url} (${reason}): is it running?`);
     }
 
     const envelope = await readEnvelope(response);

@@ -5,7 +5,8 @@
  * Filter rule: every key of the filter must match the item. Strings compare case-insensitively
  * and `*` matches any run of characters ("*sensor*"); a filter object matches an item object
  * key by key; a filter array matches when each of its elements matches some element of the
- * item's array (so `tags: [{ key: "site" }]` finds devices having a `site` tag).
+ * item's array (so `tags: [{ key: "site" }]` finds devices having a `site` tag), and a filter
+ * object matches an array when some element matches it.
  */
 import type { QueryValue } from "./query.js";
 
@@ -64,6 +65,8 @@ export function matches(value: unknown, filter: QueryValue): boolean {
     return Array.isArray(value) && filter.every((wanted) => value.some((element) => matches(element, wanted)));
   }
   if (typeof filter === "object") {
+    // `filter[tags][key]=site` (no index) is read as "some tag has key site".
+    if (Array.isArray(value)) return value.some((element) => matches(element, filter));
     if (typeof value !== "object" || value === null) return false;
     const record = value as Record<string, unknown>;
     return Object.entries(filter).every(([key, wanted]) => matches(Object.hasOwn(record, key) ? record[key] : undefined, wanted));

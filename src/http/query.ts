@@ -61,7 +61,7 @@ function assign(tree: Tree, path: string[], value: string): void {
   const last = path[path.length - 1]!;
   const key = last === "" ? String(nextIndex(node)) : last;
   const existing = node[key];
-  if (existing === undefined || typeof existing === "object" && !Array.isArray(existing)) node[key] = value;
+  if (existing === undefined || (typeof existing === "object" && !Array.isArray(existing))) node[key] = value;
   else node[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
 }
 
