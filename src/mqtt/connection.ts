@@ -1,13 +1,14 @@
 import mqtt, { type Packet } from "mqtt-packet";
 import type { Duplex } from "node:stream";
 import type { Broker } from "./broker.js";
-import { FrameSizeGuard } from "./frame_size_guard.js";
 import { handleAck } from "./handle_ack.js";
 import { handleConnect } from "./handle_connect.js";
 import { handleDisconnect } from "./handle_disconnect.js";
 import { handlePublish } from "./handle_publish.js";
 import { handleSubscribe } from "./handle_subscribe.js";
 import { handleUnsubscribe } from "./handle_unsubscribe.js";
+import { decodePackets, type PacketSink } from "./packet_decoder.js";
+import { PacketFramer } from "./packet_framer.js";
 import { ProtocolViolation, RC } from "./reason_codes.js";
 import type { Session, Will } from "./session.js";
 import type { ClientInfo, ProtocolVersion, Transport } from "./types.js";
@@ -27,7 +28,7 @@ export type ConnectionState = "awaiting-connect" | "authenticating" | "connected
  * hands each packet to its handler (`handle_*.ts`). Writes are corked for the rest of the
  * tick, so a burst of deliveries leaves in one syscall.
  */
-export class Connection {
+export class Connection implements PacketSink {
   state: ConnectionState = "awaiting-connect";
   readonly createdAt = Date.now();
   lastPacketAt = this.createdAt;
@@ -54,17 +55,16 @@ export class Connection {
   /** True when the client ended with a normal DISCONNECT (no will). */
   graceful = false;
 
-  private readonly parser = mqtt.parser({ protocolVersion: 4 });
-  private readonly guard: FrameSizeGuard;
+  private readonly framer: PacketFramer;
+  /** Packets a client sent after CONNECT before its CONNACK (allowed, §3.1.4): run once accepted. */
+  private early: Packet[] | undefined;
   private corked = false;
 
   constructor(
     readonly broker: Broker,
     readonly socket: TransportSocket,
   ) {
-    this.guard = new FrameSizeGuard(broker.limits.maxPacketSize);
-    this.parser.on("packet", (packet: Packet) => this.onPacket(packet));
-    this.parser.on("error", (err: Error) => this.onMalformed(err.message));
+    this.framer = new PacketFramer(broker.limits.maxPacketSize);
     const stream = socket.stream;
     stream.on("data", (chunk: Buffer) => this.onData(chunk));
     stream.on("error", () => this.onClosed("socket error"));
@@ -79,15 +79,16 @@ export class Connection {
   private onData(chunk: Buffer): void {
     if (this.state === "closed") return;
     this.broker.stats.bytesIn += chunk.length;
-    if (!this.guard.accept(chunk)) {
+    const whole = this.framer.push(chunk);
+    if (whole === null) {
       this.broker.stats.drop("packet_too_large");
       this.disconnect(RC.PACKET_TOO_LARGE, `packet larger than ${this.broker.limits.maxPacketSize} bytes`);
       return;
     }
-    this.parser.parse(chunk);
+    if (whole.length > 0) decodePackets(whole, this.protocolVersion, this);
   }
 
-  private onPacket(packet: Packet): void {
+  onPacket(packet: Packet): void {
     if (this.state === "closed") return;
     this.lastPacketAt = Date.now();
     this.broker.stats.packetIn(packet.cmd);
@@ -109,9 +110,14 @@ export class Connection {
       return;
     }
     if (packet.cmd === "connect") throw new ProtocolViolation(RC.PROTOCOL_ERROR, "second CONNECT on one connection");
-    // Packets that arrive while the CONNECT is being authenticated are a protocol error too:
-    // a client must not send before CONNACK unless it accepts being dropped (§3.1.4).
-    if (this.state !== "connected") throw new ProtocolViolation(RC.PROTOCOL_ERROR, `${packet.cmd.toUpperCase()} before CONNACK`);
+    if (this.state === "authenticating") {
+      this.early ??= [];
+      if (this.early.length >= MAX_EARLY_PACKETS) {
+        throw new ProtocolViolation(RC.RECEIVE_MAXIMUM_EXCEEDED, `more than ${MAX_EARLY_PACKETS} packets before CONNACK`);
+      }
+      this.early.push(packet);
+      return;
+    }
     switch (packet.cmd) {
       case "publish":
         return handlePublish(this, packet);
@@ -136,7 +142,14 @@ export class Connection {
     }
   }
 
-  private onMalformed(message: string): void {
+  /** Called once CONNACK accepted the client: handles what it sent meanwhile. */
+  runEarlyPackets(): void {
+    const early = this.early;
+    this.early = undefined;
+    if (early) for (const packet of early) this.onPacket(packet);
+  }
+
+  onMalformed(message: string): void {
     this.broker.stats.drop("malformed");
     this.disconnect(RC.MALFORMED_PACKET, `malformed packet: ${message}`);
   }
@@ -197,6 +210,8 @@ export class Connection {
     this.broker.connectionClosed(this);
   }
 }
+
+const MAX_EARLY_PACKETS = 32;
 
 function uncork(conn: Connection): void {
   if (conn.state !== "closed") conn.uncork();

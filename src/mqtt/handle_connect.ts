@@ -124,6 +124,7 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
     conn.send({ cmd: "connack", returnCode: 0, sessionPresent: present });
   }
   broker.clientConnected(conn, session, present);
+  conn.runEarlyPackets();
 }
 
 function refuse(conn: Connection, reasonCode: number, reason: string): void {

@@ -1,0 +1,32 @@
+import mqtt, { type Packet } from "mqtt-packet";
+
+/** Where decoded packets go: the connection whose bytes are being decoded. */
+export interface PacketSink {
+  onPacket(packet: Packet): void;
+  onMalformed(message: string): void;
+}
+
+const settingsByVersion = { 3: { protocolVersion: 3 }, 4: { protocolVersion: 4 }, 5: { protocolVersion: 5 } } as const;
+
+/**
+ * One mqtt-packet parser for every connection. A parser costs about 1.5 KB (it carries a
+ * stream of its own); sharing one is safe because connections only feed it whole packets
+ * (PacketFramer) and decoding is synchronous, so it is always back at a packet boundary, with
+ * nothing left over, before the next connection's bytes arrive. The parser resets itself
+ * after an error.
+ */
+const parser = mqtt.parser();
+let sink: PacketSink | undefined;
+parser.on("packet", (packet: Packet) => sink!.onPacket(packet));
+parser.on("error", (err: Error) => sink!.onMalformed(err.message));
+
+export function decodePackets(bytes: Buffer, protocolVersion: 3 | 4 | 5, target: PacketSink): void {
+  // A CONNECT replaces the parser's settings with itself; reset them for every caller.
+  (parser as unknown as { settings: object }).settings = settingsByVersion[protocolVersion];
+  sink = target;
+  try {
+    parser.parse(bytes);
+  } finally {
+    sink = undefined;
+  }
+}
