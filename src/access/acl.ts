@@ -15,6 +15,11 @@ export interface AclSubject {
 export class Acl {
   constructor(private readonly rules: readonly AclRule[]) {}
 
+  /** Whether any rule can refuse `action`; without such rules checking is wasted time. */
+  restricts(action: "publish" | "subscribe"): boolean {
+    return this.rules.some((rule) => rule.effect === "deny" && (rule.action === "all" || rule.action === action));
+  }
+
   allows(action: "publish" | "subscribe", topicOrFilter: string, subject: AclSubject): boolean {
     for (const rule of this.rules) {
       if (rule.action !== "all" && rule.action !== action) continue;

@@ -49,6 +49,8 @@ export function createBrokerHooks(deps: { identity: IdentityService; acl: Acl; a
       const p = principalOf(client);
       return p.permission !== "write" && acl.allows("subscribe", filter, p);
     },
+    // A granted wildcard (`#`) must not carry messages on topics the rules deny this client.
+    authorizeDelivery: acl.restricts("subscribe") ? (client, topic) => acl.allows("subscribe", topic, principalOf(client)) : undefined,
   };
 }
 

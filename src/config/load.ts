@@ -25,8 +25,10 @@ type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;
 function coerce(key: keyof SluiceConfig, raw: unknown): unknown {
   const template = (defaultConfig as unknown as Record<string, unknown>)[key];
   if (typeof template === "number") {
-    const n = typeof raw === "number" ? raw : Number(raw);
-    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${key} must be a non-negative integer, got ${String(raw)}`);
+    // Number("") and Number(true) (a flag given without its value) would pass as 0 and 1.
+    const n = typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() !== "" ? Number(raw) : Number.NaN;
+    if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
+    if (key.endsWith("Port") && n > 65535) throw new ConfigError(`${key} must be a port number (0 to 65535), got ${n}`);
     return n;
   }
   if (typeof template === "boolean") {
@@ -35,8 +37,15 @@ function coerce(key: keyof SluiceConfig, raw: unknown): unknown {
     if (raw === "false" || raw === "0") return false;
     throw new ConfigError(`${key} must be true or false, got ${String(raw)}`);
   }
-  return String(raw);
+  if (typeof raw !== "string" && typeof raw !== "number") throw new ConfigError(`${key} needs a value, got ${JSON.stringify(raw)}`);
+  const value = String(raw);
+  if (key === "logLevel" && !LOG_LEVELS.includes(value)) {
+    throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  return value;
 }
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
 
 function fromFile(path: string): Overrides {
   let text: string;
@@ -117,6 +126,9 @@ export function loadConfig(options: LoadOptions = {}): SluiceConfig {
     if (key) flagOverrides[key] = value;
   }
   apply(config, flagOverrides, "flags");
+  if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
+    throw new ConfigError(`${config.tlsCert === undefined ? "tlsKey" : "tlsCert"} is set without ${config.tlsCert === undefined ? "tlsCert" : "tlsKey"}: give both or neither`);
+  }
   return config;
 }
 

@@ -25,7 +25,7 @@ export type ConnectionState = "awaiting-connect" | "authenticating" | "connected
 
 /**
  * One network connection: decodes packets, enforces the order the protocol allows, and
- * hands each packet to its handler (`handle_*.ts`). Writes are corked for the rest of the
+ * hands each packet to its handler (`handle_*.ts`). Writes are gathered for the rest of the
  * tick, so a burst of deliveries leaves in one syscall.
  */
 export class Connection implements PacketSink {
@@ -58,7 +58,11 @@ export class Connection implements PacketSink {
   private readonly framer: PacketFramer;
   /** Packets a client sent after CONNECT before its CONNACK (allowed, §3.1.4): run once accepted. */
   private early: Packet[] | undefined;
-  private corked = false;
+  /** Packets written this tick, sent as one buffer when the tick ends (see `flush`). */
+  private outgoing: Buffer[] | undefined;
+  private outgoingBytes = 0;
+  private readThisTurn = 0;
+  private readPaused = false;
 
   constructor(
     readonly broker: Broker,
@@ -79,6 +83,13 @@ export class Connection implements PacketSink {
   private onData(chunk: Buffer): void {
     if (this.state === "closed") return;
     this.broker.stats.bytesIn += chunk.length;
+    this.lastPacketAt = Date.now();
+    this.takeReadTurn(chunk.length);
+    if (this.state === "awaiting-connect" && this.framer.atPacketStart && chunk[0] !== CONNECT_HEADER) {
+      // Not MQTT at all (an HTTP request, a TLS hello, noise): no need to wait for a whole "packet".
+      this.onMalformed(`first packet is not CONNECT (header byte 0x${chunk[0]!.toString(16)})`);
+      return;
+    }
     const whole = this.framer.push(chunk);
     if (whole === null) {
       this.broker.stats.drop("packet_too_large");
@@ -88,9 +99,27 @@ export class Connection implements PacketSink {
     if (whole.length > 0) decodePackets(whole, this.protocolVersion, this);
   }
 
+  /**
+   * Fairness between connections: libuv would read a busy socket dry (many 64 KB chunks) in one
+   * loop turn, so a few flooding publishers could hold the loop for seconds while subscribers'
+   * writes wait. After READ_TURN_BYTES a connection pauses until the next turn.
+   */
+  private takeReadTurn(bytes: number): void {
+    this.readThisTurn += bytes;
+    if (this.readThisTurn < READ_TURN_BYTES || this.readPaused) return;
+    this.readPaused = true;
+    this.socket.stream.pause();
+    setImmediate(resumeReading, this);
+  }
+
+  resumeReading(): void {
+    this.readPaused = false;
+    this.readThisTurn = 0;
+    if (this.state !== "closed") this.socket.stream.resume();
+  }
+
   onPacket(packet: Packet): void {
     if (this.state === "closed") return;
-    this.lastPacketAt = Date.now();
     this.broker.stats.packetIn(packet.cmd);
     try {
       this.dispatch(packet);
@@ -151,6 +180,11 @@ export class Connection implements PacketSink {
 
   onMalformed(message: string): void {
     this.broker.stats.drop("malformed");
+    if (this.state === "awaiting-connect" && message === "Invalid protocol version") {
+      // A well-formed CONNECT of a protocol level we do not speak: 3.1.1 §3.1.2.2 wants a
+      // CONNACK 0x01 (unacceptable protocol level) before the close, in 3.1.1 framing.
+      this.writeEncoded(UNACCEPTABLE_PROTOCOL_CONNACK, "connack");
+    }
     this.disconnect(RC.MALFORMED_PACKET, `malformed packet: ${message}`);
   }
 
@@ -164,19 +198,31 @@ export class Connection implements PacketSink {
 
   writeEncoded(buf: Buffer, cmd: Packet["cmd"]): void {
     if (this.state === "closed") return;
-    const stream = this.socket.stream;
-    if (!this.corked) {
-      this.corked = true;
-      stream.cork();
-      process.nextTick(uncork, this);
-    }
-    stream.write(buf);
+    if (this.outgoing === undefined) {
+      this.outgoing = [buf];
+      process.nextTick(flushConnection, this);
+    } else this.outgoing.push(buf);
+    this.outgoingBytes += buf.length;
     this.broker.stats.packetOut(cmd, buf.length);
   }
 
-  uncork(): void {
-    this.corked = false;
-    this.socket.stream.uncork();
+  /**
+   * Sends what this tick wrote as one buffer. Many small writes (cork/uncork) would reach libuv
+   * as one request with thousands of iovecs, of which it writes IOV_MAX per loop turn: a busy
+   * loop would then trickle to a subscriber. One copy per tick avoids that and costs little.
+   */
+  flush(): void {
+    const chunks = this.outgoing;
+    if (chunks === undefined) return;
+    this.outgoing = undefined;
+    const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.outgoingBytes);
+    this.outgoingBytes = 0;
+    this.socket.stream.write(data);
+  }
+
+  /** Bytes written to this client and not yet taken by its socket. */
+  bufferedBytes(): number {
+    return this.outgoingBytes + this.socket.bufferedBytes();
   }
 
   /**
@@ -197,7 +243,7 @@ export class Connection implements PacketSink {
   /** Flushes what is written and closes; destroys if the peer does not let it drain. */
   end(): void {
     const stream = this.socket.stream;
-    if (this.corked) this.uncork();
+    this.flush();
     this.onClosed(this.closeReason ?? "closed by server");
     stream.end();
     setTimeout(() => stream.destroy(), 1000).unref();
@@ -212,7 +258,16 @@ export class Connection implements PacketSink {
 }
 
 const MAX_EARLY_PACKETS = 32;
+const READ_TURN_BYTES = 64 * 1024;
 
-function uncork(conn: Connection): void {
-  if (conn.state !== "closed") conn.uncork();
+function resumeReading(conn: Connection): void {
+  conn.resumeReading();
+}
+/** CONNECT's fixed header byte: packet type 1, flags reserved as 0 (§2.1.3). */
+const CONNECT_HEADER = 0x10;
+/** CONNACK, session present 0, return code 1. */
+const UNACCEPTABLE_PROTOCOL_CONNACK = Buffer.from([0x20, 0x02, 0x00, 0x01]);
+
+function flushConnection(conn: Connection): void {
+  conn.flush();
 }

@@ -18,13 +18,18 @@ function sizeOf(message: Message): number {
 export function deliver(session: Session, message: Message, qos: QoS, retain: boolean, subscriptionIds: number[] | undefined): void {
   const conn = session.connection;
   const broker = session.broker;
+  const authorizeDelivery = broker.hooks.authorizeDelivery;
+  if (authorizeDelivery && !authorizeDelivery(session.client, message.topic)) {
+    broker.stats.drop("not_authorized");
+    return;
+  }
   if (qos === 0) {
     if (!conn) {
       broker.stats.drop("offline_qos0");
       return;
     }
     // A client that stops reading loses QoS 0 messages rather than making us buffer them.
-    if (conn.socket.bufferedBytes() > broker.limits.maxSocketBufferBytes) {
+    if (conn.bufferedBytes() > broker.limits.maxSocketBufferBytes) {
       broker.stats.drop("slow_subscriber");
       return;
     }
@@ -68,6 +73,7 @@ export function drainQueue(session: Session): void {
   const conn = session.connection;
   if (!conn) return;
   const max = window(conn);
+  if (session.unsentInflight > 0) resendUnsent(conn, session, max);
   while (session.queue.length > 0 && session.inflight.size < max) {
     const delivery = session.queue.shift()!;
     session.queueBytes -= delivery.bytes;
@@ -76,17 +82,41 @@ export function drainQueue(session: Session): void {
   }
 }
 
-/** On a resumed session: everything unacknowledged goes out again, PUBLISH with DUP set (§4.4). */
+/**
+ * On a resumed session: everything unacknowledged goes out again, PUBLISH with DUP set and its
+ * packet id (§4.4), as many PUBLISH as the client's Receive Maximum allows (§4.9); the rest
+ * follow as acknowledgements come.
+ */
 export function resendInflight(session: Session): void {
   const conn = session.connection;
   if (!conn) return;
+  let unsent = 0;
   for (const [packetId, entry] of session.inflight) {
-    if (entry.state === "pubrel") {
-      conn.send({ cmd: "pubrel", messageId: packetId });
-    } else if (!sendPublish(conn, session, entry, packetId, true)) {
-      session.inflight.delete(packetId);
+    if (entry.state === "pubrel") conn.send({ cmd: "pubrel", messageId: packetId });
+    else {
+      entry.unsent = true;
+      unsent++;
     }
   }
+  session.unsentInflight = unsent;
+  if (unsent > 0) resendUnsent(conn, session, window(conn));
+}
+
+function resendUnsent(conn: Connection, session: Session, max: number): void {
+  let outstanding = 0;
+  for (const entry of session.inflight.values()) if (!entry.unsent) outstanding++;
+  let left = 0;
+  for (const [packetId, entry] of session.inflight) {
+    if (!entry.unsent) continue;
+    if (outstanding >= max) {
+      left++;
+      continue;
+    }
+    entry.unsent = false;
+    if (sendPublish(conn, session, entry, packetId, true)) outstanding++;
+    else session.inflight.delete(packetId);
+  }
+  session.unsentInflight = left;
 }
 
 /** Returns false when the message was dropped (expired, or too large for this client). */

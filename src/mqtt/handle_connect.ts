@@ -21,6 +21,9 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
     if (props.authenticationMethod !== undefined) {
       return refuse(conn, RC.BAD_AUTHENTICATION_METHOD, "enhanced authentication is not supported; send the token as password");
     }
+    // §3.1.2.11.3, §3.1.2.11.4: a value of 0 is a Protocol Error.
+    if (props.receiveMaximum === 0) return refuse(conn, RC.PROTOCOL_ERROR, "Receive Maximum must not be 0");
+    if (props.maximumPacketSize === 0) return refuse(conn, RC.PROTOCOL_ERROR, "Maximum Packet Size must not be 0");
     if (props.receiveMaximum !== undefined) conn.clientReceiveMaximum = props.receiveMaximum;
     if (props.maximumPacketSize !== undefined) conn.clientMaximumPacketSize = props.maximumPacketSize;
     if (props.topicAliasMaximum !== undefined) conn.clientTopicAliasMaximum = props.topicAliasMaximum;

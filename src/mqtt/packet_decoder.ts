@@ -22,7 +22,11 @@ parser.on("error", (err: Error) => sink!.onMalformed(err.message));
 
 export function decodePackets(bytes: Buffer, protocolVersion: 3 | 4 | 5, target: PacketSink): void {
   // A CONNECT replaces the parser's settings with itself; reset them for every caller.
-  (parser as unknown as { settings: object }).settings = settingsByVersion[protocolVersion];
+  const state = parser as unknown as { settings: object; _pos: number };
+  state.settings = settingsByVersion[protocolVersion];
+  // After a decoding error mqtt-packet resets its state but not its read offset: left as is,
+  // one malformed packet would shift the decoding of the next connection's bytes.
+  state._pos = 0;
   sink = target;
   try {
     parser.parse(bytes);

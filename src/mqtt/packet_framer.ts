@@ -19,6 +19,11 @@ export class PacketFramer {
 
   constructor(private readonly maxPacketSize: number) {}
 
+  /** True when the next byte pushed is the first byte of a packet. */
+  get atPacketStart(): boolean {
+    return this.stage === 0 && this.pending === undefined && !this.broken;
+  }
+
   /** Whole packets completed by `chunk` (possibly none), or null when one is over the limit. */
   push(chunk: Buffer): Buffer | null {
     if (this.broken) return chunk;

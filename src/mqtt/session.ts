@@ -18,6 +18,8 @@ export interface Delivery {
 export interface InflightDelivery extends Delivery {
   /** `publish`: PUBLISH sent, awaiting PUBACK/PUBREC; `pubrel`: PUBREL sent, awaiting PUBCOMP. */
   state: "publish" | "pubrel";
+  /** To be resent on this connection once the client's Receive Maximum allows (§4.9). */
+  unsent?: boolean;
 }
 
 export interface Will {
@@ -40,6 +42,8 @@ export class Session {
   connection: Connection | undefined;
   readonly subscriptions = new Map<string, SubscriptionOptions>();
   readonly inflight = new Map<number, InflightDelivery>();
+  /** How many `inflight` entries are marked `unsent` (at most; recounted when they are sent). */
+  unsentInflight = 0;
   readonly queue: Delivery[] = [];
   queueBytes = 0;
   readonly incomingQos2 = new Set<number>();

@@ -19,7 +19,11 @@ export function messageFromStored(m: StoredMessage, publisher?: string): Message
 
 function deliveryToStored(d: Delivery, state: StoredSessionMessage["state"], packetId: number | null): StoredSessionMessage {
   // The stored `retain` is the flag this subscriber receives, not the publisher's.
-  return { ...messageToStored(d.message), retain: d.retain, qos: d.qos, seq: d.seq, state, packetId };
+  const stored: StoredSessionMessage = { ...messageToStored(d.message), retain: d.retain, qos: d.qos, seq: d.seq, state, packetId };
+  // Subscription identifiers belong to this delivery (§3.3.4); they ride in the properties column
+  // under their property name, which forwarded properties never hold.
+  if (d.subscriptionIds) stored.properties = { ...stored.properties, subscriptionIdentifier: d.subscriptionIds };
+  return stored;
 }
 
 export function sessionToStored(s: Session): StoredSession {
@@ -39,8 +43,14 @@ export function sessionToStored(s: Session): StoredSession {
 }
 
 export function storedDeliveryOf(m: StoredSessionMessage): Delivery | InflightDelivery {
+  let subscriptionIds: number[] | undefined;
+  if (m.properties && "subscriptionIdentifier" in m.properties) {
+    const { subscriptionIdentifier, ...rest } = m.properties;
+    subscriptionIds = subscriptionIdentifier as number[];
+    m = { ...m, properties: Object.keys(rest).length > 0 ? rest : null };
+  }
   const message = messageFromStored(m);
-  const base: Delivery = { message, qos: m.qos, retain: m.retain, subscriptionIds: undefined, seq: m.seq, bytes: m.payload.length + m.topic.length + 16 };
+  const base: Delivery = { message, qos: m.qos, retain: m.retain, subscriptionIds, seq: m.seq, bytes: m.payload.length + m.topic.length + 16 };
   return m.state === "queued" ? base : { ...base, state: m.state === "pubrel" ? "pubrel" : "publish" };
 }
 

@@ -8,20 +8,25 @@ function hasForbiddenCharacters(s: string): boolean {
   return s.includes("\u0000") || s.includes("\uFFFD");
 }
 
+/** Over the 65535-byte limit of a UTF-8 string (§1.5.4); a UTF-16 unit is at most 3 bytes, so short strings skip the count. */
+function tooLong(s: string): boolean {
+  return s.length > 21845 && Buffer.byteLength(s, "utf8") > 65535;
+}
+
 export function isValidUtf8String(s: string): boolean {
   return !hasForbiddenCharacters(s);
 }
 
 /** A PUBLISH topic: non-empty, no wildcards, valid UTF-8, at most 65535 bytes. */
 export function isValidTopicName(topic: string): boolean {
-  if (topic.length === 0 || topic.length > 65535) return false;
+  if (topic.length === 0 || tooLong(topic)) return false;
   if (topic.includes("+") || topic.includes("#")) return false;
   return !hasForbiddenCharacters(topic);
 }
 
 /** A SUBSCRIBE filter: `#` only as the whole last level, `+` only as a whole level. */
 export function isValidTopicFilter(filter: string): boolean {
-  if (filter.length === 0 || filter.length > 65535 || hasForbiddenCharacters(filter)) return false;
+  if (filter.length === 0 || tooLong(filter) || hasForbiddenCharacters(filter)) return false;
   const levels = filter.split("/");
   for (let i = 0; i < levels.length; i++) {
     const level = levels[i]!;

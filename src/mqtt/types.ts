@@ -76,6 +76,12 @@ export interface BrokerHooks {
   /** Return false to refuse one filter of a SUBSCRIBE (failure code in SUBACK). */
   authorizeSubscribe?(client: ClientInfo, filter: string): boolean;
   /**
+   * Return false to withhold one message from one subscriber, checked on its topic at every
+   * delivery (retained ones included): a granted wildcard such as `#` can match topics the
+   * client may not read. Leave it out when there is nothing to check: it is on the hot path.
+   */
+  authorizeDelivery?(client: ClientInfo, topic: string): boolean;
+  /**
    * Called for every accepted message before it is acknowledged. If it returns a promise, the
    * PUBACK/PUBREC waits for it; a rejection with a `reasonCode` property (≥ 0x80) is sent back
    * to a 5.0 publisher as the ack's reason code.

@@ -1,0 +1,246 @@
+// Turns results into the console tables and the JSON file. Nothing here measures anything.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
+import type { PhaseResult } from "./load/protocol.js";
+import type { BenchReport, IdleResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
+
+/** The issue's absolute targets for Sluice. */
+export const P99_LIMIT_MS = 5;
+export const IDLE_LIMIT_KB = 6;
+/** Relative spread we see between identical runs; used only to annotate near misses. */
+const NOISE = 0.05;
+
+const SUBJECT = "sluice";
+const BASELINE = "mosquitto";
+
+function rate(n: number): string {
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)}M`;
+  if (n >= 1e4) return `${(n / 1e3).toFixed(0)}k`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}k`;
+  return n.toFixed(0);
+}
+
+function pct(fraction: number | null): string {
+  return fraction === null ? "?" : `${Math.round(fraction * 100)}%`;
+}
+
+function mb(kb: number | null | undefined): string {
+  return kb === null || kb === undefined ? "?" : `${(kb / 1024).toFixed(1)} MB`;
+}
+
+function table(headers: string[], rows: string[][]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const line = (cells: string[]): string =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join("  ")
+      .trimEnd();
+  return [line(headers), line(widths.map((w) => "-".repeat(w))), ...rows.map(line)].join("\n");
+}
+
+/**
+ * Share of accepted messages not delivered within the window: dropped by the broker (QoS 0
+ * allows it) or still queued in it or in kernel socket buffers. Information, not an error.
+ */
+function lossNote(phase: PhaseResult, fanout: number): string {
+  const expected = phase.sent * fanout;
+  if (expected <= 0) return "";
+  const lost = 1 - phase.delivered / expected;
+  return lost >= 0.01 ? ` (${Math.round(lost * 100)}% undelivered)` : "";
+}
+
+/** RSS growth during the overload window; steady growth means the broker buffers without bound. */
+function growthNote(phase: PhaseResult): string {
+  if (phase.brokerRssStartKb === null || phase.brokerRssEndKb === null) return "";
+  const mbPerS = (phase.brokerRssEndKb - phase.brokerRssStartKb) / 1024 / (phase.windowMs / 1000);
+  return Math.abs(mbPerS) >= 1 ? ` (${mbPerS > 0 ? "+" : ""}${mbPerS.toFixed(0)} MB/s)` : "";
+}
+
+function throughputRow(run: TargetRun, r: ThroughputResult): string[] {
+  const sat = r.saturation;
+  const lat = r.latency;
+  const over = r.overload;
+  let answers = "-";
+  if (over !== undefined) {
+    answers = over.survived
+      ? `yes (CONNACK ${over.probeDuring.ok ? `${over.probeDuring.connackMs!.toFixed(1)} ms under load` : `timed out under load, ok after`})`
+      : `NO: ${run.crashed ?? over.probeAfter.error}`;
+  }
+  return [
+    run.slot,
+    sat ? rate(sat.deliveredPerS) : "-",
+    sat ? `${pct(sat.brokerCpu)} / ${pct(sat.generatorCpu)}` : "-",
+    lat?.phase.latency ? `${lat.phase.latency.p99Ms.toFixed(2)} (p50 ${lat.phase.latency.p50Ms.toFixed(2)})` : "-",
+    lat ? rate(lat.rate) : "-",
+    over ? `${rate(over.rate)} → ${rate(over.phase.sentPerS)}` : "-",
+    over ? `${rate(over.phase.deliveredPerS)}${lossNote(over.phase, r.fanout)}` : "-",
+    answers,
+    over ? `${mb(over.phase.brokerRssMaxKb)}${growthNote(over.phase)}` : "-",
+  ];
+}
+
+function idleRow(run: TargetRun, r: IdleResult): string[] {
+  const opened = r.main !== undefined ? r.main.totalOpen : r.warmup.totalOpen;
+  return [
+    run.slot,
+    `${opened}/${r.requested}`,
+    r.stillOpen !== undefined ? String(r.stillOpen) : "-",
+    r.kbPerConnection !== undefined ? r.kbPerConnection.toFixed(2) : "-",
+    `${mb(r.rssBaselineKb)} → ${mb(r.rssFinalKb)}`,
+    r.main ? `${(r.main.elapsedMs / 1000).toFixed(1)} s` : "-",
+    r.probe ? (r.probe.ok ? `ok, CONNACK ${r.probe.connackMs!.toFixed(1)} ms` : `FAILED: ${r.probe.error}`) : "-",
+  ];
+}
+
+/** Above this the generator may have been what limited throughput, not the broker. */
+const GENERATOR_BUSY = 0.9;
+/** CPU (in cores) used by neither broker nor generator that makes a window suspect. */
+const BACKGROUND_BUSY = 0.25;
+
+function throughputNotes(r: ThroughputResult): string[] {
+  const notes: string[] = [];
+  const phases: [string, PhaseResult | undefined][] = [
+    ["saturation", r.saturation],
+    ["latency", r.latency?.phase],
+    ["overload", r.overload?.phase],
+  ];
+  for (const [name, phase] of phases) {
+    if (phase === undefined) continue;
+    if (phase.generatorCpu > GENERATOR_BUSY) {
+      notes.push(`${name}: load generator used ${pct(phase.generatorCpu)} of a core and may have been the limit`);
+    }
+    if (phase.hostCpu !== null) {
+      const other = phase.hostCpu - phase.generatorCpu - (phase.brokerCpu ?? 0);
+      if (other > BACKGROUND_BUSY) notes.push(`${name}: ${other.toFixed(2)} cores used by other processes; noisy`);
+    }
+  }
+  return notes;
+}
+
+function ratioLine(scenario: ScenarioReport): string | null {
+  const subject = scenario.runs.find((r) => r.slot === SUBJECT)?.result;
+  const base = scenario.runs.find((r) => r.slot === BASELINE)?.result;
+  if (!subject || !base) return null;
+  if (subject.kind === "throughput" && base.kind === "throughput") {
+    const parts: string[] = [];
+    if (subject.saturation && base.saturation) {
+      parts.push(`throughput ${(subject.saturation.deliveredPerS / base.saturation.deliveredPerS).toFixed(2)}×`);
+    }
+    const sp99 = subject.latency?.phase.latency?.p99Ms;
+    const bp99 = base.latency?.phase.latency?.p99Ms;
+    if (sp99 !== undefined && bp99 !== undefined && bp99 > 0) parts.push(`p99 ${(sp99 / bp99).toFixed(2)}×`);
+    return parts.length > 0 ? `${SUBJECT}/${BASELINE}: ${parts.join(", ")}` : null;
+  }
+  if (subject.kind === "idle" && base.kind === "idle" && subject.kbPerConnection && base.kbPerConnection) {
+    return `${SUBJECT}/${BASELINE}: memory per connection ${(subject.kbPerConnection / base.kbPerConnection).toFixed(2)}×`;
+  }
+  return null;
+}
+
+export function formatScenario(scenario: ScenarioReport): string {
+  const out: string[] = [`\n== ${scenario.title} [${scenario.name}] ==`];
+  const throughput = scenario.runs.filter((r) => r.result?.kind === "throughput");
+  const idle = scenario.runs.filter((r) => r.result?.kind === "idle");
+  if (throughput.length > 0) {
+    out.push(
+      table(
+        [
+          "target",
+          "delivered/s",
+          "CPU broker/gen",
+          "p99 ms (p50)",
+          "at pub/s",
+          "overload pub/s → accepted",
+          "overload delivered/s",
+          "still answers",
+          "peak RSS",
+        ],
+        throughput.map((r) => throughputRow(r, r.result as ThroughputResult)),
+      ),
+    );
+  }
+  if (idle.length > 0) {
+    out.push(
+      table(
+        ["target", "connected", "still open", "KB/conn", "RSS baseline → final", "open time", "probe"],
+        idle.map((r) => idleRow(r, r.result as IdleResult)),
+      ),
+    );
+  }
+  for (const run of scenario.runs) {
+    const notes = run.result?.kind === "throughput" ? throughputNotes(run.result) : [];
+    if (run.result?.kind === "throughput" && run.result.rateBasis?.startsWith("own") === false) {
+      notes.unshift(`latency/overload rates taken from ${run.result.rateBasis}`);
+    }
+    for (const note of notes) out.push(`${run.slot}: note: ${note}`);
+    if (run.error !== null) out.push(`${run.slot}: ERROR ${run.error}`);
+    if (run.crashed !== null) out.push(`${run.slot}: broker process ${run.crashed}`);
+  }
+  const ratio = ratioLine(scenario);
+  if (ratio !== null) out.push(ratio);
+  return out.join("\n");
+}
+
+type Verdict = { check: string; pass: boolean | null; detail: string };
+
+/** The issue's targets, judged for the "sluice" slot against the "mosquitto" slot. */
+export function verdicts(report: BenchReport): Verdict[] {
+  const list: Verdict[] = [];
+  for (const scenario of report.scenarios) {
+    const run = scenario.runs.find((r) => r.slot === SUBJECT);
+    if (run === undefined) continue;
+    const base = scenario.runs.find((r) => r.slot === BASELINE)?.result;
+    const result = run.result;
+    if (result === null) {
+      list.push({ check: `${scenario.name}: ran`, pass: false, detail: run.error ?? "no result" });
+      continue;
+    }
+    if (result.kind === "throughput") {
+      const baseSat = base?.kind === "throughput" ? base.saturation : undefined;
+      if (result.saturation && baseSat) {
+        const ratio = result.saturation.deliveredPerS / baseSat.deliveredPerS;
+        // Back-to-back runs of the same broker differ by a few percent on a shared 2-core machine.
+        const close = ratio < 1 && ratio >= 1 - NOISE;
+        list.push({
+          check: `${scenario.name}: throughput ≥ ${BASELINE}`,
+          pass: ratio >= 1,
+          detail: `${ratio.toFixed(2)}×${close ? " (within run-to-run noise; rerun to confirm)" : ""}`,
+        });
+      } else {
+        list.push({ check: `${scenario.name}: throughput ≥ ${BASELINE}`, pass: null, detail: "no baseline" });
+      }
+      const p99 = result.latency?.phase.latency?.p99Ms;
+      list.push({
+        check: `${scenario.name}: p99 ≤ ${P99_LIMIT_MS} ms below saturation`,
+        pass: p99 === undefined ? false : p99 <= P99_LIMIT_MS,
+        detail: p99 === undefined ? "not measured" : `${p99.toFixed(2)} ms`,
+      });
+      list.push({
+        check: `${scenario.name}: survives overload`,
+        pass: result.overload?.survived ?? false,
+        detail: result.overload ? (result.overload.survived ? "still answering" : run.crashed ?? "not answering") : "not measured",
+      });
+    } else {
+      const kb = result.kbPerConnection;
+      const complete = result.main !== undefined && result.main.failed === 0;
+      list.push({
+        check: `${scenario.name}: ≤ ${IDLE_LIMIT_KB} KB per idle connection`,
+        pass: kb === undefined || !complete ? false : kb <= IDLE_LIMIT_KB,
+        detail: kb === undefined ? "not measured" : `${kb.toFixed(2)} KB${complete ? "" : " (not all connections opened)"}`,
+      });
+    }
+  }
+  return list;
+}
+
+export function formatVerdicts(list: Verdict[]): string {
+  if (list.length === 0) return "";
+  // Details can be multi-line broker output; the scenario section above already shows it whole.
+  const rows = list.map((v) => [v.pass === null ? "n/a " : v.pass ? "PASS" : "FAIL", v.check, v.detail.split("\n")[0]!]);
+  return `\n== targets (${SUBJECT}) ==\n${table(["", "check", "measured"], rows)}`;
+}
+
+export function writeJson(path: string, report: BenchReport): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, `${JSON.stringify(report, null, 2)}\n`);
+}

@@ -1,0 +1,231 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, test } from "node:test";
+import { ConfigError } from "../../src/config/errors.js";
+import { loadConfig, type LoadOptions } from "../../src/config/load.js";
+import { defaultConfig } from "../../src/config/schema.js";
+
+// Configuration layers: defaults < config file (YAML or JSON) < SLUICE_* environment < flags,
+// and every unknown key or bad value refused with an error that names it.
+
+const dir = mkdtempSync(join(tmpdir(), "sluice-config-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+let files = 0;
+function file(name: string, text: string): string {
+  const path = join(dir, `${files++}-${name}`);
+  writeFileSync(path, text);
+  return path;
+}
+
+/** loadConfig with an empty environment unless one is given (the test runner's must not leak in). */
+const load = (options: LoadOptions = {}) => loadConfig({ env: {}, ...options });
+
+/** Expects a ConfigError whose message mentions every one of `words`. */
+function refused(options: LoadOptions, ...words: (string | RegExp)[]): void {
+  assert.throws(
+    () => load(options),
+    (err: unknown) => {
+      assert.ok(err instanceof ConfigError, `a ConfigError, got ${String(err)}`);
+      for (const w of words) assert.match(err.message, typeof w === "string" ? new RegExp(w.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")) : w);
+      return true;
+    },
+  );
+}
+
+describe("precedence", () => {
+  test("with no file, environment or flags the defaults apply", () => {
+    assert.deepEqual(load(), defaultConfig);
+  });
+
+  test("the defaults are not shared: changing a loaded config leaves the next load alone", () => {
+    const first = load();
+    first.mqtt.maxPacketSize = 1;
+    first.acl.push({ effect: "deny", action: "all", filter: "#" });
+    assert.deepEqual(load(), defaultConfig);
+  });
+
+  test("a YAML file overrides the defaults", () => {
+    const configFile = file("sluice.yaml", "mqttPort: 2883\nhost: 127.0.0.1\nallowAnonymous: true\nsysInterval: 0\n");
+    const config = load({ configFile });
+    assert.equal(config.mqttPort, 2883);
+    assert.equal(config.host, "127.0.0.1");
+    assert.equal(config.allowAnonymous, true);
+    assert.equal(config.sysInterval, 0);
+    assert.equal(config.httpPort, defaultConfig.httpPort, "keys the file does not name keep their default");
+  });
+
+  test("a .json file is read as JSON", () => {
+    const configFile = file("sluice.json", JSON.stringify({ mqttPort: 2884, mqtt: { maxPacketSize: 4096 } }));
+    const config = load({ configFile });
+    assert.equal(config.mqttPort, 2884);
+    assert.equal(config.mqtt.maxPacketSize, 4096);
+  });
+
+  test("the file's mqtt section overrides single limits and keeps the other defaults", () => {
+    const configFile = file("limits.yaml", "mqtt:\n  maxPacketSize: 2048\n  receiveMaximum: 10\n");
+    const config = load({ configFile });
+    assert.deepEqual(config.mqtt, { ...defaultConfig.mqtt, maxPacketSize: 2048, receiveMaximum: 10 });
+  });
+
+  test("the file's ACL rules and auth delays are read", () => {
+    const configFile = file(
+      "acl.yaml",
+      'acl:\n  - { effect: deny, action: subscribe, filter: "secret/#" }\n  - { effect: allow, action: all, filter: "devices/%d/#" }\nauthFailureDelayMs: 10\nauthFailureDelayMaxMs: 100\n',
+    );
+    const config = load({ configFile });
+    assert.deepEqual(config.acl, [
+      { effect: "deny", action: "subscribe", filter: "secret/#" },
+      { effect: "allow", action: "all", filter: "devices/%d/#" },
+    ]);
+    assert.equal(config.authFailureDelayMs, 10);
+    assert.equal(config.authFailureDelayMaxMs, 100);
+  });
+
+  test("SLUICE_* environment variables override the file", () => {
+    const configFile = file("env.yaml", "mqttPort: 2883\nwsPath: /from-file\nlogLevel: warn\n");
+    const config = load({ configFile, env: { SLUICE_MQTT_PORT: "3883", SLUICE_WS_PATH: "/from-env" } });
+    assert.equal(config.mqttPort, 3883);
+    assert.equal(config.wsPath, "/from-env");
+    assert.equal(config.logLevel, "warn", "what the environment does not name stays as the file said");
+  });
+
+  test("every scalar setting has its SLUICE_ environment variable", () => {
+    const config = load({
+      env: {
+        SLUICE_DATA_DIR: "/srv/sluice",
+        SLUICE_HOST: "::1",
+        SLUICE_MQTT_PORT: "1",
+        SLUICE_MQTTS_PORT: "2",
+        SLUICE_WS_PORT: "3",
+        SLUICE_WSS_PORT: "4",
+        SLUICE_WS_PATH: "/ws",
+        SLUICE_HTTP_PORT: "5",
+        SLUICE_ALLOW_ANONYMOUS: "true",
+        SLUICE_TLS_CERT: "/c.pem",
+        SLUICE_TLS_KEY: "/k.pem",
+        SLUICE_LOG_LEVEL: "debug",
+        SLUICE_SYS_INTERVAL: "7",
+      },
+    });
+    assert.deepEqual(
+      { ...config, mqtt: undefined, acl: undefined },
+      {
+        ...defaultConfig, mqtt: undefined, acl: undefined,
+        dataDir: "/srv/sluice", host: "::1", mqttPort: 1, mqttsPort: 2, wsPort: 3, wssPort: 4, wsPath: "/ws", httpPort: 5,
+        allowAnonymous: true, tlsCert: "/c.pem", tlsKey: "/k.pem", logLevel: "debug", sysInterval: 7,
+      },
+    );
+  });
+
+  test("environment variables outside the SLUICE_ prefix are ignored", () => {
+    assert.deepEqual(load({ env: { MQTT_PORT: "9", PORT: "9", sluice_mqtt_port: "9" } }), defaultConfig);
+  });
+
+  test("flags override the environment and the file", () => {
+    const configFile = file("flags.yaml", "mqttPort: 2883\nhttpPort: 2080\n");
+    const config = load({ configFile, env: { SLUICE_MQTT_PORT: "3883", SLUICE_HTTP_PORT: "3080" }, flags: { "mqtt-port": "4883" } });
+    assert.equal(config.mqttPort, 4883);
+    assert.equal(config.httpPort, 3080);
+  });
+
+  test("a flag given as undefined does not override anything", () => {
+    const config = load({ env: { SLUICE_MQTT_PORT: "3883" }, flags: { "mqtt-port": undefined } });
+    assert.equal(config.mqttPort, 3883);
+  });
+
+  test("a switch flag turns a boolean on, and false/0 turn it off", () => {
+    assert.equal(load({ flags: { "allow-anonymous": true } }).allowAnonymous, true);
+    assert.equal(load({ env: { SLUICE_ALLOW_ANONYMOUS: "1" } }).allowAnonymous, true);
+    assert.equal(load({ env: { SLUICE_ALLOW_ANONYMOUS: "true" }, flags: { "allow-anonymous": "false" } }).allowAnonymous, false);
+    assert.equal(load({ env: { SLUICE_ALLOW_ANONYMOUS: "0" } }).allowAnonymous, false);
+  });
+
+  test("port 0 (pick a free port) is accepted", () => {
+    assert.equal(load({ flags: { "mqtt-port": "0" } }).mqttPort, 0);
+  });
+});
+
+describe("errors", () => {
+  test("an unknown key in the file is refused and named", () => {
+    refused({ configFile: file("unknown.yaml", "mqttPort: 1883\nmqtt_port: 1884\n") }, "mqtt_port");
+  });
+
+  test("an unknown mqtt limit is refused and named", () => {
+    refused({ configFile: file("unknown-limit.yaml", "mqtt:\n  maxPacketBytes: 10\n") }, "maxPacketBytes");
+  });
+
+  test("a port that is not a number is refused and named", () => {
+    refused({ env: { SLUICE_MQTT_PORT: "eighteen" } }, "mqttPort", "eighteen");
+    refused({ flags: { "http-port": "80a" } }, "httpPort");
+    refused({ configFile: file("port.yaml", "wsPort: web\n") }, "wsPort");
+  });
+
+  test("negative and fractional numbers are refused", () => {
+    refused({ env: { SLUICE_MQTT_PORT: "-1" } }, "mqttPort");
+    refused({ env: { SLUICE_SYS_INTERVAL: "1.5" } }, "sysInterval");
+  });
+
+  test("a port above 65535 is refused", () => {
+    refused({ env: { SLUICE_MQTT_PORT: "65536" } }, "mqttPort", "65536");
+    refused({ configFile: file("big-port.yaml", "httpPort: 100000\n") }, "httpPort");
+  });
+
+  test("an empty value for a number is refused rather than read as 0", () => {
+    refused({ env: { SLUICE_MQTT_PORT: "" } }, "mqttPort");
+    refused({ env: { SLUICE_HTTP_PORT: "  " } }, "httpPort");
+  });
+
+  test("a value flag given without its value is refused", () => {
+    // `sluice start --mqtt-port --http-port 0` parses as mqtt-port: true.
+    refused({ flags: { "mqtt-port": true } }, "mqttPort");
+    refused({ flags: { "data-dir": true } }, "dataDir");
+  });
+
+  test("a boolean that is not true/false/1/0 is refused", () => {
+    refused({ env: { SLUICE_ALLOW_ANONYMOUS: "maybe" } }, "allowAnonymous", "maybe");
+    refused({ configFile: file("bool.yaml", "allowAnonymous: 2\n") }, "allowAnonymous");
+  });
+
+  test("an unknown log level is refused", () => {
+    refused({ env: { SLUICE_LOG_LEVEL: "loud" } }, "logLevel", "loud");
+  });
+
+  test("a TLS certificate without its key (or the reverse) is refused", () => {
+    refused({ flags: { "tls-cert": "/c.pem" } }, "tlsKey");
+    refused({ env: { SLUICE_TLS_KEY: "/k.pem" } }, "tlsCert");
+  });
+
+  test("a bad mqtt limit is refused and named", () => {
+    refused({ configFile: file("limit-neg.yaml", "mqtt:\n  maxPacketSize: -5\n") }, "maxPacketSize");
+    refused({ configFile: file("limit-str.yaml", 'mqtt:\n  receiveMaximum: "lots"\n') }, "receiveMaximum");
+    refused({ configFile: file("limit-obj.yaml", "mqtt: 5\n") }, "mqtt");
+  });
+
+  test("bad ACL rules are refused with the rule's position", () => {
+    refused({ configFile: file("acl-list.yaml", "acl: { effect: deny }\n") }, "acl");
+    refused({ configFile: file("acl-effect.yaml", 'acl:\n  - { effect: block, action: all, filter: "#" }\n') }, "acl[0]", "effect");
+    refused({ configFile: file("acl-action.yaml", 'acl:\n  - { effect: deny, action: all, filter: "#" }\n  - { effect: deny, action: read, filter: "#" }\n') }, "acl[1]", "action");
+    refused({ configFile: file("acl-filter.yaml", "acl:\n  - { effect: deny, action: all }\n") }, "acl[0]", "filter");
+  });
+
+  test("a file that cannot be read is refused and named", () => {
+    const missing = join(dir, "missing.yaml");
+    refused({ configFile: missing }, missing);
+  });
+
+  test("a file that is not valid YAML or JSON is refused", () => {
+    refused({ configFile: file("bad.yaml", "mqttPort: [1883\n") }, "YAML");
+    refused({ configFile: file("bad.json", "{ mqttPort: 1883 }") }, "JSON");
+  });
+
+  test("a file that does not hold an object is refused", () => {
+    refused({ configFile: file("list.yaml", "- mqttPort\n- 1883\n") }, "object");
+  });
+
+  test("an empty file is the same as no file", () => {
+    assert.deepEqual(load({ configFile: file("empty.yaml", "") }), defaultConfig);
+  });
+});
