@@ -3,9 +3,6 @@ import type { Connection } from "./connection.js";
 import type { Delivery, Session } from "./session.js";
 import type { Message, QoS } from "./types.js";
 
-/** Encoded QoS 0 PUBLISH shared by every subscriber of one protocol family (see `encodeShared`). */
-const sharedEncoding = new WeakMap<Message, { v4?: Buffer; v5?: Buffer }>();
-
 function sizeOf(message: Message): number {
   return message.payload.length + message.topic.length + 16;
 }
@@ -183,11 +180,7 @@ function countSent(session: Session, m: Message): void {
 }
 
 function encodeShared(m: Message, v5: boolean): Buffer {
-  let cache = sharedEncoding.get(m);
-  if (!cache) {
-    cache = {};
-    sharedEncoding.set(m, cache);
-  }
+  const cache = (m.wire ??= {});
   const key = v5 ? "v5" : "v4";
   let buf = cache[key];
   if (!buf) {

@@ -18,6 +18,13 @@ export interface Message {
   expiresAt: number | undefined;
   /** Session key of the publisher, for No Local; undefined for broker-made messages. */
   publisher: string | undefined;
+  /**
+   * The plain QoS 0 PUBLISH encoding, made once at the first delivery and reused for every
+   * other subscriber of the same protocol family (delivery.ts). The only field ever set after
+   * routing starts; a WeakMap would do the same but costs every young-generation GC a walk
+   * over its table.
+   */
+  wire?: { v4?: Buffer; v5?: Buffer };
 }
 
 export interface SubscriptionOptions {
