@@ -1,7 +1,7 @@
 import type { FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import type { IncomingHttpHeaders } from "node:http";
 import { unauthorized } from "../errors.js";
-import type { IdentityService } from "../identity/service.js";
+import type { DevicePrincipal, IdentityService } from "../identity/service.js";
 import type { Metrics } from "../observability/metrics.js";
 
 /**
@@ -44,4 +44,26 @@ export function accountOf(request: FastifyRequest): string {
   const accountId = accounts.get(request);
   if (accountId === undefined) throw new Error(`route ${request.routeOptions.url} is missing the accountAuth hook`);
   return accountId;
+}
+
+const devices = new WeakMap<FastifyRequest, DevicePrincipal>();
+
+/** onRequest hook for device-token routes (`/data`, `/info`, `/device/params`). */
+export function deviceAuth(identity: IdentityService, metrics: Metrics): onRequestAsyncHookHandler {
+  return async (request) => {
+    const token = requestToken(request.headers);
+    const principal = token === undefined ? undefined : await identity.authenticateDevice(token);
+    if (principal === undefined) {
+      metrics.authFailures.inc({ protocol: "http" });
+      throw unauthorized(token === undefined ? "Authorization denied: send a device token in the `token` header" : "Authorization denied");
+    }
+    devices.set(request, principal);
+  };
+}
+
+/** The device `deviceAuth` resolved for this request. */
+export function deviceOf(request: FastifyRequest): DevicePrincipal {
+  const principal = devices.get(request);
+  if (principal === undefined) throw new Error(`route ${request.routeOptions.url} is missing the deviceAuth hook`);
+  return principal;
 }

@@ -1,8 +1,8 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
 import type { IdentityService } from "../identity/service.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import { accountAuth } from "./auth.js";
+import { accountAuth, deviceAuth } from "./auth.js";
 import { installEnvelope } from "./envelope.js";
 import { instrumentHttp } from "./http_metrics.js";
 import { parseQueryString } from "./query.js";
@@ -17,6 +17,12 @@ export interface HttpServerDeps {
   logger: Logger;
   /** Largest request body accepted, in bytes (`POST /data` alone may carry 200 kB). */
   bodyLimit?: number;
+  /**
+   * Routes of other parts (data, inspector, actions...), registered by the composition root:
+   * `account` ones behind the account-token hook, `device` ones behind the device-token hook,
+   * `public` ones without (they authenticate themselves, e.g. an SSE stream with `?token=`).
+   */
+  routes?: { account?: FastifyPluginAsync[]; device?: FastifyPluginAsync[]; public?: FastifyPluginAsync[] };
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -46,7 +52,13 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     account.addHook("onRequest", accountAuth(deps.identity, deps.metrics));
     await account.register(deviceRoutes(deps));
     await account.register(deviceTokenRoutes(deps));
+    for (const plugin of deps.routes?.account ?? []) await account.register(plugin);
   });
+  await app.register(async (device) => {
+    device.addHook("onRequest", deviceAuth(deps.identity, deps.metrics));
+    for (const plugin of deps.routes?.device ?? []) await device.register(plugin);
+  });
+  for (const plugin of deps.routes?.public ?? []) await app.register(plugin);
   return app;
 }
 
