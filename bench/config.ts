@@ -27,11 +27,14 @@ export interface BenchConfig {
   pin: boolean;
   /** Run Mosquitto with `set_tcp_nodelay true` instead of its stock Nagle-on sockets. */
   mosquittoNoDelay: boolean;
+  /** Ingest scenario: device connections per phase, and QoS 1 messages each keeps in flight. */
+  ingestDevices: number;
+  ingestWindow: number;
   host: string;
   resultsPath: string;
 }
 
-export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle"] as const;
+export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest"] as const;
 
 function num(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -72,6 +75,9 @@ export function loadConfig(): BenchConfig {
   const targets = list("BENCH_TARGETS", ["mosquitto", "sluice"]).map(parseTarget);
   const slots = new Set(targets.map((t) => t.slot));
   if (slots.size !== targets.length) throw new Error("BENCH_TARGETS: slot names must be unique");
+  const ingestWindow = Math.floor(num("BENCH_INGEST_WINDOW", 64, 1));
+  // Sluice's default receive maximum: more unacknowledged QoS 1 messages is a protocol violation.
+  if (ingestWindow > 1024) throw new Error(`BENCH_INGEST_WINDOW must be at most 1024, got ${ingestWindow}`);
   return {
     durationS: num("BENCH_DURATION", 3, 0.5),
     warmupS: num("BENCH_WARMUP", 1, 0),
@@ -82,6 +88,8 @@ export function loadConfig(): BenchConfig {
     overloadFactor: num("BENCH_OVERLOAD", 2, 1),
     pin: process.env["BENCH_PIN"] === "1",
     mosquittoNoDelay: process.env["BENCH_MOSQUITTO_NODELAY"] === "1",
+    ingestDevices: Math.floor(num("BENCH_INGEST_DEVICES", 100, 1)),
+    ingestWindow,
     host: "127.0.0.1",
     resultsPath: process.env["BENCH_RESULTS"] ?? ".bench/results.json",
   };

@@ -1,12 +1,16 @@
 // Turns results into the console tables and the JSON file. Nothing here measures anything.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { PhaseResult } from "./load/protocol.js";
-import type { BenchReport, IdleResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
+import type { IngestPhaseResult, PhaseResult } from "./load/protocol.js";
+import type { BenchReport, IdleResult, IngestPhaseReport, IngestResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
 
 /** The issue's absolute targets for Sluice. */
 export const P99_LIMIT_MS = 5;
 export const IDLE_LIMIT_KB = 6;
+/** Committed records per second through an insert action, on the 2-core reference machine. */
+export const INGEST_RECORDS_PER_S = 50_000;
+/** Routing throughput with the pipeline configured (on other topics), relative to without. */
+export const ROUTING_WITH_PIPELINE_MIN = 0.9;
 /** Relative spread we see between identical runs; used only to annotate near misses. */
 const NOISE = 0.05;
 
@@ -92,18 +96,91 @@ function idleRow(run: TargetRun, r: IdleResult): string[] {
   ];
 }
 
+function ingestRow(run: TargetRun, p: IngestPhaseReport): string[] {
+  const sat = p.saturation;
+  const lat = p.latency;
+  const failed = (sat?.failed ?? 0) + (lat?.phase.failed ?? 0);
+  return [
+    run.slot,
+    p.name,
+    `${p.parser ? "hex + parser" : "JSON"} → ${p.recordsPerMessage} records`,
+    String(p.devices),
+    sat ? rate(sat.ackedPerS) : "-",
+    p.recordsPerS !== undefined ? rate(p.recordsPerS) : "-",
+    sat ? `${pct(sat.brokerCpu)} / ${pct(sat.generatorCpu)}` : "-",
+    lat?.phase.latency ? `${lat.phase.latency.p99Ms.toFixed(2)} (p50 ${lat.phase.latency.p50Ms.toFixed(2)})` : "-",
+    lat ? `${rate(lat.rate)} → ${rate(lat.phase.ackedPerS)}` : "-",
+    lat ? `${pct(lat.phase.brokerCpu)} / ${pct(lat.phase.generatorCpu)}` : "-",
+    String(failed),
+    sat ? mb(sat.brokerRssMaxKb) : "-",
+  ];
+}
+
+function failureCodes(p: IngestPhaseReport): string {
+  const codes = Object.entries(p.totals?.failures ?? {});
+  return codes.length === 0 ? "" : ` (reason codes: ${codes.map(([rc, n]) => `${rc} × ${n}`).join(", ")})`;
+}
+
+function ingestLines(run: TargetRun, r: IngestResult): string[] {
+  const out: string[] = [];
+  const rt = r.routing;
+  if (rt.runs.length > 0) {
+    const runs = rt.runs.map((x) => `${x.pipeline ? "pipeline" : "plain"} ${rate(x.phase.deliveredPerS)}`).join(", ");
+    out.push(
+      `${run.slot}: routing, one-to-one QoS 0 with device tokens: plain ${rt.plainPerS !== undefined ? rate(rt.plainPerS) : "?"}/s, ` +
+        `pipeline configured ${rt.pipelinePerS !== undefined ? rate(rt.pipelinePerS) : "?"}/s → ${rt.ratio?.toFixed(2) ?? "?"}× (runs in order: ${runs})`,
+    );
+  }
+  for (const p of r.phases) {
+    const c = p.check;
+    if (c === undefined) continue;
+    const t = p.totals;
+    const sent = t ? t.sent.reduce((a, b) => a + b, 0) : 0;
+    out.push(
+      `${run.slot}: ${p.name} stored: ${sent.toLocaleString("en-US")} sent, ${c.ackedMessages.toLocaleString("en-US")} acknowledged ` +
+        `× ${p.recordsPerMessage} = ${c.expectedRecords.toLocaleString("en-US")} records; buckets hold ${c.storedRecords.toLocaleString("en-US")}` +
+        `${c.mismatchedDevices > 0 ? ` (${c.mismatchedDevices} devices differ)` : ""}; ` +
+        `device 0: ${c.sample.ackedMessages} acknowledged, GET /data temperature count ${c.sample.temperatureCount}` +
+        `${(t?.failed.reduce((a, b) => a + b, 0) ?? 0) > 0 ? `; ${t!.failed.reduce((a, b) => a + b, 0)} failed PUBACKs${failureCodes(p)}` : ""}` +
+        `${(t?.inflight ?? 0) > 0 ? `; ${t!.inflight} never acknowledged` : ""}` +
+        `${(t?.closed ?? 0) > 0 ? `; ${t!.closed} connections closed by the broker${t!.disconnectReasons.length > 0 ? ` (DISCONNECT ${[...new Set(t!.disconnectReasons)].join(", ")})` : ""}` : ""}`,
+    );
+  }
+  return out;
+}
+
 /** Above this the generator may have been what limited throughput, not the broker. */
 const GENERATOR_BUSY = 0.9;
 /** CPU (in cores) used by neither broker nor generator that makes a window suspect. */
 const BACKGROUND_BUSY = 0.25;
 
 function throughputNotes(r: ThroughputResult): string[] {
-  const notes: string[] = [];
-  const phases: [string, PhaseResult | undefined][] = [
+  return cpuNotes([
     ["saturation", r.saturation],
     ["latency", r.latency?.phase],
     ["overload", r.overload?.phase],
-  ];
+  ]);
+}
+
+function ingestNotes(r: IngestResult): string[] {
+  const phases: [string, PhaseResult | IngestPhaseResult | undefined][] = r.routing.runs.map((x, i) => [
+    `routing run ${i + 1} (${x.pipeline ? "pipeline" : "plain"})`,
+    x.phase,
+  ]);
+  for (const p of r.phases) {
+    phases.push([`${p.name} saturation`, p.saturation], [`${p.name} latency`, p.latency?.phase]);
+  }
+  const notes = cpuNotes(phases);
+  for (const p of r.phases) {
+    if (p.latency !== undefined && p.latency.phase.shed > 0) {
+      notes.push(`${p.name} latency: ${p.latency.phase.shed} paced messages shed (window full): the rate was not below saturation`);
+    }
+  }
+  return notes;
+}
+
+function cpuNotes(phases: [string, PhaseResult | IngestPhaseResult | undefined][]): string[] {
+  const notes: string[] = [];
   for (const [name, phase] of phases) {
     if (phase === undefined) continue;
     if (phase.generatorCpu > GENERATOR_BUSY) {
@@ -141,6 +218,7 @@ export function formatScenario(scenario: ScenarioReport): string {
   const out: string[] = [`\n== ${scenario.title} [${scenario.name}] ==`];
   const throughput = scenario.runs.filter((r) => r.result?.kind === "throughput");
   const idle = scenario.runs.filter((r) => r.result?.kind === "idle");
+  const ingest = scenario.runs.filter((r) => r.result?.kind === "ingest");
   if (throughput.length > 0) {
     out.push(
       table(
@@ -167,8 +245,32 @@ export function formatScenario(scenario: ScenarioReport): string {
       ),
     );
   }
+  if (ingest.length > 0) {
+    out.push(
+      table(
+        [
+          "target",
+          "phase",
+          "payload",
+          "devices",
+          "committed msg/s",
+          "records/s",
+          "CPU broker/gen",
+          "PUBACK p99 ms (p50)",
+          "at msg/s → acked",
+          "CPU there",
+          "failed",
+          "peak RSS",
+        ],
+        ingest.flatMap((r) => (r.result as IngestResult).phases.map((p) => ingestRow(r, p))),
+      ),
+    );
+    for (const r of ingest) out.push(...ingestLines(r, r.result as IngestResult));
+  }
   for (const run of scenario.runs) {
-    const notes = run.result?.kind === "throughput" ? throughputNotes(run.result) : [];
+    const notes =
+      run.result?.kind === "throughput" ? throughputNotes(run.result) : run.result?.kind === "ingest" ? ingestNotes(run.result) : [];
+    if (run.skipped !== undefined) out.push(`${run.slot}: skipped, ${run.skipped}`);
     if (run.result?.kind === "throughput" && run.result.rateBasis?.startsWith("own") === false) {
       notes.unshift(`latency/overload rates taken from ${run.result.rateBasis}`);
     }
@@ -191,11 +293,17 @@ export function verdicts(report: BenchReport): Verdict[] {
     if (run === undefined) continue;
     const base = scenario.runs.find((r) => r.slot === BASELINE)?.result;
     const result = run.result;
+    if (run.skipped !== undefined) {
+      list.push({ check: `${scenario.name}: ran`, pass: null, detail: `skipped, ${run.skipped}` });
+      continue;
+    }
     if (result === null) {
       list.push({ check: `${scenario.name}: ran`, pass: false, detail: run.error ?? "no result" });
       continue;
     }
-    if (result.kind === "throughput") {
+    if (result.kind === "ingest") {
+      list.push(...ingestVerdicts(scenario.name, result));
+    } else if (result.kind === "throughput") {
       const baseSat = base?.kind === "throughput" ? base.saturation : undefined;
       if (result.saturation && baseSat) {
         const ratio = result.saturation.deliveredPerS / baseSat.deliveredPerS;
@@ -230,6 +338,40 @@ export function verdicts(report: BenchReport): Verdict[] {
       });
     }
   }
+  return list;
+}
+
+function ingestVerdicts(name: string, r: IngestResult): Verdict[] {
+  const list: Verdict[] = [];
+  for (const p of r.phases) {
+    list.push({
+      check: `${name} ${p.name}: ≥ ${INGEST_RECORDS_PER_S.toLocaleString("en-US")} records/s committed`,
+      pass: p.recordsPerS === undefined ? false : p.recordsPerS >= INGEST_RECORDS_PER_S,
+      detail:
+        p.recordsPerS === undefined || p.saturation === undefined
+          ? "not measured"
+          : `${Math.round(p.recordsPerS).toLocaleString("en-US")} records/s (${Math.round(p.saturation.ackedPerS).toLocaleString("en-US")} msg/s)`,
+    });
+    const c = p.check;
+    const t = p.totals;
+    const failed = t?.failed.reduce((a, b) => a + b, 0) ?? 0;
+    const good = c !== undefined && t !== undefined && failed === 0 && t.inflight === 0 && c.storedRecords === c.expectedRecords && c.mismatchedDevices === 0;
+    list.push({
+      check: `${name} ${p.name}: every PUBACK a success, buckets hold what was acknowledged`,
+      pass: c === undefined ? false : good,
+      detail:
+        c === undefined
+          ? "not checked"
+          : `${c.storedRecords.toLocaleString("en-US")} stored / ${c.expectedRecords.toLocaleString("en-US")} acknowledged records` +
+            `${failed > 0 ? `, ${failed} failed PUBACKs${failureCodes(p)}` : ""}${t !== undefined && t.inflight > 0 ? `, ${t.inflight} unacknowledged` : ""}`,
+    });
+  }
+  const ratio = r.routing.ratio;
+  list.push({
+    check: `${name}: routing with the pipeline configured ≥ ${ROUTING_WITH_PIPELINE_MIN.toFixed(2)}× without`,
+    pass: ratio === undefined ? false : ratio >= ROUTING_WITH_PIPELINE_MIN,
+    detail: ratio === undefined ? "not measured" : `${ratio.toFixed(2)}×`,
+  });
   return list;
 }
 

@@ -1,6 +1,6 @@
 // Shapes of what the scenarios measure; shared by the scenarios, the report and results.json.
 import type { TargetKind } from "./config.js";
-import type { IdleOpenResult, PhaseResult } from "./load/protocol.js";
+import type { IdleOpenResult, IngestPhaseResult, IngestTotals, PhaseResult } from "./load/protocol.js";
 import type { ProbeResult } from "./probe.js";
 
 export interface PacedPhase {
@@ -51,7 +51,64 @@ export interface IdleResult {
   probe?: ProbeResult;
 }
 
-export type ScenarioResult = ThroughputResult | IdleResult;
+/** One kind of device traffic in the ingest scenario: what is published and what it becomes. */
+export interface IngestPhaseReport {
+  name: string;
+  /** What every device publishes (QoS 1), and the records one message becomes. */
+  payload: string;
+  recordsPerMessage: number;
+  /** Whether the devices have a payload parser (it produces the records). */
+  parser: boolean;
+  devices: number;
+  setupMs?: number;
+  /** Every connection keeps `window` messages awaiting PUBACK. */
+  saturation?: IngestPhaseResult;
+  /** Committed records per second at saturation: success PUBACKs/s × recordsPerMessage. */
+  recordsPerS?: number;
+  /** Paced below saturation; publish→PUBACK latency. `rate` in PUBLISH packets per second. */
+  latency?: { rate: number; phase: IngestPhaseResult };
+  /** Over the connections' whole life (warm-up and drains included). */
+  totals?: IngestTotals;
+  check?: IngestCheck;
+}
+
+/** What the buckets hold compared with what the PUBACKs promised. */
+export interface IngestCheck {
+  /** Success PUBACKs over the phase's whole life, and the records they stand for. */
+  ackedMessages: number;
+  expectedRecords: number;
+  /** Sum of every device's bucket size (`GET /device/:id/data_amount`). */
+  storedRecords: number;
+  /** Devices whose bucket size differs from their own acknowledged records. */
+  mismatchedDevices: number;
+  /** One device's `temperature` count through `GET /data?...&query=count` with its own token. */
+  sample: { device: string; ackedMessages: number; temperatureCount: number };
+}
+
+/** One-to-one QoS 0 saturation with device tokens, with and without a configured pipeline. */
+export interface RoutingRun {
+  pipeline: boolean;
+  phase: PhaseResult;
+}
+
+export interface IngestResult {
+  kind: "ingest";
+  /** Device connections per phase, and messages each may have awaiting PUBACK. */
+  devices: number;
+  window: number;
+  setupMs: number;
+  routing: {
+    runs: RoutingRun[];
+    /** Mean delivered/s of the runs without and with the pipeline configured. */
+    plainPerS?: number;
+    pipelinePerS?: number;
+    /** pipelinePerS / plainPerS. */
+    ratio?: number;
+  };
+  phases: IngestPhaseReport[];
+}
+
+export type ScenarioResult = ThroughputResult | IdleResult | IngestResult;
 
 export interface TargetRun {
   slot: string;
@@ -62,6 +119,8 @@ export interface TargetRun {
   error: string | null;
   /** Set when the broker process was found dead at the end of the scenario. */
   crashed: string | null;
+  /** Set when the scenario does not apply to this broker (nothing was started). */
+  skipped?: string;
   elapsedMs: number;
 }
 

@@ -118,6 +118,12 @@ async function main(): Promise<void> {
     const scenarioReport: ScenarioReport = { name: scenario.name, title: scenario.title, runs: [] };
     for (const slot of targets) {
       const version = versions.get(slot.kind) ?? null;
+      if (scenario.only !== undefined && !scenario.only.kinds.includes(slot.kind)) {
+        const skipped = `not applicable to ${slot.kind}: ${scenario.only.reason}`;
+        console.log(`  [${scenario.name} ${slot.slot}] skipped (${skipped})`);
+        scenarioReport.runs.push({ slot: slot.slot, kind: slot.kind, version, result: null, error: null, crashed: null, elapsedMs: 0, skipped });
+        continue;
+      }
       const earlier = startFailures.get(slot.slot);
       if (earlier !== undefined) {
         scenarioReport.runs.push({

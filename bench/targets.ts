@@ -16,6 +16,8 @@ export interface RunningTarget {
   host: string;
   port: number;
   pid: number;
+  /** Sluice only: its HTTP API and the admin account's token, for scenarios that configure it. */
+  api?: { port: number; adminToken: string };
   /** Why the process ended, or null while it runs. */
   exitReason(): string | null;
   /** Last few KiB of the broker's stdout/stderr, for error reports. */
@@ -197,18 +199,20 @@ async function startSluice(slot: TargetSlot, options: StartOptions): Promise<Run
   const { exitReason, tail } = track(child);
   const portsFile = join(dir, "ports.json");
   let port: number;
+  let api: RunningTarget["api"];
   try {
-    port = await waitReady("sluice", exitReason, tail, async () => {
+    ({ port, api } = await waitReady("sluice", exitReason, tail, async () => {
       if (!existsSync(portsFile)) return null;
       try {
-        const ports = JSON.parse(readFileSync(portsFile, "utf8")) as { mqtt?: unknown };
+        const ports = JSON.parse(readFileSync(portsFile, "utf8")) as { mqtt?: unknown; http?: unknown };
         // The file may be caught half-written; an unparsable or incomplete one means "not yet".
         if (typeof ports.mqtt !== "number") return null;
-        return (await canConnect(host, ports.mqtt)) ? ports.mqtt : null;
+        if (!(await canConnect(host, ports.mqtt))) return null;
+        return { port: ports.mqtt, api: sluiceApi(dir, ports.http) };
       } catch {
         return null;
       }
-    });
+    }));
   } catch (err) {
     await stopChild(child);
     releaseTempDir(dir);
@@ -220,6 +224,7 @@ async function startSluice(slot: TargetSlot, options: StartOptions): Promise<Run
     host,
     port,
     pid: child.pid!,
+    api,
     exitReason,
     outputTail: tail,
     stop: async () => {
@@ -227,6 +232,17 @@ async function startSluice(slot: TargetSlot, options: StartOptions): Promise<Run
       releaseTempDir(dir);
     },
   };
+}
+
+/**
+ * The HTTP port from ports.json and the admin token Sluice wrote at its first start, or
+ * undefined when this build has neither (BENCH_SLUICE_ENTRY can point at an older one).
+ */
+function sluiceApi(dataDir: string, httpPort: unknown): RunningTarget["api"] {
+  const tokenFile = join(dataDir, "admin-token");
+  if (typeof httpPort !== "number" || !existsSync(tokenFile)) return undefined;
+  const adminToken = readFileSync(tokenFile, "utf8").trim();
+  return adminToken === "" ? undefined : { port: httpPort, adminToken };
 }
 
 export function startTarget(slot: TargetSlot, options: StartOptions): Promise<RunningTarget> {

@@ -6,7 +6,26 @@ import { Acl } from "./access/acl.js";
 import { createBrokerHooks, disconnectOnRevocation } from "./access/broker_hooks.js";
 import { loadTlsMaterial } from "./access/tls_material.js";
 import type { SluiceConfig } from "./config/schema.js";
+import { SqliteBucketStore } from "./data/sqlite/bucket_store.js";
+import { SqliteParamStore } from "./data/sqlite/param_store.js";
+import { actionRoutes } from "./http/routes/action.js";
+import { dataRoutes } from "./http/routes/data.js";
+import { accountDeviceDataRoutes } from "./http/routes/device_data.js";
+import { accountParamRoutes, deviceParamRoutes } from "./http/routes/device_params.js";
+import { deviceSelfRoutes } from "./http/routes/device_self.js";
+import { inspectorRoutes, inspectorStreamRoutes } from "./http/routes/inspector.js";
+import { parserTestRoutes } from "./http/routes/parser_test.js";
 import { createHttpServer } from "./http/server.js";
+import { inspectorBrokerHooks } from "./inspector/broker_events.js";
+import { Inspector } from "./inspector/inspector.js";
+import { ActionService } from "./pipeline/action_service.js";
+import { insertBucketAction } from "./pipeline/actions/insert_bucket.js";
+import { mqttPublishAction } from "./pipeline/actions/mqtt_publish.js";
+import { ActionRegistry } from "./pipeline/actions/registry.js";
+import { DeviceCache } from "./pipeline/device_cache.js";
+import { Pipeline } from "./pipeline/ingest.js";
+import { TimerTriggers } from "./pipeline/triggers/timers.js";
+import { IsolateParserSandbox } from "./sandbox/isolate_parser_sandbox.js";
 import { IdentityService } from "./identity/service.js";
 import { Broker } from "./mqtt/broker.js";
 import { listenTcp } from "./mqtt/transports/tcp.js";
@@ -51,9 +70,44 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   }
 
   const metrics = new Metrics();
-  const broker = new Broker({
+  const buckets = SqliteBucketStore.open(join(dataDir, "sluice.db"), { onError: (err) => logger.error({ err }, "bucket store") });
+  const params = new SqliteParamStore(store.db);
+  const inspector = new Inspector();
+  const sandbox = new IsolateParserSandbox();
+  const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction);
+  const actions = new ActionService(store.actions, registry);
+  await actions.load();
+
+  // The pipeline needs the broker to publish, and the broker needs the pipeline's hook.
+  let broker: Broker | undefined;
+  const pipeline = new Pipeline({
+    actions, registry, buckets, sandbox, inspector, devices: new DeviceCache(identity), logger: logger.child({ part: "pipeline" }),
+    paramsOf: async (deviceId) => (await params.list(deviceId)).map(({ key, value, sent }) => ({ key, value, sent })),
+    services: {
+      buckets,
+      publish(accountId, m, deviceId) {
+        broker!.inject(accountId, { ...m, properties: undefined, expiresAt: undefined, publisher: undefined },
+          deviceId ? (client) => (client.principal as { deviceId?: string }).deviceId === deviceId : undefined);
+      },
+    },
+  });
+  identity.on("deviceChanged", ({ deviceId, deleted }: { deviceId: string; deleted?: boolean }) => {
+    if (deleted) {
+      inspector.forget(deviceId);
+      buckets.dropDevice(deviceId).catch((err) => logger.error({ err, deviceId }, "dropping a deleted device's bucket failed"));
+    }
+  });
+  const timers = new TimerTriggers((action) => void pipeline.runTimed(action), logger);
+  timers.sync(actions.all());
+  actions.on("changed", () => timers.sync(actions.all()));
+
+  broker = new Broker({
     limits: config.mqtt,
-    hooks: createBrokerHooks({ identity, acl: new Acl(config.acl), allowAnonymous: config.allowAnonymous }),
+    hooks: {
+      ...createBrokerHooks({ identity, acl: new Acl(config.acl), allowAnonymous: config.allowAnonymous }),
+      ...inspectorBrokerHooks(inspector),
+      published: pipeline.published,
+    },
     logger: logger.child({ part: "mqtt" }),
     store: store.broker,
     sysInterval: config.sysInterval,
@@ -69,7 +123,24 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   if (tls.selfSigned) logger.info({ cert: tls.certPath }, "using a self-signed TLS certificate");
 
   const servers: Server[] = [];
-  const http = await createHttpServer({ identity, metrics, logger: logger.child({ part: "http" }) });
+  const http = await createHttpServer({
+    identity, metrics, logger: logger.child({ part: "http" }),
+    routes: {
+      account: [
+        actionRoutes({ actions }),
+        accountDeviceDataRoutes({ identity, buckets }),
+        accountParamRoutes({ identity, params }),
+        inspectorRoutes({ identity, inspector }),
+        parserTestRoutes({ identity, sandbox }),
+      ],
+      device: [
+        dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),
+        deviceParamRoutes({ params }),
+        deviceSelfRoutes({ identity }),
+      ],
+      public: [inspectorStreamRoutes({ identity, inspector })],
+    },
+  });
   try {
     servers.push(await listenTcp(broker, config.host, config.mqttPort));
     servers.push(await listenTls(broker, config.host, config.mqttsPort, tls));
@@ -80,7 +151,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     for (const s of servers) s.close();
     await http.close();
     await broker.stop();
+    timers.stop();
     identity.stop();
+    await sandbox.close();
+    await buckets.close();
     await store.close();
     throw err;
   }
@@ -101,9 +175,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     close() {
       closing ??= (async () => {
         for (const s of servers) s.close();
-        await broker.stop();
+        await broker!.stop();
         await http.close();
+        timers.stop();
         identity.stop();
+        await sandbox.close();
+        await buckets.close();
         await store.close();
       })();
       return closing;

@@ -2,7 +2,7 @@
 // socket to the publisher or leaves the scanner counting what arrives.
 import { connect, type Socket } from "node:net";
 import { performance } from "node:perf_hooks";
-import { connectPacket, disconnectPacket, pingreqPacket, subscribePacket } from "../mqtt/packets.js";
+import { connectPacket, disconnectPacket, pingreqPacket, subscribePacket, type ConnectOptions } from "../mqtt/packets.js";
 import { FrameScanner, PACKET_CONNACK, PACKET_PINGRESP, PACKET_SUBACK } from "../mqtt/scanner.js";
 
 interface Waiter {
@@ -16,6 +16,8 @@ export interface ClientOptions {
   port: number;
   clientId: string;
   timeoutMs: number;
+  /** Protocol version and credentials for CONNECT (default: 3.1.1, anonymous). */
+  connect?: ConnectOptions;
   /** Called once if the connection ends after the handshake (broker kicked us or died). */
   onLost?: () => void;
 }
@@ -23,6 +25,7 @@ export interface ClientOptions {
 export class LoadClient {
   readonly scanner: FrameScanner;
   private readonly waiters: Waiter[] = [];
+  private readonly onData = (chunk: Buffer): void => this.scanner.feed(chunk, performance.now());
   private established = false;
   closed = false;
   lastError: Error | null = null;
@@ -32,7 +35,7 @@ export class LoadClient {
     private readonly opts: ClientOptions,
   ) {
     this.scanner = new FrameScanner((type, packet) => this.control(type, packet));
-    socket.on("data", (chunk: Buffer) => this.scanner.feed(chunk, performance.now()));
+    socket.on("data", this.onData);
     socket.on("error", (err) => {
       this.lastError = err;
     });
@@ -44,21 +47,34 @@ export class LoadClient {
     });
   }
 
-  /** Resolves once CONNACK with return code 0 has arrived. */
+  /** Resolves once CONNACK with return (reason) code 0 has arrived. */
   static async open(opts: ClientOptions): Promise<LoadClient> {
     const socket = connect({ host: opts.host, port: opts.port, noDelay: true });
     const client = new LoadClient(socket, opts);
     const connack = client.expect(PACKET_CONNACK);
-    socket.once("connect", () => socket.write(connectPacket(opts.clientId)));
+    socket.once("connect", () => socket.write(connectPacket(opts.clientId, opts.connect)));
     try {
       const packet = await client.withTimeout(connack, "CONNACK");
-      if (packet[3] !== 0) throw new Error(`CONNACK refused with return code ${packet[3]}`);
+      // After the fixed header (an MQTT 5 CONNACK's properties can make its length 2 bytes):
+      // acknowledge flags, then the return code (3.1.1) or reason code (5.0).
+      const code = packet[(packet[1]! & 0x80) === 0 ? 3 : 4];
+      if (code !== 0) throw new Error(`CONNACK refused with ${opts.connect?.protocolVersion === 5 ? "reason" : "return"} code ${code}`);
     } catch (err) {
       socket.destroy();
       throw err;
     }
     client.established = true;
     return client;
+  }
+
+  /**
+   * From now on every byte the broker sends goes to `onData` instead of the scanner (the
+   * ingest publisher reads its own PUBACKs). Call only between packets, i.e. right after the
+   * handshake, when nothing else is on its way.
+   */
+  handOver(onData: (chunk: Buffer) => void): void {
+    this.socket.off("data", this.onData);
+    this.socket.on("data", onData);
   }
 
   async subscribe(filter: string): Promise<void> {

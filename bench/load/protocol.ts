@@ -10,6 +10,46 @@ export interface SetupRequest {
   publishTopics: string[];
   /** One filter per subscriber connection. */
   subscribeFilters: string[];
+  /** CONNECT credentials (username, password) per publisher; anonymous when absent. */
+  publishCredentials?: Credentials[];
+  /** CONNECT credentials per subscriber; anonymous when absent. */
+  subscribeCredentials?: Credentials[];
+}
+
+export interface Credentials {
+  username: string;
+  password: string;
+}
+
+/** One MQTT 5 connection per device, each publishing QoS 1 to its own topic. */
+export interface IngestSetupRequest {
+  type: "ingest-setup";
+  host: string;
+  port: number;
+  brokerPid: number;
+  devices: (Credentials & { topic: string })[];
+  /** The PUBLISH payload every device sends, as UTF-8 text. */
+  payload: string;
+  /** Messages each connection may have awaiting PUBACK. */
+  window: number;
+}
+
+export interface IngestPhaseRequest {
+  type: "ingest-phase";
+  /** "blast": every connection keeps its window full; "paced": fixed total rate. */
+  mode: "blast" | "paced";
+  /** Total PUBLISH packets per second across all connections (paced mode only). */
+  rate: number;
+  warmupMs: number;
+  measureMs: number;
+  /** Record publish→PUBACK latency of the messages sent within the window. */
+  latency: boolean;
+  /** Longest wait, once the load stops, for the PUBACKs of messages still in flight. */
+  drainTimeoutMs: number;
+}
+
+export interface IngestTotalsRequest {
+  type: "ingest-totals";
 }
 
 export interface PhaseRequest {
@@ -43,7 +83,15 @@ export interface CloseRequest {
   type: "close";
 }
 
-export type AgentRequest = SetupRequest | PhaseRequest | IdleOpenRequest | IdleStatusRequest | CloseRequest;
+export type AgentRequest =
+  | SetupRequest
+  | PhaseRequest
+  | IdleOpenRequest
+  | IdleStatusRequest
+  | CloseRequest
+  | IngestSetupRequest
+  | IngestPhaseRequest
+  | IngestTotalsRequest;
 
 export interface Envelope<T> {
   id: number;
@@ -104,4 +152,49 @@ export interface IdleOpenResult {
 
 export interface IdleStatusResult {
   open: number;
+}
+
+export interface IngestPhaseResult {
+  windowMs: number;
+  /** Messages the pacer wanted to send in the window (paced mode; equals `sent` in blast mode). */
+  offered: number;
+  /** PUBLISH packets handed to the kernel in the window. */
+  sent: number;
+  /** Paced messages not sent because the connection's window was full. */
+  shed: number;
+  /** Success PUBACKs received in the window: committed messages. */
+  acked: number;
+  /** PUBACKs with a failure reason code (>= 0x80) received in the window. */
+  failed: number;
+  ackedPerS: number;
+  sentPerS: number;
+  /** Publish→PUBACK time of the messages sent within the window (latency phases only). */
+  latency: LatencySummary | null;
+  generatorCpu: number;
+  brokerCpu: number | null;
+  hostCpu: number | null;
+  brokerRssStartKb: number | null;
+  brokerRssEndKb: number | null;
+  brokerRssMaxKb: number | null;
+  lostConnections: number;
+  /** Time from stopping the load until the last PUBACK arrived, or null if some never did. */
+  drainMs: number | null;
+  /** Messages still awaiting PUBACK when the drain ended. */
+  unacked: number;
+}
+
+/** Counters over the connections' whole life (warm-up and drain included). */
+export interface IngestTotals {
+  /** Per connection, in the order of `IngestSetupRequest.devices`. */
+  sent: number[];
+  acked: number[];
+  failed: number[];
+  /** Failure PUBACKs by reason code, as "0x99". */
+  failures: Record<string, number>;
+  inflight: number;
+  /** PUBACKs for a packet id that was not in flight. */
+  unexpected: number;
+  /** Connections the broker closed, and the reason codes of any DISCONNECT it sent. */
+  closed: number;
+  disconnectReasons: string[];
 }

@@ -89,6 +89,11 @@ export class Publisher {
 /** Smallest batch a publisher is handed, so 100 slow publishers do not mean 100 writes a tick. */
 const MIN_BATCH = 8;
 
+/** Anything that can send `count` messages stamped `nowMs` in one write. */
+export interface BatchSender {
+  sendBatch(count: number, nowMs: number): void;
+}
+
 /**
  * Spreads a fixed total rate over the publishers. Each 1 ms timer tick sends whatever the
  * schedule says is due, so a late tick (busy event loop) catches up instead of losing rate.
@@ -102,9 +107,10 @@ export class Pacer {
   offered = 0;
 
   constructor(
-    private readonly publishers: Publisher[],
+    private readonly publishers: readonly BatchSender[],
     private readonly ratePerS: number,
     private readonly clock: () => number,
+    private readonly minBatch = MIN_BATCH,
   ) {}
 
   start(): void {
@@ -125,7 +131,7 @@ export class Pacer {
     this.due = target;
     this.offered += remaining;
     const count = this.publishers.length;
-    const chunk = Math.max(MIN_BATCH, Math.ceil(remaining / count));
+    const chunk = Math.max(this.minBatch, Math.ceil(remaining / count));
     while (remaining > 0) {
       const n = Math.min(chunk, remaining);
       this.publishers[this.next]!.sendBatch(n, now);

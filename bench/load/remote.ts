@@ -9,6 +9,10 @@ import type {
   IdleOpenRequest,
   IdleOpenResult,
   IdleStatusResult,
+  IngestPhaseRequest,
+  IngestPhaseResult,
+  IngestSetupRequest,
+  IngestTotals,
   PhaseRequest,
   PhaseResult,
   Reply,
@@ -64,6 +68,19 @@ export class LoadAgent {
 
   idleStatus(): Promise<IdleStatusResult> {
     return this.request({ type: "idle-status" }, 10_000) as Promise<IdleStatusResult>;
+  }
+
+  ingestSetup(req: Omit<IngestSetupRequest, "type">, timeoutMs: number): Promise<SetupResult> {
+    return this.request({ type: "ingest-setup", ...req }, timeoutMs) as Promise<SetupResult>;
+  }
+
+  ingestPhase(req: Omit<IngestPhaseRequest, "type">): Promise<IngestPhaseResult> {
+    const timeoutMs = req.warmupMs + req.measureMs + req.drainTimeoutMs + 15_000;
+    return this.request({ type: "ingest-phase", ...req }, timeoutMs) as Promise<IngestPhaseResult>;
+  }
+
+  ingestTotals(): Promise<IngestTotals> {
+    return this.request({ type: "ingest-totals" }, 10_000) as Promise<IngestTotals>;
   }
 
   /** Drops every connection with RST. */

@@ -1,5 +1,5 @@
 // What a scenario gets to work with besides the broker under test.
-import type { BenchConfig } from "../config.js";
+import type { BenchConfig, TargetKind } from "../config.js";
 import type { ScenarioResult, TargetRun } from "../results.js";
 import type { RunningTarget } from "../targets.js";
 
@@ -19,6 +19,8 @@ export interface ScenarioContext {
 export interface Scenario<R extends ScenarioResult = ScenarioResult> {
   name: string;
   title: string;
+  /** The brokers this scenario applies to, with the reason others are skipped; all when absent. */
+  only?: { kinds: TargetKind[]; reason: string };
   initial(config: BenchConfig): R;
   run(target: RunningTarget, ctx: ScenarioContext, partial: R): Promise<void>;
 }

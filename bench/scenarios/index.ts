@@ -1,8 +1,9 @@
 import type { Scenario } from "./context.js";
 import { idleScenario } from "./idle.js";
+import { ingestScenario } from "./ingest.js";
 import { throughputScenario, topologies } from "./throughput.js";
 
-export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario];
+export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario];
 
 export function scenarioByName(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);

@@ -8,6 +8,7 @@ import { LoadAgent } from "../load/remote.js";
 import { probe, type ProbeResult } from "../probe.js";
 import { waitUntilIdle } from "../proc.js";
 import type { ThroughputResult } from "../results.js";
+import type { Credentials } from "../load/protocol.js";
 import type { RunningTarget } from "../targets.js";
 import type { Scenario, ScenarioContext } from "./context.js";
 
@@ -87,7 +88,13 @@ function basisRate(own: number, ctx: ScenarioContext, result: ThroughputResult):
  * would both waste minutes and leak old traffic into the next phase. After the reset we wait
  * until the broker's CPU use drops, i.e. it has discarded whatever was still in its sockets.
  */
-async function freshClients(agent: LoadAgent, topology: Topology, target: RunningTarget, ctx: ScenarioContext): Promise<number> {
+export async function freshClients(
+  agent: LoadAgent,
+  topology: Topology,
+  target: RunningTarget,
+  ctx: ScenarioContext,
+  credentials?: { publish: Credentials[]; subscribe: Credentials[] },
+): Promise<number> {
   await agent.reset();
   if ((await waitUntilIdle(target.pid, IDLE_TIMEOUT_MS)) === null && target.exitReason() === null) {
     ctx.log(`warning: broker still busy ${IDLE_TIMEOUT_MS / 1000} s after the previous phase`);
@@ -99,6 +106,8 @@ async function freshClients(agent: LoadAgent, topology: Topology, target: Runnin
       brokerPid: target.pid,
       publishTopics: topology.publishTopics,
       subscribeFilters: topology.subscribeFilters,
+      publishCredentials: credentials?.publish,
+      subscribeCredentials: credentials?.subscribe,
     },
     SETUP_TIMEOUT_MS,
   );

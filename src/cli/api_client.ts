@@ -6,7 +6,7 @@ export type QueryParams = Record<string, string | number | string[] | undefined>
 const TIMEOUT_MS = 10_000;
 
 /** Error codes by HTTP status, matching the ones the server raised (see src/errors.ts). */
-const codeFor = (status: number): string =>
+export const codeFor = (status: number): string =>
   status === 400 ? "INVALID_INPUT" : status === 401 ? "UNAUTHORIZED" : status === 404 ? "NOT_FOUND" : `HTTP_${status}`;
 
 /** Minimal client for Sluice's REST API: sends the account token, unwraps TagoIO's envelope. */

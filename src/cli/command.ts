@@ -11,9 +11,10 @@ export const usageError = (message: string) => new SluiceError("USAGE", message)
  * Parses a sub-command's arguments and rejects flags it does not know, so that a typo such as
  * `--permision read` fails instead of silently creating a full-permission token.
  */
-export function parseCommand(argv: string[], command: string, flags: readonly string[]): ParsedArgs {
-  const parsed = parseArgs(argv, ["json"]);
-  const allowed = new Set<string>([...COMMON_FLAGS, ...flags]);
+export function parseCommand(argv: string[], command: string, flags: readonly string[], switches: readonly string[] = []): ParsedArgs {
+  // Switches take no value, so `--no-color ID` leaves ID a positional.
+  const parsed = parseArgs(argv, ["json", ...switches]);
+  const allowed = new Set<string>([...COMMON_FLAGS, ...flags, ...switches]);
   for (const name of Object.keys(parsed.flags)) {
     if (!allowed.has(name)) throw usageError(`${command}: unknown flag --${name}`);
   }

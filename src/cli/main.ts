@@ -7,6 +7,7 @@ const usage = `usage: sluice <command>
         [--http-port N] [--allow-anonymous] [--tls-cert FILE] [--tls-key FILE]
   device create --name N [--json] | device list | device delete ID
   token create DEVICE_ID [--permission full|write|read] [--expires ISO] | token list DEVICE_ID | token revoke TOKEN
+  inspect DEVICE_ID [--kinds a,b] [--backlog N] [--json] [--no-color]   follow a device's live inspector
 
   device and token commands take --url URL and --token ACCOUNT_TOKEN (default: the local
   data dir's HTTP port and admin token; --data-dir DIR picks another data dir).`;
@@ -20,6 +21,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./device.js")).runDevice(rest);
     case "token":
       return (await import("./token.js")).runToken(rest);
+    case "inspect":
+      return (await import("./inspect.js")).runInspect(rest);
     case undefined:
     case "help":
     case "--help":

@@ -21,7 +21,8 @@ export const failure = (message: string): Failure => ({ status: false, message }
  */
 export function installEnvelope(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: unknown, request, reply) => {
-    const { status, message } = describeError(error, bodyLimit);
+    // A route may set a smaller limit than the server's (POST /data: 200 kB); name the one that applied.
+    const { status, message } = describeError(error, request.routeOptions.bodyLimit ?? bodyLimit);
     if (status >= 500) request.log.error({ err: error }, "request failed");
     void reply.code(status).send(failure(message));
   });

@@ -28,6 +28,7 @@ export interface NewToken {
 
 /**
  * Events:
+ * - `deviceChanged` ({ accountId, deviceId, deleted? }): a device was edited or deleted.
  * - `revoked` ({ tokenIds?, deviceId?, reason }): credentials stopped being valid; whoever
  *   holds live sessions on them (the broker) must drop those sessions.
  */
@@ -111,12 +112,14 @@ export class IdentityService extends EventEmitter {
     if (patch.extra !== undefined) device.extra = { ...device.extra, ...patch.extra };
     device.updatedAt = new Date();
     await this.repo.updateDevice(device);
+    this.emit("deviceChanged", { accountId, deviceId: id });
     if (!device.active) this.emit("revoked", { deviceId: id, reason: "device deactivated" });
     return device;
   }
 
   async deleteDevice(accountId: string, id: string): Promise<void> {
     if (!(await this.repo.deleteDevice(accountId, id))) throw notFound("Device");
+    this.emit("deviceChanged", { accountId, deviceId: id, deleted: true });
     this.emit("revoked", { deviceId: id, reason: "device deleted" });
   }
 

@@ -113,12 +113,16 @@ export class Broker {
 
   connectionClosed(conn: Connection): void {
     this.connections.delete(conn);
-    if (conn.client) this.logger.debug({ clientId: conn.client.clientId, reason: conn.closeReason }, "client disconnected");
+    if (conn.client && conn.session) {
+      this.logger.debug({ clientId: conn.client.clientId, reason: conn.closeReason }, "client disconnected");
+      this.hooks.clientDisconnected?.(conn.client, conn.closeReason ?? "closed");
+    }
     this.sessions.detach(conn);
   }
 
   clientConnected(conn: Connection, session: Session, present: boolean): void {
     this.logger.debug({ clientId: session.clientId, namespace: session.namespace, present }, "client connected");
+    this.hooks.clientConnected?.(session.client, present);
     if (present) {
       resendInflight(session);
       drainQueue(session);
@@ -169,6 +173,17 @@ export class Broker {
     this.route(ns, message);
   }
 
+  /**
+   * A message from the platform itself (an action, a service call): routed like a client's,
+   * retained if asked, or given only to the sessions `only` accepts (e.g. one device's).
+   */
+  inject(namespace: string, message: Message, only?: (client: ClientInfo) => boolean): void {
+    const ns = this.namespace(namespace);
+    ns.stats.messagesReceived++;
+    if (message.retain && !only) this.retain(ns, message);
+    this.route(ns, message, only);
+  }
+
   private retain(ns: Namespace, message: Message): void {
     const had = ns.retained.get(message.topic) !== undefined;
     if (message.payload.length > 0 && !had && ns.retained.size >= this.limits.maxRetainedPerAccount) {
@@ -185,8 +200,11 @@ export class Broker {
    * Delivers to every matching subscription of the namespace. A session with several matching
    * subscriptions gets one copy at the highest QoS, carrying all their identifiers (§3.3.4).
    */
-  private route(ns: Namespace, message: Message): void {
-    const { subscribers, groups } = ns.tree.match(message.topic);
+  private route(ns: Namespace, message: Message, only?: (client: ClientInfo) => boolean): void {
+    const match = ns.tree.match(message.topic);
+    const subscribers = only ? match.subscribers.filter((s) => only(s.session.client)) : match.subscribers;
+    // A targeted message skips shared groups: it is meant for chosen sessions, not one of a pool.
+    const groups = only ? [] : match.groups;
     if (subscribers.length === 1) {
       const s = subscribers[0]!;
       if (!(s.options.nl && s.session.key === message.publisher)) {

@@ -137,7 +137,7 @@ function sendPublish(conn: Connection, session: Session, d: Delivery, packetId: 
       return false;
     }
     conn.writeEncoded(buf, "publish");
-    countSent(session, m);
+    countSent(session, m, d.qos);
     return true;
   }
 
@@ -170,13 +170,15 @@ function sendPublish(conn: Connection, session: Session, d: Delivery, packetId: 
   }
   if (newAlias !== undefined) conn.outgoingAliases!.set(m.topic, newAlias);
   conn.writeEncoded(buf, "publish");
-  countSent(session, m);
+  countSent(session, m, d.qos);
   return true;
 }
 
-function countSent(session: Session, m: Message): void {
+function countSent(session: Session, m: Message, qos: QoS): void {
   session.stats.messagesSent++;
   session.stats.bytesSent += m.payload.length;
+  const observe = session.broker.hooks.delivered;
+  if (observe) observe(session.client, m, qos);
 }
 
 function encodeShared(m: Message, v5: boolean): Buffer {

@@ -47,6 +47,7 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
     }
   }
   conn.send({ cmd: "suback", messageId: packet.messageId, granted });
+  broker.hooks.subscribed?.(client, packet.subscriptions.map((s, i) => ({ filter: s.topic, qos: s.qos, reasonCode: granted[i]! })));
   for (const r of retainedToSend) deliver(session, r.message, r.qos, true, r.id === undefined ? undefined : [r.id]);
   broker.sessions.subscriptionsChanged(session);
 }

@@ -12,4 +12,5 @@ export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket):
   if (conn.protocolVersion === 5) conn.send({ cmd: "unsuback", messageId: packet.messageId, granted: codes });
   else conn.send({ cmd: "unsuback", messageId: packet.messageId, granted: [] });
   broker.sessions.subscriptionsChanged(session);
+  broker.hooks.unsubscribed?.(conn.client!, packet.unsubscriptions);
 }

@@ -94,4 +94,12 @@ export interface BrokerHooks {
    * to a 5.0 publisher as the ack's reason code.
    */
   published?(event: PublishedEvent): void | Promise<void>;
+
+  /** Observers: told what happened, with no say in it (e.g. the live inspector). */
+  clientConnected?(client: ClientInfo, sessionPresent: boolean): void;
+  clientDisconnected?(client: ClientInfo, reason: string): void;
+  subscribed?(client: ClientInfo, subscriptions: { filter: string; qos: QoS; reasonCode: number }[]): void;
+  unsubscribed?(client: ClientInfo, filters: string[]): void;
+  /** Called for every PUBLISH sent to a client: keep it cheap. */
+  delivered?(client: ClientInfo, message: Message, qos: QoS): void;
 }

@@ -34,6 +34,8 @@ export class ParserError extends SluiceError {
     readonly kind: ParserFailureKind,
     message: string,
     readonly logs: ParserLogLine[] = [],
+    /** Line in the parser script where it failed, when known (compile and exception kinds). */
+    readonly line?: number,
   ) {
     super(`PARSER_${kind.toUpperCase()}`, message, 400);
     this.name = "ParserError";

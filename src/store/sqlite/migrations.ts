@@ -87,4 +87,84 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    name: "actions",
+    sql: `
+      CREATE TABLE actions (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX actions_by_account ON actions(account_id);
+    `,
+  },
+  {
+    version: 3,
+    name: "device data",
+    // Buckets get a small integer id so that the millions of record rows and their index
+    // entries carry 1-4 bytes per row instead of a 24-character device id. Both ids are
+    // AUTOINCREMENT: a deleted record's or bucket's id is never handed out again, so a stale id
+    // cannot reach someone else's data. data_dropped lists buckets whose records are still
+    // being deleted (in chunks), so a restart finishes the job.
+    //
+    // Write cost decides the indexes: a commit rewrites every index page it touches, and a
+    // bucket-prefixed index has a separate hot page per device, so with many devices each
+    // such index costs a page write per record. Hence only one: (bucket, variable, time),
+    // walked backwards for "newest first" (tie-breaking on seq for free); queries without a
+    // variable merge that index's per-variable ranges (data_last lists a bucket's variables).
+    // Groups are indexed group-first: generated groups start with their creation time, so
+    // new entries land at the index's end whatever the device.
+    // data_last keeps, per variable, the newest record by time, with a value, with a location,
+    // and by insertion, so that last_* queries and condition triggers never scan.
+    sql: `
+      CREATE TABLE data_buckets (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        device TEXT NOT NULL UNIQUE,
+        records INTEGER NOT NULL DEFAULT 0,
+        retention_days INTEGER,
+        retention_records INTEGER
+      );
+      CREATE TABLE data_records (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        bucket INTEGER NOT NULL,
+        variable TEXT NOT NULL,
+        time INTEGER NOT NULL,
+        vtype INTEGER NOT NULL,
+        value,
+        unit TEXT,
+        grp TEXT NOT NULL,
+        lat REAL,
+        lng REAL,
+        metadata TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX data_records_by_variable ON data_records(bucket, variable, time);
+      CREATE INDEX data_records_by_group ON data_records(grp, bucket);
+      CREATE TABLE data_last (
+        bucket INTEGER NOT NULL,
+        variable TEXT NOT NULL,
+        item_seq INTEGER,
+        item_time INTEGER,
+        value_seq INTEGER,
+        value_time INTEGER,
+        location_seq INTEGER,
+        location_time INTEGER,
+        insert_seq INTEGER,
+        PRIMARY KEY (bucket, variable)
+      ) WITHOUT ROWID;
+      CREATE TABLE data_dropped (bucket INTEGER PRIMARY KEY);
+      CREATE TABLE device_params (
+        id TEXT PRIMARY KEY,
+        device TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        sent INTEGER NOT NULL DEFAULT 0,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX device_params_by_device ON device_params(device, created_at);
+    `,
+  },
 ];

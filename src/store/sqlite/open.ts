@@ -21,7 +21,8 @@ export function openDatabase(file: string): Db {
 
 export function migrate(db: Db): void {
   const current = db.pragma("user_version", { simple: true }) as number;
-  for (const m of migrations) {
+  // Sorted, so a migration appended out of order by a parallel branch still runs in order.
+  for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (m.version <= current) continue;
     db.transaction(() => {
       db.exec(m.sql);

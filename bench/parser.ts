@@ -1,0 +1,114 @@
+// `npm run build && node dist/bench/parser.js [runs]`: the per-message cost of payload parsers.
+// Prints runs/s for a typical TagoIO parser (hex → JSON → 3 records) through the sandbox, on
+// and off the event loop, sequential and across devices, beside the alternative it was
+// measured against: a fresh context per message.
+import ivm from "isolated-vm";
+import { performance } from "node:perf_hooks";
+import { IsolateParserSandbox } from "../src/sandbox/isolate_parser_sandbox.js";
+import { dayjsScripts, preludeScript, wrapParser, PARSER_FILENAME } from "../src/sandbox/parser_globals.js";
+import type { ParserRunInput } from "../src/sandbox/types.js";
+
+const RUNS = Number(process.argv[2] ?? 20_000);
+
+/** The shape of TagoIO's "Convert Raw JSON to TagoIO JSON" snippets, fed a hex uplink. */
+const TYPICAL_PARSER = `
+const raw = payload.find((item) => item.variable === "payload");
+if (!raw) return;
+const decoded = JSON.parse(Buffer.from(raw.value, "hex").toString("utf8"));
+const group = String(Date.now());
+payload = [
+  { variable: "temperature", value: decoded.t / 10, unit: "°C", group },
+  { variable: "humidity", value: decoded.h, unit: "%", group },
+  { variable: "battery", value: decoded.b / 1000, unit: "V", group },
+];
+`;
+
+const message = Buffer.from(JSON.stringify({ t: 231, h: 48, b: 3312 })).toString("hex");
+const inputFor = (deviceId: string): ParserRunInput => ({
+  payload: [{ variable: "payload", value: message, metadata: { topic: "sensors/1", mqtt_topic: "sensors/1" } }],
+  device: { id: deviceId, name: deviceId, params: [{ key: "offset", value: "0", sent: false }], tags: [{ key: "type", value: "thermo" }] },
+});
+
+function report(label: string, runs: number, ms: number): void {
+  const perRun = (ms * 1000) / runs;
+  console.log(`${label.padEnd(52)} ${Math.round((runs / ms) * 1000).toString().padStart(7)} runs/s  ${perRun.toFixed(1).padStart(7)} µs/run`);
+}
+
+async function sequential(offThread: boolean): Promise<void> {
+  const sandbox = new IsolateParserSandbox({ offThread });
+  const input = inputFor("bench-device");
+  const first = await sandbox.run(TYPICAL_PARSER, input);
+  if (!Array.isArray(first.payload) || first.payload.length !== 3) throw new Error(`unexpected output ${JSON.stringify(first.payload)}`);
+  for (let i = 0; i < 1000; i++) await sandbox.run(TYPICAL_PARSER, input);
+  const start = performance.now();
+  for (let i = 0; i < RUNS; i++) await sandbox.run(TYPICAL_PARSER, input);
+  report(`sandbox, one device, ${offThread ? "off the event loop" : "on the event loop"}`, RUNS, performance.now() - start);
+  await sandbox.close();
+}
+
+/** Devices in parallel: off the event loop, isolates run on isolated-vm's threads side by side. */
+async function parallel(devices: number): Promise<void> {
+  const sandbox = new IsolateParserSandbox();
+  const inputs = Array.from({ length: devices }, (_, i) => inputFor(`device-${i}`));
+  await Promise.all(inputs.map((input) => sandbox.run(TYPICAL_PARSER, input)));
+  const perDevice = Math.ceil(RUNS / devices);
+  const start = performance.now();
+  await Promise.all(
+    inputs.map(async (input) => {
+      for (let i = 0; i < perDevice; i++) await sandbox.run(TYPICAL_PARSER, input);
+    }),
+  );
+  report(`sandbox, ${devices} devices concurrently, off the event loop`, perDevice * devices, performance.now() - start);
+  await sandbox.close();
+}
+
+/** First message of a device: the isolate is created (dayjs, prelude, hardening) and the parser compiled. */
+async function coldStart(): Promise<void> {
+  const sandbox = new IsolateParserSandbox({ maxIsolates: 10_000 });
+  const count = 200;
+  const start = performance.now();
+  for (let i = 0; i < count; i++) await sandbox.run(TYPICAL_PARSER, inputFor(`cold-${i}`));
+  const ms = performance.now() - start;
+  console.log(`${"first message of a device (isolate creation)".padEnd(52)} ${(ms / count).toFixed(2).padStart(7)} ms/device`);
+  await sandbox.close();
+}
+
+/**
+ * The rejected design: a new context per message, with dayjs and the prelude evaluated in it
+ * (scripts compiled once per isolate). Besides its cost, V8 retains every context in which a
+ * built-in prototype property was reassigned, as dayjs's plugins do, so the isolate runs out
+ * of heap after a few hundred messages: that is why it is recycled here every 100 messages.
+ */
+function freshContextPerMessage(): void {
+  const libraries = dayjsScripts();
+  const prelude = preludeScript({ maxLogLines: 100, maxLogLineChars: 1024, maxOutputBytes: 1024 * 1024 });
+  const runs = Math.min(RUNS, 2000);
+  let isolate: ivm.Isolate | undefined;
+  let scripts: ivm.Script[] = [];
+  const start = performance.now();
+  for (let i = 0; i < runs; i++) {
+    if (i % 100 === 0) {
+      isolate?.dispose();
+      isolate = new ivm.Isolate({ memoryLimit: 32 });
+      const current = isolate;
+      scripts = [...libraries, prelude].map((source) => current.compileScriptSync(source.code, { filename: source.filename }));
+      scripts.push(current.compileScriptSync(wrapParser(TYPICAL_PARSER), { filename: PARSER_FILENAME, lineOffset: -1 }));
+    }
+    const context = isolate!.createContextSync();
+    for (const script of scripts.slice(0, -2)) script.runSync(context);
+    const hooks = scripts[scripts.length - 2]!.runSync(context, { reference: true }) as ivm.Reference<{ begin: unknown }>;
+    const begin = hooks.getSync("begin", { reference: true }) as ivm.Reference<(payload: string, device: string) => void>;
+    const input = inputFor("fresh");
+    begin.applySync(undefined, [JSON.stringify(input.payload), JSON.stringify(input.device)]);
+    scripts[scripts.length - 1]!.runSync(context, { timeout: 200, copy: true });
+    context.release();
+  }
+  report("fresh context per message (rejected), on the event loop", runs, performance.now() - start);
+  isolate?.dispose();
+}
+
+await sequential(false);
+await sequential(true);
+await parallel(4);
+await coldStart();
+freshContextPerMessage();

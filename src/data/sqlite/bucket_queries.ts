@@ -1,0 +1,212 @@
+/**
+ * Runs a DataQuery against one bucket (see ../query.ts for what each kind means).
+ *
+ * The only record index is (bucket, variable, time) (see migration 3 for why), so a query
+ * runs as one statement per variable, each an index range walked in the asked direction with
+ * a LIMIT. With a `variables` filter those are the asked variables, each with its own qty;
+ * without one, the bucket's variables (listed by data_last), merged into one result. Filters
+ * by ids or groups already narrow to a few rows, so they run as one statement. last_* without
+ * other filters read data_last. Summaries (min, max, avg, sum, aggregate, filtered count) visit
+ * every record they summarize, within the variables' date ranges.
+ */
+import type { Database, Statement } from "better-sqlite3";
+import type { AggregateFunction, AggregateInterval, DataFilter, DataQuery, EdgeTarget, Page } from "../query.js";
+import type { AggregateBucket } from "../types.js";
+import { COMPARISON_SQL, intervalStartSql, sourceFor, whereFor, type SqlParam, type Where } from "./filter_sql.js";
+import type { LastValues } from "./last_values.js";
+import { RECORD_COLUMNS, ValueType, type RecordRow } from "./record_codec.js";
+
+export type RowsResult =
+  | { type: "rows"; rows: RecordRow[] }
+  | { type: "number"; value: number | null }
+  | { type: "buckets"; buckets: AggregateBucket[] };
+
+const JOINED_COLUMNS = RECORD_COLUMNS.split(", ").map((c) => `r.${c}`).join(", ");
+const NUMERIC: Where = { sql: `vtype = ${ValueType.Number}`, params: [] };
+const EDGE_CONDITION: Record<EdgeTarget, Where | undefined> = {
+  item: undefined,
+  value: { sql: `vtype <> ${ValueType.None}`, params: [] },
+  location: { sql: "lat IS NOT NULL", params: [] },
+  insert: undefined,
+};
+
+/** The statement behind `lastValue` and unfiltered last_* (exported so tests can EXPLAIN it). */
+export function lastByVariableSql(target: EdgeTarget): string {
+  return `SELECT ${JOINED_COLUMNS} FROM data_last l JOIN data_records r ON r.seq = l.${target}_seq WHERE l.bucket = ? AND l.variable = ?`;
+}
+
+function lastOfBucketSql(target: EdgeTarget): string {
+  const order = target === "insert" ? "l.insert_seq DESC" : `l.${target}_time DESC, l.${target}_seq DESC`;
+  return `SELECT ${JOINED_COLUMNS} FROM data_last l JOIN data_records r ON r.seq = l.${target}_seq WHERE l.bucket = ? ORDER BY ${order} LIMIT 1`;
+}
+
+/** How a filter runs: its statements' filters, and whether their results form one result. */
+interface Scope {
+  filters: DataFilter[];
+  /** No `variables` filter: qty, skip, last/first and min/max apply to the whole result. */
+  overall: boolean;
+}
+
+const MAX_CACHED_STATEMENTS = 256;
+
+export class BucketQueries {
+  // Statement text varies with the filter's list lengths; preparing costs more than running a
+  // small query, so the recent ones are kept.
+  private readonly statements = new Map<string, Statement>();
+
+  constructor(
+    private readonly db: Database,
+    private readonly last: LastValues,
+  ) {}
+
+  run(bucket: number, query: DataQuery): RowsResult {
+    const { filter } = query;
+    switch (query.kind) {
+      case "list":
+        return this.rows(this.list(bucket, filter, query.page));
+      case "conditional":
+        return this.rows(this.list(bucket, filter, query.page, { sql: `${NUMERIC.sql} AND value ${COMPARISON_SQL[query.fn]} ?`, params: [query.value] }));
+      case "last":
+      case "first":
+        return this.rows(this.edge(bucket, query.kind, query.target, filter));
+      case "min":
+      case "max":
+        return this.rows(this.extreme(bucket, query.kind, filter));
+      case "count":
+        return { type: "number", value: this.count(bucket, filter) };
+      case "avg":
+      case "sum":
+        return { type: "number", value: this.avgSum(bucket, query.kind, filter) };
+      case "aggregate":
+        return { type: "buckets", buckets: this.aggregate(bucket, filter, query.interval, query.fn, query.page) };
+    }
+  }
+
+  private rows(rows: RecordRow[]): RowsResult {
+    return { type: "rows", rows };
+  }
+
+  private scope(bucket: number, filter: DataFilter): Scope {
+    const one = (variable: string): DataFilter => ({ ...filter, variables: [variable] });
+    if (filter.variables?.length) return { filters: filter.variables.map(one), overall: false };
+    if (filter.ids || filter.groups) return { filters: [filter], overall: true };
+    return { filters: this.last.variables(bucket).map(one), overall: true };
+  }
+
+  private list(bucket: number, filter: DataFilter, page: Page, extra?: Where): RecordRow[] {
+    const dir = page.ordination === "ascending" ? "ASC" : "DESC";
+    const { filters, overall } = this.scope(bucket, filter);
+    // Merged statements each return the first qty + skip rows; the page is cut after merging.
+    const merged = overall && filters.length > 1;
+    const rows = filters.flatMap((f) => {
+      const where = whereFor(bucket, f, extra);
+      return this.all<RecordRow>(
+        `SELECT ${RECORD_COLUMNS} FROM ${sourceFor(f)} WHERE ${where.sql} ORDER BY time ${dir}, seq ${dir} LIMIT ? OFFSET ?`,
+        [...where.params, merged ? page.qty + page.skip : page.qty, merged ? 0 : page.skip],
+      );
+    });
+    if (filters.length > 1) rows.sort(byTime(dir === "ASC" ? 1 : -1));
+    return merged ? rows.slice(page.skip, page.skip + page.qty) : rows;
+  }
+
+  private edge(bucket: number, side: "last" | "first", target: EdgeTarget, filter: DataFilter): RecordRow[] {
+    if (side === "last" && onlyVariables(filter)) {
+      if (!filter.variables?.length) return this.all<RecordRow>(lastOfBucketSql(target), [bucket]);
+      return filter.variables.flatMap((v) => this.all<RecordRow>(lastByVariableSql(target), [bucket, v]));
+    }
+    const sign = side === "last" ? -1 : 1;
+    const dir = sign === 1 ? "ASC" : "DESC";
+    const order = target === "insert" ? `seq ${dir}` : `time ${dir}, seq ${dir}`;
+    const { filters, overall } = this.scope(bucket, filter);
+    const rows = filters.flatMap((f) => {
+      const where = whereFor(bucket, f, EDGE_CONDITION[target]);
+      return this.all<RecordRow>(`SELECT ${RECORD_COLUMNS} FROM ${sourceFor(f)} WHERE ${where.sql} ORDER BY ${order} LIMIT 1`, where.params);
+    });
+    if (!overall || rows.length <= 1) return rows;
+    return [rows.sort(target === "insert" ? (a, b) => (a.seq - b.seq) * sign : byTime(sign))[0]!];
+  }
+
+  private extreme(bucket: number, kind: "min" | "max", filter: DataFilter): RecordRow[] {
+    const sign = kind === "min" ? 1 : -1;
+    const { filters, overall } = this.scope(bucket, filter);
+    const rows = filters.flatMap((f) => {
+      const where = whereFor(bucket, f, NUMERIC);
+      return this.all<RecordRow>(
+        `SELECT ${RECORD_COLUMNS} FROM ${sourceFor(f)} WHERE ${where.sql} ORDER BY value ${sign === 1 ? "ASC" : "DESC"}, time DESC, seq DESC LIMIT 1`,
+        where.params,
+      );
+    });
+    if (!overall || rows.length <= 1) return rows;
+    return [rows.sort((a, b) => ((a.value as number) - (b.value as number)) * sign || b.time - a.time || b.seq - a.seq)[0]!];
+  }
+
+  private count(bucket: number, filter: DataFilter): number {
+    if (isEmpty(filter)) return this.get<{ records: number }>("SELECT records FROM data_buckets WHERE id = ?", [bucket])?.records ?? 0;
+    return this.totals(bucket, filter, undefined).n;
+  }
+
+  /** avg is null over no numbers (there is no average); sum is 0. */
+  private avgSum(bucket: number, kind: "avg" | "sum", filter: DataFilter): number | null {
+    const { n, total } = this.totals(bucket, filter, NUMERIC);
+    if (kind === "sum") return total;
+    return n === 0 ? null : total / n;
+  }
+
+  private totals(bucket: number, filter: DataFilter, extra: Where | undefined): { n: number; total: number } {
+    let n = 0;
+    let total = 0;
+    for (const f of this.scope(bucket, filter).filters) {
+      const where = whereFor(bucket, f, extra);
+      const row = this.get<{ n: number; total: number }>(`SELECT count(*) AS n, total(value) AS total FROM ${sourceFor(f)} WHERE ${where.sql}`, where.params)!;
+      n += row.n;
+      total += row.total;
+    }
+    return { n, total };
+  }
+
+  private aggregate(bucket: number, filter: DataFilter, interval: AggregateInterval, fn: AggregateFunction, page: Page): AggregateBucket[] {
+    const dir = page.ordination === "ascending" ? "ASC" : "DESC";
+    const start = intervalStartSql(interval);
+    const { filters, overall } = this.scope(bucket, filter);
+    const merged = overall && filters.length > 1;
+    const rows = filters.flatMap((f) => {
+      const where = whereFor(bucket, f, NUMERIC);
+      return this.all<{ variable: string; t: number; v: number }>(
+        `SELECT variable, ${start} AS t, ${fn}(value) AS v FROM ${sourceFor(f)} WHERE ${where.sql}
+         GROUP BY variable, t ORDER BY t ${dir}, variable LIMIT ? OFFSET ?`,
+        [...where.params, merged ? page.qty + page.skip : page.qty, merged ? 0 : page.skip],
+      );
+    });
+    const sign = dir === "ASC" ? 1 : -1;
+    if (filters.length > 1) rows.sort((a, b) => (a.t - b.t) * sign || (a.variable < b.variable ? -1 : 1));
+    return (merged ? rows.slice(page.skip, page.skip + page.qty) : rows).map((r) => ({ variable: r.variable, time: new Date(r.t), value: r.v }));
+  }
+
+  private all<T>(sql: string, params: SqlParam[]): T[] {
+    return this.statement(sql).all(...params) as T[];
+  }
+
+  private get<T>(sql: string, params: SqlParam[]): T | undefined {
+    return this.statement(sql).get(...params) as T | undefined;
+  }
+
+  private statement(sql: string): Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      if (this.statements.size >= MAX_CACHED_STATEMENTS) this.statements.clear();
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+}
+
+const byTime = (sign: 1 | -1) => (a: RecordRow, b: RecordRow) => (a.time - b.time || a.seq - b.seq) * sign;
+
+function onlyVariables(filter: DataFilter): boolean {
+  return !filter.groups && !filter.ids && !filter.values && !filter.start && !filter.end;
+}
+
+function isEmpty(filter: DataFilter): boolean {
+  return onlyVariables(filter) && !filter.variables;
+}

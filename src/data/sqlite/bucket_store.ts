@@ -1,0 +1,358 @@
+/**
+ * Device buckets in SQLite (schema: migration 3 in store/sqlite/migrations.ts).
+ *
+ * Inserts are group-committed (insert_batcher.ts). Deletions that may be large (retention,
+ * dropping a device) run in chunks, yielding to the event loop between them, so the broker
+ * and the API keep answering while a million expired records go.
+ *
+ * Give it its own connection (`SqliteBucketStore.open(file)`) to the main database file:
+ * its transactions then never mix with the identity or broker statements of the main one.
+ */
+import { invalid } from "../../errors.js";
+import { openDatabase, type Db } from "../../store/sqlite/open.js";
+import type { DataQuery } from "../query.js";
+import type { BucketStore, NormalizedRecord, QueryResult, RecordEdit, RetentionPolicy, StoredRecord } from "../types.js";
+import { BucketQueries, lastByVariableSql } from "./bucket_queries.js";
+import { InsertBatcher } from "./insert_batcher.js";
+import { Collector, LastValues } from "./last_values.js";
+import { decodeRow, encodeValue, insertParams, RECORD_COLUMNS, recordId, seqOf, type RecordRow } from "./record_codec.js";
+
+export interface SqliteBucketStoreOptions {
+  /** Commit at once when this many records wait (default 5 000); otherwise at the next setImmediate. */
+  maxBatchRecords?: number;
+  /** Records deleted per transaction by retention and device removal (default 5 000). */
+  deleteChunk?: number;
+  /** How often buckets with a retention are trimmed (default 10 minutes; 0 turns the sweep off). */
+  retentionSweepMs?: number;
+  /** Errors of background work (retention, resumed removals), which have no caller to reject. */
+  onError?: (error: unknown) => void;
+}
+
+interface InsertCall {
+  deviceId: string;
+  records: NormalizedRecord[];
+}
+
+const DAY_MS = 86_400_000;
+
+export class SqliteBucketStore implements BucketStore {
+  private readonly batcher: InsertBatcher<InsertCall, StoredRecord[]>;
+  private readonly queries: BucketQueries;
+  private readonly last: LastValues;
+  private readonly buckets = new Map<string, number>();
+  private readonly retentionDue = new Set<string>();
+  private readonly deleteChunk: number;
+  private readonly onError: (error: unknown) => void;
+  private readonly sweep: NodeJS.Timeout | undefined;
+  private ownsDb = false;
+  private closed = false;
+  private readonly q;
+
+  /** Opens a dedicated connection to `file` (migrating it if needed); `close()` closes it. */
+  static open(file: string, options: SqliteBucketStoreOptions = {}): SqliteBucketStore {
+    const db = openDatabase(file);
+    // Per-connection settings, so only this connection's commits are affected. With many
+    // devices a commit dirties well over the default 1 000-page checkpoint threshold, which
+    // would make nearly every commit also a checkpoint (with its fsync); at 10 000 pages
+    // (about 40 MB of WAL) pages rewritten by successive commits are written back once.
+    // A 64 MB page cache keeps the hot index pages of many devices in memory.
+    db.pragma("wal_autocheckpoint = 10000");
+    db.pragma("cache_size = -65536");
+    const store = new SqliteBucketStore(db, options);
+    store.ownsDb = true;
+    return store;
+  }
+
+  constructor(
+    private readonly db: Db,
+    options: SqliteBucketStoreOptions = {},
+  ) {
+    this.deleteChunk = options.deleteChunk ?? 5000;
+    this.onError = options.onError ?? (() => {});
+    this.last = new LastValues(db);
+    this.queries = new BucketQueries(db, this.last);
+    this.q = {
+      bucketOf: db.prepare("SELECT id FROM data_buckets WHERE device = ?").pluck(),
+      createBucket: db.prepare("INSERT INTO data_buckets (device) VALUES (?) ON CONFLICT (device) DO NOTHING"),
+      insert: db.prepare(
+        "INSERT INTO data_records (bucket, variable, time, vtype, value, unit, grp, lat, lng, metadata, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      addCount: db.prepare("UPDATE data_buckets SET records = records + ? WHERE id = ? RETURNING records, retention_records"),
+      byId: db.prepare(`SELECT ${RECORD_COLUMNS} FROM data_records WHERE seq = ? AND bucket = ?`),
+      update: db.prepare("UPDATE data_records SET time = ?, vtype = ?, value = ?, unit = ?, grp = ?, lat = ?, lng = ?, metadata = ? WHERE seq = ?"),
+      lastValue: db.prepare(lastByVariableSql("value")),
+      retention: db.prepare("SELECT retention_days AS days, retention_records AS records FROM data_buckets WHERE device = ?"),
+      setRetention: db.prepare("UPDATE data_buckets SET retention_days = ?, retention_records = ? WHERE id = ?"),
+      withRetention: db.prepare("SELECT device FROM data_buckets WHERE retention_days IS NOT NULL OR retention_records IS NOT NULL").pluck(),
+      count: db.prepare("SELECT records FROM data_buckets WHERE id = ?").pluck(),
+      // One statement for any number of seqs: the list travels as one JSON array parameter.
+      deleteSeqs: db.prepare("DELETE FROM data_records WHERE seq IN (SELECT value FROM json_each(?)) RETURNING seq, variable"),
+      expired: db.prepare(
+        "DELETE FROM data_records WHERE seq IN (SELECT seq FROM data_records WHERE bucket = ? AND variable = ? AND time < ? LIMIT ?) RETURNING seq, variable",
+      ),
+      oldestOf: db.prepare("SELECT seq, time FROM data_records WHERE bucket = ? AND variable = ? ORDER BY time, seq LIMIT ?"),
+      dropBucket: db.prepare("DELETE FROM data_buckets WHERE id = ?"),
+      markDropped: db.prepare("INSERT OR IGNORE INTO data_dropped (bucket) VALUES (?)"),
+      purgeChunk: db.prepare("DELETE FROM data_records WHERE seq IN (SELECT seq FROM data_records WHERE bucket = ? LIMIT ?)"),
+      unmarkDropped: db.prepare("DELETE FROM data_dropped WHERE bucket = ?"),
+      dropped: db.prepare("SELECT bucket FROM data_dropped").pluck(),
+    };
+    this.batcher = new InsertBatcher((calls) => this.commitInserts(calls), {
+      maxUnits: options.maxBatchRecords ?? 5000,
+      units: (call) => call.records.length,
+    });
+    for (const bucket of this.q.dropped.all() as number[]) this.background(this.purge(bucket));
+    const sweepMs = options.retentionSweepMs ?? 10 * 60_000;
+    if (sweepMs > 0) {
+      this.sweep = setInterval(() => this.background(this.sweepRetention()), sweepMs);
+      this.sweep.unref();
+    }
+  }
+
+  // ---- writes ---------------------------------------------------------------------------
+
+  async insert(deviceId: string, records: NormalizedRecord[]): Promise<StoredRecord[]> {
+    if (this.closed) throw new Error("bucket store is closed");
+    if (records.length === 0) return [];
+    return this.batcher.submit({ deviceId, records });
+  }
+
+  /** Commits what is waiting now (normally the next setImmediate does). */
+  flush(): void {
+    this.batcher.flush();
+  }
+
+  private commitInserts(calls: InsertCall[]): StoredRecord[][] {
+    // Buckets are created in their own (committed) statements first: an id handed out inside
+    // the batch transaction would stay in the cache if that transaction rolled back.
+    const buckets = calls.map((call) => this.bucketId(call.deviceId, true)!);
+    const createdAt = Date.now();
+    const counts = new Map<number, { deviceId: string; added: number }>();
+    const stored = this.db.transaction(() => {
+      const collector = new Collector();
+      const out = calls.map((call, i) => {
+        const bucket = buckets[i]!;
+        const entry = counts.get(bucket) ?? { deviceId: call.deviceId, added: 0 };
+        entry.added += call.records.length;
+        counts.set(bucket, entry);
+        return call.records.map((record): StoredRecord => {
+          const seq = Number(this.q.insert.run(...insertParams(bucket, record, createdAt)).lastInsertRowid);
+          collector.add(bucket, record.variable, seq, record.time.getTime(), record.value !== null, record.location !== null);
+          return { ...record, id: recordId(seq, createdAt), device: call.deviceId, createdAt: new Date(createdAt) };
+        });
+      });
+      this.last.fold(collector);
+      for (const [bucket, { deviceId, added }] of counts) {
+        const after = this.q.addCount.get(added, bucket) as { records: number; retention_records: number | null };
+        if (after.retention_records !== null && after.records > after.retention_records) this.retentionDue.add(deviceId);
+      }
+      return out;
+    })();
+    if (this.retentionDue.size > 0) setImmediate(() => this.runDueRetention());
+    return stored;
+  }
+
+  async edit(deviceId: string, edits: RecordEdit[]): Promise<number> {
+    const bucket = this.bucketId(deviceId, false);
+    if (bucket === undefined || edits.length === 0) return 0;
+    return this.db.transaction(() => {
+      const touched = new Set<string>();
+      let changed = 0;
+      for (const edit of edits) {
+        const seq = seqOf(edit.id);
+        const row = seq === undefined ? undefined : (this.q.byId.get(seq, bucket) as RecordRow | undefined);
+        if (!row) continue;
+        this.applyEdit(row, edit);
+        touched.add(row.variable);
+        changed++;
+      }
+      for (const variable of touched) this.last.invalidate(bucket, variable);
+      return changed;
+    })();
+  }
+
+  private applyEdit(row: RecordRow, edit: RecordEdit): void {
+    const [vtype, value] = edit.value === undefined ? [row.vtype, row.value] : encodeValue(edit.value);
+    const location = edit.location === undefined ? [row.lat, row.lng] : [edit.location?.lat ?? null, edit.location?.lng ?? null];
+    const metadata = edit.metadata === undefined ? row.metadata : edit.metadata === null ? null : JSON.stringify(edit.metadata);
+    this.q.update.run(
+      edit.time?.getTime() ?? row.time, vtype, value, edit.unit === undefined ? row.unit : edit.unit,
+      edit.group ?? row.grp, location[0], location[1], metadata, row.seq,
+    );
+  }
+
+  async remove(deviceId: string, query: DataQuery): Promise<number> {
+    if (["count", "avg", "sum", "aggregate"].includes(query.kind)) {
+      throw invalid(`query=${query.kind} does not select records, so it cannot be used to delete`);
+    }
+    const bucket = this.bucketId(deviceId, false);
+    if (bucket === undefined) return 0;
+    const result = this.queries.run(bucket, query);
+    if (result.type !== "rows" || result.rows.length === 0) return 0;
+    const seqs = JSON.stringify(result.rows.map((r) => r.seq));
+    return this.db.transaction(() => {
+      const deleted = this.q.deleteSeqs.all(seqs) as { seq: number; variable: string }[];
+      this.afterDelete(bucket, deleted);
+      return deleted.length;
+    })();
+  }
+
+  /** Keeps the count and data_last right after `rows` were deleted from `bucket`. */
+  private afterDelete(bucket: number, rows: { seq: number; variable: string }[]): void {
+    if (rows.length === 0) return;
+    this.q.addCount.get(-rows.length, bucket);
+    const byVariable = new Map<string, Set<number>>();
+    for (const { seq, variable } of rows) {
+      let seqs = byVariable.get(variable);
+      if (!seqs) byVariable.set(variable, (seqs = new Set()));
+      seqs.add(seq);
+    }
+    for (const [variable, seqs] of byVariable) this.last.invalidate(bucket, variable, seqs);
+  }
+
+  async dropDevice(deviceId: string): Promise<void> {
+    this.batcher.flush(); // records still waiting for this device go with the rest
+    const bucket = this.bucketId(deviceId, false);
+    if (bucket === undefined) return;
+    // The bucket disappears at once (queries see nothing, new inserts get a new bucket); its
+    // records go in chunks, and data_dropped remembers the job across restarts.
+    this.db.transaction(() => {
+      this.q.dropBucket.run(bucket);
+      this.last.removeBucket(bucket);
+      this.q.markDropped.run(bucket);
+    })();
+    this.buckets.delete(deviceId);
+    await this.purge(bucket);
+  }
+
+  private async purge(bucket: number): Promise<void> {
+    while (!this.closed && this.q.purgeChunk.run(bucket, this.deleteChunk).changes > 0) await nextTick();
+    if (!this.closed) this.q.unmarkDropped.run(bucket);
+  }
+
+  // ---- retention ------------------------------------------------------------------------
+
+  async retention(deviceId: string): Promise<Required<RetentionPolicy>> {
+    const row = this.q.retention.get(deviceId) as { days: number | null; records: number | null } | undefined;
+    return { days: row?.days ?? null, records: row?.records ?? null };
+  }
+
+  async setRetention(deviceId: string, policy: RetentionPolicy): Promise<void> {
+    const days = checkLimit(policy.days, "retention days");
+    const records = checkLimit(policy.records, "retention records");
+    this.q.setRetention.run(days, records, this.bucketId(deviceId, true)!);
+  }
+
+  async applyRetention(deviceId: string, policy?: RetentionPolicy): Promise<number> {
+    const bucket = this.bucketId(deviceId, false);
+    if (bucket === undefined) return 0;
+    const { days, records } = policy ?? (await this.retention(deviceId));
+    let removed = 0;
+    if (days) {
+      const cutoff = Date.now() - days * DAY_MS;
+      for (const variable of this.last.variables(bucket)) {
+        removed += await this.deleteInChunks(bucket, () => this.q.expired.all(bucket, variable, cutoff, this.deleteChunk));
+      }
+    }
+    if (records !== null && records !== undefined) {
+      removed += await this.deleteInChunks(bucket, () => {
+        const excess = ((this.q.count.get(bucket) as number | undefined) ?? 0) - records;
+        return excess > 0 ? this.q.deleteSeqs.all(JSON.stringify(this.oldest(bucket, Math.min(excess, this.deleteChunk)))) : [];
+      });
+    }
+    return removed;
+  }
+
+  /** The seqs of the bucket's `n` oldest records (by time): the oldest `n` of each variable, merged. */
+  private oldest(bucket: number, n: number): number[] {
+    const candidates = this.last.variables(bucket).flatMap((v) => this.q.oldestOf.all(bucket, v, n) as { seq: number; time: number }[]);
+    candidates.sort((a, b) => a.time - b.time || a.seq - b.seq);
+    return candidates.slice(0, n).map((c) => c.seq);
+  }
+
+  /** Runs `deleteChunk` (a DELETE ... RETURNING) in its own transactions until it deletes nothing. */
+  private async deleteInChunks(bucket: number, deleteChunk: () => unknown[]): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      if (this.closed) return removed;
+      const rows = this.db.transaction(() => {
+        const deleted = deleteChunk() as { seq: number; variable: string }[];
+        this.afterDelete(bucket, deleted);
+        return deleted;
+      })();
+      removed += rows.length;
+      if (rows.length === 0) return removed;
+      await nextTick();
+    }
+  }
+
+  private runDueRetention(): void {
+    const due = [...this.retentionDue];
+    this.retentionDue.clear();
+    for (const deviceId of due) this.background(this.applyRetention(deviceId));
+  }
+
+  private async sweepRetention(): Promise<void> {
+    for (const deviceId of this.q.withRetention.all() as string[]) {
+      if (this.closed) return;
+      await this.applyRetention(deviceId);
+    }
+  }
+
+  // ---- reads ----------------------------------------------------------------------------
+
+  async query(deviceId: string, query: DataQuery): Promise<QueryResult> {
+    // A device that never stored anything has no bucket; -1 matches no row, so every kind
+    // answers its own "empty" (no records, count 0, no average).
+    const bucket = this.bucketId(deviceId, false) ?? -1;
+    const result = this.queries.run(bucket, query);
+    if (result.type !== "rows") return result;
+    return { type: "records", records: result.rows.map((row) => decodeRow(row, deviceId)) };
+  }
+
+  async lastValue(deviceId: string, variable: string): Promise<StoredRecord | undefined> {
+    const bucket = this.bucketId(deviceId, false);
+    if (bucket === undefined) return undefined;
+    const row = this.q.lastValue.get(bucket, variable.toLowerCase()) as RecordRow | undefined;
+    return row && decodeRow(row, deviceId);
+  }
+
+  async count(deviceId: string): Promise<number> {
+    const bucket = this.bucketId(deviceId, false);
+    return bucket === undefined ? 0 : ((this.q.count.get(bucket) as number | undefined) ?? 0);
+  }
+
+  // ---- plumbing -------------------------------------------------------------------------
+
+  private bucketId(deviceId: string, create: boolean): number | undefined {
+    const cached = this.buckets.get(deviceId);
+    if (cached !== undefined) return cached;
+    if (create) this.q.createBucket.run(deviceId);
+    const id = this.q.bucketOf.get(deviceId) as number | undefined;
+    if (id !== undefined) this.buckets.set(deviceId, id);
+    return id;
+  }
+
+  private background(work: Promise<unknown>): void {
+    work.catch((error: unknown) => {
+      if (!this.closed) this.onError(error);
+    });
+  }
+
+  /** Commits what is waiting, stops background work, and closes the connection if `open` made it. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.batcher.flush();
+    this.closed = true;
+    clearInterval(this.sweep);
+    if (this.ownsDb) this.db.close();
+  }
+}
+
+function checkLimit(value: number | null | undefined, name: string): number | null {
+  if (value === null || value === undefined) return null;
+  if (!Number.isSafeInteger(value) || value < 1) throw invalid(`${name} must be a positive integer or null`);
+  return value;
+}
+
+const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));

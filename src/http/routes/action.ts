@@ -1,0 +1,31 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { ActionInput, ActionService } from "../../pipeline/action_service.js";
+import { actionInfo } from "../../pipeline/action_model.js";
+import { accountOf } from "../auth.js";
+import { ok } from "../envelope.js";
+import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
+
+/** `/action`: TagoIO's actions API, as `Resources.actions` calls it. */
+export function actionRoutes(deps: { actions: ActionService }): FastifyPluginAsync {
+  return async (app) => {
+    app.get<{ Querystring: ListQuery }>(
+      "/action",
+      { schema: { querystring: listQuerySchema(["name", "active", "last_triggered", "created_at", "updated_at"]) } },
+      async (request) =>
+        ok(applyListQuery(deps.actions.list(accountOf(request)).map(actionInfo), request.query, { defaultOrder: "name,asc", alwaysFields: ["id"] })),
+    );
+    app.post<{ Body: ActionInput }>("/action", async (request) => {
+      const action = await deps.actions.create(accountOf(request), request.body ?? {});
+      return ok({ action: action.id });
+    });
+    app.get<{ Params: { id: string } }>("/action/:id", async (request) => ok(actionInfo(deps.actions.get(accountOf(request), request.params.id))));
+    app.put<{ Params: { id: string }; Body: ActionInput }>("/action/:id", async (request) => {
+      await deps.actions.edit(accountOf(request), request.params.id, request.body ?? {});
+      return ok("Successfully Updated");
+    });
+    app.delete<{ Params: { id: string } }>("/action/:id", async (request) => {
+      await deps.actions.delete(accountOf(request), request.params.id);
+      return ok("Successfully Removed");
+    });
+  };
+}

@@ -1,0 +1,89 @@
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import { toApiBucket, toApiRecord } from "../../data/api_record.js";
+import { parseDataQuery } from "../../data/query.js";
+import type { BucketStore, QueryResult } from "../../data/types.js";
+import { validateEdits } from "../../data/validate.js";
+import { SluiceError } from "../../errors.js";
+import type { DevicePrincipal } from "../../identity/service.js";
+import { deviceOf } from "../auth.js";
+import { ok } from "../envelope.js";
+
+/**
+ * TagoIO's device data API, as the SDK's `Device` calls it with a device token:
+ * `POST /data` → "N Data Added", `GET /data` → records (or a number for count/avg/sum),
+ * `PUT /data` → "N item(s) updated", `DELETE /data` → "N Data Removed".
+ *
+ * A token's permission applies: `write` tokens send, edit and delete; `read` tokens query.
+ */
+export const DATA_BODY_LIMIT = 200 * 1024;
+
+/** What storing a POST /data body did: the count, or the stored records themselves. */
+export interface IngestResult {
+  stored: number | readonly unknown[];
+}
+
+/** The pipeline's entry for HTTP data (parser, validation, actions, then the bucket). */
+export type Ingest = (principal: DevicePrincipal, body: unknown) => Promise<IngestResult>;
+
+export interface DataRouteDeps {
+  buckets: BucketStore;
+  ingest: Ingest;
+  /** Largest POST/PUT body (default 200 kB, TagoIO's limit). */
+  bodyLimit?: number;
+}
+
+export function dataRoutes(deps: DataRouteDeps): FastifyPluginAsync {
+  const { buckets, ingest } = deps;
+  const bodyLimit = deps.bodyLimit ?? DATA_BODY_LIMIT;
+  return async (app) => {
+    app.post("/data", { bodyLimit }, async (request) => {
+      const principal = allowed(request, "write");
+      const { stored } = await ingest(principal, request.body);
+      return ok(`${typeof stored === "number" ? stored : stored.length} Data Added`);
+    });
+
+    app.get("/data", async (request) => {
+      const principal = allowed(request, "read");
+      const query = parseDataQuery(request.query as Record<string, unknown>, new Date());
+      return ok(toApi(await buckets.query(principal.deviceId, query), principal.deviceId, query.details));
+    });
+
+    app.put("/data", { bodyLimit }, async (request) => {
+      const principal = allowed(request, "write");
+      const changed = await buckets.edit(principal.deviceId, validateEdits(request.body));
+      return ok(`${changed} item(s) updated`);
+    });
+
+    app.delete("/data", async (request) => {
+      const principal = allowed(request, "write");
+      const query = parseDataQuery(request.query as Record<string, unknown>, new Date());
+      const removed = await buckets.remove(principal.deviceId, query);
+      return ok(`${removed} Data Removed`);
+    });
+  };
+}
+
+/** The device behind the token, if the token's permission covers `need`. */
+function allowed(request: FastifyRequest, need: "read" | "write"): DevicePrincipal {
+  const principal = deviceOf(request);
+  if (principal.permission !== "full" && principal.permission !== need) {
+    throw new SluiceError("FORBIDDEN", `This token may not ${need === "read" ? "read" : "send or change"} data (its permission is ${principal.permission})`, 403);
+  }
+  return principal;
+}
+
+/**
+ * Records as TagoIO's Data list; count/avg/sum as a bare number, which the SDK wraps into
+ * `[{ time, value }]`. An average over nothing is an empty list: TagoIO answers null there,
+ * which SDK v12's getData cannot handle, while an empty list reads as "no data" everywhere.
+ */
+function toApi(result: QueryResult, device: string, details: boolean): unknown {
+  switch (result.type) {
+    case "records":
+      return result.records.map((record) => toApiRecord(record, details));
+    case "number":
+      return result.value ?? [];
+    case "buckets":
+      return result.buckets.map((bucket) => toApiBucket(bucket, device));
+  }
+}

@@ -1,0 +1,164 @@
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import { invalid, unauthorized } from "../../errors.js";
+import type { IdentityService } from "../../identity/service.js";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Inspector } from "../../inspector/inspector.js";
+import { isInspectorEventKind } from "../../inspector/kinds.js";
+import { serializeEvent } from "../../inspector/serialize.js";
+import type { InspectorEvent, InspectorEventKind } from "../../inspector/types.js";
+import type { QueryValue } from "../query.js";
+import { accountOf, requestToken } from "../auth.js";
+import { ok } from "../envelope.js";
+import { DEFAULT_SSE_OPTIONS, SseStream, type SseOptions } from "../sse.js";
+
+export interface InspectorRouteDeps {
+  identity: IdentityService;
+  inspector: Inspector;
+}
+
+const idParams = { type: "object", required: ["id"], properties: { id: { type: "string", minLength: 1 } } } as const;
+
+type Query = Record<string, QueryValue | undefined>;
+
+/**
+ * The live inspector over HTTP, for the ACCOUNT slot (behind `accountAuth`):
+ * `GET /device/:id/inspector?kinds=a,b&search=s&limit=50&before=ID|ISO&since=ID|ISO` lists the
+ * device's recent events, newest first; `PUT /device/:id/inspector` `{ enabled }` is the
+ * start/stop switch.
+ */
+export function inspectorRoutes(deps: InspectorRouteDeps): FastifyPluginAsync {
+  const { identity, inspector } = deps;
+  return async (app) => {
+    app.get<{ Params: { id: string }; Querystring: Query }>("/device/:id/inspector", { schema: { params: idParams } }, async (request) => {
+      const device = await identity.getDevice(accountOf(request), request.params.id);
+      const query = request.query;
+      const events = inspector.list(device.id, {
+        kinds: parseKinds(query.kinds),
+        search: single(query.search, "search"),
+        limit: parseInteger(query.limit, "limit", 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE,
+        before: parseBound(query.before, "before"),
+        since: parseBound(query.since, "since"),
+      });
+      return ok(events.map(serializeEvent));
+    });
+
+    app.put<{ Params: { id: string }; Body: { enabled: boolean } }>(
+      "/device/:id/inspector",
+      {
+        schema: {
+          params: idParams,
+          body: { type: "object", required: ["enabled"], properties: { enabled: { type: "boolean" } } },
+        },
+      },
+      async (request) => {
+        const device = await identity.getDevice(accountOf(request), request.params.id);
+        await inspector.setEnabled(device.id, request.body.enabled);
+        return ok({ device_id: device.id, enabled: inspector.isEnabled(device.id) });
+      },
+    );
+  };
+}
+
+/**
+ * For the PUBLIC slot: `GET /device/:id/inspector/stream`, the live inspector as Server-Sent
+ * Events. It authenticates itself because a browser's EventSource cannot set headers: the
+ * account token comes in the `token` header or else `?token=` (which then sits in URLs and
+ * proxy logs: use the header where the client can). Query: `backlog=N` recent events first
+ * (default 50, 0 for live only), `kinds=a,b`; `Last-Event-ID` (or `?last_event_id=`) resumes
+ * after that event instead of sending a backlog.
+ */
+export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial<SseOptions> }): FastifyPluginAsync {
+  const { identity, inspector } = deps;
+  const sseOptions: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...deps.sse };
+  return async (app) => {
+    const open = new Set<SseStream>();
+    // Fastify's close waits for open requests, and a stream never finishes on its own.
+    app.addHook("preClose", async () => {
+      for (const stream of open) stream.end();
+    });
+
+    app.get<{ Params: { id: string }; Querystring: Query }>("/device/:id/inspector/stream", { schema: { params: idParams } }, async (request, reply) => {
+      const accountId = await authenticate(identity, request);
+      const device = await identity.getDevice(accountId, request.params.id);
+      const query = request.query;
+      const kinds = parseKinds(query.kinds);
+      const wanted = kinds === undefined ? undefined : new Set<string>(kinds);
+      const resumeAfter = parseInteger(headerValue(request.headers["last-event-id"]) ?? query.last_event_id, "last_event_id", 0, Number.MAX_SAFE_INTEGER);
+      const backlogSize = parseInteger(query.backlog, "backlog", 0, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
+
+      // From here on the route writes the response itself; nothing below awaits, so no event
+      // can be recorded between reading the backlog and subscribing.
+      reply.hijack();
+      const stream = new SseStream(reply.raw, sseOptions);
+      const send = (event: InspectorEvent) => stream.send(event.id, JSON.stringify(serializeEvent(event)));
+      const backlog =
+        resumeAfter !== undefined
+          ? inspector.list(device.id, { kinds, since: resumeAfter, limit: MAX_PAGE_SIZE })
+          : backlogSize > 0
+            ? inspector.list(device.id, { kinds, limit: backlogSize })
+            : [];
+      for (let i = backlog.length - 1; i >= 0; i--) send(backlog[i]!); // oldest first, as they happened
+      if (stream.closed) return; // dropped while sending the backlog
+
+      const unsubscribe = inspector.subscribe(
+        device.id,
+        (event) => {
+          if (wanted === undefined || wanted.has(event.kind)) send(event);
+        },
+        () => stream.end(), // the device was deleted
+      );
+      open.add(stream);
+      stream.onClose(() => {
+        unsubscribe();
+        open.delete(stream);
+      });
+    });
+  };
+}
+
+async function authenticate(identity: IdentityService, request: FastifyRequest<{ Querystring: Query }>): Promise<string> {
+  const token = requestToken(request.headers) ?? single(request.query.token, "token");
+  if (token === undefined || token === "") throw unauthorized("Authorization denied: send an account token in the `token` header or `?token=`");
+  const accountId = await identity.authenticateAccount(token);
+  if (accountId === undefined) throw unauthorized();
+  return accountId;
+}
+
+function headerValue(header: string | string[] | undefined): string | undefined {
+  return Array.isArray(header) ? header[0] : header;
+}
+
+/** One string from the query, rejecting arrays and objects (`a=1&a=2`, `a[b]=1`). */
+function single(value: QueryValue | undefined, name: string): string | undefined {
+  if (value === undefined || typeof value === "string") return value;
+  throw invalid(`${name} must be given once, as text`);
+}
+
+/** `kinds=a,b`, `kinds=a&kinds=b` or `kinds[]=a`; unknown kinds are a 400 naming them. */
+function parseKinds(value: QueryValue | undefined): InspectorEventKind[] | undefined {
+  if (value === undefined) return undefined;
+  const items = (Array.isArray(value) ? value : [value]).flatMap((item) => {
+    if (typeof item !== "string") throw invalid("kinds must be a comma-separated list");
+    return item.split(",").map((kind) => kind.trim()).filter((kind) => kind !== "");
+  });
+  const kinds = items.filter(isInspectorEventKind);
+  if (kinds.length < items.length) throw invalid(`unknown inspector event kind: ${items.filter((kind) => !isInspectorEventKind(kind)).join(", ")}`);
+  return kinds.length === 0 ? undefined : kinds;
+}
+
+function parseInteger(value: QueryValue | undefined, name: string, min: number, max: number): number | undefined {
+  const text = single(value, name);
+  if (text === undefined || text === "") return undefined;
+  const number = /^\d+$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(number) || number < min || number > max) throw invalid(`${name} must be an integer from ${min} to ${max}`);
+  return number;
+}
+
+/** An event id (digits) or a date. */
+function parseBound(value: QueryValue | undefined, name: string): number | Date | undefined {
+  const text = single(value, name);
+  if (text === undefined || text === "") return undefined;
+  if (/^\d+$/.test(text)) return Number(text);
+  const date = new Date(text);
+  if (Number.isNaN(date.getTime())) throw invalid(`${name} must be an event id or a date`);
+  return date;
+}

@@ -1,0 +1,82 @@
+import type { ServerResponse } from "node:http";
+
+export interface SseOptions {
+  /** A comment line this often keeps proxies and NATs from closing an idle stream. */
+  heartbeatMs: number;
+  /**
+   * Bytes the client may leave unread in the socket's buffer; past it the client is dropped, so
+   * a stalled reader costs at most this much memory instead of everything recorded since.
+   */
+  maxBufferedBytes: number;
+  /** Reconnection delay suggested to EventSource clients. */
+  retryMs?: number;
+}
+
+export const DEFAULT_SSE_OPTIONS: SseOptions = { heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024, retryMs: 2000 };
+
+/**
+ * One Server-Sent Events response (https://html.spec.whatwg.org/multipage/server-sent-events.html),
+ * written on a raw Node response the route has taken over from Fastify.
+ */
+export class SseStream {
+  private ended = false;
+  private readonly heartbeat: NodeJS.Timeout;
+  private readonly closeHandlers: (() => void)[] = [];
+
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly options: SseOptions,
+  ) {
+    res.writeHead(200, {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+      // nginx buffers responses by default, which would hold events back until it has a chunk.
+      "x-accel-buffering": "no",
+    });
+    // Sends the headers now, so the client sees the stream open even before the first event.
+    this.write(options.retryMs === undefined ? ": open\n\n" : `retry: ${options.retryMs}\n\n`);
+    this.heartbeat = setInterval(() => this.write(": heartbeat\n\n"), options.heartbeatMs);
+    this.heartbeat.unref();
+    res.on("close", () => this.finish());
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Runs `handler` once the stream is over, whoever ended it; at once if it already is. */
+  onClose(handler: () => void): void {
+    if (this.ended) handler();
+    else this.closeHandlers.push(handler);
+  }
+
+  /** One event; `data` must be a single line (JSON.stringify output is). */
+  send(id: number, data: string): void {
+    this.write(`id: ${id}\ndata: ${data}\n\n`);
+  }
+
+  /** Ends the response normally (server shutdown, device deleted). */
+  end(): void {
+    if (this.ended) return;
+    this.res.end();
+    this.finish();
+  }
+
+  private write(text: string): void {
+    if (this.ended) return;
+    this.res.write(text);
+    if (this.res.writableLength > this.options.maxBufferedBytes) {
+      // The client reads slower than events arrive; it can reconnect with Last-Event-ID.
+      this.res.destroy();
+      this.finish();
+    }
+  }
+
+  private finish(): void {
+    if (this.ended) return;
+    this.ended = true;
+    clearInterval(this.heartbeat);
+    for (const handler of this.closeHandlers.splice(0)) handler();
+  }
+}

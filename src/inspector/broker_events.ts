@@ -1,0 +1,46 @@
+import type { MqttPrincipal } from "../access/broker_hooks.js";
+import type { BrokerHooks, ClientInfo } from "../mqtt/types.js";
+import type { InspectorSink } from "./types.js";
+
+const PREVIEW = 256;
+
+function deviceOf(client: ClientInfo): string {
+  return (client.principal as unknown as MqttPrincipal).deviceId;
+}
+
+/**
+ * The broker's observer hooks, turned into inspector events of the client's device. Each
+ * first asks `wants`, so a device nobody inspects costs one Set lookup per event.
+ */
+export function inspectorBrokerHooks(inspector: InspectorSink): Pick<BrokerHooks, "clientConnected" | "clientDisconnected" | "subscribed" | "unsubscribed" | "delivered"> {
+  const watched = (client: ClientInfo): string | undefined => {
+    const deviceId = deviceOf(client);
+    return deviceId && inspector.wants(deviceId) ? deviceId : undefined;
+  };
+  return {
+    clientConnected(client, present) {
+      const d = watched(client);
+      if (d) inspector.record(d, "connect", `connected as ${client.clientId} over ${client.transport} (MQTT ${client.protocolVersion === 5 ? "5.0" : client.protocolVersion === 4 ? "3.1.1" : "3.1"})`, {
+        clientId: client.clientId, transport: client.transport, remoteAddress: client.remoteAddress, sessionPresent: present,
+      });
+    },
+    clientDisconnected(client, reason) {
+      const d = watched(client);
+      if (d) inspector.record(d, "disconnect", `${client.clientId} disconnected: ${reason}`, { clientId: client.clientId, reason });
+    },
+    subscribed(client, subscriptions) {
+      const d = watched(client);
+      if (d) inspector.record(d, "subscribe", `subscribed ${subscriptions.map((s) => `${s.filter} (${s.reasonCode < 0x80 ? `QoS ${s.reasonCode}` : `refused 0x${s.reasonCode.toString(16)}`})`).join(", ")}`, { subscriptions });
+    },
+    unsubscribed(client, filters) {
+      const d = watched(client);
+      if (d) inspector.record(d, "unsubscribe", `unsubscribed ${filters.join(", ")}`, { filters });
+    },
+    delivered(client, message, qos) {
+      const d = watched(client);
+      if (d) inspector.record(d, "message_out", `${message.topic} (QoS ${qos}, ${message.payload.length} B)`, {
+        topic: message.topic, qos, payload: message.payload.subarray(0, PREVIEW).toString("utf8"),
+      });
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import { CronExpressionParser } from "cron-parser";
+import { invalid } from "../errors.js";
+import { isValidTopicFilter } from "../mqtt/topics.js";
+
+/** An action's trigger kind (TagoIO's action `type`). */
+export type TriggerKind = "mqtt_topic" | "condition" | "interval" | "schedule";
+
+export interface MqttTopicTrigger {
+  /** A topic filter, wildcards allowed. */
+  topic: string;
+  /** One device, or every device carrying tag_key=tag_value. */
+  device?: string;
+  tag_key?: string;
+  tag_value?: string;
+}
+
+export type Conditional = "<" | ">" | "=" | "!" | "><" | "*";
+
+export interface ConditionTrigger {
+  device: string;
+  variable: string;
+  is: Conditional;
+  value: string;
+  second_value?: string;
+  value_type: "string" | "number" | "boolean" | "*";
+  /** A row that, when met, releases the lock (fires again only after it). */
+  unlock?: boolean;
+}
+
+export interface IntervalTrigger {
+  /** "5 minutes", "1 hour", "30 seconds", "2 days". */
+  interval: string;
+}
+
+export interface ScheduleTrigger {
+  cron: string;
+  timezone: string;
+}
+
+export type Trigger = MqttTopicTrigger | ConditionTrigger | IntervalTrigger | ScheduleTrigger;
+
+/** What an action does; `type` selects a handler in the registry (pipeline/actions/). */
+export interface ActionParams {
+  type: string;
+  [key: string]: unknown;
+}
+
+export interface Action {
+  id: string;
+  accountId: string;
+  name: string;
+  active: boolean;
+  description: string | null;
+  tags: { key: string; value: string }[];
+  type: TriggerKind;
+  trigger: Trigger[];
+  action: ActionParams;
+  /** Condition actions: true while locked (fired, waiting for the unlock condition). */
+  lock: boolean;
+  trigger_when_unlock: boolean;
+  last_triggered: Date | null;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+const KINDS: readonly TriggerKind[] = ["mqtt_topic", "condition", "interval", "schedule"];
+const CONDITIONALS: readonly string[] = ["<", ">", "=", "!", "><", "*"];
+
+function str(v: unknown): v is string {
+  return typeof v === "string" && v.length > 0;
+}
+
+/** Validates one trigger row for `kind`; errors name the row. */
+export function validateTrigger(kind: TriggerKind, row: unknown, i: number): Trigger {
+  const r = (row ?? {}) as Record<string, unknown>;
+  const where = `trigger[${i}]`;
+  switch (kind) {
+    case "mqtt_topic": {
+      if (!str(r.topic) || !isValidTopicFilter(r.topic)) throw invalid(`${where}.topic must be a valid MQTT topic filter`);
+      if (!str(r.device) && !(str(r.tag_key) && typeof r.tag_value === "string")) {
+        throw invalid(`${where} needs a device or a tag_key and tag_value`);
+      }
+      return {
+        topic: r.topic,
+        ...(str(r.device) ? { device: r.device } : { tag_key: r.tag_key as string, tag_value: r.tag_value as string }),
+      };
+    }
+    case "condition": {
+      if (!str(r.device) || !str(r.variable)) throw invalid(`${where} needs device and variable`);
+      if (typeof r.is !== "string" || !CONDITIONALS.includes(r.is)) throw invalid(`${where}.is must be one of ${CONDITIONALS.join(" ")}`);
+      const valueType = r.value_type ?? "*";
+      if (!["string", "number", "boolean", "*"].includes(valueType as string)) throw invalid(`${where}.value_type is invalid`);
+      if (r.is !== "*" && r.value === undefined) throw invalid(`${where}.value is required`);
+      if (r.is === "><" && r.second_value === undefined) throw invalid(`${where}.second_value is required for a range`);
+      return {
+        device: r.device, variable: r.variable.toLowerCase(), is: r.is as Conditional, value: String(r.value ?? ""),
+        ...(r.second_value !== undefined ? { second_value: String(r.second_value) } : {}),
+        value_type: valueType as ConditionTrigger["value_type"], unlock: r.unlock === true,
+      };
+    }
+    case "interval": {
+      if (!str(r.interval) || intervalMs(r.interval) === undefined) throw invalid(`${where}.interval must look like "5 minutes"`);
+      return { interval: r.interval };
+    }
+    case "schedule": {
+      if (!str(r.cron)) throw invalid(`${where}.cron is required`);
+      const timezone = typeof r.timezone === "string" && r.timezone !== "" ? r.timezone : "UTC";
+      try {
+        CronExpressionParser.parse(r.cron, { tz: timezone });
+      } catch (err) {
+        throw invalid(`${where}: ${(err as Error).message}`);
+      }
+      return { cron: r.cron, timezone };
+    }
+  }
+}
+
+const UNITS: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000, month: 2_592_000_000 };
+
+/** "5 minutes" → ms; undefined when not understood or under a second. */
+export function intervalMs(text: string): number | undefined {
+  const m = /^\s*(\d+)\s*(second|minute|hour|day|week|month)s?\s*$/i.exec(text);
+  if (!m) return undefined;
+  return Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
+}
+
+export function validateKind(kind: unknown): TriggerKind {
+  if (typeof kind !== "string" || !KINDS.includes(kind as TriggerKind)) {
+    throw invalid(`type must be one of ${KINDS.join(", ")}`);
+  }
+  return kind as TriggerKind;
+}
+
+/** The SDK's ActionInfo shape. */
+export function actionInfo(a: Action): Record<string, unknown> {
+  return {
+    id: a.id, name: a.name, active: a.active, description: a.description, tags: a.tags, type: a.type,
+    trigger: a.trigger, action: a.action, lock: a.lock, trigger_when_unlock: a.trigger_when_unlock,
+    last_triggered: a.last_triggered ? a.last_triggered.toISOString() : "never",
+    profile: a.accountId, created_at: a.createdAt.toISOString(), updated_at: a.updatedAt.toISOString(),
+  };
+}

@@ -1,0 +1,125 @@
+import { EventEmitter } from "node:events";
+import { invalid, notFound } from "../errors.js";
+import { generateId } from "../identity/tokens.js";
+import type { ActionRepository } from "../store/sqlite/actions.js";
+import { validateKind, validateTrigger, type Action, type ActionParams, type TriggerKind } from "./action_model.js";
+import type { ActionRegistry } from "./actions/registry.js";
+
+export interface ActionInput {
+  name?: unknown;
+  active?: unknown;
+  description?: unknown;
+  tags?: unknown;
+  type?: unknown;
+  trigger?: unknown;
+  action?: unknown;
+  trigger_when_unlock?: unknown;
+  lock?: unknown;
+}
+
+/**
+ * Actions of every account, held in memory (they are few and read on every message) and
+ * written through to the store. Emits `changed` (accountId) so trigger indexes rebuild.
+ */
+export class ActionService extends EventEmitter {
+  private readonly byAccount = new Map<string, Map<string, Action>>();
+
+  constructor(
+    private readonly repo: ActionRepository,
+    private readonly registry: ActionRegistry,
+  ) {
+    super();
+  }
+
+  async load(): Promise<void> {
+    for (const a of await this.repo.all()) this.accountMap(a.accountId).set(a.id, a);
+  }
+
+  private accountMap(accountId: string): Map<string, Action> {
+    let m = this.byAccount.get(accountId);
+    if (!m) {
+      m = new Map();
+      this.byAccount.set(accountId, m);
+    }
+    return m;
+  }
+
+  list(accountId: string): Action[] {
+    return [...(this.byAccount.get(accountId)?.values() ?? [])];
+  }
+
+  all(): Action[] {
+    return [...this.byAccount.values()].flatMap((m) => [...m.values()]);
+  }
+
+  get(accountId: string, id: string): Action {
+    const a = this.byAccount.get(accountId)?.get(id);
+    if (!a) throw notFound("Action");
+    return a;
+  }
+
+  async create(accountId: string, input: ActionInput): Promise<Action> {
+    const now = new Date();
+    const action: Action = {
+      id: generateId(), accountId, name: "", active: true, description: null, tags: [], type: "mqtt_topic", trigger: [],
+      action: { type: "" }, lock: false, trigger_when_unlock: false, last_triggered: null, createdAt: now, updatedAt: now,
+    };
+    this.apply(action, input, true);
+    await this.repo.put(action);
+    this.accountMap(accountId).set(action.id, action);
+    this.emit("changed", accountId);
+    return action;
+  }
+
+  async edit(accountId: string, id: string, input: ActionInput): Promise<Action> {
+    const current = this.get(accountId, id);
+    const next: Action = { ...current, updatedAt: new Date() };
+    this.apply(next, input, false);
+    await this.repo.put(next);
+    this.accountMap(accountId).set(id, next);
+    this.emit("changed", accountId);
+    return next;
+  }
+
+  async delete(accountId: string, id: string): Promise<void> {
+    this.get(accountId, id);
+    await this.repo.delete(accountId, id);
+    this.byAccount.get(accountId)?.delete(id);
+    this.emit("changed", accountId);
+  }
+
+  /** Records a run (and a condition lock) without the validation of an edit. */
+  async touch(action: Action, changes: { lock?: boolean }): Promise<void> {
+    const current = this.byAccount.get(action.accountId)?.get(action.id);
+    if (!current) return;
+    current.last_triggered = new Date();
+    if (changes.lock !== undefined) current.lock = changes.lock;
+    await this.repo.put(current);
+  }
+
+  private apply(a: Action, input: ActionInput, creating: boolean): void {
+    if (creating || input.name !== undefined) {
+      if (typeof input.name !== "string" || input.name.trim() === "") throw invalid("name is required");
+      a.name = input.name;
+    }
+    if (input.active !== undefined) a.active = Boolean(input.active);
+    if (input.description !== undefined) a.description = input.description === null ? null : String(input.description);
+    if (input.tags !== undefined) {
+      if (!Array.isArray(input.tags)) throw invalid("tags must be a list of { key, value }");
+      a.tags = input.tags.map((t: { key?: unknown; value?: unknown }) => ({ key: String(t?.key ?? ""), value: String(t?.value ?? "") }));
+    }
+    if (input.trigger_when_unlock !== undefined) a.trigger_when_unlock = Boolean(input.trigger_when_unlock);
+    if (input.lock !== undefined) a.lock = Boolean(input.lock);
+    if (creating || input.type !== undefined) a.type = validateKind(input.type ?? "mqtt_topic");
+    if (creating || input.trigger !== undefined || input.type !== undefined) {
+      const rows = input.trigger ?? a.trigger;
+      if (!Array.isArray(rows) || rows.length === 0) throw invalid("trigger must be a non-empty list");
+      a.trigger = rows.map((row, i) => validateTrigger(a.type as TriggerKind, row, i));
+    }
+    if (creating || input.action !== undefined) {
+      const params = input.action as ActionParams | undefined;
+      if (!params || typeof params !== "object" || typeof params.type !== "string") throw invalid("action must be an object with a type");
+      a.action = this.registry.validate(params);
+    }
+  }
+}

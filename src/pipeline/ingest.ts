@@ -1,0 +1,206 @@
+import type { MqttPrincipal } from "../access/broker_hooks.js";
+import { SluiceError } from "../errors.js";
+import type { BucketStore, NormalizedRecord, RecordInput } from "../data/types.js";
+import { validateRecords } from "../data/validate.js";
+import type { DevicePrincipal } from "../identity/service.js";
+import type { InspectorSink } from "../inspector/types.js";
+import { RC } from "../mqtt/reason_codes.js";
+import type { PublishedEvent } from "../mqtt/types.js";
+import type { Logger } from "../observability/logger.js";
+import { toParserInput } from "../sandbox/parser_input.js";
+import { ParserError, type ParserDevice, type ParserSandbox } from "../sandbox/types.js";
+import type { DeviceRow } from "../store/types.js";
+import type { Action } from "./action_model.js";
+import type { ActionService } from "./action_service.js";
+import type { ActionRegistry, ActionServices } from "./actions/registry.js";
+import type { DeviceCache } from "./device_cache.js";
+import { decideCondition } from "./triggers/condition.js";
+import { matchMqttActions } from "./triggers/mqtt_topic.js";
+
+export interface PipelineDeps {
+  actions: ActionService;
+  registry: ActionRegistry;
+  services: ActionServices;
+  devices: DeviceCache;
+  buckets: BucketStore;
+  sandbox: ParserSandbox;
+  inspector: InspectorSink;
+  logger: Logger;
+  /** A device's params as its parser sees them (`device.params`). */
+  paramsOf?(deviceId: string): Promise<ParserDevice["params"]>;
+}
+
+/** Why a message was not stored, with the MQTT 5 reason code its publisher gets. */
+export class IngestError extends SluiceError {
+  constructor(code: string, message: string, readonly reasonCode: number) {
+    super(code, message, 400);
+    this.name = "IngestError";
+  }
+}
+
+const PREVIEW = 256;
+
+/**
+ * From a published message (or an HTTP POST /data) to stored records: normalize to records,
+ * run the device's parser in the sandbox, validate, run the matching actions, store, then
+ * evaluate condition actions on what was stored. Every step shows in the live inspector.
+ * The broker stays ignorant of all this: it only calls `published` and waits on the promise
+ * it gets back for QoS 1/2 messages that an insert action will store.
+ */
+export class Pipeline {
+  constructor(private readonly deps: PipelineDeps) {}
+
+  /** The broker's `published` hook. */
+  published = (event: PublishedEvent): Promise<void> | undefined => {
+    const p = event.client?.principal as MqttPrincipal | undefined;
+    if (!p || !p.deviceId) return undefined;
+    const { message } = event;
+    const { inspector } = this.deps;
+    if (inspector.wants(p.deviceId)) {
+      inspector.record(p.deviceId, "message_in", `${event.origin === "will" ? "will " : ""}${message.topic} (QoS ${message.qos}${message.retain ? ", retained" : ""}, ${message.payload.length} B)`, {
+        topic: message.topic, qos: message.qos, retain: message.retain, origin: event.origin, payload: message.payload.subarray(0, PREVIEW).toString("utf8"),
+      });
+    }
+    const accountActions = this.deps.actions.list(p.accountId);
+    // Without mqtt_topic actions in the account the message is only routed: nothing to wait for.
+    if (!accountActions.some((a) => a.active && a.type === "mqtt_topic")) return undefined;
+    const work = this.fromMqtt(p, message.topic, message.payload, accountActions);
+    if (message.qos === 0) {
+      work.catch(() => undefined);
+      return undefined;
+    }
+    return work;
+  };
+
+  private async fromMqtt(p: MqttPrincipal, topic: string, payload: Buffer, accountActions: Action[]): Promise<void> {
+    const device = await this.deps.devices.get(p.accountId, p.deviceId);
+    if (!device) return;
+    const matched = matchMqttActions(accountActions, device, topic);
+    if (matched.length === 0) return;
+    try {
+      const records = await this.parse(device, toParserInput(topic, payload));
+      await this.runActions(matched, device, records, { topic, payload });
+    } catch (err) {
+      this.report(device.id, err);
+      throw err;
+    }
+  }
+
+  /** `POST /data` from a device: parser, validation, storage, condition actions. */
+  async fromHttp(principal: DevicePrincipal, body: unknown): Promise<{ stored: NormalizedRecord[] }> {
+    const device = await this.deps.devices.get(principal.accountId, principal.deviceId);
+    if (!device) throw new IngestError("NOT_FOUND", "device not found", RC.NOT_AUTHORIZED);
+    const input = (Array.isArray(body) ? body : [body]) as RecordInput[];
+    if (this.deps.inspector.wants(device.id)) {
+      this.deps.inspector.record(device.id, "http_in", `POST /data (${input.length} record${input.length === 1 ? "" : "s"})`, { records: input.slice(0, 5) });
+    }
+    try {
+      const records = await this.parse(device, input);
+      await this.deps.buckets.insert(device.id, records);
+      this.stored(device.id, records);
+      await this.runConditions(device, records);
+      return { stored: records };
+    } catch (err) {
+      this.report(device.id, err);
+      throw err;
+    }
+  }
+
+  /** Parser (when the device has one), then validation. */
+  private async parse(device: DeviceRow, input: RecordInput[]): Promise<NormalizedRecord[]> {
+    const script = typeof device.extra.parse_function === "string" ? device.extra.parse_function.trim() : "";
+    const { inspector } = this.deps;
+    const watching = inspector.wants(device.id);
+    let output: unknown = input;
+    if (script !== "") {
+      if (watching) inspector.record(device.id, "parser_input", `parser input: ${input.length} record(s)`, { payload: input.slice(0, 5) });
+      const params = (await this.deps.paramsOf?.(device.id)) ?? [];
+      try {
+        const result = await this.deps.sandbox.run(script, { payload: input, device: { id: device.id, name: device.name, params, tags: device.tags } });
+        if (watching) {
+          for (const line of result.logs) inspector.record(device.id, "parser_log", `[${line.level}] ${line.message}`);
+          inspector.record(device.id, "parser_output", `parser output in ${result.durationMs.toFixed(1)} ms`, { payload: result.payload });
+        }
+        output = result.payload;
+      } catch (err) {
+        if (err instanceof ParserError && watching) for (const line of err.logs) inspector.record(device.id, "parser_log", `[${line.level}] ${line.message}`);
+        throw err instanceof ParserError ? new IngestError(err.code, `parser failed (${err.kind}): ${err.message}`, RC.PAYLOAD_FORMAT_INVALID) : err;
+      }
+    }
+    try {
+      return validateRecords(output, new Date());
+    } catch (err) {
+      if (err instanceof SluiceError) throw new IngestError(err.code, err.message, RC.PAYLOAD_FORMAT_INVALID);
+      throw err;
+    }
+  }
+
+  /** Runs the matched actions; storing ones first, so that a failed store fails the whole message. */
+  private async runActions(matched: Action[], device: DeviceRow, records: NormalizedRecord[], message?: { topic: string; payload: Buffer }): Promise<void> {
+    const { registry, services, inspector } = this.deps;
+    const ordered = [...matched].sort((a, b) => Number(registry.get(b.action.type)?.stores) - Number(registry.get(a.action.type)?.stores));
+    let stored = false;
+    for (const action of ordered) {
+      const handler = registry.get(action.action.type);
+      if (!handler) continue;
+      try {
+        const outcome = await handler.run({ action, device, records, message }, services);
+        stored ||= handler.stores;
+        void this.deps.actions.touch(action, {});
+        if (inspector.wants(device.id)) inspector.record(device.id, "action", `${action.name}: ${outcome.summary}`, { action: action.id, type: handler.type });
+      } catch (err) {
+        if (handler.stores) throw err instanceof SluiceError ? err : new IngestError("STORE_FAILED", (err as Error).message, RC.UNSPECIFIED_ERROR);
+        this.report(device.id, err, action);
+      }
+    }
+    if (stored) {
+      this.stored(device.id, records);
+      await this.runConditions(device, records);
+    }
+  }
+
+  private stored(deviceId: string, records: NormalizedRecord[]): void {
+    const { inspector } = this.deps;
+    if (inspector.wants(deviceId)) {
+      inspector.record(deviceId, "stored", `stored ${records.length} record(s): ${records.slice(0, 3).map((r) => r.variable).join(", ")}${records.length > 3 ? ", ..." : ""}`);
+    }
+  }
+
+  /** Condition actions watching this device's variables, with their lock/unlock state. */
+  async runConditions(device: DeviceRow, records: NormalizedRecord[]): Promise<void> {
+    for (const action of this.deps.actions.list(device.accountId)) {
+      if (!action.active || action.type !== "condition") continue;
+      const decision = decideCondition(action, device.id, records);
+      if (decision.lock !== undefined) await this.deps.actions.touch(action, { lock: decision.lock });
+      if (!decision.fire) continue;
+      const handler = this.deps.registry.get(action.action.type);
+      if (!handler) continue;
+      try {
+        const outcome = await handler.run({ action, device, records }, this.deps.services);
+        void this.deps.actions.touch(action, {});
+        if (this.deps.inspector.wants(device.id)) this.deps.inspector.record(device.id, "action", `${action.name}: ${outcome.summary}`, { action: action.id });
+      } catch (err) {
+        this.report(device.id, err, action);
+      }
+    }
+  }
+
+  /** Timer actions (interval, schedule): no device, no records. */
+  async runTimed(action: Action): Promise<void> {
+    const handler = this.deps.registry.get(action.action.type);
+    if (!handler) return;
+    try {
+      await handler.run({ action, device: undefined, records: [] }, this.deps.services);
+      void this.deps.actions.touch(action, {});
+    } catch (err) {
+      this.deps.logger.warn({ action: action.id, err: (err as Error).message }, "timed action failed");
+    }
+  }
+
+  private report(deviceId: string, err: unknown, action?: Action): void {
+    const message = err instanceof Error ? err.message : String(err);
+    const code = err instanceof SluiceError ? err.code : "INTERNAL";
+    this.deps.logger.debug({ deviceId, code, message, action: action?.id }, "pipeline error");
+    if (this.deps.inspector.wants(deviceId)) this.deps.inspector.record(deviceId, "error", action ? `${action.name}: ${message}` : message, { code });
+  }
+}

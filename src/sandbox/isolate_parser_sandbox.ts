@@ -1,0 +1,179 @@
+import { performance } from "node:perf_hooks";
+import { invalid } from "../errors.js";
+import { DeviceIsolate } from "./device_isolate.js";
+import { sandboxClosed } from "./failure.js";
+import { dayjsScripts, preludeScript, type IsolateSource } from "./parser_globals.js";
+import { ParserError, type ParserLimits, type ParserRunInput, type ParserRunResult, type ParserSandbox } from "./types.js";
+
+export const DEFAULT_PARSER_LIMITS: ParserLimits = { timeoutMs: 200, memoryMb: 32 };
+
+export interface IsolateParserSandboxOptions {
+  /** Defaults for every run; a run may override them. */
+  limits?: Partial<ParserLimits>;
+  /** Device isolates kept alive, least recently used out first (default 256). */
+  maxIsolates?: number;
+  /** Compiled scripts kept per device isolate (default 4). */
+  maxScriptsPerDevice?: number;
+  /** Largest parser script accepted, in UTF-16 units (default 1 MiB). */
+  maxScriptChars?: number;
+  /** Largest output `payload` as JSON, in bytes (default 1 MiB). */
+  maxOutputBytes?: number;
+  /** Console lines kept per run (default 100), and characters per line (default 1024). */
+  maxLogLines?: number;
+  maxLogLineChars?: number;
+  /**
+   * Run parsers on isolated-vm's threads rather than the event loop's (default true). The
+   * event loop then never waits for a parser, even one that runs to its time limit; the cost
+   * is a thread hop per message (see docs/parsers.md for the numbers).
+   */
+  offThread?: boolean;
+  /** Called if V8 loses control of an isolate (isolated-vm's onCatastrophicError). */
+  onCatastrophicError?: (message: string) => void;
+}
+
+/** One device's place in the LRU: its isolate, and the queue its runs take turns in. */
+interface DeviceSlot {
+  isolate?: DeviceIsolate;
+  /** Settles when the last queued run of this device is done. */
+  tail: Promise<void>;
+  pending: number;
+}
+
+/**
+ * Parsers in isolated-vm: one isolate per device (so a parser exhausting its heap takes down
+ * only its own device's isolate), one hardened context per isolate reused by every message,
+ * compiled scripts cached per isolate. See docs/parsers.md for why a reused context and not a
+ * fresh one per message.
+ */
+export class IsolateParserSandbox implements ParserSandbox {
+  private readonly limits: ParserLimits;
+  private readonly maxIsolates: number;
+  private readonly maxScripts: number;
+  private readonly maxScriptChars: number;
+  private readonly maxOutputBytes: number;
+  private readonly offThread: boolean;
+  private readonly prelude: IsolateSource;
+  private readonly onCatastrophicError?: (message: string) => void;
+  /** Map order is the LRU order: a run moves its device to the end. */
+  private readonly slots = new Map<string, DeviceSlot>();
+  private closed = false;
+
+  constructor(options: IsolateParserSandboxOptions = {}) {
+    this.limits = checkLimits({ ...DEFAULT_PARSER_LIMITS, ...options.limits });
+    this.maxIsolates = options.maxIsolates ?? 256;
+    this.maxScripts = options.maxScriptsPerDevice ?? 4;
+    this.maxScriptChars = options.maxScriptChars ?? 1024 * 1024;
+    this.maxOutputBytes = options.maxOutputBytes ?? 1024 * 1024;
+    this.offThread = options.offThread ?? true;
+    this.onCatastrophicError = options.onCatastrophicError;
+    this.prelude = preludeScript({
+      maxLogLines: options.maxLogLines ?? 100,
+      maxLogLineChars: options.maxLogLineChars ?? 1024,
+      maxOutputBytes: this.maxOutputBytes,
+    });
+  }
+
+  async run(script: string, input: ParserRunInput, limits?: Partial<ParserLimits>): Promise<ParserRunResult> {
+    if (this.closed) throw sandboxClosed();
+    const effective = limits ? checkLimits({ ...this.limits, ...limits }) : this.limits;
+    if (typeof script !== "string") throw invalid("parser script must be a string");
+    if (script.length > this.maxScriptChars) throw new ParserError("compile", `The parser script is longer than ${this.maxScriptChars} characters`);
+    // Serialized here, once: the isolate parses it into `payload` and again into `raw_payload`,
+    // which makes both deep copies that share nothing with the caller or with each other.
+    const payloadJson = JSON.stringify(input.payload);
+    const deviceJson = JSON.stringify(input.device);
+
+    const slot = this.slotOf(input.device.id);
+    return this.inTurn(slot, async () => {
+      const started = performance.now();
+      const isolate = await this.isolateOf(slot, effective.memoryMb);
+      try {
+        const { json, logs } = await isolate.run(script, payloadJson, deviceJson, effective, this.offThread);
+        if (Buffer.byteLength(json) > this.maxOutputBytes) {
+          throw new ParserError("invalid_output", `payload is larger than ${this.maxOutputBytes} bytes as JSON`, logs);
+        }
+        return { payload: JSON.parse(json) as unknown, logs, durationMs: performance.now() - started };
+      } finally {
+        if (!isolate.usable && slot.isolate === isolate) {
+          isolate.dispose();
+          slot.isolate = undefined;
+        }
+      }
+    });
+  }
+
+  /** Disposes every isolate; runs still in flight reject with SANDBOX_CLOSED. */
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const slot of this.slots.values()) slot.isolate?.dispose();
+    this.slots.clear();
+  }
+
+  /** Isolates alive now (for tests and metrics). */
+  get isolateCount(): number {
+    let count = 0;
+    for (const slot of this.slots.values()) if (slot.isolate?.usable) count++;
+    return count;
+  }
+
+  private slotOf(deviceId: string): DeviceSlot {
+    let slot = this.slots.get(deviceId);
+    if (slot) this.slots.delete(deviceId);
+    else slot = { tail: Promise.resolve(), pending: 0 };
+    this.slots.set(deviceId, slot);
+    return slot;
+  }
+
+  /** Runs of one device go one at a time: they share one context. */
+  private async inTurn<T>(slot: DeviceSlot, work: () => Promise<T>): Promise<T> {
+    slot.pending++;
+    this.evictIdle();
+    const previous = slot.tail;
+    let done!: () => void;
+    slot.tail = new Promise<void>((resolve) => (done = resolve));
+    try {
+      await previous;
+      if (this.closed) throw sandboxClosed();
+      return await work();
+    } finally {
+      slot.pending--;
+      done();
+    }
+  }
+
+  /** Beyond `maxIsolates`, the least recently used devices with nothing queued lose their isolate. */
+  private evictIdle(): void {
+    for (const [deviceId, slot] of this.slots) {
+      if (this.slots.size <= this.maxIsolates) return;
+      if (slot.pending > 0) continue;
+      slot.isolate?.dispose();
+      this.slots.delete(deviceId);
+    }
+  }
+
+  private async isolateOf(slot: DeviceSlot, memoryMb: number): Promise<DeviceIsolate> {
+    if (slot.isolate?.usable && slot.isolate.memoryMb === memoryMb) return slot.isolate;
+    slot.isolate?.dispose();
+    slot.isolate = undefined;
+    const isolate = await DeviceIsolate.create({
+      memoryMb,
+      libraries: dayjsScripts(),
+      prelude: this.prelude,
+      maxScripts: this.maxScripts,
+      onCatastrophicError: this.onCatastrophicError,
+    });
+    if (this.closed) {
+      isolate.dispose();
+      throw sandboxClosed();
+    }
+    slot.isolate = isolate;
+    return isolate;
+  }
+}
+
+function checkLimits(limits: ParserLimits): ParserLimits {
+  if (!Number.isFinite(limits.timeoutMs) || limits.timeoutMs < 1) throw invalid("parser timeoutMs must be at least 1");
+  // isolated-vm refuses heaps under 8 MB.
+  if (!Number.isFinite(limits.memoryMb) || limits.memoryMb < 8) throw invalid("parser memoryMb must be at least 8");
+  return limits;
+}
