@@ -1,7 +1,7 @@
 // `npm run build && node dist/bench/parser.js [runs]`: the per-message cost of payload parsers.
 // Prints runs/s for a typical TagoIO parser (hex → JSON → 3 records) through the sandbox, on
-// and off the event loop, sequential and across devices, beside the alternative it was
-// measured against: a fresh context per message.
+// the event loop and on isolated-vm's threads, sequential and across devices, beside the
+// alternative it was measured against: a fresh context per message.
 import ivm from "isolated-vm";
 import { performance } from "node:perf_hooks";
 import { IsolateParserSandbox } from "../src/sandbox/isolate_parser_sandbox.js";
@@ -29,26 +29,30 @@ const inputFor = (deviceId: string): ParserRunInput => ({
   device: { id: deviceId, name: deviceId, params: [{ key: "offset", value: "0", sent: false }], tags: [{ key: "type", value: "thermo" }] },
 });
 
-function report(label: string, runs: number, ms: number): void {
+/** `cpuMicros`: CPU time of the whole process per run, isolated-vm's threads included. */
+function report(label: string, runs: number, ms: number, cpuMicros?: number): void {
   const perRun = (ms * 1000) / runs;
-  console.log(`${label.padEnd(52)} ${Math.round((runs / ms) * 1000).toString().padStart(7)} runs/s  ${perRun.toFixed(1).padStart(7)} µs/run`);
+  const cpu = cpuMicros === undefined ? "" : `  ${cpuMicros.toFixed(1).padStart(7)} µs CPU/run`;
+  console.log(`${label.padEnd(58)} ${Math.round((runs / ms) * 1000).toString().padStart(7)} runs/s  ${perRun.toFixed(1).padStart(7)} µs/run${cpu}`);
 }
 
-async function sequential(offThread: boolean): Promise<void> {
-  const sandbox = new IsolateParserSandbox({ offThread });
+async function sequential(loopSliceMs: number, label: string): Promise<void> {
+  const sandbox = new IsolateParserSandbox({ loopSliceMs });
   const input = inputFor("bench-device");
   const first = await sandbox.run(TYPICAL_PARSER, input);
   if (!Array.isArray(first.payload) || first.payload.length !== 3) throw new Error(`unexpected output ${JSON.stringify(first.payload)}`);
   for (let i = 0; i < 1000; i++) await sandbox.run(TYPICAL_PARSER, input);
+  const cpu = process.cpuUsage();
   const start = performance.now();
   for (let i = 0; i < RUNS; i++) await sandbox.run(TYPICAL_PARSER, input);
-  report(`sandbox, one device, ${offThread ? "off the event loop" : "on the event loop"}`, RUNS, performance.now() - start);
+  const used = process.cpuUsage(cpu);
+  report(label, RUNS, performance.now() - start, (used.user + used.system) / RUNS);
   await sandbox.close();
 }
 
 /** Devices in parallel: off the event loop, isolates run on isolated-vm's threads side by side. */
 async function parallel(devices: number): Promise<void> {
-  const sandbox = new IsolateParserSandbox();
+  const sandbox = new IsolateParserSandbox({ loopSliceMs: 0 });
   const inputs = Array.from({ length: devices }, (_, i) => inputFor(`device-${i}`));
   await Promise.all(inputs.map((input) => sandbox.run(TYPICAL_PARSER, input)));
   const perDevice = Math.ceil(RUNS / devices);
@@ -58,7 +62,7 @@ async function parallel(devices: number): Promise<void> {
       for (let i = 0; i < perDevice; i++) await sandbox.run(TYPICAL_PARSER, input);
     }),
   );
-  report(`sandbox, ${devices} devices concurrently, off the event loop`, perDevice * devices, performance.now() - start);
+  report(`${devices} devices concurrently, always on threads`, perDevice * devices, performance.now() - start);
   await sandbox.close();
 }
 
@@ -69,7 +73,7 @@ async function coldStart(): Promise<void> {
   const start = performance.now();
   for (let i = 0; i < count; i++) await sandbox.run(TYPICAL_PARSER, inputFor(`cold-${i}`));
   const ms = performance.now() - start;
-  console.log(`${"first message of a device (isolate creation)".padEnd(52)} ${(ms / count).toFixed(2).padStart(7)} ms/device`);
+  console.log(`${"first message of a device (isolate creation)".padEnd(58)} ${(ms / count).toFixed(2).padStart(7)} ms/device`);
   await sandbox.close();
 }
 
@@ -96,19 +100,19 @@ function freshContextPerMessage(): void {
     }
     const context = isolate!.createContextSync();
     for (const script of scripts.slice(0, -2)) script.runSync(context);
-    const hooks = scripts[scripts.length - 2]!.runSync(context, { reference: true }) as ivm.Reference<{ begin: unknown }>;
-    const begin = hooks.getSync("begin", { reference: true }) as ivm.Reference<(payload: string, device: string) => void>;
+    const hooks = scripts[scripts.length - 2]!.runSync(context, { reference: true }) as ivm.Reference<Record<string, unknown>>;
+    const settle = hooks.getSync("settle", { reference: true }) as ivm.Reference<(parser: unknown, payload: string, device: string) => unknown>;
+    const parser = scripts[scripts.length - 1]!.runSync(context, { reference: true }) as ivm.Reference<() => unknown>;
     const input = inputFor("fresh");
-    begin.applySync(undefined, [JSON.stringify(input.payload), JSON.stringify(input.device)]);
-    scripts[scripts.length - 1]!.runSync(context, { timeout: 200, copy: true });
+    settle.applySync(undefined, [parser.derefInto(), JSON.stringify(input.payload), JSON.stringify(input.device)], { timeout: 200, result: { copy: true } });
     context.release();
   }
   report("fresh context per message (rejected), on the event loop", runs, performance.now() - start);
   isolate?.dispose();
 }
 
-await sequential(false);
-await sequential(true);
+await sequential(2, "one device, default (event loop first, 2 ms slice)");
+await sequential(0, "one device, always on threads (loopSliceMs 0)");
 await parallel(4);
 await coldStart();
 freshContextPerMessage();

@@ -1,7 +1,7 @@
 // Turns results into the console tables and the JSON file. Nothing here measures anything.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { IngestPhaseResult, PhaseResult } from "./load/protocol.js";
+import type { PhaseResult } from "./load/protocol.js";
 import type { BenchReport, IdleResult, IngestPhaseReport, IngestResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
 
 /** The issue's absolute targets for Sluice. */
@@ -124,11 +124,15 @@ function failureCodes(p: IngestPhaseReport): string {
 function ingestLines(run: TargetRun, r: IngestResult): string[] {
   const out: string[] = [];
   const rt = r.routing;
-  if (rt.runs.length > 0) {
-    const runs = rt.runs.map((x) => `${x.pipeline ? "pipeline" : "plain"} ${rate(x.phase.deliveredPerS)}`).join(", ");
+  if (rt.segments.length > 0) {
+    const plain = rt.segments.filter((x) => !x.pipeline).map((x) => x.deliveredPerS);
+    const piped = rt.segments.filter((x) => x.pipeline).map((x) => x.deliveredPerS);
+    const spread = (list: number[]): string => `${rate(Math.min(...list))}–${rate(Math.max(...list))}`;
     out.push(
-      `${run.slot}: routing, one-to-one QoS 0 with device tokens: plain ${rt.plainPerS !== undefined ? rate(rt.plainPerS) : "?"}/s, ` +
-        `pipeline configured ${rt.pipelinePerS !== undefined ? rate(rt.pipelinePerS) : "?"}/s → ${rt.ratio?.toFixed(2) ?? "?"}× (runs in order: ${runs})`,
+      `${run.slot}: routing, one-to-one QoS 0 with device tokens, ${rt.segments.length} alternating 1 s windows: ` +
+        `plain ${rt.plainPerS !== undefined ? rate(rt.plainPerS) : "?"}/s (${spread(plain)}), ` +
+        `pipeline configured ${rt.pipelinePerS !== undefined ? rate(rt.pipelinePerS) : "?"}/s (${spread(piped)}) ` +
+        `→ ${rt.ratio?.toFixed(2) ?? "?"}× (per block: ${(rt.blockRatios ?? []).map((x) => x.toFixed(2)).join(", ")})`,
     );
   }
   for (const p of r.phases) {
@@ -162,15 +166,27 @@ function throughputNotes(r: ThroughputResult): string[] {
   ]);
 }
 
+function isNoisy(x: CpuSplit): boolean {
+  return x.hostCpu !== null && x.hostCpu - x.generatorCpu - (x.brokerCpu ?? 0) > BACKGROUND_BUSY;
+}
+
 function ingestNotes(r: IngestResult): string[] {
-  const phases: [string, PhaseResult | IngestPhaseResult | undefined][] = r.routing.runs.map((x, i) => [
-    `routing run ${i + 1} (${x.pipeline ? "pipeline" : "plain"})`,
-    x.phase,
-  ]);
+  const notes: string[] = [];
+  const phases: [string, CpuSplit | undefined][] = [];
+  // One line for all the routing windows rather than one per window.
+  const windows = (test: (x: CpuSplit) => boolean): string =>
+    r.routing.segments
+      .map((x, i) => (test(x) ? `${i + 1} (${x.pipeline ? "pipeline" : "plain"})` : ""))
+      .filter((w) => w !== "")
+      .join(", ");
+  const noisy = windows(isNoisy);
+  if (noisy !== "") notes.push(`routing windows ${noisy}: other processes used more than a quarter of a core; noisy`);
+  const busy = windows((x) => x.generatorCpu > GENERATOR_BUSY);
+  if (busy !== "") notes.push(`routing windows ${busy}: load generator above ${pct(GENERATOR_BUSY)} of a core, may have been the limit`);
   for (const p of r.phases) {
     phases.push([`${p.name} saturation`, p.saturation], [`${p.name} latency`, p.latency?.phase]);
   }
-  const notes = cpuNotes(phases);
+  notes.push(...cpuNotes(phases));
   for (const p of r.phases) {
     if (p.latency !== undefined && p.latency.phase.shed > 0) {
       notes.push(`${p.name} latency: ${p.latency.phase.shed} paced messages shed (window full): the rate was not below saturation`);
@@ -179,7 +195,9 @@ function ingestNotes(r: IngestResult): string[] {
   return notes;
 }
 
-function cpuNotes(phases: [string, PhaseResult | IngestPhaseResult | undefined][]): string[] {
+type CpuSplit = Pick<PhaseResult, "generatorCpu" | "brokerCpu" | "hostCpu">;
+
+function cpuNotes(phases: [string, CpuSplit | undefined][]): string[] {
   const notes: string[] = [];
   for (const [name, phase] of phases) {
     if (phase === undefined) continue;
@@ -258,7 +276,7 @@ export function formatScenario(scenario: ScenarioReport): string {
           "CPU broker/gen",
           "PUBACK p99 ms (p50)",
           "at msg/s → acked",
-          "CPU there",
+          "CPU broker/gen (paced)",
           "failed",
           "peak RSS",
         ],

@@ -85,10 +85,19 @@ export interface IngestCheck {
   sample: { device: string; ackedMessages: number; temperatureCount: number };
 }
 
-/** One-to-one QoS 0 saturation with device tokens, with and without a configured pipeline. */
-export interface RoutingRun {
+/**
+ * One window of the routing check: one-to-one QoS 0 at saturation with device tokens, with or
+ * without the pipeline configured. The windows alternate within one continuous blast.
+ */
+export interface RoutingSegment {
   pipeline: boolean;
-  phase: PhaseResult;
+  windowMs: number;
+  delivered: number;
+  deliveredPerS: number;
+  generatorCpu: number;
+  brokerCpu: number | null;
+  hostCpu: number | null;
+  lostConnections: number;
 }
 
 export interface IngestResult {
@@ -98,12 +107,14 @@ export interface IngestResult {
   window: number;
   setupMs: number;
   routing: {
-    runs: RoutingRun[];
-    /** Mean delivered/s of the runs without and with the pipeline configured. */
+    segments: RoutingSegment[];
+    /** Mean delivered/s of the windows without and with the pipeline configured. */
     plainPerS?: number;
     pipelinePerS?: number;
     /** pipelinePerS / plainPerS. */
     ratio?: number;
+    /** The same ratio within each block of four windows (plain/pipeline in ABBA or BAAB order). */
+    blockRatios?: number[];
   };
   phases: IngestPhaseReport[];
 }

@@ -80,9 +80,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   // The pipeline needs the broker to publish, and the broker needs the pipeline's hook.
   let broker: Broker | undefined;
+  const paramsOf = async (deviceId: string) => (await params.list(deviceId)).map(({ key, value, sent }) => ({ key, value, sent }));
   const pipeline = new Pipeline({
-    actions, registry, buckets, sandbox, inspector, devices: new DeviceCache(identity), logger: logger.child({ part: "pipeline" }),
-    paramsOf: async (deviceId) => (await params.list(deviceId)).map(({ key, value, sent }) => ({ key, value, sent })),
+    actions, registry, buckets, sandbox, inspector, devices: new DeviceCache(identity), logger: logger.child({ part: "pipeline" }), paramsOf,
     services: {
       buckets,
       publish(accountId, m, deviceId) {
@@ -131,7 +131,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         accountDeviceDataRoutes({ identity, buckets }),
         accountParamRoutes({ identity, params }),
         inspectorRoutes({ identity, inspector }),
-        parserTestRoutes({ identity, sandbox }),
+        parserTestRoutes({ identity, sandbox, paramsOf }),
       ],
       device: [
         dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),

@@ -21,6 +21,7 @@ import type {
   PhaseRequest,
   PhaseResult,
   Reply,
+  Sample,
   SetupRequest,
   SetupResult,
 } from "./protocol.js";
@@ -389,6 +390,19 @@ function ingestTotals(): IngestTotals {
   };
 }
 
+function sample(): Sample {
+  const c = counters(null);
+  return {
+    at: c.at,
+    delivered: c.delivered,
+    sent: c.sent,
+    cpu: c.cpu,
+    brokerCpu: c.brokerCpu,
+    hostBusy: c.hostBusy,
+    lostConnections: lost,
+  };
+}
+
 function closeAll(): void {
   for (const p of publishers) p.close();
   for (const p of ingest) p.close();
@@ -418,6 +432,14 @@ async function handle(req: AgentRequest): Promise<unknown> {
       return ingestPhase(req);
     case "ingest-totals":
       return ingestTotals();
+    case "blast":
+      for (const p of publishers) {
+        if (req.on) p.startBlast();
+        else p.stop();
+      }
+      return null;
+    case "sample":
+      return sample();
   }
 }
 

@@ -52,6 +52,29 @@ export interface IngestTotalsRequest {
   type: "ingest-totals";
 }
 
+/** Starts or stops blasting on the publishers of the last setup, outside a timed phase. */
+export interface BlastRequest {
+  type: "blast";
+  on: boolean;
+}
+
+/** Counters and CPU clocks right now, for windows the orchestrator times itself. */
+export interface SampleRequest {
+  type: "sample";
+}
+
+export interface Sample {
+  /** The generator's performance.now(). */
+  at: number;
+  delivered: number;
+  sent: number;
+  /** CPU seconds so far: generator, broker (null if gone), whole machine (busy). */
+  cpu: number;
+  brokerCpu: number | null;
+  hostBusy: number | null;
+  lostConnections: number;
+}
+
 export interface PhaseRequest {
   type: "phase";
   /** "blast": every publisher writes as fast as its socket drains; "paced": fixed total rate. */
@@ -91,7 +114,9 @@ export type AgentRequest =
   | CloseRequest
   | IngestSetupRequest
   | IngestPhaseRequest
-  | IngestTotalsRequest;
+  | IngestTotalsRequest
+  | BlastRequest
+  | SampleRequest;
 
 export interface Envelope<T> {
   id: number;

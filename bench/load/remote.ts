@@ -16,6 +16,7 @@ import type {
   PhaseRequest,
   PhaseResult,
   Reply,
+  Sample,
   SetupRequest,
   SetupResult,
 } from "./protocol.js";
@@ -81,6 +82,15 @@ export class LoadAgent {
 
   ingestTotals(): Promise<IngestTotals> {
     return this.request({ type: "ingest-totals" }, 10_000) as Promise<IngestTotals>;
+  }
+
+  /** Starts or stops blasting on the publishers of the last setup (windows timed by the caller). */
+  async blast(on: boolean): Promise<void> {
+    await this.request({ type: "blast", on }, 10_000);
+  }
+
+  sample(): Promise<Sample> {
+    return this.request({ type: "sample" }, 10_000) as Promise<Sample>;
   }
 
   /** Drops every connection with RST. */

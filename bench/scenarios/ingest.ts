@@ -8,10 +8,11 @@
 // QoS 0 throughput with device tokens, alternately with and without the pipeline configured
 // (actions and parsers that the routed topic does not match), to see what its presence costs.
 import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
 import { LoadAgent } from "../load/remote.js";
 import type { Credentials, IngestPhaseResult } from "../load/protocol.js";
 import { waitUntilIdle } from "../proc.js";
-import type { IngestPhaseReport, IngestResult, RoutingRun } from "../results.js";
+import type { IngestPhaseReport, IngestResult } from "../results.js";
 import { mapLimit, SluiceApi, type CreatedDevice } from "../sluice_api.js";
 import type { RunningTarget } from "../targets.js";
 import type { Scenario, ScenarioContext } from "./context.js";
@@ -56,8 +57,15 @@ const KINDS: Kind[] = [
   { name: "parsed", payload: RAW_PAYLOAD, recordsPerMessage: 3, parser: true },
 ];
 
-/** One-to-one with and without the pipeline, in this order: ABBA cancels a steady drift (JIT, heap). */
-const ROUTING_ORDER = [false, true, true, false];
+/**
+ * Routing windows without (false) and with (true) the pipeline, in blocks of ABBA, BAAB, ABBA:
+ * each block cancels a steady drift (JIT, heap growth), and the three together start and end
+ * with the same side.
+ */
+const ROUTING_ORDER = [false, true, true, false, true, false, false, true, false, true, true, false];
+const ROUTING_WINDOW_MS = 1000;
+/** After switching: lets the switch's HTTP request and the messages already read clear. */
+const ROUTING_SETTLE_MS = 250;
 
 const PACED_WARMUP_MS = 500;
 const SETUP_TIMEOUT_MS = 60_000;
@@ -119,6 +127,13 @@ async function settle(target: RunningTarget, ctx: ScenarioContext): Promise<void
   }
 }
 
+/**
+ * The routing check. One continuous one-to-one blast; every ROUTING_WINDOW_MS the pipeline is
+ * switched on or off (over HTTP) and, after ROUTING_SETTLE_MS, one window is counted. Short
+ * alternating windows on the same connections keep other load on a shared machine (which comes
+ * and goes over seconds) from landing on one side of the comparison only, which separate
+ * multi-second runs could not.
+ */
 async function routing(
   agent: LoadAgent,
   target: RunningTarget,
@@ -128,31 +143,52 @@ async function routing(
   result: IngestResult,
 ): Promise<void> {
   const topology = topologies.find((t) => t.name === "one-to-one")!;
-  for (const withPipeline of ROUTING_ORDER) {
-    if (withPipeline) await pipeline.enable();
-    else await pipeline.disable();
-    await freshClients(agent, topology, target, ctx, credentials);
-    const phase = await agent.phase({
-      mode: "blast",
-      rate: 0,
-      warmupMs: ctx.config.warmupS * 1000,
-      measureMs: ctx.config.durationS * 1000,
-      latency: false,
-      quiesceTimeoutMs: 0,
-    });
-    const run: RoutingRun = { pipeline: withPipeline, phase };
-    result.routing.runs.push(run);
-    ctx.log(`routing ${withPipeline ? "with pipeline" : "plain        "}: ${rateText(phase.deliveredPerS)} msg/s delivered`);
+  await pipeline.disable();
+  await freshClients(agent, topology, target, ctx, credentials);
+  await agent.blast(true);
+  try {
+    await sleep(ctx.config.warmupS * 1000);
+    for (const withPipeline of ROUTING_ORDER) {
+      if (withPipeline) await pipeline.enable();
+      else await pipeline.disable();
+      await sleep(ROUTING_SETTLE_MS);
+      const before = await agent.sample();
+      await sleep(ROUTING_WINDOW_MS);
+      const after = await agent.sample();
+      const seconds = (after.at - before.at) / 1000;
+      const delivered = after.delivered - before.delivered;
+      result.routing.segments.push({
+        pipeline: withPipeline,
+        windowMs: after.at - before.at,
+        delivered,
+        deliveredPerS: delivered / seconds,
+        generatorCpu: (after.cpu - before.cpu) / seconds,
+        brokerCpu: after.brokerCpu !== null && before.brokerCpu !== null ? (after.brokerCpu - before.brokerCpu) / seconds : null,
+        hostCpu: after.hostBusy !== null && before.hostBusy !== null ? (after.hostBusy - before.hostBusy) / seconds : null,
+        lostConnections: after.lostConnections - before.lostConnections,
+      });
+    }
+  } finally {
+    await agent.blast(false);
+    await agent.reset();
   }
-  await agent.reset();
-  const mean = (pipelineOn: boolean): number => {
-    const runs = result.routing.runs.filter((r) => r.pipeline === pipelineOn);
-    return runs.reduce((sum, r) => sum + r.phase.deliveredPerS, 0) / runs.length;
+  const segments = result.routing.segments;
+  const mean = (list: typeof segments, pipelineOn: boolean): number => {
+    const chosen = list.filter((r) => r.pipeline === pipelineOn);
+    return chosen.reduce((sum, r) => sum + r.deliveredPerS, 0) / chosen.length;
   };
-  result.routing.plainPerS = mean(false);
-  result.routing.pipelinePerS = mean(true);
+  result.routing.plainPerS = mean(segments, false);
+  result.routing.pipelinePerS = mean(segments, true);
   result.routing.ratio = result.routing.plainPerS > 0 ? result.routing.pipelinePerS / result.routing.plainPerS : undefined;
-  ctx.log(`routing with pipeline / plain: ${result.routing.ratio?.toFixed(3) ?? "?"}`);
+  result.routing.blockRatios = [];
+  for (let i = 0; i + 4 <= segments.length; i += 4) {
+    const block = segments.slice(i, i + 4);
+    result.routing.blockRatios.push(mean(block, true) / mean(block, false));
+  }
+  ctx.log(
+    `routing: plain ${rateText(result.routing.plainPerS)} msg/s, pipeline configured ${rateText(result.routing.pipelinePerS)} msg/s ` +
+      `→ ${result.routing.ratio?.toFixed(3) ?? "?"} (blocks: ${result.routing.blockRatios.map((r) => r.toFixed(3)).join(", ")})`,
+  );
 }
 
 async function ingestPhases(
@@ -308,7 +344,7 @@ export const ingestScenario: Scenario<IngestResult> = {
     devices: config.ingestDevices,
     window: config.ingestWindow,
     setupMs: 0,
-    routing: { runs: [] },
+    routing: { segments: [] },
     phases: [],
   }),
   run,

@@ -9,6 +9,11 @@ export const sandboxClosed = () => new SluiceError("SANDBOX_CLOSED", "The parser
 const TIMED_OUT = "Script execution timed out.";
 const MEMORY = /memory limit/i;
 
+/** Whether isolated-vm stopped a call at its `timeout`. */
+export function isTimeout(error: unknown): boolean {
+  return error instanceof Error && error.message === TIMED_OUT;
+}
+
 /**
  * What an error thrown by isolated-vm itself means for the parser. Errors of the parser's own
  * code never get here: the runtime catches them inside the isolate (see prelude/runtime.ts),
@@ -16,14 +21,10 @@ const MEMORY = /memory limit/i;
  */
 export function isolateFailure(error: unknown, disposed: boolean, limits: ParserLimits, logs: ParserLogLine[] = []): ParserError {
   const message = error instanceof Error ? error.message : String(error);
-  if (message === TIMED_OUT) return new ParserError("timeout", `The parser ran longer than ${limits.timeoutMs} ms`, logs);
+  if (isTimeout(error)) return new ParserError("timeout", `The parser ran longer than ${limits.timeoutMs} ms`, logs);
   if (disposed || MEMORY.test(message)) return new ParserError("memory", `The parser used more than ${limits.memoryMb} MB of memory`, logs);
-  return new ParserError("exception", message, logs);
-}
-
-/** Same failure, with the console lines the run wrote before it stopped. */
-export function withLogs(error: ParserError, logs: ParserLogLine[]): ParserError {
-  return new ParserError(error.kind, error.message, logs, error.line);
+  // e.g. a promise the parser left rejected (`import()` always is): isolated-vm fails the call.
+  return new ParserError("exception", `The parser failed: ${message}`, logs);
 }
 
 // Whole-word hints that a script that failed to compile is TypeScript rather than JavaScript.

@@ -22,11 +22,12 @@ export interface IsolateParserSandboxOptions {
   maxLogLines?: number;
   maxLogLineChars?: number;
   /**
-   * Run parsers on isolated-vm's threads rather than the event loop's (default true). The
-   * event loop then never waits for a parser, even one that runs to its time limit; the cost
-   * is a thread hop per message (see docs/parsers.md for the numbers).
+   * How long a parser may run on the event loop before it is stopped and run again on one of
+   * isolated-vm's threads (default 2 ms; 0: always on a thread). A call on the event loop costs
+   * a quarter of one on a thread; the slice bounds what a slow or hostile parser can take from
+   * the broker. See DeviceIsolate.run and docs/parsers.md.
    */
-  offThread?: boolean;
+  loopSliceMs?: number;
   /** Called if V8 loses control of an isolate (isolated-vm's onCatastrophicError). */
   onCatastrophicError?: (message: string) => void;
 }
@@ -51,7 +52,7 @@ export class IsolateParserSandbox implements ParserSandbox {
   private readonly maxScripts: number;
   private readonly maxScriptChars: number;
   private readonly maxOutputBytes: number;
-  private readonly offThread: boolean;
+  private readonly loopSliceMs: number;
   private readonly prelude: IsolateSource;
   private readonly onCatastrophicError?: (message: string) => void;
   /** Map order is the LRU order: a run moves its device to the end. */
@@ -64,7 +65,7 @@ export class IsolateParserSandbox implements ParserSandbox {
     this.maxScripts = options.maxScriptsPerDevice ?? 4;
     this.maxScriptChars = options.maxScriptChars ?? 1024 * 1024;
     this.maxOutputBytes = options.maxOutputBytes ?? 1024 * 1024;
-    this.offThread = options.offThread ?? true;
+    this.loopSliceMs = options.loopSliceMs ?? 2;
     this.onCatastrophicError = options.onCatastrophicError;
     this.prelude = preludeScript({
       maxLogLines: options.maxLogLines ?? 100,
@@ -88,7 +89,7 @@ export class IsolateParserSandbox implements ParserSandbox {
       const started = performance.now();
       const isolate = await this.isolateOf(slot, effective.memoryMb);
       try {
-        const { json, logs } = await isolate.run(script, payloadJson, deviceJson, effective, this.offThread);
+        const { json, logs } = await isolate.run(script, payloadJson, deviceJson, effective, this.loopSliceMs);
         if (Buffer.byteLength(json) > this.maxOutputBytes) {
           throw new ParserError("invalid_output", `payload is larger than ${this.maxOutputBytes} bytes as JSON`, logs);
         }

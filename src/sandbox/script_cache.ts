@@ -3,8 +3,11 @@ import { compileFailure } from "./failure.js";
 import { PARSER_FILENAME, wrapParser } from "./parser_globals.js";
 import { ParserError } from "./types.js";
 
-/** A parser ready to run: its function, created once in the isolate's context (see wrapParser). */
-export type CompiledParser = { parser: ivm.Reference<() => unknown> } | { error: ParserError };
+/**
+ * A parser ready to run: its function, created once in the isolate's context (see wrapParser),
+ * and whether its last run needed longer than the event-loop slice (see DeviceIsolate.run).
+ */
+export type CompiledParser = { parser: ivm.Reference<() => unknown>; slow: boolean } | { error: ParserError };
 
 /**
  * One isolate's compiled parsers: compile once, run on every message. Keyed by the source text
@@ -55,7 +58,7 @@ export class ScriptCache {
       const escape = this.checkBody(source);
       if (escape !== undefined) return { error: new ParserError("compile", `The parser must be a script on its own: ${escape}`) };
       // Evaluating the wrapper only creates the function: none of the parser's code runs yet.
-      return { parser: (await script.run(this.context, { reference: true })) as ivm.Reference<() => unknown> };
+      return { parser: (await script.run(this.context, { reference: true })) as ivm.Reference<() => unknown>, slow: false };
     } finally {
       script.release();
     }

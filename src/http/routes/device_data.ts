@@ -4,7 +4,20 @@ import type { IdentityService } from "../../identity/service.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
 
-/** A device's data seen from the account: `GET /device/:id/data_amount` (ACCOUNT slot). */
+const retentionBody = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    days: { type: ["integer", "null"], minimum: 1 },
+    records: { type: ["integer", "null"], minimum: 1 },
+  },
+} as const;
+
+/**
+ * A device's data seen from the account (ACCOUNT slot): `GET /device/:id/data_amount`, and
+ * `GET|PUT /device/:id/data_retention` (`{ days, records }`: keep N days and/or N records,
+ * `null` = no bound). A new bound applies at once.
+ */
 export function accountDeviceDataRoutes(deps: { identity: IdentityService; buckets: BucketStore }): FastifyPluginAsync {
   const { identity, buckets } = deps;
   return async (app) => {
@@ -12,5 +25,19 @@ export function accountDeviceDataRoutes(deps: { identity: IdentityService; bucke
       const device = await identity.getDevice(accountOf(request), request.params.id);
       return ok(await buckets.count(device.id));
     });
+    app.get<{ Params: { id: string } }>("/device/:id/data_retention", async (request) => {
+      const device = await identity.getDevice(accountOf(request), request.params.id);
+      return ok(await buckets.retention(device.id));
+    });
+    app.put<{ Params: { id: string }; Body: { days?: number | null; records?: number | null } }>(
+      "/device/:id/data_retention",
+      { schema: { body: retentionBody } },
+      async (request) => {
+        const device = await identity.getDevice(accountOf(request), request.params.id);
+        await buckets.setRetention(device.id, request.body);
+        const removed = await buckets.applyRetention(device.id);
+        return ok(`Retention updated, ${removed} record(s) removed`);
+      },
+    );
   };
 }

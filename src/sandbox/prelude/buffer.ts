@@ -496,7 +496,12 @@ export function makeBuffer() {
     const bytes = new Uint8Array(source.length);
     for (let i = 0; i < source.length; i++) {
       const code = source.charCodeAt(i);
-      if (code > 0xff) throw new RangeError("btoa: the string contains characters outside of the Latin1 range");
+      if (code > 0xff) {
+        // Node throws a DOMException by this name; a bare isolate has no DOMException.
+        const error = new Error("Invalid character");
+        error.name = "InvalidCharacterError";
+        throw error;
+      }
       bytes[i] = code;
     }
     return base64Text(bytes, 0, bytes.length, false);

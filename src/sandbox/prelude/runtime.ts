@@ -21,27 +21,34 @@ export interface RuntimeParts {
   harden: typeof harden;
 }
 
-/** What a run ends with, copied out of the isolate: plain strings and numbers only. */
-export type SettleResult =
-  | { ok: true; json: string }
-  | { ok: false; kind: "exception" | "invalid_output"; message: string; line?: number };
+/** How a run left the context: its console lines, and whether the globals could be restored. */
+export interface RunEnd {
+  logs: SandboxLogLine[];
+  clean: boolean;
+}
 
-/** Functions the host calls between runs; the parser never sees them. */
+/** What a run ends with, copied out of the isolate: plain strings, numbers and booleans only. */
+export type SettleResult = RunEnd &
+  ({ ok: true; json: string } | { ok: false; kind: "exception" | "invalid_output"; message: string; line?: number });
+
+/** Functions the host calls; the parser never sees them. */
 export interface RuntimeHooks {
-  begin(payloadJson: string, deviceJson: string): void;
-  /** Runs the parser function and reads `payload` back, all inside the run's time limit. */
-  settle(parser: () => unknown): SettleResult;
-  /** Drains the console and removes what the run left on the global object. */
-  end(): { logs: SandboxLogLine[]; clean: boolean };
+  /**
+   * One whole run, in one call into the isolate and under the run's time limit: fresh copies of
+   * the inputs, the parser, `payload` serialized, the context restored.
+   */
+  settle(parser: () => unknown, payloadJson: string, deviceJson: string): SettleResult;
+  /** Restores the context after a run that settle could not finish (time limit). */
+  end(): RunEnd;
   /** An error message when `body` is not a function body on its own (it closes its wrapper). */
   checkBody(body: string): string | undefined;
 }
 
 /**
  * Installs the parser globals (`dayjs` is already there, put by its own scripts), hardens the
- * context, and returns the hooks the host drives each run with: begin → settle(parser) → end.
- * Everything captured here (JSON.parse, Reflect...) is captured before any parser runs, and
- * the hardening makes the originals unchangeable anyway.
+ * context, and returns the hooks the host drives runs with. Everything captured here
+ * (JSON.parse, Reflect...) is captured before any parser runs, and the hardening makes the
+ * originals unchangeable anyway.
  */
 export function installRuntime(config: RuntimeConfig, parts: RuntimeParts): RuntimeHooks {
   const global = globalThis as unknown as Record<PropertyKey, unknown>;
@@ -51,6 +58,26 @@ export function installRuntime(config: RuntimeConfig, parts: RuntimeParts): Runt
   const toJson = JSON.stringify;
   const lineOf = new RegExp(`${config.filename.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:(\\d+):\\d+`);
   const FunctionConstructor = Function;
+
+  // Nothing a parser needs, and each a way around the limits or the per-run isolation: finalizer
+  // callbacks fire whenever GC runs (in a later run), Atomics.wait may outlast the time limit,
+  // WebAssembly memory is allocated outside the heap limit.
+  for (const name of ["FinalizationRegistry", "WeakRef", "SharedArrayBuffer", "Atomics", "WebAssembly"]) delete global[name];
+
+  // Indirect eval of `let x` declares x in the global lexical scope, which cannot be deleted
+  // and would reach the next run. The replacement evaluates in a function scope (sloppy, so
+  // `var` stays in that scope too); the code still sees and assigns globals like `payload`, but
+  // not the caller's local variables, which a direct eval would.
+  const globalEval = global.eval;
+  const scopedEval = new FunctionConstructor("eval", "code", "return eval(code);") as (realEval: unknown, code: unknown) => unknown;
+  defineProperty(global, "eval", {
+    value: function evaluate(code: unknown) {
+      return scopedEval(globalEval, code);
+    },
+    writable: true,
+    enumerable: false,
+    configurable: true,
+  });
 
   const dayjs = global.dayjs as ZonedDayjs & { locale(name: string): unknown; tz: { setDefault(timezone?: string): void } };
   delete global.dayjs_plugin_utc;
@@ -80,7 +107,46 @@ export function installRuntime(config: RuntimeConfig, parts: RuntimeParts): Runt
     return value === null ? "null" : Array.isArray(value) ? "array" : typeof value;
   }
 
-  function settle(parser: () => unknown): SettleResult {
+  const constant = (value: unknown) => ({ value, writable: false, enumerable: false, configurable: false });
+  defineProperty(global, "console", constant(console));
+  defineProperty(global, "timeUtils", constant(timeUtils));
+  defineProperty(global, "Buffer", constant(Buffer));
+  defineProperty(global, "atob", constant(atob));
+  defineProperty(global, "btoa", constant(btoa));
+
+  parts.harden(global);
+  for (const key of ownKeys(global)) {
+    const property = getOwnPropertyDescriptor(global, key)!;
+    defineProperty(global, key, "value" in property ? { writable: false, configurable: false } : { configurable: false });
+  }
+  // The per-run globals stay defined for good (assignable, never deleted): replacing the
+  // property itself every run would invalidate V8's global property cells, and with them the
+  // optimized code of every parser that reads `payload`.
+  const INPUTS = ["payload", "raw_payload", "device"] as const;
+  for (const name of INPUTS) defineProperty(global, name, { value: undefined, writable: true, enumerable: true, configurable: false });
+  const baseline = new Set(ownKeys(global));
+  const globalPrototype: unknown = getPrototypeOf(global);
+
+  /** Console lines out; the run's own globals deleted; inputs released. */
+  function end(): RunEnd {
+    let clean = true;
+    for (const key of ownKeys(global)) {
+      if (!baseline.has(key) && !deleteProperty(global, key)) clean = false;
+    }
+    for (const name of INPUTS) {
+      const property = getOwnPropertyDescriptor(global, name);
+      if (property?.writable) global[name] = undefined;
+      else clean = false;
+    }
+    // A parser could pin a global (non-configurable), make an input read-only, or re-parent the
+    // global object; none can be undone, so the host then throws this context away.
+    if (!isExtensible(global) || getPrototypeOf(global) !== globalPrototype) clean = false;
+    // RegExp.$1, RegExp.lastMatch... keep the last match of the run; a blank match clears them.
+    /(?:)/.exec("");
+    return { logs: take(), clean };
+  }
+
+  function run(parser: () => unknown): { ok: true; json: string } | { ok: false; kind: "exception" | "invalid_output"; message: string; line?: number } {
     try {
       apply(parser, undefined, []);
     } catch (error) {
@@ -105,46 +171,20 @@ export function installRuntime(config: RuntimeConfig, parts: RuntimeParts): Runt
     return { ok: true, json };
   }
 
-  const constant = (value: unknown) => ({ value, writable: false, enumerable: false, configurable: false });
-  defineProperty(global, "console", constant(console));
-  defineProperty(global, "timeUtils", constant(timeUtils));
-  defineProperty(global, "Buffer", constant(Buffer));
-  defineProperty(global, "atob", constant(atob));
-  defineProperty(global, "btoa", constant(btoa));
-
-  parts.harden(global);
-  for (const key of ownKeys(global)) {
-    const property = getOwnPropertyDescriptor(global, key)!;
-    defineProperty(global, key, "value" in property ? { writable: false, configurable: false } : { configurable: false });
-  }
-  const baseline = new Set(ownKeys(global));
-  const globalPrototype: unknown = getPrototypeOf(global);
-  const writable = (value: unknown) => ({ value, writable: true, enumerable: true, configurable: true });
-
   return {
-    settle,
-
-    begin(payloadJson, deviceJson) {
+    settle(parser, payloadJson, deviceJson) {
       // The only mutable state dayjs keeps outside its frozen objects.
       setLocale("en");
       setDefaultTimezone();
-      defineProperty(global, "payload", writable(parseJson(payloadJson)));
-      defineProperty(global, "raw_payload", writable(parseJson(payloadJson)));
-      defineProperty(global, "device", writable(parseJson(deviceJson)));
+      // Parsed twice: payload and raw_payload share nothing, with each other or with the host.
+      global.payload = parseJson(payloadJson);
+      global.raw_payload = parseJson(payloadJson);
+      global.device = parseJson(deviceJson);
+      const outcome = run(parser);
+      return { ...outcome, ...end() };
     },
 
-    end() {
-      let clean = true;
-      for (const key of ownKeys(global)) {
-        if (!baseline.has(key) && !deleteProperty(global, key)) clean = false;
-      }
-      // A parser could pin a global (non-configurable) or re-parent the global object; neither
-      // can be undone, so the host then throws this context away.
-      if (!isExtensible(global) || getPrototypeOf(global) !== globalPrototype) clean = false;
-      // RegExp.$1, RegExp.lastMatch... keep the last match of the run; a blank match clears them.
-      /(?:)/.exec("");
-      return { logs: take(), clean };
-    },
+    end,
 
     checkBody(body) {
       try {
