@@ -3,7 +3,7 @@ import { execFile } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import { promisify } from "node:util";
 import sdk from "@tago-io/sdk";
-import { nextMessages, startSluice, type TestSluice } from "../helpers/sluice.js";
+import { nextMessages, noMessage, startSluice, type TestSluice } from "../helpers/sluice.js";
 
 // The pipeline, end to end: what a device publishes becomes records in its bucket when an
 // mqtt_topic action with "Insert to Device Bucket" matches, read back through the SDK.
@@ -173,6 +173,37 @@ describe("actions", () => {
     const [m] = await got;
     assert.equal(m!.topic, `alerts/${dev.deviceId}`);
     assert.equal(m!.payload, "got 5 on in/a");
+  });
+
+  test("an MQTT publish action with a target device reaches only that device's sessions", async () => {
+    const source = await sluice.device();
+    const target = await sluice.device();
+    const bystander = await sluice.device();
+    const toTarget = await sluice.connect({ username: "Token", password: target.token });
+    const toBystander = await sluice.connect({ username: "Token", password: bystander.token });
+    for (const c of [toTarget, toBystander]) await c.subscribeAsync("downlink");
+    await resources().actions.create({
+      name: "downlink", type: "mqtt_topic",
+      trigger: [{ device: source.deviceId, topic: "up" } as never],
+      action: { type: "mqtt", topic: "downlink", payload: "ack $VALUE$", bucket: target.deviceId } as never,
+    });
+    const got = nextMessages(toTarget);
+    const pub = await sluice.connect({ username: "Token", password: source.token });
+    await pub.publishAsync("up", '{"variable":"x","value":9}', { qos: 1 });
+    assert.equal((await got)[0]!.payload, "ack 9");
+    assert.ok(await noMessage(toBystander, 300));
+  });
+
+  test("an interval action runs on its own, every interval", async () => {
+    const listener = await sluice.device();
+    const sub = await sluice.connect({ username: "Token", password: listener.token });
+    await sub.subscribeAsync("tick");
+    await resources().actions.create({
+      name: "ticker", type: "interval", trigger: [{ interval: "1 second" } as never],
+      action: { type: "mqtt", topic: "tick", payload: "beat" } as never,
+    });
+    const beats = await nextMessages(sub, 2, 3500);
+    assert.deepEqual(beats.map((b) => b.payload), ["beat", "beat"]);
   });
 
   test("a condition action fires once, locks, and fires again only after the unlock condition", async () => {
