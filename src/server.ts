@@ -34,6 +34,7 @@ import { listenWebSocket } from "./mqtt/transports/websocket.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { SqliteStore } from "./store/sqlite/index.js";
+import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
 
 export interface Ports {
   mqtt: number;
@@ -72,7 +73,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const metrics = new Metrics();
   const buckets = SqliteBucketStore.open(join(dataDir, "sluice.db"), { onError: (err) => logger.error({ err }, "bucket store") });
   const params = new SqliteParamStore(store.db);
-  const inspector = new Inspector();
+  const switches = new SqliteInspectorSwitches(store.db);
+  const inspector = new Inspector({ disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled) });
   const sandbox = new IsolateParserSandbox();
   const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction);
   const actions = new ActionService(store.actions, registry);

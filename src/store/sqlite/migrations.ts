@@ -167,4 +167,13 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       CREATE INDEX device_params_by_device ON device_params(device, created_at);
     `,
   },
+  {
+    version: 5,
+    name: "inspector switches",
+    sql: `
+      CREATE TABLE inspector_disabled (
+        device TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
