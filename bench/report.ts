@@ -368,7 +368,8 @@ function ingestVerdicts(name: string, r: IngestResult): Verdict[] {
       detail:
         p.recordsPerS === undefined || p.saturation === undefined
           ? "not measured"
-          : `${Math.round(p.recordsPerS).toLocaleString("en-US")} records/s (${Math.round(p.saturation.ackedPerS).toLocaleString("en-US")} msg/s)`,
+          : `${Math.round(p.recordsPerS).toLocaleString("en-US")} records/s (${Math.round(p.saturation.ackedPerS).toLocaleString("en-US")} msg/s)` +
+            (isNoisy(p.saturation) ? " (noisy; rerun on a quiet machine)" : ""),
     });
     const c = p.check;
     const t = p.totals;
@@ -385,10 +386,14 @@ function ingestVerdicts(name: string, r: IngestResult): Verdict[] {
     });
   }
   const ratio = r.routing.ratio;
+  const noisy = r.routing.segments.filter(isNoisy).length;
   list.push({
     check: `${name}: routing with the pipeline configured ≥ ${ROUTING_WITH_PIPELINE_MIN.toFixed(2)}× without`,
     pass: ratio === undefined ? false : ratio >= ROUTING_WITH_PIPELINE_MIN,
-    detail: ratio === undefined ? "not measured" : `${ratio.toFixed(2)}×`,
+    detail:
+      ratio === undefined
+        ? "not measured"
+        : `${ratio.toFixed(2)}×${noisy > 0 ? ` (${noisy} of ${r.routing.segments.length} windows noisy; rerun on a quiet machine)` : ""}`,
   });
   return list;
 }

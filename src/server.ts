@@ -143,6 +143,17 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
       public: [inspectorStreamRoutes({ identity, inspector })],
     },
   });
+  // Listeners first, then the broker (its DISCONNECTs), then the stores the rest writes to.
+  const shutdown = async () => {
+    for (const s of servers) s.close();
+    await broker.stop();
+    await http.close();
+    timers.stop();
+    identity.stop();
+    await sandbox.close();
+    await buckets.close();
+    await store.close();
+  };
   try {
     servers.push(await listenTcp(broker, config.host, config.mqttPort));
     servers.push(await listenTls(broker, config.host, config.mqttsPort, tls));
@@ -150,14 +161,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     servers.push(await listenWebSocket(broker, config.host, config.wssPort, config.wsPath, tls));
     await http.listen({ host: config.host, port: config.httpPort });
   } catch (err) {
-    for (const s of servers) s.close();
-    await http.close();
-    await broker.stop();
-    timers.stop();
-    identity.stop();
-    await sandbox.close();
-    await buckets.close();
-    await store.close();
+    await shutdown();
     throw err;
   }
   const portOf = (s: Server) => (s.address() as AddressInfo).port;
@@ -175,16 +179,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   return {
     config, ports, broker, identity, metrics, logger, adminToken: admin?.token,
     close() {
-      closing ??= (async () => {
-        for (const s of servers) s.close();
-        await broker!.stop();
-        await http.close();
-        timers.stop();
-        identity.stop();
-        await sandbox.close();
-        await buckets.close();
-        await store.close();
-      })();
+      closing ??= shutdown();
       return closing;
     },
   };
