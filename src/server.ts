@@ -77,7 +77,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const inspector = new Inspector({ disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled) });
   const sandbox = new IsolateParserSandbox();
   const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction);
-  const actions = new ActionService(store.actions, registry);
+  const actions = new ActionService(store.actions, registry, (err) => logger.error({ err }, "storing an action's run time failed"));
   await actions.load();
 
   // The pipeline needs the broker to publish, and the broker needs the pipeline's hook.
@@ -149,6 +149,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await broker.stop();
     await http.close();
     timers.stop();
+    await actions.stop();
     identity.stop();
     await sandbox.close();
     await buckets.close();

@@ -2,20 +2,23 @@ import type { MqttPrincipal } from "../access/broker_hooks.js";
 import type { BrokerHooks, ClientInfo } from "../mqtt/types.js";
 import type { InspectorSink } from "./types.js";
 
-const PREVIEW = 256;
-
 function deviceOf(client: ClientInfo): string {
   return (client.principal as unknown as MqttPrincipal).deviceId;
 }
 
 /**
  * The broker's observer hooks, turned into inspector events of the client's device. Each
- * first asks `wants`, so a device nobody inspects costs one Set lookup per event.
+ * first asks `wants` (switched on?), and per-message ones `watching` (followed live?), so a
+ * device nobody inspects costs a lookup per message.
  */
 export function inspectorBrokerHooks(inspector: InspectorSink): Pick<BrokerHooks, "clientConnected" | "clientDisconnected" | "subscribed" | "unsubscribed" | "delivered"> {
   const watched = (client: ClientInfo): string | undefined => {
     const deviceId = deviceOf(client);
     return deviceId && inspector.wants(deviceId) ? deviceId : undefined;
+  };
+  const followed = (client: ClientInfo): string | undefined => {
+    const deviceId = deviceOf(client);
+    return deviceId && inspector.watching(deviceId) && inspector.wants(deviceId) ? deviceId : undefined;
   };
   return {
     clientConnected(client, present) {
@@ -37,9 +40,9 @@ export function inspectorBrokerHooks(inspector: InspectorSink): Pick<BrokerHooks
       if (d) inspector.record(d, "unsubscribe", `unsubscribed ${filters.join(", ")}`, { filters });
     },
     delivered(client, message, qos) {
-      const d = watched(client);
+      const d = followed(client);
       if (d) inspector.record(d, "message_out", `${message.topic} (QoS ${qos}, ${message.payload.length} B)`, {
-        topic: message.topic, qos, payload: message.payload.subarray(0, PREVIEW).toString("utf8"),
+        topic: message.topic, qos, payload: message.payload,
       });
     },
   };

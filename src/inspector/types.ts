@@ -33,5 +33,11 @@ export interface InspectorSink {
    * detail objects.
    */
   wants(deviceId: string): boolean;
+  /**
+   * Whether someone follows the device live. Per-message events (messages in and out, parser
+   * runs, actions, stores) are recorded only then, so a busy device nobody inspects pays a Map
+   * lookup per message; connections, subscriptions and errors are always kept (when `wants`).
+   */
+  watching(deviceId: string): boolean;
   record(deviceId: string, kind: InspectorEventKind, summary: string, detail?: Record<string, unknown>): void;
 }

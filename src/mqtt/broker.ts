@@ -181,7 +181,8 @@ export class Broker {
     const ns = this.namespace(namespace);
     ns.stats.messagesReceived++;
     if (message.retain && !only) this.retain(ns, message);
-    this.route(ns, message, only);
+    // A targeted message is not retained, so it must not arrive flagged as retained either.
+    this.route(ns, only && message.retain ? { ...message, retain: false } : message, only);
   }
 
   private retain(ns: Namespace, message: Message): void {

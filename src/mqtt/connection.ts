@@ -50,6 +50,8 @@ export class Connection implements PacketSink {
   unackedInbound = 0;
   /** Acks held by the published hook are sent in arrival order through this chain. */
   ackChain: Promise<void> | undefined;
+  /** QoS 2 packet ids whose PUBREC is held (a DUP of one waits for that PUBREC). */
+  heldQos2: Set<number> | undefined;
   /** Why the connection ended, for logs and the session's will. */
   closeReason: string | undefined;
   /** True when the client ended with a normal DISCONNECT (no will). */

@@ -17,9 +17,10 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     if (conn.unackedInbound >= broker.limits.receiveMaximum) {
       throw new ProtocolViolation(RC.RECEIVE_MAXIMUM_EXCEEDED, `more than ${broker.limits.receiveMaximum} unacknowledged QoS 1/2 messages`);
     }
-    // A QoS 2 retransmission of a message we already own: acknowledge again, route nothing (§4.3.3).
+    // A QoS 2 retransmission of a message we already own: acknowledge again, route nothing
+    // (§4.3.3). While its first PUBREC is still held (not stored yet), that PUBREC will answer.
     if (qos === 2 && session.incomingQos2.has(id!)) {
-      conn.send({ cmd: "pubrec", messageId: id });
+      if (!conn.heldQos2?.has(id!)) acknowledgeInOrder(conn, 2, id!);
       return;
     }
   }
@@ -29,10 +30,10 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     broker.logger.debug({ clientId: client.clientId, topic }, "publish not authorized");
     if (conn.protocolVersion === 5) {
       if (qos === 0) throw new ProtocolViolation(RC.NOT_AUTHORIZED, `not authorized to publish to ${topic}`);
-      conn.send({ cmd: qos === 1 ? "puback" : "pubrec", messageId: id, reasonCode: RC.NOT_AUTHORIZED });
+      acknowledgeInOrder(conn, qos as 1 | 2, id!, RC.NOT_AUTHORIZED);
     } else if (qos > 0) {
       // 3.1.1 has no negative acknowledgement: the message is acknowledged and dropped.
-      acknowledge(conn, qos as 1 | 2, id!);
+      acknowledgeInOrder(conn, qos as 1 | 2, id!);
     }
     return;
   }
@@ -61,6 +62,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   // The published hook holds the ack (e.g. until the data is stored). Acks leave in the order
   // the messages came, whatever order the hook settles them in.
   conn.unackedInbound++;
+  if (qos === 2) (conn.heldQos2 ??= new Set()).add(id!);
   const previous = conn.ackChain ?? Promise.resolve();
   const outcome = (held ?? Promise.resolve()).then(
     () => RC.SUCCESS,
@@ -71,9 +73,23 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   );
   const chain: Promise<void> = Promise.all([previous, outcome]).then(([, rc]) => {
     conn.unackedInbound--;
+    conn.heldQos2?.delete(id!);
     if (conn.ackChain === chain) conn.ackChain = undefined;
     if (rc !== RC.SUCCESS && qos === 2) session.incomingQos2.delete(id!);
     acknowledge(conn, qos, id!, rc);
+  });
+  conn.ackChain = chain;
+}
+
+/** Sends an ack now, or after the acks still held before it (§4.6: acks in arrival order). */
+function acknowledgeInOrder(conn: Connection, qos: 1 | 2, messageId: number, reasonCode: number = RC.SUCCESS): void {
+  if (conn.ackChain === undefined) {
+    acknowledge(conn, qos, messageId, reasonCode);
+    return;
+  }
+  const chain: Promise<void> = conn.ackChain.then(() => {
+    if (conn.ackChain === chain) conn.ackChain = undefined;
+    acknowledge(conn, qos, messageId, reasonCode);
   });
   conn.ackChain = chain;
 }

@@ -121,7 +121,8 @@ const UNITS: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_60
 export function intervalMs(text: string): number | undefined {
   const m = /^\s*(\d+)\s*(second|minute|hour|day|week|month)s?\s*$/i.exec(text);
   if (!m) return undefined;
-  return Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
+  const ms = Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
+  return ms >= 1000 ? ms : undefined;
 }
 
 export function validateKind(kind: unknown): TriggerKind {

@@ -23,10 +23,17 @@ export interface ActionInput {
  */
 export class ActionService extends EventEmitter {
   private readonly byAccount = new Map<string, Map<string, Action>>();
+  /** Per account, its active mqtt_topic actions: read for every message, rebuilt on change. */
+  private readonly mqttByAccount = new Map<string, Action[]>();
+  /** Actions whose run time changed and is not stored yet (written in batches, see `touch`). */
+  private readonly unsaved = new Set<Action>();
+  private saveTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly repo: ActionRepository,
     private readonly registry: ActionRegistry,
+    private readonly onError: (err: unknown) => void = () => undefined,
   ) {
     super();
   }
@@ -42,6 +49,21 @@ export class ActionService extends EventEmitter {
       this.byAccount.set(accountId, m);
     }
     return m;
+  }
+
+  /** The account's active mqtt_topic actions (the same array until the account's actions change). */
+  mqttActions(accountId: string): readonly Action[] {
+    let list = this.mqttByAccount.get(accountId);
+    if (!list) {
+      list = this.list(accountId).filter((a) => a.active && a.type === "mqtt_topic");
+      this.mqttByAccount.set(accountId, list);
+    }
+    return list;
+  }
+
+  private changed(accountId: string): void {
+    this.mqttByAccount.delete(accountId);
+    this.emit("changed", accountId);
   }
 
   list(accountId: string): Action[] {
@@ -67,7 +89,7 @@ export class ActionService extends EventEmitter {
     this.apply(action, input, true);
     await this.repo.put(action);
     this.accountMap(accountId).set(action.id, action);
-    this.emit("changed", accountId);
+    this.changed(accountId);
     return action;
   }
 
@@ -77,7 +99,7 @@ export class ActionService extends EventEmitter {
     this.apply(next, input, false);
     await this.repo.put(next);
     this.accountMap(accountId).set(id, next);
-    this.emit("changed", accountId);
+    this.changed(accountId);
     return next;
   }
 
@@ -85,16 +107,51 @@ export class ActionService extends EventEmitter {
     this.get(accountId, id);
     await this.repo.delete(accountId, id);
     this.byAccount.get(accountId)?.delete(id);
-    this.emit("changed", accountId);
+    this.changed(accountId);
   }
 
-  /** Records a run (and a condition lock) without the validation of an edit. */
+  /**
+   * Records a run (and a condition lock) without the validation of an edit. A lock change is
+   * stored at once (it decides whether the action fires again, also after a restart); the run
+   * time alone is stored within a second, in one batch: writing it per message cost as much
+   * as storing the message's records.
+   */
   async touch(action: Action, changes: { lock?: boolean }): Promise<void> {
     const current = this.byAccount.get(action.accountId)?.get(action.id);
     if (!current) return;
     current.last_triggered = new Date();
-    if (changes.lock !== undefined) current.lock = changes.lock;
-    await this.repo.put(current);
+    if (changes.lock !== undefined && changes.lock !== current.lock) {
+      current.lock = changes.lock;
+      this.unsaved.delete(current);
+      if (!this.stopped) await this.repo.put(current);
+      return;
+    }
+    this.unsaved.add(current);
+    if (!this.saveTimer && !this.stopped) {
+      this.saveTimer = setTimeout(() => void this.flush(), 1000);
+      this.saveTimer.unref();
+    }
+  }
+
+  /** Stores the pending run times; a store failure is logged, never thrown (nobody awaits it). */
+  async flush(): Promise<void> {
+    clearTimeout(this.saveTimer);
+    this.saveTimer = undefined;
+    const pending = [...this.unsaved];
+    this.unsaved.clear();
+    for (const a of pending) {
+      try {
+        await this.repo.put(a);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+  }
+
+  /** At shutdown: stores what is pending, then stops scheduling writes. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.flush();
   }
 
   private apply(a: Action, input: ActionInput, creating: boolean): void {

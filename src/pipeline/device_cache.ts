@@ -15,7 +15,11 @@ export class DeviceCache {
   get(accountId: string, deviceId: string): Promise<DeviceRow | undefined> {
     let row = this.rows.get(deviceId);
     if (!row) {
-      row = this.identity.getDevice(accountId, deviceId).catch(() => undefined);
+      row = this.identity.getDevice(accountId, deviceId).catch(() => {
+        // A failed read is not remembered: the next message tries again.
+        this.rows.delete(deviceId);
+        return undefined;
+      });
       if (this.rows.size >= this.max) this.rows.delete(this.rows.keys().next().value!);
       this.rows.set(deviceId, row);
     }

@@ -10,7 +10,8 @@ import type { Logger } from "../observability/logger.js";
 import { toParserInput } from "../sandbox/parser_input.js";
 import { ParserError, type ParserDevice, type ParserSandbox } from "../sandbox/types.js";
 import type { DeviceRow } from "../store/types.js";
-import type { Action } from "./action_model.js";
+import type { Action, MqttTopicTrigger } from "./action_model.js";
+import { topicMatches } from "../mqtt/topics.js";
 import type { ActionService } from "./action_service.js";
 import type { ActionRegistry, ActionServices } from "./actions/registry.js";
 import type { DeviceCache } from "./device_cache.js";
@@ -38,7 +39,7 @@ export class IngestError extends SluiceError {
   }
 }
 
-const PREVIEW = 256;
+const MAX_UNACKNOWLEDGED_PER_DEVICE = 64;
 
 /**
  * From a published message (or an HTTP POST /data) to stored records: normalize to records,
@@ -48,6 +49,10 @@ const PREVIEW = 256;
  * it gets back for QoS 1/2 messages that an insert action will store.
  */
 export class Pipeline {
+  private readonly unacknowledged = new Map<string, number>();
+  /** QoS 0 messages and wills not processed because their device had too many in the pipeline. */
+  busyDrops = 0;
+
   constructor(private readonly deps: PipelineDeps) {}
 
   /** The broker's `published` hook. */
@@ -56,25 +61,30 @@ export class Pipeline {
     if (!p || !p.deviceId) return undefined;
     const { message } = event;
     const { inspector } = this.deps;
-    if (inspector.wants(p.deviceId)) {
+    if (this.traced(p.deviceId)) {
       inspector.record(p.deviceId, "message_in", `${event.origin === "will" ? "will " : ""}${message.topic} (QoS ${message.qos}${message.retain ? ", retained" : ""}, ${message.payload.length} B)`, {
-        topic: message.topic, qos: message.qos, retain: message.retain, origin: event.origin, payload: message.payload.subarray(0, PREVIEW).toString("utf8"),
+        topic: message.topic, qos: message.qos, retain: message.retain, origin: event.origin, payload: message.payload,
       });
     }
-    const accountActions = this.deps.actions.list(p.accountId);
-    // Without mqtt_topic actions in the account the message is only routed: nothing to wait for.
-    if (!accountActions.some((a) => a.active && a.type === "mqtt_topic")) return undefined;
-    const work = this.fromMqtt(p, message.topic, message.payload, accountActions);
-    if (message.qos === 0) {
-      work.catch(() => undefined);
+    // Only actions with a trigger row on this topic can match; without any, the message is only
+    // routed and nothing waits (decided synchronously: this runs for every message).
+    const candidates = this.deps.actions.mqttActions(p.accountId).filter((a) => (a.trigger as MqttTopicTrigger[]).some((row) => topicMatches(row.topic, message.topic)));
+    if (candidates.length === 0) return undefined;
+    // Nobody acknowledges QoS 0 messages and wills, so nobody waits: errors end in the inspector.
+    if (message.qos === 0 || event.origin === "will") {
+      if (!this.admitUnacknowledged(p.deviceId)) return undefined;
+      this.fromMqtt(p, message.topic, message.payload, candidates)
+        .catch(() => undefined)
+        .finally(() => this.releaseUnacknowledged(p.deviceId));
       return undefined;
     }
-    return work;
+    return this.fromMqtt(p, message.topic, message.payload, candidates);
   };
 
-  private async fromMqtt(p: MqttPrincipal, topic: string, payload: Buffer, accountActions: Action[]): Promise<void> {
+  private async fromMqtt(p: MqttPrincipal, topic: string, payload: Buffer, accountActions: readonly Action[]): Promise<void> {
     const device = await this.deps.devices.get(p.accountId, p.deviceId);
-    if (!device) return;
+    // Acknowledged means stored: a device that cannot be loaded fails the message, never passes it.
+    if (!device) throw new IngestError("DEVICE_UNAVAILABLE", "the device could not be loaded", RC.UNSPECIFIED_ERROR);
     const matched = matchMqttActions(accountActions, device, topic);
     if (matched.length === 0) return;
     try {
@@ -91,7 +101,7 @@ export class Pipeline {
     const device = await this.deps.devices.get(principal.accountId, principal.deviceId);
     if (!device) throw new IngestError("NOT_FOUND", "device not found", RC.NOT_AUTHORIZED);
     const input = (Array.isArray(body) ? body : [body]) as RecordInput[];
-    if (this.deps.inspector.wants(device.id)) {
+    if (this.traced(device.id)) {
       this.deps.inspector.record(device.id, "http_in", `POST /data (${input.length} record${input.length === 1 ? "" : "s"})`, { records: input.slice(0, 5) });
     }
     try {
@@ -110,7 +120,7 @@ export class Pipeline {
   private async parse(device: DeviceRow, input: RecordInput[]): Promise<NormalizedRecord[]> {
     const script = typeof device.extra.parse_function === "string" ? device.extra.parse_function.trim() : "";
     const { inspector } = this.deps;
-    const watching = inspector.wants(device.id);
+    const watching = this.traced(device.id);
     let output: unknown = input;
     if (script !== "") {
       if (watching) inspector.record(device.id, "parser_input", `parser input: ${input.length} record(s)`, { payload: input.slice(0, 5) });
@@ -123,7 +133,7 @@ export class Pipeline {
         }
         output = result.payload;
       } catch (err) {
-        if (err instanceof ParserError && watching) for (const line of err.logs) inspector.record(device.id, "parser_log", `[${line.level}] ${line.message}`);
+        if (err instanceof ParserError && inspector.wants(device.id)) for (const line of err.logs) inspector.record(device.id, "parser_log", `[${line.level}] ${line.message}`);
         throw err instanceof ParserError ? new IngestError(err.code, `parser failed (${err.kind}): ${err.message}`, RC.PAYLOAD_FORMAT_INVALID) : err;
       }
     }
@@ -142,12 +152,13 @@ export class Pipeline {
     let stored = false;
     for (const action of ordered) {
       const handler = registry.get(action.action.type);
-      if (!handler) continue;
+      // Two storing actions matching one message (by id and by tag, say) store it once.
+      if (!handler || (handler.stores && stored)) continue;
       try {
         const outcome = await handler.run({ action, device, records, message }, services);
         stored ||= handler.stores;
-        void this.deps.actions.touch(action, {});
-        if (inspector.wants(device.id)) inspector.record(device.id, "action", `${action.name}: ${outcome.summary}`, { action: action.id, type: handler.type });
+        this.deps.actions.touch(action, {}).catch((err) => this.deps.logger.warn({ err }, "recording an action run failed"));
+        if (this.traced(device.id)) inspector.record(device.id, "action", `${action.name}: ${outcome.summary}`, { action: action.id, type: handler.type });
       } catch (err) {
         if (handler.stores) throw err instanceof SluiceError ? err : new IngestError("STORE_FAILED", (err as Error).message, RC.UNSPECIFIED_ERROR);
         this.report(device.id, err, action);
@@ -161,7 +172,7 @@ export class Pipeline {
 
   private stored(deviceId: string, records: NormalizedRecord[]): void {
     const { inspector } = this.deps;
-    if (inspector.wants(deviceId)) {
+    if (this.traced(deviceId)) {
       inspector.record(deviceId, "stored", `stored ${records.length} record(s): ${records.slice(0, 3).map((r) => r.variable).join(", ")}${records.length > 3 ? ", ..." : ""}`);
     }
   }
@@ -177,8 +188,8 @@ export class Pipeline {
       if (!handler) continue;
       try {
         const outcome = await handler.run({ action, device, records }, this.deps.services);
-        void this.deps.actions.touch(action, {});
-        if (this.deps.inspector.wants(device.id)) this.deps.inspector.record(device.id, "action", `${action.name}: ${outcome.summary}`, { action: action.id });
+        this.deps.actions.touch(action, {}).catch((err) => this.deps.logger.warn({ err }, "recording an action run failed"));
+        if (this.traced(device.id)) this.deps.inspector.record(device.id, "action", `${action.name}: ${outcome.summary}`, { action: action.id });
       } catch (err) {
         this.report(device.id, err, action);
       }
@@ -191,10 +202,36 @@ export class Pipeline {
     if (!handler) return;
     try {
       await handler.run({ action, device: undefined, records: [] }, this.deps.services);
-      void this.deps.actions.touch(action, {});
+      this.deps.actions.touch(action, {}).catch((err) => this.deps.logger.warn({ err }, "recording an action run failed"));
     } catch (err) {
       this.deps.logger.warn({ action: action.id, err: (err as Error).message }, "timed action failed");
     }
+  }
+
+  /**
+   * QoS 0 work has no ack to slow its sender down, so each device may have only so many such
+   * messages in the pipeline; past that they are routed but not processed (counted, shown).
+   */
+  private admitUnacknowledged(deviceId: string): boolean {
+    const n = this.unacknowledged.get(deviceId) ?? 0;
+    if (n >= MAX_UNACKNOWLEDGED_PER_DEVICE) {
+      this.busyDrops++;
+      if (this.deps.inspector.wants(deviceId)) this.deps.inspector.record(deviceId, "error", "pipeline busy: QoS 0 message not processed", { code: "PIPELINE_BUSY" });
+      return false;
+    }
+    this.unacknowledged.set(deviceId, n + 1);
+    return true;
+  }
+
+  private releaseUnacknowledged(deviceId: string): void {
+    const n = (this.unacknowledged.get(deviceId) ?? 1) - 1;
+    if (n <= 0) this.unacknowledged.delete(deviceId);
+    else this.unacknowledged.set(deviceId, n);
+  }
+
+  /** Per-message events are kept only while someone follows the device (see InspectorSink). */
+  private traced(deviceId: string): boolean {
+    return this.deps.inspector.watching(deviceId) && this.deps.inspector.wants(deviceId);
   }
 
   private report(deviceId: string, err: unknown, action?: Action): void {

@@ -26,6 +26,15 @@ async function events(deviceId: string): Promise<Event[]> {
   return ((await res.json()) as { result: Event[] }).result.reverse();
 }
 
+/** Opens the device's live stream, as an open inspector does; per-message events are kept only then. */
+async function watch(deviceId: string): Promise<() => void> {
+  const controller = new AbortController();
+  const res = await fetch(`${api}/device/${deviceId}/inspector/stream?token=${sluice.adminToken}`, { signal: controller.signal });
+  assert.equal(res.status, 200);
+  void res.body?.getReader().read().catch(() => undefined);
+  return () => controller.abort();
+}
+
 async function until(check: () => Promise<boolean>, ms = 3000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await check())) {
@@ -39,6 +48,8 @@ test("connect, subscribe, message in, parser run, action, stored, message out an
   const resources = new Resources({ token: sluice.adminToken, region: { api, sse: `${api}/events` } });
   await resources.devices.edit(dev.deviceId, { parse_function: "console.log('frames', payload.length); payload = [{ variable: 'level', value: Number(payload[0].value) }]" } as never);
   await resources.actions.create({ name: "store", type: "mqtt_topic", trigger: [{ device: dev.deviceId, topic: "tank" } as never], action: { type: "insert_bucket" } as never });
+  const stop = await watch(dev.deviceId);
+  after(stop);
   const client = await sluice.connect({ username: "Token", password: dev.token, clientId: "tank-1" });
   await client.subscribeAsync("tank");
   await client.publishAsync("tank", "42", { qos: 1 });
@@ -57,6 +68,14 @@ test("connect, subscribe, message in, parser run, action, stored, message out an
   assert.ok(kinds.includes("message_out"));
   const log = (await events(dev.deviceId)).find((e) => e.kind === "parser_log")!;
   assert.match(log.summary, /frames 1/);
+});
+
+test("without a live viewer, connections are kept in the ring but messages are not", async () => {
+  const dev = await sluice.device();
+  const client = await sluice.connect({ username: "Token", password: dev.token });
+  await client.publishAsync("unwatched", "x", { qos: 1 });
+  await until(async () => (await events(dev.deviceId)).some((e) => e.kind === "connect"));
+  assert.deepEqual((await events(dev.deviceId)).map((e) => e.kind), ["connect"]);
 });
 
 test("a parser error shows in the inspector and nothing is stored", async () => {

@@ -8,6 +8,8 @@ import { intervalMs, type Action, type IntervalTrigger, type ScheduleTrigger } f
  */
 export class TimerTriggers {
   private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** When each armed action was last edited: an unchanged one keeps its running timer. */
+  private readonly armedVersion = new Map<string, number>();
 
   constructor(
     private readonly run: (action: Action) => void,
@@ -21,11 +23,13 @@ export class TimerTriggers {
       if (!wanted.has(id)) {
         clearTimeout(timer);
         this.timers.delete(id);
+        this.armedVersion.delete(id);
       }
     }
     for (const a of actions) {
-      if (!wanted.has(a.id)) continue;
+      if (!wanted.has(a.id) || this.armedVersion.get(a.id) === a.updatedAt.getTime()) continue;
       clearTimeout(this.timers.get(a.id));
+      this.armedVersion.set(a.id, a.updatedAt.getTime());
       this.arm(a);
     }
   }
@@ -58,5 +62,6 @@ export class TimerTriggers {
   stop(): void {
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
+    this.armedVersion.clear();
   }
 }
