@@ -2,7 +2,10 @@ import { EventEmitter } from "node:events";
 import { invalid, notFound } from "../errors.js";
 import { generateId } from "../identity/tokens.js";
 import type { ActionRepository } from "../store/sqlite/actions.js";
-import { validateKind, validateTrigger, type Action, type ActionParams, type TriggerKind } from "./action_model.js";
+import { topicMatches } from "../mqtt/topics.js";
+import { validateKind, validateTrigger, type Action, type ActionParams, type MqttTopicTrigger, type TriggerKind } from "./action_model.js";
+
+const TOPIC_CACHE_LIMIT = 4096;
 import type { ActionRegistry } from "./actions/registry.js";
 
 export interface ActionInput {
@@ -23,8 +26,12 @@ export interface ActionInput {
  */
 export class ActionService extends EventEmitter {
   private readonly byAccount = new Map<string, Map<string, Action>>();
-  /** Per account, its active mqtt_topic actions: read for every message, rebuilt on change. */
-  private readonly mqttByAccount = new Map<string, Action[]>();
+  /**
+   * Per account, per topic: the active mqtt_topic actions with a trigger row on that topic.
+   * Read for every message a device publishes, so it is cached (devices reuse few topics) and
+   * dropped whenever the account's actions change.
+   */
+  private readonly mqttByAccount = new Map<string, Map<string, readonly Action[]>>();
   /** Actions whose run time changed and is not stored yet (written in batches, see `touch`). */
   private readonly unsaved = new Set<Action>();
   private saveTimer: NodeJS.Timeout | undefined;
@@ -51,12 +58,20 @@ export class ActionService extends EventEmitter {
     return m;
   }
 
-  /** The account's active mqtt_topic actions (the same array until the account's actions change). */
-  mqttActions(accountId: string): readonly Action[] {
-    let list = this.mqttByAccount.get(accountId);
+  /** The account's active mqtt_topic actions having a trigger row whose filter matches `topic`. */
+  mqttActionsFor(accountId: string, topic: string): readonly Action[] {
+    let byTopic = this.mqttByAccount.get(accountId);
+    if (!byTopic) {
+      byTopic = new Map();
+      this.mqttByAccount.set(accountId, byTopic);
+    }
+    let list = byTopic.get(topic);
     if (!list) {
-      list = this.list(accountId).filter((a) => a.active && a.type === "mqtt_topic");
-      this.mqttByAccount.set(accountId, list);
+      list = this.list(accountId).filter(
+        (a) => a.active && a.type === "mqtt_topic" && (a.trigger as MqttTopicTrigger[]).some((row) => topicMatches(row.topic, topic)),
+      );
+      if (byTopic.size >= TOPIC_CACHE_LIMIT) byTopic.clear();
+      byTopic.set(topic, list);
     }
     return list;
   }

@@ -10,8 +10,7 @@ import type { Logger } from "../observability/logger.js";
 import { toParserInput } from "../sandbox/parser_input.js";
 import { ParserError, type ParserDevice, type ParserSandbox } from "../sandbox/types.js";
 import type { DeviceRow } from "../store/types.js";
-import type { Action, MqttTopicTrigger } from "./action_model.js";
-import { topicMatches } from "../mqtt/topics.js";
+import type { Action } from "./action_model.js";
 import type { ActionService } from "./action_service.js";
 import type { ActionRegistry, ActionServices } from "./actions/registry.js";
 import type { DeviceCache } from "./device_cache.js";
@@ -68,7 +67,7 @@ export class Pipeline {
     }
     // Only actions with a trigger row on this topic can match; without any, the message is only
     // routed and nothing waits (decided synchronously: this runs for every message).
-    const candidates = this.deps.actions.mqttActions(p.accountId).filter((a) => (a.trigger as MqttTopicTrigger[]).some((row) => topicMatches(row.topic, message.topic)));
+    const candidates = this.deps.actions.mqttActionsFor(p.accountId, message.topic);
     if (candidates.length === 0) return undefined;
     // Nobody acknowledges QoS 0 messages and wills, so nobody waits: errors end in the inspector.
     if (message.qos === 0 || event.origin === "will") {
