@@ -65,6 +65,7 @@ export class Connection implements PacketSink {
   private outgoingBytes = 0;
   private readThisTurn = 0;
   private readPaused = false;
+  private ackBlocked = false;
 
   constructor(
     readonly broker: Broker,
@@ -117,7 +118,24 @@ export class Connection implements PacketSink {
   resumeReading(): void {
     this.readPaused = false;
     this.readThisTurn = 0;
-    if (this.state !== "closed") this.socket.stream.resume();
+    if (this.state !== "closed" && !this.ackBlocked) this.socket.stream.resume();
+  }
+
+  /**
+   * A 3.1.1 client is never told the broker's receive maximum, so instead of disconnecting it
+   * (as 5.0 requires) the broker stops reading from it while that many acks are held, and reads
+   * again once they are sent: TCP pushes back on the client.
+   */
+  blockReadingForAcks(): void {
+    if (this.ackBlocked) return;
+    this.ackBlocked = true;
+    this.socket.stream.pause();
+  }
+
+  unblockReadingForAcks(): void {
+    if (!this.ackBlocked) return;
+    this.ackBlocked = false;
+    if (!this.readPaused && this.state !== "closed") this.socket.stream.resume();
   }
 
   onPacket(packet: Packet): void {

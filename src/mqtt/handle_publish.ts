@@ -14,7 +14,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   const topic = resolveTopic(conn, packet);
 
   if (qos > 0) {
-    if (conn.unackedInbound >= broker.limits.receiveMaximum) {
+    if (conn.unackedInbound >= broker.limits.receiveMaximum && conn.protocolVersion === 5) {
       throw new ProtocolViolation(RC.RECEIVE_MAXIMUM_EXCEEDED, `more than ${broker.limits.receiveMaximum} unacknowledged QoS 1/2 messages`);
     }
     // A QoS 2 retransmission of a message we already own: acknowledge again, route nothing
@@ -62,6 +62,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   // The published hook holds the ack (e.g. until the data is stored). Acks leave in the order
   // the messages came, whatever order the hook settles them in.
   conn.unackedInbound++;
+  if (conn.unackedInbound >= broker.limits.receiveMaximum && conn.protocolVersion !== 5) conn.blockReadingForAcks();
   if (qos === 2) (conn.heldQos2 ??= new Set()).add(id!);
   const previous = conn.ackChain ?? Promise.resolve();
   const outcome = (held ?? Promise.resolve()).then(
@@ -73,6 +74,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   );
   const chain: Promise<void> = Promise.all([previous, outcome]).then(([, rc]) => {
     conn.unackedInbound--;
+    if (conn.unackedInbound < broker.limits.receiveMaximum) conn.unblockReadingForAcks();
     conn.heldQos2?.delete(id!);
     if (conn.ackChain === chain) conn.ackChain = undefined;
     if (rc !== RC.SUCCESS && qos === 2) session.incomingQos2.delete(id!);

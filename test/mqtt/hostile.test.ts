@@ -392,3 +392,48 @@ describe("slow subscribers", () => {
     slow.destroy();
   });
 });
+
+describe("receive maximum for MQTT 3.1.1 clients, which are never told it", () => {
+  let broker: Broker;
+  let server: Server;
+  let port: number;
+  const held: (() => void)[] = [];
+  before(async () => {
+    broker = new Broker({
+      limits: { ...defaultConfig.mqtt, receiveMaximum: 2 },
+      hooks: {
+        authenticate: async () => ({ ok: true, namespace: "test", principal: {} }),
+        published: () => new Promise<void>((resolve) => held.push(resolve)),
+      },
+      logger: pino({ level: "silent" }),
+      sysInterval: 0,
+    });
+    await broker.start();
+    server = await listenTcp(broker, "127.0.0.1", 0);
+    port = (server.address() as AddressInfo).port;
+  });
+  after(async () => {
+    server.close();
+    await broker.stop();
+  });
+
+  test("a 3.1.1 client over the limit is not disconnected: the broker stops reading until acks leave, then every message is acknowledged", async () => {
+    const wire = await WireClient.connected(port, "any", { protocolVersion: 4 });
+    const publish = (messageId: number) => wire.send({ cmd: "publish", topic: "rm/b", payload: Buffer.from("x"), qos: 1, messageId, retain: false, dup: false });
+    publish(1);
+    publish(2);
+    await new Promise((r) => setTimeout(r, 100));
+    // Packets already read are handled; what comes after reaching the limit waits in TCP.
+    for (const messageId of [3, 4, 5]) publish(messageId);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(wire.isClosed, false);
+    assert.equal(held.length, 2);
+    const acked: number[] = [];
+    while (acked.length < 5) {
+      held.splice(0).forEach((resolve) => resolve());
+      acked.push((await wire.next("puback")).messageId!);
+    }
+    assert.deepEqual(acked, [1, 2, 3, 4, 5]);
+    wire.destroy();
+  });
+});
