@@ -20,6 +20,19 @@ const FIXED_UNIT_MS: Record<string, number> = {
   week: 604_800_000,
 };
 const MONTHS_PER_UNIT: Record<string, number> = { month: 1, quarter: 3, year: 12 };
+const APPROXIMATE_CALENDAR_MS: Record<string, number> = { month: 30 * 86_400_000, quarter: 91 * 86_400_000, year: 365 * 86_400_000 };
+
+/**
+ * A duration such as "5 minutes" or "2 days", in ms; undefined when unreadable. Calendar units
+ * count as fixed lengths here (month 30 days, quarter 91, year 365): fine for repeating
+ * intervals, where the calendar-aware `parseQueryDate` is not needed.
+ */
+export function parseDuration(text: string): number | undefined {
+  const m = RELATIVE.exec(text.trim());
+  if (!m || /ago$/i.test(text.trim())) return undefined;
+  const unit = m[2]!.toLowerCase();
+  return Number(m[1]) * (FIXED_UNIT_MS[unit] ?? APPROXIMATE_CALENDAR_MS[unit]!);
+}
 
 /** An absolute date: Date, epoch ms (number or digits) or a date string; undefined when unreadable. */
 export function parseDate(input: unknown): Date | undefined {

@@ -1,4 +1,5 @@
 import { CronExpressionParser } from "cron-parser";
+import { parseDuration } from "../data/dates.js";
 import { invalid } from "../errors.js";
 import { isValidTopicFilter } from "../mqtt/topics.js";
 
@@ -115,14 +116,10 @@ export function validateTrigger(kind: TriggerKind, row: unknown, i: number): Tri
   }
 }
 
-const UNITS: Record<string, number> = { second: 1000, minute: 60_000, hour: 3_600_000, day: 86_400_000, week: 604_800_000, month: 2_592_000_000 };
-
-/** "5 minutes" → ms; undefined when not understood or under a second. */
+/** "5 minutes" → ms; undefined when not understood or under a second (a busy loop otherwise). */
 export function intervalMs(text: string): number | undefined {
-  const m = /^\s*(\d+)\s*(second|minute|hour|day|week|month)s?\s*$/i.exec(text);
-  if (!m) return undefined;
-  const ms = Number(m[1]) * UNITS[m[2]!.toLowerCase()]!;
-  return ms >= 1000 ? ms : undefined;
+  const ms = parseDuration(text);
+  return ms !== undefined && ms >= 1000 ? ms : undefined;
 }
 
 export function validateKind(kind: unknown): TriggerKind {
