@@ -8,6 +8,7 @@ import { loadTlsMaterial } from "./access/tls_material.js";
 import type { SluiceConfig } from "./config/schema.js";
 import { SqliteBucketStore } from "./data/sqlite/bucket_store.js";
 import { SqliteParamStore } from "./data/sqlite/param_store.js";
+import { CachedParamStore } from "./data/cached_param_store.js";
 import { actionRoutes } from "./http/routes/action.js";
 import { dataRoutes } from "./http/routes/data.js";
 import { accountDeviceDataRoutes } from "./http/routes/device_data.js";
@@ -72,7 +73,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   const metrics = new Metrics();
   const buckets = SqliteBucketStore.open(join(dataDir, "sluice.db"), { onError: (err) => logger.error({ err }, "bucket store") });
-  const params = new SqliteParamStore(store.db);
+  const params = new CachedParamStore(new SqliteParamStore(store.db));
   const switches = new SqliteInspectorSwitches(store.db);
   const inspector = new Inspector({ disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled) });
   const sandbox = new IsolateParserSandbox();

@@ -156,6 +156,22 @@ describe("HTTP data goes through the same pipeline", () => {
   });
 });
 
+describe("device params in the parser", () => {
+  test("a parser reads the device's params, and sees a changed param on the next message", async () => {
+    const dev = await sluice.device();
+    const r = resources();
+    await r.devices.edit(dev.deviceId, { parse_function: "const f = device.params.find((p) => p.key === 'factor'); payload = payload.map((x) => ({ ...x, value: x.value * Number(f ? f.value : 1) }))" } as never);
+    await r.devices.paramSet(dev.deviceId, { key: "factor", value: "10", sent: false });
+    const d = deviceApi(dev.token);
+    await d.sendData({ variable: "scaled", value: 2 });
+    const [param] = await r.devices.paramList(dev.deviceId);
+    await r.devices.paramSet(dev.deviceId, { id: param!.id, key: "factor", value: "100", sent: false });
+    await d.sendData({ variable: "scaled", value: 3 });
+    const values = (await read(dev.token, ["scaled"], 10)).map((x) => x.value).sort((a, b) => Number(a) - Number(b));
+    assert.deepEqual(values, [20, 300]);
+  });
+});
+
 describe("actions", () => {
   test("an MQTT publish action sends a templated payload to the account's subscribers", async () => {
     const dev = await sluice.device();

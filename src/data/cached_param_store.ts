@@ -1,0 +1,51 @@
+import type { DeviceParam, ParamInput, ParamStore } from "./params.js";
+
+/**
+ * Device params as every parser run reads them (`device.params`), kept in memory: a store
+ * query per message was a visible share of the parsed ingest path. Writes go through this
+ * wrapper, which drops the device's entry, so readers never see stale params.
+ */
+export class CachedParamStore implements ParamStore {
+  private readonly byDevice = new Map<string, Promise<DeviceParam[]>>();
+
+  constructor(private readonly inner: ParamStore, private readonly max = 50_000) {}
+
+  list(deviceId: string, sent?: boolean): Promise<DeviceParam[]> {
+    if (sent !== undefined) return this.inner.list(deviceId, sent);
+    let params = this.byDevice.get(deviceId);
+    if (!params) {
+      params = this.inner.list(deviceId);
+      params.catch(() => this.byDevice.delete(deviceId));
+      if (this.byDevice.size >= this.max) this.byDevice.delete(this.byDevice.keys().next().value!);
+      this.byDevice.set(deviceId, params);
+    }
+    return params;
+  }
+
+  async save(deviceId: string, inputs: ParamInput[]): Promise<DeviceParam[]> {
+    try {
+      return await this.inner.save(deviceId, inputs);
+    } finally {
+      // After the write: a read that raced it may have cached what was there before.
+      this.byDevice.delete(deviceId);
+    }
+  }
+
+  async markSent(deviceId: string, id: string, sent: boolean): Promise<boolean> {
+    try {
+      return await this.inner.markSent(deviceId, id, sent);
+    } finally {
+      // After the write: a read that raced it may have cached what was there before.
+      this.byDevice.delete(deviceId);
+    }
+  }
+
+  async remove(deviceId: string, id: string): Promise<boolean> {
+    try {
+      return await this.inner.remove(deviceId, id);
+    } finally {
+      // After the write: a read that raced it may have cached what was there before.
+      this.byDevice.delete(deviceId);
+    }
+  }
+}
