@@ -5,7 +5,7 @@
 import ivm from "isolated-vm";
 import { performance } from "node:perf_hooks";
 import { IsolateParserSandbox } from "../src/sandbox/isolate_parser_sandbox.js";
-import { dayjsScripts, preludeScript, wrapParser, PARSER_FILENAME } from "../src/sandbox/parser_globals.js";
+import { bufferScript, dayjsScripts, preludeScript, wrapParser, PARSER_FILENAME } from "../src/sandbox/parser_globals.js";
 import type { ParserRunInput } from "../src/sandbox/types.js";
 
 const RUNS = Number(process.argv[2] ?? 20_000);
@@ -84,7 +84,7 @@ async function coldStart(): Promise<void> {
  * of heap after a few hundred messages: that is why it is recycled here every 100 messages.
  */
 function freshContextPerMessage(): void {
-  const libraries = dayjsScripts();
+  const libraries = [...dayjsScripts(), bufferScript()];
   const prelude = preludeScript({ maxLogLines: 100, maxLogLineChars: 1024, maxOutputBytes: 1024 * 1024 });
   const runs = Math.min(RUNS, 2000);
   let isolate: ivm.Isolate | undefined;

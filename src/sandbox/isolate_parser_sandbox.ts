@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import { invalid } from "../errors.js";
 import { DeviceIsolate } from "./device_isolate.js";
 import { sandboxClosed } from "./failure.js";
-import { dayjsScripts, preludeScript, type IsolateSource } from "./parser_globals.js";
+import { bufferScript, dayjsScripts, preludeScript, type IsolateSource } from "./parser_globals.js";
 import { ParserError, type ParserLimits, type ParserRunInput, type ParserRunResult, type ParserSandbox } from "./types.js";
 
 export const DEFAULT_PARSER_LIMITS: ParserLimits = { timeoutMs: 200, memoryMb: 32 };
@@ -158,7 +158,7 @@ export class IsolateParserSandbox implements ParserSandbox {
     slot.isolate = undefined;
     const isolate = await DeviceIsolate.create({
       memoryMb,
-      libraries: dayjsScripts(),
+      libraries: [...dayjsScripts(), bufferScript()],
       prelude: this.prelude,
       maxScripts: this.maxScripts,
       onCatastrophicError: this.onCatastrophicError,

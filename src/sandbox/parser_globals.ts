@@ -1,6 +1,5 @@
 import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { makeBuffer } from "./prelude/buffer.js";
 import { makeConsole } from "./prelude/console.js";
 import { harden } from "./prelude/harden.js";
 import { installRuntime, type RuntimeConfig } from "./prelude/runtime.js";
@@ -9,7 +8,8 @@ import { makeTimeUtils } from "./prelude/time_utils.js";
 /**
  * The source text evaluated in every parser isolate before any parser runs: dayjs with its
  * utc and timezone plugins (their own files, which define globals when no module system is
- * around), then the prelude that adds the other globals and hardens the context.
+ * around), the `buffer` package (Node's Buffer for browsers, in a small CommonJS loader), then
+ * the prelude that adds the other globals and hardens the context.
  *
  * The prelude is written as ordinary TypeScript functions under prelude/, type-checked with the
  * rest, and shipped into the isolate as their compiled source text (`fn.toString()`).
@@ -40,6 +40,43 @@ export function dayjsScripts(): IsolateSource[] {
   return dayjsSources;
 }
 
+/** The global the buffer script leaves `{ Buffer }` in; the runtime takes it and deletes it. */
+export const BUFFER_MODULE_GLOBAL = "__sluiceBufferModule";
+
+let bufferSource: IsolateSource | undefined;
+
+/**
+ * The `buffer` package and its two dependencies as installed in node_modules (read once per
+ * process), each module's source wrapped as a CommonJS function body, with a `require` that
+ * knows only these three. Leaves the package's exports in `globalThis.__sluiceBufferModule`.
+ */
+export function bufferScript(): IsolateSource {
+  if (!bufferSource) {
+    const require = createRequire(import.meta.url);
+    const modules = ["base64-js", "ieee754", "buffer"]
+      .map((id) => `${JSON.stringify(id)}: function (module, exports, require) {\n${readFileSync(require.resolve(`${id}/index.js`), "utf8")}\n}`)
+      .join(",\n");
+    const code = `(function () {
+const modules = {
+${modules}
+};
+const loaded = Object.create(null);
+function load(id) {
+  if (!Object.prototype.hasOwnProperty.call(modules, id)) throw new Error("Cannot find module '" + id + "'");
+  if (!loaded[id]) {
+    const module = { exports: {} };
+    loaded[id] = module;
+    modules[id].call(module.exports, module, module.exports, load);
+  }
+  return loaded[id].exports;
+}
+globalThis.${BUFFER_MODULE_GLOBAL} = { Buffer: load("buffer").Buffer };
+})();`;
+    bufferSource = { filename: "sluice-buffer.js", code };
+  }
+  return bufferSource;
+}
+
 export interface PreludeOptions {
   maxLogLines: number;
   maxLogLineChars: number;
@@ -53,13 +90,13 @@ export function preludeScript(options: PreludeOptions): IsolateSource {
     maxLogLines: options.maxLogLines,
     maxLogLineChars: options.maxLogLineChars,
     maxOutputChars: options.maxOutputBytes,
+    bufferModuleGlobal: BUFFER_MODULE_GLOBAL,
   };
   const code = `(function () {
 "use strict";
 const parts = {
   makeConsole: ${makeConsole.toString()},
   makeTimeUtils: ${makeTimeUtils.toString()},
-  makeBuffer: ${makeBuffer.toString()},
   harden: ${harden.toString()},
 };
 return (${installRuntime.toString()})(${JSON.stringify(config)}, parts);

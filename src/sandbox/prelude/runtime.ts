@@ -1,6 +1,5 @@
 // Runs INSIDE the parser isolate: parser_globals.ts sends this function's source text there.
 // It must stay self-contained (no imports, no references to anything outside its body).
-import type { makeBuffer } from "./buffer.js";
 import type { makeConsole, SandboxLogLine } from "./console.js";
 import type { harden } from "./harden.js";
 import type { makeTimeUtils, ZonedDayjs } from "./time_utils.js";
@@ -12,12 +11,18 @@ export interface RuntimeConfig {
   maxLogLineChars: number;
   /** Longest output JSON, in UTF-16 units (a lower bound of its UTF-8 bytes; the host checks bytes). */
   maxOutputChars: number;
+  /** The global the `buffer` package's script left `{ Buffer }` in (parser_globals.ts). */
+  bufferModuleGlobal: string;
+}
+
+/** The part of the `buffer` package's Buffer the runtime itself uses (atob, btoa). */
+interface BufferModule {
+  Buffer: { from(value: string, encoding: string): { toString(encoding: string): string } };
 }
 
 export interface RuntimeParts {
   makeConsole: typeof makeConsole;
   makeTimeUtils: typeof makeTimeUtils;
-  makeBuffer: typeof makeBuffer;
   harden: typeof harden;
 }
 
@@ -45,10 +50,10 @@ export interface RuntimeHooks {
 }
 
 /**
- * Installs the parser globals (`dayjs` is already there, put by its own scripts), hardens the
- * context, and returns the hooks the host drives runs with. Everything captured here
- * (JSON.parse, Reflect...) is captured before any parser runs, and the hardening makes the
- * originals unchangeable anyway.
+ * Installs the parser globals (`dayjs` and the `buffer` package are already there, put by their
+ * own scripts), hardens the context, and returns the hooks the host drives runs with.
+ * Everything captured here (JSON.parse, Reflect...) is captured before any parser runs, and the
+ * hardening makes the originals unchangeable anyway.
  */
 export function installRuntime(config: RuntimeConfig, parts: RuntimeParts): RuntimeHooks {
   const global = globalThis as unknown as Record<PropertyKey, unknown>;
@@ -87,7 +92,26 @@ export function installRuntime(config: RuntimeConfig, parts: RuntimeParts): Runt
 
   const { console, take } = parts.makeConsole({ maxLines: config.maxLogLines, maxLineChars: config.maxLogLineChars });
   const timeUtils = parts.makeTimeUtils(dayjs);
-  const { Buffer, atob, btoa } = parts.makeBuffer();
+  const { Buffer } = global[config.bufferModuleGlobal] as BufferModule;
+  delete global[config.bufferModuleGlobal];
+
+  // A bare isolate has no atob/btoa (they are not ECMAScript): these are the package's codecs.
+  // atob decodes leniently, as Buffer does (Node's atob throws on characters outside base64).
+  function atob(text: unknown): string {
+    return Buffer.from(String(text), "base64").toString("latin1");
+  }
+  function btoa(text: unknown): string {
+    const source = String(text);
+    for (let i = 0; i < source.length; i++) {
+      if (source.charCodeAt(i) > 0xff) {
+        // Node throws a DOMException by this name; a bare isolate has no DOMException.
+        const error = new Error("Invalid character");
+        error.name = "InvalidCharacterError";
+        throw error;
+      }
+    }
+    return Buffer.from(source, "latin1").toString("base64");
+  }
 
   function describeError(error: unknown): { message: string; line?: number } {
     try {
