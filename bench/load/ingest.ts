@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 import type { LoadClient } from "./client.js";
 import type { Histogram } from "./histogram.js";
 import { repeated } from "../mqtt/packets.js";
+import { readFrame, type Frame } from "../mqtt/scanner.js";
 
 const PACKET_PUBACK = 4;
 const PACKET_DISCONNECT = 14;
@@ -45,6 +46,7 @@ export class IngestPublisher {
   /** Send time of each packet id in flight; NaN when the id is free. */
   private readonly sentAt = new Float64Array(MAX_PACKET_ID + 1).fill(Number.NaN);
   private carry: Buffer | null = null;
+  private readonly frame: Frame = { header: 0, body: 0, end: 0 };
 
   constructor(
     private readonly client: LoadClient,
@@ -111,24 +113,11 @@ export class IngestPublisher {
     }
     const n = buf.length;
     let p = 0;
+    const frame = this.frame;
     while (p < n) {
-      const header = buf[p]!;
-      let q = p + 1;
-      let remaining = 0;
-      let shift = 0;
-      let complete = false;
-      while (q < n) {
-        const b = buf[q++]!;
-        remaining |= (b & 0x7f) << shift;
-        if ((b & 0x80) === 0) {
-          complete = true;
-          break;
-        }
-        shift += 7;
-        if (shift > 21) throw new Error("malformed MQTT remaining length from broker");
-      }
-      const end = q + remaining;
-      if (!complete || end > n) break;
+      if (!readFrame(buf, p, frame)) break;
+      const { header, body: q, end } = frame;
+      const remaining = end - q;
       const type = header >>> 4;
       if (type === PACKET_PUBACK && remaining >= 2) {
         const id = (buf[q]! << 8) | buf[q + 1]!;

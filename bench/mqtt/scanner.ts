@@ -9,6 +9,38 @@ export const PACKET_PUBLISH = 3;
 export const PACKET_SUBACK = 9;
 export const PACKET_PINGRESP = 13;
 
+/** Where one packet lies in a buffer (filled by `readFrame`, reused to spare an object per packet). */
+export interface Frame {
+  /** The fixed header byte (type in the high nibble, flags in the low one). */
+  header: number;
+  /** Offset of the variable header. */
+  body: number;
+  /** Offset just past the packet; `end - body` is its Remaining Length. */
+  end: number;
+}
+
+/** Reads the fixed header of the packet starting at `p`; false when the packet is not whole in `buf`. */
+export function readFrame(buf: Buffer, p: number, out: Frame): boolean {
+  const n = buf.length;
+  let q = p + 1;
+  let remaining = 0;
+  let shift = 0;
+  while (q < n) {
+    const b = buf[q++]!;
+    remaining |= (b & 0x7f) << shift;
+    if ((b & 0x80) === 0) {
+      if (q + remaining > n) return false;
+      out.header = buf[p]!;
+      out.body = q;
+      out.end = q + remaining;
+      return true;
+    }
+    shift += 7;
+    if (shift > 21) throw new Error("malformed MQTT remaining length from broker");
+  }
+  return false;
+}
+
 /** Receives every non-PUBLISH packet (rare: handshakes and pings), as a standalone copy. */
 export type ControlHandler = (type: number, packet: Buffer) => void;
 
@@ -26,6 +58,7 @@ export class FrameScanner {
   stale = 0;
   /** Bytes of an incomplete packet left at the end of the previous chunk. */
   private carry: Buffer | null = null;
+  private readonly frame: Frame = { header: 0, body: 0, end: 0 };
 
   constructor(private readonly onControl: ControlHandler) {}
 
@@ -41,24 +74,10 @@ export class FrameScanner {
     const hist = this.latency;
     let p = 0;
     let publishes = 0;
+    const frame = this.frame;
     while (p < n) {
-      const header = buf[p];
-      let q = p + 1;
-      let remaining = 0;
-      let shift = 0;
-      let complete = false;
-      while (q < n) {
-        const b = buf[q++];
-        remaining |= (b & 0x7f) << shift;
-        if ((b & 0x80) === 0) {
-          complete = true;
-          break;
-        }
-        shift += 7;
-        if (shift > 21) throw new Error("malformed MQTT remaining length from broker");
-      }
-      const end = q + remaining;
-      if (!complete || end > n) break;
+      if (!readFrame(buf, p, frame)) break;
+      const { header, body: q, end } = frame;
       const type = header >>> 4;
       if (type === PACKET_PUBLISH) {
         publishes++;
