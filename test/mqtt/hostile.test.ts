@@ -269,40 +269,42 @@ describe("timeouts", () => {
   });
 });
 
-describe("receive maximum", () => {
-  // The published hook holding acks forever is what makes inbound QoS 1 messages pile up
-  // unacknowledged; Sluice itself does not hold acks yet, so this runs on a bare Broker.
+/**
+ * A bare Broker with receive maximum 2 whose published hook holds every ack with `hold`, on an
+ * ephemeral port for the enclosing describe: holding acks is what piles QoS 1 messages up.
+ */
+function brokerHoldingAcks(hold: () => Promise<void>): { port: () => number } {
   let broker: Broker;
   let server: Server;
-  let port: number;
   before(async () => {
     broker = new Broker({
       limits: { ...defaultConfig.mqtt, receiveMaximum: 2 },
-      hooks: {
-        authenticate: async () => ({ ok: true, namespace: "test", principal: {} }),
-        published: () => new Promise<void>(() => {}),
-      },
+      hooks: { authenticate: async () => ({ ok: true, namespace: "test", principal: {} }), published: hold },
       logger: pino({ level: "silent" }),
       sysInterval: 0,
     });
     await broker.start();
     server = await listenTcp(broker, "127.0.0.1", 0);
-    port = (server.address() as AddressInfo).port;
   });
   after(async () => {
     server.close();
     await broker.stop();
   });
+  return { port: () => (server.address() as AddressInfo).port };
+}
+
+describe("receive maximum", () => {
+  const bare = brokerHoldingAcks(() => new Promise<void>(() => {}));
 
   test("MQTT 5 CONNACK announces the receive maximum", async () => {
-    const wire = await WireClient.open(port, 5);
+    const wire = await WireClient.open(bare.port(), 5);
     wire.send(connectPacket("any"));
     assert.equal((await wire.next("connack")).properties?.receiveMaximum, 2);
     wire.destroy();
   });
 
   test("a client may have receiveMaximum QoS 1 messages unacknowledged", async () => {
-    const wire = await WireClient.connected(port, "any", { protocolVersion: 5 });
+    const wire = await WireClient.connected(bare.port(), "any", { protocolVersion: 5 });
     for (const messageId of [1, 2]) wire.send({ cmd: "publish", topic: "rm/a", payload: Buffer.from("x"), qos: 1, messageId, retain: false, dup: false });
     await new Promise((r) => setTimeout(r, 200));
     assert.equal(wire.isClosed, false);
@@ -310,11 +312,11 @@ describe("receive maximum", () => {
   });
 
   test("a client exceeding the receive maximum gets DISCONNECT 0x93, then the connection closes", async () => {
-    const wire = await WireClient.connected(port, "any", { protocolVersion: 5 });
+    const wire = await WireClient.connected(bare.port(), "any", { protocolVersion: 5 });
     for (const messageId of [1, 2, 3]) wire.send({ cmd: "publish", topic: "rm/a", payload: Buffer.from("x"), qos: 1, messageId, retain: false, dup: false });
     assert.equal((await wire.next("disconnect")).reasonCode, RECEIVE_MAXIMUM_EXCEEDED);
     await wire.waitClosed(1000);
-    const fine = await WireClient.connected(port, "any", { protocolVersion: 5 });
+    const fine = await WireClient.connected(bare.port(), "any", { protocolVersion: 5 });
     fine.destroy();
   });
 });
@@ -394,31 +396,11 @@ describe("slow subscribers", () => {
 });
 
 describe("receive maximum for MQTT 3.1.1 clients, which are never told it", () => {
-  let broker: Broker;
-  let server: Server;
-  let port: number;
   const held: (() => void)[] = [];
-  before(async () => {
-    broker = new Broker({
-      limits: { ...defaultConfig.mqtt, receiveMaximum: 2 },
-      hooks: {
-        authenticate: async () => ({ ok: true, namespace: "test", principal: {} }),
-        published: () => new Promise<void>((resolve) => held.push(resolve)),
-      },
-      logger: pino({ level: "silent" }),
-      sysInterval: 0,
-    });
-    await broker.start();
-    server = await listenTcp(broker, "127.0.0.1", 0);
-    port = (server.address() as AddressInfo).port;
-  });
-  after(async () => {
-    server.close();
-    await broker.stop();
-  });
+  const bare = brokerHoldingAcks(() => new Promise<void>((resolve) => held.push(resolve)));
 
   test("a 3.1.1 client over the limit is not disconnected: the broker stops reading until acks leave, then every message is acknowledged", async () => {
-    const wire = await WireClient.connected(port, "any", { protocolVersion: 4 });
+    const wire = await WireClient.connected(bare.port(), "any", { protocolVersion: 4 });
     const publish = (messageId: number) => wire.send({ cmd: "publish", topic: "rm/b", payload: Buffer.from("x"), qos: 1, messageId, retain: false, dup: false });
     publish(1);
     publish(2);
