@@ -1,3 +1,4 @@
+import { ReadCache } from "../store/read_cache.js";
 import type { DeviceParam, ParamInput, ParamStore } from "./params.js";
 
 /**
@@ -6,20 +7,15 @@ import type { DeviceParam, ParamInput, ParamStore } from "./params.js";
  * wrapper, which drops the device's entry, so readers never see stale params.
  */
 export class CachedParamStore implements ParamStore {
-  private readonly byDevice = new Map<string, Promise<DeviceParam[]>>();
+  private readonly byDevice: ReadCache<DeviceParam[]>;
 
-  constructor(private readonly inner: ParamStore, private readonly max = 50_000) {}
+  constructor(private readonly inner: ParamStore, max = 50_000) {
+    this.byDevice = new ReadCache(max);
+  }
 
   list(deviceId: string, sent?: boolean): Promise<DeviceParam[]> {
     if (sent !== undefined) return this.inner.list(deviceId, sent);
-    let params = this.byDevice.get(deviceId);
-    if (!params) {
-      params = this.inner.list(deviceId);
-      params.catch(() => this.byDevice.delete(deviceId));
-      if (this.byDevice.size >= this.max) this.byDevice.delete(this.byDevice.keys().next().value!);
-      this.byDevice.set(deviceId, params);
-    }
-    return params;
+    return this.byDevice.get(deviceId, () => this.inner.list(deviceId));
   }
 
   async save(deviceId: string, inputs: ParamInput[]): Promise<DeviceParam[]> {

@@ -120,7 +120,7 @@ export class Broker {
     this.sessions.detach(conn);
   }
 
-  clientConnected(conn: Connection, session: Session, present: boolean): void {
+  clientConnected(session: Session, present: boolean): void {
     this.logger.debug({ clientId: session.clientId, namespace: session.namespace, present }, "client connected");
     this.hooks.clientConnected?.(session.client, present);
     if (present) {

@@ -126,7 +126,7 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
   } else {
     conn.send({ cmd: "connack", returnCode: 0, sessionPresent: present });
   }
-  broker.clientConnected(conn, session, present);
+  broker.clientConnected(session, present);
   conn.runEarlyPackets();
 }
 

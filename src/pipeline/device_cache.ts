@@ -1,4 +1,5 @@
 import type { IdentityService } from "../identity/service.js";
+import { ReadCache } from "../store/read_cache.js";
 import type { DeviceRow } from "../store/types.js";
 
 /**
@@ -6,23 +7,15 @@ import type { DeviceRow } from "../store/types.js";
  * store read per message. Entries drop when the identity service says a device changed.
  */
 export class DeviceCache {
-  private readonly rows = new Map<string, Promise<DeviceRow | undefined>>();
+  private readonly rows: ReadCache<DeviceRow>;
 
-  constructor(private readonly identity: IdentityService, private readonly max = 50_000) {
+  constructor(private readonly identity: IdentityService, max = 50_000) {
+    this.rows = new ReadCache(max);
     identity.on("deviceChanged", ({ deviceId }: { deviceId: string }) => this.rows.delete(deviceId));
   }
 
+  /** The device, or undefined when it does not exist or could not be read now. */
   get(accountId: string, deviceId: string): Promise<DeviceRow | undefined> {
-    let row = this.rows.get(deviceId);
-    if (!row) {
-      row = this.identity.getDevice(accountId, deviceId).catch(() => {
-        // A failed read is not remembered: the next message tries again.
-        this.rows.delete(deviceId);
-        return undefined;
-      });
-      if (this.rows.size >= this.max) this.rows.delete(this.rows.keys().next().value!);
-      this.rows.set(deviceId, row);
-    }
-    return row;
+    return this.rows.get(deviceId, () => this.identity.getDevice(accountId, deviceId)).catch(() => undefined);
   }
 }

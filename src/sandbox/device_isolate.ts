@@ -1,5 +1,4 @@
 import ivm from "isolated-vm";
-import { performance } from "node:perf_hooks";
 import { isolateFailure, isTimeout, sandboxClosed } from "./failure.js";
 import type { IsolateSource } from "./parser_globals.js";
 import type { RuntimeHooks, SettleResult } from "./prelude/runtime.js";

@@ -32,7 +32,7 @@ function toToken(r: TokenRecord): DeviceTokenRow {
 export class SqliteIdentityRepository implements IdentityRepository {
   private readonly q;
 
-  constructor(private readonly db: Db) {
+  constructor(db: Db) {
     this.q = {
       insertAccount: db.prepare("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)"),
       getAccount: db.prepare("SELECT * FROM accounts WHERE id = ?"),
