@@ -106,8 +106,7 @@ export class Pipeline {
     try {
       const records = await this.parse(device, input);
       await this.deps.buckets.insert(device.id, records);
-      this.stored(device.id, records);
-      await this.runConditions(device, records);
+      await this.stored(device, records);
       return { stored: records };
     } catch (err) {
       this.report(device.id, err);
@@ -164,20 +163,20 @@ export class Pipeline {
       }
     }
     if (stored) {
-      this.stored(device.id, records);
-      await this.runConditions(device, records);
+      await this.stored(device, records);
     }
   }
 
-  private stored(deviceId: string, records: NormalizedRecord[]): void {
-    const { inspector } = this.deps;
-    if (this.traced(deviceId)) {
-      inspector.record(deviceId, "stored", `stored ${records.length} record(s): ${records.slice(0, 3).map((r) => r.variable).join(", ")}${records.length > 3 ? ", ..." : ""}`);
+  /** After records are committed: the inspector hears of it, then condition actions run. */
+  private async stored(device: DeviceRow, records: NormalizedRecord[]): Promise<void> {
+    if (this.traced(device.id)) {
+      this.deps.inspector.record(device.id, "stored", `stored ${records.length} record(s): ${records.slice(0, 3).map((r) => r.variable).join(", ")}${records.length > 3 ? ", ..." : ""}`);
     }
+    await this.runConditions(device, records);
   }
 
   /** Condition actions watching this device's variables, with their lock/unlock state. */
-  async runConditions(device: DeviceRow, records: NormalizedRecord[]): Promise<void> {
+  private async runConditions(device: DeviceRow, records: NormalizedRecord[]): Promise<void> {
     for (const action of this.deps.actions.list(device.accountId)) {
       if (!action.active || action.type !== "condition") continue;
       const decision = decideCondition(action, device.id, records);
