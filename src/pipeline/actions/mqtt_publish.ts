@@ -1,12 +1,12 @@
 import { invalid } from "../../errors.js";
 import { isValidTopicName } from "../../mqtt/topics.js";
-import type { ActionContext, ActionHandler } from "./registry.js";
+import type { ActionHandler } from "./registry.js";
+import { fillTemplate } from "./template.js";
 
 /**
  * "MQTT publish": publishes `payload` to `topic`, to the subscribers of one device
- * (`bucket` = its id) or of the whole account (no `bucket`). Both may hold placeholders:
- * `$VARIABLE$`, `$VALUE$`, `$UNIT$`, `$GROUP$`, `$TIME$`, `$DEVICE$` (from the first
- * triggering record and its device), `$TOPIC$` and `$PAYLOAD$` (from the triggering message).
+ * (`bucket` = its id) or of the whole account (no `bucket`). Both may hold the placeholders
+ * of template.ts.
  */
 export const mqttPublishAction: ActionHandler = {
   type: "mqtt",
@@ -23,26 +23,11 @@ export const mqttPublishAction: ActionHandler = {
   },
   async run(context, { publish }) {
     const p = context.action.action;
-    const topic = fill(String(p.topic), context);
+    const topic = fillTemplate(String(p.topic), context);
     if (!isValidTopicName(topic)) throw invalid(`the topic "${topic}" is not a valid topic name`);
-    const payload = Buffer.from(fill(String(p.payload ?? ""), context));
+    const payload = Buffer.from(fillTemplate(String(p.payload ?? ""), context));
     const target = typeof p.bucket === "string" ? p.bucket : undefined;
     publish(context.action.accountId, { topic, payload, qos: Number(p.qos ?? 0) as 0 | 1 | 2, retain: p.retain === true }, target);
     return { summary: `published ${payload.length} bytes to ${topic}${target ? ` for device ${target}` : ""}` };
   },
 };
-
-function fill(template: string, { records, device, message }: ActionContext): string {
-  const r = records[0];
-  const values: Record<string, string> = {
-    VARIABLE: r?.variable ?? "",
-    VALUE: r?.value === null || r?.value === undefined ? "" : String(r.value),
-    UNIT: r?.unit ?? "",
-    GROUP: r?.group ?? "",
-    TIME: r ? r.time.toISOString() : new Date().toISOString(),
-    DEVICE: device?.id ?? "",
-    TOPIC: message?.topic ?? "",
-    PAYLOAD: message ? message.payload.toString("utf8") : "",
-  };
-  return template.replace(/\$([A-Z]+)\$/g, (whole, key: string) => values[key] ?? whole);
-}

@@ -12,6 +12,8 @@ export interface ActionContext {
   records: NormalizedRecord[];
   /** The MQTT message, for mqtt_topic triggers. */
   message?: { topic: string; payload: Buffer };
+  /** A device event that triggered it (mqtt_connect, mqtt_disconnect), with its reason. */
+  event?: { kind: string; reason?: string };
 }
 
 /** What handlers may use; built once in the composition root. */
