@@ -11,12 +11,14 @@ import { SqliteParamStore } from "./data/sqlite/param_store.js";
 import { CachedParamStore } from "./data/cached_param_store.js";
 import { actionRoutes } from "./http/routes/action.js";
 import { dataRoutes } from "./http/routes/data.js";
+import { eventRoutes } from "./http/routes/events.js";
 import { accountDeviceDataRoutes } from "./http/routes/device_data.js";
 import { accountParamRoutes, deviceParamRoutes } from "./http/routes/device_params.js";
 import { deviceSelfRoutes } from "./http/routes/device_self.js";
 import { inspectorRoutes, inspectorStreamRoutes } from "./http/routes/inspector.js";
 import { parserTestRoutes } from "./http/routes/parser_test.js";
 import { createHttpServer } from "./http/server.js";
+import { EventHub } from "./events/hub.js";
 import { inspectorBrokerHooks } from "./inspector/broker_events.js";
 import { Inspector } from "./inspector/inspector.js";
 import { ActionService } from "./pipeline/action_service.js";
@@ -77,6 +79,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const switches = new SqliteInspectorSwitches(store.db);
   const inspector = new Inspector({ disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled) });
   const sandbox = new IsolateParserSandbox();
+  const events = new EventHub();
   const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction);
   const actions = new ActionService(store.actions, registry, (err) => logger.error({ err }, "storing an action's run time failed"));
   await actions.load();
@@ -141,7 +144,16 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         deviceParamRoutes({ params }),
         deviceSelfRoutes({ identity }),
       ],
-      public: [inspectorStreamRoutes({ identity, inspector })],
+      public: [
+        inspectorStreamRoutes({ identity, inspector }),
+        eventRoutes({
+          hub: events,
+          async resolveToken(token) {
+            const accountId = await identity.authenticateAccount(token);
+            return accountId === undefined ? undefined : { accountId };
+          },
+        }),
+      ],
     },
   });
   // Listeners first, then the broker (its DISCONNECTs), then the stores the rest writes to.

@@ -5,7 +5,7 @@ import { after, before, describe, test } from "node:test";
 import { setTimeout as delay } from "node:timers/promises";
 import { pino } from "pino";
 import type { FastifyInstance } from "fastify";
-import { SseParser, type SseMessage } from "../../src/cli/sse_parser.js";
+import type { SseMessage } from "../../src/cli/sse_parser.js";
 import { inspectorRoutes, inspectorStreamRoutes } from "../../src/http/routes/inspector.js";
 import { createHttpServer } from "../../src/http/server.js";
 import { IdentityService } from "../../src/identity/service.js";
@@ -13,6 +13,7 @@ import { Inspector } from "../../src/inspector/inspector.js";
 import type { InspectorEventJson } from "../../src/inspector/serialize.js";
 import { Metrics } from "../../src/observability/metrics.js";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
+import { openStream as openSseStream, type SseStreamClient } from "../helpers/sse_client.js";
 
 // The inspector's HTTP API on a real server: the list and switch behind the account token, and
 // the SSE stream that authenticates itself.
@@ -67,38 +68,8 @@ async function api(method: string, path: string, options: { token?: string | nul
   return { status: response.status, body: (await response.json()) as { status: boolean; result?: unknown; message?: string } };
 }
 
-/** An open SSE connection, read with the CLI's parser. */
-interface Stream {
-  status: number;
-  next(timeoutMs?: number): Promise<SseMessage>;
-  close(): void;
-}
-
-/**
- * Opens a stream on its own socket (not fetch: aborting a streaming fetch leaves undici holding
- * a fresh connection for seconds, which would hold the test process too).
- */
-async function openStream(path: string, headers: Record<string, string> = { token: server.token }): Promise<Stream> {
-  const response = await new Promise<IncomingMessage>((resolve, reject) => {
-    get(server.url + path, { headers, agent: false }, resolve).on("error", reject);
-  });
-  const queue: SseMessage[] = [];
-  const parser = new SseParser();
-  response.setEncoding("utf8");
-  response.on("data", (chunk: string) => queue.push(...parser.push(chunk)));
-  response.on("error", () => {}); // close() destroys it mid-stream
-  return {
-    status: response.statusCode ?? 0,
-    async next(timeoutMs = 2000) {
-      const deadline = Date.now() + timeoutMs;
-      while (queue.length === 0) {
-        if (Date.now() > deadline) throw new Error("no event within the timeout");
-        await delay(10);
-      }
-      return queue.shift()!;
-    },
-    close: () => response.destroy(),
-  };
+function openStream(path: string, headers: Record<string, string> = { token: server.token }): Promise<SseStreamClient> {
+  return openSseStream(server.url + path, headers);
 }
 
 /** A stream request on a bare socket, so the test decides exactly when the client reads or goes away. */

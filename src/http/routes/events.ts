@@ -1,0 +1,83 @@
+import type { FastifyPluginAsync } from "fastify";
+import { invalid, SluiceError, unauthorized } from "../../errors.js";
+import { TooManySubscribersError, type EventHub } from "../../events/hub.js";
+import type { QueryValue } from "../query.js";
+import { requestToken } from "../auth.js";
+import { DEFAULT_SSE_OPTIONS, SseStream, type SseOptions } from "../sse.js";
+
+/** Who a token is, as far as event channels care. */
+export interface EventSubject {
+  accountId: string;
+  /** Set when the token is an analysis token: `analysis_trigger` then means this analysis. */
+  analysisId?: string;
+}
+
+export interface EventRouteDeps {
+  hub: EventHub;
+  /** Resolves the request's token; undefined when it is not valid. */
+  resolveToken(token: string): Promise<EventSubject | undefined>;
+  sse?: Partial<SseOptions>;
+}
+
+/** Channels without an id whose events concern one analysis: the token's. */
+const PER_ANALYSIS = new Set(["analysis_trigger"]);
+const CHANNEL = /^[a-z_]{1,40}(\.[A-Za-z0-9_-]{1,100})?$/;
+const MAX_CHANNELS = 20;
+
+/**
+ * For the PUBLIC slot: `GET /events?channels=a,b.id&token=T`, TagoIO's SSE endpoint as the
+ * SDK's `openSSEListening` opens it. Each event is `data: {"channel":"…","payload":…}`.
+ * The token may also come in the `token` header. A channel without an id that concerns one
+ * analysis (`analysis_trigger`) is bound to the analysis whose token opened the stream.
+ */
+export function eventRoutes(deps: EventRouteDeps): FastifyPluginAsync {
+  const sseOptions: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...deps.sse };
+  return async (app) => {
+    const open = new Set<SseStream>();
+    app.addHook("preClose", async () => {
+      for (const stream of open) stream.end();
+    });
+
+    app.get<{ Querystring: Record<string, QueryValue | undefined> }>("/events", async (request, reply) => {
+      const queryToken = request.query.token;
+      const token = requestToken(request.headers) ?? (typeof queryToken === "string" ? queryToken : undefined);
+      if (token === undefined || token === "") throw unauthorized("Authorization denied: send a token in the `token` header or `?token=`");
+      const subject = await deps.resolveToken(token);
+      if (!subject) throw unauthorized();
+      const channels = parseChannels(request.query.channels ?? request.query.channel).map((channel) => {
+        if (!PER_ANALYSIS.has(channel)) return channel;
+        if (subject.analysisId === undefined) throw invalid(`the channel ${channel} needs an analysis token`);
+        return `${channel}.${subject.analysisId}`;
+      });
+
+      let sequence = 0;
+      let unsubscribe: () => void;
+      try {
+        unsubscribe = deps.hub.subscribe(subject.accountId, channels, (channel, payload) => {
+          stream.send(++sequence, JSON.stringify({ channel: channel.split(".")[0], payload }));
+        });
+      } catch (err) {
+        if (err instanceof TooManySubscribersError) throw new SluiceError(err.code, err.message, 429);
+        throw err;
+      }
+      reply.hijack();
+      const stream = new SseStream(reply.raw, sseOptions);
+      open.add(stream);
+      stream.onClose(() => {
+        unsubscribe();
+        open.delete(stream);
+      });
+    });
+  };
+}
+
+function parseChannels(value: QueryValue | undefined): string[] {
+  const items = (Array.isArray(value) ? value : value === undefined ? [] : [value]).flatMap((item) => {
+    if (typeof item !== "string") throw invalid("channels must be a comma-separated list");
+    return item.split(",").map((c) => c.trim()).filter((c) => c !== "");
+  });
+  if (items.length === 0) throw invalid("channels is required, e.g. ?channels=notification");
+  if (items.length > MAX_CHANNELS) throw invalid(`at most ${MAX_CHANNELS} channels per stream`);
+  for (const c of items) if (!CHANNEL.test(c)) throw invalid(`"${c}" is not a channel name`);
+  return items;
+}
