@@ -27,6 +27,7 @@ import { mqttPublishAction } from "./pipeline/actions/mqtt_publish.js";
 import { ActionRegistry } from "./pipeline/actions/registry.js";
 import { DeviceCache } from "./pipeline/device_cache.js";
 import { Pipeline } from "./pipeline/ingest.js";
+import { PullRequests } from "./pipeline/pull.js";
 import { TimerTriggers } from "./pipeline/triggers/timers.js";
 import { IsolateParserSandbox } from "./sandbox/isolate_parser_sandbox.js";
 import { IdentityService } from "./identity/service.js";
@@ -103,6 +104,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
       buckets.dropDevice(deviceId).catch((err) => logger.error({ err, deviceId }, "dropping a deleted device's bucket failed"));
     }
   });
+  const pull = new PullRequests({
+    buckets, inspector,
+    reply: (accountId, deviceId, message) => broker!.inject(accountId, message, (client) => (client.principal as { deviceId?: string }).deviceId === deviceId),
+  });
   const timers = new TimerTriggers((action) => void pipeline.runTimed(action), logger);
   timers.sync(actions.all());
   actions.on("changed", () => timers.sync(actions.all()));
@@ -112,7 +117,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     hooks: {
       ...createBrokerHooks({ identity, acl: new Acl(config.acl), allowAnonymous: config.allowAnonymous }),
       ...inspectorBrokerHooks(inspector),
-      published: pipeline.published,
+      published: (event) => pull.handle(event) ?? pipeline.published(event),
     },
     logger: logger.child({ part: "mqtt" }),
     store: store.broker,
