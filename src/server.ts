@@ -9,6 +9,7 @@ import type { SluiceConfig } from "./config/schema.js";
 import { SqliteBucketStore } from "./data/sqlite/bucket_store.js";
 import { SqliteParamStore } from "./data/sqlite/param_store.js";
 import { CachedParamStore } from "./data/cached_param_store.js";
+import { accountRoutes } from "./http/routes/account.js";
 import { actionRoutes } from "./http/routes/action.js";
 import { dataRoutes } from "./http/routes/data.js";
 import { eventRoutes } from "./http/routes/events.js";
@@ -31,6 +32,14 @@ import { PullRequests } from "./pipeline/pull.js";
 import { TimerTriggers } from "./pipeline/triggers/timers.js";
 import { IsolateParserSandbox } from "./sandbox/isolate_parser_sandbox.js";
 import { IdentityService } from "./identity/service.js";
+import { FlappingGuard } from "./limits/flapping.js";
+import { httpAdmission } from "./limits/http_admission.js";
+import { Limits } from "./limits/limits.js";
+import { mqttAdmission } from "./limits/mqtt_admission.js";
+import { resolvePlans } from "./limits/plans.js";
+import { composeHooks } from "./mqtt/compose_hooks.js";
+import { crossedUsageAlerts, USAGE_SERVICE_OF, type UsageStep } from "./pipeline/triggers/usage_alert.js";
+import { SqliteUsageRepository } from "./store/sqlite/usage.js";
 import { Broker } from "./mqtt/broker.js";
 import { listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
@@ -74,6 +83,24 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     logger.info({ path: adminTokenPath }, "created the admin account; its token is in this file");
   }
 
+  // Plans: every account's limits, in memory; monthly usage persists in SQLite.
+  let usageAlerts: (accountId: string, step: UsageStep) => void = () => {};
+  const limits = new Limits({
+    plans: resolvePlans(config.plans),
+    defaultPlan: config.defaultPlan,
+    usage: new SqliteUsageRepository(store.db),
+    onUsage: (c) => usageAlerts(c.accountId, { service: USAGE_SERVICE_OF[c.metric], before: c.before, after: c.after, limit: c.limit }),
+  });
+  for (const account of await identity.listAccounts()) {
+    if (account.plan === null) continue;
+    try {
+      limits.assign(account.id, account.plan);
+    } catch {
+      logger.warn({ accountId: account.id, plan: account.plan }, "the account's plan is not defined any more; it gets the default plan");
+    }
+  }
+  const flapping = new FlappingGuard();
+
   const metrics = new Metrics();
   const buckets = SqliteBucketStore.open(join(dataDir, "sluice.db"), { onError: (err) => logger.error({ err }, "bucket store") });
   const params = new CachedParamStore(new SqliteParamStore(store.db));
@@ -90,6 +117,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const paramsOf = async (deviceId: string) => (await params.list(deviceId)).map(({ key, value, sent }) => ({ key, value, sent }));
   const pipeline = new Pipeline({
     actions, registry, buckets, sandbox, inspector, devices: new DeviceCache(identity), logger: logger.child({ part: "pipeline" }), paramsOf,
+    admitRecords: (accountId, n) => limits.admitRecords(accountId, n),
     services: {
       buckets,
       publish(accountId, m, deviceId) {
@@ -108,17 +136,29 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     buckets, inspector,
     reply: (accountId, deviceId, message) => broker!.inject(accountId, message, (client) => (client.principal as { deviceId?: string }).deviceId === deviceId),
   });
+  usageAlerts = (accountId, step) => {
+    for (const { action, row } of crossedUsageAlerts(actions.list(accountId), step)) {
+      void pipeline.runForEvent(action, { kind: "usage_alert", reason: `${step.service} at ${row.condition_value}% of ${step.limit} (${step.after} used)` });
+    }
+  };
+  identity.on("deviceCreated", ({ accountId }: { accountId: string }) => {
+    identity.countDevices(accountId).then(
+      (n) => usageAlerts(accountId, { service: "device", before: n - 1, after: n, limit: limits.planOf(accountId).devices }),
+      (err) => logger.warn({ err }, "counting devices for usage alerts failed"),
+    );
+  });
   const timers = new TimerTriggers((action) => void pipeline.runTimed(action), logger);
   timers.sync(actions.all());
   actions.on("changed", () => timers.sync(actions.all()));
 
   broker = new Broker({
     limits: config.mqtt,
-    hooks: {
-      ...createBrokerHooks({ identity, acl: new Acl(config.acl), allowAnonymous: config.allowAnonymous }),
-      ...inspectorBrokerHooks(inspector),
-      published: (event) => pull.handle(event) ?? pipeline.published(event),
-    },
+    hooks: composeHooks(
+      createBrokerHooks({ identity, acl: new Acl(config.acl), allowAnonymous: config.allowAnonymous }),
+      mqttAdmission({ limits, flapping, inspector }),
+      inspectorBrokerHooks(inspector),
+      { published: (event) => pull.handle(event) ?? pipeline.published(event) },
+    ),
     logger: logger.child({ part: "mqtt" }),
     store: store.broker,
     sysInterval: config.sysInterval,
@@ -136,8 +176,16 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const servers: Server[] = [];
   const http = await createHttpServer({
     identity, metrics, logger: logger.child({ part: "http" }),
+    admit: httpAdmission({ limits, identity }),
     routes: {
       account: [
+        accountRoutes({
+          identity, limits,
+          broker: (accountId) => {
+            const stats = broker!.statsOf(accountId);
+            return { connections: stats?.connected ?? 0, subscriptions: stats?.subscriptions ?? 0 };
+          },
+        }),
         actionRoutes({ actions }),
         accountDeviceDataRoutes({ identity, buckets }),
         accountParamRoutes({ identity, params }),
@@ -169,6 +217,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     timers.stop();
     await actions.stop();
     identity.stop();
+    limits.stop();
+    flapping.stop();
     await sandbox.close();
     await buckets.close();
     await store.close();

@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
+import { SluiceError } from "../errors.js";
+import { resolvePlans } from "../limits/plans.js";
 import { ConfigError } from "./errors.js";
 import { defaultConfig, type SluiceConfig } from "./schema.js";
 
@@ -18,6 +20,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
   "tls-key": "tlsKey",
   "log-level": "logLevel",
   "sys-interval": "sysInterval",
+  "default-plan": "defaultPlan",
 };
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;
@@ -87,6 +90,9 @@ function apply(target: SluiceConfig, overrides: Overrides, origin: string): void
         if (!Number.isInteger(value) || (value as number) < 0) throw new ConfigError(`mqtt.${limit} must be a non-negative integer`);
         (target.mqtt as unknown as Record<string, number>)[limit] = value as number;
       }
+    } else if (k === "plans") {
+      if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`plans must be an object of plans by name in ${origin}`);
+      target.plans = { ...target.plans, ...(raw as SluiceConfig["plans"]) };
     } else if (k === "acl") {
       if (!Array.isArray(raw)) throw new ConfigError(`acl must be a list in ${origin}`);
       target.acl = raw.map((rule, i) => validateAclRule(rule, `${origin} acl[${i}]`));
@@ -128,6 +134,11 @@ export function loadConfig(options: LoadOptions = {}): SluiceConfig {
   apply(config, flagOverrides, "flags");
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError(`${config.tlsCert === undefined ? "tlsKey" : "tlsCert"} is set without ${config.tlsCert === undefined ? "tlsCert" : "tlsKey"}: give both or neither`);
+  }
+  try {
+    if (!resolvePlans(config.plans).has(config.defaultPlan)) throw new ConfigError(`defaultPlan "${config.defaultPlan}" is not a defined plan`);
+  } catch (err) {
+    throw err instanceof SluiceError ? new ConfigError(err.message) : err;
   }
   return config;
 }

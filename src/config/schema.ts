@@ -2,6 +2,8 @@
  * Every configurable bound of Sluice lives here, with its default. `docs/configuration.md`
  * documents each key; keep the two in step.
  */
+import type { PlanConfig } from "../limits/plans.js";
+
 export type AclAction = "publish" | "subscribe";
 
 export interface AclRule {
@@ -59,6 +61,13 @@ export interface SluiceConfig {
   authFailureDelayMaxMs: number;
   /** How often $SYS statistics are published, seconds; 0 = never. */
   sysInterval: number;
+  /**
+   * Account plans by name, on top of the built-in free, starter, scale and unlimited
+   * (limits/plans.ts): a plan given here overrides or extends them (`extends: "starter"`).
+   */
+  plans: Record<string, PlanConfig>;
+  /** The plan of accounts that were not given one. */
+  defaultPlan: string;
 }
 
 export const defaultConfig: SluiceConfig = {
@@ -90,4 +99,8 @@ export const defaultConfig: SluiceConfig = {
   authFailureDelayMs: 250,
   authFailureDelayMaxMs: 5_000,
   sysInterval: 10,
+  plans: {},
+  // A self-hosted single user should not meet a quota by surprise; operators hosting many
+  // accounts set this to "free" (or their own plan).
+  defaultPlan: "unlimited",
 };

@@ -1,5 +1,6 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { SluiceError } from "../errors.js";
+import { LimitExceeded } from "../limits/errors.js";
 
 /** TagoIO's response envelopes; the SDK reads `result` when `status` is true, else `message`. */
 export interface Success<T> {
@@ -24,6 +25,7 @@ export function installEnvelope(app: FastifyInstance, bodyLimit: number): void {
     // A route may set a smaller limit than the server's (POST /data: 200 kB); name the one that applied.
     const { status, message } = describeError(error, request.routeOptions.bodyLimit ?? bodyLimit);
     if (status >= 500) request.log.error({ err: error }, "request failed");
+    if (error instanceof LimitExceeded && error.retryAfterSeconds !== undefined) void reply.header("retry-after", String(error.retryAfterSeconds));
     void reply.code(status).send(failure(message));
   });
   app.setNotFoundHandler((request, reply) => {
@@ -33,6 +35,10 @@ export function installEnvelope(app: FastifyInstance, bodyLimit: number): void {
 }
 
 export function describeError(error: unknown, bodyLimit: number): { status: number; message: string } {
+  // TagoIO's wording, which clients may match: "Too many requests (Retry-After: 8)".
+  if (error instanceof LimitExceeded && error.retryAfterSeconds !== undefined) {
+    return { status: error.httpStatus, message: `Too many requests (Retry-After: ${error.retryAfterSeconds}): ${error.message}` };
+  }
   if (error instanceof SluiceError) return { status: error.httpStatus, message: error.message };
   if (isFastifyClientError(error)) return { status: error.statusCode!, message: clientMessage(error, bodyLimit) };
   return { status: 500, message: "Internal server error" };

@@ -1,8 +1,8 @@
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync } from "fastify";
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyPluginAsync, type FastifyRequest } from "fastify";
 import type { IdentityService } from "../identity/service.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import { accountAuth, deviceAuth } from "./auth.js";
+import { accountAuth, accountOf, deviceAuth, deviceOf } from "./auth.js";
 import { installEnvelope } from "./envelope.js";
 import { instrumentHttp } from "./http_metrics.js";
 import { parseQueryString } from "./query.js";
@@ -23,6 +23,11 @@ export interface HttpServerDeps {
    * `public` ones without (they authenticate themselves, e.g. an SSE stream with `?token=`).
    */
   routes?: { account?: FastifyPluginAsync[]; device?: FastifyPluginAsync[]; public?: FastifyPluginAsync[] };
+  /**
+   * Admission of an authenticated request by its account (plans: request rates, ceilings);
+   * throws to refuse. Runs after authentication, before the body is read.
+   */
+  admit?(request: FastifyRequest, accountId: string): void | Promise<void>;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -50,12 +55,14 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   await app.register(metricsRoutes(deps));
   await app.register(async (account) => {
     account.addHook("onRequest", accountAuth(deps.identity, deps.metrics));
+    if (deps.admit) account.addHook("onRequest", async (request) => deps.admit!(request, accountOf(request)));
     await account.register(deviceRoutes(deps));
     await account.register(deviceTokenRoutes(deps));
     for (const plugin of deps.routes?.account ?? []) await account.register(plugin);
   });
   await app.register(async (device) => {
     device.addHook("onRequest", deviceAuth(deps.identity, deps.metrics));
+    if (deps.admit) device.addHook("onRequest", async (request) => deps.admit!(request, deviceOf(request).accountId));
     for (const plugin of deps.routes?.device ?? []) await device.register(plugin);
   });
   for (const plugin of deps.routes?.public ?? []) await app.register(plugin);

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { invalid, notFound } from "../errors.js";
-import type { DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../store/types.js";
+import type { AccountRow, DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../store/types.js";
 import { generateId, generateToken, hashToken } from "./tokens.js";
 
 /** What a valid device token proves about its bearer. */
@@ -43,13 +43,13 @@ export class IdentityService extends EventEmitter {
   /** Creates the first account and its token on an empty store; returns the token, or null if accounts exist. */
   async bootstrapAdmin(): Promise<{ accountId: string; token: string } | null> {
     if ((await this.repo.countAccounts()) > 0) return null;
-    return this.createAccount("admin");
+    return this.createAccount("admin", { admin: true });
   }
 
   /** A new account with one account token (shown once). */
-  async createAccount(name: string): Promise<{ accountId: string; token: string }> {
+  async createAccount(name: string, options: { plan?: string; admin?: boolean } = {}): Promise<{ accountId: string; token: string }> {
     const accountId = generateId();
-    await this.repo.insertAccount({ id: accountId, name, createdAt: new Date() });
+    await this.repo.insertAccount({ id: accountId, name, createdAt: new Date(), plan: options.plan ?? null, admin: options.admin === true });
     const token = await this.createAccountToken(accountId, name);
     return { accountId, token };
   }
@@ -60,6 +60,22 @@ export class IdentityService extends EventEmitter {
       id: generateId(), accountId, tokenHash: hashToken(token), name, createdAt: new Date(), expiresAt: null,
     });
     return token;
+  }
+
+  async getAccount(id: string): Promise<AccountRow> {
+    const account = await this.repo.getAccount(id);
+    if (!account) throw notFound("account");
+    return account;
+  }
+
+  listAccounts(): Promise<AccountRow[]> {
+    return this.repo.listAccounts();
+  }
+
+  /** Assigns a plan (null: the default one); emits `planChanged` with `{ accountId, plan }`. */
+  async setAccountPlan(id: string, plan: string | null): Promise<void> {
+    if (!(await this.repo.setAccountPlan(id, plan))) throw notFound("account");
+    this.emit("planChanged", { accountId: id, plan });
   }
 
   /** Resolves an account token to its account id, or undefined. */
@@ -88,6 +104,7 @@ export class IdentityService extends EventEmitter {
     };
     await this.repo.insertDevice(device);
     const { token } = await this.createToken(accountId, device.id, { name: "Default", permission: "full" });
+    this.emit("deviceCreated", { accountId, deviceId: device.id });
     return { device, token };
   }
 
@@ -95,6 +112,10 @@ export class IdentityService extends EventEmitter {
     const device = await this.repo.getDevice(accountId, id);
     if (!device) throw notFound("Device");
     return device;
+  }
+
+  countDevices(accountId: string): Promise<number> {
+    return this.repo.countDevices(accountId);
   }
 
   listDevices(accountId: string, page: { limit: number; offset: number; name?: string }): Promise<DeviceRow[]> {

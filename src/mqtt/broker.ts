@@ -138,6 +138,11 @@ export class Broker {
     return ns;
   }
 
+  /** A namespace's counters, without creating the namespace. */
+  statsOf(name: string): NamespaceStats | undefined {
+    return this.namespaces.get(name)?.stats;
+  }
+
   namespaceList(): IterableIterator<Namespace> {
     return this.namespaces.values();
   }
@@ -262,6 +267,7 @@ export class Broker {
     const ns = this.namespace(session.namespace);
     const isNew = !session.subscriptions.has(filter);
     session.subscriptions.set(filter, options);
+    if (isNew) ns.stats.subscriptions++;
     ns.tree.add(shared ? shared.filter : filter, shared?.group, session.key, { session, options });
     return isNew;
   }
@@ -269,7 +275,9 @@ export class Broker {
   unsubscribe(session: Session, filter: string): boolean {
     if (!session.subscriptions.delete(filter)) return false;
     const shared = sharedPartsOf(filter);
-    this.namespace(session.namespace).tree.remove(shared ? shared.filter : filter, shared?.group, session.key);
+    const ns = this.namespace(session.namespace);
+    ns.stats.subscriptions--;
+    ns.tree.remove(shared ? shared.filter : filter, shared?.group, session.key);
     return true;
   }
 

@@ -86,6 +86,14 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
     transport: conn.socket.transport,
     protocolVersion: version,
   };
+  const ns = broker.namespace(client.namespace);
+  const refused = broker.hooks.admitConnect?.(client, { connections: ns.stats.connected, replacing: ns.sessions.get(clientId)?.connection !== undefined });
+  if (refused) {
+    broker.stats.refuse("connect");
+    broker.logger.info({ clientId, namespace: client.namespace, reason: refused.reason }, "connection refused");
+    refuse(conn, refused.reasonCode, refused.reason);
+    return;
+  }
   conn.client = client;
 
   const connack: ConnackProperties = {};

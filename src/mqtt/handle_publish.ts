@@ -2,7 +2,7 @@ import type { IPublishPacket } from "mqtt-packet";
 import type { Connection } from "./connection.js";
 import { ProtocolViolation, RC } from "./reason_codes.js";
 import { isValidTopicName } from "./topics.js";
-import type { ForwardedProperties, Message } from "./types.js";
+import type { ForwardedProperties, Message, Refused } from "./types.js";
 
 /** PUBLISH from a client (§3.3): resolve alias, check, authorize, route, acknowledge. */
 export function handlePublish(conn: Connection, packet: IPublishPacket): void {
@@ -38,6 +38,13 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     return;
   }
 
+  const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
+  const refused = broker.hooks.admitPublish?.(client, topic, payload.length);
+  if (refused) {
+    refusePublish(conn, qos, id, refused);
+    return;
+  }
+
   const props = packet.properties;
   let properties: ForwardedProperties | undefined;
   let expiresAt: number | undefined;
@@ -49,7 +56,6 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
       break;
     }
   }
-  const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload;
   const message: Message = { topic, payload, qos, retain: packet.retain, properties, expiresAt, publisher: session.key };
 
   const held = broker.publish(message, client);
@@ -81,6 +87,23 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     acknowledge(conn, qos, id!, rc);
   });
   conn.ackChain = chain;
+}
+
+/**
+ * A PUBLISH an admission hook refused (a plan's rate or quota). MQTT 5 is told with the ack's
+ * reason code; QoS 0 is dropped. MQTT 3.1.1 has no negative ack, and acknowledging a message
+ * we drop would make the client believe it delivered: a refused 3.1.1 QoS 1/2 PUBLISH closes
+ * the connection unacknowledged, so the client keeps it and resends it after reconnecting.
+ */
+function refusePublish(conn: Connection, qos: number, id: number | undefined, refused: Refused): void {
+  const broker = conn.broker;
+  broker.stats.refuse("publish");
+  broker.stats.drop("refused_by_limit");
+  if (refused.disconnect || (qos > 0 && conn.protocolVersion !== 5)) {
+    conn.disconnect(refused.disconnect ? refused.reasonCode : RC.QUOTA_EXCEEDED, refused.reason);
+    return;
+  }
+  if (qos > 0) acknowledgeInOrder(conn, qos as 1 | 2, id!, refused.reasonCode);
 }
 
 /** Sends an ack now, or after the acks still held before it (§4.6: acks in arrival order). */

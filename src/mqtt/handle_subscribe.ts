@@ -30,6 +30,14 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
       granted.push(v5 ? RC.NOT_AUTHORIZED : 0x80);
       continue;
     }
+    if (broker.hooks.admitSubscribe && !session.subscriptions.has(filter)) {
+      const refused = broker.hooks.admitSubscribe(client, filter, { session: session.subscriptions.size, namespace: broker.namespace(session.namespace).stats.subscriptions });
+      if (refused) {
+        broker.stats.refuse("subscribe");
+        granted.push(v5 ? refused.reasonCode : 0x80);
+        continue;
+      }
+    }
     const options: SubscriptionOptions = {
       qos: sub.qos,
       nl: v5 ? Boolean(sub.nl) : false,

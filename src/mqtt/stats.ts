@@ -9,6 +9,8 @@ export class BrokerStats {
   bytesIn = 0;
   bytesOut = 0;
   authFailures = 0;
+  /** CONNECT, PUBLISH and SUBSCRIBE refused by an admission hook, by kind. */
+  readonly refused: Record<string, number> = {};
   connectionsTotal: Record<string, number> = {};
 
   packetIn(cmd: string): void {
@@ -18,6 +20,10 @@ export class BrokerStats {
   packetOut(cmd: string, bytes: number): void {
     this.packetsOut[cmd] = (this.packetsOut[cmd] ?? 0) + 1;
     this.bytesOut += bytes;
+  }
+
+  refuse(kind: "connect" | "publish" | "subscribe"): void {
+    this.refused[kind] = (this.refused[kind] ?? 0) + 1;
   }
 
   drop(reason: DropReason): void {
@@ -35,6 +41,7 @@ export type DropReason =
   | "offline_qos0"
   | "expired"
   | "not_authorized"
+  | "refused_by_limit"
   | "retained_limit";
 
 /** Per-namespace (per-account) counters, published under `$SYS/broker/...` to that account only. */
@@ -44,4 +51,6 @@ export class NamespaceStats {
   bytesReceived = 0;
   bytesSent = 0;
   connected = 0;
+  /** Subscriptions held by the namespace's sessions, online or not. */
+  subscriptions = 0;
 }

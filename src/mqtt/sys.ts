@@ -10,8 +10,6 @@ export function publishSysTopics(broker: Broker): void {
   const uptime = Math.floor((Date.now() - broker.startedAt) / 1000);
   for (const ns of broker.namespaceList()) {
     if (ns.sessions.size === 0) continue;
-    let subscriptions = 0;
-    for (const s of ns.sessions.values()) subscriptions += s.subscriptions.size;
     const values: Record<string, string | number> = {
       version: VERSION,
       uptime: `${uptime} seconds`,
@@ -22,7 +20,7 @@ export function publishSysTopics(broker: Broker): void {
       "messages/sent": ns.stats.messagesSent,
       "load/bytes/received": ns.stats.bytesReceived,
       "load/bytes/sent": ns.stats.bytesSent,
-      "subscriptions/count": subscriptions,
+      "subscriptions/count": ns.stats.subscriptions,
       "retained messages/count": ns.retained.size,
     };
     for (const [key, value] of Object.entries(values)) {

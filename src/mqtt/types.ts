@@ -61,6 +61,16 @@ export interface ConnectRequest {
   protocolVersion: ProtocolVersion;
 }
 
+/**
+ * An admission hook's refusal: the reason code the client gets (5.0; 3.1.1 gets the nearest
+ * it has), why, and whether the connection ends too (a client that keeps flooding).
+ */
+export interface Refused {
+  reasonCode: number;
+  reason: string;
+  disconnect?: boolean;
+}
+
 export type AuthDecision =
   | { ok: true; namespace: string; principal: Record<string, unknown> }
   | { ok: false; reason: "bad_credentials" | "not_authorized" };
@@ -80,6 +90,17 @@ export interface BrokerHooks {
   authenticate(request: ConnectRequest): Promise<AuthDecision>;
   /** Return false to refuse (5.0: 0x87 to the publisher). Called for every PUBLISH and will. */
   authorizePublish?(client: ClientInfo, topic: string): boolean;
+  /**
+   * Admission (quotas and rates, e.g. account plans), asked after authorization; undefined
+   * admits. `admitConnect` runs after authentication, right before the session opens;
+   * `connections` is how many clients of the namespace are connected now, `replacing` whether
+   * this one takes over a connected session (which then goes). `admitPublish` runs for every
+   * PUBLISH from a client: keep it cheap. `admitSubscribe` gets the subscriptions the session
+   * and the namespace hold already.
+   */
+  admitConnect?(client: ClientInfo, counts: { connections: number; replacing: boolean }): Refused | undefined;
+  admitPublish?(client: ClientInfo, topic: string, payloadBytes: number): Refused | undefined;
+  admitSubscribe?(client: ClientInfo, filter: string, counts: { session: number; namespace: number }): Refused | undefined;
   /** Return false to refuse one filter of a SUBSCRIBE (failure code in SUBACK). */
   authorizeSubscribe?(client: ClientInfo, filter: string): boolean;
   /**

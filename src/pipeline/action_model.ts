@@ -4,7 +4,7 @@ import { invalid } from "../errors.js";
 import { isValidTopicFilter } from "../mqtt/topics.js";
 
 /** An action's trigger kind (TagoIO's action `type`). */
-export type TriggerKind = "mqtt_topic" | "condition" | "interval" | "schedule";
+export type TriggerKind = "mqtt_topic" | "condition" | "interval" | "schedule" | "usage_alert";
 
 export interface MqttTopicTrigger {
   /** A topic filter, wildcards allowed. */
@@ -38,7 +38,19 @@ export interface ScheduleTrigger {
   timezone: string;
 }
 
-export type Trigger = MqttTopicTrigger | ConditionTrigger | IntervalTrigger | ScheduleTrigger;
+/** Fires when the account's use of a plan limit crosses `condition_value` percent. */
+export interface UsageAlertTrigger {
+  service_or_resource: UsageService;
+  /** `>`: once use goes above the share; `=`: once it reaches it. */
+  condition: "=" | ">";
+  condition_value: number;
+}
+
+/** TagoIO's service names that Sluice's plans bound (usage alerts watch these). */
+export const USAGE_SERVICES = ["data_records", "analysis", "push_notification", "device"] as const;
+export type UsageService = (typeof USAGE_SERVICES)[number];
+
+export type Trigger = MqttTopicTrigger | ConditionTrigger | IntervalTrigger | ScheduleTrigger | UsageAlertTrigger;
 
 /** What an action does; `type` selects a handler in the registry (pipeline/actions/). */
 export interface ActionParams {
@@ -64,7 +76,7 @@ export interface Action {
   updatedAt: Date;
 }
 
-const KINDS: readonly TriggerKind[] = ["mqtt_topic", "condition", "interval", "schedule"];
+const KINDS: readonly TriggerKind[] = ["mqtt_topic", "condition", "interval", "schedule", "usage_alert"];
 const CONDITIONALS: readonly string[] = ["<", ">", "=", "!", "><", "*"];
 
 function str(v: unknown): v is string {
@@ -112,6 +124,15 @@ export function validateTrigger(kind: TriggerKind, row: unknown, i: number): Tri
         throw invalid(`${where}: ${(err as Error).message}`);
       }
       return { cron: r.cron, timezone };
+    }
+    case "usage_alert": {
+      if (!(USAGE_SERVICES as readonly unknown[]).includes(r.service_or_resource)) {
+        throw invalid(`${where}.service_or_resource must be one of ${USAGE_SERVICES.join(", ")}`);
+      }
+      if (r.condition !== "=" && r.condition !== ">") throw invalid(`${where}.condition must be = or >`);
+      const value = Number(r.condition_value);
+      if (!Number.isFinite(value) || value <= 0 || value > 100) throw invalid(`${where}.condition_value must be a percentage above 0 and at most 100`);
+      return { service_or_resource: r.service_or_resource as UsageService, condition: r.condition, condition_value: value };
     }
   }
 }

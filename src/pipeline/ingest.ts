@@ -6,6 +6,7 @@ import type { DevicePrincipal } from "../identity/service.js";
 import type { InspectorSink } from "../inspector/types.js";
 import { RC } from "../mqtt/reason_codes.js";
 import type { PublishedEvent } from "../mqtt/types.js";
+import { Limits, type Refusal } from "../limits/limits.js";
 import type { Logger } from "../observability/logger.js";
 import { toParserInput } from "../sandbox/parser_input.js";
 import { ParserError, type ParserDevice, type ParserSandbox } from "../sandbox/types.js";
@@ -28,6 +29,8 @@ export interface PipelineDeps {
   logger: Logger;
   /** A device's params as its parser sees them (`device.params`). */
   paramsOf?(deviceId: string): Promise<ParserDevice["params"]>;
+  /** The account's plan on `n` records about to be stored (rate and monthly quota). */
+  admitRecords?(accountId: string, n: number): Refusal | undefined;
 }
 
 /** Why a message was not stored, with the MQTT 5 reason code its publisher gets. */
@@ -105,6 +108,7 @@ export class Pipeline {
     }
     try {
       const records = await this.parse(device, input);
+      Limits.enforce(this.deps.admitRecords?.(device.accountId, records.length));
       await this.deps.buckets.insert(device.id, records);
       await this.stored(device, records);
       return { stored: records };
@@ -153,6 +157,7 @@ export class Pipeline {
       // Two storing actions matching one message (by id and by tag, say) store it once.
       if (!handler || (handler.stores && stored)) continue;
       try {
+        if (handler.stores) this.admitRecords(device, records);
         const outcome = await handler.run({ action, device, records, message }, services);
         stored ||= handler.stores;
         this.deps.actions.touch(action, {}).catch((err) => this.deps.logger.warn({ err }, "recording an action run failed"));
@@ -165,6 +170,12 @@ export class Pipeline {
     if (stored) {
       await this.stored(device, records);
     }
+  }
+
+  /** The plan's say on storing `records` from MQTT: a refusal is a 0x97 for the publisher. */
+  private admitRecords(device: DeviceRow, records: NormalizedRecord[]): void {
+    const refusal = this.deps.admitRecords?.(device.accountId, records.length);
+    if (refusal) throw new IngestError(refusal.retryAfterMs === undefined ? "PLAN_LIMIT" : "RATE_LIMITED", `${refusal.message} (${refusal.limit})`, RC.QUOTA_EXCEEDED);
   }
 
   /** After records are committed: the inspector hears of it, then condition actions run. */
@@ -195,14 +206,21 @@ export class Pipeline {
   }
 
   /** Timer actions (interval, schedule): no device, no records. */
-  async runTimed(action: Action): Promise<void> {
+  runTimed(action: Action): Promise<void> {
+    return this.runForEvent(action, undefined);
+  }
+
+  /** An action triggered by something other than data (a timer, a usage alert): no records. */
+  async runForEvent(action: Action, event: { kind: string; reason?: string } | undefined, device?: DeviceRow): Promise<void> {
     const handler = this.deps.registry.get(action.action.type);
     if (!handler) return;
     try {
-      await handler.run({ action, device: undefined, records: [] }, this.deps.services);
+      const outcome = await handler.run({ action, device, records: [], event }, this.deps.services);
       this.deps.actions.touch(action, {}).catch((err) => this.deps.logger.warn({ err }, "recording an action run failed"));
+      if (device && this.traced(device.id)) this.deps.inspector.record(device.id, "action", `${action.name}: ${outcome.summary}`, { action: action.id });
     } catch (err) {
-      this.deps.logger.warn({ action: action.id, err: (err as Error).message }, "timed action failed");
+      if (device) this.report(device.id, err, action);
+      this.deps.logger.warn({ action: action.id, event: event?.kind, err: (err as Error).message }, "action failed");
     }
   }
 

@@ -9,6 +9,10 @@ export interface AccountRow {
   id: string;
   name: string;
   createdAt: Date;
+  /** The account's plan; null: the configured default plan. */
+  plan: string | null;
+  /** The bootstrap account: it may create accounts and assign plans. */
+  admin: boolean;
 }
 
 export interface AccountTokenRow {
@@ -51,12 +55,15 @@ export interface IdentityRepository {
   insertAccount(row: AccountRow): Promise<void>;
   getAccount(id: string): Promise<AccountRow | undefined>;
   countAccounts(): Promise<number>;
+  listAccounts(): Promise<AccountRow[]>;
+  setAccountPlan(id: string, plan: string | null): Promise<boolean>;
   insertAccountToken(row: AccountTokenRow): Promise<void>;
   findAccountTokenByHash(hash: string): Promise<AccountTokenRow | undefined>;
 
   insertDevice(row: DeviceRow): Promise<void>;
   updateDevice(row: DeviceRow): Promise<void>;
   getDevice(accountId: string, id: string): Promise<DeviceRow | undefined>;
+  countDevices(accountId: string): Promise<number>;
   listDevices(accountId: string, page: { limit: number; offset: number; name?: string }): Promise<DeviceRow[]>;
   deleteDevice(accountId: string, id: string): Promise<boolean>;
 

@@ -34,9 +34,12 @@ export class SqliteIdentityRepository implements IdentityRepository {
 
   constructor(db: Db) {
     this.q = {
-      insertAccount: db.prepare("INSERT INTO accounts (id, name, created_at) VALUES (?, ?, ?)"),
+      insertAccount: db.prepare("INSERT INTO accounts (id, name, created_at, plan, admin) VALUES (?, ?, ?, ?, ?)"),
+      listAccounts: db.prepare("SELECT * FROM accounts ORDER BY created_at, rowid"),
+      setAccountPlan: db.prepare("UPDATE accounts SET plan = ? WHERE id = ?"),
       getAccount: db.prepare("SELECT * FROM accounts WHERE id = ?"),
       countAccounts: db.prepare("SELECT count(*) AS n FROM accounts"),
+      countDevices: db.prepare("SELECT count(*) AS n FROM devices WHERE account_id = ?"),
       insertAccountToken: db.prepare(
         "INSERT INTO account_tokens (id, account_id, token_hash, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
       ),
@@ -66,11 +69,17 @@ export class SqliteIdentityRepository implements IdentityRepository {
   }
 
   async insertAccount(row: AccountRow): Promise<void> {
-    this.q.insertAccount.run(row.id, row.name, row.createdAt.getTime());
+    this.q.insertAccount.run(row.id, row.name, row.createdAt.getTime(), row.plan, row.admin ? 1 : 0);
   }
   async getAccount(id: string): Promise<AccountRow | undefined> {
-    const r = this.q.getAccount.get(id) as { id: string; name: string; created_at: number } | undefined;
-    return r && { id: r.id, name: r.name, createdAt: new Date(r.created_at) };
+    const r = this.q.getAccount.get(id) as AccountRecord | undefined;
+    return r && accountOf(r);
+  }
+  async listAccounts(): Promise<AccountRow[]> {
+    return (this.q.listAccounts.all() as AccountRecord[]).map(accountOf);
+  }
+  async setAccountPlan(id: string, plan: string | null): Promise<boolean> {
+    return this.q.setAccountPlan.run(plan, id).changes > 0;
   }
   async countAccounts(): Promise<number> {
     return (this.q.countAccounts.get() as { n: number }).n;
@@ -99,6 +108,9 @@ export class SqliteIdentityRepository implements IdentityRepository {
   async getDevice(accountId: string, id: string): Promise<DeviceRow | undefined> {
     const r = this.q.getDevice.get(id, accountId) as DeviceRecord | undefined;
     return r && toDevice(r);
+  }
+  async countDevices(accountId: string): Promise<number> {
+    return (this.q.countDevices.get(accountId) as { n: number }).n;
   }
   async listDevices(accountId: string, page: { limit: number; offset: number; name?: string }): Promise<DeviceRow[]> {
     const pattern = page.name === undefined ? null : page.name.replace(/\*/g, "%");
@@ -132,4 +144,16 @@ export class SqliteIdentityRepository implements IdentityRepository {
   async listTokensExpiring(after: Date, upTo: Date): Promise<DeviceTokenRow[]> {
     return (this.q.tokensExpiring.all(after.getTime(), upTo.getTime()) as TokenRecord[]).map(toToken);
   }
+}
+
+interface AccountRecord {
+  id: string;
+  name: string;
+  created_at: number;
+  plan: string | null;
+  admin: number;
+}
+
+function accountOf(r: AccountRecord): AccountRow {
+  return { id: r.id, name: r.name, createdAt: new Date(r.created_at), plan: r.plan, admin: r.admin === 1 };
 }

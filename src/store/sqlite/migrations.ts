@@ -176,4 +176,21 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    // 6, 7 and 8 belong to analyses, notifications and relays.
+    version: 9,
+    name: "plans and usage",
+    sql: `
+      ALTER TABLE accounts ADD COLUMN plan TEXT;
+      ALTER TABLE accounts ADD COLUMN admin INTEGER NOT NULL DEFAULT 0;
+      UPDATE accounts SET admin = 1 WHERE id = (SELECT id FROM accounts ORDER BY created_at, rowid LIMIT 1);
+      CREATE TABLE account_usage (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        period TEXT NOT NULL,
+        metric TEXT NOT NULL,
+        value INTEGER NOT NULL,
+        PRIMARY KEY (account_id, period, metric)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

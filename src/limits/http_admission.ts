@@ -1,0 +1,35 @@
+import type { FastifyRequest } from "fastify";
+import { SluiceError } from "../errors.js";
+import type { IdentityService } from "../identity/service.js";
+import { LimitExceeded } from "./errors.js";
+import { Limits, type HttpClass } from "./limits.js";
+
+/** TagoIO's request classes for rate limits; undefined for requests it does not limit. */
+export function httpRequestClass(method: string, url: string): HttpClass | undefined {
+  const q = url.indexOf("?");
+  const path = q < 0 ? url : url.slice(0, q);
+  if (path === "/device" && method === "POST") return "deviceCreates";
+  if (path !== "/data" && !/^\/device\/[^/]+\/data$/.test(path)) return undefined;
+  if (method === "GET") return q >= 0 && /(?:^|&)query=aggregate(?:&|$)/.test(url.slice(q + 1)) ? "aggregate" : "data";
+  if (method === "POST") return "data";
+  if (method === "PUT" || method === "DELETE") return "dataEdits";
+  return undefined;
+}
+
+/**
+ * The HTTP server's `admit` hook: request rates by class (429 with Retry-After), the body size
+ * (413) and, on device creation, the device ceiling (403).
+ */
+export function httpAdmission(deps: { limits: Limits; identity: IdentityService }): (request: FastifyRequest, accountId: string) => Promise<void> {
+  return async (request, accountId) => {
+    const plan = deps.limits.planOf(accountId);
+    const length = Number(request.headers["content-length"] ?? 0);
+    if (length > plan.maxPayloadBytes) throw new SluiceError("PLAN_LIMIT", `the body of ${length} bytes is over the plan's ${plan.maxPayloadBytes}`, 413);
+    const cls = httpRequestClass(request.method, request.url);
+    if (cls === undefined) return;
+    Limits.enforce(deps.limits.admitHttp(accountId, cls));
+    if (cls === "deviceCreates" && Number.isFinite(plan.devices) && (await deps.identity.countDevices(accountId)) >= plan.devices) {
+      throw new LimitExceeded("devices", `the plan's ${plan.devices} devices exist already`);
+    }
+  };
+}

@@ -1,0 +1,239 @@
+import { invalid } from "../errors.js";
+import { LimitExceeded, type LimitName } from "./errors.js";
+import { monthOf } from "./month.js";
+import type { Plan } from "./plans.js";
+import { TokenBucket } from "./token_bucket.js";
+
+const MINUTE = 60_000;
+
+/** A refusal, as cheap as a plain object (no stack trace: floods produce many). */
+export interface Refusal {
+  limit: LimitName;
+  message: string;
+  /** For rates: when the client may try again. */
+  retryAfterMs?: number;
+}
+
+/** Counters kept per calendar month, and the plan field that bounds each. */
+export const MONTHLY = {
+  records: "recordsPerMonth",
+  analysis_runs: "analysisRunsPerMonth",
+  notifications: "notificationsPerMonth",
+} as const satisfies Record<string, keyof Plan>;
+export type MonthlyMetric = keyof typeof MONTHLY;
+
+export type HttpClass = keyof Plan["http"];
+
+/** Where monthly counters persist (SqliteUsageRepository). */
+export interface UsageRepository {
+  load(accountId: string, period: string): Map<string, number>;
+  add(rows: { accountId: string; period: string; metric: string; delta: number }[]): void;
+}
+
+/** A monthly counter that went from `before` to `after` (usage alerts watch these). */
+export interface UsageChange {
+  accountId: string;
+  metric: MonthlyMetric;
+  before: number;
+  after: number;
+  limit: number;
+}
+
+export interface LimitsOptions {
+  plans: Map<string, Plan>;
+  defaultPlan: string;
+  usage: UsageRepository;
+  /** Called after a monthly counter grows. */
+  onUsage?(change: UsageChange): void;
+  /** How often counted usage is written to the repository (default 2 s). */
+  flushIntervalMs?: number;
+  now?: () => number;
+}
+
+/** One account's plan and the state its rates and monthly quotas need. */
+class AccountState {
+  /** False on a plan with no finite publish rate: the MQTT hot path then stops at this flag. */
+  readonly limitsPublishes: boolean;
+  readonly publishes?: TokenBucket;
+  readonly records?: TokenBucket;
+  readonly http: Partial<Record<HttpClass, TokenBucket>> = {};
+  period = "";
+  periodEndsAt = 0;
+  monthly = new Map<string, number>();
+
+  constructor(
+    readonly accountId: string,
+    readonly plan: Plan,
+    now: number,
+  ) {
+    this.limitsPublishes = Number.isFinite(plan.publishesPerMinute) || Number.isFinite(plan.maxPayloadBytes);
+    if (Number.isFinite(plan.publishesPerMinute)) this.publishes = new TokenBucket(plan.publishesPerMinute, MINUTE, now);
+    if (Number.isFinite(plan.recordsPerMinute)) this.records = new TokenBucket(plan.recordsPerMinute, MINUTE, now);
+    for (const [cls, perMinute] of Object.entries(plan.http) as [HttpClass, number][]) {
+      if (Number.isFinite(perMinute)) this.http[cls] = new TokenBucket(perMinute, MINUTE, now);
+    }
+  }
+}
+
+/**
+ * Plans enforced at the point of entry: token buckets for rates, counters for monthly quotas,
+ * all in memory, so a check costs no database round trip. Monthly counters are written to the
+ * repository every `flushIntervalMs` (and on stop), and read back when an account is first seen
+ * in a month, so a restart loses at most that interval of counting. Accounts have separate
+ * state: one account hitting its limits never slows another.
+ */
+export class Limits {
+  private readonly accounts = new Map<string, AccountState>();
+  /** Plan names by account, as assigned (absent: the default plan). */
+  private readonly assigned = new Map<string, string>();
+  private readonly pending = new Map<string, number>();
+  private readonly flushTimer: NodeJS.Timeout;
+  private readonly now: () => number;
+
+  constructor(private readonly options: LimitsOptions) {
+    if (!options.plans.has(options.defaultPlan)) throw new Error(`defaultPlan "${options.defaultPlan}" is not a defined plan`);
+    this.now = options.now ?? Date.now;
+    this.flushTimer = setInterval(() => this.flush(), options.flushIntervalMs ?? 2000);
+    this.flushTimer.unref();
+  }
+
+  get plans(): ReadonlyMap<string, Plan> {
+    return this.options.plans;
+  }
+
+  /** Records an account's plan (null: the default). Rates start afresh under a new plan. */
+  assign(accountId: string, plan: string | null): void {
+    if (plan !== null && !this.options.plans.has(plan)) throw invalid(`plan "${plan}" is not defined`);
+    if (plan === null) this.assigned.delete(accountId);
+    else this.assigned.set(accountId, plan);
+    this.accounts.delete(accountId);
+  }
+
+  forget(accountId: string): void {
+    this.assigned.delete(accountId);
+    this.accounts.delete(accountId);
+  }
+
+  planOf(accountId: string): Plan {
+    return this.state(accountId).plan;
+  }
+
+  /** A PUBLISH of `bytes` from the account: its payload ceiling and publish rate. */
+  admitPublish(accountId: string, bytes: number): Refusal | undefined {
+    const s = this.state(accountId);
+    if (!s.limitsPublishes) return undefined;
+    if (bytes > s.plan.maxPayloadBytes) return { limit: "maxPayloadBytes", message: `payload of ${bytes} bytes is over the plan's ${s.plan.maxPayloadBytes}` };
+    return s.publishes ? this.takeRate(s.publishes, "publishesPerMinute", "publishes per minute") : undefined;
+  }
+
+  /** `n` records about to be stored: the per-minute rate and the monthly quota. */
+  admitRecords(accountId: string, n: number): Refusal | undefined {
+    const s = this.state(accountId);
+    const month = this.checkMonthly(s, "records", n);
+    if (month) return month;
+    if (s.records) {
+      const refusal = this.takeRate(s.records, "recordsPerMinute", "records per minute", n);
+      if (refusal) return refusal;
+    }
+    this.count(s, "records", n);
+    return undefined;
+  }
+
+  /** One analysis run or notification: the monthly quota, counted when admitted. */
+  admitMonthly(accountId: string, metric: Exclude<MonthlyMetric, "records">): Refusal | undefined {
+    const s = this.state(accountId);
+    const refusal = this.checkMonthly(s, metric, 1);
+    if (!refusal) this.count(s, metric, 1);
+    return refusal;
+  }
+
+  /** One HTTP request of a rate-limited class. */
+  admitHttp(accountId: string, cls: HttpClass): Refusal | undefined {
+    const bucket = this.state(accountId).http[cls];
+    return bucket ? this.takeRate(bucket, `http.${cls}`, `${cls} requests per minute`) : undefined;
+  }
+
+  /** Throws the refusal as an error (for HTTP routes and the pipeline). */
+  static enforce(refusal: Refusal | undefined): void {
+    if (refusal) throw new LimitExceeded(refusal.limit, refusal.message, refusal.retryAfterMs);
+  }
+
+  /** This month's count of a metric. */
+  monthly(accountId: string, metric: MonthlyMetric): number {
+    const s = this.state(accountId);
+    this.rollMonth(s);
+    return s.monthly.get(metric) ?? 0;
+  }
+
+  /** Use of each rate right now: tokens taken and not yet refilled. */
+  rates(accountId: string): { publishes: number; records: number; http: Partial<Record<HttpClass, number>> } {
+    const s = this.state(accountId);
+    const now = this.now();
+    const http: Partial<Record<HttpClass, number>> = {};
+    for (const [cls, bucket] of Object.entries(s.http) as [HttpClass, TokenBucket][]) http[cls] = Math.round(bucket.used(now));
+    return { publishes: Math.round(s.publishes?.used(now) ?? 0), records: Math.round(s.records?.used(now) ?? 0), http };
+  }
+
+  /** Writes counted usage to the repository. */
+  flush(): void {
+    if (this.pending.size === 0) return;
+    const rows = [...this.pending].map(([key, delta]) => {
+      const [accountId, period, metric] = key.split("\n") as [string, string, string];
+      return { accountId, period, metric, delta };
+    });
+    this.pending.clear();
+    this.options.usage.add(rows);
+  }
+
+  stop(): void {
+    clearInterval(this.flushTimer);
+    this.flush();
+  }
+
+  private state(accountId: string): AccountState {
+    let s = this.accounts.get(accountId);
+    if (!s) {
+      const plan = this.options.plans.get(this.assigned.get(accountId) ?? this.options.defaultPlan) ?? this.options.plans.get(this.options.defaultPlan)!;
+      s = new AccountState(accountId, plan, this.now());
+      this.accounts.set(accountId, s);
+    }
+    return s;
+  }
+
+  private takeRate(bucket: TokenBucket, limit: LimitName, what: string, n = 1): Refusal | undefined {
+    const now = this.now();
+    if (bucket.take(now, n)) return undefined;
+    // More than a whole minute's allowance at once can never pass: say so rather than "retry".
+    if (n > bucket.capacity) return { limit, message: `${n} is more than the plan's ${bucket.capacity} ${what}` };
+    return { limit, message: `over the plan's ${bucket.capacity} ${what}`, retryAfterMs: bucket.waitMs(now, n) };
+  }
+
+  private checkMonthly(s: AccountState, metric: MonthlyMetric, n: number): Refusal | undefined {
+    const limit = s.plan[MONTHLY[metric]] as number;
+    if (!Number.isFinite(limit)) return undefined;
+    this.rollMonth(s);
+    const used = s.monthly.get(metric) ?? 0;
+    if (used + n <= limit) return undefined;
+    return { limit: MONTHLY[metric], message: `the plan's ${limit} ${metric.replace("_", " ")} per month are used up`, retryAfterMs: s.periodEndsAt - this.now() };
+  }
+
+  private count(s: AccountState, metric: MonthlyMetric, n: number): void {
+    this.rollMonth(s);
+    const before = s.monthly.get(metric) ?? 0;
+    s.monthly.set(metric, before + n);
+    const key = `${s.accountId}\n${s.period}\n${metric}`;
+    this.pending.set(key, (this.pending.get(key) ?? 0) + n);
+    this.options.onUsage?.({ accountId: s.accountId, metric, before, after: before + n, limit: s.plan[MONTHLY[metric]] as number });
+  }
+
+  /** Loads the month's counters when an account is first counted in it. */
+  private rollMonth(s: AccountState): void {
+    const now = this.now();
+    if (now < s.periodEndsAt) return;
+    this.flush();
+    const { period, endsAt } = monthOf(now);
+    s.period = period;
+    s.periodEndsAt = endsAt;
+    s.monthly = this.options.usage.load(s.accountId, period);
+  }
+}

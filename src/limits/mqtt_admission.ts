@@ -1,0 +1,127 @@
+import type { MqttPrincipal } from "../access/broker_hooks.js";
+import type { InspectorSink } from "../inspector/types.js";
+import { RC } from "../mqtt/reason_codes.js";
+import type { BrokerHooks, ClientInfo, Refused } from "../mqtt/types.js";
+import type { FlappingGuard } from "./flapping.js";
+import type { Limits, Refusal } from "./limits.js";
+import { TokenBucket } from "./token_bucket.js";
+
+const MINUTE = 60_000;
+/** At most one refusal event per connection per this long in the inspector: a flood must not flood it. */
+const EVENT_EVERY_MS = 1000;
+
+/** What one connection needs beyond its account's state. */
+interface ConnectionState {
+  deviceId: string;
+  /** Its own publish rate (plans with a per-connection rate). */
+  publishes?: TokenBucket;
+  /** Refusals it may collect in a minute before it counts as flooding and is disconnected. */
+  grace?: TokenBucket;
+  lastEventAt: number;
+}
+
+/**
+ * Plans at the MQTT point of entry, as broker admission hooks: CONNECT (broker access,
+ * flapping, connections per account and per device), PUBLISH (payload size, publish rate per
+ * connection and per account) and SUBSCRIBE (subscriptions per connection and per account).
+ * MQTT 5 gets the specification's reason codes: CONNACK 0x97 quota exceeded, 0x9F connection
+ * rate exceeded, 0x87 no broker access; PUBACK/PUBREC and SUBACK 0x97; a connection whose
+ * refusals within a minute outnumber its allowance is flooding and is disconnected with 0x96.
+ * Every refusal shows in the device's inspector (at most one event a second per connection).
+ * Anonymous clients (no device) are outside plans.
+ */
+export function mqttAdmission(deps: { limits: Limits; flapping: FlappingGuard; inspector: InspectorSink; now?: () => number }): Required<Pick<BrokerHooks, "admitConnect" | "admitPublish" | "admitSubscribe" | "clientDisconnected">> {
+  const { limits, flapping, inspector } = deps;
+  const now = deps.now ?? Date.now;
+  const connections = new Map<ClientInfo, ConnectionState>();
+  const perDevice = new Map<string, number>();
+
+  const note = (deviceId: string, what: string, refusal: Refusal, state?: ConnectionState): void => {
+    if (state) {
+      const t = now();
+      if (t - state.lastEventAt < EVENT_EVERY_MS) return;
+      state.lastEventAt = t;
+    }
+    if (inspector.wants(deviceId)) inspector.record(deviceId, "error", `${what} refused: ${refusal.message}`, { code: "LIMIT_EXCEEDED", limit: refusal.limit });
+  };
+
+  return {
+    admitConnect(client, counts) {
+      const p = client.principal as unknown as MqttPrincipal;
+      if (!p.deviceId) return undefined;
+      const plan = limits.planOf(p.accountId);
+      const refuse = (reasonCode: number, refusal: Refusal): Refused => {
+        note(p.deviceId, "connection", refusal);
+        return { reasonCode, reason: refusal.message };
+      };
+      if (!plan.features.broker) {
+        return refuse(RC.NOT_AUTHORIZED, { limit: "features.broker", message: "the account's plan has no broker access; use the MQTT relay or the HTTP API" });
+      }
+      const blockedMs = flapping.attempt(p.deviceId, plan.flapping);
+      if (blockedMs > 0) {
+        return refuse(RC.CONNECTION_RATE_EXCEEDED, { limit: "flapping", message: `reconnecting too often: refused for ${Math.ceil(blockedMs / 1000)} s` });
+      }
+      // A takeover closes the connection it replaces: that one does not count against this one.
+      const replaced = counts.replacing ? 1 : 0;
+      if (counts.connections - replaced >= plan.connections) {
+        return refuse(RC.QUOTA_EXCEEDED, { limit: "connections", message: `the plan's ${plan.connections} connections are in use` });
+      }
+      const ofDevice = perDevice.get(p.deviceId) ?? 0;
+      if (ofDevice - replaced >= plan.connectionsPerDevice) {
+        return refuse(RC.QUOTA_EXCEEDED, { limit: "connectionsPerDevice", message: `the device has its plan's ${plan.connectionsPerDevice} connections open` });
+      }
+      perDevice.set(p.deviceId, ofDevice + 1);
+      const perConnection = plan.publishesPerMinutePerConnection;
+      const allowance = Math.min(perConnection, plan.publishesPerMinute);
+      connections.set(client, {
+        deviceId: p.deviceId,
+        lastEventAt: 0,
+        ...(Number.isFinite(perConnection) && { publishes: new TokenBucket(perConnection, MINUTE, now()) }),
+        ...(Number.isFinite(allowance) && { grace: new TokenBucket(Math.max(10, allowance), MINUTE, now()) }),
+      });
+      return undefined;
+    },
+
+    admitPublish(client, _topic, payloadBytes) {
+      const state = connections.get(client);
+      if (!state) return undefined; // anonymous
+      const p = client.principal as unknown as MqttPrincipal;
+      let refusal: Refusal | undefined;
+      if (state.publishes && !state.publishes.take(now())) {
+        refusal = { limit: "publishesPerMinutePerConnection", message: `over the plan's ${state.publishes.capacity} publishes per minute per connection` };
+      } else {
+        refusal = limits.admitPublish(p.accountId, payloadBytes);
+      }
+      if (!refusal) return undefined;
+      const flooding = state.grace !== undefined && !state.grace.take(now());
+      note(state.deviceId, flooding ? "publish (flooding: disconnected)" : "publish", refusal, state);
+      return flooding
+        ? { reasonCode: RC.MESSAGE_RATE_TOO_HIGH, reason: `flooding: ${refusal.message}`, disconnect: true }
+        : { reasonCode: RC.QUOTA_EXCEEDED, reason: refusal.message };
+    },
+
+    admitSubscribe(client, _filter, counts) {
+      const state = connections.get(client);
+      if (!state) return undefined;
+      const plan = limits.planOf((client.principal as unknown as MqttPrincipal).accountId);
+      let refusal: Refusal | undefined;
+      if (counts.session >= plan.subscriptionsPerConnection) {
+        refusal = { limit: "subscriptionsPerConnection", message: `the plan allows ${plan.subscriptionsPerConnection} subscriptions per connection` };
+      } else if (counts.namespace >= plan.subscriptions) {
+        refusal = { limit: "subscriptions", message: `the plan's ${plan.subscriptions} subscriptions are in use` };
+      }
+      if (!refusal) return undefined;
+      note(state.deviceId, "subscription", refusal);
+      return { reasonCode: RC.QUOTA_EXCEEDED, reason: refusal.message };
+    },
+
+    clientDisconnected(client) {
+      const state = connections.get(client);
+      if (!state) return;
+      connections.delete(client);
+      const n = (perDevice.get(state.deviceId) ?? 1) - 1;
+      if (n <= 0) perDevice.delete(state.deviceId);
+      else perDevice.set(state.deviceId, n);
+    },
+  };
+}
