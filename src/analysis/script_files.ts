@@ -21,8 +21,21 @@ export class ScriptFiles {
     return join(this.root, analysisId);
   }
 
+  /** Per analysis, the prepare in progress: runs of one analysis starting together must not both rewrite its directory. */
+  private readonly preparing = new Map<string, Promise<string>>();
+
   /** Writes the script when the directory holds another version (or none); returns its path. */
-  async prepare(analysisId: string, module: ModuleKind, version: number, code: () => Promise<Buffer | undefined>): Promise<string> {
+  prepare(analysisId: string, module: ModuleKind, version: number, code: () => Promise<Buffer | undefined>): Promise<string> {
+    const previous = this.preparing.get(analysisId) ?? Promise.resolve("");
+    const next = previous.catch(() => "").then(() => this.write(analysisId, module, version, code));
+    this.preparing.set(analysisId, next);
+    void next.catch(() => undefined).finally(() => {
+      if (this.preparing.get(analysisId) === next) this.preparing.delete(analysisId);
+    });
+    return next;
+  }
+
+  private async write(analysisId: string, module: ModuleKind, version: number, code: () => Promise<Buffer | undefined>): Promise<string> {
     const dir = this.dirOf(analysisId);
     const file = join(dir, module === "esm" ? "script.mjs" : "script.cjs");
     const current = await readFile(join(dir, "version"), "utf8").catch(() => "");
