@@ -20,6 +20,7 @@ import { analysisServiceRoutes } from "./http/routes/analysis_services.js";
 import { dataRoutes } from "./http/routes/data.js";
 import { eventRoutes } from "./http/routes/events.js";
 import { accountDeviceDataRoutes } from "./http/routes/device_data.js";
+import { accountDataRoutes } from "./http/routes/device_data_account.js";
 import { accountParamRoutes, deviceParamRoutes } from "./http/routes/device_params.js";
 import { deviceSelfRoutes } from "./http/routes/device_self.js";
 import { inspectorRoutes, inspectorStreamRoutes } from "./http/routes/inspector.js";
@@ -150,6 +151,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
       account: [
         actionRoutes({ actions }),
         accountDeviceDataRoutes({ identity, buckets }),
+        accountDataRoutes({ identity, buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),
         accountParamRoutes({ identity, params }),
         inspectorRoutes({ identity, inspector }),
         parserTestRoutes({ identity, sandbox, paramsOf }),
