@@ -10,10 +10,18 @@ import { SqliteBucketStore } from "./data/sqlite/bucket_store.js";
 import { SqliteParamStore } from "./data/sqlite/param_store.js";
 import { CachedParamStore } from "./data/cached_param_store.js";
 import { accountRoutes } from "./http/routes/account.js";
+import { AnalysisConsole } from "./analysis/console.js";
+import { RunQueue } from "./analysis/run_queue.js";
+import { ScriptFiles } from "./analysis/script_files.js";
+import { AnalysisService } from "./analysis/service.js";
+import { SluiceError } from "./errors.js";
 import { actionRoutes } from "./http/routes/action.js";
+import { analysisRoutes } from "./http/routes/analysis.js";
+import { analysisServiceRoutes } from "./http/routes/analysis_services.js";
 import { dataRoutes } from "./http/routes/data.js";
 import { eventRoutes } from "./http/routes/events.js";
 import { accountDeviceDataRoutes } from "./http/routes/device_data.js";
+import { accountDataRoutes } from "./http/routes/device_data_account.js";
 import { accountParamRoutes, deviceParamRoutes } from "./http/routes/device_params.js";
 import { deviceSelfRoutes } from "./http/routes/device_self.js";
 import { inspectorRoutes, inspectorStreamRoutes } from "./http/routes/inspector.js";
@@ -25,7 +33,8 @@ import { Inspector } from "./inspector/inspector.js";
 import { ActionService } from "./pipeline/action_service.js";
 import { insertBucketAction } from "./pipeline/actions/insert_bucket.js";
 import { mqttPublishAction } from "./pipeline/actions/mqtt_publish.js";
-import { ActionRegistry } from "./pipeline/actions/registry.js";
+import { scriptAction } from "./pipeline/actions/script.js";
+import { ActionRegistry, type ActionServices } from "./pipeline/actions/registry.js";
 import { DeviceCache } from "./pipeline/device_cache.js";
 import { Pipeline } from "./pipeline/ingest.js";
 import { PullRequests } from "./pipeline/pull.js";
@@ -47,6 +56,7 @@ import { listenWebSocket } from "./mqtt/transports/websocket.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { SqliteStore } from "./store/sqlite/index.js";
+import { SqliteAnalysisStore } from "./store/sqlite/analyses.js";
 import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
 
 export interface Ports {
@@ -108,23 +118,29 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const inspector = new Inspector({ disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled) });
   const sandbox = new IsolateParserSandbox();
   const events = new EventHub();
-  const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction);
+  // Analyses reach the API they run against over HTTP; its port is known once it listens.
+  let apiUrl = "";
+  const analysisConsole = new AnalysisConsole(events, { lines: config.analysis.consoleLines, bytes: config.analysis.consoleBytes });
+  const analyses = new AnalysisService({
+    store: new SqliteAnalysisStore(store.db), console: analysisConsole, hub: events, limits: config.analysis,
+    queue: new RunQueue(config.analysis), files: new ScriptFiles(join(dataDir, "analyses")),
+    apiUrl: () => apiUrl, logger: logger.child({ part: "analysis" }),
+  });
+  const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction).register(scriptAction(analyses));
   const actions = new ActionService(store.actions, registry, (err) => logger.error({ err }, "storing an action's run time failed"));
   await actions.load();
 
   // The pipeline needs the broker to publish, and the broker needs the pipeline's hook.
   let broker: Broker | undefined;
   const paramsOf = async (deviceId: string) => (await params.list(deviceId)).map(({ key, value, sent }) => ({ key, value, sent }));
+  const publish: ActionServices["publish"] = (accountId, m, deviceId) => {
+    broker!.inject(accountId, { ...m, properties: undefined, expiresAt: undefined, publisher: undefined },
+      deviceId ? (client) => (client.principal as { deviceId?: string }).deviceId === deviceId : undefined);
+  };
   const pipeline = new Pipeline({
     actions, registry, buckets, sandbox, inspector, devices: new DeviceCache(identity), logger: logger.child({ part: "pipeline" }), paramsOf,
     admitRecords: (accountId, n) => limits.admitRecords(accountId, n),
-    services: {
-      buckets,
-      publish(accountId, m, deviceId) {
-        broker!.inject(accountId, { ...m, properties: undefined, expiresAt: undefined, publisher: undefined },
-          deviceId ? (client) => (client.principal as { deviceId?: string }).deviceId === deviceId : undefined);
-      },
-    },
+    services: { buckets, publish },
   });
   identity.on("deviceChanged", ({ deviceId, deleted }: { deviceId: string; deleted?: boolean }) => {
     if (deleted) {
@@ -188,22 +204,38 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         }),
         actionRoutes({ actions }),
         accountDeviceDataRoutes({ identity, buckets }),
+        accountDataRoutes({ identity, buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),
         accountParamRoutes({ identity, params }),
         inspectorRoutes({ identity, inspector }),
         parserTestRoutes({ identity, sandbox, paramsOf }),
+        analysisRoutes({ analyses, console: analysisConsole }),
+        analysisServiceRoutes({
+          analyses, console: analysisConsole, identity, publish,
+          // Notifications and email are another part's; until it is wired, say so plainly.
+          notify: async () => { throw new SluiceError("NOT_CONFIGURED", "notifications are not configured on this server", 501); },
+          email: async () => { throw new SluiceError("NOT_CONFIGURED", "email is not configured on this server", 501); },
+        }),
       ],
       device: [
         dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),
         deviceParamRoutes({ params }),
-        deviceSelfRoutes({ identity }),
       ],
       public: [
         inspectorStreamRoutes({ identity, inspector }),
+        deviceSelfRoutes({
+          identity, metrics,
+          async analysisInfo(token) {
+            const analysis = await analyses.byToken(token);
+            return analysis && analyses.info(analysis.accountId, analysis.id);
+          },
+        }),
         eventRoutes({
           hub: events,
           async resolveToken(token) {
             const accountId = await identity.authenticateAccount(token);
-            return accountId === undefined ? undefined : { accountId };
+            if (accountId === undefined) return undefined;
+            const analysis = await analyses.byToken(token);
+            return analysis ? { accountId, analysisId: analysis.id } : { accountId };
           },
         }),
       ],
@@ -212,6 +244,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Listeners first, then the broker (its DISCONNECTs), then the stores the rest writes to.
   const shutdown = async () => {
     for (const s of servers) s.close();
+    analyses.stop();
     await broker.stop();
     await http.close();
     timers.stop();
@@ -241,6 +274,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     wss: portOf(servers[3]!),
     http: portOf(http.server),
   };
+  apiUrl = `http://${loopbackHost(config.host)}:${ports.http}`;
   await writeFile(join(dataDir, "ports.json"), `${JSON.stringify(ports)}\n`);
   logger.info({ ...ports, dataDir }, "sluice is up");
 
@@ -252,4 +286,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
       return closing;
     },
   };
+}
+
+/** How a local process reaches a server listening on `host`: a wildcard address means loopback. */
+function loopbackHost(host: string): string {
+  if (host === "" || host === "0.0.0.0") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
 }

@@ -93,6 +93,13 @@ function apply(target: SluiceConfig, overrides: Overrides, origin: string): void
     } else if (k === "plans") {
       if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`plans must be an object of plans by name in ${origin}`);
       target.plans = { ...target.plans, ...(raw as SluiceConfig["plans"]) };
+    } else if (k === "analysis") {
+      if (typeof raw !== "object" || raw === null) throw new ConfigError(`analysis must be an object in ${origin}`);
+      for (const [limit, value] of Object.entries(raw)) {
+        if (!(limit in defaultConfig.analysis)) throw new ConfigError(`unknown analysis limit "${limit}" in ${origin}`);
+        if (!Number.isInteger(value) || (value as number) < 0) throw new ConfigError(`analysis.${limit} must be a non-negative integer`);
+        (target.analysis as unknown as Record<string, number>)[limit] = value as number;
+      }
     } else if (k === "acl") {
       if (!Array.isArray(raw)) throw new ConfigError(`acl must be a list in ${origin}`);
       target.acl = raw.map((rule, i) => validateAclRule(rule, `${origin} acl[${i}]`));

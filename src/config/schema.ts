@@ -61,6 +61,8 @@ export interface SluiceConfig {
   authFailureDelayMaxMs: number;
   /** How often $SYS statistics are published, seconds; 0 = never. */
   sysInterval: number;
+  /** Analyses run by Sluice (docs/analysis.md). */
+  analysis: AnalysisLimits;
   /**
    * Account plans by name, on top of the built-in free, starter, scale and unlimited
    * (limits/plans.ts): a plan given here overrides or extends them (`extends: "starter"`).
@@ -68,6 +70,24 @@ export interface SluiceConfig {
   plans: Record<string, PlanConfig>;
   /** The plan of accounts that were not given one. */
   defaultPlan: string;
+}
+
+export interface AnalysisLimits {
+  /** Analysis processes running at once; further runs wait in the queue. */
+  concurrency: number;
+  /** Runs waiting for a slot; past it a run is refused (429). */
+  queueSize: number;
+  /** Wall time of one run, ms; past it the process is killed. */
+  timeoutMs: number;
+  /** Resident memory of one run, MiB (the V8 heap gets 3/4 of it); past it the process is killed. */
+  memoryMb: number;
+  /** stdout + stderr bytes one run may write; past it the process is killed. */
+  outputBytes: number;
+  /** Largest script accepted by upload, bytes. */
+  scriptBytes: number;
+  /** Console lines kept per analysis, and their total bytes. */
+  consoleLines: number;
+  consoleBytes: number;
 }
 
 export const defaultConfig: SluiceConfig = {
@@ -99,6 +119,16 @@ export const defaultConfig: SluiceConfig = {
   authFailureDelayMs: 250,
   authFailureDelayMaxMs: 5_000,
   sysInterval: 10,
+  analysis: {
+    concurrency: 4,
+    queueSize: 100,
+    timeoutMs: 60_000,
+    memoryMb: 256,
+    outputBytes: 1024 * 1024,
+    scriptBytes: 512 * 1024,
+    consoleLines: 1000,
+    consoleBytes: 1024 * 1024,
+  },
   plans: {},
   // A self-hosted single user should not meet a quota by surprise; operators hosting many
   // accounts set this to "free" (or their own plan).

@@ -51,12 +51,14 @@ export async function startDataServer(): Promise<DataServer> {
   const buckets = new SqliteBucketStore(dataDb, { retentionSweepMs: 0 });
   const params = new SqliteParamStore(dataDb);
   const ingest: Ingest = async (principal, body) => ({ stored: await buckets.insert(principal.deviceId, validateRecords(body, new Date())) });
+  const metrics = new Metrics({ processMetrics: false });
   const app = await createHttpServer({
     identity,
-    metrics: new Metrics({ processMetrics: false }),
+    metrics,
     logger: pino({ level: "silent" }),
     routes: {
-      device: [dataRoutes({ buckets, ingest }), deviceSelfRoutes({ identity }), deviceParamRoutes({ params })],
+      device: [dataRoutes({ buckets, ingest }), deviceParamRoutes({ params })],
+      public: [deviceSelfRoutes({ identity, metrics })],
       account: [accountParamRoutes({ identity, params }), accountDeviceDataRoutes({ identity, buckets })],
     },
   });

@@ -77,7 +77,7 @@ function allowed(request: FastifyRequest, need: "read" | "write"): DevicePrincip
  * `[{ time, value }]`. An average over nothing is an empty list: TagoIO answers null there,
  * which SDK v12's getData cannot handle, while an empty list reads as "no data" everywhere.
  */
-function toApi(result: QueryResult, device: string, details: boolean): unknown {
+export function toApi(result: QueryResult, device: string, details: boolean): unknown {
   switch (result.type) {
     case "records":
       return result.records.map((record) => toApiRecord(record, details));

@@ -177,6 +177,37 @@ export const migrations: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
+    version: 6,
+    name: "analyses",
+    // An analysis's token is a real account token (token_id → account_tokens): Resources and
+    // Device calls made with context.token then authenticate like any account call. TagoIO
+    // shows the token on the analysis, so it is kept here in clear beside its hashed row; the
+    // analysis and its token row are deleted together. The script is stored here too (the
+    // store is the one source of truth); the runner copies it into a per-analysis directory.
+    sql: `
+      CREATE TABLE analyses (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT NOT NULL,
+        description TEXT,
+        active INTEGER NOT NULL DEFAULT 1,
+        run_on TEXT NOT NULL CHECK (run_on IN ('sluice','external')),
+        variables TEXT NOT NULL DEFAULT '[]',
+        tags TEXT NOT NULL DEFAULT '[]',
+        token TEXT NOT NULL,
+        token_id TEXT NOT NULL UNIQUE,
+        file_name TEXT,
+        module TEXT CHECK (module IN ('cjs','esm')),
+        code BLOB,
+        code_version INTEGER NOT NULL DEFAULT 0,
+        last_run INTEGER,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX analyses_by_account ON analyses(account_id, name);
+    `,
+  },
+  {
     // 6, 7 and 8 belong to analyses, notifications and relays.
     version: 9,
     name: "plans and usage",

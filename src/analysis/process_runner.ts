@@ -1,0 +1,134 @@
+import { spawn } from "node:child_process";
+import { readFile } from "node:fs/promises";
+import { MAX_LINE_BYTES } from "./console.js";
+
+export interface ProcessLimits {
+  timeoutMs: number;
+  /** Resident memory bound, MiB; the V8 heap gets 3/4 of it. */
+  memoryMb: number;
+  outputBytes: number;
+}
+
+export interface ProcessSpec {
+  nodePath: string;
+  script: string;
+  /** The only paths the process may read (Node's permission model); nothing may be written. */
+  readable: string[];
+  /** The whole environment of the process: nothing of Sluice's is inherited. */
+  env: Record<string, string>;
+  cwd: string;
+}
+
+export type StopReason = "timeout" | "memory" | "output" | "shutdown";
+
+export interface ProcessOutcome {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  /** Set when Sluice stopped the process, or V8 did for lack of heap ("memory"). */
+  stopped?: StopReason;
+  durationMs: number;
+  /** The process could not be started. */
+  error?: string;
+}
+
+const RSS_POLL_MS = 100;
+
+/**
+ * Runs one Node.js process under limits and hands its output over line by line. The process
+ * runs with the permission model on: it reads only `readable` (its script and the SDK),
+ * writes nothing, and may not start processes or workers. It is its own process group, so a
+ * kill takes anything it managed to start with it. Limits: wall time, resident memory (V8
+ * heap flag, plus a poll of /proc on Linux for memory outside the heap, such as Buffers),
+ * output bytes.
+ */
+export function runProcess(spec: ProcessSpec, limits: ProcessLimits, onLine: (line: string) => void, abort?: AbortSignal): Promise<ProcessOutcome> {
+  const started = Date.now();
+  const heapMb = Math.max(16, Math.floor((limits.memoryMb * 3) / 4));
+  const args = [
+    "--experimental-permission",
+    ...spec.readable.map((path) => `--allow-fs-read=${path}`),
+    `--max-old-space-size=${heapMb}`,
+    // The permission model's "experimental" warning would open every console.
+    "--no-warnings",
+    spec.script,
+  ];
+  return new Promise((resolvePromise) => {
+    let stopped: StopReason | undefined;
+    let outputLeft = limits.outputBytes;
+    let heapExhausted = false;
+    const child = spawn(spec.nodePath, args, { cwd: spec.cwd, env: spec.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+
+    const kill = (reason: StopReason) => {
+      stopped ??= reason;
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, "SIGKILL");
+      } catch {
+        child.kill("SIGKILL"); // the group is gone already; make sure of the process itself
+      }
+    };
+
+    const splitter = (stream: NodeJS.ReadableStream) => {
+      let pending = "";
+      stream.setEncoding("utf8");
+      stream.on("data", (chunk: string) => {
+        if (stopped === "output") return;
+        const bytes = Buffer.byteLength(chunk);
+        if (bytes > outputLeft) {
+          chunk = Buffer.from(chunk).subarray(0, outputLeft).toString("utf8");
+          outputLeft = 0;
+          kill("output");
+        } else {
+          outputLeft -= bytes;
+        }
+        pending += chunk;
+        const lines = pending.split("\n");
+        pending = lines.pop()!;
+        if (pending.length > MAX_LINE_BYTES) {
+          lines.push(pending);
+          pending = "";
+        }
+        for (const line of lines) {
+          if (line.includes("JavaScript heap out of memory")) heapExhausted = true;
+          onLine(line.replace(/\r$/, ""));
+        }
+      });
+      stream.on("end", () => {
+        if (pending !== "") onLine(pending);
+        pending = "";
+      });
+    };
+    splitter(child.stdout!);
+    splitter(child.stderr!);
+
+    const timer = setTimeout(() => kill("timeout"), limits.timeoutMs);
+    const rssLimitKb = limits.memoryMb * 1024;
+    const poll = setInterval(() => {
+      if (child.pid === undefined) return;
+      void residentKb(child.pid).then((kb) => {
+        if (kb !== undefined && kb > rssLimitKb) kill("memory");
+      });
+    }, RSS_POLL_MS);
+    const onAbort = () => kill("shutdown");
+    abort?.addEventListener("abort", onAbort, { once: true });
+
+    let spawnError: string | undefined;
+    child.on("error", (err) => {
+      spawnError = err.message;
+    });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      clearInterval(poll);
+      abort?.removeEventListener("abort", onAbort);
+      // V8 aborts the process itself when the heap is exhausted.
+      if (stopped === undefined && heapExhausted) stopped = "memory";
+      resolvePromise({ code, signal, durationMs: Date.now() - started, ...(stopped && { stopped }), ...(spawnError !== undefined && { error: spawnError }) });
+    });
+  });
+}
+
+/** VmRSS of a process from /proc, in kB; undefined where /proc is not (not Linux) or the process is gone. */
+async function residentKb(pid: number): Promise<number | undefined> {
+  const status = await readFile(`/proc/${pid}/status`, "utf8").catch(() => undefined);
+  const match = status && /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+  return match ? Number(match[1]) : undefined;
+}

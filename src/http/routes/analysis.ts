@@ -1,0 +1,76 @@
+import type { FastifyPluginAsync } from "fastify";
+import type { AnalysisConsole } from "../../analysis/console.js";
+import { analysisInfo, type AnalysisInput } from "../../analysis/model.js";
+import type { AnalysisService } from "../../analysis/service.js";
+import type { RunEntry } from "../../analysis/run_queue.js";
+import { accountOf } from "../auth.js";
+import { ok } from "../envelope.js";
+import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
+
+/** `/analysis`: TagoIO's analysis API as `Resources.analysis` calls it, plus the console and the run list (ACCOUNT slot). */
+export function analysisRoutes(deps: { analyses: AnalysisService; console: AnalysisConsole }): FastifyPluginAsync {
+  const { analyses } = deps;
+  return async (app) => {
+    // The SDK lists at "/analysis/" (trailing slash), which would otherwise be /analysis/:id with an empty id.
+    for (const path of ["/analysis", "/analysis/"]) {
+      app.get<{ Querystring: ListQuery }>(
+        path,
+        { schema: { querystring: listQuerySchema(["name", "active", "run_on", "last_run", "created_at", "updated_at"]) } },
+        async (request) => {
+          const rows = await analyses.list(accountOf(request));
+          return ok(applyListQuery(rows.map((row) => analysisInfo(row)), request.query, { defaultOrder: "name,asc", alwaysFields: ["id"] }));
+        },
+      );
+    }
+    app.post<{ Body: AnalysisInput }>("/analysis", async (request) => ok(await analyses.create(accountOf(request), request.body ?? {})));
+    // Queued and running runs of the account (a static path: Fastify prefers it to /analysis/:id).
+    app.get("/analysis/runs", async (request) => ok(analyses.runs(accountOf(request)).map(runInfo)));
+    app.get<{ Params: { id: string } }>("/analysis/:id", async (request) => ok(await analyses.info(accountOf(request), request.params.id)));
+    app.put<{ Params: { id: string }; Body: AnalysisInput }>("/analysis/:id", async (request) => {
+      await analyses.edit(accountOf(request), request.params.id, request.body ?? {});
+      return ok("Successfully Updated");
+    });
+    app.delete<{ Params: { id: string } }>("/analysis/:id", async (request) => {
+      await analyses.delete(accountOf(request), request.params.id);
+      return ok("Successfully Removed");
+    });
+    app.post<{ Params: { id: string }; Body: { scope?: unknown } | undefined }>("/analysis/:id/run", async (request) => {
+      const accountId = accountOf(request);
+      const result = await analyses.run(accountId, request.params.id, request.body?.scope ?? []);
+      const { token } = await analyses.get(accountId, request.params.id);
+      return ok({
+        analysis_token: token,
+        ...(result.mode === "sluice" ? { run: runInfo(result.run) } : { delivered: result.delivered }),
+      });
+    });
+    app.get<{ Params: { id: string } }>("/analysis/:id/token", async (request) =>
+      ok({ analysis_token: await analyses.regenerateToken(accountOf(request), request.params.id) }),
+    );
+    app.post<{ Params: { id: string }; Body: { file?: unknown; file_name?: unknown; language?: unknown } }>(
+      "/analysis/:id/upload",
+      async (request) => {
+        await analyses.upload(accountOf(request), request.params.id, request.body ?? {});
+        return ok("Successfully Uploaded");
+      },
+    );
+    app.get<{ Params: { id: string } }>("/analysis/:id/logs", async (request) => {
+      await analyses.get(accountOf(request), request.params.id);
+      return ok(deps.console.list(request.params.id));
+    });
+    app.delete<{ Params: { id: string } }>("/analysis/:id/logs", async (request) => {
+      await analyses.get(accountOf(request), request.params.id);
+      deps.console.clear(request.params.id);
+      return ok("Successfully Removed");
+    });
+  };
+}
+
+function runInfo(run: RunEntry) {
+  return {
+    id: run.id,
+    analysis: run.analysisId,
+    status: run.state,
+    queued_at: run.queuedAt.toISOString(),
+    started_at: run.startedAt?.toISOString() ?? null,
+  };
+}

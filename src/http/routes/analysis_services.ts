@@ -1,0 +1,116 @@
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { AnalysisConsole } from "../../analysis/console.js";
+import type { AnalysisRow } from "../../analysis/model.js";
+import type { AnalysisService } from "../../analysis/service.js";
+import { invalid } from "../../errors.js";
+import type { IdentityService } from "../../identity/service.js";
+import { isValidTopicName } from "../../mqtt/topics.js";
+import type { ActionServices } from "../../pipeline/actions/registry.js";
+import { accountOf, requestToken } from "../auth.js";
+import { ok } from "../envelope.js";
+
+export interface NotificationRequest {
+  title: string;
+  message: string;
+  [other: string]: unknown;
+}
+
+export interface EmailRequest {
+  to: string[];
+  subject: string;
+  message?: string;
+  html?: string;
+  from?: string;
+  [other: string]: unknown;
+}
+
+export interface AnalysisServiceRouteDeps {
+  analyses: AnalysisService;
+  console: AnalysisConsole;
+  identity: IdentityService;
+  publish: ActionServices["publish"];
+  /** Sends a notification to the account (its store and SSE channel live elsewhere). */
+  notify(accountId: string, notification: NotificationRequest): Promise<unknown>;
+  /** Sends an email on behalf of the account. */
+  email(accountId: string, email: EmailRequest): Promise<unknown>;
+}
+
+const MAX_MQTT_MESSAGE_BYTES = 256 * 1024;
+
+/**
+ * `/analysis/services/*`, what the SDK's `Services` call from an analysis (ACCOUNT slot). Any
+ * account token of the account is accepted, as the analysis token is one; the console alone
+ * needs the analysis token, since it says which analysis's console the line belongs to.
+ */
+export function analysisServiceRoutes(deps: AnalysisServiceRouteDeps): FastifyPluginAsync {
+  return async (app) => {
+    app.post<{ Body: { message?: unknown; timestamp?: unknown } | undefined }>("/analysis/services/console/send", async (request) => {
+      const analysis = await analysisOf(request, deps.analyses);
+      const { message, timestamp } = request.body ?? {};
+      if (message === undefined) throw invalid("message is required");
+      const text = typeof message === "string" ? message : JSON.stringify(message);
+      // The SDK sends `new Date(undefined).getTime()` (null once in JSON) when no time is given.
+      const time = typeof timestamp === "number" || typeof timestamp === "string" ? new Date(timestamp) : new Date();
+      deps.console.append(analysis.accountId, analysis.id, text, time);
+      return ok("Console sent");
+    });
+
+    app.post<{ Body: Record<string, unknown> | undefined }>("/analysis/services/mqtt/publish", async (request) => {
+      const accountId = accountOf(request);
+      const body = request.body ?? {};
+      const { topic, message } = body;
+      // The SDK spreads `options` into the body; a raw client may send them nested.
+      const options = { ...(isObject(body.options) ? body.options : {}), ...pick(body, ["qos", "retain"]) };
+      const device = body.device ?? body.bucket;
+      if (typeof topic !== "string" || !isValidTopicName(topic)) throw invalid("topic must be a valid MQTT topic name (no wildcards)");
+      if (message === undefined || message === null) throw invalid("message is required");
+      if (typeof device !== "string" || device === "") throw invalid("device is required: the id of the device to publish to");
+      const qos = options.qos === undefined ? 0 : Number(options.qos);
+      if (qos !== 0 && qos !== 1 && qos !== 2) throw invalid("qos must be 0, 1 or 2");
+      if (options.retain !== undefined && typeof options.retain !== "boolean") throw invalid("retain must be true or false");
+      const payload = Buffer.from(typeof message === "string" ? message : JSON.stringify(message));
+      if (payload.length > MAX_MQTT_MESSAGE_BYTES) throw invalid(`message is larger than ${MAX_MQTT_MESSAGE_BYTES} bytes`);
+      await deps.identity.getDevice(accountId, device); // 404 for a device of another account
+      deps.publish(accountId, { topic, payload, qos, retain: options.retain === true }, device);
+      return ok("MQTT Published");
+    });
+
+    app.post<{ Body: Record<string, unknown> | undefined }>("/analysis/services/notification/send", async (request) => {
+      const body = request.body ?? {};
+      if (typeof body.title !== "string" || body.title === "") throw invalid("title is required");
+      if (typeof body.message !== "string" || body.message === "") throw invalid("message is required");
+      const result = await deps.notify(accountOf(request), { ...body, title: body.title, message: body.message });
+      return ok(typeof result === "string" ? result : "Notification sent");
+    });
+
+    app.post<{ Body: Record<string, unknown> | undefined }>("/analysis/services/email/send", async (request) => {
+      const body = request.body ?? {};
+      const to = typeof body.to === "string" ? body.to.split(",").map((t) => t.trim()).filter((t) => t !== "") : body.to;
+      if (!Array.isArray(to) || to.length === 0 || !to.every((t) => typeof t === "string" && t.includes("@"))) {
+        throw invalid("to is required: an email address or a list of them");
+      }
+      if (typeof body.subject !== "string" || body.subject === "") throw invalid("subject is required");
+      if (body.message !== undefined && typeof body.message !== "string") throw invalid("message must be a string");
+      if (body.html !== undefined && typeof body.html !== "string") throw invalid("html must be a string");
+      if (body.message === undefined && body.html === undefined) throw invalid("message (or html) is required");
+      if (body.from !== undefined && typeof body.from !== "string") throw invalid("from must be a string");
+      const result = await deps.email(accountOf(request), { ...body, to: to as string[], subject: body.subject });
+      return ok(typeof result === "string" ? result : "Email sent");
+    });
+  };
+}
+
+async function analysisOf(request: FastifyRequest, analyses: AnalysisService): Promise<AnalysisRow> {
+  const token = requestToken(request.headers);
+  const analysis = token === undefined ? undefined : await analyses.byToken(token);
+  if (!analysis) throw invalid("this service needs an analysis token (the `token` of an analysis)");
+  return analysis;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function pick(body: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => body[k] !== undefined).map((k) => [k, body[k]]));
+}

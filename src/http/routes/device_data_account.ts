@@ -1,0 +1,30 @@
+import type { FastifyPluginAsync } from "fastify";
+import { parseDataQuery } from "../../data/query.js";
+import type { BucketStore } from "../../data/types.js";
+import type { IdentityService } from "../../identity/service.js";
+import { accountOf } from "../auth.js";
+import { ok } from "../envelope.js";
+import { DATA_BODY_LIMIT, toApi, type Ingest } from "./data.js";
+
+/**
+ * A device's data through an account token (ACCOUNT slot): `POST /device/:id/data` and
+ * `GET /device/:id/data`, what `Resources.devices.sendDeviceData` / `getDeviceData` call, and
+ * so what analyses use with `context.token`. They behave as `POST|GET /data` with a full
+ * token of that device: same pipeline (parser, validation, actions), same query options.
+ */
+export function accountDataRoutes(deps: { identity: IdentityService; buckets: BucketStore; ingest: Ingest }): FastifyPluginAsync {
+  const { identity, buckets, ingest } = deps;
+  return async (app) => {
+    app.post<{ Params: { id: string } }>("/device/:id/data", { bodyLimit: DATA_BODY_LIMIT }, async (request) => {
+      const accountId = accountOf(request);
+      const device = await identity.getDevice(accountId, request.params.id);
+      const { stored } = await ingest({ accountId, deviceId: device.id, tokenId: "", permission: "full", expiresAt: null }, request.body);
+      return ok(`${typeof stored === "number" ? stored : stored.length} Data Added`);
+    });
+    app.get<{ Params: { id: string } }>("/device/:id/data", async (request) => {
+      const device = await identity.getDevice(accountOf(request), request.params.id);
+      const query = parseDataQuery(request.query as Record<string, unknown>, new Date());
+      return ok(toApi(await buckets.query(device.id, query), device.id, query.details));
+    });
+  };
+}
