@@ -10,6 +10,8 @@ import { SqliteBucketStore } from "./data/sqlite/bucket_store.js";
 import { SqliteParamStore } from "./data/sqlite/param_store.js";
 import { CachedParamStore } from "./data/cached_param_store.js";
 import { actionRoutes } from "./http/routes/action.js";
+import { deadLetterRoutes } from "./http/routes/dead_letters.js";
+import { notificationRoutes } from "./http/routes/notification.js";
 import { dataRoutes } from "./http/routes/data.js";
 import { eventRoutes } from "./http/routes/events.js";
 import { accountDeviceDataRoutes } from "./http/routes/device_data.js";
@@ -27,6 +29,16 @@ import { mqttPublishAction } from "./pipeline/actions/mqtt_publish.js";
 import { ActionRegistry } from "./pipeline/actions/registry.js";
 import { DeviceCache } from "./pipeline/device_cache.js";
 import { Pipeline } from "./pipeline/ingest.js";
+import { emailAction } from "./pipeline/actions/email.js";
+import { notificationAction } from "./pipeline/actions/notification.js";
+import { postAction } from "./pipeline/actions/post.js";
+import { DeviceEventTriggers } from "./pipeline/triggers/device_events.js";
+import { combineObservers } from "./mqtt/observers.js";
+import { Mailer } from "./notify/mailer.js";
+import { NotificationService } from "./notify/notification_service.js";
+import { SqliteDeadLetterStore } from "./notify/sqlite/dead_letter_store.js";
+import { SqliteNotificationStore } from "./notify/sqlite/notification_store.js";
+import { WebhookDelivery } from "./notify/webhook_delivery.js";
 import { TimerTriggers } from "./pipeline/triggers/timers.js";
 import { IsolateParserSandbox } from "./sandbox/isolate_parser_sandbox.js";
 import { IdentityService } from "./identity/service.js";
@@ -80,15 +92,24 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const inspector = new Inspector({ disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled) });
   const sandbox = new IsolateParserSandbox();
   const events = new EventHub();
-  const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction);
+  // Notifications, email and webhooks: services that actions (and analyses' services) call.
+  const notifications = new NotificationService(new SqliteNotificationStore(store.db), events, config.notifications.maxPerAccount);
+  const mailer = new Mailer(config.smtp);
+  const deadLetters = new SqliteDeadLetterStore(store.db);
+  const webhooks = new WebhookDelivery({ policy: config.webhooks, deadLetters, inspector, logger: logger.child({ part: "webhooks" }) });
+  const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction)
+    .register(notificationAction(notifications))
+    .register(emailAction(mailer, inspector, logger.child({ part: "email" })))
+    .register(postAction(webhooks));
   const actions = new ActionService(store.actions, registry, (err) => logger.error({ err }, "storing an action's run time failed"));
   await actions.load();
 
   // The pipeline needs the broker to publish, and the broker needs the pipeline's hook.
   let broker: Broker | undefined;
   const paramsOf = async (deviceId: string) => (await params.list(deviceId)).map(({ key, value, sent }) => ({ key, value, sent }));
+  const devices = new DeviceCache(identity);
   const pipeline = new Pipeline({
-    actions, registry, buckets, sandbox, inspector, devices: new DeviceCache(identity), logger: logger.child({ part: "pipeline" }), paramsOf,
+    actions, registry, buckets, sandbox, inspector, devices, logger: logger.child({ part: "pipeline" }), paramsOf,
     services: {
       buckets,
       publish(accountId, m, deviceId) {
@@ -106,12 +127,16 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const timers = new TimerTriggers((action) => void pipeline.runTimed(action), logger);
   timers.sync(actions.all());
   actions.on("changed", () => timers.sync(actions.all()));
+  const deviceEvents = new DeviceEventTriggers({
+    actions, devices, logger: logger.child({ part: "device-events" }),
+    run: (device, matched, event) => pipeline.runDeviceEvent(device, matched, event),
+  });
 
   broker = new Broker({
     limits: config.mqtt,
     hooks: {
       ...createBrokerHooks({ identity, acl: new Acl(config.acl), allowAnonymous: config.allowAnonymous }),
-      ...inspectorBrokerHooks(inspector),
+      ...combineObservers(inspectorBrokerHooks(inspector), deviceEvents.hooks()),
       published: pipeline.published,
     },
     logger: logger.child({ part: "mqtt" }),
@@ -134,6 +159,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     routes: {
       account: [
         actionRoutes({ actions }),
+        deadLetterRoutes({ actions, deadLetters }),
+        notificationRoutes({ notifications }),
         accountDeviceDataRoutes({ identity, buckets }),
         accountParamRoutes({ identity, params }),
         inspectorRoutes({ identity, inspector }),
@@ -159,9 +186,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Listeners first, then the broker (its DISCONNECTs), then the stores the rest writes to.
   const shutdown = async () => {
     for (const s of servers) s.close();
+    await deviceEvents.stop();
     await broker.stop();
     await http.close();
     timers.stop();
+    await webhooks.stop();
+    mailer.close();
     await actions.stop();
     identity.stop();
     await sandbox.close();

@@ -4,7 +4,7 @@ import { invalid } from "../errors.js";
 import { isValidTopicFilter } from "../mqtt/topics.js";
 
 /** An action's trigger kind (TagoIO's action `type`). */
-export type TriggerKind = "mqtt_topic" | "condition" | "interval" | "schedule";
+export type TriggerKind = "mqtt_topic" | "condition" | "interval" | "schedule" | "mqtt_connect" | "mqtt_disconnect";
 
 export interface MqttTopicTrigger {
   /** A topic filter, wildcards allowed. */
@@ -38,7 +38,15 @@ export interface ScheduleTrigger {
   timezone: string;
 }
 
-export type Trigger = MqttTopicTrigger | ConditionTrigger | IntervalTrigger | ScheduleTrigger;
+/** mqtt_connect / mqtt_disconnect: a device's MQTT client connects or disconnects. */
+export interface DeviceEventTrigger {
+  /** One device, or every device carrying tag_key=tag_value. */
+  device?: string;
+  tag_key?: string;
+  tag_value?: string;
+}
+
+export type Trigger = MqttTopicTrigger | ConditionTrigger | IntervalTrigger | ScheduleTrigger | DeviceEventTrigger;
 
 /** What an action does; `type` selects a handler in the registry (pipeline/actions/). */
 export interface ActionParams {
@@ -64,7 +72,7 @@ export interface Action {
   updatedAt: Date;
 }
 
-const KINDS: readonly TriggerKind[] = ["mqtt_topic", "condition", "interval", "schedule"];
+const KINDS: readonly TriggerKind[] = ["mqtt_topic", "condition", "interval", "schedule", "mqtt_connect", "mqtt_disconnect"];
 const CONDITIONALS: readonly string[] = ["<", ">", "=", "!", "><", "*"];
 
 function str(v: unknown): v is string {
@@ -112,6 +120,13 @@ export function validateTrigger(kind: TriggerKind, row: unknown, i: number): Tri
         throw invalid(`${where}: ${(err as Error).message}`);
       }
       return { cron: r.cron, timezone };
+    }
+    case "mqtt_connect":
+    case "mqtt_disconnect": {
+      if (!str(r.device) && !(str(r.tag_key) && typeof r.tag_value === "string")) {
+        throw invalid(`${where} needs a device or a tag_key and tag_value`);
+      }
+      return str(r.device) ? { device: r.device } : { tag_key: r.tag_key as string, tag_value: r.tag_value as string };
     }
   }
 }
