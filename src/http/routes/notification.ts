@@ -7,6 +7,8 @@ import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
 
 /** Ids per `PUT /notification/read`: a bounded statement, and more than an account keeps by default. */
 const MAX_IDS = 1000;
+const ORDERABLE = ["created_at", "title", "read"];
+const ORDER = new RegExp(`^(${ORDERABLE.join("|")}),(asc|desc)$`);
 
 /**
  * `/notification`: TagoIO's notifications API, as `Resources.notifications` calls it. The list
@@ -15,11 +17,18 @@ const MAX_IDS = 1000;
  */
 export function notificationRoutes(deps: { notifications: NotificationService }): FastifyPluginAsync {
   return async (app) => {
-    const list = async (request: FastifyRequest<{ Querystring: ListQuery }>) => {
+    const list = async (request: FastifyRequest<{ Querystring: Omit<ListQuery, "orderBy"> & { orderBy?: string | string[] } }>) => {
+      const { orderBy, ...rest } = request.query;
+      // Resources.notifications.list sends `orderBy` as the SDK's tuple, not as "field,dir".
+      const order = Array.isArray(orderBy) ? orderBy.join(",") : orderBy;
+      if (order !== undefined && !ORDER.test(order)) throw invalid(`orderBy must be one of ${ORDERABLE.join(", ")} with asc or desc`);
       const items = (await deps.notifications.list(accountOf(request))) as unknown as Record<string, unknown>[];
-      return ok(applyListQuery(items, request.query, { defaultOrder: "created_at,desc", alwaysFields: ["id"], presorted: true }));
+      return ok(applyListQuery(items, { ...rest, ...(order ? { orderBy: order } : {}) }, { defaultOrder: "created_at,desc", alwaysFields: ["id"], presorted: true }));
     };
-    const listOptions = { schema: { querystring: listQuerySchema(["created_at", "title", "read"]) } };
+    const base = listQuerySchema(ORDERABLE);
+    const listOptions = {
+      schema: { querystring: { ...base, properties: { ...base.properties, orderBy: { anyOf: [{ type: "string" }, { type: "array", items: { type: "string" } }] } } } },
+    };
     // The SDK lists with a trailing slash (`/notification/`).
     app.get<{ Querystring: ListQuery }>("/notification", listOptions, list);
     app.get<{ Querystring: ListQuery }>("/notification/", listOptions, list);
