@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import sdk from "@tago-io/sdk";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
+import { until } from "../helpers/until.js";
 import { startWebhookSink } from "../helpers/webhook_sink.js";
 
 // mqtt_connect / mqtt_disconnect actions, fired by real MQTT.js clients connecting and
@@ -20,15 +21,6 @@ function resources(token = sluice.adminToken) {
   return new Resources({ token, region: { api, sse: `${api}/events` } });
 }
 
-async function until<T>(check: () => Promise<T | undefined>, ms = 3000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("device event triggers", () => {
   test("mqtt_connect and mqtt_disconnect notify when a device's client connects and disconnects", async () => {

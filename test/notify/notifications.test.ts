@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import sdk from "@tago-io/sdk";
 import { defaultConfig } from "../../src/config/schema.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
+import { until } from "../helpers/until.js";
 import { openStream } from "../helpers/sse_client.js";
 
 // In-app notifications through the SDK's Resources.notifications, the live `notification`
@@ -28,15 +29,6 @@ async function freshAccount() {
   return resources(token);
 }
 
-async function until<T>(check: () => Promise<T | undefined>, ms = 3000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 describe("notifications API", () => {
   test("create, then list: unread first, then newest; read state and SDK fields round-trip", async () => {

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import sdk from "@tago-io/sdk";
 import { defaultConfig } from "../../src/config/schema.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
+import { until } from "../helpers/until.js";
 import { startWebhookSink, type WebhookSink } from "../helpers/webhook_sink.js";
 
 // The `post` (webhook) action against a real local HTTP server: body and headers, retries with
@@ -46,15 +47,6 @@ async function api_<T>(path: string, init: RequestInit = {}): Promise<{ status: 
   return { status: res.status, body: (await res.json()) as { status: boolean; result: T; message?: string } };
 }
 
-async function until<T>(check: () => Promise<T | undefined>, ms = 5000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const value = await check();
-    if (value !== undefined) return value;
-    if (Date.now() > end) throw new Error("condition not met in time");
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
 interface DeadLetterJson {
   id: string;
