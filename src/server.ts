@@ -18,6 +18,8 @@ import { SluiceError } from "./errors.js";
 import { actionRoutes } from "./http/routes/action.js";
 import { analysisRoutes } from "./http/routes/analysis.js";
 import { analysisServiceRoutes } from "./http/routes/analysis_services.js";
+import { deadLetterRoutes } from "./http/routes/dead_letters.js";
+import { notificationRoutes } from "./http/routes/notification.js";
 import { dataRoutes } from "./http/routes/data.js";
 import { eventRoutes } from "./http/routes/events.js";
 import { accountDeviceDataRoutes } from "./http/routes/device_data.js";
@@ -38,11 +40,21 @@ import { ActionRegistry, type ActionServices } from "./pipeline/actions/registry
 import { DeviceCache } from "./pipeline/device_cache.js";
 import { Pipeline } from "./pipeline/ingest.js";
 import { PullRequests } from "./pipeline/pull.js";
+import { emailAction } from "./pipeline/actions/email.js";
+import { notificationAction } from "./pipeline/actions/notification.js";
+import { postAction } from "./pipeline/actions/post.js";
+import { DeviceEventTriggers } from "./pipeline/triggers/device_events.js";
+import { Mailer } from "./notify/mailer.js";
+import { NotificationService } from "./notify/notification_service.js";
+import { SqliteDeadLetterStore } from "./notify/sqlite/dead_letter_store.js";
+import { SqliteNotificationStore } from "./notify/sqlite/notification_store.js";
+import { WebhookDelivery } from "./notify/webhook_delivery.js";
 import { TimerTriggers } from "./pipeline/triggers/timers.js";
 import { IsolateParserSandbox } from "./sandbox/isolate_parser_sandbox.js";
 import { IdentityService } from "./identity/service.js";
 import { FlappingGuard } from "./limits/flapping.js";
 import { httpAdmission } from "./limits/http_admission.js";
+import { LimitExceeded } from "./limits/errors.js";
 import { Limits } from "./limits/limits.js";
 import { mqttAdmission } from "./limits/mqtt_admission.js";
 import { resolvePlans } from "./limits/plans.js";
@@ -125,8 +137,22 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     store: new SqliteAnalysisStore(store.db), console: analysisConsole, hub: events, limits: config.analysis,
     queue: new RunQueue(config.analysis), files: new ScriptFiles(join(dataDir, "analyses")),
     apiUrl: () => apiUrl, logger: logger.child({ part: "analysis" }),
+    admitRun(accountId) {
+      if (!limits.planOf(accountId).features.analysis) throw new LimitExceeded("features.analysis", "the account's plan has no analyses");
+      Limits.enforce(limits.admitMonthly(accountId, "analysis_runs"));
+    },
   });
-  const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction).register(scriptAction(analyses));
+  // Notifications, email and webhooks: services that actions (and analyses' services) call.
+  const notifications = new NotificationService(new SqliteNotificationStore(store.db), events, config.notifications.maxPerAccount,
+    (accountId) => Limits.enforce(limits.admitMonthly(accountId, "notifications")));
+  const mailer = new Mailer(config.smtp);
+  const deadLetters = new SqliteDeadLetterStore(store.db);
+  const webhooks = new WebhookDelivery({ policy: config.webhooks, deadLetters, inspector, logger: logger.child({ part: "webhooks" }) });
+  const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction)
+    .register(notificationAction(notifications))
+    .register(emailAction(mailer, inspector, logger.child({ part: "email" })))
+    .register(postAction(webhooks))
+    .register(scriptAction(analyses));
   const actions = new ActionService(store.actions, registry, (err) => logger.error({ err }, "storing an action's run time failed"));
   await actions.load();
 
@@ -137,8 +163,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     broker!.inject(accountId, { ...m, properties: undefined, expiresAt: undefined, publisher: undefined },
       deviceId ? (client) => (client.principal as { deviceId?: string }).deviceId === deviceId : undefined);
   };
+  const devices = new DeviceCache(identity);
   const pipeline = new Pipeline({
-    actions, registry, buckets, sandbox, inspector, devices: new DeviceCache(identity), logger: logger.child({ part: "pipeline" }), paramsOf,
+    actions, registry, buckets, sandbox, inspector, devices, logger: logger.child({ part: "pipeline" }), paramsOf,
     admitRecords: (accountId, n) => limits.admitRecords(accountId, n),
     services: { buckets, publish },
   });
@@ -166,6 +193,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const timers = new TimerTriggers((action) => void pipeline.runTimed(action), logger);
   timers.sync(actions.all());
   actions.on("changed", () => timers.sync(actions.all()));
+  const deviceEvents = new DeviceEventTriggers({
+    actions, devices, logger: logger.child({ part: "device-events" }),
+    run: (device, matched, event) => pipeline.runDeviceEvent(device, matched, event),
+  });
 
   broker = new Broker({
     limits: config.mqtt,
@@ -173,6 +204,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
       createBrokerHooks({ identity, acl: new Acl(config.acl), allowAnonymous: config.allowAnonymous }),
       mqttAdmission({ limits, flapping, inspector }),
       inspectorBrokerHooks(inspector),
+      deviceEvents.hooks(),
       { published: (event) => pull.handle(event) ?? pipeline.published(event) },
     ),
     logger: logger.child({ part: "mqtt" }),
@@ -203,6 +235,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
           },
         }),
         actionRoutes({ actions }),
+        deadLetterRoutes({ actions, deadLetters }),
+        notificationRoutes({ notifications }),
         accountDeviceDataRoutes({ identity, buckets }),
         accountDataRoutes({ identity, buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),
         accountParamRoutes({ identity, params }),
@@ -211,9 +245,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         analysisRoutes({ analyses, console: analysisConsole }),
         analysisServiceRoutes({
           analyses, console: analysisConsole, identity, publish,
-          // Notifications and email are another part's; until it is wired, say so plainly.
-          notify: async () => { throw new SluiceError("NOT_CONFIGURED", "notifications are not configured on this server", 501); },
-          email: async () => { throw new SluiceError("NOT_CONFIGURED", "email is not configured on this server", 501); },
+          notify: (accountId, notification) => notifications.send(accountId, notification),
+          email: (_accountId, mail) => mailer.send(mail),
         }),
       ],
       device: [
@@ -244,10 +277,13 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Listeners first, then the broker (its DISCONNECTs), then the stores the rest writes to.
   const shutdown = async () => {
     for (const s of servers) s.close();
+    await deviceEvents.stop();
     analyses.stop();
     await broker.stop();
     await http.close();
     timers.stop();
+    await webhooks.stop();
+    mailer.close();
     await actions.stop();
     identity.stop();
     limits.stop();

@@ -21,6 +21,8 @@ export interface AnalysisServiceDeps {
   apiUrl(): string;
   logger: Logger;
   nodePath?: string;
+  /** The account's plan on one more run (monthly runs, the analysis feature); throws to refuse. */
+  admitRun?(accountId: string): void;
 }
 
 /**
@@ -115,6 +117,7 @@ export class AnalysisService {
   async run(accountId: string, id: string, scope: unknown = []): Promise<RunResult> {
     const row = await this.get(accountId, id);
     if (!row.active) throw new SluiceError("ANALYSIS_INACTIVE", "the analysis is not active", 400);
+    this.deps.admitRun?.(accountId);
     const data = JSON.stringify(scope ?? []);
     if (row.runOn === "external") {
       const channel = `analysis_trigger.${id}`;

@@ -15,6 +15,7 @@ const KIND_COLORS: Record<string, string> = {
   action: "35",
   stored: "32",
   error: "1;31",
+  dead_letter: "31",
 };
 
 /** Width of the longest kind, so summaries line up. */

@@ -23,15 +23,37 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
   "default-plan": "defaultPlan",
 };
 
+/**
+ * Sections holding scalars only, read key by key (an unknown key is refused, a missing one keeps
+ * its default). Some keys have flags too, named `<section>-<key>`: `--smtp-host` =
+ * `SLUICE_SMTP_HOST` = `smtp: { host }`.
+ */
+const sections = ["analysis", "notifications", "webhooks", "smtp"] as const satisfies readonly (keyof SluiceConfig)[];
+type Section = (typeof sections)[number];
+const sectionFlags: Record<string, [Section, string]> = {
+  "smtp-host": ["smtp", "host"],
+  "smtp-port": ["smtp", "port"],
+  "smtp-secure": ["smtp", "secure"],
+  "smtp-user": ["smtp", "user"],
+  "smtp-password": ["smtp", "password"],
+  "smtp-from": ["smtp", "from"],
+};
+/** Counts where 0 would mean "never works" rather than "off". */
+const atLeastOne = ["notifications.maxPerAccount", "webhooks.attempts", "webhooks.concurrency", "webhooks.timeoutMs"];
+
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;
 
 function coerce(key: keyof SluiceConfig, raw: unknown): unknown {
-  const template = (defaultConfig as unknown as Record<string, unknown>)[key];
+  return coerceValue(key, (defaultConfig as unknown as Record<string, unknown>)[key], raw);
+}
+
+/** `raw` as the type of `template` (the default), refused naming `key` when it is not one. */
+function coerceValue(key: string, template: unknown, raw: unknown): unknown {
   if (typeof template === "number") {
     // Number("") and Number(true) (a flag given without its value) would pass as 0 and 1.
     const n = typeof raw === "number" ? raw : typeof raw === "string" && raw.trim() !== "" ? Number(raw) : Number.NaN;
     if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${key} must be a non-negative integer, got ${JSON.stringify(raw)}`);
-    if (key.endsWith("Port") && n > 65535) throw new ConfigError(`${key} must be a port number (0 to 65535), got ${n}`);
+    if ((key.endsWith("Port") || key.endsWith(".port")) && n > 65535) throw new ConfigError(`${key} must be a port number (0 to 65535), got ${n}`);
     return n;
   }
   if (typeof template === "boolean") {
@@ -74,7 +96,21 @@ function fromEnv(env: NodeJS.ProcessEnv): Overrides {
     const value = env[`SLUICE_${flag.toUpperCase().replace(/-/g, "_")}`];
     if (value !== undefined) out[key] = value;
   }
+  for (const [flag, [section, key]] of Object.entries(sectionFlags)) {
+    const value = env[`SLUICE_${flag.toUpperCase().replace(/-/g, "_")}`];
+    if (value !== undefined) ((out[section] ??= {}) as Record<string, unknown>)[key] = value;
+  }
   return out;
+}
+
+function applySection(target: SluiceConfig, section: Section, raw: unknown, origin: string): void {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`${section} must be an object in ${origin}`);
+  const defaults = defaultConfig[section] as unknown as Record<string, unknown>;
+  const into = target[section] as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(raw)) {
+    if (!(key in defaults)) throw new ConfigError(`unknown ${section} key "${key}" in ${origin}`);
+    into[key] = coerceValue(`${section}.${key}`, defaults[key], value);
+  }
 }
 
 function apply(target: SluiceConfig, overrides: Overrides, origin: string): void {
@@ -93,13 +129,8 @@ function apply(target: SluiceConfig, overrides: Overrides, origin: string): void
     } else if (k === "plans") {
       if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new ConfigError(`plans must be an object of plans by name in ${origin}`);
       target.plans = { ...target.plans, ...(raw as SluiceConfig["plans"]) };
-    } else if (k === "analysis") {
-      if (typeof raw !== "object" || raw === null) throw new ConfigError(`analysis must be an object in ${origin}`);
-      for (const [limit, value] of Object.entries(raw)) {
-        if (!(limit in defaultConfig.analysis)) throw new ConfigError(`unknown analysis limit "${limit}" in ${origin}`);
-        if (!Number.isInteger(value) || (value as number) < 0) throw new ConfigError(`analysis.${limit} must be a non-negative integer`);
-        (target.analysis as unknown as Record<string, number>)[limit] = value as number;
-      }
+    } else if ((sections as readonly string[]).includes(k)) {
+      applySection(target, k as Section, raw, origin);
     } else if (k === "acl") {
       if (!Array.isArray(raw)) throw new ConfigError(`acl must be a list in ${origin}`);
       target.acl = raw.map((rule, i) => validateAclRule(rule, `${origin} acl[${i}]`));
@@ -137,8 +168,14 @@ export function loadConfig(options: LoadOptions = {}): SluiceConfig {
     if (value === undefined) continue;
     const key = scalarKeys[flag];
     if (key) flagOverrides[key] = value;
+    const inSection = sectionFlags[flag];
+    if (inSection) ((flagOverrides[inSection[0]] ??= {}) as Record<string, unknown>)[inSection[1]] = value;
   }
   apply(config, flagOverrides, "flags");
+  for (const name of atLeastOne) {
+    const [section, key] = name.split(".") as [Section, string];
+    if ((config[section] as unknown as Record<string, number>)[key]! < 1) throw new ConfigError(`${name} must be at least 1`);
+  }
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError(`${config.tlsCert === undefined ? "tlsKey" : "tlsCert"} is set without ${config.tlsCert === undefined ? "tlsCert" : "tlsKey"}: give both or neither`);
   }
@@ -150,4 +187,4 @@ export function loadConfig(options: LoadOptions = {}): SluiceConfig {
   return config;
 }
 
-export const configFlags = Object.keys(scalarKeys);
+export const configFlags = [...Object.keys(scalarKeys), ...Object.keys(sectionFlags)];

@@ -70,6 +70,9 @@ export interface SluiceConfig {
   plans: Record<string, PlanConfig>;
   /** The plan of accounts that were not given one. */
   defaultPlan: string;
+  notifications: NotificationLimits;
+  webhooks: WebhookPolicy;
+  smtp: SmtpConfig;
 }
 
 export interface AnalysisLimits {
@@ -88,6 +91,45 @@ export interface AnalysisLimits {
   /** Console lines kept per analysis, and their total bytes. */
   consoleLines: number;
   consoleBytes: number;
+}
+
+/** In-app notifications (`/notification`). */
+export interface NotificationLimits {
+  /** Notifications kept per account; a new one past it drops the oldest (read or not). */
+  maxPerAccount: number;
+}
+
+/** Delivery of `post` (webhook) actions. */
+export interface WebhookPolicy {
+  /** Attempts per delivery, the first included; network errors, 5xx, 408 and 429 are retried. */
+  attempts: number;
+  /** Delay before the second attempt, doubled for each next one, capped at `maxDelayMs`. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  /** One attempt's time limit, connection to last byte. */
+  timeoutMs: number;
+  /** Requests in flight at once, all accounts together. */
+  concurrency: number;
+  /** Deliveries queued or waiting for a retry, all accounts together; past it a new one is dead-lettered at once. */
+  maxPending: number;
+  /** Failed deliveries kept per account (`GET /action/:id/dead_letters`); the oldest go first. */
+  deadLettersPerAccount: number;
+}
+
+/** The SMTP server `email` actions and the email service send through; no `host` = email off. */
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  /** Implicit TLS (usually port 465); false = plain, upgraded with STARTTLS when offered. */
+  secure: boolean;
+  /** AUTH credentials; none when `user` is empty. */
+  user: string;
+  password: string;
+  /** The From address of every mail, e.g. `"Sluice <sluice@example.com>"`. */
+  from: string;
+  connectionTimeoutMs: number;
+  greetingTimeoutMs: number;
+  socketTimeoutMs: number;
 }
 
 export const defaultConfig: SluiceConfig = {
@@ -133,4 +175,7 @@ export const defaultConfig: SluiceConfig = {
   // A self-hosted single user should not meet a quota by surprise; operators hosting many
   // accounts set this to "free" (or their own plan).
   defaultPlan: "unlimited",
+  notifications: { maxPerAccount: 1000 },
+  webhooks: { attempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, concurrency: 8, maxPending: 1000, deadLettersPerAccount: 100 },
+  smtp: { host: "", port: 587, secure: false, user: "", password: "", from: "", connectionTimeoutMs: 10_000, greetingTimeoutMs: 10_000, socketTimeoutMs: 30_000 },
 };

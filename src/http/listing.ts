@@ -36,12 +36,16 @@ export function listQuerySchema(orderable: readonly string[]) {
   } as const;
 }
 
-export function applyListQuery(items: ApiItem[], query: ListQuery, options: { defaultOrder: string; alwaysFields: readonly string[] }): ApiItem[] {
+/**
+ * `presorted`: the items already come in the default order, which is not one field's (e.g.
+ * unread first, then newest); they are sorted only when the query asks for an `orderBy`.
+ */
+export function applyListQuery(items: ApiItem[], query: ListQuery, options: { defaultOrder: string; alwaysFields: readonly string[]; presorted?: boolean }): ApiItem[] {
   const filter = query.filter ?? {};
   const [field, direction] = (query.orderBy ?? options.defaultOrder).split(",") as [string, string];
   const matching = items.filter((item) => matches(item, filter));
   const sign = direction === "desc" ? -1 : 1;
-  matching.sort((a, b) => compareValues(a[field], b[field], sign) || compareValues(a.id, b.id, 1));
+  if (!options.presorted || query.orderBy !== undefined) matching.sort((a, b) => compareValues(a[field], b[field], sign) || compareValues(a.id, b.id, 1));
   const start = (query.page - 1) * query.amount;
   const fields = requestedFields(query.fields);
   return matching.slice(start, start + query.amount).map((item) => (fields ? pick(item, fields, options.alwaysFields) : item));

@@ -15,6 +15,7 @@ export const INSPECTOR_EVENT_KINDS = [
   "action",
   "stored",
   "error",
+  "dead_letter",
 ] as const satisfies readonly InspectorEventKind[];
 
 // Fails to compile when a kind is added to the union in types.ts but not to the list above.

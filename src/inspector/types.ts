@@ -12,7 +12,9 @@ export type InspectorEventKind =
   | "parser_log"
   | "action"
   | "stored"
-  | "error";
+  | "error"
+  /** A webhook delivery that failed for good (url, status, attempts, error). */
+  | "dead_letter";
 
 export interface InspectorEvent {
   /** Increasing per server, so a client can resume a stream (`Last-Event-ID`). */

@@ -4,7 +4,7 @@ import { invalid } from "../errors.js";
 import { isValidTopicFilter } from "../mqtt/topics.js";
 
 /** An action's trigger kind (TagoIO's action `type`). */
-export type TriggerKind = "mqtt_topic" | "condition" | "interval" | "schedule" | "usage_alert";
+export type TriggerKind = "mqtt_topic" | "condition" | "interval" | "schedule" | "usage_alert" | "mqtt_connect" | "mqtt_disconnect";
 
 export interface MqttTopicTrigger {
   /** A topic filter, wildcards allowed. */
@@ -50,7 +50,15 @@ export interface UsageAlertTrigger {
 export const USAGE_SERVICES = ["data_records", "analysis", "push_notification", "device"] as const;
 export type UsageService = (typeof USAGE_SERVICES)[number];
 
-export type Trigger = MqttTopicTrigger | ConditionTrigger | IntervalTrigger | ScheduleTrigger | UsageAlertTrigger;
+/** mqtt_connect / mqtt_disconnect: a device's MQTT client connects or disconnects. */
+export interface DeviceEventTrigger {
+  /** One device, or every device carrying tag_key=tag_value. */
+  device?: string;
+  tag_key?: string;
+  tag_value?: string;
+}
+
+export type Trigger = MqttTopicTrigger | ConditionTrigger | IntervalTrigger | ScheduleTrigger | UsageAlertTrigger | DeviceEventTrigger;
 
 /** What an action does; `type` selects a handler in the registry (pipeline/actions/). */
 export interface ActionParams {
@@ -76,7 +84,7 @@ export interface Action {
   updatedAt: Date;
 }
 
-const KINDS: readonly TriggerKind[] = ["mqtt_topic", "condition", "interval", "schedule", "usage_alert"];
+const KINDS: readonly TriggerKind[] = ["mqtt_topic", "condition", "interval", "schedule", "usage_alert", "mqtt_connect", "mqtt_disconnect"];
 const CONDITIONALS: readonly string[] = ["<", ">", "=", "!", "><", "*"];
 
 function str(v: unknown): v is string {
@@ -133,6 +141,13 @@ export function validateTrigger(kind: TriggerKind, row: unknown, i: number): Tri
       const value = Number(r.condition_value);
       if (!Number.isFinite(value) || value <= 0 || value > 100) throw invalid(`${where}.condition_value must be a percentage above 0 and at most 100`);
       return { service_or_resource: r.service_or_resource as UsageService, condition: r.condition, condition_value: value };
+    }
+    case "mqtt_connect":
+    case "mqtt_disconnect": {
+      if (!str(r.device) && !(str(r.tag_key) && typeof r.tag_value === "string")) {
+        throw invalid(`${where} needs a device or a tag_key and tag_value`);
+      }
+      return str(r.device) ? { device: r.device } : { tag_key: r.tag_key as string, tag_value: r.tag_value as string };
     }
   }
 }

@@ -225,6 +225,25 @@ export class Pipeline {
   }
 
   /**
+   * Actions a device event selected (mqtt_connect, mqtt_disconnect: triggers/device_events.ts),
+   * with no records. Events are as rare as connections, so their runs are kept whenever the
+   * device's inspector is on, like its connects, not only while someone watches.
+   */
+  async runDeviceEvent(device: DeviceRow, matched: readonly Action[], event: { kind: string; reason?: string }): Promise<void> {
+    for (const action of matched) {
+      const handler = this.deps.registry.get(action.action.type);
+      if (!handler) continue;
+      try {
+        const outcome = await handler.run({ action, device, records: [], event }, this.deps.services);
+        this.deps.actions.touch(action, {}).catch((err) => this.deps.logger.warn({ err }, "recording an action run failed"));
+        if (this.deps.inspector.wants(device.id)) this.deps.inspector.record(device.id, "action", `${action.name} (${event.kind}): ${outcome.summary}`, { action: action.id, type: handler.type, event: event.kind });
+      } catch (err) {
+        this.report(device.id, err, action);
+      }
+    }
+  }
+
+  /**
    * QoS 0 work has no ack to slow its sender down, so each device may have only so many such
    * messages in the pipeline; past that they are routed but not processed (counted, shown).
    */

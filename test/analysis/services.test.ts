@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { after, before, describe, test } from "node:test";
 import sdk from "@tago-io/sdk";
+import { defaultConfig } from "../../src/config/schema.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
+import { startSmtpSink } from "../helpers/smtp_sink.js";
 import { call, consoleLine, createAnalysis, resourcesOf, waitFor } from "../helpers/analysis.js";
 
 // The services an analysis calls, and run mode "external" with the SDK's Analysis class.
@@ -87,7 +89,7 @@ describe("services from an analysis run by Sluice", () => {
     assert.equal((await bad({ topic: "a", message: "x", device: dev.deviceId })).status, 404);
   });
 
-  test("console/send needs an analysis token; notification and email validate, then answer 501 until configured", async () => {
+  test("console/send needs an analysis token; notification and email validate, then deliver (email off without SMTP)", async () => {
     const { id, token } = await resourcesOf(sluice).analysis.create({ name: "svc2" });
     const services = new sdk.Services({ token, region: { api: `http://127.0.0.1:${sluice.ports.http}`, sse: "" } });
     await services.console.log("hello from the SDK");
@@ -95,13 +97,32 @@ describe("services from an analysis run by Sluice", () => {
     assert.equal((await call(sluice, "POST", "/analysis/services/console/send", { message: "x" })).status, 400);
     const post = (path: string, body: unknown) => call(sluice, "POST", `/analysis/services/${path}`, body, token);
     assert.match((await post("notification/send", { message: "m" })).body.message, /title/);
-    assert.equal((await post("notification/send", { title: "t", message: "m" })).status, 501);
+    assert.equal((await post("notification/send", { title: "from an analysis", message: "m" })).status, 200);
+    const listed = await call(sluice, "GET", "/notification", undefined, sluice.adminToken);
+    assert.ok((listed.body.result as { title: string }[]).some((n) => n.title === "from an analysis"));
     assert.match((await post("email/send", { subject: "s", message: "m" })).body.message, /^to /);
     assert.match((await post("email/send", { to: "a@b.c", message: "m" })).body.message, /subject/);
     assert.match((await post("email/send", { to: "a@b.c", subject: "s" })).body.message, /message/);
     const email = await post("email/send", { to: ["a@b.c"], subject: "s", html: "<p>x</p>" });
-    assert.equal(email.status, 501);
+    assert.equal(email.status, 503);
     assert.match(email.body.message, /not configured/);
+  });
+
+  test("the email service sends through the configured SMTP server", async () => {
+    const smtp = await startSmtpSink();
+    const mailing = await startSluice({ smtp: { ...defaultConfig.smtp, host: "127.0.0.1", port: smtp.port, from: "Sluice <alerts@sluice.test>" } });
+    try {
+      const { token } = await resourcesOf(mailing).analysis.create({ name: "mailer" });
+      const services = new sdk.Services({ token, region: { api: `http://127.0.0.1:${mailing.ports.http}`, sse: "" } });
+      await services.email.send({ to: "ops@example.com", subject: "Tank low", message: "Level at 8 %" });
+      const [mail] = await smtp.waitFor(1);
+      assert.deepEqual(mail!.to, ["ops@example.com"]);
+      assert.equal(mail!.headers.subject, "Tank low");
+      assert.match(mail!.text, /Level at 8 %/);
+    } finally {
+      await mailing.close();
+      await smtp.close();
+    }
   });
 });
 

@@ -229,3 +229,29 @@ describe("errors", () => {
     assert.deepEqual(load({ configFile: file("empty.yaml", "") }), defaultConfig);
   });
 });
+
+describe("notification, webhook and SMTP sections", () => {
+  test("the file sets single keys of a section and keeps the other defaults", () => {
+    const configFile = file("sections.yaml", "smtp:\n  host: mail.example.com\n  port: 465\n  secure: true\nwebhooks:\n  attempts: 2\nnotifications:\n  maxPerAccount: 50\n");
+    const config = load({ configFile });
+    assert.deepEqual(config.smtp, { ...defaultConfig.smtp, host: "mail.example.com", port: 465, secure: true });
+    assert.deepEqual(config.webhooks, { ...defaultConfig.webhooks, attempts: 2 });
+    assert.equal(config.notifications.maxPerAccount, 50);
+  });
+
+  test("SMTP keys have SLUICE_SMTP_* variables and --smtp-* flags; flags win", () => {
+    const config = load({
+      env: { SLUICE_SMTP_HOST: "env.example.com", SLUICE_SMTP_USER: "u", SLUICE_SMTP_PASSWORD: "secret", SLUICE_SMTP_FROM: "a@b.c", SLUICE_SMTP_SECURE: "true" },
+      flags: { "smtp-host": "flag.example.com", "smtp-port": "2525" },
+    });
+    assert.deepEqual(config.smtp, { ...defaultConfig.smtp, host: "flag.example.com", port: 2525, user: "u", password: "secret", from: "a@b.c", secure: true });
+  });
+
+  test("unknown section keys, bad values and zero counts are refused and named", () => {
+    refused({ configFile: file("s1.yaml", "smtp:\n  hots: x\n") }, "unknown smtp key", "hots");
+    refused({ configFile: file("s2.yaml", "smtp:\n  port: 70000\n") }, "smtp.port", "65535");
+    refused({ configFile: file("s3.yaml", "webhooks: 3\n") }, "webhooks must be an object");
+    refused({ configFile: file("s4.yaml", "webhooks:\n  attempts: 0\n") }, "webhooks.attempts must be at least 1");
+    refused({ env: { SLUICE_SMTP_SECURE: "maybe" } }, "smtp.secure");
+  });
+});

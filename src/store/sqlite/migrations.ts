@@ -208,6 +208,42 @@ export const migrations: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
+    version: 7,
+    name: "notifications and webhook dead letters",
+    // Both lists are bounded per account and read newest first, so `seq` (insertion order)
+    // leads their indexes after the account; deleting past the bound walks the same index.
+    // `body` keeps the SDK fields that are only stored and returned (icon, buttons...).
+    sql: `
+      CREATE TABLE notifications (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        title TEXT NOT NULL,
+        message TEXT NOT NULL,
+        read INTEGER NOT NULL DEFAULT 0,
+        body TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX notifications_by_account ON notifications(account_id, seq);
+      CREATE TABLE webhook_dead_letters (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        action_id TEXT NOT NULL,
+        device_id TEXT,
+        url TEXT NOT NULL,
+        status INTEGER,
+        attempts INTEGER NOT NULL,
+        error TEXT NOT NULL,
+        body TEXT NOT NULL,
+        first_attempt_at INTEGER NOT NULL,
+        failed_at INTEGER NOT NULL
+      );
+      CREATE INDEX webhook_dead_letters_by_account ON webhook_dead_letters(account_id, seq);
+      CREATE INDEX webhook_dead_letters_by_action ON webhook_dead_letters(action_id, seq);
+    `,
+  },
+  {
     // 6, 7 and 8 belong to analyses, notifications and relays.
     version: 9,
     name: "plans and usage",

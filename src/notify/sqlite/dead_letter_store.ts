@@ -1,0 +1,76 @@
+import type { Db } from "../../store/sqlite/open.js";
+
+/** A webhook delivery that failed for good (every attempt used, or refused outright). */
+export interface DeadLetter {
+  id: string;
+  accountId: string;
+  actionId: string;
+  deviceId: string | null;
+  url: string;
+  /** The last HTTP status; null when the last attempt got no response (network error, timeout). */
+  status: number | null;
+  attempts: number;
+  error: string;
+  /** The JSON body that was to be delivered (cut at MAX_BODY characters). */
+  body: string;
+  firstAttemptAt: Date;
+  failedAt: Date;
+}
+
+interface Row {
+  id: string;
+  account_id: string;
+  action_id: string;
+  device_id: string | null;
+  url: string;
+  status: number | null;
+  attempts: number;
+  error: string;
+  body: string;
+  first_attempt_at: number;
+  failed_at: number;
+}
+
+/** Kept bodies are for reading and replaying by hand, not an archive. */
+const MAX_BODY = 64 * 1024;
+
+/** Dead letters in SQLite (table from migration 7), bounded per account at insert time. */
+export class SqliteDeadLetterStore {
+  private readonly q;
+  private readonly insertAndPrune;
+
+  constructor(db: Db) {
+    this.q = {
+      insert: db.prepare(
+        "INSERT INTO webhook_dead_letters (id, account_id, action_id, device_id, url, status, attempts, error, body, first_attempt_at, failed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+      ),
+      prune: db.prepare(
+        "DELETE FROM webhook_dead_letters WHERE account_id = ? AND seq <= (SELECT seq FROM webhook_dead_letters WHERE account_id = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)",
+      ),
+      list: db.prepare("SELECT * FROM webhook_dead_letters WHERE account_id = ? AND action_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?"),
+      clear: db.prepare("DELETE FROM webhook_dead_letters WHERE account_id = ? AND action_id = ?"),
+    };
+    this.insertAndPrune = db.transaction((d: DeadLetter, keep: number) => {
+      const body = d.body.length > MAX_BODY ? `${d.body.slice(0, MAX_BODY)}…` : d.body;
+      this.q.insert.run(d.id, d.accountId, d.actionId, d.deviceId, d.url, d.status, d.attempts, d.error, body, d.firstAttemptAt.getTime(), d.failedAt.getTime());
+      this.q.prune.run(d.accountId, d.accountId, keep);
+    });
+  }
+
+  /** Stores one, then drops the account's oldest past `keep`. */
+  insert(deadLetter: DeadLetter, keep: number): void {
+    this.insertAndPrune(deadLetter, keep);
+  }
+
+  /** An action's dead letters, newest first. */
+  list(accountId: string, actionId: string, limit: number, offset: number): DeadLetter[] {
+    return (this.q.list.all(accountId, actionId, limit, offset) as Row[]).map((r) => ({
+      id: r.id, accountId: r.account_id, actionId: r.action_id, deviceId: r.device_id, url: r.url, status: r.status,
+      attempts: r.attempts, error: r.error, body: r.body, firstAttemptAt: new Date(r.first_attempt_at), failedAt: new Date(r.failed_at),
+    }));
+  }
+
+  clear(accountId: string, actionId: string): number {
+    return this.q.clear.run(accountId, actionId).changes;
+  }
+}
