@@ -17,6 +17,7 @@ import { accountParamRoutes, deviceParamRoutes } from "./http/routes/device_para
 import { deviceSelfRoutes } from "./http/routes/device_self.js";
 import { inspectorRoutes, inspectorStreamRoutes } from "./http/routes/inspector.js";
 import { parserTestRoutes } from "./http/routes/parser_test.js";
+import { relayRoutes } from "./http/routes/relay.js";
 import { createHttpServer } from "./http/server.js";
 import { EventHub } from "./events/hub.js";
 import { inspectorBrokerHooks } from "./inspector/broker_events.js";
@@ -28,6 +29,8 @@ import { ActionRegistry } from "./pipeline/actions/registry.js";
 import { DeviceCache } from "./pipeline/device_cache.js";
 import { Pipeline } from "./pipeline/ingest.js";
 import { PullRequests } from "./pipeline/pull.js";
+import { RelayService } from "./relay/relay_service.js";
+import { RelaySecrets } from "./relay/secrets.js";
 import { TimerTriggers } from "./pipeline/triggers/timers.js";
 import { IsolateParserSandbox } from "./sandbox/isolate_parser_sandbox.js";
 import { IdentityService } from "./identity/service.js";
@@ -39,6 +42,7 @@ import { createLogger, type Logger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { SqliteStore } from "./store/sqlite/index.js";
 import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
+import { SqliteRelayRepository } from "./store/sqlite/relays.js";
 
 export interface Ports {
   mqtt: number;
@@ -87,6 +91,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   // The pipeline needs the broker to publish, and the broker needs the pipeline's hook.
   let broker: Broker | undefined;
+  let relays: RelayService | undefined;
   const paramsOf = async (deviceId: string) => (await params.list(deviceId)).map(({ key, value, sent }) => ({ key, value, sent }));
   const pipeline = new Pipeline({
     actions, registry, buckets, sandbox, inspector, devices: new DeviceCache(identity), logger: logger.child({ part: "pipeline" }), paramsOf,
@@ -95,6 +100,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
       publish(accountId, m, deviceId) {
         broker!.inject(accountId, { ...m, properties: undefined, expiresAt: undefined, publisher: undefined },
           deviceId ? (client) => (client.principal as { deviceId?: string }).deviceId === deviceId : undefined);
+        // A device served by an MQTT relay also gets it on the relay's external broker.
+        if (deviceId) relays?.downlink(accountId, deviceId, m).catch((err) => logger.error({ err, deviceId }, "relay downlink failed"));
       },
     },
   });
@@ -130,6 +137,21 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   identity.startExpiryWatch();
   await broker.start();
 
+  const relaySecrets = RelaySecrets.open(config.relaySecret, dataDir);
+  if (relaySecrets.generated) logger.info({ path: relaySecrets.generated }, "generated the key for relay credentials; keep this file with the database");
+  const relayDevices = new DeviceCache(identity);
+  relays = new RelayService({
+    repo: new SqliteRelayRepository(store.db),
+    secrets: relaySecrets.secrets,
+    ingest: (device, topic, payload, via) => pipeline.fromRelay(device, topic, payload, via),
+    route: (accountId, m) => broker!.inject(accountId, { ...m, properties: undefined, expiresAt: undefined, publisher: undefined }),
+    device: (accountId, deviceId) => relayDevices.get(accountId, deviceId),
+    inspector,
+    logger: logger.child({ part: "relay" }),
+  });
+  identity.on("deviceChanged", () => relays?.devicesChanged());
+  relays.start();
+
   const tls = await loadTlsMaterial(dataDir, config.tlsCert, config.tlsKey);
   if (tls.selfSigned) logger.info({ cert: tls.certPath }, "using a self-signed TLS certificate");
 
@@ -143,6 +165,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         accountParamRoutes({ identity, params }),
         inspectorRoutes({ identity, inspector }),
         parserTestRoutes({ identity, sandbox, paramsOf }),
+        relayRoutes({ relays }),
       ],
       device: [
         dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),
@@ -164,6 +187,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Listeners first, then the broker (its DISCONNECTs), then the stores the rest writes to.
   const shutdown = async () => {
     for (const s of servers) s.close();
+    await relays?.stop();
     await broker.stop();
     await http.close();
     timers.stop();

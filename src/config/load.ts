@@ -18,6 +18,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
   "tls-key": "tlsKey",
   "log-level": "logLevel",
   "sys-interval": "sysInterval",
+  "relay-secret": "relaySecret",
 };
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;

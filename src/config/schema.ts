@@ -59,6 +59,11 @@ export interface SluiceConfig {
   authFailureDelayMaxMs: number;
   /** How often $SYS statistics are published, seconds; 0 = never. */
   sysInterval: number;
+  /**
+   * Key for relay credentials at rest (docs/relay.md): 64 hex digits, or a passphrase of 16+
+   * characters. Empty: a key generated into `<dataDir>/relay-secret` (mode 0600) is used.
+   */
+  relaySecret: string;
 }
 
 export const defaultConfig: SluiceConfig = {
@@ -90,4 +95,5 @@ export const defaultConfig: SluiceConfig = {
   authFailureDelayMs: 250,
   authFailureDelayMaxMs: 5_000,
   sysInterval: 10,
+  relaySecret: "",
 };
