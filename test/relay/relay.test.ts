@@ -258,7 +258,39 @@ describe("MQTT relay", () => {
     assert.deepEqual(rows.map((r) => r.value), [1, 2, 3, 4]);
     await waitFor("3 downlinks", async () => (got.length >= 3 ? true : undefined));
     assert.deepEqual(got.map((g) => g.payload), ["command 1", "command 2", "command 3"]);
-    assert.equal((await status(id)).counters.queued, 0);
+    await waitFor("an empty queue", async () => ((await status(id)).counters.queued === 0 ? true : undefined));
+    await ok("DELETE", `/relay/${id}`);
+  });
+
+  test("a fixed device: the external broker restarts, QoS 1 downlink waits in the queue, and the device's inspector shows the relay's connection", async () => {
+    const dev = await deviceWithSerial("FIXED-1");
+    await ok("POST", "/action", {
+      name: "forward", type: "mqtt_topic", trigger: [{ device: dev.id, topic: "fixed/cmd" }],
+      action: { type: "mqtt", topic: "ignored", payload: "$PAYLOAD$", bucket: dev.id, qos: 1 },
+    });
+    const id = (await ok<{ relay: string }>("POST", "/relay", {
+      ...baseRelay(), name: "fixed", client_id: "sluice-fixed-test", subscriptions: ["fixed/up"], mapping: { source: "fixed", device: dev.id }, downlink_topic: "fixed/$SERIAL$/down",
+    })).relay;
+    const { got } = await external({ clientId: "test-fixed-watcher", subscribe: "fixed/+/down" });
+    await connected(id);
+    await mosq.stop();
+    await waitFor("the relay to notice", async () => ((await status(id)).connected ? undefined : true));
+    const local = await sluice.connect({ username: "Token", password: dev.token });
+    for (const n of [1, 2]) await local.publishAsync("fixed/cmd", `c${n}`, { qos: 1 });
+    await local.publishAsync("fixed/cmd", "lost", { qos: 0 }); // the action's QoS decides: 1, so queued too
+    await waitFor("3 queued", async () => ((await status(id)).counters.queued === 3 ? true : undefined));
+    await mosq.start();
+    await waitFor("3 downlinks", async () => (got.length >= 3 ? true : undefined));
+    assert.deepEqual(got.map((g) => `${g.topic} ${g.payload}`), ["fixed/FIXED-1/down c1", "fixed/FIXED-1/down c2", "fixed/FIXED-1/down lost"]);
+    // Mosquitto may forward before it acknowledges: the queue empties on the PUBACKs.
+    const st = await waitFor("an empty queue", async () => {
+      const x = await status(id);
+      return x.counters.queued === 0 ? x : undefined;
+    });
+    assert.ok(st.counters.reconnects! >= 1);
+    const events = await ok<{ kind: string; summary: string }[]>("GET", `/device/${dev.id}/inspector?search=relay`);
+    const kinds = events.map((e) => e.kind);
+    assert.ok(kinds.includes("connect") && kinds.includes("disconnect"), JSON.stringify(events));
     await ok("DELETE", `/relay/${id}`);
   });
 
