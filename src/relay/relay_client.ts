@@ -150,8 +150,8 @@ export class RelayClient {
     const s = this.deps.settings;
     const client = mqtt.connect(this.options());
     this.client = client;
-    // Ack after store: MQTT.js sends a QoS 1 PUBACK (QoS 2 PUBREC) only once handleMessage calls
-    // back, for 3.1.1 and 5 alike, and reads the next packet only then: messages are handled in
+    // Ack after store: MQTT.js sends a QoS 1 PUBACK only once handleMessage calls back, for 3.1.1
+    // and 5 alike, and reads the next packet only then: messages are handled in
     // arrival order, one at a time, and an acknowledged message is a stored one.
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => {
       if (gen !== this.generation) return callback();
@@ -211,7 +211,15 @@ export class RelayClient {
     const s = this.deps.settings;
     // 5.0: No Local keeps our own downlink from coming back as uplink when a filter covers it;
     // Retain Handling 1 sends retained messages only for a subscription the session lacked.
-    const map = Object.fromEntries(s.subscriptions.map((sub) => [sub.topic, s.protocol_version === 5 ? { qos: sub.qos, nl: true, rh: 1 } : { qos: sub.qos }]));
+    // QoS 2 is asked as QoS 1: MQTT.js acknowledges a QoS 2 message (PUBREC) before handing it
+    // over and keeps it in memory until PUBREL, so a restart in between would lose it. At QoS 1
+    // the PUBACK waits for the store (see connect), which is the guarantee we can keep.
+    const map = Object.fromEntries(
+      s.subscriptions.map((sub) => {
+        const qos = Math.min(sub.qos, 1) as 0 | 1;
+        return [sub.topic, s.protocol_version === 5 ? { qos, nl: true, rh: 1 as const } : { qos }];
+      }),
+    );
     client.subscribe(map, (err, granted) => {
       if (gen !== this.generation) return;
       if (err) return this.fail(`subscribe failed: ${err.message}`);
