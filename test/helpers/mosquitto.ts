@@ -13,8 +13,13 @@ export interface TestMosquitto {
   port: number;
   /** TLS listener (same passwords), with a certificate for 127.0.0.1 signed by `ca`. */
   tlsPort: number;
+  /** TLS listener that also requires a client certificate signed by `ca`. */
+  mtlsPort: number;
   /** The CA that signed the server certificate, PEM. */
   ca: string;
+  /** A client certificate and key signed by `ca`, PEM. */
+  clientCert: string;
+  clientKey: string;
   user: string;
   password: string;
   /** Stops the process (SIGTERM, so it saves its persistent sessions), keeping its data. */
@@ -66,6 +71,8 @@ function makeCertificates(dir: string): void {
   openssl(["req", ...ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"], dir);
   writeFileSync(join(dir, "san.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
   openssl(["x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.crt", "-days", "2", "-extfile", "san.ext"], dir);
+  openssl(["req", ...ec, "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=sluice relay"], dir);
+  openssl(["x509", "-req", "-in", "client.csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.crt", "-days", "2"], dir);
 }
 
 /**
@@ -79,7 +86,7 @@ export async function startMosquitto(): Promise<TestMosquitto> {
   const password = "s3cret-relay-pw";
   execFileSync("mosquitto_passwd", ["-b", "-c", join(dir, "passwd"), user, password], { stdio: "ignore" });
   makeCertificates(dir);
-  const [port, tlsPort] = [await freePort(), await freePort()];
+  const [port, tlsPort, mtlsPort] = [await freePort(), await freePort(), await freePort()];
   writeFileSync(
     join(dir, "mosquitto.conf"),
     [
@@ -97,6 +104,11 @@ export async function startMosquitto(): Promise<TestMosquitto> {
       `cafile ${join(dir, "ca.crt")}`,
       `certfile ${join(dir, "server.crt")}`,
       `keyfile ${join(dir, "server.key")}`,
+      `listener ${mtlsPort} 127.0.0.1`,
+      `cafile ${join(dir, "ca.crt")}`,
+      `certfile ${join(dir, "server.crt")}`,
+      `keyfile ${join(dir, "server.key")}`,
+      "require_certificate true",
       "",
     ].join("\n"),
   );
@@ -104,7 +116,7 @@ export async function startMosquitto(): Promise<TestMosquitto> {
   const start = async () => {
     proc = spawn(MOSQUITTO, ["-c", join(dir, "mosquitto.conf")], { stdio: ["ignore", "ignore", "pipe"] });
     proc.stderr?.resume();
-    await Promise.all([waitForPort(port), waitForPort(tlsPort)]);
+    await Promise.all([waitForPort(port), waitForPort(tlsPort), waitForPort(mtlsPort)]);
   };
   const stop = async () => {
     const p = proc;
@@ -117,8 +129,10 @@ export async function startMosquitto(): Promise<TestMosquitto> {
   };
   await start();
   return {
-    dir, port, tlsPort, user, password,
+    dir, port, tlsPort, mtlsPort, user, password,
     ca: readFileSync(join(dir, "ca.crt"), "utf8"),
+    clientCert: readFileSync(join(dir, "client.crt"), "utf8"),
+    clientKey: readFileSync(join(dir, "client.key"), "utf8"),
     start,
     stop,
     async close() {

@@ -198,6 +198,25 @@ describe("MQTT relay", () => {
     await ok("DELETE", `/relay/${withoutCa}`);
   });
 
+  test("TLS with a client certificate: the encrypted key is used, and without it the broker refuses", async () => {
+    const dev = await deviceWithSerial("MTLS-1");
+    await insertAction(dev.id, "mtls/+");
+    const tls = { ...baseRelay(), port: mosq.mtlsPort, tls: true, ca: mosq.ca, mapping: { source: "topic", index: -1 } };
+    const withCert = (await ok<{ relay: string }>("POST", "/relay", { ...tls, name: "mtls", cert: mosq.clientCert, key: mosq.clientKey, subscriptions: ["mtls/+"] })).relay;
+    const withoutCert = (await ok<{ relay: string }>("POST", "/relay", { ...tls, name: "mtls, no cert", subscriptions: ["none/+"] })).relay;
+    await connected(withCert);
+    mosq.pub("mtls/MTLS-1", JSON.stringify({ variable: "m", value: 3 }));
+    await waitFor("the record relayed over mutual TLS", async () => ((await data(dev.token, "m")).length > 0 ? true : undefined));
+    const s = await waitFor("a refusal", async () => {
+      const st = await status(withoutCert);
+      return st.last_error ? st : undefined;
+    });
+    assert.equal(s.connected, false);
+    assert.equal((await ok<Record<string, unknown>>("GET", `/relay/${withCert}`)).key, "********");
+    await ok("DELETE", `/relay/${withCert}`);
+    await ok("DELETE", `/relay/${withoutCert}`);
+  });
+
   test("downlink: an mqtt action for a relayed device goes to the external broker on the mapped topic", async () => {
     const dev = await deviceWithSerial("DL-7");
     await ok("POST", "/action", {
