@@ -30,11 +30,13 @@ export interface BenchConfig {
   /** Ingest scenario: device connections per phase, and QoS 1 messages each keeps in flight. */
   ingestDevices: number;
   ingestWindow: number;
+  /** Relay scenario: devices, each with one QoS 1 publisher on the external Mosquitto. */
+  relayDevices: number;
   host: string;
   resultsPath: string;
 }
 
-export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest"] as const;
+export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest", "relay"] as const;
 
 function num(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -90,6 +92,7 @@ export function loadConfig(): BenchConfig {
     mosquittoNoDelay: process.env["BENCH_MOSQUITTO_NODELAY"] === "1",
     ingestDevices: Math.floor(num("BENCH_INGEST_DEVICES", 100, 1)),
     ingestWindow,
+    relayDevices: Math.floor(num("BENCH_RELAY_DEVICES", 10, 1)),
     host: "127.0.0.1",
     resultsPath: process.env["BENCH_RESULTS"] ?? ".bench/results.json",
   };

@@ -119,7 +119,20 @@ export interface IngestResult {
   phases: IngestPhaseReport[];
 }
 
-export type ScenarioResult = ThroughputResult | IdleResult | IngestResult;
+/** The relay scenario: an external Mosquitto → Sluice's MQTT relay → insert action → SQLite. */
+export interface RelayResult {
+  kind: "relay";
+  devices: number;
+  setupMs: number;
+  /** Records committed per second through the relay at saturation (from the buckets' sizes). */
+  recordsPerS?: number;
+  /** Messages the relay took from Mosquitto per second over the same window. */
+  messagesPerS?: number;
+  /** After the publishers stop and the relay drains: what it took against what is stored. */
+  check?: { published: number; relayed: number; failed: number; expectedRecords: number; storedRecords: number };
+}
+
+export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult;
 
 export interface TargetRun {
   slot: string;

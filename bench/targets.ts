@@ -189,6 +189,8 @@ async function startSluice(slot: TargetSlot, options: StartOptions): Promise<Run
     "0",
     "--ws-port",
     "0",
+    "--wss-port",
+    "0",
     "--http-port",
     "0",
     "--allow-anonymous",

@@ -28,6 +28,7 @@ import { accountParamRoutes, deviceParamRoutes } from "./http/routes/device_para
 import { deviceSelfRoutes } from "./http/routes/device_self.js";
 import { inspectorRoutes, inspectorStreamRoutes } from "./http/routes/inspector.js";
 import { parserTestRoutes } from "./http/routes/parser_test.js";
+import { relayRoutes } from "./http/routes/relay.js";
 import { createHttpServer } from "./http/server.js";
 import { EventHub } from "./events/hub.js";
 import { inspectorBrokerHooks } from "./inspector/broker_events.js";
@@ -49,6 +50,8 @@ import { NotificationService } from "./notify/notification_service.js";
 import { SqliteDeadLetterStore } from "./notify/sqlite/dead_letter_store.js";
 import { SqliteNotificationStore } from "./notify/sqlite/notification_store.js";
 import { WebhookDelivery } from "./notify/webhook_delivery.js";
+import { RelayService } from "./relay/relay_service.js";
+import { RelaySecrets } from "./relay/secrets.js";
 import { TimerTriggers } from "./pipeline/triggers/timers.js";
 import { IsolateParserSandbox } from "./sandbox/isolate_parser_sandbox.js";
 import { IdentityService } from "./identity/service.js";
@@ -70,6 +73,7 @@ import { Metrics } from "./observability/metrics.js";
 import { SqliteStore } from "./store/sqlite/index.js";
 import { SqliteAnalysisStore } from "./store/sqlite/analyses.js";
 import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
+import { SqliteRelayRepository } from "./store/sqlite/relays.js";
 
 export interface Ports {
   mqtt: number;
@@ -158,10 +162,13 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   // The pipeline needs the broker to publish, and the broker needs the pipeline's hook.
   let broker: Broker | undefined;
+  let relays: RelayService | undefined;
   const paramsOf = async (deviceId: string) => (await params.list(deviceId)).map(({ key, value, sent }) => ({ key, value, sent }));
   const publish: ActionServices["publish"] = (accountId, m, deviceId) => {
     broker!.inject(accountId, { ...m, properties: undefined, expiresAt: undefined, publisher: undefined },
       deviceId ? (client) => (client.principal as { deviceId?: string }).deviceId === deviceId : undefined);
+    // A device served by an MQTT relay also gets it on the relay's external broker.
+    if (deviceId) relays?.downlink(accountId, deviceId, m).catch((err) => logger.error({ err, deviceId }, "relay downlink failed"));
   };
   const devices = new DeviceCache(identity);
   const pipeline = new Pipeline({
@@ -218,6 +225,21 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   identity.startExpiryWatch();
   await broker.start();
 
+  const relaySecrets = RelaySecrets.open(config.relaySecret, dataDir);
+  if (relaySecrets.generated) logger.info({ path: relaySecrets.generated }, "generated the key for relay credentials; keep this file with the database");
+  const relayDevices = new DeviceCache(identity);
+  relays = new RelayService({
+    repo: new SqliteRelayRepository(store.db),
+    secrets: relaySecrets.secrets,
+    ingest: (device, topic, payload, via) => pipeline.fromRelay(device, topic, payload, via),
+    route: (accountId, m) => broker!.inject(accountId, { ...m, properties: undefined, expiresAt: undefined, publisher: undefined }),
+    device: (accountId, deviceId) => relayDevices.get(accountId, deviceId),
+    inspector,
+    logger: logger.child({ part: "relay" }),
+  });
+  identity.on("deviceChanged", () => relays?.devicesChanged());
+  relays.start();
+
   const tls = await loadTlsMaterial(dataDir, config.tlsCert, config.tlsKey);
   if (tls.selfSigned) logger.info({ cert: tls.certPath }, "using a self-signed TLS certificate");
 
@@ -248,6 +270,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
           notify: (accountId, notification) => notifications.send(accountId, notification),
           email: (_accountId, mail) => mailer.send(mail),
         }),
+        relayRoutes({ relays }),
       ],
       device: [
         dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),
@@ -279,6 +302,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     for (const s of servers) s.close();
     await deviceEvents.stop();
     analyses.stop();
+    await relays?.stop();
     await broker.stop();
     await http.close();
     timers.stop();

@@ -1,9 +1,10 @@
 import type { Scenario } from "./context.js";
 import { idleScenario } from "./idle.js";
 import { ingestScenario } from "./ingest.js";
+import { relayScenario } from "./relay.js";
 import { throughputScenario, topologies } from "./throughput.js";
 
-export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario];
+export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario];
 
 export function scenarioByName(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);

@@ -21,6 +21,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
   "log-level": "logLevel",
   "sys-interval": "sysInterval",
   "default-plan": "defaultPlan",
+  "relay-secret": "relaySecret",
 };
 
 /**

@@ -73,6 +73,11 @@ export interface SluiceConfig {
   notifications: NotificationLimits;
   webhooks: WebhookPolicy;
   smtp: SmtpConfig;
+  /**
+   * Key for relay credentials at rest (docs/relay.md): 64 hex digits, or a passphrase of 16+
+   * characters. Empty: a key generated into `<dataDir>/relay-secret` (mode 0600) is used.
+   */
+  relaySecret: string;
 }
 
 export interface AnalysisLimits {
@@ -178,4 +183,5 @@ export const defaultConfig: SluiceConfig = {
   notifications: { maxPerAccount: 1000 },
   webhooks: { attempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, concurrency: 8, maxPending: 1000, deadLettersPerAccount: 100 },
   smtp: { host: "", port: 587, secure: false, user: "", password: "", from: "", connectionTimeoutMs: 10_000, greetingTimeoutMs: 10_000, socketTimeoutMs: 30_000 },
+  relaySecret: "",
 };

@@ -83,7 +83,23 @@ export class Pipeline {
     return this.fromMqtt(p, message.topic, message.payload, candidates);
   };
 
-  private async fromMqtt(p: MqttPrincipal, topic: string, payload: Buffer, accountActions: readonly Action[]): Promise<void> {
+  /**
+   * A message an MQTT relay (src/relay) took from an external broker, already mapped to its
+   * device: the same steps as a device's own publication (inspector, mqtt_topic actions on the
+   * relayed topic, parser, store). Resolves once stored, so the relay can acknowledge then.
+   */
+  async fromRelay(device: { accountId: string; id: string }, topic: string, payload: Buffer, via: { relay: string; qos: 0 | 1 | 2 }): Promise<void> {
+    if (this.traced(device.id)) {
+      this.deps.inspector.record(device.id, "message_in", `relay ${via.relay}: ${topic} (QoS ${via.qos}, ${payload.length} B)`, {
+        topic, qos: via.qos, origin: "relay", relay: via.relay, payload,
+      });
+    }
+    const candidates = this.deps.actions.mqttActionsFor(device.accountId, topic);
+    if (candidates.length === 0) return;
+    await this.fromMqtt({ accountId: device.accountId, deviceId: device.id }, topic, payload, candidates);
+  }
+
+  private async fromMqtt(p: Pick<MqttPrincipal, "accountId" | "deviceId">, topic: string, payload: Buffer, accountActions: readonly Action[]): Promise<void> {
     const device = await this.deps.devices.get(p.accountId, p.deviceId);
     // Acknowledged means stored: a device that cannot be loaded fails the message, never passes it.
     if (!device) throw new IngestError("DEVICE_UNAVAILABLE", "the device could not be loaded", RC.UNSPECIFIED_ERROR);

@@ -244,6 +244,36 @@ export const migrations: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
+    version: 8,
+    name: "mqtt relays",
+    // One row per relay: its settings as JSON (what the API edits), its credentials apart and
+    // encrypted (relay/secrets.ts). relay_downlink is each relay's persisted QoS 1/2 downlink
+    // queue, drained in seq order. The serie_number index serves relays that map a topic
+    // segment or payload field to a device token's serial.
+    sql: `
+      CREATE TABLE relays (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        settings TEXT NOT NULL,
+        secrets TEXT NOT NULL DEFAULT '{}',
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX relays_by_account ON relays(account_id, created_at);
+      CREATE TABLE relay_downlink (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        relay TEXT NOT NULL REFERENCES relays(id) ON DELETE CASCADE,
+        topic TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        qos INTEGER NOT NULL,
+        retain INTEGER NOT NULL,
+        queued_at INTEGER NOT NULL
+      );
+      CREATE INDEX relay_downlink_by_relay ON relay_downlink(relay, seq);
+      CREATE INDEX device_tokens_by_serie ON device_tokens(account_id, serie_number) WHERE serie_number IS NOT NULL;
+    `,
+  },
+  {
     // 6, 7 and 8 belong to analyses, notifications and relays.
     version: 9,
     name: "plans and usage",

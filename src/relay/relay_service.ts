@@ -1,0 +1,268 @@
+import { notFound } from "../errors.js";
+import { generateId } from "../identity/tokens.js";
+import type { InspectorSink } from "../inspector/types.js";
+import type { Logger } from "../observability/logger.js";
+import type { SqliteRelayRepository } from "../store/sqlite/relays.js";
+import type { DeviceRow } from "../store/types.js";
+import { DeviceResolver, keyOf } from "./device_mapping.js";
+import { DownlinkQueue } from "./downlink_queue.js";
+import { RelayClient, type RelayCounters, type RelayEvent } from "./relay_client.js";
+import { relayInfo, validateRelayInput, type Relay } from "./relay_model.js";
+import type { RelaySecrets } from "./secrets.js";
+
+export interface DownlinkMessage {
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
+export interface RelayServiceDeps {
+  repo: SqliteRelayRepository;
+  secrets: RelaySecrets;
+  /** The pipeline's entry for relayed messages (Pipeline.fromRelay): resolves once handled. */
+  ingest(device: { accountId: string; id: string }, topic: string, payload: Buffer, via: { relay: string; qos: 0 | 1 | 2 }): Promise<void>;
+  /** Routes a relayed message to the account's own broker subscribers (Broker.inject). */
+  route(accountId: string, message: DownlinkMessage): void;
+  /** A device row, cached (the pipeline's DeviceCache). */
+  device(accountId: string, deviceId: string): Promise<DeviceRow | undefined>;
+  inspector: InspectorSink;
+  logger: Logger;
+}
+
+/** Relay-level events kept for the status API. */
+const EVENTS_KEPT = 50;
+/** Devices a relay remembers having delivered for, to tell them of its connection changes. */
+const SEEN_DEVICES_KEPT = 1000;
+
+interface Running {
+  relay: Relay;
+  client: RelayClient | undefined;
+  queue: DownlinkQueue;
+  counters: RelayCounters;
+  events: RelayEvent[];
+  /** Device ids this relay delivered for lately (insertion-ordered, bounded). */
+  seen: Set<string>;
+  /** Unmapped messages are counted always, told (event, log) at most once a second. */
+  lastUnmappedEventAt: number;
+}
+
+const zeroCounters = (): RelayCounters => ({
+  messages_in: 0, messages_out: 0, queued: 0, dropped: 0, reconnects: 0, unmapped: 0, failed: 0, busy_dropped: 0,
+});
+
+/**
+ * The account API's relays and their running clients: each active relay holds one connection
+ * to its external broker (relay_client.ts). Uplink: topic or payload → device (device_mapping)
+ * → the pipeline, as if the device had published it to Sluice. Downlink: what the platform
+ * publishes to a device a relay serves also goes to that relay's broker, on its downlink topic.
+ */
+export class RelayService {
+  private readonly running = new Map<string, Running>();
+  private readonly resolver: DeviceResolver;
+
+  constructor(private readonly deps: RelayServiceDeps) {
+    this.resolver = new DeviceResolver(deps.repo);
+  }
+
+  /** Loads every relay and connects the active ones. */
+  start(): void {
+    for (const relay of this.deps.repo.all()) this.launch(relay, { unsubscribe: [], forceSubscribe: false });
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.running.values()].map((r) => r.client?.stop()));
+    this.running.clear();
+  }
+
+  /** A device changed (tags, deletion): mappings resolve again. */
+  devicesChanged(): void {
+    this.resolver.clear();
+  }
+
+  list(accountId: string): Record<string, unknown>[] {
+    return [...this.running.values()].filter((r) => r.relay.accountId === accountId).map((r) => this.info(r));
+  }
+
+  get(accountId: string, id: string): Record<string, unknown> {
+    return this.info(this.find(accountId, id));
+  }
+
+  status(accountId: string, id: string): Record<string, unknown> {
+    const r = this.find(accountId, id);
+    return { ...this.statusOf(r), events: [...r.events].reverse() };
+  }
+
+  async create(accountId: string, input: unknown): Promise<string> {
+    const id = generateId();
+    const { settings, secrets } = validateRelayInput(input, undefined, id);
+    const now = new Date();
+    const relay: Relay = { id, accountId, settings, secrets: {}, createdAt: now, updatedAt: now };
+    this.applySecrets(relay, secrets);
+    this.deps.repo.put(relay);
+    this.launch(relay, { unsubscribe: [], forceSubscribe: true });
+    return id;
+  }
+
+  async edit(accountId: string, id: string, input: unknown): Promise<void> {
+    const current = this.find(accountId, id);
+    const { settings, secrets } = validateRelayInput(input, current.relay.settings, id);
+    const relay: Relay = { ...current.relay, settings, secrets: { ...current.relay.secrets }, updatedAt: new Date() };
+    this.applySecrets(relay, secrets);
+    this.deps.repo.put(relay);
+    const before = new Set(current.relay.settings.subscriptions.map((s) => s.topic));
+    const after = settings.subscriptions.map((s) => s.topic);
+    const changed = JSON.stringify(current.relay.settings.subscriptions) !== JSON.stringify(settings.subscriptions);
+    await current.client?.stop();
+    // Counters, events and the queue carry over an edit: the relay is the same one.
+    this.launch(relay, { unsubscribe: changed ? [...before].filter((t) => !after.includes(t)) : [], forceSubscribe: changed }, current);
+  }
+
+  async delete(accountId: string, id: string): Promise<void> {
+    const r = this.find(accountId, id);
+    await r.client?.stop();
+    this.running.delete(id);
+    this.deps.repo.delete(accountId, id); // its queue goes with it (ON DELETE CASCADE)
+  }
+
+  /**
+   * Platform → device: for each active relay of the account with a downlink topic that serves
+   * `deviceId` (its mapping can name the device), the message goes to that relay's broker.
+   * Returns how many relays took it.
+   */
+  async downlink(accountId: string, deviceId: string, message: DownlinkMessage): Promise<number> {
+    const relays = [...this.running.values()].filter((r) => r.relay.accountId === accountId && r.client && r.relay.settings.downlink_topic !== null);
+    if (relays.length === 0) return 0;
+    const device = await this.deps.device(accountId, deviceId);
+    if (!device) return 0;
+    let taken = 0;
+    for (const r of relays) {
+      const key = this.resolver.keyFor(r.relay.settings.mapping, device);
+      if (key === undefined) continue;
+      const topic = r.relay.settings.downlink_topic!
+        .replaceAll("$SERIAL$", key)
+        .replaceAll("$DEVICE$", device.id)
+        .replaceAll("$TOPIC$", message.topic);
+      const outcome = r.client!.send({ ...message, topic });
+      taken++;
+      if (this.deps.inspector.wants(device.id)) {
+        this.deps.inspector.record(device.id, outcome === "dropped" ? "error" : "message_out", `relay ${r.relay.settings.name}: ${topic} (QoS ${message.qos}, ${message.payload.length} B) ${outcome}`, {
+          relay: r.relay.id, topic, qos: message.qos, outcome,
+        });
+      }
+    }
+    return taken;
+  }
+
+  private find(accountId: string, id: string): Running {
+    const r = this.running.get(id);
+    if (!r || r.relay.accountId !== accountId) throw notFound("Relay");
+    return r;
+  }
+
+  private info(r: Running): Record<string, unknown> {
+    return { ...relayInfo(r.relay), status: this.statusOf(r) };
+  }
+
+  private statusOf(r: Running): Record<string, unknown> {
+    const c = r.client;
+    r.counters.queued = r.queue.length;
+    return {
+      state: c ? c.state : "stopped",
+      connected: c?.state === "connected",
+      connected_at: c?.connectedAt?.toISOString() ?? null,
+      last_error: c?.lastError ?? null,
+      last_error_at: c?.lastErrorAt?.toISOString() ?? null,
+      counters: { ...r.counters },
+    };
+  }
+
+  private applySecrets(relay: Relay, secrets: { password?: string | null; key?: string | null }): void {
+    for (const field of ["password", "key"] as const) {
+      const v = secrets[field];
+      if (v === undefined) continue;
+      if (v === null) delete relay.secrets[field];
+      else relay.secrets[field] = this.deps.secrets.encrypt(v, `${relay.id}/${field}`);
+    }
+  }
+
+  private launch(relay: Relay, subscribe: { unsubscribe: string[]; forceSubscribe: boolean }, previous?: Running): void {
+    const queue = previous?.queue ?? new DownlinkQueue(this.deps.repo, relay.id, relay.settings.max_queue);
+    queue.setMax(relay.settings.max_queue);
+    queue.rewind();
+    const r: Running = previous ?? { relay, client: undefined, queue, counters: zeroCounters(), events: [], seen: new Set(), lastUnmappedEventAt: 0 };
+    r.relay = relay;
+    r.client = undefined;
+    r.counters.queued = queue.length;
+    this.running.set(relay.id, r);
+    if (!relay.settings.active) return;
+    let password: string | undefined;
+    let key: string | undefined;
+    try {
+      if (relay.secrets.password) password = this.deps.secrets.decrypt(relay.secrets.password, `${relay.id}/password`);
+      if (relay.secrets.key) key = this.deps.secrets.decrypt(relay.secrets.key, `${relay.id}/key`);
+    } catch (err) {
+      // Not started: connecting without the credentials would only fail at the broker.
+      this.event(r, "error", (err as Error).message);
+      this.deps.logger.error({ relay: relay.id, err: (err as Error).message }, "relay not started");
+      return;
+    }
+    r.client = new RelayClient({
+      relayId: relay.id,
+      settings: relay.settings,
+      password,
+      key,
+      queue,
+      counters: r.counters,
+      ...subscribe,
+      onMessage: (topic, payload, qos) => this.uplink(r, topic, payload, qos),
+      onEvent: (kind, summary, detail) => this.event(r, kind, summary, detail),
+      logger: this.deps.logger,
+    });
+    r.client.start();
+  }
+
+  /** External broker → device → pipeline. Resolves when the message is stored or failed for good. */
+  private async uplink(r: Running, topic: string, payload: Buffer, qos: 0 | 1 | 2): Promise<void> {
+    const { relay } = r;
+    const key = keyOf(relay.settings.mapping, topic, payload);
+    const deviceId = key === undefined ? undefined : this.resolver.resolve(relay.accountId, relay.settings.mapping, key);
+    if (deviceId === undefined) {
+      // Acknowledged anyway: no retry would map it better, and holding it would stall the relay.
+      r.counters.unmapped++;
+      const now = Date.now();
+      if (now - r.lastUnmappedEventAt >= 1000) {
+        r.lastUnmappedEventAt = now;
+        this.event(r, "unmapped", key === undefined ? `no device key in ${topic}` : `no device for key "${key}" (${topic})`);
+      }
+      return;
+    }
+    if (!r.seen.has(deviceId)) {
+      if (r.seen.size >= SEEN_DEVICES_KEPT) r.seen.delete(r.seen.values().next().value!);
+      r.seen.add(deviceId);
+    }
+    if (relay.settings.forward_to_broker) this.deps.route(relay.accountId, { topic, payload, qos, retain: false });
+    try {
+      await this.deps.ingest({ accountId: relay.accountId, id: deviceId }, topic, payload, { relay: relay.settings.name, qos });
+    } catch {
+      // The pipeline showed the error on the device's inspector; an ack follows all the same,
+      // since a message refused by the parser or validation would be refused again.
+      r.counters.failed++;
+    }
+  }
+
+  /**
+   * A relay event: kept in the relay's list, and connection changes shown in the inspector of
+   * the devices it serves (a fixed device, or those it delivered for lately).
+   */
+  private event(r: Running, kind: RelayEvent["kind"], summary: string, detail?: Record<string, unknown>): void {
+    r.events.push({ time: new Date().toISOString(), kind, summary });
+    if (r.events.length > EVENTS_KEPT) r.events.shift();
+    if (kind === "unmapped") return;
+    const { mapping, name } = r.relay.settings;
+    const devices = mapping.source === "fixed" ? [mapping.device] : [...r.seen];
+    for (const deviceId of devices) {
+      if (this.deps.inspector.wants(deviceId)) this.deps.inspector.record(deviceId, kind, `relay ${name}: ${summary}`, { relay: r.relay.id, ...detail });
+    }
+  }
+}

@@ -1,0 +1,103 @@
+import type { Relay, RelaySettings } from "../../relay/relay_model.js";
+import type { Db } from "./open.js";
+
+interface RelayRecord {
+  id: string;
+  account_id: string;
+  settings: string;
+  secrets: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface QueuedDownlink {
+  seq: number;
+  topic: string;
+  payload: Buffer;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
+const toRelay = (r: RelayRecord): Relay => ({
+  id: r.id,
+  accountId: r.account_id,
+  settings: JSON.parse(r.settings) as RelaySettings,
+  secrets: JSON.parse(r.secrets) as Relay["secrets"],
+  createdAt: new Date(r.created_at),
+  updatedAt: new Date(r.updated_at),
+});
+
+/** Relays, their downlink queues, and the device lookups their mappings need. */
+export class SqliteRelayRepository {
+  private readonly q;
+
+  constructor(db: Db) {
+    this.q = {
+      all: db.prepare("SELECT * FROM relays ORDER BY created_at"),
+      put: db.prepare(
+        `INSERT INTO relays (id, account_id, settings, secrets, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET settings = excluded.settings, secrets = excluded.secrets, updated_at = excluded.updated_at`,
+      ),
+      delete: db.prepare("DELETE FROM relays WHERE id = ? AND account_id = ?"),
+      enqueue: db.prepare("INSERT INTO relay_downlink (relay, topic, payload, qos, retain, queued_at) VALUES (?, ?, ?, ?, ?, ?)"),
+      peek: db.prepare("SELECT seq, topic, payload, qos, retain FROM relay_downlink WHERE relay = ? AND seq > ? ORDER BY seq LIMIT ?"),
+      remove: db.prepare("DELETE FROM relay_downlink WHERE seq = ?"),
+      count: db.prepare("SELECT count(*) AS n FROM relay_downlink WHERE relay = ?"),
+      bySerial: db.prepare("SELECT device_id FROM device_tokens WHERE account_id = ? AND serie_number = ? ORDER BY created_at LIMIT 1"),
+      serialOf: db.prepare("SELECT serie_number FROM device_tokens WHERE device_id = ? AND serie_number IS NOT NULL ORDER BY created_at LIMIT 1"),
+      byTag: db.prepare(
+        `SELECT d.id FROM devices d, json_each(d.tags) t
+         WHERE d.account_id = ? AND json_extract(t.value, '$.key') = ? AND json_extract(t.value, '$.value') = ?
+         ORDER BY d.created_at LIMIT 1`,
+      ),
+      byId: db.prepare("SELECT id FROM devices WHERE account_id = ? AND id = ?"),
+    };
+  }
+
+  all(): Relay[] {
+    return (this.q.all.all() as RelayRecord[]).map(toRelay);
+  }
+
+  put(r: Relay): void {
+    this.q.put.run(r.id, r.accountId, JSON.stringify(r.settings), JSON.stringify(r.secrets), r.createdAt.getTime(), r.updatedAt.getTime());
+  }
+
+  delete(accountId: string, id: string): boolean {
+    return this.q.delete.run(id, accountId).changes > 0;
+  }
+
+  enqueue(relayId: string, m: Omit<QueuedDownlink, "seq">): number {
+    return Number(this.q.enqueue.run(relayId, m.topic, m.payload, m.qos, m.retain ? 1 : 0, Date.now()).lastInsertRowid);
+  }
+
+  /** The oldest queued messages after `afterSeq`, in order. */
+  peek(relayId: string, afterSeq: number, limit: number): QueuedDownlink[] {
+    return (this.q.peek.all(relayId, afterSeq, limit) as { seq: number; topic: string; payload: Buffer; qos: number; retain: number }[]).map((r) => ({
+      seq: r.seq, topic: r.topic, payload: r.payload, qos: r.qos as 0 | 1 | 2, retain: r.retain === 1,
+    }));
+  }
+
+  remove(seq: number): void {
+    this.q.remove.run(seq);
+  }
+
+  queued(relayId: string): number {
+    return (this.q.count.get(relayId) as { n: number }).n;
+  }
+
+  deviceBySerial(accountId: string, serial: string): string | undefined {
+    return (this.q.bySerial.get(accountId, serial) as { device_id: string } | undefined)?.device_id;
+  }
+
+  deviceByTag(accountId: string, key: string, value: string): string | undefined {
+    return (this.q.byTag.get(accountId, key, value) as { id: string } | undefined)?.id;
+  }
+
+  deviceById(accountId: string, id: string): string | undefined {
+    return (this.q.byId.get(accountId, id) as { id: string } | undefined)?.id;
+  }
+
+  serialOf(deviceId: string): string | undefined {
+    return (this.q.serialOf.get(deviceId) as { serie_number: string } | undefined)?.serie_number;
+  }
+}

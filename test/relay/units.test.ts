@@ -1,0 +1,91 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { DeviceResolver, keyOf, type DeviceLookup } from "../../src/relay/device_mapping.js";
+import { MASK, validateRelayInput } from "../../src/relay/relay_model.js";
+import { RelaySecrets } from "../../src/relay/secrets.js";
+
+describe("relay device mapping", () => {
+  const topic = { source: "topic", match: "serial" } as const;
+  test("topic levels, counted from either end", () => {
+    assert.equal(keyOf({ ...topic, index: 1 }, "a/b/c", Buffer.from("")), "b");
+    assert.equal(keyOf({ ...topic, index: -1 }, "a/b/c", Buffer.from("")), "c");
+    assert.equal(keyOf({ ...topic, index: 5 }, "a/b/c", Buffer.from("")), undefined);
+    assert.equal(keyOf({ ...topic, index: -1 }, "a/b/", Buffer.from("")), undefined);
+  });
+  test("JSON fields: strings and numbers, nothing else", () => {
+    const m = { source: "json", field: "meta.id", match: "id" } as const;
+    assert.equal(keyOf(m, "t", Buffer.from('{"meta":{"id":"x1"}}')), "x1");
+    assert.equal(keyOf(m, "t", Buffer.from('{"meta":{"id":42}}')), "42");
+    assert.equal(keyOf(m, "t", Buffer.from('{"meta":{"id":{}}}')), undefined);
+    assert.equal(keyOf(m, "t", Buffer.from("not json")), undefined);
+  });
+  test("misses are remembered only briefly, hits until cleared", () => {
+    let now = 0;
+    let calls = 0;
+    let known: string | undefined;
+    const lookup: DeviceLookup = {
+      deviceBySerial: () => (calls++, known),
+      deviceByTag: () => undefined,
+      deviceById: () => undefined,
+      serialOf: () => undefined,
+    };
+    const r = new DeviceResolver(lookup, () => now);
+    const m = { source: "topic", index: -1, match: "serial" } as const;
+    assert.equal(r.resolve("acc", m, "SN"), undefined);
+    known = "dev1";
+    assert.equal(r.resolve("acc", m, "SN"), undefined); // still the cached miss
+    now += 6000;
+    assert.equal(r.resolve("acc", m, "SN"), "dev1");
+    assert.equal(r.resolve("acc", m, "SN"), "dev1");
+    assert.equal(calls, 2);
+  });
+});
+
+describe("relay secrets", () => {
+  test("round trip; another key, relay or field cannot decrypt", () => {
+    const a = RelaySecrets.fromKey(Buffer.alloc(32, 1));
+    const sealed = a.encrypt("pw", "r1/password");
+    assert.ok(!sealed.includes("pw"));
+    assert.equal(a.decrypt(sealed, "r1/password"), "pw");
+    assert.throws(() => a.decrypt(sealed, "r2/password"), /cannot be decrypted/);
+    assert.throws(() => RelaySecrets.fromKey(Buffer.alloc(32, 2)).decrypt(sealed, "r1/password"), /cannot be decrypted/);
+  });
+  test("generated into the data dir with mode 0600 when not configured, and reused", () => {
+    const dir = mkdtempSync(join(tmpdir(), "relay-secret-"));
+    try {
+      const first = RelaySecrets.open("", dir);
+      assert.ok(first.generated);
+      assert.equal(statSync(first.generated).mode & 0o777, 0o600);
+      const again = RelaySecrets.open("", dir);
+      assert.equal(again.generated, undefined);
+      assert.equal(again.secrets.decrypt(first.secrets.encrypt("x", "c"), "c"), "x");
+      assert.throws(() => RelaySecrets.open("short", dir), /16 characters/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("relay input", () => {
+  const base = { name: "r", host: "h", subscriptions: ["a/#"], mapping: { source: "topic" } };
+  test("defaults: persistent session, stable client id, last topic level as serial", () => {
+    const { settings } = validateRelayInput(base, undefined, "abc");
+    assert.equal(settings.clean, false);
+    assert.equal(settings.client_id, "sluice-relay-abc");
+    assert.deepEqual(settings.mapping, { source: "topic", index: -1, match: "serial" });
+    assert.deepEqual(settings.subscriptions, [{ topic: "a/#", qos: 1 }]);
+    assert.equal(settings.port, 1883);
+    assert.equal(validateRelayInput({ ...base, tls: true }, undefined, "abc").settings.port, 8883);
+  });
+  test("the mask keeps a secret, null clears it", () => {
+    const { settings } = validateRelayInput(base, undefined, "abc");
+    assert.deepEqual(validateRelayInput({ password: MASK }, settings, "abc").secrets, {});
+    assert.deepEqual(validateRelayInput({ password: null }, settings, "abc").secrets, { password: null });
+    assert.throws(() => validateRelayInput({ mapping: { source: "tag" } }, settings, "abc"), /mapping.source/);
+    assert.throws(() => validateRelayInput({ mapping: { source: "json", field: "a", match: "tag" } }, settings, "abc"), /tag_key/);
+    assert.throws(() => validateRelayInput({ downlink_topic: "a/+/b" }, settings, "abc"), /downlink_topic/);
+  });
+});
