@@ -94,7 +94,8 @@ export function mqttAdmission(deps: { limits: Limits; flapping: FlappingGuard; i
       }
       if (!refusal) return undefined;
       const flooding = state.grace !== undefined && !state.grace.take(now());
-      note(state.deviceId, flooding ? "publish (flooding: disconnected)" : "publish", refusal, state);
+      // The disconnect is always told; plain refusals at most once a second.
+      note(state.deviceId, flooding ? "publish (flooding: disconnected)" : "publish", refusal, flooding ? undefined : state);
       return flooding
         ? { reasonCode: RC.MESSAGE_RATE_TOO_HIGH, reason: `flooding: ${refusal.message}`, disconnect: true }
         : { reasonCode: RC.QUOTA_EXCEEDED, reason: refusal.message };
