@@ -207,6 +207,12 @@ describe("what TagoIO parsers rely on", () => {
   });
 });
 
+/**
+ * Filling 32 MB takes a parser some tens of milliseconds, more on a loaded machine: memory-bomb
+ * runs get time enough that the heap limit, not the clock, is what stops them.
+ */
+const ROOM_TO_FILL_THE_HEAP = { timeoutMs: 5000 };
+
 describe("failures, by kind", () => {
   test("a throw is an exception, with its message and line", async () => {
     const error = await fails(sandbox.run(`const a = 1;\n\nthrow new Error("bad frame");`, { payload: [], device: device() }), "exception");
@@ -295,7 +301,7 @@ describe("failures, by kind", () => {
     const subject = device();
     const neighbour = device();
     await sandbox.run(`payload = [];`, { payload: [], device: neighbour });
-    const error = await fails(sandbox.run(`const all = []; while (true) all.push(new Array(100000).fill(1));`, { payload: [], device: subject }), "memory");
+    const error = await fails(sandbox.run(`const all = []; while (true) all.push(new Array(100000).fill(1));`, { payload: [], device: subject }, ROOM_TO_FILL_THE_HEAP), "memory");
     assert.match(error.message, /more than 32 MB/);
     const again = await sandbox.run(`payload = [{ variable: "ok", value: 1 }];`, { payload: [], device: subject });
     assert.deepEqual(again.payload, [{ variable: "ok", value: 1 }]);
@@ -515,7 +521,7 @@ describe("isolates and their lifecycle", () => {
         await fails(variant.run(`while (true) {}`, { payload: [], device: device() }), "timeout");
         await fails(variant.run(`throw new Error("x")`, { payload: [], device: device() }), "exception");
         const subject = device();
-        await fails(variant.run(`const all = []; while (true) all.push(new Array(100000).fill(1));`, { payload: [], device: subject }), "memory");
+        await fails(variant.run(`const all = []; while (true) all.push(new Array(100000).fill(1));`, { payload: [], device: subject }, ROOM_TO_FILL_THE_HEAP), "memory");
         assert.deepEqual((await variant.run(`payload = [];`, { payload: [], device: subject })).payload, []);
       } finally {
         await variant.close();
