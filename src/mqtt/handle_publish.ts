@@ -84,7 +84,10 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     conn.heldQos2?.delete(id!);
     if (conn.ackChain === chain) conn.ackChain = undefined;
     if (rc !== RC.SUCCESS && qos === 2) session.incomingQos2.delete(id!);
-    acknowledge(conn, qos, id!, rc);
+    // A quota refusal is temporary, unlike a bad payload: 3.1.1 cannot say "not now", and an
+    // ack would say "taken", so the client keeps the message and resends it after reconnecting.
+    if (rc === RC.QUOTA_EXCEEDED && conn.protocolVersion !== 5) conn.disconnect(rc, "refused by the account's plan");
+    else acknowledge(conn, qos, id!, rc);
   });
   conn.ackChain = chain;
 }

@@ -73,6 +73,19 @@ describe("plans on stored records", () => {
     assert.equal((stored.body.result as unknown[]).length, 3);
   });
 
+  test("MQTT 3.1.1: records over the rate close the connection without the PUBACK", async () => {
+    const acct = await accountOn(sluice, "small");
+    const dev = await acct.device();
+    assert.equal((await request(sluice, "POST", "/action", acct.token, { name: "store", type: "mqtt_topic", trigger: [{ device: dev.deviceId, topic: "up" }], action: { type: "insert_bucket" } })).status, 200);
+    const { client } = await RawClient.connect(sluice.ports.mqtt, { protocolVersion: 4, password: dev.token, clientId: uid("c") });
+    const four = JSON.stringify([1, 2, 3, 4].map((value) => ({ variable: "n", value })));
+    client.send({ cmd: "publish", topic: "up", payload: Buffer.from(four), qos: 1, messageId: 1, retain: false, dup: false } as Packet);
+    await client.next("puback");
+    client.send({ cmd: "publish", topic: "up", payload: Buffer.from(four), qos: 1, messageId: 2, retain: false, dup: false } as Packet);
+    await client.closed;
+    assert.equal(client.received.filter((p) => p.cmd === "puback").length, 1);
+  });
+
   test("HTTP: a batch larger than a minute's allowance is refused for good (403, no Retry-After)", async () => {
     const acct = await accountOn(sluice, "small");
     const dev = await acct.device();
