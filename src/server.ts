@@ -236,6 +236,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     device: (accountId, deviceId) => relayDevices.get(accountId, deviceId),
     inspector,
     logger: logger.child({ part: "relay" }),
+    admitRelay(accountId) {
+      if (!limits.planOf(accountId).features.relay) throw new LimitExceeded("features.relay", "the account's plan has no MQTT relays");
+    },
   });
   identity.on("deviceChanged", () => relays?.devicesChanged());
   relays.start();

@@ -28,6 +28,8 @@ export interface RelayServiceDeps {
   device(accountId: string, deviceId: string): Promise<DeviceRow | undefined>;
   inspector: InspectorSink;
   logger: Logger;
+  /** The account's plan on creating a relay (the relay feature); throws to refuse. */
+  admitRelay?(accountId: string): void;
 }
 
 /** Relay-level events kept for the status API. */
@@ -94,6 +96,7 @@ export class RelayService {
   }
 
   async create(accountId: string, input: unknown): Promise<string> {
+    this.deps.admitRelay?.(accountId);
     const id = generateId();
     const { settings, secrets } = validateRelayInput(input, undefined, id);
     const now = new Date();
