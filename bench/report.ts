@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { PhaseResult } from "./load/protocol.js";
-import type { BenchReport, IdleResult, IngestPhaseReport, IngestResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
+import type { BenchReport, IdleResult, IngestPhaseReport, IngestResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
 
 /** The issue's absolute targets for Sluice. */
 export const P99_LIMIT_MS = 5;
@@ -285,6 +285,11 @@ export function formatScenario(scenario: ScenarioReport): string {
     );
     for (const r of ingest) out.push(...ingestLines(r, r.result as IngestResult));
   }
+  for (const r of scenario.runs.filter((x) => x.result?.kind === "limits")) {
+    const res = r.result as LimitsResult;
+    const k = (xs: number[]) => xs.map((x) => `${Math.round(x / 1000)}k`).join(", ");
+    out.push(`${r.slot}: fan-in delivered/s, unlimited plan: ${k(res.unlimited)}; every limit checked: ${k(res.metered)}; ratio of medians ${res.ratio?.toFixed(3) ?? "-"}`);
+  }
   for (const r of scenario.runs.filter((x) => x.result?.kind === "relay")) {
     const res = r.result as RelayResult;
     const c = res.check;
@@ -354,6 +359,12 @@ export function verdicts(report: BenchReport): Verdict[] {
         check: `${scenario.name}: survives overload`,
         pass: result.overload?.survived ?? false,
         detail: result.overload ? (result.overload.survived ? "still answering" : run.crashed ?? "not answering") : "not measured",
+      });
+    } else if (result.kind === "limits") {
+      list.push({
+        check: `${scenario.name}: limit checks cost < 5 % of routing throughput`,
+        pass: result.ratio === undefined ? false : result.ratio >= 0.95,
+        detail: result.ratio === undefined ? "not measured" : `${((1 - result.ratio) * 100).toFixed(1)} % (ratio ${result.ratio.toFixed(3)})`,
       });
     } else if (result.kind === "relay") {
       // No throughput target for the relay yet: the figure is reported; what is checked is that

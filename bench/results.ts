@@ -132,7 +132,18 @@ export interface RelayResult {
   check?: { published: number; relayed: number; failed: number; expectedRecords: number; storedRecords: number };
 }
 
-export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult;
+/** The limits scenario: fan-in saturation with every plan limit checked, against none. */
+export interface LimitsResult {
+  kind: "limits";
+  publishers: number;
+  /** Delivered msg/s of each alternating round, accounts on `unlimited` and on a metered plan. */
+  unlimited: number[];
+  metered: number[];
+  /** Median metered / median unlimited. */
+  ratio?: number;
+}
+
+export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult;
 
 export interface TargetRun {
   slot: string;

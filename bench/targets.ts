@@ -173,6 +173,27 @@ async function startMosquitto(slot: TargetSlot, options: StartOptions): Promise<
   };
 }
 
+/**
+ * The plan the limits scenario measures: every limit finite, so each PUBLISH takes the whole
+ * check path (buckets per connection and per account), and each too high to ever refuse.
+ */
+export const METERED_PLAN = "bench-metered";
+
+function writeBenchConfig(dir: string): string {
+  const huge = 1_000_000_000;
+  const path = join(dir, "bench-config.json");
+  writeFileSync(path, JSON.stringify({
+    plans: {
+      [METERED_PLAN]: {
+        devices: huge, connections: huge, connectionsPerDevice: huge, publishesPerMinute: huge, publishesPerMinutePerConnection: huge,
+        subscriptionsPerConnection: huge, subscriptions: huge, recordsPerMinute: huge, recordsPerMonth: huge, maxPayloadBytes: huge,
+        flapping: { connects: huge, windowSeconds: 60, blockSeconds: 1 },
+      },
+    },
+  }));
+  return path;
+}
+
 async function startSluice(slot: TargetSlot, options: StartOptions): Promise<RunningTarget> {
   const { host, cpus } = options;
   if (!existsSync(sluiceMain)) throw new Error(`${sluiceMain} not found (build first)`);
@@ -196,6 +217,8 @@ async function startSluice(slot: TargetSlot, options: StartOptions): Promise<Run
     "--allow-anonymous",
     "--log-level",
     "warn",
+    "--config",
+    writeBenchConfig(dir),
   ];
   const child = startChild(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] }, cpus);
   const { exitReason, tail } = track(child);

@@ -1,10 +1,11 @@
 import type { Scenario } from "./context.js";
 import { idleScenario } from "./idle.js";
 import { ingestScenario } from "./ingest.js";
+import { limitsScenario } from "./limits.js";
 import { relayScenario } from "./relay.js";
 import { throughputScenario, topologies } from "./throughput.js";
 
-export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario];
+export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario];
 
 export function scenarioByName(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);

@@ -86,14 +86,15 @@ export function mqttAdmission(deps: { limits: Limits; flapping: FlappingGuard; i
       const state = connections.get(client);
       if (!state) return undefined; // anonymous
       const p = client.principal as unknown as MqttPrincipal;
+      const t = now();
       let refusal: Refusal | undefined;
-      if (state.publishes && !state.publishes.take(now())) {
+      if (state.publishes && !state.publishes.take(t)) {
         refusal = { limit: "publishesPerMinutePerConnection", message: `over the plan's ${state.publishes.capacity} publishes per minute per connection` };
       } else {
-        refusal = limits.admitPublish(p.accountId, payloadBytes);
+        refusal = limits.admitPublish(p.accountId, payloadBytes, t);
       }
       if (!refusal) return undefined;
-      const flooding = state.grace !== undefined && !state.grace.take(now());
+      const flooding = state.grace !== undefined && !state.grace.take(t);
       // The disconnect is always told; plain refusals at most once a second.
       note(state.deviceId, flooding ? "publish (flooding: disconnected)" : "publish", refusal, flooding ? undefined : state);
       return flooding
