@@ -249,7 +249,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const servers: Server[] = [];
   const http = await createHttpServer({
     identity, metrics, logger: logger.child({ part: "http" }),
-    admit: httpAdmission({ limits, identity }),
+    admit: httpAdmission({ limits, identity, inspector }),
     routes: {
       account: [
         accountRoutes({

@@ -27,7 +27,7 @@ export interface HttpServerDeps {
    * Admission of an authenticated request by its account (plans: request rates, ceilings);
    * throws to refuse. Runs after authentication, before the body is read.
    */
-  admit?(request: FastifyRequest, accountId: string): void | Promise<void>;
+  admit?(request: FastifyRequest, accountId: string, deviceId?: string): void | Promise<void>;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -62,7 +62,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   });
   await app.register(async (device) => {
     device.addHook("onRequest", deviceAuth(deps.identity, deps.metrics));
-    if (deps.admit) device.addHook("onRequest", async (request) => deps.admit!(request, deviceOf(request).accountId));
+    if (deps.admit) device.addHook("onRequest", async (request) => {
+      const { accountId, deviceId } = deviceOf(request);
+      await deps.admit!(request, accountId, deviceId);
+    });
     for (const plugin of deps.routes?.device ?? []) await device.register(plugin);
   });
   for (const plugin of deps.routes?.public ?? []) await app.register(plugin);

@@ -1,6 +1,7 @@
 import type { FastifyRequest } from "fastify";
 import { SluiceError } from "../errors.js";
 import type { IdentityService } from "../identity/service.js";
+import type { InspectorSink } from "../inspector/types.js";
 import { LimitExceeded } from "./errors.js";
 import { Limits, type HttpClass } from "./limits.js";
 
@@ -20,16 +21,29 @@ export function httpRequestClass(method: string, url: string): HttpClass | undef
  * The HTTP server's `admit` hook: request rates by class (429 with Retry-After), the body size
  * (413) and, on device creation, the device ceiling (403).
  */
-export function httpAdmission(deps: { limits: Limits; identity: IdentityService }): (request: FastifyRequest, accountId: string) => Promise<void> {
-  return async (request, accountId) => {
-    const plan = deps.limits.planOf(accountId);
-    const length = Number(request.headers["content-length"] ?? 0);
-    if (length > plan.maxPayloadBytes) throw new SluiceError("PLAN_LIMIT", `the body of ${length} bytes is over the plan's ${plan.maxPayloadBytes}`, 413);
-    const cls = httpRequestClass(request.method, request.url);
-    if (cls === undefined) return;
-    Limits.enforce(deps.limits.admitHttp(accountId, cls));
-    if (cls === "deviceCreates" && Number.isFinite(plan.devices) && (await deps.identity.countDevices(accountId)) >= plan.devices) {
-      throw new LimitExceeded("devices", `the plan's ${plan.devices} devices exist already`);
+export function httpAdmission(deps: { limits: Limits; identity: IdentityService; inspector: InspectorSink }): (request: FastifyRequest, accountId: string, deviceId?: string) => Promise<void> {
+  return async (request, accountId, deviceId) => {
+    try {
+      await admit(deps, request, accountId);
+    } catch (err) {
+      // A device's own request refused by its plan shows in its inspector, like MQTT refusals.
+      if (deviceId !== undefined && err instanceof SluiceError && deps.inspector.wants(deviceId)) {
+        const limit = err instanceof LimitExceeded ? err.limit : "maxPayloadBytes";
+        deps.inspector.record(deviceId, "error", `${request.method} ${request.url.split("?")[0]} refused: ${err.message}`, { code: "LIMIT_EXCEEDED", limit });
+      }
+      throw err;
     }
   };
+}
+
+async function admit(deps: { limits: Limits; identity: IdentityService }, request: FastifyRequest, accountId: string): Promise<void> {
+  const plan = deps.limits.planOf(accountId);
+  const length = Number(request.headers["content-length"] ?? 0);
+  if (length > plan.maxPayloadBytes) throw new SluiceError("PLAN_LIMIT", `the body of ${length} bytes is over the plan's ${plan.maxPayloadBytes}`, 413);
+  const cls = httpRequestClass(request.method, request.url);
+  if (cls === undefined) return;
+  Limits.enforce(deps.limits.admitHttp(accountId, cls));
+  if (cls === "deviceCreates" && Number.isFinite(plan.devices) && (await deps.identity.countDevices(accountId)) >= plan.devices) {
+    throw new LimitExceeded("devices", `the plan's ${plan.devices} devices exist already`);
+  }
 }

@@ -39,6 +39,9 @@ describe("plans over HTTP", () => {
     assert.equal(refused.status, 429);
     assert.match(refused.body.message, /^Too many requests \(Retry-After: \d+\)/);
     assert.ok(Number(refused.retryAfter) >= 1 && Number(refused.retryAfter) <= 60);
+    const events = (await request(sluice, "GET", `/device/${dev.deviceId}/inspector?kinds=error`, acct.token)).body.result as { summary: string; detail: { limit: string } }[];
+    assert.equal(events[0]!.detail.limit, "http.data");
+    assert.match(events[0]!.summary, /^POST \/data refused/);
     const other = await accountOn(sluice, "small");
     assert.equal((await request(sluice, "GET", "/data?variables=x", (await other.device()).token)).status, 200);
   });
