@@ -112,8 +112,9 @@ export class DeviceIsolate {
    * as `run` would: its own fresh inputs, output or failure, and console lines.
    *
    * Every call has the slice as its time limit, and the runtime stops a call between messages
-   * once half of it has passed; a message that then runs out of the slice is run again alone on
-   * a thread, exactly as in `run`, and the others keep their outcomes. Resolves with the
+   * once half of it has passed; a message that still runs out of the slice is run again alone,
+   * exactly as in `run` (a slice of its own, then a thread), and the others keep their outcomes.
+   * So the event loop is held for two slices at most. Resolves with the
    * outcomes of the first messages, in order: all of them, or fewer when a message left the
    * context unusable (the rest need a new isolate), or when a call failed in a way no single
    * message can be blamed for (heap limit, a promise left rejected): `alone` then says that the
@@ -142,16 +143,12 @@ export class DeviceIsolate {
           this.end();
           return { outcomes, alone: true };
         }
-        // One message ran out of the slice: the ones before it are done, it is run again.
+        // A message ran out of what was left of the slice: the ones before it are done. It had
+        // less than a whole slice (and a busy machine may have taken the rest), so it is run
+        // again alone, as `run` does: a whole slice on the event loop, then a thread if need be.
         for (const result of this.takeFinished()) outcomes.push(this.outcome(result));
-        const slow = inputs[outcomes.length]!;
-        if (slice < limits.timeoutMs) {
-          this.end(); // the stopped attempt's console lines go with it, as in `run`
-          compiled.slow = true;
-          outcomes.push(await outcomeOf(this.onThread(compiled, slow, limits, loopSliceMs)));
-        } else {
-          outcomes.push(isolateFailure(error, false, limits, this.end()));
-        }
+        this.end(); // the stopped attempt's console lines go with it, as in `run`
+        if (this.usable) outcomes.push(await outcomeOf(this.run(source, inputs[outcomes.length]!, limits, loopSliceMs)));
         return { outcomes, alone: false };
       }
       for (const result of results) outcomes.push(this.outcome(result));
@@ -167,19 +164,21 @@ export class DeviceIsolate {
 
   /**
    * The rest of `run` on one of isolated-vm's threads, with the whole time limit. Whether the
-   * parser is slow is judged by the isolate's own running time, not the wall clock around the
-   * await: under load the latter includes the event loop's queue, and a fast parser would then
-   * never prove fast again and stay on the (four times costlier) threads for good.
+   * parser is slow is judged by the CPU time the isolate spent on the run, not by a wall clock:
+   * the wall clock around the await includes the event loop's queue, and even the isolate's
+   * own wall time includes the time the thread waited for a core. On a busy machine either
+   * would keep a fast parser from ever proving fast again, on the (four times costlier)
+   * threads for good.
    */
   private async onThread(compiled: RunnableParser, input: RunInput, limits: ParserLimits, loopSliceMs: number): Promise<RunOutput> {
-    const ranBefore = this.isolate.wallTime;
+    const ranBefore = this.isolate.cpuTime;
     let settled: SettleResult;
     try {
       settled = (await this.hooks.settle.apply(undefined, [parserOf(compiled), input.payloadJson, input.deviceJson], { timeout: limits.timeoutMs, result: { copy: true } })) as SettleResult;
     } catch (error) {
       throw this.stopped(error, limits);
     }
-    compiled.slow = Number(this.isolate.wallTime - ranBefore) / 1e6 > loopSliceMs;
+    compiled.slow = Number(this.isolate.cpuTime - ranBefore) / 1e6 > loopSliceMs;
     return unwrap(this.outcome(settled));
   }
 
