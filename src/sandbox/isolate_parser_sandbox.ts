@@ -109,9 +109,11 @@ export class IsolateParserSandbox implements ParserSandbox {
       this.evictIdle();
       if (slot.draining) return;
       slot.draining = true;
-      // Not at once: the device's other messages read from the same socket read are on their
-      // way here, and the drain then takes them into the same call into the isolate.
-      setImmediate(() => void this.drain(slot));
+      // Not at once: the device's other messages from the same socket read are on their way
+      // here, each as many promise steps behind as this one, and the drain then takes them into
+      // the same call into the isolate. A microtask and not setImmediate: a message alone does
+      // not wait for a turn of the event loop (measured: ~15 µs more per run).
+      queueMicrotask(() => void this.drain(slot));
     });
   }
 
