@@ -21,7 +21,8 @@ const HOOK_TIMEOUT_MS = 1000;
  * One device's isolate and its single, hardened context. A run is one call into the isolate,
  * under the time limit (the runtime's settle: fresh copies of payload, raw_payload and device,
  * the parser, `payload` serialized, console lines out, the run's globals deleted); only a run
- * stopped from outside needs a second call (end) to restore the context.
+ * stopped from outside needs a second call (end) to restore the context. Several waiting runs
+ * can share one call (`runMany`, the runtime's settleMany), each still a run of its own.
  * When `end` cannot restore the context, or the heap limit disposed the isolate, `usable` turns
  * false and the owner replaces the whole isolate before the next run.
  */
