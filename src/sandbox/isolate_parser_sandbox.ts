@@ -152,6 +152,9 @@ export class IsolateParserSandbox implements ParserSandbox {
         }
         await this.runBatch(slot);
       }
+    } catch (error) {
+      // Not a parser's failure (runBatch settles those): nothing queued may wait forever.
+      for (const run of slot.queue.splice(0)) run.reject(error);
     } finally {
       slot.draining = false;
     }
