@@ -155,6 +155,7 @@ export class IsolateParserSandbox implements ParserSandbox {
     } catch (error) {
       // Not a parser's failure (runBatch settles those): nothing queued may wait forever.
       for (const run of slot.queue.splice(0)) run.reject(error);
+      slot.alone = 0;
     } finally {
       slot.draining = false;
     }
