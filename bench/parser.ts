@@ -1,6 +1,7 @@
 // `npm run build && node dist/bench/parser.js [runs]`: the per-message cost of payload parsers.
 // Prints runs/s for a typical TagoIO parser (hex → JSON → 3 records) through the sandbox, on
-// the event loop and on isolated-vm's threads, sequential and across devices, beside the
+// the event loop and on isolated-vm's threads, one at a time, with many messages waiting (run
+// in batches, one call into the isolate each), and across devices, beside the
 // alternative it was measured against: a fresh context per message.
 import ivm from "isolated-vm";
 import { performance } from "node:perf_hooks";
@@ -47,6 +48,34 @@ async function sequential(loopSliceMs: number, label: string): Promise<void> {
   for (let i = 0; i < RUNS; i++) await sandbox.run(TYPICAL_PARSER, input);
   const used = process.cpuUsage(cpu);
   report(label, RUNS, performance.now() - start, (used.user + used.system) / RUNS);
+  await sandbox.close();
+}
+
+/**
+ * Messages waiting together, as under load (the broker reads many PUBLISH packets of one device
+ * at once): `inFlight` runs per device are kept queued, so the sandbox takes the waiting ones of
+ * a device into one call into its isolate (DeviceIsolate.runMany).
+ */
+async function queued(devices: number, inFlight: number): Promise<void> {
+  const sandbox = new IsolateParserSandbox();
+  const inputs = Array.from({ length: devices }, (_, i) => inputFor(`queued-${i}`));
+  const perStream = Math.max(1, Math.ceil(RUNS / devices / inFlight));
+  const streams = async (count: number): Promise<void> => {
+    await Promise.all(
+      inputs.flatMap((input) =>
+        Array.from({ length: inFlight }, async () => {
+          for (let i = 0; i < count; i++) await sandbox.run(TYPICAL_PARSER, input);
+        }),
+      ),
+    );
+  };
+  await streams(5);
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  await streams(perStream);
+  const used = process.cpuUsage(cpu);
+  const runs = perStream * inFlight * devices;
+  report(`${devices} device(s), ${inFlight} messages each waiting (one call per batch)`, runs, performance.now() - start, (used.user + used.system) / runs);
   await sandbox.close();
 }
 
@@ -113,6 +142,8 @@ function freshContextPerMessage(): void {
 
 await sequential(2, "one device, default (event loop first, 2 ms slice)");
 await sequential(0, "one device, always on threads (loopSliceMs 0)");
+await queued(1, 64);
+await queued(100, 64);
 await parallel(4);
 await coldStart();
 freshContextPerMessage();

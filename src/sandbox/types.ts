@@ -24,6 +24,7 @@ export interface ParserRunResult {
   /** What `payload` held at the end (not yet validated as records). */
   payload: unknown;
   logs: ParserLogLine[];
+  /** Time in the sandbox; a run that shared its call into the isolate with others gets its share. */
   durationMs: number;
 }
 

@@ -501,6 +501,92 @@ describe("no state survives from one message to the next", () => {
   });
 });
 
+describe("runs of one device waiting together share one call, not their failures", () => {
+  // Runs queued for one device at once go into its isolate in one call (DeviceIsolate.runMany);
+  // each must still behave as if it had run alone.
+  const echo = (index: number) => raw(String(index));
+  const values = (results: PromiseSettledResult<{ payload: unknown }>[]) =>
+    results.map((r) => (r.status === "fulfilled" ? (r.value.payload as { value: unknown }[])[0]!.value : (r.reason as ParserError).kind));
+
+  async function together(script: string, count: number, subject = device(), limits?: { timeoutMs?: number }) {
+    return Promise.allSettled(Array.from({ length: count }, (_, i) => sandbox.run(script, { payload: echo(i), device: subject }, limits)));
+  }
+
+  test("a message that throws fails alone; the others keep their outputs and console lines", async () => {
+    const script = `console.log("run " + payload[0].value); if (payload[0].value === "3") throw new Error("bad frame"); payload = [{ variable: "echo", value: payload[0].value }];`;
+    const results = await together(script, 8);
+    assert.deepEqual(values(results), ["0", "1", "2", "exception", "4", "5", "6", "7"]);
+    const failed = (results[3] as PromiseRejectedResult).reason as ParserError;
+    assert.equal(failed.message, "Error: bad frame");
+    assert.deepEqual(failed.logs, [{ level: "log", message: "run 3" }]);
+    results.forEach((r, i) => {
+      if (r.status === "fulfilled") assert.deepEqual(r.value.logs, [{ level: "log", message: `run ${i}` }]);
+    });
+  });
+
+  test("a message that loops forever times out alone; the others are stored", async () => {
+    const delay = monitorEventLoopDelay({ resolution: 5 });
+    delay.enable();
+    const started = Date.now();
+    const results = await together(`if (payload[0].value === "2") while (true) {} payload = [{ variable: "echo", value: payload[0].value }];`, 6);
+    delay.disable();
+    assert.deepEqual(values(results), ["0", "1", "timeout", "3", "4", "5"]);
+    assert.ok(Date.now() - started >= 190, "the looping message had its whole time limit");
+    assert.ok(delay.max / 1e6 < 120, `event loop held for ${(delay.max / 1e6).toFixed(1)} ms`);
+  });
+
+  test("with the slice as long as the time limit, the looping message still fails alone", async () => {
+    const variant = new IsolateParserSandbox({ loopSliceMs: 1000 });
+    try {
+      const subject = device();
+      const script = `if (payload[0].value === "1") while (true) {} payload = [{ variable: "echo", value: payload[0].value }];`;
+      const results = await Promise.allSettled(Array.from({ length: 4 }, (_, i) => variant.run(script, { payload: echo(i), device: subject }, { timeoutMs: 50 })));
+      assert.deepEqual(values(results), ["0", "timeout", "2", "3"]);
+    } finally {
+      await variant.close();
+    }
+  });
+
+  test("a message that exhausts the heap fails alone; the others are stored", async () => {
+    const script = `if (payload[0].value === "2") { const all = []; while (true) all.push(new Array(100000).fill(1)); } payload = [{ variable: "echo", value: payload[0].value }];`;
+    const results = await together(script, 5);
+    assert.deepEqual(values(results), ["0", "1", "memory", "3", "4"]);
+  });
+
+  test("a message that leaves a promise rejected fails alone", async () => {
+    const results = await together(`if (payload[0].value === "1") import("fs"); payload = [{ variable: "echo", value: payload[0].value }];`, 4);
+    assert.deepEqual(values(results), ["0", "exception", "2", "3"]);
+  });
+
+  test("globals of one message are gone for the next one in the same call", async () => {
+    const script = `payload = [{ variable: "seen", value: typeof leaked }]; leaked = 1; globalThis.other = 2;`;
+    const results = await together(script, 5);
+    assert.deepEqual(values(results), ["undefined", "undefined", "undefined", "undefined", "undefined"]);
+  });
+
+  test("a message that pins a global: the messages after it get a fresh context", async () => {
+    const script = `payload = [{ variable: "seen", value: typeof pinned }]; if (raw_payload[0].value === "1") Object.defineProperty(globalThis, "pinned", { value: 1, configurable: false });`;
+    const results = await together(script, 4);
+    assert.deepEqual(values(results), ["undefined", "undefined", "undefined", "undefined"]);
+  });
+
+  test("each message gets its own inputs, and editing one message's device reaches no other", async () => {
+    const subject = device({ params: [{ key: "k", value: "v", sent: false }] });
+    const script = `const before = device.params.length; device.params.push({ key: "x" }); raw_payload[0].value = "edited"; payload = [{ variable: "p", value: payload[0].value + ":" + before }];`;
+    const results = await together(script, 6, subject);
+    assert.deepEqual(values(results), ["0:1", "1:1", "2:1", "3:1", "4:1", "5:1"]);
+  });
+
+  test("runs with other scripts or limits queued in between keep their own", async () => {
+    const subject = device();
+    const a = `payload = [{ variable: "a", value: payload[0].value }];`;
+    const b = `payload = [{ variable: "b", value: payload[0].value }];`;
+    const runs = [a, a, b, a, b, b].map((script, i) => sandbox.run(script, { payload: echo(i), device: subject }, i === 3 ? { timeoutMs: 100 } : undefined));
+    const results = await Promise.all(runs);
+    assert.deepEqual(results.map((r) => (r.payload as { variable: string; value: string }[])[0]).map((r) => `${r!.variable}${r!.value}`), ["a0", "a1", "b2", "a3", "b4", "b5"]);
+  });
+});
+
 describe("isolates and their lifecycle", () => {
   test("isolates are bounded: the least recently used device loses its isolate", async () => {
     const small = new IsolateParserSandbox({ maxIsolates: 2 });

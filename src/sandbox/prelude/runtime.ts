@@ -43,6 +43,16 @@ export interface RuntimeHooks {
    * the inputs, the parser, `payload` serialized, the context restored.
    */
   settle(parser: () => unknown, payloadJson: string, deviceJson: string): SettleResult;
+  /**
+   * Several runs of one parser in one call, each exactly as `settle` would run it (fresh inputs,
+   * its own outcome and console lines, the context restored after it), so one run's failure is
+   * its own. `payloadsJson` and `devicesJson` are JSON arrays with one entry per run. It stops
+   * early, with the outcomes so far, once `budgetMs` has passed (the host calls again for the
+   * rest) or when a run left the context unclean (the host replaces the isolate first).
+   */
+  settleMany(parser: () => unknown, payloadsJson: string, devicesJson: string, budgetMs: number): SettleResult[];
+  /** The outcomes of the last settleMany's finished runs, after that call was stopped from outside. */
+  finished(): SettleResult[];
   /** Restores the context after a run that settle could not finish (time limit). */
   end(): RunEnd;
   /** An error message when `body` is not a function body on its own (it closes its wrapper). */
@@ -63,6 +73,7 @@ export function installRuntime(config: RuntimeConfig, parts: RuntimeParts): Runt
   const toJson = JSON.stringify;
   const lineOf = new RegExp(`${config.filename.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}:(\\d+):\\d+`);
   const FunctionConstructor = Function;
+  const now = Date.now;
 
   // Nothing a parser needs, and each a way around the limits or the per-run isolation: finalizer
   // callbacks fire whenever GC runs (in a later run), Atomics.wait may outlast the time limit,
@@ -195,17 +206,51 @@ export function installRuntime(config: RuntimeConfig, parts: RuntimeParts): Runt
     return { ok: true, json };
   }
 
+  /** One run on inputs parsed for it alone: nothing is shared with another run or the host. */
+  function settleOne(parser: () => unknown, payload: unknown, rawPayload: unknown, device: unknown): SettleResult {
+    // The only mutable state dayjs keeps outside its frozen objects.
+    setLocale("en");
+    setDefaultTimezone();
+    global.payload = payload;
+    global.raw_payload = rawPayload;
+    global.device = device;
+    const outcome = run(parser);
+    return { ...outcome, ...end() };
+  }
+
+  // The runs a settleMany has finished, kept here so that a call stopped at its time limit
+  // still tells the host which runs completed and which one was running.
+  let finishedRuns: SettleResult[] = [];
+
   return {
     settle(parser, payloadJson, deviceJson) {
-      // The only mutable state dayjs keeps outside its frozen objects.
-      setLocale("en");
-      setDefaultTimezone();
       // Parsed twice: payload and raw_payload share nothing, with each other or with the host.
-      global.payload = parseJson(payloadJson);
-      global.raw_payload = parseJson(payloadJson);
-      global.device = parseJson(deviceJson);
-      const outcome = run(parser);
-      return { ...outcome, ...end() };
+      return settleOne(parser, parseJson(payloadJson), parseJson(payloadJson), parseJson(deviceJson));
+    },
+
+    settleMany(parser, payloadsJson, devicesJson, budgetMs) {
+      const started = now();
+      // Each text parsed as a whole is still a fresh object per entry: payload and raw_payload
+      // (two parses) and every run's device share nothing. Each run reads only its own entries.
+      const payloads = parseJson(payloadsJson) as unknown[];
+      const rawPayloads = parseJson(payloadsJson) as unknown[];
+      const devices = parseJson(devicesJson) as unknown[];
+      const results: SettleResult[] = [];
+      finishedRuns = results;
+      for (let i = 0; i < payloads.length; i++) {
+        const result = settleOne(parser, payloads[i], rawPayloads[i], devices[i]);
+        results.push(result);
+        payloads[i] = rawPayloads[i] = devices[i] = undefined;
+        if (!result.clean || now() - started >= budgetMs) break;
+      }
+      finishedRuns = [];
+      return results;
+    },
+
+    finished() {
+      const results = finishedRuns;
+      finishedRuns = [];
+      return results;
     },
 
     end,
