@@ -115,6 +115,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     plans: resolvePlans(config.plans),
     defaultPlan: config.defaultPlan,
     usage: new SqliteUsageRepository(store.db),
+    onError: (err) => logger.error({ err }, "writing plan usage failed; retrying with the next flush"),
     onUsage: (c) => usageAlerts(c.accountId, { service: USAGE_SERVICE_OF[c.metric], before: c.before, after: c.after, limit: c.limit }),
   });
   for (const account of await identity.listAccounts()) {

@@ -47,6 +47,8 @@ export interface LimitsOptions {
   onUsage?(change: UsageChange): void;
   /** How often counted usage is written to the repository (default 2 s). */
   flushIntervalMs?: number;
+  /** A failed write of counted usage (the counts are kept and written with the next flush). */
+  onError?(error: unknown): void;
   now?: () => number;
 }
 
@@ -182,7 +184,16 @@ export class Limits {
       return { accountId, period, metric, delta };
     });
     this.pending.clear();
-    this.options.usage.add(rows);
+    try {
+      this.options.usage.add(rows);
+    } catch (error) {
+      // Counting must never take the server down: keep the deltas for the next flush.
+      for (const r of rows) {
+        const key = `${r.accountId}\n${r.period}\n${r.metric}`;
+        this.pending.set(key, (this.pending.get(key) ?? 0) + r.delta);
+      }
+      this.options.onError?.(error);
+    }
   }
 
   stop(): void {

@@ -1,14 +1,18 @@
 /**
  * Group commit. A SQLite commit costs far more than the rows in it, so the calls made within
- * one tick (or until `maxRecords` are waiting) share one transaction, flushed from
- * setImmediate, and every caller's promise settles once that transaction has committed.
+ * one tick (or until `maxUnits` are waiting) share one transaction, flushed from setImmediate,
+ * and every caller's promise settles once that transaction has committed.
+ *
+ * `commit` may be synchronous (the transaction runs in this thread) or return a promise (it
+ * runs in a writer thread). In the second case one commit is in flight at a time, and what
+ * arrives meanwhile waits for the next: the busier the store, the larger its commits.
  *
  * If the shared transaction fails, it is rolled back whole and each call is retried in a
  * transaction of its own: the call that caused the failure fails alone, and the others are
  * stored as if they had come separately. A call is therefore always stored whole or not at all.
  */
 export interface BatchOptions<I> {
-  /** Flush at once (not at the next setImmediate) when this many units are waiting. */
+  /** Flush at once (not at the next setImmediate) when this many units are waiting; also the most one commit takes. */
   maxUnits: number;
   /** How many units (records) one call weighs. */
   units: (input: I) => number;
@@ -24,13 +28,14 @@ export class InsertBatcher<I, O> {
   private pending: Pending<I, O>[] = [];
   private pendingUnits = 0;
   private scheduled = false;
+  private inFlight: Promise<void> | undefined;
 
   /**
    * `commit` stores all inputs in ONE transaction and returns their outputs in order, or
-   * throws having stored none of them.
+   * throws (rejects) having stored none of them.
    */
   constructor(
-    private readonly commit: (inputs: I[]) => O[],
+    private readonly commit: (inputs: I[]) => O[] | Promise<O[]>,
     private readonly options: BatchOptions<I>,
   ) {}
 
@@ -38,6 +43,7 @@ export class InsertBatcher<I, O> {
     return new Promise<O>((resolve, reject) => {
       this.pending.push({ input, resolve, reject });
       this.pendingUnits += this.options.units(input);
+      if (this.inFlight) return; // the commit in flight flushes what waits when it is done
       if (this.pendingUnits >= this.options.maxUnits) this.flush();
       else if (!this.scheduled) {
         this.scheduled = true;
@@ -46,35 +52,84 @@ export class InsertBatcher<I, O> {
     });
   }
 
-  /** Commits everything waiting now, synchronously. */
+  /** Starts committing what waits now (synchronously, with a synchronous `commit`), unless a commit is in flight. */
   flush(): void {
     this.scheduled = false;
-    const calls = this.pending;
-    if (calls.length === 0) return;
-    this.pending = [];
-    this.pendingUnits = 0;
-    let outputs: O[];
-    try {
-      outputs = this.commit(calls.map((c) => c.input));
-    } catch (error) {
-      if (calls.length === 1) calls[0]!.reject(error);
-      else this.commitOneByOne(calls);
-      return;
-    }
-    calls.forEach((call, i) => call.resolve(outputs[i]!));
+    while (this.pending.length > 0 && !this.inFlight) this.commitNext();
   }
 
-  private commitOneByOne(calls: Pending<I, O>[]): void {
-    for (const call of calls) {
-      try {
-        call.resolve(this.commit([call.input])[0]!);
-      } catch (error) {
-        call.reject(error);
-      }
+  /** Resolves once everything submitted so far is committed (or failed). */
+  async drained(): Promise<void> {
+    this.flush();
+    while (this.inFlight || this.pending.length > 0) {
+      await this.inFlight;
+      this.flush();
     }
   }
 
   get waiting(): number {
     return this.pending.length;
+  }
+
+  private commitNext(): void {
+    const calls = this.take();
+    let outputs: O[] | Promise<O[]>;
+    try {
+      outputs = this.commit(calls.map((c) => c.input));
+    } catch (error) {
+      this.settleOneByOne(calls, error);
+      return;
+    }
+    if (!(outputs instanceof Promise)) {
+      calls.forEach((call, i) => call.resolve(outputs[i]!));
+      return;
+    }
+    this.inFlight = outputs.then(
+      (results) => calls.forEach((call, i) => call.resolve(results[i]!)),
+      (error: unknown) => this.settleOneByOne(calls, error),
+    ).finally(() => {
+      this.inFlight = undefined;
+      if (this.pending.length > 0) this.flush();
+    });
+  }
+
+  /** The calls of the next commit: in order, up to `maxUnits` (at least one). */
+  private take(): Pending<I, O>[] {
+    let units = 0;
+    let n = 0;
+    while (n < this.pending.length && (n === 0 || units < this.options.maxUnits)) units += this.options.units(this.pending[n++]!.input);
+    this.pendingUnits -= units;
+    return this.pending.splice(0, n);
+  }
+
+  /** After a shared commit failed: each call alone, so only the guilty one fails. */
+  private settleOneByOne(calls: Pending<I, O>[], error: unknown): void | Promise<void> {
+    if (calls.length === 1) {
+      calls[0]!.reject(error);
+      return;
+    }
+    const alone = async (call: Pending<I, O>) => {
+      try {
+        call.resolve((await this.commit([call.input]))[0]!);
+      } catch (err) {
+        call.reject(err);
+      }
+    };
+    let chain: Promise<void> | undefined;
+    for (const call of calls) {
+      if (chain) {
+        chain = chain.then(() => alone(call));
+        continue;
+      }
+      // Synchronous commits settle right here, as before; a promise makes the rest wait for it.
+      try {
+        const result = this.commit([call.input]);
+        if (result instanceof Promise) chain = result.then((r) => call.resolve(r[0]!), (err: unknown) => call.reject(err));
+        else call.resolve(result[0]!);
+      } catch (err) {
+        call.reject(err);
+      }
+    }
+    return chain;
   }
 }

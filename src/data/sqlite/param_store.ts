@@ -6,6 +6,7 @@
 import { notFound } from "../../errors.js";
 import { generateId } from "../../identity/tokens.js";
 import type { Db } from "../../store/sqlite/open.js";
+import { writeTransaction } from "../../store/sqlite/open.js";
 import type { DeviceParam, ParamInput, ParamStore } from "../params.js";
 
 interface ParamRow {
@@ -38,7 +39,7 @@ export class SqliteParamStore implements ParamStore {
   }
 
   async save(deviceId: string, inputs: ParamInput[]): Promise<DeviceParam[]> {
-    return this.db.transaction(() => inputs.map((input) => this.saveOne(deviceId, input)))();
+    return writeTransaction(this.db, () => inputs.map((input) => this.saveOne(deviceId, input)))();
   }
 
   private saveOne(deviceId: string, input: ParamInput): DeviceParam {

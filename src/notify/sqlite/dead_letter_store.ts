@@ -1,4 +1,5 @@
 import type { Db } from "../../store/sqlite/open.js";
+import { writeTransaction } from "../../store/sqlite/open.js";
 
 /** A webhook delivery that failed for good (every attempt used, or refused outright). */
 export interface DeadLetter {
@@ -50,7 +51,7 @@ export class SqliteDeadLetterStore {
       list: db.prepare("SELECT * FROM webhook_dead_letters WHERE account_id = ? AND action_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?"),
       clear: db.prepare("DELETE FROM webhook_dead_letters WHERE account_id = ? AND action_id = ?"),
     };
-    this.insertAndPrune = db.transaction((d: DeadLetter, keep: number) => {
+    this.insertAndPrune = writeTransaction(db, (d: DeadLetter, keep: number) => {
       const body = d.body.length > MAX_BODY ? `${d.body.slice(0, MAX_BODY)}…` : d.body;
       this.q.insert.run(d.id, d.accountId, d.actionId, d.deviceId, d.url, d.status, d.attempts, d.error, body, d.firstAttemptAt.getTime(), d.failedAt.getTime());
       this.q.prune.run(d.accountId, d.accountId, keep);

@@ -1,4 +1,5 @@
 import type { Db } from "../../store/sqlite/open.js";
+import { writeTransaction } from "../../store/sqlite/open.js";
 
 /** The SDK fields a notification only carries (stored as given, returned as stored). */
 export interface NotificationExtra {
@@ -46,7 +47,7 @@ export class SqliteNotificationStore {
       markAll: db.prepare("UPDATE notifications SET read = 1 WHERE account_id = ? AND read = 0"),
       delete: db.prepare("DELETE FROM notifications WHERE account_id = ? AND id = ?"),
     };
-    this.insertAndPrune = db.transaction((row: NotificationRow, keep: number): number => {
+    this.insertAndPrune = writeTransaction(db, (row: NotificationRow, keep: number): number => {
       this.q.insert.run(row.id, row.accountId, row.title, row.message, row.read ? 1 : 0, JSON.stringify(row.extra), row.createdAt.getTime());
       return this.q.prune.run(row.accountId, row.accountId, keep).changes;
     });

@@ -1,6 +1,7 @@
 import type { AnalysisRow, KeyValue, ModuleKind, RunOn } from "../../analysis/model.js";
 import type { AnalysisStore, NewAnalysisToken } from "../../analysis/store.js";
 import type { Db } from "./open.js";
+import { writeTransaction } from "./open.js";
 
 interface AnalysisRecord {
   id: string; account_id: string; name: string; description: string | null; active: number; run_on: RunOn;
@@ -54,7 +55,7 @@ export class SqliteAnalysisStore implements AnalysisStore {
   }
 
   async insert(row: AnalysisRow, token: NewAnalysisToken): Promise<void> {
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       this.q.insertToken.run(row.tokenId, row.accountId, token.tokenHash, token.name, row.createdAt.getTime());
       this.q.insert.run(this.params(row));
     })();
@@ -80,7 +81,7 @@ export class SqliteAnalysisStore implements AnalysisStore {
   }
 
   async delete(accountId: string, id: string): Promise<boolean> {
-    return this.db.transaction(() => {
+    return writeTransaction(this.db, () => {
       const r = this.q.tokenIdOf.get(accountId, id) as { token_id: string } | undefined;
       if (!r) return false;
       this.q.delete.run(accountId, id);
@@ -90,7 +91,7 @@ export class SqliteAnalysisStore implements AnalysisStore {
   }
 
   async replaceToken(accountId: string, id: string, token: string, tokenId: string, newToken: NewAnalysisToken): Promise<void> {
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       const r = this.q.tokenIdOf.get(accountId, id) as { token_id: string } | undefined;
       if (!r) return;
       const now = Date.now();

@@ -1,5 +1,6 @@
 import type { BrokerRepository, StoredMessage, StoredSession, StoredSessionMessage } from "../types.js";
 import type { Db } from "./open.js";
+import { writeTransaction } from "./open.js";
 
 /** MQTT 5 properties hold Buffers (correlation data); JSON keeps them as `{ $b64 }`. */
 export function propsToJson(props: Record<string, unknown> | null): string | null {
@@ -85,7 +86,7 @@ export class SqliteBrokerRepository implements BrokerRepository {
   }
 
   async saveSession(s: StoredSession): Promise<void> {
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       this.q.putSession.run(s.namespace, s.clientId, s.expiryInterval, s.disconnectedAt, JSON.stringify(s.subscriptions),
         JSON.stringify(s.incomingQos2), s.principal === null ? null : JSON.stringify(s.principal));
       this.q.deleteMessages.run(s.namespace, s.clientId);
@@ -94,7 +95,7 @@ export class SqliteBrokerRepository implements BrokerRepository {
   }
 
   async deleteSession(namespace: string, clientId: string): Promise<void> {
-    this.db.transaction(() => {
+    writeTransaction(this.db, () => {
       this.q.deleteSession.run(namespace, clientId);
       this.q.deleteMessages.run(namespace, clientId);
     })();

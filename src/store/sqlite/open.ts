@@ -19,12 +19,22 @@ export function openDatabase(file: string): Db {
   return db;
 }
 
+/**
+ * A write transaction, begun IMMEDIATE. The bucket writer thread commits on a connection of
+ * its own, so a deferred transaction that reads before it writes could find its snapshot stale
+ * when it comes to write, and fail with SQLITE_BUSY_SNAPSHOT at once; one that takes the write
+ * lock first waits its turn instead (busy_timeout). Every write transaction goes through here.
+ */
+export function writeTransaction<A extends unknown[], R>(db: Db, fn: (...args: A) => R): (...args: A) => R {
+  return db.transaction(fn).immediate;
+}
+
 export function migrate(db: Db): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   // Sorted, so a migration appended out of order by a parallel branch still runs in order.
   for (const m of [...migrations].sort((a, b) => a.version - b.version)) {
     if (m.version <= current) continue;
-    db.transaction(() => {
+    writeTransaction(db, () => {
       db.exec(m.sql);
       db.pragma(`user_version = ${m.version}`);
     })();

@@ -1,4 +1,5 @@
 import type Database from "better-sqlite3";
+import { writeTransaction } from "./open.js";
 
 /** Monthly usage counters per account (`period` is `YYYY-MM`, UTC). */
 export class SqliteUsageRepository {
@@ -14,7 +15,7 @@ export class SqliteUsageRepository {
       // An account deleted meanwhile has nothing to count any more.
       exists: db.prepare("SELECT 1 FROM accounts WHERE id = ?"),
     };
-    this.addMany = db.transaction((rows: { accountId: string; period: string; metric: string; delta: number }[]) => {
+    this.addMany = writeTransaction(db, (rows: { accountId: string; period: string; metric: string; delta: number }[]) => {
       for (const r of rows) if (this.q.exists.get(r.accountId)) this.q.add.run(r.accountId, r.period, r.metric, r.delta);
     });
   }
