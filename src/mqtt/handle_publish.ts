@@ -59,7 +59,11 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   const message: Message = { topic, payload, qos, retain: packet.retain, properties, expiresAt, publisher: session.key };
 
   const held = broker.publish(message, client);
-  if (qos === 0) return;
+  if (qos === 0) {
+    // No ack waits on a QoS 0 message; a hook's failure must not become an unhandled rejection.
+    held?.catch(() => undefined);
+    return;
+  }
   if (qos === 2) session.incomingQos2.add(id!);
   if (!held && conn.ackChain === undefined) {
     acknowledge(conn, qos, id!);

@@ -49,7 +49,10 @@ export class PullRequests {
     if (!PullRequests.isRequest(message.topic)) return undefined;
     const p = event.client?.principal as MqttPrincipal | undefined;
     if (!p || !p.deviceId || event.origin === "will") return Promise.resolve();
-    return this.answer(p, message);
+    const answered = this.answer(p, message);
+    // Nobody acknowledges QoS 0, so nobody would see its failure (already told to the device and the inspector).
+    if (message.qos === 0) return answered.catch(() => undefined);
+    return answered;
   }
 
   private async answer(p: MqttPrincipal, request: Message): Promise<void> {

@@ -110,6 +110,18 @@ describe("$pull: last values on request", () => {
     assert.equal(await puback, 0x99);
   });
 
+  test("a bad QoS 0 request gets its error answer and the server keeps serving", async () => {
+    const dev = await deviceWithState();
+    const client = await sluice.connect({ username: "Token", password: dev.token });
+    await client.subscribeAsync("$pull/+/ack");
+    const got = nextMessages(client, 2);
+    client.publish("$pull/state", "{}", { qos: 0 });
+    client.publish("$pull/state", '["setpoint"]', { qos: 0 });
+    const [bad, good] = await got;
+    assert.match(bad!.payload, /error/);
+    assert.equal((JSON.parse(good!.payload) as Answer)[0]!.value, 18);
+  });
+
   test("a device that wakes up with mosquitto_sub/mosquitto_pub gets its state", async () => {
     const dev = await deviceWithState();
     const port = String(sluice.ports.mqtt);
