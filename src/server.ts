@@ -228,13 +228,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   const relaySecrets = RelaySecrets.open(config.relaySecret, dataDir);
   if (relaySecrets.generated) logger.info({ path: relaySecrets.generated }, "generated the key for relay credentials; keep this file with the database");
-  const relayDevices = new DeviceCache(identity);
   relays = new RelayService({
     repo: new SqliteRelayRepository(store.db),
     secrets: relaySecrets.secrets,
     ingest: (device, topic, payload, via) => pipeline.fromRelay(device, topic, payload, via),
     route: (accountId, m) => broker!.inject(accountId, { ...m, properties: undefined, expiresAt: undefined, publisher: undefined }),
-    device: (accountId, deviceId) => relayDevices.get(accountId, deviceId),
+    device: (accountId, deviceId) => devices.get(accountId, deviceId),
     inspector,
     logger: logger.child({ part: "relay" }),
     admitRelay(accountId) {

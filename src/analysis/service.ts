@@ -117,9 +117,9 @@ export class AnalysisService {
   async run(accountId: string, id: string, scope: unknown = []): Promise<RunResult> {
     const row = await this.get(accountId, id);
     if (!row.active) throw new SluiceError("ANALYSIS_INACTIVE", "the analysis is not active", 400);
-    this.deps.admitRun?.(accountId);
     const data = JSON.stringify(scope ?? []);
     if (row.runOn === "external") {
+      this.deps.admitRun?.(accountId);
       const channel = `analysis_trigger.${id}`;
       const delivered = this.deps.hub.listening(accountId, channel);
       this.deps.hub.publish(accountId, channel, { environment: row.variables, data: scope ?? [], analysis_id: id, token: row.token });
@@ -129,6 +129,8 @@ export class AnalysisService {
     }
     if (!row.module) throw invalid("the analysis has no script: upload one first");
     if (Buffer.byteLength(data) > MAX_SCOPE_BYTES) throw invalid(`the scope is larger than ${MAX_SCOPE_BYTES} bytes of JSON`);
+    // Counted once the run can only fail for the plan or a full queue, not for its own input.
+    this.deps.admitRun?.(accountId);
     const run = this.deps.queue.enqueue(accountId, id, () => this.runHere(accountId, id, data));
     return { mode: "sluice", run };
   }

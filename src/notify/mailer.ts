@@ -118,7 +118,8 @@ export function validateMail(input: MailInput): { to: string[]; subject: string;
 }
 
 export function recipients(value: unknown): string[] {
-  const items = (Array.isArray(value) ? value : [value]).flatMap((v) => (typeof v === "string" ? v.split(/[,;]/) : [v]));
+  const given = value === undefined || value === null ? [] : Array.isArray(value) ? value : [value];
+  const items = given.flatMap((v) => (typeof v === "string" ? v.split(/[,;]/) : [v]));
   const list = items.map((v) => (typeof v === "string" ? v.trim() : v)).filter((v) => v !== "");
   if (list.length === 0) throw invalid("to is required: one or more email addresses");
   if (list.length > MAX_RECIPIENTS) throw invalid(`to has more than ${MAX_RECIPIENTS} addresses`);

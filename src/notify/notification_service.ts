@@ -52,11 +52,11 @@ export class NotificationService {
   ) {}
 
   async send(accountId: string, input: NotificationInput): Promise<NotificationInfo> {
-    this.admit?.(accountId);
     const row: NotificationRow = {
       id: generateId(), accountId, title: text(input.title, "title", MAX_TITLE), message: text(input.message, "message", MAX_MESSAGE),
       read: input.read === true, extra: extra(input), createdAt: new Date(),
     };
+    this.admit?.(accountId); // after validation: a refused input uses no quota
     this.store.insert(row, this.maxPerAccount);
     const info = notificationInfo(row);
     this.hub.publish(accountId, NOTIFICATION_CHANNEL, info);

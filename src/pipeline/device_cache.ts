@@ -14,8 +14,10 @@ export class DeviceCache {
     identity.on("deviceChanged", ({ deviceId }: { deviceId: string }) => this.rows.delete(deviceId));
   }
 
-  /** The device, or undefined when it does not exist or could not be read now. */
-  get(accountId: string, deviceId: string): Promise<DeviceRow | undefined> {
-    return this.rows.get(deviceId, () => this.identity.getDevice(accountId, deviceId)).catch(() => undefined);
+  /** The device, or undefined when it does not exist in that account or could not be read now. */
+  async get(accountId: string, deviceId: string): Promise<DeviceRow | undefined> {
+    // Cached by device id alone: an entry another account's lookup filled must not answer here.
+    const row = await this.rows.get(deviceId, () => this.identity.getDevice(accountId, deviceId)).catch(() => undefined);
+    return row?.accountId === accountId ? row : undefined;
   }
 }

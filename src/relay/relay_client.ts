@@ -148,13 +148,25 @@ export class RelayClient {
     const gen = ++this.generation;
     this.state = "connecting";
     const s = this.deps.settings;
-    const client = mqtt.connect(this.options());
+    let client: MqttClient;
+    try {
+      client = mqtt.connect(this.options());
+    } catch (err) {
+      // MQTT.js builds the TLS context synchronously: a bad certificate or key throws here,
+      // and must leave this relay failed (and retrying), not take the server down.
+      this.client = undefined;
+      this.fail(`cannot connect: ${(err as Error).message}`);
+      this.scheduleReconnect();
+      return;
+    }
     this.client = client;
     // Ack after store: MQTT.js sends a QoS 1 PUBACK only once handleMessage calls back, for 3.1.1
     // and 5 alike, and reads the next packet only then: messages are handled in
     // arrival order, one at a time, and an acknowledged message is a stored one.
     client.handleMessage = (packet: IPublishPacket, callback: (err?: Error) => void) => {
-      if (gen !== this.generation) return callback();
+      // A message arriving while this connection is being replaced is neither stored nor
+      // acknowledged: the external broker sends it again to the next connection.
+      if (gen !== this.generation) return callback(new Error("relay connection replaced"));
       this.deps.counters.messages_in++;
       const payload = typeof packet.payload === "string" ? Buffer.from(packet.payload) : Buffer.from(packet.payload);
       if (packet.qos === 0) {
@@ -169,7 +181,15 @@ export class RelayClient {
       }
       this.deps.onMessage(packet.topic, payload, packet.qos).then(
         () => callback(),
-        () => callback(),
+        (err: unknown) => {
+          // Not stored, and it might be later (a full store, the plan's rate): no PUBACK, and a
+          // new connection after the backoff, so that the external broker sends it again.
+          callback(err instanceof Error ? err : new Error(String(err)));
+          if (gen === this.generation) {
+            this.fail(`not stored, will be delivered again: ${err instanceof Error ? err.message : String(err)}`);
+            client.end(true);
+          }
+        },
       );
     };
     client.on("connect", (connack) => {
@@ -259,9 +279,16 @@ export class RelayClient {
     const { queue, counters } = this.deps;
     for (const m of queue.take(DOWNLINK_WINDOW)) {
       client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain }, (err) => {
-        if (gen !== this.generation || err) return; // left in the queue; sent again after a reconnect
+        if (gen !== this.generation) return; // left in the queue; sent again after a reconnect
+        // The broker answered with a refusal (an MQTT 5 PUBACK reason code, e.g. its ACL): it
+        // would refuse it again, so it leaves the queue, counted and told, rather than block it.
+        const refused = err !== undefined && err !== null && typeof (err as { code?: unknown }).code === "number";
+        if (err && !refused) return; // the connection failed: sent again after a reconnect
         queue.done(m.seq);
-        counters.messages_out++;
+        if (refused) {
+          counters.dropped++;
+          this.fail(`the broker refused the downlink on ${m.topic}: ${err.message}`);
+        } else counters.messages_out++;
         counters.queued = queue.length;
         this.pump();
       });

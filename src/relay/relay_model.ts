@@ -1,3 +1,4 @@
+import { createSecureContext } from "node:tls";
 import { invalid } from "../errors.js";
 import { isValidTopicFilter, isValidTopicName } from "../mqtt/topics.js";
 
@@ -98,7 +99,7 @@ export function validateRelayInput(
   if (has("tls")) s.tls = bool(body.tls, "tls");
   if (has("port")) s.port = int(body.port, "port", 1, 65535);
   else if (!current) s.port = s.tls ? 8883 : 1883;
-  if (has("ca")) s.ca = pem(body.ca, "ca");
+  if (has("ca")) s.ca = certificates(pem(body.ca, "ca"), "ca");
   if (has("cert")) s.cert = pem(body.cert, "cert");
   if (has("username")) s.username = body.username === null ? null : str(body.username, "username");
   if (has("client_id")) s.client_id = nonEmpty(body.client_id, "client_id");
@@ -162,6 +163,17 @@ function pem(v: unknown, field: string): string | null {
   if (v === null || v === "") return null;
   if (typeof v !== "string" || !v.includes("-----BEGIN ")) throw invalid(`${field} must be PEM text`);
   if (v.length > MAX_PEM) throw invalid(`${field} is longer than ${MAX_PEM} characters`);
+  return v;
+}
+
+/** PEM certificates that TLS can actually load (a CA bundle that fails here would fail every connect). */
+function certificates(v: string | null, field: string): string | null {
+  if (v === null) return null;
+  try {
+    createSecureContext({ ca: v });
+  } catch (err) {
+    throw invalid(`${field}: ${(err as Error).message}`);
+  }
   return v;
 }
 

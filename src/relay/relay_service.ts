@@ -1,4 +1,5 @@
 import { notFound } from "../errors.js";
+import { RC } from "../mqtt/reason_codes.js";
 import { generateId } from "../identity/tokens.js";
 import type { InspectorSink } from "../inspector/types.js";
 import type { Logger } from "../observability/logger.js";
@@ -247,10 +248,12 @@ export class RelayService {
     if (relay.settings.forward_to_broker) this.deps.route(relay.accountId, { topic, payload, qos, retain: false });
     try {
       await this.deps.ingest({ accountId: relay.accountId, id: deviceId }, topic, payload, { relay: relay.settings.name, qos });
-    } catch {
-      // The pipeline showed the error on the device's inspector; an ack follows all the same,
-      // since a message refused by the parser or validation would be refused again.
+    } catch (err) {
+      // The pipeline showed the error on the device's inspector. A message its parser or
+      // validation refused would be refused again: it is acknowledged. Any other failure (the
+      // store, the plan's rate, the device not loadable) may pass later: no ack, so it comes back.
       r.counters.failed++;
+      if ((err as { reasonCode?: unknown }).reasonCode !== RC.PAYLOAD_FORMAT_INVALID) throw err;
     }
   }
 

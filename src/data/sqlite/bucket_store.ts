@@ -65,7 +65,7 @@ export class SqliteBucketStore implements BucketStore {
     // A 64 MB page cache keeps the hot index pages of many devices in memory.
     db.pragma("wal_autocheckpoint = 10000");
     db.pragma("cache_size = -65536");
-    const store = new SqliteBucketStore(db, options, options.writerThread === false ? undefined : new ThreadWriter(file));
+    const store = new SqliteBucketStore(db, options, options.writerThread === false ? undefined : new ThreadWriter(file, options.onError));
     store.ownsDb = true;
     return store;
   }

@@ -24,44 +24,70 @@ export function inlineWriter(db: Db): BucketWriter {
  * (edits, deletes, retention, new buckets) wait for the thread's commit (busy_timeout).
  */
 export class ThreadWriter implements BucketWriter {
-  private readonly worker: Worker;
+  private worker: Worker | undefined;
   private readonly waiting = new Map<number, { resolve: (o: CommitOutcome) => void; reject: (e: Error) => void }>();
   private nextId = 1;
-  private failure: Error | undefined;
+  private closing = false;
+  private spawnedAt = 0;
+  private respawnTimer: NodeJS.Timeout | undefined;
 
-  constructor(file: string) {
-    this.worker = new Worker(new URL("./bucket_writer_worker.js", import.meta.url), { workerData: { file } });
-    this.worker.on("message", (reply: WriterReply) => {
+  /** `onError` hears of a thread that died (it is started again; the commits it held fail). */
+  constructor(
+    private readonly file: string,
+    private readonly onError: (error: unknown) => void = () => {},
+  ) {
+    this.worker = this.spawn();
+  }
+
+  commit(calls: CommitCall[], createdAt: number): Promise<CommitOutcome> {
+    const worker = this.worker;
+    if (!worker) return Promise.reject(new Error("the bucket writer thread is restarting"));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.waiting.set(id, { resolve, reject });
+      worker.postMessage({ type: "commit", id, calls, createdAt } satisfies WriterRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.respawnTimer);
+    const worker = this.worker;
+    if (!worker) return;
+    const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
+    worker.postMessage({ type: "close" } satisfies WriterRequest);
+    await exited;
+  }
+
+  private spawn(): Worker {
+    this.spawnedAt = Date.now();
+    const worker = new Worker(new URL("./bucket_writer_worker.js", import.meta.url), { workerData: { file: this.file } });
+    worker.on("message", (reply: WriterReply) => {
       const call = this.waiting.get(reply.id);
       if (!call) return;
       this.waiting.delete(reply.id);
       if ("outcome" in reply) call.resolve(reply.outcome);
       else call.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
     });
-    this.worker.on("error", (err) => this.fail(err));
-    this.worker.on("exit", (code) => this.fail(new Error(`the bucket writer thread exited (code ${code})`)));
+    worker.on("error", (err) => this.lost(worker, err));
+    worker.on("exit", (code) => this.lost(worker, new Error(`the bucket writer thread exited (code ${code})`)));
+    return worker;
   }
 
-  commit(calls: CommitCall[], createdAt: number): Promise<CommitOutcome> {
-    if (this.failure) return Promise.reject(this.failure);
-    const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.waiting.set(id, { resolve, reject });
-      this.worker.postMessage({ type: "commit", id, calls, createdAt } satisfies WriterRequest);
-    });
-  }
-
-  async close(): Promise<void> {
-    if (this.failure) return;
-    const exited = new Promise<void>((resolve) => this.worker.once("exit", () => resolve()));
-    this.worker.postMessage({ type: "close" } satisfies WriterRequest);
-    await exited;
-  }
-
-  /** Commits still waiting fail; later ones fail at once. */
-  private fail(err: Error): void {
-    this.failure ??= err;
+  /**
+   * The thread died: the commits it held fail (their callers were not told "stored", so
+   * nothing acknowledged is lost), and a new thread starts, at most one a second.
+   */
+  private lost(worker: Worker, err: Error): void {
+    if (this.closing || worker !== this.worker) return;
+    this.worker = undefined;
     for (const call of this.waiting.values()) call.reject(err);
     this.waiting.clear();
+    this.onError(err);
+    const wait = Math.max(0, 1000 - (Date.now() - this.spawnedAt));
+    this.respawnTimer = setTimeout(() => {
+      if (!this.closing) this.worker = this.spawn();
+    }, wait);
+    this.respawnTimer.unref();
   }
 }

@@ -5,6 +5,7 @@ import type { AnalysisService } from "../../analysis/service.js";
 import { invalid } from "../../errors.js";
 import type { IdentityService } from "../../identity/service.js";
 import { isValidTopicName } from "../../mqtt/topics.js";
+import { validateMail, type MailInput } from "../../notify/mailer.js";
 import type { ActionServices } from "../../pipeline/actions/registry.js";
 import { accountOf, requestToken } from "../auth.js";
 import { ok } from "../envelope.js";
@@ -12,15 +13,6 @@ import { ok } from "../envelope.js";
 export interface NotificationRequest {
   title: string;
   message: string;
-  [other: string]: unknown;
-}
-
-export interface EmailRequest {
-  to: string[];
-  subject: string;
-  message?: string;
-  html?: string;
-  from?: string;
   [other: string]: unknown;
 }
 
@@ -32,7 +24,7 @@ export interface AnalysisServiceRouteDeps {
   /** Sends a notification to the account (its store and SSE channel live elsewhere). */
   notify(accountId: string, notification: NotificationRequest): Promise<unknown>;
   /** Sends an email on behalf of the account. */
-  email(accountId: string, email: EmailRequest): Promise<unknown>;
+  email(accountId: string, email: MailInput): Promise<unknown>;
 }
 
 const MAX_MQTT_MESSAGE_BYTES = 256 * 1024;
@@ -83,18 +75,12 @@ export function analysisServiceRoutes(deps: AnalysisServiceRouteDeps): FastifyPl
       return ok(typeof result === "string" ? result : "Notification sent");
     });
 
-    app.post<{ Body: Record<string, unknown> | undefined }>("/analysis/services/email/send", async (request) => {
-      const body = request.body ?? {};
-      const to = typeof body.to === "string" ? body.to.split(",").map((t) => t.trim()).filter((t) => t !== "") : body.to;
-      if (!Array.isArray(to) || to.length === 0 || !to.every((t) => typeof t === "string" && t.includes("@"))) {
-        throw invalid("to is required: an email address or a list of them");
-      }
-      if (typeof body.subject !== "string" || body.subject === "") throw invalid("subject is required");
-      if (body.message !== undefined && typeof body.message !== "string") throw invalid("message must be a string");
-      if (body.html !== undefined && typeof body.html !== "string") throw invalid("html must be a string");
-      if (body.message === undefined && body.html === undefined) throw invalid("message (or html) is required");
-      if (body.from !== undefined && typeof body.from !== "string") throw invalid("from must be a string");
-      const result = await deps.email(accountOf(request), { ...body, to: to as string[], subject: body.subject });
+    // The body is checked by validateMail before it is used as a mail.
+    app.post<{ Body: MailInput | undefined }>("/analysis/services/email/send", async (request) => {
+      const body = request.body ?? ({} as MailInput);
+      // The mailer's own rules, checked before anything is sent (or found not configured).
+      validateMail(body);
+      const result = await deps.email(accountOf(request), body);
       return ok(typeof result === "string" ? result : "Email sent");
     });
   };
