@@ -236,8 +236,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     device: (accountId, deviceId) => devices.get(accountId, deviceId),
     inspector,
     logger: logger.child({ part: "relay" }),
-    admitRelay(accountId) {
-      if (!limits.planOf(accountId).features.relay) throw new LimitExceeded("features.relay", "the account's plan has no MQTT relays");
+    admitRelay(accountId, existing) {
+      const plan = limits.planOf(accountId);
+      if (!plan.features.relay) throw new LimitExceeded("features.relay", "the account's plan has no MQTT relays");
+      if (existing >= plan.relays) throw new LimitExceeded("relays", `the plan's ${plan.relays} relays exist already`);
     },
   });
   identity.on("deviceChanged", () => relays?.devicesChanged());

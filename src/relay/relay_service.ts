@@ -29,8 +29,8 @@ export interface RelayServiceDeps {
   device(accountId: string, deviceId: string): Promise<DeviceRow | undefined>;
   inspector: InspectorSink;
   logger: Logger;
-  /** The account's plan on creating a relay (the relay feature); throws to refuse. */
-  admitRelay?(accountId: string): void;
+  /** The account's plan on creating one more relay, given how many it has; throws to refuse. */
+  admitRelay?(accountId: string, existing: number): void;
 }
 
 /** Relay-level events kept for the status API. */
@@ -97,7 +97,7 @@ export class RelayService {
   }
 
   async create(accountId: string, input: unknown): Promise<string> {
-    this.deps.admitRelay?.(accountId);
+    this.deps.admitRelay?.(accountId, this.list(accountId).length);
     const id = generateId();
     const { settings, secrets } = validateRelayInput(input, undefined, id);
     const now = new Date();

@@ -10,7 +10,7 @@ import { startSluice, type TestSluice } from "../helpers/sluice.js";
 let sluice: TestSluice;
 before(async () => {
   sluice = await startSluice({
-    plans: { small: { devices: 2, http: { data: 3 }, recordsPerMinute: 5 }, monthly: { recordsPerMonth: 10 } },
+    plans: { small: { devices: 2, http: { data: 3 }, recordsPerMinute: 5, relays: 1 }, monthly: { recordsPerMonth: 10 } },
     defaultPlan: "small",
   });
 });
@@ -52,6 +52,16 @@ describe("plans over HTTP", () => {
     const refused = await request(sluice, "POST", "/device", acct.token, { name: "d3" });
     assert.equal(refused.status, 403);
     assert.match(refused.body.message, /2 devices/);
+  });
+
+  test("relays past the plan's count are refused with 403", async () => {
+    const acct = await accountOn(sluice, "small");
+    // Port 9 (discard) on loopback: nothing answers, the relay just keeps retrying in the background.
+    const relay = { name: "r", host: "127.0.0.1", port: 9, subscriptions: ["x/#"], mapping: { source: "topic", index: -1 }, reconnect_min_ms: 60_000, reconnect_max_ms: 60_000 };
+    assert.equal((await request(sluice, "POST", "/relay", acct.token, relay)).status, 200);
+    const refused = await request(sluice, "POST", "/relay", acct.token, { ...relay, name: "r2" });
+    assert.equal(refused.status, 403);
+    assert.match(refused.body.message, /1 relays/);
   });
 
   test("only the admin account manages accounts", async () => {
