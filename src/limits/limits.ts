@@ -108,6 +108,8 @@ export class Limits {
     if (plan !== null && !this.options.plans.has(plan)) throw invalid(`plan "${plan}" is not defined`);
     if (plan === null) this.assigned.delete(accountId);
     else this.assigned.set(accountId, plan);
+    // The new state reads the month's counts back from the repository: write what it lacks first.
+    this.flush();
     this.accounts.delete(accountId);
   }
 
