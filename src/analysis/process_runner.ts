@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import { MAX_LINE_BYTES } from "./console.js";
 
 export interface ProcessLimits {
@@ -32,6 +33,8 @@ export interface ProcessOutcome {
 }
 
 const RSS_POLL_MS = 100;
+/** Preloaded before the script: no signals to other processes (signal_guard.ts). */
+const SIGNAL_GUARD = fileURLToPath(new URL("./signal_guard.js", import.meta.url));
 
 /**
  * Runs one Node.js process under limits and hands its output over line by line. The process
@@ -46,7 +49,9 @@ export function runProcess(spec: ProcessSpec, limits: ProcessLimits, onLine: (li
   const heapMb = Math.max(16, Math.floor((limits.memoryMb * 3) / 4));
   const args = [
     "--experimental-permission",
-    ...spec.readable.map((path) => `--allow-fs-read=${path}`),
+    ...[...spec.readable, SIGNAL_GUARD].map((path) => `--allow-fs-read=${path}`),
+    "--import",
+    pathToFileURL(SIGNAL_GUARD).href,
     `--max-old-space-size=${heapMb}`,
     // The permission model's "experimental" warning would open every console.
     "--no-warnings",

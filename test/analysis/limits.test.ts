@@ -61,7 +61,7 @@ describe("limits of a run", () => {
     assert.ok(captured > 32 * 1024, `captured only ${captured} bytes`);
   });
 
-  test("the data dir, Sluice's environment, child processes and workers are out of reach", async () => {
+  test("the data dir, Sluice's environment, child processes, workers and signals to others are out of reach", async () => {
     const code = `
       const fs = require("node:fs");
       const dataDir = JSON.parse(process.env.T_ANALYSIS_ENV)[0].value;
@@ -73,17 +73,23 @@ describe("limits of a run", () => {
       attempt("write", () => fs.writeFileSync(__dirname + "/dropped.txt", "x"));
       attempt("child_process", () => require("node:child_process").execSync("cat " + dataDir + "/admin-token"));
       attempt("worker", () => new (require("node:worker_threads").Worker)("1", { eval: true }));
+      attempt("signal parent", () => process.kill(process.ppid, 0));
+      attempt("raw signal parent", () => process._kill(process.ppid, 0));
+      attempt("unguard", () => Object.defineProperty(process, "_kill", { value: () => 0 }));
+      attempt("signal self", () => process.kill(process.pid, 0));
       console.log("env keys", Object.keys(process.env).sort().join(","));
       console.log("secret seen", JSON.stringify(process.env).includes(${JSON.stringify(SECRET)}));
       console.log("done");`;
     const { id } = await createAnalysis(resourcesOf(sluice), code, { variables: [{ key: "DATA_DIR", value: sluice.dataDir }] });
     await resourcesOf(sluice).analysis.run(id);
     const messages = (await consoleLine(sluice, id, /^done$/)).map((l) => l.message);
-    for (const name of ["admin-token", "sluice.db", "readdir", "parent environ", "write", "child_process", "worker"]) {
+    for (const name of ["admin-token", "sluice.db", "readdir", "parent environ", "write", "child_process", "worker", "signal parent", "raw signal parent"]) {
       assert.ok(messages.includes(`${name} ERR_ACCESS_DENIED`), `${name}: ${JSON.stringify(messages)}`);
     }
     assert.ok(messages.includes("env keys TAGOIO_API,TAGOIO_SSE,T_ANALYSIS_CONTEXT,T_ANALYSIS_DATA,T_ANALYSIS_ENV,T_ANALYSIS_ID,T_ANALYSIS_TOKEN"), JSON.stringify(messages));
     assert.ok(messages.includes("secret seen false"));
+    assert.ok(messages.some((m) => /^unguard Cannot redefine property/.test(m)), JSON.stringify(messages));
+    assert.ok(messages.includes("signal self ALLOWED"), JSON.stringify(messages));
   });
 
   test("a scope too large for the environment is refused", async () => {
