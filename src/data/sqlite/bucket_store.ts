@@ -15,7 +15,6 @@ import type { BucketStore, NormalizedRecord, QueryResult, RecordEdit, RetentionP
 import { BucketQueries, lastByVariableSql } from "./bucket_queries.js";
 import { InsertBatcher } from "./insert_batcher.js";
 import { inlineWriter, ThreadWriter, type BucketWriter } from "./bucket_writer.js";
-import type { CommitOutcome } from "./insert_commit.js";
 import { LastValues } from "./last_values.js";
 import { decodeRow, encodeValue, RECORD_COLUMNS, recordId, seqOf, type RecordRow } from "./record_codec.js";
 
@@ -129,27 +128,24 @@ export class SqliteBucketStore implements BucketStore {
     return this.batcher.drained();
   }
 
-  private commitInserts(calls: InsertCall[]): StoredRecord[][] | Promise<StoredRecord[][]> {
+  private async commitInserts(calls: InsertCall[]): Promise<StoredRecord[][]> {
     // Buckets are created in their own (committed) statements first: an id handed out inside
     // the batch transaction would stay in the cache if that transaction rolled back.
     const batch = calls.map((call) => ({ bucket: this.bucketId(call.deviceId, true)!, records: call.records }));
     const createdAt = Date.now();
-    const finish = ({ seqs, sizes }: CommitOutcome): StoredRecord[][] => {
-      for (const size of sizes) {
-        if (size.retentionRecords === null || size.records <= size.retentionRecords) continue;
-        this.retentionDue.add(calls[batch.findIndex((b) => b.bucket === size.bucket)]!.deviceId);
-      }
-      if (this.retentionDue.size > 0) setImmediate(() => this.runDueRetention());
-      // Written out field by field: a spread of each record was a visible share of ingest CPU.
-      return calls.map((call, i) =>
-        call.records.map((r, j): StoredRecord => ({
-          variable: r.variable, value: r.value, unit: r.unit, time: r.time, group: r.group, location: r.location, metadata: r.metadata,
-          id: recordId(seqs[i]![j]!, createdAt), device: call.deviceId, createdAt: new Date(createdAt),
-        })),
-      );
-    };
-    const outcome = this.writer.commit(batch, createdAt);
-    return outcome instanceof Promise ? outcome.then(finish) : finish(outcome);
+    const { seqs, sizes } = await this.writer.commit(batch, createdAt);
+    for (const size of sizes) {
+      if (size.retentionRecords === null || size.records <= size.retentionRecords) continue;
+      this.retentionDue.add(calls[batch.findIndex((b) => b.bucket === size.bucket)]!.deviceId);
+    }
+    if (this.retentionDue.size > 0) setImmediate(() => this.runDueRetention());
+    // Written out field by field: a spread of each record was a visible share of ingest CPU.
+    return calls.map((call, i) =>
+      call.records.map((r, j): StoredRecord => ({
+        variable: r.variable, value: r.value, unit: r.unit, time: r.time, group: r.group, location: r.location, metadata: r.metadata,
+        id: recordId(seqs[i]![j]!, createdAt), device: call.deviceId, createdAt: new Date(createdAt),
+      })),
+    );
   }
 
   async edit(deviceId: string, edits: RecordEdit[]): Promise<number> {

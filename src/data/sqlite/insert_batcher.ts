@@ -4,8 +4,8 @@
  * and every caller's promise settles once that transaction has committed.
  *
  * `commit` may be synchronous (the transaction runs in this thread) or return a promise (it
- * runs in a writer thread). In the second case one commit is in flight at a time, and what
- * arrives meanwhile waits for the next: the busier the store, the larger its commits.
+ * runs in a writer thread). Either way one commit is in flight at a time, and what arrives
+ * meanwhile waits for the next: the busier the store, the larger its commits.
  *
  * If the shared transaction fails, it is rolled back whole and each call is retried in a
  * transaction of its own: the call that caused the failure fails alone, and the others are
@@ -52,16 +52,21 @@ export class InsertBatcher<I, O> {
     });
   }
 
-  /** Starts committing what waits now (synchronously, with a synchronous `commit`), unless a commit is in flight. */
+  /** Starts committing what waits now (the transaction itself at once, with a synchronous `commit`), unless a commit is in flight. */
   flush(): void {
     this.scheduled = false;
-    while (this.pending.length > 0 && !this.inFlight) this.commitNext();
+    if (this.pending.length === 0 || this.inFlight) return;
+    const calls = this.take();
+    this.inFlight = this.commitCalls(calls).finally(() => {
+      this.inFlight = undefined;
+      if (this.pending.length > 0) this.flush();
+    });
   }
 
   /** Resolves once everything submitted so far is committed (or failed). */
   async drained(): Promise<void> {
     this.flush();
-    while (this.inFlight || this.pending.length > 0) {
+    while (this.inFlight) {
       await this.inFlight;
       this.flush();
     }
@@ -71,26 +76,24 @@ export class InsertBatcher<I, O> {
     return this.pending.length;
   }
 
-  private commitNext(): void {
-    const calls = this.take();
-    let outputs: O[] | Promise<O[]>;
+  private async commitCalls(calls: Pending<I, O>[]): Promise<void> {
     try {
-      outputs = this.commit(calls.map((c) => c.input));
-    } catch (error) {
-      this.settleOneByOne(calls, error);
-      return;
-    }
-    if (!(outputs instanceof Promise)) {
+      const outputs = await this.commit(calls.map((c) => c.input));
       calls.forEach((call, i) => call.resolve(outputs[i]!));
-      return;
+    } catch (error) {
+      if (calls.length === 1) {
+        calls[0]!.reject(error);
+        return;
+      }
+      // Each call alone, so that only the guilty one fails.
+      for (const call of calls) {
+        try {
+          call.resolve((await this.commit([call.input]))[0]!);
+        } catch (err) {
+          call.reject(err);
+        }
+      }
     }
-    this.inFlight = outputs.then(
-      (results) => calls.forEach((call, i) => call.resolve(results[i]!)),
-      (error: unknown) => this.settleOneByOne(calls, error),
-    ).finally(() => {
-      this.inFlight = undefined;
-      if (this.pending.length > 0) this.flush();
-    });
   }
 
   /** The calls of the next commit: in order, up to `maxUnits` (at least one). */
@@ -100,36 +103,5 @@ export class InsertBatcher<I, O> {
     while (n < this.pending.length && (n === 0 || units < this.options.maxUnits)) units += this.options.units(this.pending[n++]!.input);
     this.pendingUnits -= units;
     return this.pending.splice(0, n);
-  }
-
-  /** After a shared commit failed: each call alone, so only the guilty one fails. */
-  private settleOneByOne(calls: Pending<I, O>[], error: unknown): void | Promise<void> {
-    if (calls.length === 1) {
-      calls[0]!.reject(error);
-      return;
-    }
-    const alone = async (call: Pending<I, O>) => {
-      try {
-        call.resolve((await this.commit([call.input]))[0]!);
-      } catch (err) {
-        call.reject(err);
-      }
-    };
-    let chain: Promise<void> | undefined;
-    for (const call of calls) {
-      if (chain) {
-        chain = chain.then(() => alone(call));
-        continue;
-      }
-      // Synchronous commits settle right here, as before; a promise makes the rest wait for it.
-      try {
-        const result = this.commit([call.input]);
-        if (result instanceof Promise) chain = result.then((r) => call.resolve(r[0]!), (err: unknown) => call.reject(err));
-        else call.resolve(result[0]!);
-      } catch (err) {
-        call.reject(err);
-      }
-    }
-    return chain;
   }
 }
