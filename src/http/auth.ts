@@ -1,6 +1,6 @@
 import type { FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import type { IncomingHttpHeaders } from "node:http";
-import { unauthorized } from "../errors.js";
+import { invalid, unauthorized } from "../errors.js";
 import type { DevicePrincipal, IdentityService } from "../identity/service.js";
 import type { Metrics } from "../observability/metrics.js";
 
@@ -66,4 +66,18 @@ export function deviceOf(request: FastifyRequest): DevicePrincipal {
   const principal = devices.get(request);
   if (principal === undefined) throw new Error(`route ${request.routeOptions.url} is missing the deviceAuth hook`);
   return principal;
+}
+
+/**
+ * The token of a stream request: the `token` header, else `?token=`, because a browser's
+ * EventSource cannot set headers (the URL then sits in proxy logs: use the header where the
+ * client can). A repeated or structured `?token` is refused.
+ */
+export function streamToken(request: FastifyRequest): string | undefined {
+  const header = requestToken(request.headers);
+  if (header !== undefined) return header;
+  const token = (request.query as Record<string, unknown> | undefined)?.token;
+  if (token === undefined || token === "") return undefined;
+  if (typeof token !== "string") throw invalid("token must be given once, as text");
+  return token;
 }

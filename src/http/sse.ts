@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import type { FastifyInstance } from "fastify";
 
 export interface SseOptions {
   /** A comment line this often keeps proxies and NATs from closing an idle stream. */
@@ -79,4 +80,20 @@ export class SseStream {
     clearInterval(this.heartbeat);
     for (const handler of this.closeHandlers.splice(0)) handler();
   }
+}
+
+/**
+ * For a route plugin serving streams: ends its open streams when the server closes (Fastify's
+ * close waits for open requests, and a stream never finishes on its own). Returns the function
+ * that keeps a stream until it closes.
+ */
+export function endStreamsOnClose(app: FastifyInstance): (stream: SseStream) => void {
+  const open = new Set<SseStream>();
+  app.addHook("preClose", async () => {
+    for (const stream of open) stream.end();
+  });
+  return (stream) => {
+    open.add(stream);
+    stream.onClose(() => open.delete(stream));
+  };
 }

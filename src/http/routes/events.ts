@@ -2,8 +2,8 @@ import type { FastifyPluginAsync } from "fastify";
 import { invalid, SluiceError, unauthorized } from "../../errors.js";
 import { TooManySubscribersError, type EventHub } from "../../events/hub.js";
 import type { QueryValue } from "../query.js";
-import { requestToken } from "../auth.js";
-import { DEFAULT_SSE_OPTIONS, SseStream, type SseOptions } from "../sse.js";
+import { streamToken } from "../auth.js";
+import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, SseStream, type SseOptions } from "../sse.js";
 
 /** Who a token is, as far as event channels care. */
 export interface EventSubject {
@@ -33,15 +33,11 @@ const MAX_CHANNELS = 20;
 export function eventRoutes(deps: EventRouteDeps): FastifyPluginAsync {
   const sseOptions: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...deps.sse };
   return async (app) => {
-    const open = new Set<SseStream>();
-    app.addHook("preClose", async () => {
-      for (const stream of open) stream.end();
-    });
+    const keep = endStreamsOnClose(app);
 
     app.get<{ Querystring: Record<string, QueryValue | undefined> }>("/events", async (request, reply) => {
-      const queryToken = request.query.token;
-      const token = requestToken(request.headers) ?? (typeof queryToken === "string" ? queryToken : undefined);
-      if (token === undefined || token === "") throw unauthorized("Authorization denied: send a token in the `token` header or `?token=`");
+      const token = streamToken(request);
+      if (token === undefined) throw unauthorized("Authorization denied: send a token in the `token` header or `?token=`");
       const subject = await deps.resolveToken(token);
       if (!subject) throw unauthorized();
       const channels = parseChannels(request.query.channels ?? request.query.channel).map((channel) => {
@@ -62,11 +58,8 @@ export function eventRoutes(deps: EventRouteDeps): FastifyPluginAsync {
       }
       reply.hijack();
       const stream = new SseStream(reply.raw, sseOptions);
-      open.add(stream);
-      stream.onClose(() => {
-        unsubscribe();
-        open.delete(stream);
-      });
+      keep(stream);
+      stream.onClose(unsubscribe);
     });
   };
 }

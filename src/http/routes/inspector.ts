@@ -6,9 +6,9 @@ import { isInspectorEventKind } from "../../inspector/kinds.js";
 import { serializeEvent } from "../../inspector/serialize.js";
 import type { InspectorEvent, InspectorEventKind } from "../../inspector/types.js";
 import type { QueryValue } from "../query.js";
-import { accountOf, requestToken } from "../auth.js";
+import { accountOf, streamToken } from "../auth.js";
 import { ok } from "../envelope.js";
-import { DEFAULT_SSE_OPTIONS, SseStream, type SseOptions } from "../sse.js";
+import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, SseStream, type SseOptions } from "../sse.js";
 
 export interface InspectorRouteDeps {
   identity: IdentityService;
@@ -70,11 +70,7 @@ export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial
   const { identity, inspector } = deps;
   const sseOptions: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...deps.sse };
   return async (app) => {
-    const open = new Set<SseStream>();
-    // Fastify's close waits for open requests, and a stream never finishes on its own.
-    app.addHook("preClose", async () => {
-      for (const stream of open) stream.end();
-    });
+    const keep = endStreamsOnClose(app);
 
     app.get<{ Params: { id: string }; Querystring: Query }>("/device/:id/inspector/stream", { schema: { params: idParams } }, async (request, reply) => {
       const accountId = await authenticate(identity, request);
@@ -106,17 +102,14 @@ export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial
         },
         () => stream.end(), // the device was deleted
       );
-      open.add(stream);
-      stream.onClose(() => {
-        unsubscribe();
-        open.delete(stream);
-      });
+      keep(stream);
+      stream.onClose(unsubscribe);
     });
   };
 }
 
 async function authenticate(identity: IdentityService, request: FastifyRequest<{ Querystring: Query }>): Promise<string> {
-  const token = requestToken(request.headers) ?? single(request.query.token, "token");
+  const token = streamToken(request);
   if (token === undefined || token === "") throw unauthorized("Authorization denied: send an account token in the `token` header or `?token=`");
   const accountId = await identity.authenticateAccount(token);
   if (accountId === undefined) throw unauthorized();
