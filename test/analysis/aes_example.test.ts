@@ -44,7 +44,7 @@ test("an encrypted MQTT payload is decrypted by the example analysis and stored"
   // A payload encrypted with another key fails the tag check and stores nothing.
   await device.publishAsync("secure/up", encrypt(randomBytes(32), JSON.stringify({ temperature: -99 })), { qos: 1 });
 
-  const api = `http://127.0.0.1:${sluice.ports.http}`;
+  const api = sluice.api;
   const read = async () => {
     const response = await fetch(`${api}/data?variables=temperature&variables=humidity&qty=10`, { headers: { token: dev.token } });
     return ((await response.json()) as { result: { variable: string; value: unknown }[] }).result;

@@ -78,7 +78,7 @@ describe("run mode sluice", () => {
         console.error("on stderr");
       });`;
     const { id } = await createAnalysis(resources, code, { variables: [{ key: "GREETING", value: "hi" }] });
-    const stream = await openStream(`http://127.0.0.1:${sluice.ports.http}/events?channels=analysis_console.${id}&token=${sluice.adminToken}`);
+    const stream = await openStream(`${sluice.api}/events?channels=analysis_console.${id}&token=${sluice.adminToken}`);
     try {
       const { analysis_token } = await resources.analysis.run(id, [{ variable: "t", value: 1 }]);
       assert.equal(analysis_token, (await resources.analysis.info(id)).token);

@@ -91,7 +91,7 @@ describe("services from an analysis run by Sluice", () => {
 
   test("console/send needs an analysis token; notification and email validate, then deliver (email off without SMTP)", async () => {
     const { id, token } = await resourcesOf(sluice).analysis.create({ name: "svc2" });
-    const services = new sdk.Services({ token, region: { api: `http://127.0.0.1:${sluice.ports.http}`, sse: "" } });
+    const services = new sdk.Services({ token, region: { api: sluice.api, sse: "" } });
     await services.console.log("hello from the SDK");
     await consoleLine(sluice, id, /^hello from the SDK$/);
     assert.equal((await call(sluice, "POST", "/analysis/services/console/send", { message: "x" })).status, 400);
@@ -113,7 +113,7 @@ describe("services from an analysis run by Sluice", () => {
     const mailing = await startSluice({ smtp: { ...defaultConfig.smtp, host: "127.0.0.1", port: smtp.port, from: "Sluice <alerts@sluice.test>" } });
     try {
       const { token } = await resourcesOf(mailing).analysis.create({ name: "mailer" });
-      const services = new sdk.Services({ token, region: { api: `http://127.0.0.1:${mailing.ports.http}`, sse: "" } });
+      const services = new sdk.Services({ token, region: { api: mailing.api, sse: "" } });
       await services.email.send({ to: "ops@example.com", subject: "Tank low", message: "Level at 8 %" });
       const [mail] = await smtp.waitFor(1);
       assert.deepEqual(mail!.to, ["ops@example.com"]);
@@ -130,7 +130,7 @@ describe("run mode external", () => {
   test("the SDK's Analysis on another process gets /info, listens on SSE, runs per trigger and logs to the console", async () => {
     const resources = resourcesOf(sluice);
     const { id, token } = await resources.analysis.create({ name: "remote one", run_on: "external", variables: [{ key: "MODE", value: "remote" }] as never });
-    const api = `http://127.0.0.1:${sluice.ports.http}`;
+    const api = sluice.api;
     const code = `
       const { Analysis } = require("@tago-io/sdk");
       new Analysis(async (context, scope) => {

@@ -7,7 +7,7 @@ export type SdkResources = InstanceType<typeof Resources>;
 
 /** The official SDK pointed at a test Sluice, as `token` (the admin by default). */
 export function resourcesOf(sluice: TestSluice, token = sluice.adminToken): SdkResources {
-  const api = `http://127.0.0.1:${sluice.ports.http}`;
+  const api = sluice.api;
   return new Resources({ token, region: { api, sse: `${api}/events` } });
 }
 
@@ -28,7 +28,7 @@ export async function createAnalysis(
 
 /** Raw JSON call to a test Sluice; returns status and the envelope. */
 export async function call(sluice: TestSluice, method: string, path: string, body?: unknown, token = sluice.adminToken) {
-  const response = await fetch(`http://127.0.0.1:${sluice.ports.http}${path}`, {
+  const response = await fetch(`${sluice.api}${path}`, {
     method,
     headers: { token, ...(body !== undefined && { "content-type": "application/json" }) },
     ...(body !== undefined && { body: JSON.stringify(body) }),

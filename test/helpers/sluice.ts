@@ -15,6 +15,8 @@ export interface TestSluice {
   adminToken: string;
   /** mqtt://127.0.0.1:PORT */
   mqttUrl: string;
+  /** The HTTP API: http://127.0.0.1:PORT */
+  api: string;
   /** Creates a device in the admin account (or `accountId`) and returns a token with `permission`. */
   device(options?: { permission?: Permission; accountId?: string; expiresAt?: Date }): Promise<{ deviceId: string; token: string; tokenId: string }>;
   /** A second account, isolated from the admin's. */
@@ -61,6 +63,7 @@ export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: str
     ports: server.ports,
     adminToken,
     mqttUrl,
+    api: `http://127.0.0.1:${server.ports.http}`,
     async device(options = {}) {
       const accountId = options.accountId ?? adminAccount;
       const { device } = await server.identity.createDevice(accountId, { name: `dev-${generateId().slice(0, 6)}` });

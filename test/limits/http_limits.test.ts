@@ -17,7 +17,7 @@ before(async () => {
 after(() => sluice.close());
 
 async function request(target: TestSluice, method: string, path: string, token: string, body?: unknown) {
-  const response = await fetch(`http://127.0.0.1:${target.ports.http}${path}`, {
+  const response = await fetch(`${target.api}${path}`, {
     method, headers: { token, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: response.status, retryAfter: response.headers.get("retry-after"), body: (await response.json()) as { status: boolean; result: unknown; message: string } };

@@ -21,7 +21,7 @@ let sluice: TestSluice;
 let api: string;
 before(async () => {
   sluice = await startSluice({ plans: { tiny: TINY, nobroker: { features: { broker: false } } }, defaultPlan: "tiny" });
-  api = `http://127.0.0.1:${sluice.ports.http}`;
+  api = sluice.api;
 });
 after(() => sluice.close());
 

@@ -74,7 +74,7 @@ describe("email action", () => {
   let api: string;
   before(async () => {
     sluice = await startSluice({ smtp: smtpConfig() });
-    api = `http://127.0.0.1:${sluice.ports.http}`;
+    api = sluice.api;
   });
   after(() => sluice.close());
 
@@ -101,7 +101,7 @@ describe("email action", () => {
   test("without SMTP configured the action's run fails and the device's inspector says EMAIL_NOT_CONFIGURED", async () => {
     const bare = await startSluice();
     after(() => bare.close());
-    const bareApi = `http://127.0.0.1:${bare.ports.http}`;
+    const bareApi = bare.api;
     const dev = await bare.device();
     const r = new Resources({ token: bare.adminToken, region: { api: bareApi, sse: `${bareApi}/events` } });
     await r.actions.create({

@@ -18,7 +18,7 @@ before(async () => {
   sluice = await startSluice({
     webhooks: { ...defaultConfig.webhooks, attempts: 3, baseDelayMs: BASE_DELAY, maxDelayMs: 1000, timeoutMs: 2000, maxPending: 4 },
   });
-  api = `http://127.0.0.1:${sluice.ports.http}`;
+  api = sluice.api;
 });
 after(() => sluice.close());
 

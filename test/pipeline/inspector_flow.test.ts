@@ -11,7 +11,7 @@ let sluice: TestSluice;
 let api: string;
 before(async () => {
   sluice = await startSluice();
-  api = `http://127.0.0.1:${sluice.ports.http}`;
+  api = sluice.api;
 });
 after(() => sluice.close());
 
@@ -107,14 +107,14 @@ test("a switched-off inspector records nothing for its device", async () => {
 test("the inspector switch survives a restart", async () => {
   const local = await startSluice();
   const dev = await local.device();
-  const url = `http://127.0.0.1:${local.ports.http}/device/${dev.deviceId}/inspector`;
+  const url = `${local.api}/device/${dev.deviceId}/inspector`;
   await fetch(url, { method: "PUT", headers: { token: local.adminToken, "content-type": "application/json" }, body: JSON.stringify({ enabled: false }) });
   await local.close({ keepData: true });
   const again = await startSluice({}, local.dataDir);
   try {
     const client = await again.connect({ username: "Token", password: dev.token });
     await client.publishAsync("quiet", "x", { qos: 1 });
-    const res = await fetch(`http://127.0.0.1:${again.ports.http}/device/${dev.deviceId}/inspector`, { headers: { token: again.adminToken } });
+    const res = await fetch(`${again.api}/device/${dev.deviceId}/inspector`, { headers: { token: again.adminToken } });
     assert.deepEqual(((await res.json()) as { result: unknown[] }).result, []);
   } finally {
     await again.close();

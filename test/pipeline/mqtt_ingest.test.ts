@@ -14,7 +14,7 @@ let sluice: TestSluice;
 let api: string;
 before(async () => {
   sluice = await startSluice();
-  api = `http://127.0.0.1:${sluice.ports.http}`;
+  api = sluice.api;
 });
 after(() => sluice.close());
 

@@ -34,7 +34,7 @@ interface Envelope<T> {
 }
 
 async function call<T>(method: string, path: string, body?: unknown, token = sluice.adminToken): Promise<{ status: number; body: Envelope<T> }> {
-  const res = await fetch(`http://127.0.0.1:${sluice.ports.http}${path}`, {
+  const res = await fetch(`${sluice.api}${path}`, {
     method,
     headers: { token, ...(body !== undefined && { "content-type": "application/json" }) },
     body: body === undefined ? undefined : JSON.stringify(body),
