@@ -65,6 +65,7 @@ import { composeHooks } from "./mqtt/compose_hooks.js";
 import { crossedUsageAlerts, USAGE_SERVICE_OF, type UsageStep } from "./pipeline/triggers/usage_alert.js";
 import { SqliteUsageRepository } from "./store/sqlite/usage.js";
 import { Broker } from "./mqtt/broker.js";
+import type { ClientInfo, Message } from "./mqtt/types.js";
 import { listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
 import { listenWebSocket } from "./mqtt/transports/websocket.js";
@@ -165,9 +166,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   let broker: Broker | undefined;
   let relays: RelayService | undefined;
   const paramsOf = async (deviceId: string) => (await params.list(deviceId)).map(({ key, value, sent }) => ({ key, value, sent }));
+  // Messages Sluice makes itself (actions, analyses, relays): no properties, no expiry, no publisher.
+  const made = (m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }): Message => ({ ...m, properties: undefined, expiresAt: undefined, publisher: undefined });
+  const ofDevice = (deviceId: string) => (client: ClientInfo) => (client.principal as { deviceId?: string }).deviceId === deviceId;
   const publish: ActionServices["publish"] = (accountId, m, deviceId) => {
-    broker!.inject(accountId, { ...m, properties: undefined, expiresAt: undefined, publisher: undefined },
-      deviceId ? (client) => (client.principal as { deviceId?: string }).deviceId === deviceId : undefined);
+    broker!.inject(accountId, made(m), deviceId ? ofDevice(deviceId) : undefined);
     // A device served by an MQTT relay also gets it on the relay's external broker.
     if (deviceId) relays?.downlink(accountId, deviceId, m).catch((err) => logger.error({ err, deviceId }, "relay downlink failed"));
   };
@@ -185,7 +188,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   });
   const pull = new PullRequests({
     buckets, inspector,
-    reply: (accountId, deviceId, message) => broker!.inject(accountId, message, (client) => (client.principal as { deviceId?: string }).deviceId === deviceId),
+    reply: (accountId, deviceId, message) => broker!.inject(accountId, message, ofDevice(deviceId)),
   });
   usageAlerts = (accountId, step) => {
     for (const { action, row } of crossedUsageAlerts(actions.list(accountId), step)) {
@@ -232,7 +235,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     repo: new SqliteRelayRepository(store.db),
     secrets: relaySecrets.secrets,
     ingest: (device, topic, payload, via) => pipeline.fromRelay(device, topic, payload, via),
-    route: (accountId, m) => broker!.inject(accountId, { ...m, properties: undefined, expiresAt: undefined, publisher: undefined }),
+    route: (accountId, m) => broker!.inject(accountId, made(m)),
     device: (accountId, deviceId) => devices.get(accountId, deviceId),
     inspector,
     logger: logger.child({ part: "relay" }),
