@@ -49,10 +49,9 @@ export class PullRequests {
     if (!PullRequests.isRequest(message.topic)) return undefined;
     const p = event.client?.principal as MqttPrincipal | undefined;
     if (!p || !p.deviceId || event.origin === "will") return Promise.resolve();
-    const answered = this.answer(p, message);
-    // Nobody acknowledges QoS 0, so nobody would see its failure (already told to the device and the inspector).
-    if (message.qos === 0) return answered.catch(() => undefined);
-    return answered;
+    // A QoS 0 request's failure, already told to the device and the inspector, is dropped by
+    // the broker like any hook's (handle_publish.ts).
+    return this.answer(p, message);
   }
 
   private async answer(p: MqttPrincipal, request: Message): Promise<void> {
