@@ -29,7 +29,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
  * its default). Some keys have flags too, named `<section>-<key>`: `--smtp-host` =
  * `SLUICE_SMTP_HOST` = `smtp: { host }`.
  */
-const sections = ["analysis", "notifications", "webhooks", "smtp"] as const satisfies readonly (keyof SluiceConfig)[];
+const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound"] as const satisfies readonly (keyof SluiceConfig)[];
 type Section = (typeof sections)[number];
 const sectionFlags: Record<string, [Section, string]> = {
   "smtp-host": ["smtp", "host"],
@@ -38,6 +38,7 @@ const sectionFlags: Record<string, [Section, string]> = {
   "smtp-user": ["smtp", "user"],
   "smtp-password": ["smtp", "password"],
   "smtp-from": ["smtp", "from"],
+  "outbound-allow-private-targets": ["outbound", "allowPrivateTargets"],
 };
 /** Counts where 0 would mean "never works" rather than "off". */
 const atLeastOne = ["notifications.maxPerAccount", "webhooks.attempts", "webhooks.concurrency", "webhooks.timeoutMs"];

@@ -78,6 +78,18 @@ export interface SluiceConfig {
    * characters. Empty: a key generated into `<dataDir>/relay-secret` (mode 0600) is used.
    */
   relaySecret: string;
+  /** What webhooks, relays and analyses may connect to (docs/security.md). */
+  outbound: OutboundPolicy;
+}
+
+/** Outbound connections made on an account's behalf. */
+export interface OutboundPolicy {
+  /**
+   * Whether loopback, private, link-local (cloud metadata) and other non-public addresses may
+   * be reached. True suits one self-hosted user; an operator hosting several accounts sets false.
+   * Checked on the address actually connected to, after DNS.
+   */
+  allowPrivateTargets: boolean;
 }
 
 export interface AnalysisLimits {
@@ -184,4 +196,5 @@ export const defaultConfig: SluiceConfig = {
   webhooks: { attempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, concurrency: 8, maxPending: 1000, deadLettersPerAccount: 100 },
   smtp: { host: "", port: 587, secure: false, user: "", password: "", from: "", connectionTimeoutMs: 10_000, greetingTimeoutMs: 10_000, socketTimeoutMs: 30_000 },
   relaySecret: "",
+  outbound: { allowPrivateTargets: true },
 };
