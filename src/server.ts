@@ -14,6 +14,7 @@ import { AnalysisConsole } from "./analysis/console.js";
 import { RunQueue } from "./analysis/run_queue.js";
 import { ScriptFiles } from "./analysis/script_files.js";
 import { AnalysisService } from "./analysis/service.js";
+import { openAnalysisWorkspace } from "./analysis/workspace.js";
 import { SluiceError } from "./errors.js";
 import { actionRoutes } from "./http/routes/action.js";
 import { analysisRoutes } from "./http/routes/analysis.js";
@@ -69,6 +70,7 @@ import type { ClientInfo, Message } from "./mqtt/types.js";
 import { listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
 import { listenWebSocket } from "./mqtt/transports/websocket.js";
+import { refuseDebugSignal } from "./observability/debug_signal.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
 import { SqliteStore } from "./store/sqlite/index.js";
@@ -98,6 +100,8 @@ export interface RunningServer {
 
 /** The composition root: builds every part from the configuration and wires them together. */
 export async function startServer(config: SluiceConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+  // `sluice start` installs this first thing (cli/main.ts); here for every other way in.
+  refuseDebugSignal((message) => logger.warn(message));
   const dataDir = resolve(config.dataDir);
   mkdirSync(dataDir, { recursive: true });
   const store = new SqliteStore(dataDir);
@@ -138,10 +142,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const events = new EventHub();
   // Analyses reach the API they run against over HTTP; its port is known once it listens.
   let apiUrl = "";
+  const analysisWorkspace = openAnalysisWorkspace(dataDir, config.analysis);
   const analysisConsole = new AnalysisConsole(events, { lines: config.analysis.consoleLines, bytes: config.analysis.consoleBytes });
   const analyses = new AnalysisService({
     store: new SqliteAnalysisStore(store.db), console: analysisConsole, hub: events, limits: config.analysis,
-    queue: new RunQueue(config.analysis), files: new ScriptFiles(join(dataDir, "analyses")),
+    queue: new RunQueue(config.analysis), files: new ScriptFiles(analysisWorkspace),
+    allowPrivateTargets: config.outbound.allowPrivateTargets,
     apiUrl: () => apiUrl, logger: logger.child({ part: "analysis" }),
     admitRun(accountId) {
       if (!limits.planOf(accountId).features.analysis) throw new LimitExceeded("features.analysis", "the account's plan has no analyses");
@@ -310,6 +316,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     for (const s of servers) s.close();
     await deviceEvents.stop();
     analyses.stop();
+    analysisWorkspace.dispose();
     await relays?.stop();
     await broker.stop();
     await http.close();

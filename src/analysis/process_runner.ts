@@ -18,6 +18,10 @@ export interface ProcessSpec {
   /** The whole environment of the process: nothing of Sluice's is inherited. */
   env: Record<string, string>;
   cwd: string;
+  /** Run as this user and group (Sluice runs as root; workspace.ts). */
+  runAs?: { uid: number; gid: number };
+  /** False: the process may not connect to non-public addresses but Sluice's API (network_guard.ts). */
+  allowPrivateTargets: boolean;
 }
 
 export type StopReason = "timeout" | "memory" | "output" | "shutdown";
@@ -33,8 +37,11 @@ export interface ProcessOutcome {
 }
 
 const RSS_POLL_MS = 100;
-/** Preloaded before the script: no signals to other processes (signal_guard.ts). */
-const SIGNAL_GUARD = fileURLToPath(new URL("./signal_guard.js", import.meta.url));
+/** Preloaded before the script: nothing that acts on other processes (process_guard.ts). */
+const PROCESS_GUARD = fileURLToPath(new URL("./process_guard.js", import.meta.url));
+/** Preloaded when private targets are refused (network_guard.ts), with the classifier it imports. */
+const NETWORK_GUARD = fileURLToPath(new URL("./network_guard.js", import.meta.url));
+const ADDRESS_POLICY = fileURLToPath(new URL("../outbound/address_policy.js", import.meta.url));
 
 /**
  * Runs one Node.js process under limits and hands its output over line by line. The process
@@ -47,11 +54,12 @@ const SIGNAL_GUARD = fileURLToPath(new URL("./signal_guard.js", import.meta.url)
 export function runProcess(spec: ProcessSpec, limits: ProcessLimits, onLine: (line: string) => void, abort?: AbortSignal): Promise<ProcessOutcome> {
   const started = Date.now();
   const heapMb = Math.max(16, Math.floor((limits.memoryMb * 3) / 4));
+  const preloads = spec.allowPrivateTargets ? [PROCESS_GUARD] : [PROCESS_GUARD, NETWORK_GUARD];
+  const readable = [...spec.readable, ...preloads, ...(spec.allowPrivateTargets ? [] : [ADDRESS_POLICY])];
   const args = [
     "--experimental-permission",
-    ...[...spec.readable, SIGNAL_GUARD].map((path) => `--allow-fs-read=${path}`),
-    "--import",
-    pathToFileURL(SIGNAL_GUARD).href,
+    ...readable.map((path) => `--allow-fs-read=${path}`),
+    ...preloads.flatMap((path) => ["--import", pathToFileURL(path).href]),
     `--max-old-space-size=${heapMb}`,
     // The permission model's "experimental" warning would open every console.
     "--no-warnings",
@@ -61,7 +69,7 @@ export function runProcess(spec: ProcessSpec, limits: ProcessLimits, onLine: (li
     let stopped: StopReason | undefined;
     let outputLeft = limits.outputBytes;
     let heapExhausted = false;
-    const child = spawn(spec.nodePath, args, { cwd: spec.cwd, env: spec.env, stdio: ["ignore", "pipe", "pipe"], detached: true });
+    const child = spawn(spec.nodePath, args, { cwd: spec.cwd, env: spec.env, stdio: ["ignore", "pipe", "pipe"], detached: true, ...spec.runAs });
 
     const kill = (reason: StopReason) => {
       stopped ??= reason;

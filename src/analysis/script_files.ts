@@ -1,21 +1,26 @@
-import { mkdir, readFile, readlink, rename, rm, symlink, writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join, resolve } from "node:path";
+import { chmod, chown, mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import type { ModuleKind } from "./model.js";
+import type { AnalysisWorkspace } from "./workspace.js";
 
 /**
  * Where a script is laid out for its process: `<root>/<analysis id>/` holds `script.cjs` or
- * `script.mjs`, `version` (the stored code version it was written from) and `node_modules`, a
- * link to the node_modules holding Sluice's `@tago-io/sdk`. The link sits inside the
- * analysis's own directory because the process may read only that directory and the SDK's:
- * Node resolves `require`/`import` of "@tago-io/sdk" by walking up from the script, for CJS
- * and ESM alike, and must be allowed to stat the link on the way.
+ * `script.mjs` and `version` (the stored code version it was written from). `<root>/node_modules`
+ * is the SDK view (sdk_view.ts): Node resolves `require`/`import` of "@tago-io/sdk" by walking
+ * up from the script, for CJS and ESM alike, and finds it there. No symlink: the permission
+ * model checks paths as written, and `<link>/../..` would reach past the link's target.
+ * Under a run-as user (workspace.ts) the directory and script belong to its group.
  */
 export class ScriptFiles {
-  constructor(
-    private readonly root: string,
-    readonly sdkModules: string = sdkNodeModules(),
-  ) {}
+  private readonly root: string;
+  readonly sdkModules: string;
+  readonly runAs: AnalysisWorkspace["runAs"];
+
+  constructor(workspace: Pick<AnalysisWorkspace, "root" | "sdkModules" | "runAs">) {
+    this.root = workspace.root;
+    this.sdkModules = workspace.sdkModules;
+    this.runAs = workspace.runAs;
+  }
 
   dirOf(analysisId: string): string {
     return join(this.root, analysisId);
@@ -43,32 +48,24 @@ export class ScriptFiles {
       const source = await code();
       if (!source) throw new Error("the script is gone");
       await mkdir(dir, { recursive: true, mode: 0o700 });
+      if (this.runAs) {
+        await chown(dir, 0, this.runAs.gid);
+        await chmod(dir, 0o750);
+      }
       await rm(join(dir, module === "esm" ? "script.cjs" : "script.mjs"), { force: true });
-      await writeFile(`${file}.tmp`, source);
+      await writeFile(`${file}.tmp`, source, { mode: 0o640 });
+      if (this.runAs) await chown(`${file}.tmp`, 0, this.runAs.gid);
       await rename(`${file}.tmp`, file);
       await writeFile(join(dir, "version"), `${version}:${module}`);
     }
-    await this.linkSdk(dir);
+    // Earlier versions linked node_modules here to Sluice's whole node_modules.
+    await rm(join(dir, "node_modules"), { force: true, recursive: true });
     return file;
   }
 
   async remove(analysisId: string): Promise<void> {
     await rm(this.dirOf(analysisId), { recursive: true, force: true });
   }
-
-  /** (Re)points the link: Sluice may have been reinstalled elsewhere since it was made. */
-  private async linkSdk(dir: string): Promise<void> {
-    const link = join(dir, "node_modules");
-    if ((await readlink(link).catch(() => undefined)) === this.sdkModules) return;
-    await rm(link, { force: true, recursive: true });
-    await symlink(this.sdkModules, link, "dir");
-  }
-}
-
-/** The node_modules directory the SDK (and its own dependencies, hoisted beside it) lives in. */
-export function sdkNodeModules(): string {
-  const pkg = createRequire(import.meta.url).resolve("@tago-io/sdk/package.json");
-  return resolve(dirname(pkg), "..", "..");
 }
 
 /**

@@ -21,6 +21,8 @@ export interface AnalysisServiceDeps {
   apiUrl(): string;
   logger: Logger;
   nodePath?: string;
+  /** `outbound.allowPrivateTargets`: false keeps analyses off non-public addresses but Sluice's API. */
+  allowPrivateTargets: boolean;
   /** The account's plan on one more run (monthly runs, the analysis feature); throws to refuse. */
   admitRun?(accountId: string): void;
 }
@@ -161,6 +163,8 @@ export class AnalysisService {
         script,
         readable: [this.deps.files.dirOf(id), this.deps.files.sdkModules],
         cwd: this.deps.files.dirOf(id),
+        ...(this.deps.files.runAs && { runAs: this.deps.files.runAs }),
+        allowPrivateTargets: this.deps.allowPrivateTargets,
         // What TagoIO's runner gives a script, and nothing of Sluice's own environment.
         env: {
           T_ANALYSIS_CONTEXT: "sluice",

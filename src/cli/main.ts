@@ -1,5 +1,9 @@
 #!/usr/bin/env node
 import { SluiceError } from "../errors.js";
+import { refuseDebugSignal } from "../observability/debug_signal.js";
+
+// Before anything else loads: from here on a SIGUSR1 cannot open an inspector in this process.
+refuseDebugSignal();
 
 const usage = `usage: sluice <command>
 

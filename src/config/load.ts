@@ -41,7 +41,7 @@ const sectionFlags: Record<string, [Section, string]> = {
   "outbound-allow-private-targets": ["outbound", "allowPrivateTargets"],
 };
 /** Counts where 0 would mean "never works" rather than "off". */
-const atLeastOne = ["notifications.maxPerAccount", "webhooks.attempts", "webhooks.concurrency", "webhooks.timeoutMs"];
+const atLeastOne = ["analysis.runAsUid", "analysis.runAsGid", "notifications.maxPerAccount", "webhooks.attempts", "webhooks.concurrency", "webhooks.timeoutMs"];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;
 

@@ -108,6 +108,12 @@ export interface AnalysisLimits {
   /** Console lines kept per analysis, and their total bytes. */
   consoleLines: number;
   consoleBytes: number;
+  /**
+   * When Sluice runs as root, the user and group every analysis process runs as (default
+   * 65534:65534, `nobody`/`nogroup`); never 0. Ignored when Sluice is not root (docs/analysis.md).
+   */
+  runAsUid: number;
+  runAsGid: number;
 }
 
 /** In-app notifications (`/notification`). */
@@ -187,6 +193,8 @@ export const defaultConfig: SluiceConfig = {
     scriptBytes: 512 * 1024,
     consoleLines: 1000,
     consoleBytes: 1024 * 1024,
+    runAsUid: 65534,
+    runAsGid: 65534,
   },
   plans: {},
   // A self-hosted single user should not meet a quota by surprise; operators hosting many
