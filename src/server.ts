@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import type { AddressInfo, Server } from "node:net";
 import { join, resolve } from "node:path";
@@ -71,6 +70,7 @@ import { listenTls } from "./mqtt/transports/tls.js";
 import { listenWebSocket } from "./mqtt/transports/websocket.js";
 import { createLogger, type Logger } from "./observability/logger.js";
 import { Metrics } from "./observability/metrics.js";
+import { privateDir, privateFile } from "./store/private_files.js";
 import { SqliteStore } from "./store/sqlite/index.js";
 import { SqliteAnalysisStore } from "./store/sqlite/analyses.js";
 import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
@@ -99,7 +99,8 @@ export interface RunningServer {
 /** The composition root: builds every part from the configuration and wires them together. */
 export async function startServer(config: SluiceConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // 0700 at every start: the dir holds the database, the admin token and the keys (store/private_files.ts).
+  privateDir(dataDir);
   const store = new SqliteStore(dataDir);
   const identity = new IdentityService(store.identity);
 
@@ -109,6 +110,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await writeFile(adminTokenPath, `${admin.token}\n`, { mode: 0o600 });
     logger.info({ path: adminTokenPath }, "created the admin account; its token is in this file");
   }
+  // writeFile's mode applies only to a new file: an existing one (from an earlier start) is fixed here.
+  privateFile(adminTokenPath);
 
   // Plans: every account's limits, in memory; monthly usage persists in SQLite.
   let usageAlerts: (accountId: string, step: UsageStep) => void = () => {};
