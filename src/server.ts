@@ -69,6 +69,8 @@ import { listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
 import { listenWebSocket } from "./mqtt/transports/websocket.js";
 import { createLogger, type Logger } from "./observability/logger.js";
+import { OutboundGuard } from "./outbound/guard.js";
+import { OwnListeners } from "./outbound/own_listeners.js";
 import { Metrics } from "./observability/metrics.js";
 import { privateDir, privateFile } from "./store/private_files.js";
 import { SqliteStore } from "./store/sqlite/index.js";
@@ -156,11 +158,17 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     (accountId) => Limits.enforce(limits.admitMonthly(accountId, "notifications")));
   const mailer = new Mailer(config.smtp);
   const deadLetters = new SqliteDeadLetterStore(store.db);
-  const webhooks = new WebhookDelivery({ policy: config.webhooks, deadLetters, inspector, logger: logger.child({ part: "webhooks" }) });
+  // Outbound connections made for accounts: webhooks and relays. Relays also never reach
+  // Sluice's own MQTT listeners (a relay to itself loops), whatever allowPrivateTargets says.
+  const ownListeners = new OwnListeners();
+  ownListeners.setPorts([config.mqttPort, config.mqttsPort, config.wsPort, config.wssPort]);
+  const webhookGuard = new OutboundGuard({ allowPrivateTargets: config.outbound.allowPrivateTargets });
+  const relayGuard = new OutboundGuard({ allowPrivateTargets: config.outbound.allowPrivateTargets, self: ownListeners });
+  const webhooks = new WebhookDelivery({ policy: config.webhooks, deadLetters, inspector, logger: logger.child({ part: "webhooks" }), guard: webhookGuard });
   const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction)
     .register(notificationAction(notifications))
     .register(emailAction(mailer, inspector, logger.child({ part: "email" })))
-    .register(postAction(webhooks))
+    .register(postAction(webhooks, webhookGuard))
     .register(scriptAction(analyses));
   const actions = new ActionService(store.actions, registry, (err) => logger.error({ err }, "storing an action's run time failed"));
   await actions.load();
@@ -242,6 +250,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     device: (accountId, deviceId) => devices.get(accountId, deviceId),
     inspector,
     logger: logger.child({ part: "relay" }),
+    guard: relayGuard,
     admitRelay(accountId, existing) {
       const plan = limits.planOf(accountId);
       if (!plan.features.relay) throw new LimitExceeded("features.relay", "the account's plan has no MQTT relays");
@@ -345,6 +354,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     wss: portOf(servers[3]!),
     http: portOf(http.server),
   };
+  // The ports actually listened on (0 in the config means one chosen by the system).
+  ownListeners.setPorts([ports.mqtt, ports.mqtts, ports.ws, ports.wss]);
   apiUrl = `http://${loopbackHost(config.host)}:${ports.http}`;
   await writeFile(join(dataDir, "ports.json"), `${JSON.stringify(ports)}\n`);
   logger.info({ ...ports, dataDir }, "sluice is up");
