@@ -157,6 +157,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const notifications = new NotificationService(new SqliteNotificationStore(store.db), events, config.notifications.maxPerAccount,
     (accountId) => Limits.enforce(limits.admitMonthly(accountId, "notifications")));
   const mailer = new Mailer(config.smtp);
+  // Both ways to send mail (`email` actions, the analysis email service) share the plan's
+  // emailsPerMonth; nothing is counted while email is not configured (every send fails anyway).
+  const admitEmail = (accountId: string) => {
+    if (mailer.configured) Limits.enforce(limits.admitMonthly(accountId, "emails"));
+  };
   const deadLetters = new SqliteDeadLetterStore(store.db);
   // Outbound connections made for accounts: webhooks and relays. Relays also never reach
   // Sluice's own MQTT listeners (a relay to itself loops), whatever allowPrivateTargets says.
@@ -167,7 +172,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const webhooks = new WebhookDelivery({ policy: config.webhooks, deadLetters, inspector, logger: logger.child({ part: "webhooks" }), guard: webhookGuard });
   const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction)
     .register(notificationAction(notifications))
-    .register(emailAction(mailer, inspector, logger.child({ part: "email" })))
+    .register(emailAction(mailer, inspector, logger.child({ part: "email" }), admitEmail))
     .register(postAction(webhooks, webhookGuard))
     .register(scriptAction(analyses));
   const actions = new ActionService(store.actions, registry, (err) => logger.error({ err }, "storing an action's run time failed"));
@@ -288,7 +293,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         analysisServiceRoutes({
           analyses, console: analysisConsole, identity, publish,
           notify: (accountId, notification) => notifications.send(accountId, notification),
-          email: (_accountId, mail) => mailer.send(mail),
+          email: (accountId, mail) => {
+            admitEmail(accountId);
+            return mailer.send(mail);
+          },
         }),
         relayRoutes({ relays }),
       ],
