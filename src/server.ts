@@ -1,4 +1,3 @@
-import { mkdirSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
 import type { AddressInfo, Server } from "node:net";
 import { join, resolve } from "node:path";
@@ -72,7 +71,10 @@ import { listenTls } from "./mqtt/transports/tls.js";
 import { listenWebSocket } from "./mqtt/transports/websocket.js";
 import { refuseDebugSignal } from "./observability/debug_signal.js";
 import { createLogger, type Logger } from "./observability/logger.js";
+import { OutboundGuard } from "./outbound/guard.js";
+import { OwnListeners } from "./outbound/own_listeners.js";
 import { Metrics } from "./observability/metrics.js";
+import { privateDir, privateFile } from "./store/private_files.js";
 import { SqliteStore } from "./store/sqlite/index.js";
 import { SqliteAnalysisStore } from "./store/sqlite/analyses.js";
 import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
@@ -103,7 +105,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // `sluice start` installs this first thing (cli/main.ts); here for every other way in.
   refuseDebugSignal((message) => logger.warn(message));
   const dataDir = resolve(config.dataDir);
-  mkdirSync(dataDir, { recursive: true });
+  // 0700 at every start: the dir holds the database, the admin token and the keys (store/private_files.ts).
+  privateDir(dataDir);
   const store = new SqliteStore(dataDir);
   const identity = new IdentityService(store.identity);
 
@@ -113,6 +116,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await writeFile(adminTokenPath, `${admin.token}\n`, { mode: 0o600 });
     logger.info({ path: adminTokenPath }, "created the admin account; its token is in this file");
   }
+  // writeFile's mode applies only to a new file: an existing one (from an earlier start) is fixed here.
+  privateFile(adminTokenPath);
 
   // Plans: every account's limits, in memory; monthly usage persists in SQLite.
   let usageAlerts: (accountId: string, step: UsageStep) => void = () => {};
@@ -158,12 +163,23 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const notifications = new NotificationService(new SqliteNotificationStore(store.db), events, config.notifications.maxPerAccount,
     (accountId) => Limits.enforce(limits.admitMonthly(accountId, "notifications")));
   const mailer = new Mailer(config.smtp);
+  // Both ways to send mail (`email` actions, the analysis email service) share the plan's
+  // emailsPerMonth; nothing is counted while email is not configured (every send fails anyway).
+  const admitEmail = (accountId: string) => {
+    if (mailer.configured) Limits.enforce(limits.admitMonthly(accountId, "emails"));
+  };
   const deadLetters = new SqliteDeadLetterStore(store.db);
-  const webhooks = new WebhookDelivery({ policy: config.webhooks, deadLetters, inspector, logger: logger.child({ part: "webhooks" }) });
+  // Outbound connections made for accounts: webhooks and relays. Relays also never reach
+  // Sluice's own MQTT listeners (a relay to itself loops), whatever allowPrivateTargets says.
+  const ownListeners = new OwnListeners();
+  ownListeners.setPorts([config.mqttPort, config.mqttsPort, config.wsPort, config.wssPort]);
+  const webhookGuard = new OutboundGuard({ allowPrivateTargets: config.outbound.allowPrivateTargets });
+  const relayGuard = new OutboundGuard({ allowPrivateTargets: config.outbound.allowPrivateTargets, self: ownListeners });
+  const webhooks = new WebhookDelivery({ policy: config.webhooks, deadLetters, inspector, logger: logger.child({ part: "webhooks" }), guard: webhookGuard });
   const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction)
     .register(notificationAction(notifications))
-    .register(emailAction(mailer, inspector, logger.child({ part: "email" })))
-    .register(postAction(webhooks))
+    .register(emailAction(mailer, inspector, logger.child({ part: "email" }), admitEmail))
+    .register(postAction(webhooks, webhookGuard))
     .register(scriptAction(analyses));
   const actions = new ActionService(store.actions, registry, (err) => logger.error({ err }, "storing an action's run time failed"));
   await actions.load();
@@ -245,6 +261,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     device: (accountId, deviceId) => devices.get(accountId, deviceId),
     inspector,
     logger: logger.child({ part: "relay" }),
+    guard: relayGuard,
     admitRelay(accountId, existing) {
       const plan = limits.planOf(accountId);
       if (!plan.features.relay) throw new LimitExceeded("features.relay", "the account's plan has no MQTT relays");
@@ -282,7 +299,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         analysisServiceRoutes({
           analyses, console: analysisConsole, identity, publish,
           notify: (accountId, notification) => notifications.send(accountId, notification),
-          email: (_accountId, mail) => mailer.send(mail),
+          email: (accountId, mail) => {
+            admitEmail(accountId);
+            return mailer.send(mail);
+          },
         }),
         relayRoutes({ relays }),
       ],
@@ -349,6 +369,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     wss: portOf(servers[3]!),
     http: portOf(http.server),
   };
+  // The ports actually listened on (0 in the config means one chosen by the system).
+  ownListeners.setPorts([ports.mqtt, ports.mqtts, ports.ws, ports.wss]);
   apiUrl = `http://${loopbackHost(config.host)}:${ports.http}`;
   await writeFile(join(dataDir, "ports.json"), `${JSON.stringify(ports)}\n`);
   logger.info({ ...ports, dataDir }, "sluice is up");

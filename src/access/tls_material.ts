@@ -3,6 +3,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { generate } from "selfsigned";
 import type { TlsMaterial } from "../mqtt/transports/tls.js";
+import { privateDir, privateFile } from "../store/private_files.js";
 
 /**
  * The configured certificate and key, or a self-signed pair made on first start and kept in
@@ -23,5 +24,8 @@ export async function loadTlsMaterial(dataDir: string, certFile?: string, keyFil
     await writeFile(keyPath, pems.private, { mode: 0o600 });
     await writeFile(certPath, pems.cert);
   }
+  // The key's modes at every start (a key the operator configured is theirs to keep).
+  privateDir(dir);
+  privateFile(keyPath);
   return { cert: readFileSync(certPath), key: readFileSync(keyPath), selfSigned: true, certPath };
 }

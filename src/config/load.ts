@@ -35,6 +35,7 @@ const sectionFlags: Record<string, [Section, string]> = {
   "smtp-host": ["smtp", "host"],
   "smtp-port": ["smtp", "port"],
   "smtp-secure": ["smtp", "secure"],
+  "smtp-require-tls": ["smtp", "requireTLS"],
   "smtp-user": ["smtp", "user"],
   "smtp-password": ["smtp", "password"],
   "smtp-from": ["smtp", "from"],

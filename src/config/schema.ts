@@ -143,8 +143,14 @@ export interface WebhookPolicy {
 export interface SmtpConfig {
   host: string;
   port: number;
-  /** Implicit TLS (usually port 465); false = plain, upgraded with STARTTLS when offered. */
+  /** Implicit TLS (usually port 465); false = plain, upgraded with STARTTLS. */
   secure: boolean;
+  /**
+   * With `secure` false: STARTTLS is required, so a server (or anyone on the path) that does
+   * not offer it fails the send instead of getting the credentials and mail in clear. On by
+   * default; off only for a server on the same host or a test sink without TLS.
+   */
+  requireTLS: boolean;
   /** AUTH credentials; none when `user` is empty. */
   user: string;
   password: string;
@@ -202,7 +208,7 @@ export const defaultConfig: SluiceConfig = {
   defaultPlan: "unlimited",
   notifications: { maxPerAccount: 1000 },
   webhooks: { attempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, concurrency: 8, maxPending: 1000, deadLettersPerAccount: 100 },
-  smtp: { host: "", port: 587, secure: false, user: "", password: "", from: "", connectionTimeoutMs: 10_000, greetingTimeoutMs: 10_000, socketTimeoutMs: 30_000 },
+  smtp: { host: "", port: 587, secure: false, requireTLS: true, user: "", password: "", from: "", connectionTimeoutMs: 10_000, greetingTimeoutMs: 10_000, socketTimeoutMs: 30_000 },
   relaySecret: "",
   outbound: { allowPrivateTargets: true },
 };

@@ -19,6 +19,7 @@ export const MONTHLY = {
   records: "recordsPerMonth",
   analysis_runs: "analysisRunsPerMonth",
   notifications: "notificationsPerMonth",
+  emails: "emailsPerMonth",
 } as const satisfies Record<string, keyof Plan>;
 export type MonthlyMetric = keyof typeof MONTHLY;
 
@@ -143,7 +144,7 @@ export class Limits {
     return undefined;
   }
 
-  /** One analysis run or notification: the monthly quota, counted when admitted. */
+  /** One analysis run, notification or email: the monthly quota, counted when admitted. */
   admitMonthly(accountId: string, metric: Exclude<MonthlyMetric, "records">): Refusal | undefined {
     const s = this.state(accountId);
     const refusal = this.checkMonthly(s, metric, 1);

@@ -24,6 +24,12 @@ export interface Plan {
   maxPayloadBytes: number;
   analysisRunsPerMonth: number;
   notificationsPerMonth: number;
+  /**
+   * Emails sent per calendar month (UTC): `email` actions and the analysis email service
+   * together. Mail goes out through the operator's SMTP account, whose reputation and bill
+   * every account shares.
+   */
+  emailsPerMonth: number;
   /** MQTT relays the account may have (each holds a connection and a persisted queue). */
   relays: number;
   /** HTTP requests per minute, by TagoIO's request classes. */
@@ -59,6 +65,7 @@ const UNLIMITED: Omit<Plan, "name"> = {
   maxPayloadBytes: Infinity,
   analysisRunsPerMonth: Infinity,
   notificationsPerMonth: Infinity,
+  emailsPerMonth: Infinity,
   relays: Infinity,
   http: { data: Infinity, dataEdits: Infinity, aggregate: Infinity, deviceCreates: Infinity },
   flapping: { connects: Infinity, windowSeconds: 60, blockSeconds: 60 },
@@ -85,6 +92,7 @@ export const BUILTIN_PLANS: Record<string, Omit<Plan, "name">> = {
     maxPayloadBytes: 64 * 1024,
     analysisRunsPerMonth: 3_000,
     notificationsPerMonth: 1_000,
+    emailsPerMonth: 100,
     relays: 1,
     http: { data: 250, dataEdits: 60, aggregate: 5, deviceCreates: 10 },
     flapping: { connects: 10, windowSeconds: 60, blockSeconds: 60 },
@@ -103,6 +111,7 @@ export const BUILTIN_PLANS: Record<string, Omit<Plan, "name">> = {
     maxPayloadBytes: 256 * 1024,
     analysisRunsPerMonth: 100_000,
     notificationsPerMonth: 20_000,
+    emailsPerMonth: 5_000,
     relays: 5,
     http: { data: 5_000, dataEdits: 250, aggregate: 10, deviceCreates: 250 },
     flapping: { connects: 20, windowSeconds: 60, blockSeconds: 30 },
@@ -121,6 +130,7 @@ export const BUILTIN_PLANS: Record<string, Omit<Plan, "name">> = {
     maxPayloadBytes: 1024 * 1024,
     analysisRunsPerMonth: 1_000_000,
     notificationsPerMonth: 200_000,
+    emailsPerMonth: 50_000,
     relays: 20,
     http: { data: 15_000, dataEdits: 1_000, aggregate: 100, deviceCreates: 5_000 },
     flapping: { connects: 30, windowSeconds: 60, blockSeconds: 30 },

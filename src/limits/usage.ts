@@ -53,6 +53,7 @@ export async function usageReport(deps: UsageDeps, accountId: string): Promise<U
       recordsPerMonth: monthly("records"),
       analysisRunsPerMonth: monthly("analysis_runs"),
       notificationsPerMonth: monthly("notifications"),
+      emailsPerMonth: monthly("emails"),
       http: Object.fromEntries((Object.keys(plan.http) as (keyof Plan["http"])[]).map((cls) => [cls, line(rates.http[cls] ?? 0, plan.http[cls])])),
     },
   };
@@ -72,6 +73,7 @@ export async function profileSummary(deps: UsageDeps, accountId: string): Promis
       data_records: limitOf(u.recordsPerMonth!),
       analysis: limitOf(u.analysisRunsPerMonth!),
       push_notification: limitOf(u.notificationsPerMonth!),
+      email: limitOf(u.emailsPerMonth!),
     },
     amount: { device: u.devices!.used },
     limit_used: {
@@ -79,6 +81,7 @@ export async function profileSummary(deps: UsageDeps, accountId: string): Promis
       data_records: u.recordsPerMonth!.used,
       analysis: u.analysisRunsPerMonth!.used,
       push_notification: u.notificationsPerMonth!.used,
+      email: u.emailsPerMonth!.used,
     },
   };
 }

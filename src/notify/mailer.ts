@@ -59,6 +59,9 @@ export class Mailer {
       host: config.host,
       port: config.port,
       secure: config.secure,
+      // Without it nodemailer goes on in clear when STARTTLS is not offered: a stripping
+      // attacker would read the AUTH credentials and every mail.
+      requireTLS: config.requireTLS,
       ...(config.user !== "" ? { auth: { user: config.user, pass: config.password } } : {}),
       connectionTimeout: config.connectionTimeoutMs,
       greetingTimeout: config.greetingTimeoutMs,

@@ -2,6 +2,8 @@ import type { WebhookPolicy } from "../config/schema.js";
 import { generateId } from "../identity/tokens.js";
 import type { InspectorSink } from "../inspector/types.js";
 import type { Logger } from "../observability/logger.js";
+import { OutboundRefused, type OutboundGuard } from "../outbound/guard.js";
+import { GuardedPoster } from "../outbound/http_post.js";
 import type { DeadLetter, SqliteDeadLetterStore } from "./sqlite/dead_letter_store.js";
 
 /** One webhook call to make: already templated, its body already JSON. */
@@ -21,6 +23,8 @@ export interface WebhookDeliveryDeps {
   deadLetters: Pick<SqliteDeadLetterStore, "insert">;
   inspector: InspectorSink;
   logger: Logger;
+  /** `outbound.allowPrivateTargets`, checked on the address each request connects to. */
+  guard: OutboundGuard;
 }
 
 interface Job {
@@ -49,8 +53,11 @@ export class WebhookDelivery {
   private readonly inFlight = new Map<Job, AbortController>();
   private readonly settled = new Set<Promise<void>>();
   private stopped = false;
+  private readonly poster: GuardedPoster;
 
-  constructor(private readonly deps: WebhookDeliveryDeps) {}
+  constructor(private readonly deps: WebhookDeliveryDeps) {
+    this.poster = new GuardedPoster(deps.guard);
+  }
 
   /** Deliveries not finished yet. */
   get pending(): number {
@@ -86,6 +93,7 @@ export class WebhookDelivery {
       job.lastError = `Sluice stopped before the delivery succeeded${job.lastError ? ` (last error: ${job.lastError})` : ""}`;
       this.deadLetter(job);
     }
+    this.poster.close();
   }
 
   private pump(): void {
@@ -136,20 +144,21 @@ export class WebhookDelivery {
   private async post(request: WebhookRequest, controller: AbortController): Promise<Outcome> {
     const timeout = setTimeout(() => controller.abort(new Error(`no response within ${this.deps.policy.timeoutMs} ms`)), this.deps.policy.timeoutMs);
     try {
-      const response = await fetch(request.url, {
-        method: "POST",
+      // Redirects are not followed (GuardedPoster): a redirected POST would turn into a GET
+      // elsewhere, and the endpoint must be the URL given.
+      const response = await this.poster.post(request.url, {
         headers: { "content-type": "application/json", "user-agent": "Sluice-Webhook", ...request.headers },
         body: request.body,
         signal: controller.signal,
-        // A redirected POST would turn into a GET elsewhere: the endpoint must be the URL given.
-        redirect: "manual",
       });
-      // The body is not used; cancelling frees the connection for the next delivery.
-      await response.body?.cancel().catch(() => undefined);
       if (response.status >= 200 && response.status < 300) return { ok: true };
       const retry = response.status >= 500 || response.status === 408 || response.status === 429;
-      return { ok: false, retry, status: response.status, error: `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`, retryAfterMs: retryAfter(response.headers.get("retry-after")) };
+      const retryHeader = response.headers["retry-after"];
+      return { ok: false, retry, status: response.status, error: `HTTP ${response.status}${response.statusText ? ` ${response.statusText}` : ""}`, retryAfterMs: retryAfter(typeof retryHeader === "string" ? retryHeader : null) };
     } catch (err) {
+      // Refused by the policy: not retried, since trying again cannot change the answer and
+      // attempts spread over time would only make the refusal a slower probe.
+      if (err instanceof OutboundRefused) return { ok: false, retry: false, status: null, error: err.message };
       const reason = controller.signal.aborted ? controller.signal.reason : err;
       return { ok: false, retry: true, status: null, error: describe(reason) };
     } finally {
@@ -188,7 +197,7 @@ function retryAfter(value: string | null): number | undefined {
   return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
 }
 
-/** fetch hides the cause of a network error (ECONNREFUSED...) one level down. */
+/** A network error as the user needs it: its message, which for node:http names the code (ECONNREFUSED...). */
 function describe(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = (err as { cause?: unknown }).cause;

@@ -47,7 +47,7 @@ export interface UsageAlertTrigger {
 }
 
 /** TagoIO's service names that Sluice's plans bound (usage alerts watch these). */
-export const USAGE_SERVICES = ["data_records", "analysis", "push_notification", "device"] as const;
+export const USAGE_SERVICES = ["data_records", "analysis", "push_notification", "email", "device"] as const;
 export type UsageService = (typeof USAGE_SERVICES)[number];
 
 /** mqtt_connect / mqtt_disconnect: a device's MQTT client connects or disconnects. */

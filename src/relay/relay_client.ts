@@ -1,5 +1,6 @@
-import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from "mqtt";
+import { MqttClient, type IClientOptions, type IPublishPacket } from "mqtt";
 import type { Logger } from "../observability/logger.js";
+import type { OutboundGuard } from "../outbound/guard.js";
 import type { DownlinkQueue } from "./downlink_queue.js";
 import type { RelaySettings } from "./relay_model.js";
 
@@ -45,6 +46,11 @@ export interface RelayClientDeps {
   onMessage(topic: string, payload: Buffer, qos: 0 | 1 | 2): Promise<void>;
   onEvent(kind: RelayEvent["kind"], summary: string, detail?: Record<string, unknown>): void;
   logger: Logger;
+  /**
+   * Every connection goes through it: `outbound.allowPrivateTargets` and Sluice's own
+   * listeners (a relay to itself would loop) are decided on the address connected to.
+   */
+  guard: OutboundGuard;
 }
 
 /** Downlink messages in flight at once; the queue keeps the rest in order. */
@@ -134,12 +140,6 @@ export class RelayClient {
       queueQoSZero: false,
       resubscribe: false,
       ...(s.protocol_version === 5 && !s.clean && { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } }),
-      ...(s.tls && {
-        ca: s.ca ?? undefined,
-        cert: s.cert ?? undefined,
-        key: this.deps.key,
-        rejectUnauthorized: true,
-      }),
     };
   }
 
@@ -150,9 +150,13 @@ export class RelayClient {
     const s = this.deps.settings;
     let client: MqttClient;
     try {
-      client = mqtt.connect(this.options());
+      // MqttClient with a stream of our own rather than mqtt.connect: MQTT.js's TCP transport
+      // passes no `lookup` to net, and the guard must see the address of every connection.
+      const guard = this.deps.guard;
+      const tls = s.tls ? { ca: s.ca ?? undefined, cert: s.cert ?? undefined, key: this.deps.key, rejectUnauthorized: true } : undefined;
+      client = new MqttClient(() => guard.connect({ host: s.host, port: s.port, ...(tls && { tls }) }), this.options());
     } catch (err) {
-      // MQTT.js builds the TLS context synchronously: a bad certificate or key throws here,
+      // The TLS context is built synchronously: a bad certificate or key throws here,
       // and must leave this relay failed (and retrying), not take the server down.
       this.client = undefined;
       this.fail(`cannot connect: ${(err as Error).message}`);

@@ -3,6 +3,7 @@ import { RC } from "../mqtt/reason_codes.js";
 import { generateId } from "../identity/tokens.js";
 import type { InspectorSink } from "../inspector/types.js";
 import type { Logger } from "../observability/logger.js";
+import type { OutboundGuard } from "../outbound/guard.js";
 import type { SqliteRelayRepository } from "../store/sqlite/relays.js";
 import type { DeviceRow } from "../store/types.js";
 import { DeviceResolver, keyOf } from "./device_mapping.js";
@@ -31,6 +32,8 @@ export interface RelayServiceDeps {
   logger: Logger;
   /** The account's plan on creating one more relay, given how many it has; throws to refuse. */
   admitRelay?(accountId: string, existing: number): void;
+  /** What relays may connect to (relay_client.ts); also refuses a forbidden IP literal on create/edit. */
+  guard: OutboundGuard;
 }
 
 /** Relay-level events kept for the status API. */
@@ -100,6 +103,7 @@ export class RelayService {
     this.deps.admitRelay?.(accountId, this.list(accountId).length);
     const id = generateId();
     const { settings, secrets } = validateRelayInput(input, undefined, id);
+    this.checkTarget(settings.host, settings.port);
     const now = new Date();
     const relay: Relay = { id, accountId, settings, secrets: {}, createdAt: now, updatedAt: now };
     this.applySecrets(relay, secrets);
@@ -111,6 +115,7 @@ export class RelayService {
   async edit(accountId: string, id: string, input: unknown): Promise<void> {
     const current = this.find(accountId, id);
     const { settings, secrets } = validateRelayInput(input, current.relay.settings, id);
+    this.checkTarget(settings.host, settings.port);
     const relay: Relay = { ...current.relay, settings, secrets: { ...current.relay.secrets }, updatedAt: new Date() };
     this.applySecrets(relay, secrets);
     this.deps.repo.put(relay);
@@ -190,6 +195,15 @@ export class RelayService {
     }
   }
 
+  /**
+   * An IP literal the guard refuses is refused here already (400), so the user hears of it at
+   * once; a name is judged at connection time only (what it resolves to can change).
+   */
+  private checkTarget(host: string, port: number): void {
+    const refused = this.deps.guard.refusal(host, port);
+    if (refused) throw refused;
+  }
+
   private launch(relay: Relay, subscribe: { unsubscribe: string[]; forceSubscribe: boolean }, previous?: Running): void {
     const queue = previous?.queue ?? new DownlinkQueue(this.deps.repo, relay.id, relay.settings.max_queue);
     queue.setMax(relay.settings.max_queue);
@@ -222,6 +236,7 @@ export class RelayService {
       onMessage: (topic, payload, qos) => this.uplink(r, topic, payload, qos),
       onEvent: (kind, summary, detail) => this.event(r, kind, summary, detail),
       logger: this.deps.logger,
+      guard: this.deps.guard,
     });
     r.client.start();
   }

@@ -1,13 +1,15 @@
 import { createCipheriv, createDecipheriv, randomBytes, scryptSync } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SluiceError } from "../errors.js";
+import { privateFile } from "../store/private_files.js";
 
 /** The file a key is generated into when the configuration names none. */
 export const RELAY_SECRET_FILE = "relay-secret";
 
 const VERSION = "v1";
 const IV_BYTES = 12;
+const TAG_BYTES = 16;
 
 /**
  * Relay credentials (passwords, client keys) at rest: AES-256-GCM, a fresh IV per value, and
@@ -25,7 +27,8 @@ export class RelaySecrets {
   static open(configured: string, dataDir: string): { secrets: RelaySecrets; generated: string | undefined } {
     if (configured !== "") return { secrets: new RelaySecrets(keyFromText(configured, "relaySecret")), generated: undefined };
     const path = join(dataDir, RELAY_SECRET_FILE);
-    if (existsSync(path)) return { secrets: new RelaySecrets(keyFromText(readFileSync(path, "utf8").trim(), path)), generated: undefined };
+    // Fixed at every start, not only when generated: an earlier copy may have left it readable.
+    if (privateFile(path)) return { secrets: new RelaySecrets(keyFromText(readFileSync(path, "utf8").trim(), path)), generated: undefined };
     const hex = randomBytes(32).toString("hex");
     // "wx": never overwrite a key another process wrote meanwhile (its ciphertexts would be lost).
     writeFileSync(path, `${hex}\n`, { mode: 0o600, flag: "wx" });
@@ -40,7 +43,7 @@ export class RelaySecrets {
 
   encrypt(plain: string, context: string): string {
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv("aes-256-gcm", this.key, iv);
+    const cipher = createCipheriv("aes-256-gcm", this.key, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(Buffer.from(context));
     const body = Buffer.concat([cipher.update(plain, "utf8"), cipher.final()]);
     return [VERSION, iv.toString("base64"), cipher.getAuthTag().toString("base64"), body.toString("base64")].join(".");
@@ -52,9 +55,13 @@ export class RelaySecrets {
       throw new SluiceError("RELAY_SECRET", "a stored relay credential is not in a known format");
     }
     try {
-      const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64"));
+      // GCM accepts tags as short as 4 bytes unless told otherwise; a short tag is a forgery
+      // that needs 2^32 tries instead of 2^128, so only the full 16 bytes we write are taken.
+      const tagBytes = Buffer.from(tag, "base64");
+      if (tagBytes.length !== TAG_BYTES) throw new Error("truncated tag");
+      const decipher = createDecipheriv("aes-256-gcm", this.key, Buffer.from(iv, "base64"), { authTagLength: TAG_BYTES });
       decipher.setAAD(Buffer.from(context));
-      decipher.setAuthTag(Buffer.from(tag, "base64"));
+      decipher.setAuthTag(tagBytes);
       return Buffer.concat([decipher.update(Buffer.from(body, "base64")), decipher.final()]).toString("utf8");
     } catch {
       // GCM's tag check fails alike for a changed key and a tampered value; both need the operator.

@@ -17,8 +17,9 @@ before(async () => {
 });
 after(() => smtp.close());
 
+/** The sink offers no STARTTLS, so `requireTLS` (on by default) is off unless a test turns it on. */
 function smtpConfig(overrides: Partial<typeof defaultConfig.smtp> = {}) {
-  return { ...defaultConfig.smtp, host: "127.0.0.1", port: smtp.port, user: credentials.user, password: credentials.password, from: "Sluice <alerts@sluice.test>", ...overrides };
+  return { ...defaultConfig.smtp, host: "127.0.0.1", port: smtp.port, requireTLS: false, user: credentials.user, password: credentials.password, from: "Sluice <alerts@sluice.test>", ...overrides };
 }
 
 describe("mailer", () => {
@@ -55,6 +56,15 @@ describe("mailer", () => {
     const mailer = new Mailer(defaultConfig.smtp);
     assert.equal(mailer.configured, false);
     await assert.rejects(mailer.send({ to: "a@example.com", subject: "s", message: "m" }), (err: unknown) => err instanceof MailError && err.code === "EMAIL_NOT_CONFIGURED");
+  });
+
+  test("requireTLS (the default): a server that offers no STARTTLS gets neither credentials nor mail", async () => {
+    assert.equal(defaultConfig.smtp.requireTLS, true);
+    const mailer = new Mailer(smtpConfig({ requireTLS: true }));
+    after(() => mailer.close());
+    const before = smtp.mails.length;
+    await assert.rejects(mailer.send({ to: "a@example.com", subject: "s", message: "m" }), (err: unknown) => err instanceof MailError && err.code === "EMAIL_FAILED" && /STARTTLS/i.test(err.message));
+    assert.equal(smtp.mails.length, before);
   });
 
   test("bad fields are refused naming the field; wrong credentials fail with EMAIL_FAILED", async () => {

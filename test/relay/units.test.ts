@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { chmodSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -52,6 +52,27 @@ describe("relay secrets", () => {
     assert.equal(a.decrypt(sealed, "r1/password"), "pw");
     assert.throws(() => a.decrypt(sealed, "r2/password"), /cannot be decrypted/);
     assert.throws(() => RelaySecrets.fromKey(Buffer.alloc(32, 2)).decrypt(sealed, "r1/password"), /cannot be decrypted/);
+  });
+  test("a value whose tag is cut short is refused: only the full 16-byte GCM tag is taken", () => {
+    const a = RelaySecrets.fromKey(Buffer.alloc(32, 1));
+    const [version, iv, tag, body] = a.encrypt("pw", "r1/password").split(".") as [string, string, string, string];
+    // A GCM tag truncated to its first bytes is what a forger needs 2^32 tries to match.
+    const short = Buffer.from(tag, "base64").subarray(0, 4).toString("base64");
+    assert.throws(() => a.decrypt([version, iv, short, body].join("."), "r1/password"), /cannot be decrypted/);
+    const long = Buffer.concat([Buffer.from(tag, "base64"), Buffer.alloc(1)]).toString("base64");
+    assert.throws(() => a.decrypt([version, iv, long, body].join("."), "r1/password"), /cannot be decrypted/);
+  });
+  test("an existing key file is set back to 0600 when opened", () => {
+    const dir = mkdtempSync(join(tmpdir(), "relay-secret-"));
+    try {
+      const path = join(dir, "relay-secret");
+      writeFileSync(path, `${"ab".repeat(32)}\n`, { mode: 0o644 });
+      chmodSync(path, 0o644);
+      assert.equal(RelaySecrets.open("", dir).generated, undefined);
+      assert.equal(statSync(path).mode & 0o777, 0o600);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
   test("generated into the data dir with mode 0600 when not configured, and reused", () => {
     const dir = mkdtempSync(join(tmpdir(), "relay-secret-"));

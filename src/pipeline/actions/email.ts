@@ -16,7 +16,13 @@ import { fillTemplate } from "./template.js";
  * (code EMAIL_BUSY, EMAIL_FAILED) and in the log; a mail that could never go (no SMTP
  * configured: EMAIL_NOT_CONFIGURED, a bad address after templating) fails the run itself.
  */
-export function emailAction(mailer: Pick<Mailer, "send" | "configured">, inspector: InspectorSink, logger: Logger): ActionHandler {
+export function emailAction(
+  mailer: Pick<Mailer, "send" | "configured">,
+  inspector: InspectorSink,
+  logger: Logger,
+  /** The account's plan (`emailsPerMonth`): throws to refuse, counts when it admits. */
+  admit: (accountId: string) => void = () => {},
+): ActionHandler {
   return {
     type: "email",
     aliases: ["email-smtp"],
@@ -37,6 +43,9 @@ export function emailAction(mailer: Pick<Mailer, "send" | "configured">, inspect
       // Refused at once (reported by the pipeline) when it could never be sent.
       if (!mailer.configured) throw new MailError("EMAIL_NOT_CONFIGURED", "email is not configured on this server (set smtp.host)");
       validateMail(mail);
+      // Counted when handed to the mailer, like notifications: a mail the server then refuses
+      // still used the quota, so a failing action cannot retry its way around it.
+      admit(context.action.accountId);
       mailer.send(mail).catch((err: Error & { code?: string }) => {
         logger.warn({ action: context.action.id, code: err.code, err: err.message }, "email action failed");
         const deviceId = context.device?.id;

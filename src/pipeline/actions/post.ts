@@ -1,5 +1,6 @@
 import { invalid } from "../../errors.js";
 import type { WebhookDelivery } from "../../notify/webhook_delivery.js";
+import type { OutboundGuard } from "../../outbound/guard.js";
 import type { ActionContext, ActionHandler } from "./registry.js";
 import { fillTemplate } from "./template.js";
 
@@ -19,7 +20,7 @@ const RESERVED = new Set(["host", "content-length", "transfer-encoding", "connec
  * Body: `{ action: { id, name, trigger }, device: { id, name } | null, event?: { kind, reason },
  * topic?, data: [{ variable, value, unit, group, time, location, metadata }] }`.
  */
-export function postAction(webhooks: Pick<WebhookDelivery, "enqueue">): ActionHandler {
+export function postAction(webhooks: Pick<WebhookDelivery, "enqueue">, guard?: Pick<OutboundGuard, "refusal">): ActionHandler {
   return {
     type: "post",
     stores: false,
@@ -27,7 +28,11 @@ export function postAction(webhooks: Pick<WebhookDelivery, "enqueue">): ActionHa
       if (typeof params.url !== "string" || params.url.trim() === "") throw invalid("action.url is required");
       if (params.url.length > MAX_URL) throw invalid(`action.url is longer than ${MAX_URL} characters`);
       // Placeholders stand for text that cannot change the scheme or make the URL unparseable.
-      checkUrl(params.url.replace(/\$[A-Z_]+\$/g, "x"));
+      const url = checkUrl(params.url.replace(/\$[A-Z_]+\$/g, "x"));
+      // A forbidden IP literal is refused now (400); a name is judged when delivering, on the
+      // address it resolves to then (webhook_delivery.ts).
+      const refused = guard?.refusal(url.hostname, Number(url.port || (url.protocol === "https:" ? 443 : 80)));
+      if (refused) throw refused;
       return { type: "post", url: params.url.trim(), headers: headersOf(params.headers) };
     },
     async run(context) {
@@ -59,7 +64,7 @@ export function webhookBody({ action, device, records, message, event }: ActionC
   };
 }
 
-function checkUrl(text: string): void {
+function checkUrl(text: string): URL {
   let url: URL;
   try {
     url = new URL(text);
@@ -67,6 +72,7 @@ function checkUrl(text: string): void {
     throw invalid(`action.url "${text}" is not a URL`);
   }
   if (url.protocol !== "http:" && url.protocol !== "https:") throw invalid("action.url must be an http:// or https:// URL");
+  return url;
 }
 
 /** `{ name: value }`, or the `[{ key, value }]` list TagoIO's UI stores; values as strings. */

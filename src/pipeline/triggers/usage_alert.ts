@@ -6,6 +6,7 @@ export const USAGE_SERVICE_OF: Record<MonthlyMetric, UsageService> = {
   records: "data_records",
   analysis_runs: "analysis",
   notifications: "push_notification",
+  emails: "email",
 };
 
 /** A change in an account's use of one bounded service. */

@@ -1,13 +1,18 @@
 import Database from "better-sqlite3";
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
+import { privateDatabase } from "../private_files.js";
 import { migrations } from "./migrations.js";
 
 export type Db = Database.Database;
 
 /** Opens (creating if needed) a SQLite file in WAL mode and brings its schema up to date. */
 export function openDatabase(file: string): Db {
-  if (file !== ":memory:") mkdirSync(dirname(file), { recursive: true });
+  if (file !== ":memory:") {
+    mkdirSync(dirname(file), { recursive: true });
+    // The database holds token hashes, relay credentials (sealed) and every account's data.
+    privateDatabase(file);
+  }
   const db = new Database(file);
   db.pragma("journal_mode = WAL");
   // NORMAL is durable across application crashes in WAL mode; only an OS crash can lose the
