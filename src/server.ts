@@ -254,6 +254,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const servers: Server[] = [];
   const http = await createHttpServer({
     identity, metrics, logger: logger.child({ part: "http" }),
+    queryBounds: { maxBytes: config.http.maxQueryBytes, maxParameters: config.http.maxQueryParameters, maxDepth: config.http.maxQueryDepth },
     admit: httpAdmission({ limits, identity, inspector }),
     routes: {
       account: [
