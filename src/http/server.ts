@@ -36,6 +36,21 @@ export interface HttpServerDeps {
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+export interface HttpRoute {
+  method: string;
+  url: string;
+}
+
+const routeLists = new WeakMap<FastifyInstance, HttpRoute[]>();
+
+/**
+ * Every route `createHttpServer` registered (HEAD twins included), in order: what a hostile
+ * request suite must cover, without a hand-kept list that a new route would silently skip.
+ */
+export function registeredRoutes(app: FastifyInstance): readonly HttpRoute[] {
+  return routeLists.get(app) ?? [];
+}
+
 /** Builds Sluice's TagoIO-compatible REST API; the caller decides where it listens. */
 export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -51,6 +66,12 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     frameworkErrors,
     clientErrorHandler: clientErrorHandler(deps.logger),
     serverFactory: guardedServerFactory(deps.logger),
+  });
+
+  const routes: HttpRoute[] = [];
+  routeLists.set(app, routes);
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url ?? route.path });
   });
 
   acceptJsonOnly(app);
