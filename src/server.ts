@@ -29,7 +29,7 @@ import { deviceSelfRoutes } from "./http/routes/device_self.js";
 import { inspectorRoutes, inspectorStreamRoutes } from "./http/routes/inspector.js";
 import { parserTestRoutes } from "./http/routes/parser_test.js";
 import { relayRoutes } from "./http/routes/relay.js";
-import { createHttpServer } from "./http/server.js";
+import { createHttpServer, registeredRoutes, type HttpRoute } from "./http/server.js";
 import { EventHub } from "./events/hub.js";
 import { inspectorBrokerHooks } from "./inspector/broker_events.js";
 import { Inspector } from "./inspector/inspector.js";
@@ -97,6 +97,8 @@ export interface RunningServer {
   readonly logger: Logger;
   /** The admin account token, when this start created it. */
   readonly adminToken: string | undefined;
+  /** Every HTTP API route, method and pattern (`/device/:id`). */
+  readonly httpRoutes: readonly HttpRoute[];
   close(): Promise<void>;
 }
 
@@ -277,6 +279,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const servers: Server[] = [];
   const http = await createHttpServer({
     identity, metrics, logger: logger.child({ part: "http" }),
+    queryBounds: { maxBytes: config.http.maxQueryBytes, maxParameters: config.http.maxQueryParameters, maxDepth: config.http.maxQueryDepth },
     admit: httpAdmission({ limits, identity, inspector }),
     routes: {
       account: [
@@ -377,7 +380,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   let closing: Promise<void> | undefined;
   return {
-    config, ports, broker, identity, metrics, logger, adminToken: admin?.token,
+    config, ports, broker, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http),
     close() {
       closing ??= shutdown();
       return closing;

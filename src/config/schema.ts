@@ -80,6 +80,18 @@ export interface SluiceConfig {
   relaySecret: string;
   /** What webhooks, relays and analyses may connect to (docs/security.md). */
   outbound: OutboundPolicy;
+  /** Bounds on what one HTTP request may make the API parse. */
+  http: HttpLimits;
+}
+
+/** Refused with 400 past any of these; see docs/configuration.md. */
+export interface HttpLimits {
+  /** Characters of a query string (after `?`). */
+  maxQueryBytes: number;
+  /** `&`-separated query parameters. */
+  maxQueryParameters: number;
+  /** Bracket levels of one query key: `filter[tags][0][key]` is 3. */
+  maxQueryDepth: number;
 }
 
 /** Outbound connections made on an account's behalf. */
@@ -211,4 +223,6 @@ export const defaultConfig: SluiceConfig = {
   smtp: { host: "", port: 587, secure: false, requireTLS: true, user: "", password: "", from: "", connectionTimeoutMs: 10_000, greetingTimeoutMs: 10_000, socketTimeoutMs: 30_000 },
   relaySecret: "",
   outbound: { allowPrivateTargets: true },
+  // The SDK's deepest key is `filter[tags][0][key]` (3); a list query is a few hundred bytes.
+  http: { maxQueryBytes: 8 * 1024, maxQueryParameters: 1000, maxQueryDepth: 5 },
 };

@@ -1,6 +1,6 @@
 import type { FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import type { IncomingHttpHeaders } from "node:http";
-import { invalid, unauthorized } from "../errors.js";
+import { invalid, SluiceError, unauthorized } from "../errors.js";
 import type { DevicePrincipal, IdentityService } from "../identity/service.js";
 import type { Metrics } from "../observability/metrics.js";
 
@@ -44,6 +44,18 @@ export function accountOf(request: FastifyRequest): string {
   const accountId = accounts.get(request);
   if (accountId === undefined) throw new Error(`route ${request.routeOptions.url} is missing the accountAuth hook`);
   return accountId;
+}
+
+/**
+ * The device behind the token, if the token's permission covers `need` (`full` covers both);
+ * else 403 saying what the token may not do (`doing`: "read data", "change params"...).
+ */
+export function devicePermitted(request: FastifyRequest, need: "read" | "write", doing: string): DevicePrincipal {
+  const principal = deviceOf(request);
+  if (principal.permission !== "full" && principal.permission !== need) {
+    throw new SluiceError("FORBIDDEN", `This token may not ${doing} (its permission is ${principal.permission})`, 403);
+  }
+  return principal;
 }
 
 const devices = new WeakMap<FastifyRequest, DevicePrincipal>();

@@ -1,81 +1,93 @@
 /**
- * Query-string parser that understands the bracket notation the TagoIO SDK sends (it encodes
- * with `qs`): `fields[0]=id&filter[tags][0][key]=k` → `{ fields: ["id"], filter: { tags: [{ key: "k" }] } }`.
+ * Query strings in the bracket notation the TagoIO SDK sends (it encodes with `qs`):
+ * `fields[0]=id&filter[tags][0][key]=k` → `{ fields: ["id"], filter: { tags: [{ key: "k" }] } }`.
  * Node's `querystring` would leave those keys flat. Repeated keys (`a=1&a=2`) and `a[]=` become
- * arrays. Keys that could reach `Object.prototype` are dropped, and nesting is bounded, so a
- * hostile query string costs at most its own length.
+ * arrays.
+ *
+ * Parsed by `qs` itself rather than by hand: every object it returns has a null prototype, so
+ * a key such as `toString` or `hasOwnProperty` is plain data and nothing reaches
+ * `Object.prototype` (`__proto__` is dropped). Code reading a query must therefore use
+ * `Object.hasOwn`/`in`/`Object.entries`, never `query.hasOwnProperty(...)`.
+ *
+ * Every bound is enforced as a refusal (400), not by silently dropping keys, so a client learns
+ * its filter was not applied instead of getting a wider result than it asked for.
  */
+import qs from "qs";
+import { SluiceError } from "../errors.js";
+
 export type QueryValue = string | QueryValue[] | { [key: string]: QueryValue };
+export type ParsedQuery = Record<string, QueryValue>;
 
-const MAX_DEPTH = 5;
-const MAX_INDEX = 1000;
-const FORBIDDEN = new Set(["__proto__", "constructor", "prototype"]);
-
-type Tree = { [key: string]: Tree | string | string[] };
-
-export function parseQueryString(input: string): Record<string, QueryValue> {
-  const root: Tree = {};
-  for (const part of input.split("&")) {
-    if (part === "") continue;
-    const eq = part.indexOf("=");
-    const rawKey = decode(eq === -1 ? part : part.slice(0, eq));
-    const value = eq === -1 ? "" : decode(part.slice(eq + 1));
-    const path = splitKey(rawKey);
-    if (path && path.every((segment) => !FORBIDDEN.has(segment))) assign(root, path, value);
-  }
-  return finish(root) as Record<string, QueryValue>;
+export interface QueryBounds {
+  /** Characters of the query string (after `?`), checked before any parsing. */
+  maxBytes: number;
+  /** `&`-separated parameters. */
+  maxParameters: number;
+  /** Bracket levels below the top key: `a[b][c]` is depth 2. */
+  maxDepth: number;
 }
 
-function decode(text: string): string {
-  const spaced = text.replace(/\+/g, " ");
+/**
+ * Largest array index (and element count) kept as an array. It also bounds the work of one
+ * index: qs allocates up to the index before compacting, so `a[999999999]` must not pass.
+ */
+export const MAX_ARRAY_INDEX = 1000;
+
+export const DEFAULT_QUERY_BOUNDS: QueryBounds = { maxBytes: 8 * 1024, maxParameters: 1000, maxDepth: 5 };
+
+export const queryRefused = (message: string) => new SluiceError("INVALID_QUERY", message, 400);
+
+/** Parses `input` (the text after `?`); throws `INVALID_QUERY` (400) past a bound. */
+export function parseQueryString(input: string, bounds: QueryBounds = DEFAULT_QUERY_BOUNDS): ParsedQuery {
+  if (input.length > bounds.maxBytes) throw queryRefused(`the query string is longer than ${bounds.maxBytes} characters`);
+  if (input === "") return Object.create(null) as ParsedQuery;
   try {
-    return decodeURIComponent(spaced);
-  } catch {
-    // A malformed escape is the client's typo, not a reason to reject the request.
-    return spaced;
+    return qs.parse(input, {
+      allowPrototypes: false,
+      plainObjects: true,
+      depth: bounds.maxDepth,
+      strictDepth: true,
+      parameterLimit: bounds.maxParameters,
+      arrayLimit: MAX_ARRAY_INDEX,
+      throwOnLimitExceeded: true,
+      // `a[b]` only: `a.b` is an ordinary key for TagoIO's clients.
+      allowDots: false,
+    }) as ParsedQuery;
+  } catch (err) {
+    // qs reports its bounds as RangeError; anything else it throws is a bug worth a 500 in the log.
+    if (err instanceof RangeError) throw queryRefused(`the query string is refused: ${boundMessage(err.message, bounds)}`);
+    throw err;
   }
 }
 
-/** `a[b][0]` → `["a", "b", "0"]`; `a[]` → `["a", ""]`; undefined when the key is malformed or too deep. */
-function splitKey(key: string): string[] | undefined {
-  const open = key.indexOf("[");
-  if (open <= 0) return key === "" ? undefined : [key];
-  const path = [key.slice(0, open)];
-  const rest = key.slice(open);
-  const segment = /\[([^[\]]*)\]/y;
-  let match: RegExpExecArray | null;
-  while (segment.lastIndex < rest.length && (match = segment.exec(rest)) !== null) path.push(match[1]!);
-  if (segment.lastIndex !== rest.length) return [key];
-  return path.length > MAX_DEPTH + 1 ? undefined : path;
+function boundMessage(qsMessage: string, bounds: QueryBounds): string {
+  if (/depth/i.test(qsMessage)) return `keys may nest at most ${bounds.maxDepth} brackets deep`;
+  if (/parameter/i.test(qsMessage)) return `at most ${bounds.maxParameters} parameters are accepted`;
+  if (/array/i.test(qsMessage)) return `array indexes and lists stop at ${MAX_ARRAY_INDEX}`;
+  return qsMessage;
 }
 
-function assign(tree: Tree, path: string[], value: string): void {
-  let node = tree;
-  for (let i = 0; i < path.length - 1; i++) {
-    let segment = path[i]!;
-    if (segment === "") segment = String(nextIndex(node));
-    const child = node[segment];
-    if (child === undefined || typeof child === "string" || Array.isArray(child)) node[segment] = {};
-    node = node[segment] as Tree;
-  }
-  const last = path[path.length - 1]!;
-  const key = last === "" ? String(nextIndex(node)) : last;
-  const existing = node[key];
-  if (existing === undefined || (typeof existing === "object" && !Array.isArray(existing))) node[key] = value;
-  else node[key] = Array.isArray(existing) ? [...existing, value] : [existing, value];
+/*
+ * Fastify calls the query parser inside its router, outside any request's error handling: an
+ * exception there escapes the HTTP server's "request" event. So the parser Fastify gets never
+ * throws; it hands back an empty query marked with the refusal, and `queryRefusal` lets the
+ * first hook of every route turn that into the 400 answer.
+ */
+const refusals = new WeakMap<object, Error>();
+
+export function routerQueryParser(bounds: QueryBounds): (input: string) => ParsedQuery {
+  return (input) => {
+    try {
+      return parseQueryString(input, bounds);
+    } catch (err) {
+      const marked = Object.create(null) as ParsedQuery;
+      refusals.set(marked, err instanceof Error ? err : new Error(String(err)));
+      return marked;
+    }
+  };
 }
 
-function nextIndex(node: Tree): number {
-  return Object.keys(node).filter((k) => /^\d+$/.test(k)).length;
-}
-
-/** Objects whose keys are all small indexes become arrays, in index order (holes closed, as qs does). */
-function finish(node: Tree | string | string[]): QueryValue {
-  if (typeof node === "string" || Array.isArray(node)) return node;
-  const keys = Object.keys(node);
-  const out: Record<string, QueryValue> = {};
-  for (const key of keys) out[key] = finish(node[key]!);
-  const isList = keys.length > 0 && keys.every((k) => /^\d+$/.test(k) && Number(k) <= MAX_INDEX);
-  if (!isList) return out;
-  return keys.sort((a, b) => Number(a) - Number(b)).map((k) => out[k]!);
+/** The error `routerQueryParser` met for this query, if any. */
+export function queryRefusal(query: unknown): Error | undefined {
+  return typeof query === "object" && query !== null ? refusals.get(query) : undefined;
 }

@@ -5,7 +5,9 @@ import type { Metrics } from "../observability/metrics.js";
 import { accountAuth, accountOf, deviceAuth, deviceOf } from "./auth.js";
 import { installEnvelope } from "./envelope.js";
 import { instrumentHttp } from "./http_metrics.js";
-import { parseQueryString } from "./query.js";
+import { clientErrorHandler, frameworkErrors, guardedServerFactory } from "./boundary.js";
+import { DEFAULT_QUERY_BOUNDS, queryRefusal, routerQueryParser, type QueryBounds } from "./query.js";
+import { redactUrl } from "./redact.js";
 import { deviceRoutes } from "./routes/device.js";
 import { deviceTokenRoutes } from "./routes/device_token.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -17,6 +19,8 @@ export interface HttpServerDeps {
   logger: Logger;
   /** Largest request body accepted, in bytes (`POST /data` alone may carry 200 kB). */
   bodyLimit?: number;
+  /** Bounds on query strings (config `http`); past one a request is refused with 400. */
+  queryBounds?: QueryBounds;
   /**
    * Routes of other parts (data, inspector, actions...), registered by the composition root:
    * `account` ones behind the account-token hook, `device` ones behind the device-token hook,
@@ -32,6 +36,21 @@ export interface HttpServerDeps {
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
 
+export interface HttpRoute {
+  method: string;
+  url: string;
+}
+
+const routeLists = new WeakMap<FastifyInstance, HttpRoute[]>();
+
+/**
+ * Every route `createHttpServer` registered (HEAD twins included), in order: what a hostile
+ * request suite must cover, without a hand-kept list that a new route would silently skip.
+ */
+export function registeredRoutes(app: FastifyInstance): readonly HttpRoute[] {
+  return routeLists.get(app) ?? [];
+}
+
 /** Builds Sluice's TagoIO-compatible REST API; the caller decides where it listens. */
 export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -41,14 +60,32 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     // Per-request info lines would drown the broker's log; completions are logged at debug below.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit,
-    routerOptions: { querystringParser: parseQueryString },
+    routerOptions: { querystringParser: routerQueryParser(deps.queryBounds ?? DEFAULT_QUERY_BOUNDS) },
+    // No request may end the process: errors before routing, at the socket and escaping the
+    // router all answer in the envelope (boundary.ts).
+    frameworkErrors,
+    clientErrorHandler: clientErrorHandler(deps.logger),
+    serverFactory: guardedServerFactory(deps.logger),
+  });
+
+  const routes: HttpRoute[] = [];
+  routeLists.set(app, routes);
+  app.addHook("onRoute", (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url ?? route.path });
   });
 
   acceptJsonOnly(app);
   installEnvelope(app, bodyLimit);
   instrumentHttp(app, deps.metrics);
+  // First hook of every route, before authentication: a query string past its bounds is refused.
+  app.addHook("onRequest", async (request) => {
+    const refused = queryRefusal(request.query);
+    if (refused) throw refused;
+  });
   app.addHook("onResponse", async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "http request");
+    // The URL may carry a token (`?token=` on streams, DELETE /device/token/:token).
+    const url = redactUrl(request.url, request.routeOptions.url);
+    request.log.debug({ method: request.method, url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "http request");
   });
 
   await app.register(statusRoutes());

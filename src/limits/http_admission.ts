@@ -5,15 +5,19 @@ import type { InspectorSink } from "../inspector/types.js";
 import { LimitExceeded } from "./errors.js";
 import { Limits, type HttpClass } from "./limits.js";
 
-/** TagoIO's request classes for rate limits; undefined for requests it does not limit. */
-export function httpRequestClass(method: string, url: string): HttpClass | undefined {
-  const q = url.indexOf("?");
-  const path = q < 0 ? url : url.slice(0, q);
-  if (path === "/device" && method === "POST") return "deviceCreates";
-  if (path !== "/data" && !/^\/device\/[^/]+\/data$/.test(path)) return undefined;
-  if (method === "GET") return q >= 0 && /(?:^|&)query=aggregate(?:&|$)/.test(url.slice(q + 1)) ? "aggregate" : "data";
-  if (method === "POST") return "data";
-  if (method === "PUT" || method === "DELETE") return "dataEdits";
+/**
+ * TagoIO's request classes for rate limits; undefined for requests it does not limit.
+ * Classified by the route the router matched (`/device/:id/data`) and the parsed query, never
+ * by the raw URL: `/devic%65` or `/%64ata` reach the same handlers as `/device` and `/data`.
+ * HEAD runs the GET handler (Fastify adds HEAD routes), so it counts as GET.
+ */
+export function httpRequestClass(method: string, route: string | undefined, query: unknown): HttpClass | undefined {
+  const verb = method === "HEAD" ? "GET" : method;
+  if (route === "/device" && verb === "POST") return "deviceCreates";
+  if (route !== "/data" && route !== "/device/:id/data") return undefined;
+  if (verb === "GET") return (query as Record<string, unknown> | undefined)?.query === "aggregate" ? "aggregate" : "data";
+  if (verb === "POST") return "data";
+  if (verb === "PUT" || verb === "DELETE") return "dataEdits";
   return undefined;
 }
 
@@ -40,7 +44,7 @@ async function admit(deps: { limits: Limits; identity: IdentityService }, reques
   const plan = deps.limits.planOf(accountId);
   const length = Number(request.headers["content-length"] ?? 0);
   if (length > plan.maxPayloadBytes) throw new SluiceError("PLAN_LIMIT", `the body of ${length} bytes is over the plan's ${plan.maxPayloadBytes}`, 413);
-  const cls = httpRequestClass(request.method, request.url);
+  const cls = httpRequestClass(request.method, request.routeOptions.url, request.query);
   if (cls === undefined) return;
   Limits.enforce(deps.limits.admitHttp(accountId, cls));
   if (cls === "deviceCreates" && Number.isFinite(plan.devices) && (await deps.identity.countDevices(accountId)) >= plan.devices) {

@@ -255,3 +255,12 @@ describe("notification, webhook and SMTP sections", () => {
     refused({ env: { SLUICE_SMTP_SECURE: "maybe" } }, "smtp.secure");
   });
 });
+
+describe("http request bounds", () => {
+  test("http: keys are read from the file, checked and at least 1", () => {
+    const config = loadConfig({ configFile: file("http.yaml", "http:\n  maxQueryBytes: 4096\n"), env: {} });
+    assert.deepEqual(config.http, { ...defaultConfig.http, maxQueryBytes: 4096 });
+    assert.throws(() => loadConfig({ configFile: file("http0.yaml", "http:\n  maxQueryDepth: 0\n"), env: {} }), /http.maxQueryDepth must be at least 1/);
+    assert.throws(() => loadConfig({ configFile: file("http-x.yaml", "http:\n  maxQueryKeys: 3\n"), env: {} }), /unknown http key "maxQueryKeys"/);
+  });
+});

@@ -212,6 +212,27 @@ describe("GET /info and device params", () => {
     await assert.rejects(api.setParameterAsRead("f".repeat(24)), rejectsWith(/not found/));
   });
 
+  test("params follow the token's permission: read tokens only read them, write tokens only acknowledge", async () => {
+    const { deviceId } = await freshDevice();
+    const accountId = (await server.identity.authenticateAccount(server.accountToken))!;
+    await server.resources().devices.paramSet(deviceId, { key: "interval", value: "60", sent: false });
+    const [param] = await server.resources().devices.paramList(deviceId);
+    const { token: reader } = await server.identity.createToken(accountId, deviceId, { permission: "read" });
+    const { token: writer } = await server.identity.createToken(accountId, deviceId, { permission: "write" });
+    const { token: full } = await server.identity.createToken(accountId, deviceId, { permission: "full" });
+    assert.equal((await raw("GET", "/device/params", { token: reader })).status, 200);
+    const readDenied = await raw("GET", "/device/params", { token: writer });
+    assert.equal(readDenied.status, 403);
+    assert.match(readDenied.body.message!, /may not read params \(its permission is write\)/);
+    const writeDenied = await raw("PUT", `/device/params/${param!.id}`, { token: reader, body: { sent: true } });
+    assert.equal(writeDenied.status, 403);
+    assert.match(writeDenied.body.message!, /may not change params \(its permission is read\)/);
+    assert.equal((await server.resources().devices.paramList(deviceId))[0]!.sent, false, "the refused PUT changed nothing");
+    assert.equal((await raw("PUT", `/device/params/${param!.id}`, { token: writer, body: { sent: true } })).status, 200);
+    assert.equal((await raw("GET", "/device/params", { token: full })).status, 200);
+    assert.equal((await raw("PUT", `/device/params/${param!.id}`, { token: full, body: { sent: false } })).status, 200);
+  });
+
   test("data_amount counts the device's records", async () => {
     const { deviceId, api } = await freshDevice();
     await api.sendData([{ variable: "a", value: 1 }, { variable: "b", value: 2 }]);

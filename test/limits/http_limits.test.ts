@@ -54,6 +54,37 @@ describe("plans over HTTP", () => {
     assert.match(refused.body.message, /2 devices/);
   });
 
+  test("an encoded path is classified by the route it reaches: /devic%65 meets the device ceiling", async () => {
+    const acct = await accountOn(sluice, "small");
+    for (let i = 0; i < 2; i++) assert.equal((await request(sluice, "POST", "/devic%65", acct.token, { name: `d${i}` })).status, 200);
+    const refused = await request(sluice, "POST", "/devic%65", acct.token, { name: "d3" });
+    assert.equal(refused.status, 403);
+    assert.match(refused.body.message, /2 devices/);
+  });
+
+  test("an encoded path, HEAD or an encoded query meets the data rate: /%64ata, /d%61ta, HEAD /data", async () => {
+    const acct = await accountOn(sluice, "small");
+    const dev = await acct.device();
+    assert.equal((await request(sluice, "POST", "/%64ata", dev.token, { variable: "x", value: 1 })).status, 200);
+    assert.equal((await request(sluice, "GET", "/d%61ta?variables=x", dev.token)).status, 200);
+    const head = await fetch(`${sluice.api}/data?variables=x`, { method: "HEAD", headers: { token: dev.token } });
+    assert.equal(head.status, 200);
+    const refused = await request(sluice, "POST", "/%64ata", dev.token, { variable: "x", value: 2 });
+    assert.equal(refused.status, 429);
+  });
+
+  test("an aggregate query is classified on the parsed query, however it is encoded", async () => {
+    const target = await startSluice({ plans: { agg: { http: { aggregate: 1 } } }, defaultPlan: "agg" });
+    try {
+      const dev = await target.device();
+      const aggregate = "/data?variables=x&query=aggregate&interval=hour&function=avg";
+      assert.equal((await request(target, "GET", aggregate.replace("aggregate", "%61ggregate"), dev.token)).status, 200);
+      assert.equal((await request(target, "GET", aggregate, dev.token)).status, 429);
+    } finally {
+      await target.close();
+    }
+  });
+
   test("relays past the plan's count are refused with 403", async () => {
     const acct = await accountOn(sluice, "small");
     // Port 9 (discard) on loopback: nothing answers, the relay just keeps retrying in the background.

@@ -3,9 +3,8 @@ import { toApiBucket, toApiRecord } from "../../data/api_record.js";
 import { parseDataQuery } from "../../data/query.js";
 import type { BucketStore, QueryResult } from "../../data/types.js";
 import { validateEdits } from "../../data/validate.js";
-import { SluiceError } from "../../errors.js";
 import type { DevicePrincipal } from "../../identity/service.js";
-import { deviceOf } from "../auth.js";
+import { devicePermitted } from "../auth.js";
 import { ok } from "../envelope.js";
 
 /**
@@ -63,13 +62,8 @@ export function dataRoutes(deps: DataRouteDeps): FastifyPluginAsync {
   };
 }
 
-/** The device behind the token, if the token's permission covers `need`. */
 function allowed(request: FastifyRequest, need: "read" | "write"): DevicePrincipal {
-  const principal = deviceOf(request);
-  if (principal.permission !== "full" && principal.permission !== need) {
-    throw new SluiceError("FORBIDDEN", `This token may not ${need === "read" ? "read" : "send or change"} data (its permission is ${principal.permission})`, 403);
-  }
-  return principal;
+  return devicePermitted(request, need, need === "read" ? "read data" : "send or change data");
 }
 
 /**

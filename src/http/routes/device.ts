@@ -3,7 +3,7 @@ import type { IdentityService, NewDevice } from "../../identity/service.js";
 import type { DeviceRow } from "../../store/types.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
-import { applyListQuery, listQuerySchema, type ApiItem, type ListQuery } from "../listing.js";
+import { applyListQuery, checkFilter, listQuerySchema, type ApiItem, type ListQuery } from "../listing.js";
 
 /**
  * TagoIO's device resource: `POST /device`, `GET /device`, `GET|PUT|DELETE /device/:id`.
@@ -117,6 +117,8 @@ export function deviceRoutes(deps: { identity: IdentityService }): FastifyPlugin
       "/device",
       { schema: { querystring: listQuerySchema(["name", "visible", "active", "last_input", "created_at", "updated_at"]) } },
       async (request) => {
+        // Checked before the name reaches the store's LIKE, not only when items are compared.
+        if (request.query.filter) checkFilter(request.query.filter);
         const nameFilter = request.query.filter?.name;
         const rows = await loadDevices(identity, accountOf(request), typeof nameFilter === "string" ? nameFilter : undefined);
         return ok(applyListQuery(rows.map(deviceListItem), request.query, { defaultOrder: "name,asc", alwaysFields: ["id", "name", "tags"] }));

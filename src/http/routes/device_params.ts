@@ -3,14 +3,15 @@ import { validateParamInputs, type ParamStore } from "../../data/params.js";
 import { invalid, notFound } from "../../errors.js";
 import type { IdentityService } from "../../identity/service.js";
 import type { QueryValue } from "../query.js";
-import { accountOf, deviceOf } from "../auth.js";
+import { accountOf, devicePermitted } from "../auth.js";
 import { ok } from "../envelope.js";
 
 /**
  * Configuration params, from both sides:
  * - the device (device token): `GET /device/params` (`sent_status=true|false` narrows),
  *   `PUT /device/params/:id` with `{ sent: true }` once it has applied one (the SDK's
- *   `getParameters` / `setParameterAsRead`);
+ *   `getParameters` / `setParameterAsRead`). As for data, a `read` token may only GET and a
+ *   `write` token only PUT; `full` does both;
  * - the account (account token): `GET /device/:id/params`, `POST` (what the SDK's `paramSet`
  *   sends) or `PUT /device/:id/params` with one param or a list, and
  *   `DELETE /device/:id/params/:paramId`.
@@ -22,13 +23,14 @@ export function deviceParamRoutes(deps: { params: ParamStore }): FastifyPluginAs
   const { params } = deps;
   return async (app) => {
     app.get<{ Querystring: Record<string, QueryValue> }>("/device/params", async (request) =>
-      ok(await params.list(deviceOf(request).deviceId, sentStatus(request.query.sent_status))),
+      ok(await params.list(devicePermitted(request, "read", "read params").deviceId, sentStatus(request.query.sent_status))),
     );
 
     app.put<{ Params: { id: string }; Body: { sent?: unknown } | undefined }>("/device/params/:id", async (request) => {
+      const { deviceId } = devicePermitted(request, "write", "change params");
       const sent = request.body?.sent ?? true;
       if (typeof sent !== "boolean") throw invalid("sent must be a boolean");
-      if (!(await params.markSent(deviceOf(request).deviceId, request.params.id, sent))) throw notFound(`Param ${request.params.id}`);
+      if (!(await params.markSent(deviceId, request.params.id, sent))) throw notFound(`Param ${request.params.id}`);
       return ok(UPDATED);
     });
   };
