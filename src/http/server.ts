@@ -6,6 +6,7 @@ import { accountAuth, accountOf, deviceAuth, deviceOf } from "./auth.js";
 import { installEnvelope } from "./envelope.js";
 import { instrumentHttp } from "./http_metrics.js";
 import { parseQueryString } from "./query.js";
+import { redactUrl } from "./redact.js";
 import { deviceRoutes } from "./routes/device.js";
 import { deviceTokenRoutes } from "./routes/device_token.js";
 import { metricsRoutes } from "./routes/metrics.js";
@@ -48,7 +49,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   installEnvelope(app, bodyLimit);
   instrumentHttp(app, deps.metrics);
   app.addHook("onResponse", async (request, reply) => {
-    request.log.debug({ method: request.method, url: request.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "http request");
+    request.log.debug({ method: request.method, url: redactUrl(request.url), status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "http request");
   });
 
   await app.register(statusRoutes());
