@@ -3,6 +3,7 @@ import type { AddressInfo, Server } from "node:net";
 import { join, resolve } from "node:path";
 import { Acl } from "./access/acl.js";
 import { createBrokerHooks, disconnectOnRevocation } from "./access/broker_hooks.js";
+import { profileRoutes } from "./http/routes/profile.js";
 import { loadTlsMaterial } from "./access/tls_material.js";
 import type { SluiceConfig } from "./config/schema.js";
 import { SqliteBucketStore } from "./data/sqlite/bucket_store.js";
@@ -160,6 +161,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
       if (!limits.planOf(accountId).features.analysis) throw new LimitExceeded("features.analysis", "the account's plan has no analyses");
       Limits.enforce(limits.admitMonthly(accountId, "analysis_runs"));
     },
+    revoked: (tokenId, reason) => identity.announceRevoked({ tokenIds: [tokenId], reason }),
   });
   // Notifications, email and webhooks: services that actions (and analyses' services) call.
   const notifications = new NotificationService(new SqliteNotificationStore(store.db), events, config.notifications.maxPerAccount,
@@ -308,6 +310,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
           },
         }),
         relayRoutes({ relays }),
+        profileRoutes({ identity, planOf: (accountId) => limits.planOf(accountId).name }),
       ],
       device: [
         dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),
@@ -324,11 +327,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         }),
         eventRoutes({
           hub: events,
+          revocations: identity,
           async resolveToken(token) {
-            const accountId = await identity.authenticateAccount(token);
-            if (accountId === undefined) return undefined;
-            const analysis = await analyses.byToken(token);
-            return analysis ? { accountId, analysisId: analysis.id } : { accountId };
+            const principal = await identity.authenticateAccountToken(token);
+            if (principal === undefined) return undefined;
+            const { accountId, tokenId, analysisId } = principal;
+            return analysisId === null ? { accountId, tokenId } : { accountId, tokenId, analysisId };
           },
         }),
       ],

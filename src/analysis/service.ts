@@ -25,6 +25,12 @@ export interface AnalysisServiceDeps {
   allowPrivateTargets: boolean;
   /** The account's plan on one more run (monthly runs, the analysis feature); throws to refuse. */
   admitRun?(accountId: string): void;
+  /**
+   * An analysis token stopped being valid (regenerated, analysis deleted): the composition
+   * root passes it on as the identity service's `revoked` event, which ends the token's live
+   * uses (SSE streams) the way it ends MQTT connections.
+   */
+  revoked?(tokenId: string, reason: string): void;
 }
 
 /**
@@ -75,7 +81,9 @@ export class AnalysisService {
   }
 
   async delete(accountId: string, id: string): Promise<void> {
-    if (!(await this.deps.store.delete(accountId, id))) throw notFound("Analysis");
+    const tokenId = await this.deps.store.delete(accountId, id);
+    if (tokenId === undefined) throw notFound("Analysis");
+    this.deps.revoked?.(tokenId, "analysis deleted");
     this.deps.queue.drop(id);
     this.deps.console.clear(id);
     await this.deps.files.remove(id).catch((err) => this.deps.logger.warn({ err, analysisId: id }, "removing an analysis's script directory failed"));
@@ -99,7 +107,9 @@ export class AnalysisService {
   async regenerateToken(accountId: string, id: string): Promise<string> {
     const row = await this.get(accountId, id);
     const token = generateToken();
-    await this.deps.store.replaceToken(accountId, id, token, generateId(), { tokenHash: hashToken(token), name: tokenName(row) });
+    const old = await this.deps.store.replaceToken(accountId, id, token, generateId(), { tokenHash: hashToken(token), name: tokenName(row) });
+    if (old === undefined) throw notFound("Analysis"); // deleted meanwhile
+    this.deps.revoked?.(old, "analysis token regenerated");
     return token;
   }
 

@@ -18,10 +18,13 @@ export interface AnalysisStore {
   list(accountId: string): Promise<AnalysisRow[]>;
   /** The analysis whose account token has this hash. */
   findByTokenHash(hash: string): Promise<AnalysisRow | undefined>;
-  /** Deletes the analysis and its token row; false when there was none. */
-  delete(accountId: string, id: string): Promise<boolean>;
-  /** Swaps the analysis token: the old token row goes, a new one comes. */
-  replaceToken(accountId: string, id: string, token: string, tokenId: string, newToken: NewAnalysisToken): Promise<void>;
+  /**
+   * Deletes the analysis and its token row; returns the deleted token row's id (whose live
+   * uses must then end), undefined when there was no such analysis.
+   */
+  delete(accountId: string, id: string): Promise<string | undefined>;
+  /** Swaps the analysis token: the old token row goes, a new one comes; returns the old row's id. */
+  replaceToken(accountId: string, id: string, token: string, tokenId: string, newToken: NewAnalysisToken): Promise<string | undefined>;
   setLastRun(id: string, at: Date): Promise<void>;
   saveCode(accountId: string, id: string, code: Buffer, fileName: string, module: "cjs" | "esm"): Promise<number>;
   /** The script and its version; undefined when none was uploaded. */

@@ -60,6 +60,17 @@ export function parseQueryDate(input: unknown, now: Date): Date | undefined {
   return parseDate(input);
 }
 
+/**
+ * A relative date counted forward ("1 month", "2 days": that long after `now`), as TagoIO's
+ * token `expire_time` takes it; undefined when `text` is not a duration ("… ago" is not).
+ */
+export function parseRelativeFuture(text: string, now: Date): Date | undefined {
+  const relative = RELATIVE.exec(text.trim());
+  if (!relative || /ago$/i.test(text.trim())) return undefined;
+  // Counting back a negative amount is counting forward, with the same calendar clamping.
+  return subtract(now, -Number(relative[1]), relative[2]!.toLowerCase());
+}
+
 function subtract(now: Date, amount: number, unit: string): Date {
   const fixed = FIXED_UNIT_MS[unit];
   if (fixed !== undefined) return new Date(now.getTime() - amount * fixed);

@@ -1,7 +1,7 @@
 import type { FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import type { IncomingHttpHeaders } from "node:http";
 import { invalid, SluiceError, unauthorized } from "../errors.js";
-import type { DevicePrincipal, IdentityService } from "../identity/service.js";
+import type { AccountPrincipal, DevicePrincipal, IdentityService } from "../identity/service.js";
 import type { Metrics } from "../observability/metrics.js";
 
 /**
@@ -20,7 +20,7 @@ export function requestToken(headers: IncomingHttpHeaders): string | undefined {
 
 // Kept beside the request rather than decorated onto FastifyRequest, so no global type
 // augmentation is needed and a route that forgot the hook fails loudly instead of reading "".
-const accounts = new WeakMap<FastifyRequest, string>();
+const accounts = new WeakMap<FastifyRequest, AccountPrincipal>();
 
 /** onRequest hook for account-token routes: rejects with 401 before the body is even read. */
 export function accountAuth(identity: IdentityService, metrics: Metrics): onRequestAsyncHookHandler {
@@ -30,20 +30,25 @@ export function accountAuth(identity: IdentityService, metrics: Metrics): onRequ
       metrics.authFailures.inc({ protocol: "http" });
       throw unauthorized("Authorization denied: send an account token in the `token` header");
     }
-    const accountId = await identity.authenticateAccount(token);
-    if (accountId === undefined) {
+    const principal = await identity.authenticateAccountToken(token);
+    if (principal === undefined) {
       metrics.authFailures.inc({ protocol: "http" });
       throw unauthorized("Authorization denied");
     }
-    accounts.set(request, accountId);
+    accounts.set(request, principal);
   };
 }
 
 /** The account `accountAuth` resolved for this request. */
 export function accountOf(request: FastifyRequest): string {
-  const accountId = accounts.get(request);
-  if (accountId === undefined) throw new Error(`route ${request.routeOptions.url} is missing the accountAuth hook`);
-  return accountId;
+  return accountPrincipalOf(request).accountId;
+}
+
+/** The account token `accountAuth` resolved for this request: which token, its permission. */
+export function accountPrincipalOf(request: FastifyRequest): AccountPrincipal {
+  const principal = accounts.get(request);
+  if (principal === undefined) throw new Error(`route ${request.routeOptions.url} is missing the accountAuth hook`);
+  return principal;
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http";
 import type { FastifyInstance } from "fastify";
+import type { RevocationEvent } from "../identity/service.js";
 
 export interface SseOptions {
   /** A comment line this often keeps proxies and NATs from closing an idle stream. */
@@ -95,5 +96,39 @@ export function endStreamsOnClose(app: FastifyInstance): (stream: SseStream) => 
   return (stream) => {
     open.add(stream);
     stream.onClose(() => open.delete(stream));
+  };
+}
+
+/** Where revocations come from: the identity service's `revoked` event. */
+export interface RevocationSource {
+  on(event: "revoked", listener: (event: RevocationEvent) => void): unknown;
+  off(event: "revoked", listener: (event: RevocationEvent) => void): unknown;
+}
+
+/**
+ * For a route plugin serving streams: ends a stream as soon as the token that opened it stops
+ * being valid (revoked, regenerated, expired, its analysis deleted). It listens to the same
+ * `revoked` events that end MQTT connections (`disconnectOnRevocation`), so a token has one
+ * revocation path whatever holds it open. Returns the function that binds a stream to its token.
+ */
+export function endStreamsOnRevocation(app: FastifyInstance, revocations: RevocationSource): (stream: SseStream, tokenId: string) => void {
+  const byToken = new Map<string, Set<SseStream>>();
+  const onRevoked = (event: RevocationEvent) => {
+    for (const tokenId of event.tokenIds ?? []) {
+      for (const stream of byToken.get(tokenId) ?? []) stream.end();
+    }
+  };
+  revocations.on("revoked", onRevoked);
+  app.addHook("onClose", async () => {
+    revocations.off("revoked", onRevoked);
+  });
+  return (stream, tokenId) => {
+    let set = byToken.get(tokenId);
+    if (!set) byToken.set(tokenId, (set = new Set()));
+    set.add(stream);
+    stream.onClose(() => {
+      set.delete(stream);
+      if (set.size === 0 && byToken.get(tokenId) === set) byToken.delete(tokenId);
+    });
   };
 }

@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
-import { invalid, notFound } from "../errors.js";
-import type { AccountRow, DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../store/types.js";
+import { invalid, notFound, SluiceError } from "../errors.js";
+import type { AccountRow, AccountTokenRow, DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../store/types.js";
 import { generateId, generateToken, hashToken } from "./tokens.js";
 
 /** What a valid device token proves about its bearer. */
@@ -11,6 +11,22 @@ export interface DevicePrincipal {
   permission: Permission;
   expiresAt: Date | null;
 }
+
+/** What a valid account token proves about its bearer. */
+export interface AccountPrincipal {
+  accountId: string;
+  tokenId: string;
+  permission: Permission;
+  expiresAt: Date | null;
+  /** Set when the token is an analysis's token. */
+  analysisId: string | null;
+}
+
+/**
+ * How often an account token's `last_authorization` is written: every request reads the row,
+ * but writing it on each one would turn every API call into a database write.
+ */
+const TOUCH_EVERY_MS = 60_000;
 
 export interface NewDevice {
   name: string;
@@ -29,8 +45,10 @@ export interface NewToken {
 /**
  * Events:
  * - `deviceChanged` ({ accountId, deviceId, deleted? }): a device was edited or deleted.
- * - `revoked` ({ tokenIds?, deviceId?, reason }): credentials stopped being valid; whoever
- *   holds live sessions on them (the broker) must drop those sessions.
+ * - `revoked` ({ tokenIds?, deviceId?, reason }): credentials (device or account token ids)
+ *   stopped being valid: revoked, expired, replaced, or their device or analysis deleted.
+ *   Whoever holds live sessions on them (the broker's connections, the SSE streams) must end
+ *   them; it is the one revocation signal, whatever kind the token is.
  */
 export class IdentityService extends EventEmitter {
   private expiryTimer: NodeJS.Timeout | undefined;
@@ -55,11 +73,57 @@ export class IdentityService extends EventEmitter {
   }
 
   async createAccountToken(accountId: string, name: string): Promise<string> {
+    return (await this.issueAccountToken(accountId, { name })).token;
+  }
+
+  /** A new account token (returned once; only its hash and first characters are stored). */
+  async issueAccountToken(accountId: string, input: NewToken): Promise<{ row: AccountTokenRow; token: string }> {
+    const permission = input.permission ?? "full";
+    // Every account route would need its own read/write rule, and an account can read its
+    // analyses' tokens (full ones): a read or write account token would promise a limit it
+    // cannot keep. So account tokens are full, and say so instead of pretending.
+    if (permission !== "full") throw invalid('permission must be "full": Sluice account tokens are full tokens (device tokens have read and write)');
+    if (input.expiresAt && Number.isNaN(input.expiresAt.getTime())) throw invalid("expire_time is not a valid date");
     const token = generateToken();
-    await this.repo.insertAccountToken({
-      id: generateId(), accountId, tokenHash: hashToken(token), name, createdAt: new Date(), expiresAt: null,
-    });
-    return token;
+    const row: AccountTokenRow = {
+      id: generateId(), accountId, tokenHash: hashToken(token), name: input.name ?? "Token", createdAt: new Date(),
+      expiresAt: input.expiresAt ?? null, permission, prefix: token.slice(0, 8), lastAuthorization: null, analysisId: null,
+    };
+    await this.repo.insertAccountToken(row);
+    return { row, token };
+  }
+
+  listAccountTokens(accountId: string): Promise<AccountTokenRow[]> {
+    return this.repo.listAccountTokens(accountId);
+  }
+
+  /**
+   * Revokes an account token by the token itself or by its id. Refused (409) for an analysis's
+   * token (regenerating or deleting the analysis replaces it; revoking it here would leave the
+   * analysis showing a dead token), and for the account's last valid full token that is not an
+   * analysis's: without one the account could not list, create or revoke tokens any more.
+   */
+  async revokeAccountToken(accountId: string, tokenOrId: string): Promise<AccountTokenRow> {
+    const byHash = await this.repo.findAccountTokenByHash(hashToken(tokenOrId));
+    const row = byHash?.accountId === accountId ? byHash : await this.repo.findAccountToken(accountId, tokenOrId);
+    if (!row) throw notFound("Token");
+    if (row.analysisId !== null) {
+      throw new SluiceError("ANALYSIS_TOKEN", "this is an analysis's token: regenerate it with the analysis (GET /analysis/:id/token) instead", 409);
+    }
+    if (isManagementToken(row)) {
+      const others = (await this.repo.listAccountTokens(accountId)).filter((t) => t.id !== row.id && isManagementToken(t));
+      if (others.length === 0) {
+        throw new SluiceError("LAST_FULL_TOKEN", "this is the account's last full token: create another full token before revoking it", 409);
+      }
+    }
+    await this.repo.deleteAccountToken(row.id);
+    this.emit("revoked", { tokenIds: [row.id], reason: "token revoked" });
+    return row;
+  }
+
+  /** Passes on a revocation decided elsewhere (an analysis token replaced or deleted with its analysis). */
+  announceRevoked(event: RevocationEvent): void {
+    this.emit("revoked", event);
   }
 
   async getAccount(id: string): Promise<AccountRow> {
@@ -80,9 +144,18 @@ export class IdentityService extends EventEmitter {
 
   /** Resolves an account token to its account id, or undefined. */
   async authenticateAccount(token: string): Promise<string | undefined> {
+    return (await this.authenticateAccountToken(token))?.accountId;
+  }
+
+  /** Resolves an account token to its principal, or undefined when unknown or expired. */
+  async authenticateAccountToken(token: string): Promise<AccountPrincipal | undefined> {
     const row = await this.repo.findAccountTokenByHash(hashToken(token));
-    if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
-    return row.accountId;
+    const now = Date.now();
+    if (!row || (row.expiresAt && row.expiresAt.getTime() <= now)) return undefined;
+    if (row.lastAuthorization === null || now - row.lastAuthorization.getTime() >= TOUCH_EVERY_MS) {
+      void this.repo.touchAccountToken(row.id, new Date(now));
+    }
+    return { accountId: row.accountId, tokenId: row.id, permission: row.permission, expiresAt: row.expiresAt, analysisId: row.analysisId };
   }
 
   /** Resolves a device token to its principal, or undefined when unknown or expired. */
@@ -181,7 +254,10 @@ export class IdentityService extends EventEmitter {
 
   private async checkExpiry(): Promise<void> {
     const now = new Date();
-    const expired = await this.repo.listTokensExpiring(this.expiryCheckedUpTo, now);
+    const expired = [
+      ...(await this.repo.listTokensExpiring(this.expiryCheckedUpTo, now)),
+      ...(await this.repo.listAccountTokensExpiring(this.expiryCheckedUpTo, now)),
+    ];
     this.expiryCheckedUpTo = now;
     if (expired.length > 0) this.emit("revoked", { tokenIds: expired.map((t) => t.id), reason: "token expired" });
   }
@@ -189,6 +265,11 @@ export class IdentityService extends EventEmitter {
   stop(): void {
     clearInterval(this.expiryTimer);
   }
+}
+
+/** A token that can manage the account's tokens, and so can always get the account back. */
+function isManagementToken(row: AccountTokenRow): boolean {
+  return row.permission === "full" && row.analysisId === null && (row.expiresAt === null || row.expiresAt.getTime() > Date.now());
 }
 
 export interface RevocationEvent {

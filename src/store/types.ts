@@ -22,6 +22,13 @@ export interface AccountTokenRow {
   name: string;
   createdAt: Date;
   expiresAt: Date | null;
+  /** `read`: safe methods only; `write`: no token management; `full`: everything (docs/accounts.md). */
+  permission: Permission;
+  /** First characters of the token, for masked lists; null for tokens made before migration 10. */
+  prefix: string | null;
+  lastAuthorization: Date | null;
+  /** Set on an analysis's token (made and replaced by the analysis service, not by this API). */
+  analysisId: string | null;
 }
 
 export interface DeviceRow {
@@ -59,6 +66,12 @@ export interface IdentityRepository {
   setAccountPlan(id: string, plan: string | null): Promise<boolean>;
   insertAccountToken(row: AccountTokenRow): Promise<void>;
   findAccountTokenByHash(hash: string): Promise<AccountTokenRow | undefined>;
+  findAccountToken(accountId: string, id: string): Promise<AccountTokenRow | undefined>;
+  listAccountTokens(accountId: string): Promise<AccountTokenRow[]>;
+  deleteAccountToken(id: string): Promise<boolean>;
+  touchAccountToken(id: string, at: Date): Promise<void>;
+  /** Account tokens whose expiry lies in (after, upTo]. */
+  listAccountTokensExpiring(after: Date, upTo: Date): Promise<AccountTokenRow[]>;
 
   insertDevice(row: DeviceRow): Promise<void>;
   updateDevice(row: DeviceRow): Promise<void>;

@@ -9,6 +9,8 @@ export interface SseStreamClient {
   next(timeoutMs?: number): Promise<SseMessage>;
   /** Events received and not yet taken with next(). */
   readonly pending: number;
+  /** Resolves when the server ends the stream; throws when it is still open after the timeout. */
+  ended(timeoutMs?: number): Promise<void>;
   close(): void;
 }
 
@@ -25,6 +27,8 @@ export async function openStream(url: string, headers: Record<string, string> = 
   response.setEncoding("utf8");
   response.on("data", (chunk: string) => queue.push(...parser.push(chunk)));
   response.on("error", () => {}); // close() destroys it mid-stream
+  let over = false;
+  response.on("close", () => (over = true));
   return {
     status: response.statusCode ?? 0,
     async next(timeoutMs = 2000) {
@@ -37,6 +41,13 @@ export async function openStream(url: string, headers: Record<string, string> = 
     },
     get pending() {
       return queue.length;
+    },
+    async ended(timeoutMs = 2000) {
+      const deadline = Date.now() + timeoutMs;
+      while (!over) {
+        if (Date.now() > deadline) throw new Error(`the stream is still open after ${timeoutMs} ms`);
+        await delay(10);
+      }
     },
     close: () => response.destroy(),
   };

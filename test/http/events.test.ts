@@ -31,10 +31,11 @@ before(async () => {
     routes: {
       public: [eventRoutes({
         hub,
+        revocations: identity,
         async resolveToken(t) {
-          if (t === ANALYSIS_TOKEN) return { accountId, analysisId: "a1" };
-          const account = await identity.authenticateAccount(t);
-          return account === undefined ? undefined : { accountId: account };
+          if (t === ANALYSIS_TOKEN) return { accountId, tokenId: "t-a1", analysisId: "a1" };
+          const principal = await identity.authenticateAccountToken(t);
+          return principal === undefined ? undefined : { accountId: principal.accountId, tokenId: principal.tokenId };
         },
       })],
     },
@@ -83,6 +84,26 @@ describe("GET /events", () => {
     hub.publish(accountId, "analysis_trigger.a1", { data: [1] });
     assert.deepEqual(JSON.parse((await stream.next()).data), { channel: "analysis_trigger", payload: { data: [1] } });
     stream.close();
+  });
+
+  test("an analysis token may join only its own analysis_trigger.<id>: another analysis's is a 403", async () => {
+    const refused = await get("/events?channels=notification,analysis_trigger.a2", { token: ANALYSIS_TOKEN });
+    assert.equal(refused.status, 403);
+    assert.equal(refused.body.status, false);
+    assert.match(refused.body.message, /its own analysis_trigger/);
+    const own = await openStream(`${url}/events?channels=analysis_trigger.a1&token=${ANALYSIS_TOKEN}`);
+    assert.equal(own.status, 200);
+    own.close();
+  });
+
+  test("a stream ends when its token's revocation is announced, and only that token's streams", async () => {
+    const mine = await openStream(`${url}/events?channels=notification&token=${ANALYSIS_TOKEN}`);
+    const other = await openStream(`${url}/events?channels=notification`, { token });
+    identity.announceRevoked({ tokenIds: ["t-a1"], reason: "test" });
+    await mine.ended(1000);
+    hub.publish(accountId, "notification", { title: "still here" });
+    assert.deepEqual(JSON.parse((await other.next()).data).payload, { title: "still here" });
+    other.close();
   });
 
   test("refuses a missing or wrong token with 401 and bad channel lists with 400", async () => {

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
+import { parseRelativeFuture } from "../../data/dates.js";
 import { invalid } from "../../errors.js";
 import type { IdentityService } from "../../identity/service.js";
 import type { DeviceTokenRow, Permission } from "../../store/types.js";
@@ -36,11 +37,14 @@ const deviceParams = {
   properties: { deviceId: { type: "string", minLength: 1 } },
 } as const;
 
-/** `"never"` or absent → no expiry; otherwise a date that must lie in the future. */
+/**
+ * `"never"` or absent → no expiry; otherwise a date, or a duration from now ("1 month", as
+ * TagoIO takes it), that must lie in the future.
+ */
 export function parseExpireTime(value: string | undefined, now = new Date()): Date | null {
   if (value === undefined || value.toLowerCase() === "never") return null;
-  const date = new Date(value);
-  if (Number.isNaN(date.getTime())) throw invalid(`expire_time must be "never" or an ISO date, got "${value}"`);
+  const date = parseRelativeFuture(value, now) ?? new Date(value);
+  if (Number.isNaN(date.getTime())) throw invalid(`expire_time must be "never" or an ISO date, or a duration like "1 month", got "${value}"`);
   if (date.getTime() <= now.getTime()) throw invalid("expire_time must be in the future");
   return date;
 }

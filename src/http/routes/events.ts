@@ -3,12 +3,17 @@ import { invalid, SluiceError, unauthorized } from "../../errors.js";
 import { TooManySubscribersError, type EventHub } from "../../events/hub.js";
 import type { QueryValue } from "../query.js";
 import { streamToken } from "../auth.js";
-import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, SseStream, type SseOptions } from "../sse.js";
+import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, endStreamsOnRevocation, SseStream, type RevocationSource, type SseOptions } from "../sse.js";
 
 /** Who a token is, as far as event channels care. */
 export interface EventSubject {
   accountId: string;
-  /** Set when the token is an analysis token: `analysis_trigger` then means this analysis. */
+  /** The token's row: the stream ends when a `revoked` event names it. */
+  tokenId: string;
+  /**
+   * Set when the token is an analysis token: `analysis_trigger` then means this analysis, and
+   * another analysis's `analysis_trigger.<id>` is refused (its events carry that analysis's token).
+   */
   analysisId?: string;
 }
 
@@ -16,6 +21,8 @@ export interface EventRouteDeps {
   hub: EventHub;
   /** Resolves the request's token; undefined when it is not valid. */
   resolveToken(token: string): Promise<EventSubject | undefined>;
+  /** The identity service: its `revoked` events end the streams of the tokens they name. */
+  revocations: RevocationSource;
   sse?: Partial<SseOptions>;
 }
 
@@ -28,12 +35,15 @@ const MAX_CHANNELS = 20;
  * For the PUBLIC slot: `GET /events?channels=a,b.id&token=T`, TagoIO's SSE endpoint as the
  * SDK's `openSSEListening` opens it. Each event is `data: {"channel":"…","payload":…}`.
  * The token may also come in the `token` header. A channel without an id that concerns one
- * analysis (`analysis_trigger`) is bound to the analysis whose token opened the stream.
+ * analysis (`analysis_trigger`) is bound to the analysis whose token opened the stream; an
+ * analysis token asking for another analysis's `analysis_trigger.<id>` gets a 403. The stream
+ * ends within the expiry watch's tick of its token being revoked, replaced or expiring.
  */
 export function eventRoutes(deps: EventRouteDeps): FastifyPluginAsync {
   const sseOptions: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...deps.sse };
   return async (app) => {
     const keep = endStreamsOnClose(app);
+    const bindToToken = endStreamsOnRevocation(app, deps.revocations);
 
     app.get<{ Querystring: Record<string, QueryValue | undefined> }>("/events", async (request, reply) => {
       const token = streamToken(request);
@@ -41,6 +51,10 @@ export function eventRoutes(deps: EventRouteDeps): FastifyPluginAsync {
       const subject = await deps.resolveToken(token);
       if (!subject) throw unauthorized();
       const channels = parseChannels(request.query.channels ?? request.query.channel).map((channel) => {
+        const [name, id] = channel.split(".");
+        if (id !== undefined && PER_ANALYSIS.has(name!) && subject.analysisId !== undefined && id !== subject.analysisId) {
+          throw new SluiceError("FORBIDDEN", `an analysis token may only join its own ${name} channel`, 403);
+        }
         if (!PER_ANALYSIS.has(channel)) return channel;
         if (subject.analysisId === undefined) throw invalid(`the channel ${channel} needs an analysis token`);
         return `${channel}.${subject.analysisId}`;
@@ -59,6 +73,7 @@ export function eventRoutes(deps: EventRouteDeps): FastifyPluginAsync {
       reply.hijack();
       const stream = new SseStream(reply.raw, sseOptions);
       keep(stream);
+      bindToToken(stream, subject.tokenId);
       stream.onClose(unsubscribe);
     });
   };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { invalid, unauthorized } from "../../errors.js";
-import type { IdentityService } from "../../identity/service.js";
+import type { AccountPrincipal, IdentityService } from "../../identity/service.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Inspector } from "../../inspector/inspector.js";
 import { isInspectorEventKind } from "../../inspector/kinds.js";
 import { serializeEvent } from "../../inspector/serialize.js";
@@ -8,7 +8,7 @@ import type { InspectorEvent, InspectorEventKind } from "../../inspector/types.j
 import type { QueryValue } from "../query.js";
 import { accountOf, streamToken } from "../auth.js";
 import { ok } from "../envelope.js";
-import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, SseStream, type SseOptions } from "../sse.js";
+import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, endStreamsOnRevocation, SseStream, type SseOptions } from "../sse.js";
 
 export interface InspectorRouteDeps {
   identity: IdentityService;
@@ -64,16 +64,18 @@ export function inspectorRoutes(deps: InspectorRouteDeps): FastifyPluginAsync {
  * account token comes in the `token` header or else `?token=` (which then sits in URLs and
  * proxy logs: use the header where the client can). Query: `backlog=N` recent events first
  * (default 50, 0 for live only), `kinds=a,b`; `Last-Event-ID` (or `?last_event_id=`) resumes
- * after that event instead of sending a backlog.
+ * after that event instead of sending a backlog. The stream ends when its token is revoked or
+ * expires (the identity service's `revoked` event) and when the device is deleted.
  */
 export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial<SseOptions> }): FastifyPluginAsync {
   const { identity, inspector } = deps;
   const sseOptions: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...deps.sse };
   return async (app) => {
     const keep = endStreamsOnClose(app);
+    const bindToToken = endStreamsOnRevocation(app, identity);
 
     app.get<{ Params: { id: string }; Querystring: Query }>("/device/:id/inspector/stream", { schema: { params: idParams } }, async (request, reply) => {
-      const accountId = await authenticate(identity, request);
+      const { accountId, tokenId } = await authenticate(identity, request);
       const device = await identity.getDevice(accountId, request.params.id);
       const query = request.query;
       const kinds = parseKinds(query.kinds);
@@ -103,17 +105,18 @@ export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial
         () => stream.end(), // the device was deleted
       );
       keep(stream);
+      bindToToken(stream, tokenId);
       stream.onClose(unsubscribe);
     });
   };
 }
 
-async function authenticate(identity: IdentityService, request: FastifyRequest<{ Querystring: Query }>): Promise<string> {
+async function authenticate(identity: IdentityService, request: FastifyRequest<{ Querystring: Query }>): Promise<AccountPrincipal> {
   const token = streamToken(request);
   if (token === undefined || token === "") throw unauthorized("Authorization denied: send an account token in the `token` header or `?token=`");
-  const accountId = await identity.authenticateAccount(token);
-  if (accountId === undefined) throw unauthorized();
-  return accountId;
+  const principal = await identity.authenticateAccountToken(token);
+  if (principal === undefined) throw unauthorized();
+  return principal;
 }
 
 function headerValue(header: string | string[] | undefined): string | undefined {

@@ -33,7 +33,10 @@ export class SqliteAnalysisStore implements AnalysisStore {
         `INSERT INTO analyses (id, account_id, name, description, active, run_on, variables, tags, token, token_id, last_run, created_at, updated_at)
          VALUES (@id, @account_id, @name, @description, @active, @run_on, @variables, @tags, @token, @token_id, @last_run, @created_at, @updated_at)`,
       ),
-      insertToken: db.prepare("INSERT INTO account_tokens (id, account_id, token_hash, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, NULL)"),
+      // analysis_id (migration 10) marks the row as this analysis's token in account token lists.
+      insertToken: db.prepare(
+        "INSERT INTO account_tokens (id, account_id, token_hash, name, created_at, expires_at, prefix, analysis_id) VALUES (?, ?, ?, ?, ?, NULL, ?, ?)",
+      ),
       deleteToken: db.prepare("DELETE FROM account_tokens WHERE id = ? AND account_id = ?"),
       update: db.prepare(
         `UPDATE analyses SET name = @name, description = @description, active = @active, run_on = @run_on, variables = @variables,
@@ -56,7 +59,7 @@ export class SqliteAnalysisStore implements AnalysisStore {
 
   async insert(row: AnalysisRow, token: NewAnalysisToken): Promise<void> {
     writeTransaction(this.db, () => {
-      this.q.insertToken.run(row.tokenId, row.accountId, token.tokenHash, token.name, row.createdAt.getTime());
+      this.q.insertToken.run(row.tokenId, row.accountId, token.tokenHash, token.name, row.createdAt.getTime(), row.token.slice(0, 8), row.id);
       this.q.insert.run(this.params(row));
     })();
   }
@@ -80,24 +83,25 @@ export class SqliteAnalysisStore implements AnalysisStore {
     return r && toRow(r);
   }
 
-  async delete(accountId: string, id: string): Promise<boolean> {
+  async delete(accountId: string, id: string): Promise<string | undefined> {
     return writeTransaction(this.db, () => {
       const r = this.q.tokenIdOf.get(accountId, id) as { token_id: string } | undefined;
-      if (!r) return false;
+      if (!r) return undefined;
       this.q.delete.run(accountId, id);
       this.q.deleteToken.run(r.token_id, accountId);
-      return true;
+      return r.token_id;
     })();
   }
 
-  async replaceToken(accountId: string, id: string, token: string, tokenId: string, newToken: NewAnalysisToken): Promise<void> {
-    writeTransaction(this.db, () => {
+  async replaceToken(accountId: string, id: string, token: string, tokenId: string, newToken: NewAnalysisToken): Promise<string | undefined> {
+    return writeTransaction(this.db, () => {
       const r = this.q.tokenIdOf.get(accountId, id) as { token_id: string } | undefined;
-      if (!r) return;
+      if (!r) return undefined;
       const now = Date.now();
-      this.q.insertToken.run(tokenId, accountId, newToken.tokenHash, newToken.name, now);
+      this.q.insertToken.run(tokenId, accountId, newToken.tokenHash, newToken.name, now, token.slice(0, 8), id);
       this.q.setToken.run(token, tokenId, now, accountId, id);
       this.q.deleteToken.run(r.token_id, accountId);
+      return r.token_id;
     })();
   }
 

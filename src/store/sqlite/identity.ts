@@ -13,6 +13,19 @@ interface TokenRecord {
   last_authorization: number | null;
 }
 
+interface AccountTokenRecord {
+  id: string; account_id: string; token_hash: string; name: string; created_at: number; expires_at: number | null;
+  permission: Permission; prefix: string | null; last_authorization: number | null; analysis_id: string | null;
+}
+
+function toAccountToken(r: AccountTokenRecord): AccountTokenRow {
+  return {
+    id: r.id, accountId: r.account_id, tokenHash: r.token_hash, name: r.name, createdAt: new Date(r.created_at),
+    expiresAt: date(r.expires_at), permission: r.permission, prefix: r.prefix, lastAuthorization: date(r.last_authorization),
+    analysisId: r.analysis_id,
+  };
+}
+
 function toDevice(r: DeviceRecord): DeviceRow {
   return {
     id: r.id, accountId: r.account_id, name: r.name, active: r.active === 1,
@@ -41,9 +54,15 @@ export class SqliteIdentityRepository implements IdentityRepository {
       countAccounts: db.prepare("SELECT count(*) AS n FROM accounts"),
       countDevices: db.prepare("SELECT count(*) AS n FROM devices WHERE account_id = ?"),
       insertAccountToken: db.prepare(
-        "INSERT INTO account_tokens (id, account_id, token_hash, name, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+        `INSERT INTO account_tokens (id, account_id, token_hash, name, created_at, expires_at, permission, prefix, analysis_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       accountTokenByHash: db.prepare("SELECT * FROM account_tokens WHERE token_hash = ?"),
+      accountTokenById: db.prepare("SELECT * FROM account_tokens WHERE id = ? AND account_id = ?"),
+      accountTokens: db.prepare("SELECT * FROM account_tokens WHERE account_id = ? ORDER BY created_at, id"),
+      deleteAccountToken: db.prepare("DELETE FROM account_tokens WHERE id = ?"),
+      touchAccountToken: db.prepare("UPDATE account_tokens SET last_authorization = ? WHERE id = ?"),
+      accountTokensExpiring: db.prepare("SELECT * FROM account_tokens WHERE expires_at > ? AND expires_at <= ?"),
       insertDevice: db.prepare(
         "INSERT INTO devices (id, account_id, name, active, tags, extra, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
       ),
@@ -85,16 +104,28 @@ export class SqliteIdentityRepository implements IdentityRepository {
     return (this.q.countAccounts.get() as { n: number }).n;
   }
   async insertAccountToken(row: AccountTokenRow): Promise<void> {
-    this.q.insertAccountToken.run(row.id, row.accountId, row.tokenHash, row.name, row.createdAt.getTime(), row.expiresAt?.getTime() ?? null);
+    this.q.insertAccountToken.run(row.id, row.accountId, row.tokenHash, row.name, row.createdAt.getTime(), row.expiresAt?.getTime() ?? null,
+      row.permission, row.prefix, row.analysisId);
   }
   async findAccountTokenByHash(hash: string): Promise<AccountTokenRow | undefined> {
-    const r = this.q.accountTokenByHash.get(hash) as
-      | { id: string; account_id: string; token_hash: string; name: string; created_at: number; expires_at: number | null }
-      | undefined;
-    return r && {
-      id: r.id, accountId: r.account_id, tokenHash: r.token_hash, name: r.name,
-      createdAt: new Date(r.created_at), expiresAt: date(r.expires_at),
-    };
+    const r = this.q.accountTokenByHash.get(hash) as AccountTokenRecord | undefined;
+    return r && toAccountToken(r);
+  }
+  async findAccountToken(accountId: string, id: string): Promise<AccountTokenRow | undefined> {
+    const r = this.q.accountTokenById.get(id, accountId) as AccountTokenRecord | undefined;
+    return r && toAccountToken(r);
+  }
+  async listAccountTokens(accountId: string): Promise<AccountTokenRow[]> {
+    return (this.q.accountTokens.all(accountId) as AccountTokenRecord[]).map(toAccountToken);
+  }
+  async deleteAccountToken(id: string): Promise<boolean> {
+    return this.q.deleteAccountToken.run(id).changes > 0;
+  }
+  async touchAccountToken(id: string, at: Date): Promise<void> {
+    this.q.touchAccountToken.run(at.getTime(), id);
+  }
+  async listAccountTokensExpiring(after: Date, upTo: Date): Promise<AccountTokenRow[]> {
+    return (this.q.accountTokensExpiring.all(after.getTime(), upTo.getTime()) as AccountTokenRecord[]).map(toAccountToken);
   }
 
   async insertDevice(row: DeviceRow): Promise<void> {

@@ -290,4 +290,23 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 10,
+    name: "account token management",
+    // Account tokens become listable and revocable (docs/accounts.md). `prefix` is the token's
+    // first 8 characters, so a list can show which token is which without the token (tokens
+    // made before this migration have none and show fully masked). `analysis_id` marks the
+    // analyses' tokens (migration 6) so lists can mark them and revocation can refuse them;
+    // rows made before it are backfilled from analyses.token_id. The expiry index serves the
+    // expiry watch, which now ends streams opened with an expiring account token.
+    sql: `
+      ALTER TABLE account_tokens ADD COLUMN permission TEXT NOT NULL DEFAULT 'full' CHECK (permission IN ('full','write','read'));
+      ALTER TABLE account_tokens ADD COLUMN prefix TEXT;
+      ALTER TABLE account_tokens ADD COLUMN last_authorization INTEGER;
+      ALTER TABLE account_tokens ADD COLUMN analysis_id TEXT;
+      UPDATE account_tokens SET analysis_id = (SELECT a.id FROM analyses a WHERE a.token_id = account_tokens.id);
+      CREATE INDEX account_tokens_by_account ON account_tokens(account_id, created_at);
+      CREATE INDEX account_tokens_by_expiry ON account_tokens(expires_at) WHERE expires_at IS NOT NULL;
+    `,
+  },
 ];
