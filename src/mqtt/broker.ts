@@ -88,6 +88,7 @@ export class Broker {
           continue;
         }
         this.namespace(r.namespace).retained.set(messageFromStored(r));
+        this.retainedCount++;
       }
       if (skipped > 0) this.logger.warn({ skipped, maxTopicLevels: this.limits.maxTopicLevels }, "retained messages skipped at start");
       for (const stored of await this.store.loadSessions()) {
