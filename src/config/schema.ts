@@ -34,10 +34,25 @@ export interface MqttLimits {
   maxSessionExpiry: number;
   /** Session expiry used for 3.1.1 clean-session=false clients, seconds. */
   legacySessionExpiry: number;
-  /** Bytes buffered in a socket beyond which QoS 0 messages to it are dropped. */
+  /**
+   * Bytes buffered in one client's socket beyond which QoS 0 messages to it are dropped and
+   * QoS 1/2 wait in its session queue.
+   */
   maxSocketBufferBytes: number;
   /** Retained messages per account. */
   maxRetainedPerAccount: number;
+  /** Levels of a topic name or filter (PUBLISH, SUBSCRIBE, will, retained); deeper is refused. */
+  maxTopicLevels: number;
+  /** Bytes of subscription-match results cached, for all namespaces together. */
+  matchCacheBytes: number;
+  /** Sockets accepted whose CONNECT is not yet answered with success, in all. */
+  maxPendingConnections: number;
+  /** The same, per remote address. */
+  maxPendingConnectionsPerAddress: number;
+  /** Largest CONNECT packet, bytes: what an unauthenticated socket may make the broker buffer. */
+  maxConnectPacketSize: number;
+  /** Bytes written to all clients' sockets and not yet taken by the kernel, in all. */
+  maxBufferedBytesTotal: number;
 }
 
 export interface SluiceConfig {
@@ -197,6 +212,12 @@ export const defaultConfig: SluiceConfig = {
     legacySessionExpiry: 7 * 24 * 3600,
     maxSocketBufferBytes: 1024 * 1024,
     maxRetainedPerAccount: 100_000,
+    maxTopicLevels: 128,
+    matchCacheBytes: 16 * 1024 * 1024,
+    maxPendingConnections: 1000,
+    maxPendingConnectionsPerAddress: 100,
+    maxConnectPacketSize: 64 * 1024,
+    maxBufferedBytesTotal: 256 * 1024 * 1024,
   },
   acl: [],
   authFailureDelayMs: 250,

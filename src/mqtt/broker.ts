@@ -2,8 +2,11 @@ import type { MqttLimits } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
 import type { BrokerRepository } from "../store/types.js";
 import { AuthThrottle } from "./auth_throttle.js";
+import { WriteBacklog } from "./backlog.js";
 import { Connection, type TransportSocket } from "./connection.js";
 import { deliver, drainQueue, resendInflight } from "./delivery.js";
+import { MatchCacheBudget } from "./match_cache.js";
+import { PendingConnections } from "./pending_connections.js";
 import { RC } from "./reason_codes.js";
 import { RetainedMessages } from "./retain.js";
 import { Session, type InflightDelivery } from "./session.js";
@@ -11,7 +14,7 @@ import { messageFromStored, messageToStored, storedDeliveryOf } from "./session_
 import { SessionManager } from "./sessions.js";
 import { BrokerStats, NamespaceStats } from "./stats.js";
 import { SubscriptionTree, type SharedGroup, type Subscriber } from "./subscription_tree.js";
-import { parseSharedFilter, type SharedFilter } from "./topics.js";
+import { parseSharedFilter, topicLevels, type SharedFilter } from "./topics.js";
 import type { BrokerHooks, ClientInfo, Message, QoS, SubscriptionOptions } from "./types.js";
 import { publishSysTopics } from "./sys.js";
 
@@ -49,6 +52,11 @@ export class Broker {
   readonly sessions: SessionManager;
   readonly authThrottle: AuthThrottle;
   readonly connections = new Set<Connection>();
+  readonly pendingConnections: PendingConnections;
+  /** Bytes written to sockets and not yet taken by the kernel, all connections together. */
+  readonly backlog = new WriteBacklog();
+  /** The byte budget all namespaces' match caches share. */
+  readonly matchCacheBudget: MatchCacheBudget;
   readonly startedAt = Date.now();
   sessionCount = 0;
   retainedCount = 0;
@@ -62,15 +70,27 @@ export class Broker {
     this.logger = options.logger;
     this.store = options.store;
     this.sessions = new SessionManager(this);
+    this.pendingConnections = new PendingConnections(this.limits.maxPendingConnections, this.limits.maxPendingConnectionsPerAddress);
+    this.matchCacheBudget = new MatchCacheBudget(this.limits.matchCacheBytes);
     this.authThrottle = new AuthThrottle(options.authFailureDelayMs ?? 250, options.authFailureDelayMaxMs ?? 5000);
   }
 
   /** Loads retained messages and persistent sessions, and starts the timers. */
   async start(): Promise<void> {
     if (this.store) {
+      let skipped = 0;
       for (const r of await this.store.loadRetained()) {
+        // Stored before the bound existed (or under a larger one): loading it would bring back
+        // what the bound is for, at every start.
+        if (topicLevels(r.topic) > this.limits.maxTopicLevels) {
+          skipped++;
+          this.logger.warn({ namespace: r.namespace, topic: r.topic.slice(0, 200), levels: topicLevels(r.topic) }, "stored retained message deeper than maxTopicLevels, not loaded");
+          continue;
+        }
         this.namespace(r.namespace).retained.set(messageFromStored(r));
+        this.retainedCount++;
       }
+      if (skipped > 0) this.logger.warn({ skipped, maxTopicLevels: this.limits.maxTopicLevels }, "retained messages skipped at start");
       for (const stored of await this.store.loadSessions()) {
         const ns = this.namespace(stored.namespace);
         const client = { ...(stored.principal as unknown as ClientInfo), namespace: stored.namespace, clientId: stored.clientId };
@@ -80,6 +100,10 @@ export class Broker {
         for (const id of stored.incomingQos2) session.incomingQos2.add(id);
         for (const sub of stored.subscriptions) {
           const shared = sharedPartsOf(sub.filter);
+          if (topicLevels(shared ? shared.filter : sub.filter) > this.limits.maxTopicLevels) {
+            this.logger.warn({ namespace: stored.namespace, clientId: stored.clientId, filter: sub.filter.slice(0, 200) }, "stored subscription deeper than maxTopicLevels, not restored");
+            continue;
+          }
           this.subscribe(session, sub.filter, shared, { qos: sub.qos, nl: sub.nl, rap: sub.rap, rh: sub.rh, id: sub.id });
         }
         for (const m of stored.messages) {
@@ -103,8 +127,18 @@ export class Broker {
     }
   }
 
-  /** Takes a new network connection from a transport. */
-  attach(socket: TransportSocket): Connection {
+  /**
+   * Takes a new network connection from a transport, or closes it at once when too many
+   * connections are in progress (in all, or from its address).
+   */
+  attach(socket: TransportSocket): Connection | undefined {
+    if (!this.pendingConnections.admit(socket.remoteAddress)) {
+      this.stats.pendingRefused++;
+      this.logger.debug({ remoteAddress: socket.remoteAddress, pending: this.pendingConnections.size }, "too many connections in progress, socket closed");
+      socket.stream.on("error", () => undefined);
+      socket.stream.destroy();
+      return undefined;
+    }
     const conn = new Connection(this, socket);
     this.connections.add(conn);
     this.stats.connectionsTotal[socket.transport] = (this.stats.connectionsTotal[socket.transport] ?? 0) + 1;
@@ -132,7 +166,7 @@ export class Broker {
   namespace(name: string): Namespace {
     let ns = this.namespaces.get(name);
     if (!ns) {
-      ns = { name, tree: new SubscriptionTree(), retained: new RetainedMessages(), sessions: new Map(), stats: new NamespaceStats() };
+      ns = { name, tree: new SubscriptionTree(this.matchCacheBudget), retained: new RetainedMessages(), sessions: new Map(), stats: new NamespaceStats() };
       this.namespaces.set(name, ns);
     }
     return ns;
@@ -191,6 +225,12 @@ export class Broker {
   }
 
   private retain(ns: Namespace, message: Message): void {
+    // Clients' topics are checked on PUBLISH; this catches the platform's own (inject).
+    if (topicLevels(message.topic) > this.limits.maxTopicLevels) {
+      this.stats.drop("topic_too_deep");
+      this.logger.warn({ namespace: ns.name, levels: topicLevels(message.topic) }, "topic deeper than maxTopicLevels, not retained");
+      return;
+    }
     const had = ns.retained.get(message.topic) !== undefined;
     if (message.payload.length > 0 && !had && ns.retained.size >= this.limits.maxRetainedPerAccount) {
       this.stats.drop("retained_limit");

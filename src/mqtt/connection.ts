@@ -1,6 +1,8 @@
 import mqtt, { type Packet } from "mqtt-packet";
 import type { Duplex } from "node:stream";
+import { backlogged } from "./backlog.js";
 import type { Broker } from "./broker.js";
+import { drainQueue } from "./delivery.js";
 import { handleAck } from "./handle_ack.js";
 import { handleConnect } from "./handle_connect.js";
 import { handleDisconnect } from "./handle_disconnect.js";
@@ -57,21 +59,34 @@ export class Connection implements PacketSink {
   /** True when the client ended with a normal DISCONNECT (no will). */
   graceful = false;
 
+  /**
+   * True while the delivery of QoS 1/2 messages waits for this socket's backlog to go down
+   * (backlog.ts); the next completed write drains the session queue.
+   */
+  waitingForBacklog = false;
+
   private readonly framer: PacketFramer;
-  /** Packets a client sent after CONNECT before its CONNACK (allowed, §3.1.4): run once accepted. */
-  private early: Packet[] | undefined;
+  /** Holds a slot in the broker's pending connections until CONNECT succeeds or the socket ends. */
+  private pending = true;
+  /**
+   * Whole packets that came in the same read as CONNECT (allowed, §3.1.4), kept as bytes and
+   * decoded once the client is accepted. Nothing more is read meanwhile (the socket is paused
+   * while authenticating), so this is at most one read's worth, however much the client sends.
+   */
+  private afterConnect: Buffer | undefined;
   /** Packets written this tick, sent as one buffer when the tick ends (see `flush`). */
   private outgoing: Buffer[] | undefined;
   private outgoingBytes = 0;
   private readThisTurn = 0;
   private readPaused = false;
   private ackBlocked = false;
+  private reading = true;
 
   constructor(
     readonly broker: Broker,
     readonly socket: TransportSocket,
   ) {
-    this.framer = new PacketFramer(broker.limits.maxPacketSize);
+    this.framer = new PacketFramer(broker.limits.maxPacketSize, broker.limits.maxConnectPacketSize);
     const stream = socket.stream;
     stream.on("data", (chunk: Buffer) => this.onData(chunk));
     stream.on("error", () => this.onClosed("socket error"));
@@ -96,10 +111,51 @@ export class Connection implements PacketSink {
     const whole = this.framer.push(chunk);
     if (whole === null) {
       this.broker.stats.drop("packet_too_large");
-      this.disconnect(RC.PACKET_TOO_LARGE, `packet larger than ${this.broker.limits.maxPacketSize} bytes`);
+      this.disconnect(RC.PACKET_TOO_LARGE, `packet larger than ${this.framer.currentLimit} bytes`);
       return;
     }
-    if (whole.length > 0) decodePackets(whole, this.protocolVersion, this);
+    if (whole.length === 0) return;
+    if (this.state !== "awaiting-connect") {
+      decodePackets(whole, this.protocolVersion, this);
+      return;
+    }
+    // CONNECT alone is decoded now; what follows it waits, as bytes, for the verdict.
+    const first = firstPacketLength(whole);
+    if (first < whole.length) this.afterConnect = whole.subarray(first);
+    decodePackets(first < whole.length ? whole.subarray(0, first) : whole, this.protocolVersion, this);
+    this.syncReading();
+  }
+
+  /**
+   * CONNECT succeeded: the pending slot is freed, reading resumes, and the packets that came
+   * with CONNECT are handled.
+   */
+  connectAccepted(): void {
+    this.releasePending();
+    this.syncReading();
+    const rest = this.afterConnect;
+    this.afterConnect = undefined;
+    if (rest) decodePackets(rest, this.protocolVersion, this);
+  }
+
+  private releasePending(): void {
+    if (!this.pending) return;
+    this.pending = false;
+    this.broker.pendingConnections.release(this.remoteAddress);
+  }
+
+  /**
+   * One place decides whether the socket is read: not while it has had its turn this loop
+   * iteration, not while acks are held for a 3.1.1 client, not while CONNECT is being
+   * authenticated (a client without credentials must not make us read, decode or buffer).
+   */
+  private syncReading(): void {
+    if (this.state === "closed") return;
+    const want = !this.readPaused && !this.ackBlocked && this.state !== "authenticating";
+    if (want === this.reading) return;
+    this.reading = want;
+    if (want) this.socket.stream.resume();
+    else this.socket.stream.pause();
   }
 
   /**
@@ -111,14 +167,14 @@ export class Connection implements PacketSink {
     this.readThisTurn += bytes;
     if (this.readThisTurn < READ_TURN_BYTES || this.readPaused) return;
     this.readPaused = true;
-    this.socket.stream.pause();
+    this.syncReading();
     setImmediate(resumeReading, this);
   }
 
   resumeReading(): void {
     this.readPaused = false;
     this.readThisTurn = 0;
-    if (this.state !== "closed" && !this.ackBlocked) this.socket.stream.resume();
+    this.syncReading();
   }
 
   /**
@@ -129,13 +185,13 @@ export class Connection implements PacketSink {
   blockReadingForAcks(): void {
     if (this.ackBlocked) return;
     this.ackBlocked = true;
-    this.socket.stream.pause();
+    this.syncReading();
   }
 
   unblockReadingForAcks(): void {
     if (!this.ackBlocked) return;
     this.ackBlocked = false;
-    if (!this.readPaused && this.state !== "closed") this.socket.stream.resume();
+    this.syncReading();
   }
 
   onPacket(packet: Packet): void {
@@ -160,12 +216,8 @@ export class Connection implements PacketSink {
     }
     if (packet.cmd === "connect") throw new ProtocolViolation(RC.PROTOCOL_ERROR, "second CONNECT on one connection");
     if (this.state === "authenticating") {
-      this.early ??= [];
-      if (this.early.length >= MAX_EARLY_PACKETS) {
-        throw new ProtocolViolation(RC.RECEIVE_MAXIMUM_EXCEEDED, `more than ${MAX_EARLY_PACKETS} packets before CONNACK`);
-      }
-      this.early.push(packet);
-      return;
+      // Cannot happen: reading stops at CONNECT until it is answered (see onData).
+      throw new ProtocolViolation(RC.PROTOCOL_ERROR, `${packet.cmd.toUpperCase()} before CONNACK`);
     }
     switch (packet.cmd) {
       case "publish":
@@ -189,13 +241,6 @@ export class Connection implements PacketSink {
       default:
         throw new ProtocolViolation(RC.PROTOCOL_ERROR, `${packet.cmd.toUpperCase()} is not sent by clients`);
     }
-  }
-
-  /** Called once CONNACK accepted the client: handles what it sent meanwhile. */
-  runEarlyPackets(): void {
-    const early = this.early;
-    this.early = undefined;
-    if (early) for (const packet of early) this.onPacket(packet);
   }
 
   onMalformed(message: string): void {
@@ -237,7 +282,17 @@ export class Connection implements PacketSink {
     this.outgoing = undefined;
     const data = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.outgoingBytes);
     this.outgoingBytes = 0;
-    this.socket.stream.write(data);
+    this.broker.backlog.total += data.length;
+    this.socket.stream.write(data, () => this.written(data.length));
+  }
+
+  /** The kernel took `bytes` (or the socket died with them): uncount, and resume what waited. */
+  private written(bytes: number): void {
+    this.broker.backlog.total -= bytes;
+    if (!this.waitingForBacklog || this.state !== "connected" || !this.session) return;
+    if (backlogged(this)) return;
+    this.waitingForBacklog = false;
+    drainQueue(this.session);
   }
 
   /** Bytes written to this client and not yet taken by its socket. */
@@ -273,12 +328,27 @@ export class Connection implements PacketSink {
     if (this.state === "closed") return;
     this.closeReason ??= reason;
     this.state = "closed";
+    this.afterConnect = undefined;
+    this.releasePending();
     this.broker.connectionClosed(this);
   }
 }
 
-const MAX_EARLY_PACKETS = 32;
 const READ_TURN_BYTES = 64 * 1024;
+
+/** The size of the whole packet at the start of `buf` (fixed header + Remaining Length). */
+function firstPacketLength(buf: Buffer): number {
+  let length = 0;
+  let multiplier = 1;
+  for (let i = 1; i <= 4 && i < buf.length; i++) {
+    const byte = buf[i]!;
+    length += (byte & 0x7f) * multiplier;
+    multiplier *= 128;
+    if ((byte & 0x80) === 0) return Math.min(buf.length, 1 + i + length);
+  }
+  // Five length bytes: malformed; the decoder rejects the lot.
+  return buf.length;
+}
 
 function resumeReading(conn: Connection): void {
   conn.resumeReading();

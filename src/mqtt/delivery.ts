@@ -1,4 +1,5 @@
 import mqtt, { type IPublishPacket } from "mqtt-packet";
+import { backlogged } from "./backlog.js";
 import type { Connection } from "./connection.js";
 import type { Delivery, Session } from "./session.js";
 import type { Message, QoS } from "./types.js";
@@ -26,7 +27,7 @@ export function deliver(session: Session, message: Message, qos: QoS, retain: bo
       return;
     }
     // A client that stops reading loses QoS 0 messages rather than making us buffer them.
-    if (conn.bufferedBytes() > broker.limits.maxSocketBufferBytes) {
+    if (backlogged(conn)) {
       broker.stats.drop("slow_subscriber");
       return;
     }
@@ -35,8 +36,13 @@ export function deliver(session: Session, message: Message, qos: QoS, retain: bo
   }
   const delivery: Delivery = { message, qos, retain, subscriptionIds, seq: session.takeSeq(), bytes: sizeOf(message) };
   if (conn && session.queue.length === 0 && session.inflight.size < window(conn)) {
-    sendInflight(conn, session, delivery);
-    return;
+    // QoS 1/2 must not be lost, so a client that stops reading gets them queued in its session
+    // (bounded, in bytes) rather than written into a socket buffer that nothing bounds.
+    if (!backlogged(conn)) {
+      sendInflight(conn, session, delivery);
+      return;
+    }
+    conn.waitingForBacklog = true;
   }
   enqueue(session, delivery);
 }
@@ -72,6 +78,11 @@ export function drainQueue(session: Session): void {
   const max = window(conn);
   if (session.unsentInflight > 0) resendUnsent(conn, session, max);
   while (session.queue.length > 0 && session.inflight.size < max) {
+    if (backlogged(conn)) {
+      // Resumed by the connection once its socket has taken what it holds (Connection.written).
+      conn.waitingForBacklog = true;
+      return;
+    }
     const delivery = session.queue.shift()!;
     session.queueBytes -= delivery.bytes;
     if (delivery.qos === 0) sendPublish(conn, session, delivery, undefined, false);
@@ -105,7 +116,7 @@ function resendUnsent(conn: Connection, session: Session, max: number): void {
   let left = 0;
   for (const [packetId, entry] of session.inflight) {
     if (!entry.unsent) continue;
-    if (outstanding >= max) {
+    if (outstanding >= max || backlogged(conn)) {
       left++;
       continue;
     }
@@ -114,6 +125,7 @@ function resendUnsent(conn: Connection, session: Session, max: number): void {
     else session.inflight.delete(packetId);
   }
   session.unsentInflight = left;
+  if (left > 0 && backlogged(conn)) conn.waitingForBacklog = true;
 }
 
 /** Returns false when the message was dropped (expired, or too large for this client). */

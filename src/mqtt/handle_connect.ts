@@ -3,7 +3,7 @@ import type { IConnackPacket, IConnectPacket } from "mqtt-packet";
 import type { Connection } from "./connection.js";
 import { connackCodeFor311, RC } from "./reason_codes.js";
 import { SESSION_NEVER_EXPIRES } from "./session.js";
-import { isValidTopicName, isValidUtf8String } from "./topics.js";
+import { isValidTopicName, isValidUtf8String, topicLevels } from "./topics.js";
 import type { ClientInfo, Message, ProtocolVersion } from "./types.js";
 
 type ConnackProperties = NonNullable<IConnackPacket["properties"]>;
@@ -44,6 +44,10 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
   let willDelay = 0;
   if (packet.will) {
     if (!isValidTopicName(packet.will.topic)) return refuse(conn, RC.TOPIC_NAME_INVALID, "will topic is not a valid topic name");
+    if (topicLevels(packet.will.topic) > limits.maxTopicLevels) {
+      broker.stats.drop("topic_too_deep");
+      return refuse(conn, RC.TOPIC_NAME_INVALID, `will topic has more than ${limits.maxTopicLevels} levels`);
+    }
     const wp = packet.will.properties ?? {};
     const { willDelayInterval, messageExpiryInterval: _expiry, ...forwarded } = wp;
     willDelay = willDelayInterval ?? 0;
@@ -135,7 +139,7 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
     conn.send({ cmd: "connack", returnCode: 0, sessionPresent: present });
   }
   broker.clientConnected(session, present);
-  conn.runEarlyPackets();
+  conn.connectAccepted();
 }
 
 function refuse(conn: Connection, reasonCode: number, reason: string): void {

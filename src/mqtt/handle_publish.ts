@@ -1,7 +1,7 @@
 import type { IPublishPacket } from "mqtt-packet";
 import type { Connection } from "./connection.js";
 import { ProtocolViolation, RC } from "./reason_codes.js";
-import { isValidTopicName } from "./topics.js";
+import { isValidTopicName, topicLevels } from "./topics.js";
 import type { ForwardedProperties, Message, Refused } from "./types.js";
 
 /** PUBLISH from a client (§3.3): resolve alias, check, authorize, route, acknowledge. */
@@ -11,6 +11,11 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   const client = conn.client!;
   const qos = packet.qos;
   const id = packet.messageId;
+  // Checked before an alias can bind it: a topic alias stands for a topic already checked.
+  if (packet.topic.length > 0 && topicLevels(packet.topic) > broker.limits.maxTopicLevels) {
+    refuseTooDeep(conn, qos, id);
+    return;
+  }
   const topic = resolveTopic(conn, packet);
 
   if (qos > 0) {
@@ -111,6 +116,19 @@ function refusePublish(conn: Connection, qos: number, id: number | undefined, re
     return;
   }
   if (qos > 0) acknowledgeInOrder(conn, qos as 1 | 2, id!, refused.reasonCode);
+}
+
+/**
+ * A PUBLISH whose topic has more than `maxTopicLevels` levels: well-formed, but not accepted
+ * here. MQTT 5 says so in the ack (0x90 Topic Name invalid), or, for QoS 0, which has no ack,
+ * with DISCONNECT 0x90. MQTT 3.1.1 cannot refuse a message, and acknowledging one we drop
+ * would tell the client it was delivered: the connection is closed.
+ */
+function refuseTooDeep(conn: Connection, qos: number, id: number | undefined): void {
+  const max = conn.broker.limits.maxTopicLevels;
+  conn.broker.stats.drop("topic_too_deep");
+  if (conn.protocolVersion === 5 && qos > 0) acknowledgeInOrder(conn, qos as 1 | 2, id!, RC.TOPIC_NAME_INVALID);
+  else conn.disconnect(RC.TOPIC_NAME_INVALID, `topic has more than ${max} levels`);
 }
 
 /** Sends an ack now, or after the acks still held before it (§4.6: acks in arrival order). */

@@ -2,7 +2,7 @@ import type { ISubscribePacket } from "mqtt-packet";
 import type { Connection } from "./connection.js";
 import { deliver } from "./delivery.js";
 import { ProtocolViolation, RC } from "./reason_codes.js";
-import { isValidTopicFilter, parseSharedFilter } from "./topics.js";
+import { isValidTopicFilter, parseSharedFilter, topicLevels } from "./topics.js";
 import type { Message, QoS, SubscriptionOptions } from "./types.js";
 
 /** SUBSCRIBE (§3.8): one reason code per filter, then the retained messages each one asked for. */
@@ -21,6 +21,12 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
     const shared = parseSharedFilter(filter);
     const matchFilter = shared && shared !== "invalid" ? shared.filter : filter;
     if (shared === "invalid" || !isValidTopicFilter(matchFilter)) {
+      granted.push(v5 ? RC.TOPIC_FILTER_INVALID : 0x80);
+      continue;
+    }
+    if (topicLevels(matchFilter) > broker.limits.maxTopicLevels) {
+      // Well-formed, but deeper than this broker matches (5.0 §3.9.3: 0x8F is for exactly this).
+      broker.logger.debug({ clientId: client.clientId, levels: topicLevels(matchFilter) }, "subscribe filter too deep");
       granted.push(v5 ? RC.TOPIC_FILTER_INVALID : 0x80);
       continue;
     }

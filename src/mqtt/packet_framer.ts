@@ -17,11 +17,28 @@ export class PacketFramer {
   /** A fifth length byte: malformed. From then on bytes pass through for the decoder to reject. */
   private broken = false;
 
-  constructor(private readonly maxPacketSize: number) {}
+  /** The limit for the packet being read: `firstPacketLimit` until the first header passed. */
+  private limit: number;
+
+  /**
+   * `firstPacketLimit` bounds the first packet (a CONNECT, sent before any credentials), so
+   * what an unauthenticated socket can make us buffer is small whatever `maxPacketSize` is.
+   */
+  constructor(
+    private readonly maxPacketSize: number,
+    firstPacketLimit = maxPacketSize,
+  ) {
+    this.limit = Math.min(firstPacketLimit, maxPacketSize);
+  }
 
   /** True when the next byte pushed is the first byte of a packet. */
   get atPacketStart(): boolean {
     return this.stage === 0 && this.pending === undefined && !this.broken;
+  }
+
+  /** The limit in force for the packet being read (for the error message). */
+  get currentLimit(): number {
+    return this.limit;
   }
 
   /** Whole packets completed by `chunk` (possibly none), or null when one is over the limit. */
@@ -57,7 +74,8 @@ export class PacketFramer {
         }
         continue;
       }
-      if (1 + this.stage + this.length > this.maxPacketSize) return null;
+      if (1 + this.stage + this.length > this.limit) return null;
+      this.limit = this.maxPacketSize;
       if (this.length === 0) {
         this.stage = 0;
         boundary = i;

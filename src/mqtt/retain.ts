@@ -68,7 +68,7 @@ export class RetainedMessages {
   /** Retained messages whose topic `filter` matches, skipping (and dropping) expired ones. */
   match(filter: string, now: number): Message[] {
     const out: Message[] = [];
-    this.walk(this.root, filter.split("/"), 0, out);
+    this.walk(this.root, filter.split("/"), out);
     return out.filter((m) => {
       if (m.expiresAt !== undefined && m.expiresAt <= now) {
         this.delete(m.topic.split("/"));
@@ -78,27 +78,47 @@ export class RetainedMessages {
     });
   }
 
-  private walk(node: RetainNode, levels: string[], i: number, out: Message[]): void {
-    if (i === levels.length) {
-      if (node.message) out.push(node.message);
-      return;
-    }
-    const level = levels[i]!;
-    if (level === "#") {
-      this.all(node, out);
-      return;
-    }
-    if (!node.children) return;
-    if (level === "+") for (const child of node.children.values()) this.walk(child, levels, i + 1, out);
-    else {
-      const child = node.children.get(level);
-      if (child) this.walk(child, levels, i + 1, out);
+  /**
+   * Depth-first over the branches `levels` can reach, with an explicit stack: a retained topic
+   * of 12 000 levels once overflowed the recursive version on every `#` SUBSCRIBE, and, being
+   * stored, did so again after each restart. Children are pushed in reverse to keep the order
+   * of a recursive walk (insertion order per level).
+   */
+  private walk(root: RetainNode, levels: string[], out: Message[]): void {
+    const stack: { node: RetainNode; i: number }[] = [{ node: root, i: 0 }];
+    while (stack.length > 0) {
+      const { node, i } = stack.pop()!;
+      if (i === levels.length) {
+        if (node.message) out.push(node.message);
+        continue;
+      }
+      const level = levels[i]!;
+      if (level === "#") {
+        this.all(node, out);
+        continue;
+      }
+      if (!node.children) continue;
+      if (level === "+") {
+        const children = [...node.children.values()];
+        for (let c = children.length - 1; c >= 0; c--) stack.push({ node: children[c]!, i: i + 1 });
+      } else {
+        const child = node.children.get(level);
+        if (child) stack.push({ node: child, i: i + 1 });
+      }
     }
   }
 
-  private all(node: RetainNode, out: Message[]): void {
-    if (node.message) out.push(node.message);
-    if (node.children) for (const child of node.children.values()) this.all(child, out);
+  /** Every message under `root`, parents before children, without recursion. */
+  private all(root: RetainNode, out: Message[]): void {
+    const stack = [root];
+    while (stack.length > 0) {
+      const node = stack.pop()!;
+      if (node.message) out.push(node.message);
+      if (node.children) {
+        const children = [...node.children.values()];
+        for (let c = children.length - 1; c >= 0; c--) stack.push(children[c]!);
+      }
+    }
   }
 
   *entries(): Generator<Message> {
@@ -106,7 +126,8 @@ export class RetainedMessages {
     while (stack.length) {
       const n = stack.pop()!;
       if (n.message) yield n.message;
-      if (n.children) stack.push(...n.children.values());
+      // Not `stack.push(...children)`: spreading a huge level into arguments overflows too.
+      if (n.children) for (const child of n.children.values()) stack.push(child);
     }
   }
 }

@@ -9,6 +9,8 @@ export class BrokerStats {
   bytesIn = 0;
   bytesOut = 0;
   authFailures = 0;
+  /** Sockets closed at once because too many connections were in progress (pending_connections.ts). */
+  pendingRefused = 0;
   /** CONNECT, PUBLISH and SUBSCRIBE refused by an admission hook, by kind. */
   readonly refused: Record<string, number> = {};
   connectionsTotal: Record<string, number> = {};
@@ -42,7 +44,8 @@ export type DropReason =
   | "expired"
   | "not_authorized"
   | "refused_by_limit"
-  | "retained_limit";
+  | "retained_limit"
+  | "topic_too_deep";
 
 /** Per-namespace (per-account) counters, published under `$SYS/broker/...` to that account only. */
 export class NamespaceStats {

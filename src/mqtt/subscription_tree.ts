@@ -1,3 +1,4 @@
+import { MatchCache, MatchCacheBudget, matchEntryBytes } from "./match_cache.js";
 import type { SubscriptionOptions } from "./types.js";
 
 /** A subscriber entry: whose subscription it is, and with which options. */
@@ -28,18 +29,24 @@ export interface MatchResult<S> {
   groups: SharedGroup<S>[];
 }
 
-const CACHE_LIMIT = 4096;
+/** For a tree used on its own (tests): a budget of its own. */
+const STANDALONE_CACHE_BYTES = 4 * 1024 * 1024;
 
 /**
  * Subscriptions of one namespace, as a trie over topic levels. Matching walks only the
  * branches a topic can reach (exact level, `+`, `#`), so its cost depends on the topic's depth,
  * not on how many subscriptions exist. Results are cached per topic until the next change,
- * since devices publish to the same few topics over and over.
+ * since devices publish to the same few topics over and over; the cache is counted in bytes
+ * against a budget shared by every namespace (match_cache.ts).
  */
 export class SubscriptionTree<S> {
   private readonly root = new TrieNode<S>();
-  private cache = new Map<string, MatchResult<S>>();
+  private readonly cache: MatchCache<MatchResult<S>>;
   private count = 0;
+
+  constructor(budget: MatchCacheBudget = new MatchCacheBudget(STANDALONE_CACHE_BYTES)) {
+    this.cache = new MatchCache(budget);
+  }
 
   get size(): number {
     return this.count;
@@ -108,31 +115,41 @@ export class SubscriptionTree<S> {
     const cached = this.cache.get(topic);
     if (cached) return cached;
     const result: MatchResult<S> = { subscribers: [], groups: [] };
-    this.walk(this.root, topic.split("/"), 0, topic.charCodeAt(0) === 36 /* $ */, result);
-    if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
-    this.cache.set(topic, result);
+    this.walk(topic.split("/"), topic.charCodeAt(0) === 36 /* $ */, result);
+    this.cache.set(topic, result, matchEntryBytes(topic, result.subscribers.length + result.groups.length));
     return result;
   }
 
-  private walk(node: TrieNode<S>, levels: string[], i: number, dollar: boolean, out: MatchResult<S>): void {
-    const children = node.children;
-    // §4.7.2: wildcards at the first level do not match topics starting with `$`.
-    const wildcardsAllowed = !(i === 0 && dollar);
-    if (children && wildcardsAllowed) {
-      const hash = children.get("#");
-      if (hash) collect(hash, out);
+  /**
+   * Depth-first over the branches `levels` can reach, with an explicit stack rather than
+   * recursion: a topic deep enough to overflow the call stack must cost time, never the
+   * process (a 12 000-level retained topic once made every `#` SUBSCRIBE throw). Children are
+   * pushed in reverse so subscribers come out in the order a recursive walk gave them
+   * (`+` branch before the exact one), which Subscription Identifier order depends on.
+   */
+  private walk(levels: string[], dollar: boolean, out: MatchResult<S>): void {
+    const stack: { node: TrieNode<S>; i: number }[] = [{ node: this.root, i: 0 }];
+    while (stack.length > 0) {
+      const { node, i } = stack.pop()!;
+      const children = node.children;
+      // §4.7.2: wildcards at the first level do not match topics starting with `$`.
+      const wildcardsAllowed = !(i === 0 && dollar);
+      if (children && wildcardsAllowed) {
+        const hash = children.get("#");
+        if (hash) collect(hash, out);
+      }
+      if (i === levels.length) {
+        collect(node, out);
+        continue;
+      }
+      if (!children) continue;
+      const exact = children.get(levels[i]!);
+      if (exact) stack.push({ node: exact, i: i + 1 });
+      if (wildcardsAllowed) {
+        const plus = children.get("+");
+        if (plus) stack.push({ node: plus, i: i + 1 });
+      }
     }
-    if (i === levels.length) {
-      collect(node, out);
-      return;
-    }
-    if (!children) return;
-    if (wildcardsAllowed) {
-      const plus = children.get("+");
-      if (plus) this.walk(plus, levels, i + 1, dollar, out);
-    }
-    const exact = children.get(levels[i]!);
-    if (exact) this.walk(exact, levels, i + 1, dollar, out);
   }
 }
 

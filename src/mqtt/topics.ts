@@ -69,3 +69,14 @@ export function topicMatches(filter: string, topic: string): boolean {
   }
   return f.length === t.length;
 }
+
+/**
+ * How many levels a topic or filter has (`a/b` → 2), counted without splitting: it is asked
+ * of every PUBLISH and SUBSCRIBE, and a split of a 60 KiB topic into 30 000 strings would be
+ * the very cost the bound (`maxTopicLevels`) is there to refuse.
+ */
+export function topicLevels(s: string): number {
+  let n = 1;
+  for (let i = s.indexOf("/"); i !== -1; i = s.indexOf("/", i + 1)) n++;
+  return n;
+}
