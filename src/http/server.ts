@@ -3,6 +3,7 @@ import type { IdentityService } from "../identity/service.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { accountAuth, accountOf, deviceAuth, deviceOf } from "./auth.js";
+import { capBody, installBodyCap } from "./body_cap.js";
 import { installEnvelope } from "./envelope.js";
 import { instrumentHttp } from "./http_metrics.js";
 import { clientErrorHandler, frameworkErrors, guardedServerFactory } from "./boundary.js";
@@ -29,9 +30,10 @@ export interface HttpServerDeps {
   routes?: { account?: FastifyPluginAsync[]; device?: FastifyPluginAsync[]; public?: FastifyPluginAsync[] };
   /**
    * Admission of an authenticated request by its account (plans: request rates, ceilings);
-   * throws to refuse. Runs after authentication, before the body is read.
+   * throws to refuse. Runs after authentication, before the body is read. May answer the
+   * largest body, in bytes, the request may then carry (counted as it arrives).
    */
-  admit?(request: FastifyRequest, accountId: string, deviceId?: string): void | Promise<void>;
+  admit?(request: FastifyRequest, accountId: string, deviceId?: string): void | number | Promise<void | number>;
 }
 
 export const DEFAULT_BODY_LIMIT = 1024 * 1024;
@@ -92,7 +94,8 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   await app.register(metricsRoutes(deps));
   await app.register(async (account) => {
     account.addHook("onRequest", accountAuth(deps.identity, deps.metrics));
-    if (deps.admit) account.addHook("onRequest", async (request) => deps.admit!(request, accountOf(request)));
+    if (deps.admit) account.addHook("onRequest", async (request) => admitted(request, await deps.admit!(request, accountOf(request))));
+    installBodyCap(account);
     await account.register(deviceRoutes(deps));
     await account.register(deviceTokenRoutes(deps));
     for (const plugin of deps.routes?.account ?? []) await account.register(plugin);
@@ -101,12 +104,17 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     device.addHook("onRequest", deviceAuth(deps.identity, deps.metrics));
     if (deps.admit) device.addHook("onRequest", async (request) => {
       const { accountId, deviceId } = deviceOf(request);
-      await deps.admit!(request, accountId, deviceId);
+      admitted(request, await deps.admit!(request, accountId, deviceId));
     });
+    installBodyCap(device);
     for (const plugin of deps.routes?.device ?? []) await device.register(plugin);
   });
   for (const plugin of deps.routes?.public ?? []) await app.register(plugin);
   return app;
+}
+
+function admitted(request: FastifyRequest, maxBodyBytes: void | number): void {
+  if (typeof maxBodyBytes === "number") capBody(request, maxBodyBytes);
 }
 
 /**

@@ -23,12 +23,13 @@ export function httpRequestClass(method: string, route: string | undefined, quer
 
 /**
  * The HTTP server's `admit` hook: request rates by class (429 with Retry-After), the body size
- * (413) and, on device creation, the device ceiling (403).
+ * (413; answered as the bound the server counts a body without Content-Length against) and, on
+ * device creation, the device ceiling (403).
  */
-export function httpAdmission(deps: { limits: Limits; identity: IdentityService; inspector: InspectorSink }): (request: FastifyRequest, accountId: string, deviceId?: string) => Promise<void> {
+export function httpAdmission(deps: { limits: Limits; identity: IdentityService; inspector: InspectorSink }): (request: FastifyRequest, accountId: string, deviceId?: string) => Promise<number | undefined> {
   return async (request, accountId, deviceId) => {
     try {
-      await admit(deps, request, accountId);
+      return await admit(deps, request, accountId);
     } catch (err) {
       // A device's own request refused by its plan shows in its inspector, like MQTT refusals.
       if (deviceId !== undefined && err instanceof SluiceError && deps.inspector.wants(deviceId)) {
@@ -40,14 +41,16 @@ export function httpAdmission(deps: { limits: Limits; identity: IdentityService;
   };
 }
 
-async function admit(deps: { limits: Limits; identity: IdentityService }, request: FastifyRequest, accountId: string): Promise<void> {
+async function admit(deps: { limits: Limits; identity: IdentityService }, request: FastifyRequest, accountId: string): Promise<number | undefined> {
   const plan = deps.limits.planOf(accountId);
   const length = Number(request.headers["content-length"] ?? 0);
   if (length > plan.maxPayloadBytes) throw new SluiceError("PLAN_LIMIT", `the body of ${length} bytes is over the plan's ${plan.maxPayloadBytes}`, 413);
+  const maxBody = Number.isFinite(plan.maxPayloadBytes) ? plan.maxPayloadBytes : undefined;
   const cls = httpRequestClass(request.method, request.routeOptions.url, request.query);
-  if (cls === undefined) return;
+  if (cls === undefined) return maxBody;
   Limits.enforce(deps.limits.admitHttp(accountId, cls));
   if (cls === "deviceCreates" && Number.isFinite(plan.devices) && (await deps.identity.countDevices(accountId)) >= plan.devices) {
     throw new LimitExceeded("devices", `the plan's ${plan.devices} devices exist already`);
   }
+  return maxBody;
 }

@@ -10,7 +10,7 @@ import { startSluice, type TestSluice } from "../helpers/sluice.js";
 let sluice: TestSluice;
 before(async () => {
   sluice = await startSluice({
-    plans: { small: { devices: 2, http: { data: 3 }, recordsPerMinute: 5, relays: 1 }, monthly: { recordsPerMonth: 10 } },
+    plans: { small: { devices: 2, http: { data: 3 }, recordsPerMinute: 5, relays: 1, maxPayloadBytes: 16 * 1024 }, monthly: { recordsPerMonth: 10 } },
     defaultPlan: "small",
   });
 });
@@ -44,6 +44,21 @@ describe("plans over HTTP", () => {
     assert.match(events[0]!.summary, /^POST \/data refused/);
     const other = await accountOn(sluice, "small");
     assert.equal((await request(sluice, "GET", "/data?variables=x", (await other.device()).token)).status, 200);
+  });
+
+  test("a body past the plan's size is refused with 413, with or without Content-Length", async () => {
+    const acct = await accountOn(sluice, "small");
+    const big = JSON.stringify({ name: "x".repeat(64 * 1024) });
+    const declared = await fetch(`${sluice.api}/device`, { method: "POST", headers: { token: acct.token, "content-type": "application/json" }, body: big });
+    assert.equal(declared.status, 413);
+    // A streamed body carries no Content-Length: only counting its bytes bounds it.
+    const chunked = await fetch(`${sluice.api}/device`, {
+      method: "POST", headers: { token: acct.token, "content-type": "application/json" }, duplex: "half",
+      body: new ReadableStream({ start(controller) { controller.enqueue(new TextEncoder().encode(big)); controller.close(); } }),
+    } as RequestInit);
+    assert.equal(chunked.status, 413);
+    assert.match(((await chunked.json()) as { message: string }).message, /plan's 16384 bytes/);
+    assert.equal((await request(sluice, "POST", "/device", acct.token, { name: "small enough" })).status, 200);
   });
 
   test("creating devices past the plan's count is refused with 403", async () => {
