@@ -63,6 +63,25 @@ export function devicePermitted(request: FastifyRequest, need: "read" | "write",
   return principal;
 }
 
+/**
+ * An analysis token has its account's rights, but must not mint or read credentials that would
+ * outlive it: regenerating a leaked analysis token has to end what the leak gave. So it may not
+ * create analyses (each comes with a full token), regenerate or read other analyses' tokens,
+ * upload scripts (which would read the tokens they run with), manage account tokens, or act as
+ * the admin.
+ */
+export function refuseAnalysisToken(request: FastifyRequest, doing: string): void {
+  if (accountPrincipalOf(request).analysisId !== null) {
+    throw new SluiceError("FORBIDDEN", `an analysis token may not ${doing}: use an account token`, 403);
+  }
+}
+
+/** An analysis's token as the caller may see it: whole for account tokens and the analysis itself, masked for other analyses' tokens. */
+export function analysisTokenFor(request: FastifyRequest, analysisId: string, token: string): string {
+  const caller = accountPrincipalOf(request).analysisId;
+  return caller === null || caller === analysisId ? token : `${token.slice(0, 8)}-****`;
+}
+
 const devices = new WeakMap<FastifyRequest, DevicePrincipal>();
 
 /** onRequest hook for device-token routes (`/data`, `/info`, `/device/params`). */

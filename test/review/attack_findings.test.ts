@@ -120,4 +120,31 @@ describe("analysis tokens cannot mint account tokens (security.md, Tokens; docs/
     const r = await call(s, "POST", "/admin/account", { name: "made by a script" }, analysis.body.result.token);
     assert.equal(r.status, 403);
   });
+
+  test("an analysis token cannot upload scripts, which would read every token their analysis is later given", async () => {
+    const s = await sluiceWith();
+    const analysis = await call<{ id: string; token: string }>(s, "POST", "/analysis", { name: "script" });
+    const file = Buffer.from("console.log(process.env.T_ANALYSIS_TOKEN)").toString("base64");
+    const r = await call(s, "POST", `/analysis/${analysis.body.result.id}/upload`, { file, file_name: "a.js", language: "node" }, analysis.body.result.token);
+    assert.equal(r.status, 403);
+    assert.equal((await call(s, "POST", `/analysis/${analysis.body.result.id}/upload`, { file, file_name: "a.js", language: "node" })).status, 200);
+  });
+
+  test("an analysis token reads its own token but only masked tokens of other analyses", async () => {
+    const s = await sluiceWith();
+    const mine = (await call<{ id: string; token: string }>(s, "POST", "/analysis", { name: "mine" })).body.result;
+    const other = (await call<{ id: string; token: string }>(s, "POST", "/analysis", { name: "other" })).body.result;
+    const own = await call<{ token: string }>(s, "GET", `/analysis/${mine.id}`, undefined, mine.token);
+    assert.equal(own.body.result.token, mine.token);
+    const seen = await call<{ token: string }>(s, "GET", `/analysis/${other.id}`, undefined, mine.token);
+    assert.equal(seen.status, 200);
+    assert.notEqual(seen.body.result.token, other.token);
+    assert.ok(!seen.body.result.token.includes(other.token.slice(9)), seen.body.result.token);
+    const listed = await call<{ id: string; token: string }[]>(s, "GET", "/analysis", undefined, mine.token);
+    assert.ok(listed.body.result.every((a) => a.id === mine.id || a.token !== other.token));
+    const regenerated = await call(s, "GET", `/analysis/${other.id}/token`, undefined, mine.token);
+    assert.equal(regenerated.status, 403);
+    // An account token still sees every token, as on TagoIO.
+    assert.equal((await call<{ token: string }>(s, "GET", `/analysis/${other.id}`)).body.result.token, other.token);
+  });
 });

@@ -5,7 +5,7 @@ import type { Limits } from "../../limits/limits.js";
 import { planJson } from "../../limits/plans.js";
 import { profileSummary, usageReport, type UsageDeps } from "../../limits/usage.js";
 import type { AccountRow } from "../../store/types.js";
-import { accountOf } from "../auth.js";
+import { accountOf, refuseAnalysisToken } from "../auth.js";
 import { ok } from "../envelope.js";
 
 export interface AccountRouteDeps extends UsageDeps {
@@ -28,6 +28,7 @@ function accountInfo(account: AccountRow, limits: Limits) {
 export function accountRoutes(deps: AccountRouteDeps): FastifyPluginAsync {
   const { identity, limits } = deps;
   const requireAdmin = async (request: FastifyRequest) => {
+    refuseAnalysisToken(request, "manage accounts");
     if (!(await identity.getAccount(accountOf(request))).admin) throw new SluiceError("FORBIDDEN", "only the admin account manages accounts", 403);
   };
   const planName = (value: unknown): string | null => {

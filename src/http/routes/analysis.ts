@@ -3,7 +3,7 @@ import type { AnalysisConsole } from "../../analysis/console.js";
 import { analysisInfo, type AnalysisInput } from "../../analysis/model.js";
 import type { AnalysisService } from "../../analysis/service.js";
 import type { RunEntry } from "../../analysis/run_queue.js";
-import { accountOf } from "../auth.js";
+import { accountOf, analysisTokenFor, refuseAnalysisToken } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
 
@@ -18,14 +18,21 @@ export function analysisRoutes(deps: { analyses: AnalysisService; console: Analy
         { schema: { querystring: listQuerySchema(["name", "active", "run_on", "last_run", "created_at", "updated_at"]) } },
         async (request) => {
           const rows = await analyses.list(accountOf(request));
-          return ok(applyListQuery(rows.map((row) => analysisInfo(row)), request.query, { defaultOrder: "name,asc", alwaysFields: ["id"] }));
+          const infos = rows.map((row) => ({ ...analysisInfo(row), token: analysisTokenFor(request, row.id, row.token) }));
+          return ok(applyListQuery(infos, request.query, { defaultOrder: "name,asc", alwaysFields: ["id"] }));
         },
       );
     }
-    app.post<{ Body: AnalysisInput }>("/analysis", async (request) => ok(await analyses.create(accountOf(request), request.body ?? {})));
+    app.post<{ Body: AnalysisInput }>("/analysis", async (request) => {
+      refuseAnalysisToken(request, "create analyses");
+      return ok(await analyses.create(accountOf(request), request.body ?? {}));
+    });
     // Queued and running runs of the account (a static path: Fastify prefers it to /analysis/:id).
     app.get("/analysis/runs", async (request) => ok(analyses.runs(accountOf(request)).map(runInfo)));
-    app.get<{ Params: { id: string } }>("/analysis/:id", async (request) => ok(await analyses.info(accountOf(request), request.params.id)));
+    app.get<{ Params: { id: string } }>("/analysis/:id", async (request) => {
+      const info = await analyses.info(accountOf(request), request.params.id);
+      return ok({ ...info, token: analysisTokenFor(request, request.params.id, String(info.token)) });
+    });
     app.put<{ Params: { id: string }; Body: AnalysisInput }>("/analysis/:id", async (request) => {
       await analyses.edit(accountOf(request), request.params.id, request.body ?? {});
       return ok("Successfully Updated");
@@ -39,16 +46,20 @@ export function analysisRoutes(deps: { analyses: AnalysisService; console: Analy
       const result = await analyses.run(accountId, request.params.id, request.body?.scope ?? []);
       const { token } = await analyses.get(accountId, request.params.id);
       return ok({
-        analysis_token: token,
+        analysis_token: analysisTokenFor(request, request.params.id, token),
         ...(result.mode === "sluice" ? { run: runInfo(result.run) } : { delivered: result.delivered }),
       });
     });
-    app.get<{ Params: { id: string } }>("/analysis/:id/token", async (request) =>
-      ok({ analysis_token: await analyses.regenerateToken(accountOf(request), request.params.id) }),
-    );
+    app.get<{ Params: { id: string } }>("/analysis/:id/token", async (request) => {
+      refuseAnalysisToken(request, "regenerate analysis tokens");
+      return ok({ analysis_token: await analyses.regenerateToken(accountOf(request), request.params.id) });
+    });
     app.post<{ Params: { id: string }; Body: { file?: unknown; file_name?: unknown; language?: unknown } }>(
       "/analysis/:id/upload",
       async (request) => {
+        // A script runs with its analysis's token: code uploaded through a leaked token would
+        // read every token it is later given, regenerated ones included.
+        refuseAnalysisToken(request, "upload scripts");
         await analyses.upload(accountOf(request), request.params.id, request.body ?? {});
         return ok("Successfully Uploaded");
       },

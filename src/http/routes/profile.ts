@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { SluiceError } from "../../errors.js";
 import type { IdentityService } from "../../identity/service.js";
 import type { AccountRow, AccountTokenRow } from "../../store/types.js";
-import { accountPrincipalOf } from "../auth.js";
+import { accountPrincipalOf, refuseAnalysisToken } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ApiItem, type ListQuery } from "../listing.js";
 import { parseExpireTime } from "./device_token.js";
@@ -75,9 +75,7 @@ export function profileRoutes(deps: ProfileRouteDeps): FastifyPluginAsync {
   /** For the token routes: the caller's account, refusing analysis tokens. */
   async function managedBy(request: FastifyRequest<{ Params: { id: string } }>): Promise<string> {
     const account = await profileOf(request);
-    if (accountPrincipalOf(request).analysisId !== null) {
-      throw new SluiceError("FORBIDDEN", "an analysis token cannot manage account tokens: use an account token", 403);
-    }
+    refuseAnalysisToken(request, "manage account tokens");
     return account.id;
   }
 
