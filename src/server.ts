@@ -302,7 +302,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         parserTestRoutes({ identity, sandbox, paramsOf }),
         analysisRoutes({ analyses, console: analysisConsole }),
         analysisServiceRoutes({
-          analyses, console: analysisConsole, identity, publish,
+          analyses, console: analysisConsole, identity,
+          // Counted like a device's publish: the service would otherwise be a way around the plan's rate.
+          publish: (accountId, m, deviceId) => {
+            Limits.enforce(limits.admitPublish(accountId, m.payload.length));
+            publish(accountId, m, deviceId);
+          },
           notify: (accountId, notification) => notifications.send(accountId, notification),
           email: (accountId, mail) => {
             admitEmail(accountId);

@@ -89,6 +89,22 @@ describe("services from an analysis run by Sluice", () => {
     assert.equal((await bad({ topic: "a", message: "x", device: dev.deviceId })).status, 404);
   });
 
+  test("mqtt/publish counts against the plan's publishes per minute, like a device's publish", async () => {
+    const limited = await startSluice({ plans: { tiny: { publishesPerMinute: 2 } }, defaultPlan: "tiny" });
+    try {
+      const { token } = await resourcesOf(limited).analysis.create({ name: "publisher" });
+      const dev = await limited.device();
+      const publish = () => call(limited, "POST", "/analysis/services/mqtt/publish", { topic: "down", message: "x", device: dev.deviceId }, token);
+      assert.equal((await publish()).status, 200);
+      assert.equal((await publish()).status, 200);
+      const refused = await publish();
+      assert.equal(refused.status, 429);
+      assert.match(refused.body.message, /publishes per minute/);
+    } finally {
+      await limited.close();
+    }
+  });
+
   test("console/send needs an analysis token; notification and email validate, then deliver (email off without SMTP)", async () => {
     const { id, token } = await resourcesOf(sluice).analysis.create({ name: "svc2" });
     const services = new sdk.Services({ token, region: { api: sluice.api, sse: "" } });
