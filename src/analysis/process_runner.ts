@@ -25,6 +25,8 @@ export interface ProcessSpec {
   allowPrivateTargets: boolean;
   /** Where running processes are recorded, so that a Sluice killed meanwhile kills them at its next start (leftovers.ts). */
   ledger?: { add(pid: number): void; remove(pid: number): void };
+  /** This host's addresses, refused like private ones when `allowPrivateTargets` is false; default: every interface's, read at each run. */
+  ownAddresses?: string[];
 }
 
 export type StopReason = "timeout" | "memory" | "output" | "shutdown";
@@ -78,7 +80,7 @@ export function runProcess(spec: ProcessSpec, limits: ProcessLimits, onLine: (li
     const env = {
       ...spec.env,
       SLUICE_PARENT_PID: String(process.pid),
-      ...(!spec.allowPrivateTargets && { SLUICE_OWN_ADDRESSES: ownAddresses().join(",") }),
+      ...(!spec.allowPrivateTargets && { SLUICE_OWN_ADDRESSES: (spec.ownAddresses ?? ownAddresses()).join(",") }),
     };
     const child = spawn(spec.nodePath, args, { cwd: spec.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true, ...spec.runAs });
     if (child.pid !== undefined) spec.ledger?.add(child.pid);
