@@ -14,6 +14,7 @@ import { AnalysisConsole } from "./analysis/console.js";
 import { RunQueue } from "./analysis/run_queue.js";
 import { ScriptFiles } from "./analysis/script_files.js";
 import { AnalysisService } from "./analysis/service.js";
+import { ProcessLedger } from "./analysis/leftovers.js";
 import { openAnalysisWorkspace } from "./analysis/workspace.js";
 import { SluiceError } from "./errors.js";
 import { actionRoutes } from "./http/routes/action.js";
@@ -151,11 +152,15 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Analyses reach the API they run against over HTTP; its port is known once it listens.
   let apiUrl = "";
   const analysisWorkspace = openAnalysisWorkspace(dataDir, config.analysis);
+  // Analyses a Sluice killed before its shutdown left running, without limits: gone now.
+  const analysisLedger = new ProcessLedger(join(dataDir, "analysis-processes"));
+  const leftovers = analysisLedger.reapLeftovers();
+  if (leftovers.length > 0) logger.warn({ pids: leftovers }, "killed analysis processes left running by a previous Sluice");
   const analysisConsole = new AnalysisConsole(events, { lines: config.analysis.consoleLines, bytes: config.analysis.consoleBytes });
   const analyses = new AnalysisService({
     store: new SqliteAnalysisStore(store.db), console: analysisConsole, hub: events, limits: config.analysis,
     queue: new RunQueue(config.analysis), files: new ScriptFiles(analysisWorkspace),
-    allowPrivateTargets: config.outbound.allowPrivateTargets,
+    allowPrivateTargets: config.outbound.allowPrivateTargets, ledger: analysisLedger,
     apiUrl: () => apiUrl, logger: logger.child({ part: "analysis" }),
     admitRun(accountId) {
       if (!limits.planOf(accountId).features.analysis) throw new LimitExceeded("features.analysis", "the account's plan has no analyses");

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { readFile } from "node:fs/promises";
+import { networkInterfaces } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { MAX_LINE_BYTES } from "./console.js";
 
@@ -22,6 +23,10 @@ export interface ProcessSpec {
   runAs?: { uid: number; gid: number };
   /** False: the process may not connect to non-public addresses but Sluice's API (network_guard.ts). */
   allowPrivateTargets: boolean;
+  /** Where running processes are recorded, so that a Sluice killed meanwhile kills them at its next start (leftovers.ts). */
+  ledger?: { add(pid: number): void; remove(pid: number): void };
+  /** This host's addresses, refused like private ones when `allowPrivateTargets` is false; default: every interface's, read at each run. */
+  ownAddresses?: string[];
 }
 
 export type StopReason = "timeout" | "memory" | "output" | "shutdown";
@@ -69,7 +74,16 @@ export function runProcess(spec: ProcessSpec, limits: ProcessLimits, onLine: (li
     let stopped: StopReason | undefined;
     let outputLeft = limits.outputBytes;
     let heapExhausted = false;
-    const child = spawn(spec.nodePath, args, { cwd: spec.cwd, env: spec.env, stdio: ["ignore", "pipe", "pipe"], detached: true, ...spec.runAs });
+    // Read by the preloads before the script runs, and removed from its environment: the pid
+    // whose death ends the process (process_guard.ts) and, when private targets are refused,
+    // this host's own addresses (network_guard.ts). The script could only change its own copy.
+    const env = {
+      ...spec.env,
+      SLUICE_PARENT_PID: String(process.pid),
+      ...(!spec.allowPrivateTargets && { SLUICE_OWN_ADDRESSES: (spec.ownAddresses ?? ownAddresses()).join(",") }),
+    };
+    const child = spawn(spec.nodePath, args, { cwd: spec.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true, ...spec.runAs });
+    if (child.pid !== undefined) spec.ledger?.add(child.pid);
 
     const kill = (reason: StopReason) => {
       stopped ??= reason;
@@ -129,6 +143,7 @@ export function runProcess(spec: ProcessSpec, limits: ProcessLimits, onLine: (li
       spawnError = err.message;
     });
     child.on("close", (code, signal) => {
+      if (child.pid !== undefined) spec.ledger?.remove(child.pid);
       clearTimeout(timer);
       clearInterval(poll);
       abort?.removeEventListener("abort", onAbort);
@@ -137,6 +152,15 @@ export function runProcess(spec: ProcessSpec, limits: ProcessLimits, onLine: (li
       resolvePromise({ code, signal, durationMs: Date.now() - started, ...(stopped && { stopped }), ...(spawnError !== undefined && { error: spawnError }) });
     });
   });
+}
+
+/** Every address of this host's interfaces (read at each run: they change). */
+function ownAddresses(): string[] {
+  const found: string[] = [];
+  for (const list of Object.values(networkInterfaces())) {
+    for (const info of list ?? []) found.push(info.address.replace(/%.*$/, ""));
+  }
+  return found;
 }
 
 /** VmRSS of a process from /proc, in kB; undefined where /proc is not (not Linux) or the process is gone. */

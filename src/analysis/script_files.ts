@@ -15,11 +15,13 @@ export class ScriptFiles {
   private readonly root: string;
   readonly sdkModules: string;
   readonly runAs: AnalysisWorkspace["runAs"];
+  private readonly prepareSdk: () => Promise<void>;
 
-  constructor(workspace: Pick<AnalysisWorkspace, "root" | "sdkModules" | "runAs">) {
+  constructor(workspace: Pick<AnalysisWorkspace, "root" | "sdkModules" | "runAs"> & Partial<Pick<AnalysisWorkspace, "prepareSdk">>) {
     this.root = workspace.root;
     this.sdkModules = workspace.sdkModules;
     this.runAs = workspace.runAs;
+    this.prepareSdk = workspace.prepareSdk ?? (() => Promise.resolve());
   }
 
   dirOf(analysisId: string): string {
@@ -41,6 +43,8 @@ export class ScriptFiles {
   }
 
   private async write(analysisId: string, module: ModuleKind, version: number, code: () => Promise<Buffer | undefined>): Promise<string> {
+    // The SDK view is built (or checked) at the first run, not at start.
+    await this.prepareSdk();
     const dir = this.dirOf(analysisId);
     const file = join(dir, module === "esm" ? "script.mjs" : "script.cjs");
     const current = await readFile(join(dir, "version"), "utf8").catch(() => "");

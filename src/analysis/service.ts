@@ -23,6 +23,8 @@ export interface AnalysisServiceDeps {
   nodePath?: string;
   /** `outbound.allowPrivateTargets`: false keeps analyses off non-public addresses but Sluice's API. */
   allowPrivateTargets: boolean;
+  /** Records running processes, so that the next start kills those a killed Sluice left (leftovers.ts). */
+  ledger?: { add(pid: number): void; remove(pid: number): void };
   /** The account's plan on one more run (monthly runs, the analysis feature); throws to refuse. */
   admitRun?(accountId: string): void;
   /**
@@ -175,6 +177,7 @@ export class AnalysisService {
         cwd: this.deps.files.dirOf(id),
         ...(this.deps.files.runAs && { runAs: this.deps.files.runAs }),
         allowPrivateTargets: this.deps.allowPrivateTargets,
+        ...(this.deps.ledger && { ledger: this.deps.ledger }),
         // What TagoIO's runner gives a script, and nothing of Sluice's own environment.
         env: {
           T_ANALYSIS_CONTEXT: "sluice",
