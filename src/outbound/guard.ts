@@ -3,7 +3,7 @@ import { connect as netConnect, isIP, Socket, type LookupFunction } from "node:n
 import { connect as tlsConnect, type ConnectionOptions } from "node:tls";
 import { SluiceError } from "../errors.js";
 import { isPrivateAddress } from "./address_policy.js";
-import type { OwnListeners } from "./own_listeners.js";
+import { isLocalAddress, type OwnListeners } from "./own_listeners.js";
 
 /** The words every refusal by the policy carries (dead letters, relay status, inspector). */
 export const REFUSED_BY_POLICY = "refused by outbound.allowPrivateTargets";
@@ -47,7 +47,9 @@ export class OutboundGuard {
   /** Why `address` (an IP) on `port` is refused, or undefined. `host` is what the user wrote. */
   check(address: string, port: number | undefined, host: string): OutboundRefused | undefined {
     if (port !== undefined && this.options.self?.isOwn(address, port)) return new OutboundRefused(host, "self");
-    if (!this.options.allowPrivateTargets && isPrivateAddress(address)) return new OutboundRefused(host, "private");
+    // The host's own addresses count as private: a public IP of this machine reaches whatever
+    // listens on 0.0.0.0 here, firewalled from outside or not.
+    if (!this.options.allowPrivateTargets && (isPrivateAddress(address) || isLocalAddress(address))) return new OutboundRefused(host, "private");
     return undefined;
   }
 

@@ -1,4 +1,5 @@
 import { networkInterfaces } from "node:os";
+import { addressKey } from "./address_policy.js";
 
 /**
  * Sluice's own MQTT listeners, so that a relay never connects back to the broker it feeds: its
@@ -20,16 +21,20 @@ export class OwnListeners {
   }
 }
 
-/** Loopback, unspecified, or an address of one of this host's interfaces (read each time: they change). */
+/**
+ * Loopback, unspecified, or an address of one of this host's interfaces (read each time: they
+ * change), however it is written: compared by `addressKey`, so `::ffff:7f00:1` is 127.0.0.1.
+ */
 export function isLocalAddress(address: string): boolean {
-  const bare = address.replace(/^\[|\]$/g, "").toLowerCase();
-  const v4 = /^(?:::ffff:)?(\d+\.\d+\.\d+\.\d+)$/.exec(bare)?.[1];
-  if (v4 !== undefined) {
-    if (v4.startsWith("127.") || v4 === "0.0.0.0") return true;
-  } else if (bare === "::1" || bare === "::") return true;
-  const wanted = v4 ?? bare.replace(/%.*$/, "");
+  const key = addressKey(address);
+  if (key === undefined) return false;
+  if (key === LOOPBACK_V6 || key === UNSPECIFIED_V6 || key === "4:0") return true;
+  if (key.startsWith("4:") && Number(key.slice(2)) >>> 24 === 127) return true;
   for (const list of Object.values(networkInterfaces())) {
-    for (const info of list ?? []) if (info.address.toLowerCase().replace(/%.*$/, "") === wanted) return true;
+    for (const info of list ?? []) if (addressKey(info.address.replace(/%.*$/, "")) === key) return true;
   }
   return false;
 }
+
+const LOOPBACK_V6 = addressKey("::1");
+const UNSPECIFIED_V6 = addressKey("::");

@@ -104,3 +104,17 @@ describe("isPrivateAddress", () => {
     }
   });
 });
+
+describe("isLocalAddress", () => {
+  it("knows this host's own addresses however they are written", async () => {
+    const { networkInterfaces } = await import("node:os");
+    const { isLocalAddress } = await import("../../src/outbound/own_listeners.js");
+    for (const address of ["127.0.0.1", "::1", "::", "0.0.0.0", "::ffff:7f00:1", "[::ffff:127.0.0.1]"]) assert.equal(isLocalAddress(address), true, address);
+    const own = Object.values(networkInterfaces()).flatMap((l) => l ?? []).find((i) => i.family === "IPv4" && !i.internal);
+    if (own) {
+      const [a, b, c, d] = own.address.split(".").map(Number) as [number, number, number, number];
+      assert.equal(isLocalAddress(`::ffff:${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`), true, `${own.address} in hex`);
+    }
+    assert.equal(isLocalAddress("8.8.8.8"), false);
+  });
+});

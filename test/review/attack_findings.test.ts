@@ -32,12 +32,13 @@ const hexMapped = (v4: string) => {
   return `::ffff:${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
 };
 
-/** A non-loopback IPv4 address of this host that the address policy counts as public, if any. */
+/**
+ * A non-loopback IPv4 address of this host: one the address policy counts as public if there is
+ * one (the case that matters: a public IP reaching what listens on 0.0.0.0), else any.
+ */
 function publicLocalIPv4(): string | undefined {
-  for (const list of Object.values(networkInterfaces())) {
-    for (const info of list ?? []) if (info.family === "IPv4" && !info.internal && !isPrivateAddress(info.address)) return info.address;
-  }
-  return undefined;
+  const all = Object.values(networkInterfaces()).flatMap((list) => list ?? []).filter((info) => info.family === "IPv4" && !info.internal);
+  return (all.find((info) => !isPrivateAddress(info.address)) ?? all[0])?.address;
 }
 
 const relayBody = (host: string, port: number, password: string) => ({
