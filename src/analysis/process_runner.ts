@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { networkInterfaces } from "node:os";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -6,6 +7,8 @@ import { MAX_LINE_BYTES } from "./console.js";
 
 export interface ProcessLimits {
   timeoutMs: number;
+  /** RLIMIT_CPU of the process, seconds (SIGXCPU, then SIGKILL a second later); 0 = none. */
+  cpuSeconds: number;
   /** Resident memory bound, MiB; the V8 heap gets 3/4 of it. */
   memoryMb: number;
   outputBytes: number;
@@ -29,7 +32,7 @@ export interface ProcessSpec {
   ownAddresses?: string[];
 }
 
-export type StopReason = "timeout" | "memory" | "output" | "shutdown";
+export type StopReason = "timeout" | "cpu" | "memory" | "output" | "shutdown";
 
 export interface ProcessOutcome {
   code: number | null;
@@ -42,6 +45,8 @@ export interface ProcessOutcome {
 }
 
 const RSS_POLL_MS = 100;
+/** util-linux's prlimit (Essential on Debian): sets RLIMIT_CPU, then execs node in the same process. */
+const PRLIMIT = ["/usr/bin/prlimit", "/bin/prlimit"].find((path) => existsSync(path));
 /** Preloaded before the script: nothing that acts on other processes (process_guard.ts). */
 const PROCESS_GUARD = fileURLToPath(new URL("./process_guard.js", import.meta.url));
 /** Preloaded when private targets are refused (network_guard.ts), with the classifier it imports. */
@@ -82,7 +87,11 @@ export function runProcess(spec: ProcessSpec, limits: ProcessLimits, onLine: (li
       SLUICE_PARENT_PID: String(process.pid),
       ...(!spec.allowPrivateTargets && { SLUICE_OWN_ADDRESSES: (spec.ownAddresses ?? ownAddresses()).join(",") }),
     };
-    const child = spawn(spec.nodePath, args, { cwd: spec.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true, ...spec.runAs });
+    const [command, commandArgs] =
+      limits.cpuSeconds > 0 && PRLIMIT !== undefined
+        ? [PRLIMIT, [`--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`, "--", spec.nodePath, ...args]]
+        : [spec.nodePath, args];
+    const child = spawn(command, commandArgs, { cwd: spec.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true, ...spec.runAs });
     if (child.pid !== undefined) spec.ledger?.add(child.pid);
 
     const kill = (reason: StopReason) => {
@@ -149,6 +158,8 @@ export function runProcess(spec: ProcessSpec, limits: ProcessLimits, onLine: (li
       abort?.removeEventListener("abort", onAbort);
       // V8 aborts the process itself when the heap is exhausted.
       if (stopped === undefined && heapExhausted) stopped = "memory";
+      // The kernel's RLIMIT_CPU: SIGXCPU at the soft limit, SIGKILL at the hard one.
+      if (stopped === undefined && signal === "SIGXCPU") stopped = "cpu";
       resolvePromise({ code, signal, durationMs: Date.now() - started, ...(stopped && { stopped }), ...(spawnError !== undefined && { error: spawnError }) });
     });
   });

@@ -209,6 +209,8 @@ function describeOutcome(outcome: ProcessOutcome, limits: AnalysisLimits): strin
   switch (outcome.stopped) {
     case "timeout":
       return `The analysis was stopped: it ran longer than ${limits.timeoutMs / 1000} s`;
+    case "cpu":
+      return `The analysis was stopped: it used more than ${limits.cpuSeconds} s of CPU time`;
     case "memory":
       return `The analysis was stopped: it used more than ${limits.memoryMb} MiB of memory`;
     case "output":

@@ -126,6 +126,12 @@ export interface AnalysisLimits {
   queueSize: number;
   /** Wall time of one run, ms; past it the process is killed. */
   timeoutMs: number;
+  /**
+   * CPU time of one run, seconds, enforced by the kernel (RLIMIT_CPU, through util-linux's
+   * `prlimit`): it holds where the wall-time timer cannot, in a process whose Sluice died, and
+   * counts V8's helper threads. 0 = none.
+   */
+  cpuSeconds: number;
   /** Resident memory of one run, MiB (the V8 heap gets 3/4 of it); past it the process is killed. */
   memoryMb: number;
   /** stdout + stderr bytes one run may write; past it the process is killed. */
@@ -227,6 +233,7 @@ export const defaultConfig: SluiceConfig = {
     concurrency: 4,
     queueSize: 100,
     timeoutMs: 60_000,
+    cpuSeconds: 120,
     memoryMb: 256,
     outputBytes: 1024 * 1024,
     scriptBytes: 512 * 1024,

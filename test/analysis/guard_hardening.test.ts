@@ -176,7 +176,7 @@ describe("the host's own addresses (allowPrivateTargets: false)", () => {
       const lines: string[] = [];
       await runProcess(
         { nodePath: process.execPath, script, readable: [dir], env: { TAGOIO_API: `http://127.0.0.1:${port}` }, cwd: dir, allowPrivateTargets: false, ownAddresses: ["1.2.3.4", "2001:4860:0:1:0:0:0:1"] },
-        { timeoutMs: 10_000, memoryMb: 256, outputBytes: 65536 },
+        { timeoutMs: 10_000, cpuSeconds: 10, memoryMb: 256, outputBytes: 65536 },
         (line) => lines.push(line),
       );
       const seen = new Map(lines.map((l) => [l.slice(0, l.lastIndexOf(" ")), l.slice(l.lastIndexOf(" ") + 1)]));

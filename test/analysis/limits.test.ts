@@ -32,6 +32,17 @@ describe("limits of a run", () => {
     assert.ok(took >= 1900 && took < 8000, `took ${took} ms`);
   });
 
+  test("CPU time is bounded by the kernel, not only by the wall-time timer", async () => {
+    const cpuBound = await startSluice({ analysis: { ...defaultConfig.analysis, timeoutMs: 30_000, cpuSeconds: 1 } });
+    try {
+      const { id } = await createAnalysis(resourcesOf(cpuBound), `for (;;) {}`);
+      await resourcesOf(cpuBound).analysis.run(id);
+      await consoleLine(cpuBound, id, /stopped: it used more than 1 s of CPU time/);
+    } finally {
+      await cpuBound.close();
+    }
+  });
+
   test("a heap memory bomb is stopped by the memory limit", async () => {
     const { id } = await createAnalysis(resourcesOf(sluice), `const keep = []; for (;;) keep.push({ a: Math.random(), b: "x".repeat(64) + Math.random() });`);
     await resourcesOf(sluice).analysis.run(id);

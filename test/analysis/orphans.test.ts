@@ -47,7 +47,7 @@ describe("an analysis whose Sluice is killed", () => {
       const parent = spawn(process.execPath, ["--input-type=module", "-e", `
         import { runProcess } from ${JSON.stringify(runner)};
         runProcess({ nodePath: process.execPath, script: ${JSON.stringify(script)}, readable: [${JSON.stringify(dir)}], env: {}, cwd: ${JSON.stringify(dir)}, allowPrivateTargets: ${allowPrivateTargets} },
-          { timeoutMs: 60000, memoryMb: 256, outputBytes: 65536 }, (line) => console.log(line));`], { stdio: ["ignore", "pipe", "inherit"] });
+          { timeoutMs: 60000, cpuSeconds: 0, memoryMb: 256, outputBytes: 65536 }, (line) => console.log(line));`], { stdio: ["ignore", "pipe", "inherit"] });
       const pid = await new Promise<number>((resolve, reject) => {
         let out = "";
         parent.stdout!.on("data", (d: Buffer) => {
