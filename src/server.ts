@@ -146,7 +146,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const params = new CachedParamStore(new SqliteParamStore(store.db));
   const switches = new SqliteInspectorSwitches(store.db);
   const inspector = new Inspector({ disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled) });
-  const sandbox = new IsolateParserSandbox();
+  const sandbox = new IsolateParserSandbox({ loopSliceMs: config.parsers.loopSliceMs, maxBatchMs: config.parsers.maxBatchMs });
   const events = new EventHub();
   // Analyses reach the API they run against over HTTP; its port is known once it listens.
   let apiUrl = "";
