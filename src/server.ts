@@ -296,7 +296,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         deadLetterRoutes({ actions, deadLetters }),
         notificationRoutes({ notifications }),
         accountDeviceDataRoutes({ identity, buckets }),
-        accountDataRoutes({ identity, buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),
+        accountDataRoutes({ identity, buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip }),
         accountParamRoutes({ identity, params }),
         inspectorRoutes({ identity, inspector }),
         parserTestRoutes({ identity, sandbox, paramsOf }),
@@ -313,7 +313,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         profileRoutes({ identity, planOf: (accountId) => limits.planOf(accountId).name }),
       ],
       device: [
-        dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),
+        dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip }),
         deviceParamRoutes({ params }),
       ],
       public: [
