@@ -145,7 +145,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const buckets = SqliteBucketStore.open(join(dataDir, "sluice.db"), { onError: (err) => logger.error({ err }, "bucket store") });
   const params = new CachedParamStore(new SqliteParamStore(store.db));
   const switches = new SqliteInspectorSwitches(store.db);
-  const inspector = new Inspector({ disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled) });
+  const inspector = new Inspector({
+    disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled),
+    maxStreamsPerAccount: config.inspector.maxStreamsPerAccount,
+  });
   const sandbox = new IsolateParserSandbox({ loopSliceMs: config.parsers.loopSliceMs, maxBatchMs: config.parsers.maxBatchMs });
   const events = new EventHub();
   // Analyses reach the API they run against over HTTP; its port is known once it listens.
@@ -317,7 +320,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         deviceParamRoutes({ params }),
       ],
       public: [
-        inspectorStreamRoutes({ identity, inspector }),
+        inspectorStreamRoutes({ identity, inspector, sse: { maxBufferedBytes: config.inspector.maxStreamBufferedBytes } }),
         deviceSelfRoutes({
           identity, metrics,
           async analysisInfo(token) {
