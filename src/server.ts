@@ -146,8 +146,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const buckets = SqliteBucketStore.open(join(dataDir, "sluice.db"), { onError: (err) => logger.error({ err }, "bucket store") });
   const params = new CachedParamStore(new SqliteParamStore(store.db));
   const switches = new SqliteInspectorSwitches(store.db);
-  const inspector = new Inspector({ disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled) });
-  const sandbox = new IsolateParserSandbox();
+  const inspector = new Inspector({
+    disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled),
+    maxStreamsPerAccount: config.inspector.maxStreamsPerAccount,
+  });
+  const sandbox = new IsolateParserSandbox({ loopSliceMs: config.parsers.loopSliceMs, maxBatchMs: config.parsers.maxBatchMs });
   const events = new EventHub();
   // Analyses reach the API they run against over HTTP; its port is known once it listens.
   let apiUrl = "";
@@ -301,7 +304,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         deadLetterRoutes({ actions, deadLetters }),
         notificationRoutes({ notifications }),
         accountDeviceDataRoutes({ identity, buckets }),
-        accountDataRoutes({ identity, buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),
+        accountDataRoutes({ identity, buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip }),
         accountParamRoutes({ identity, params }),
         inspectorRoutes({ identity, inspector }),
         parserTestRoutes({ identity, sandbox, paramsOf }),
@@ -323,11 +326,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         profileRoutes({ identity, planOf: (accountId) => limits.planOf(accountId).name }),
       ],
       device: [
-        dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body) }),
+        dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip }),
         deviceParamRoutes({ params }),
       ],
       public: [
-        inspectorStreamRoutes({ identity, inspector }),
+        inspectorStreamRoutes({ identity, inspector, sse: { maxBufferedBytes: config.inspector.maxStreamBufferedBytes } }),
         deviceSelfRoutes({
           identity, metrics,
           async analysisInfo(token) {

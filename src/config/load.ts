@@ -29,7 +29,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
  * its default). Some keys have flags too, named `<section>-<key>`: `--smtp-host` =
  * `SLUICE_SMTP_HOST` = `smtp: { host }`.
  */
-const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http"] as const satisfies readonly (keyof SluiceConfig)[];
+const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data"] as const satisfies readonly (keyof SluiceConfig)[];
 type Section = (typeof sections)[number];
 const sectionFlags: Record<string, [Section, string]> = {
   "smtp-host": ["smtp", "host"],
@@ -42,7 +42,7 @@ const sectionFlags: Record<string, [Section, string]> = {
   "outbound-allow-private-targets": ["outbound", "allowPrivateTargets"],
 };
 /** Counts where 0 would mean "never works" rather than "off". */
-const atLeastOne = ["analysis.runAsUid", "analysis.runAsGid", "notifications.maxPerAccount", "webhooks.attempts", "webhooks.concurrency", "webhooks.timeoutMs", "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth"];
+const atLeastOne = ["analysis.runAsUid", "analysis.runAsGid", "notifications.maxPerAccount", "webhooks.attempts", "webhooks.concurrency", "webhooks.timeoutMs", "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth", "inspector.maxStreamsPerAccount", "inspector.maxStreamBufferedBytes"];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;
 

@@ -97,6 +97,36 @@ export interface SluiceConfig {
   outbound: OutboundPolicy;
   /** Bounds on what one HTTP request may make the API parse. */
   http: HttpLimits;
+  /** How long payload parsers may hold the event loop (docs/parsers.md). */
+  parsers: ParserLoopLimits;
+  /** Live inspector streams (`GET /device/:id/inspector/stream`). */
+  inspector: InspectorStreamLimits;
+  /** `GET /data` and `DELETE /data` bounds. */
+  data: DataQueryLimits;
+}
+
+/** See docs/parsers.md, "Where a parser runs". */
+export interface ParserLoopLimits {
+  /** How long one message may run on the event loop before it is moved to a thread, ms; 0 = always on threads. */
+  loopSliceMs: number;
+  /**
+   * Milliseconds of one turn of the event loop parsers may take before the next call into an
+   * isolate waits for the next turn; a turn then holds the loop for parsers at most
+   * `maxBatchMs + 2 × loopSliceMs`.
+   */
+  maxBatchMs: number;
+}
+
+export interface InspectorStreamLimits {
+  /** Open inspector streams per account; past it a new one is refused (429). */
+  maxStreamsPerAccount: number;
+  /** Bytes one stream may leave unread; past it events are dropped (counted) until it drains. */
+  maxStreamBufferedBytes: number;
+}
+
+export interface DataQueryLimits {
+  /** Largest `skip` accepted; past it 400. */
+  maxSkip: number;
 }
 
 /** Refused with 400 past any of these; see docs/configuration.md. */
@@ -253,4 +283,8 @@ export const defaultConfig: SluiceConfig = {
   outbound: { allowPrivateTargets: true },
   // The SDK's deepest key is `filter[tags][0][key]` (3); a list query is a few hundred bytes.
   http: { maxQueryBytes: 8 * 1024, maxQueryParameters: 1000, maxQueryDepth: 5 },
+  parsers: { loopSliceMs: 2, maxBatchMs: 4 },
+  // 100, as /events allows per account.
+  inspector: { maxStreamsPerAccount: 100, maxStreamBufferedBytes: 1024 * 1024 },
+  data: { maxSkip: 100_000 },
 };

@@ -22,6 +22,9 @@ export const DEFAULT_SSE_OPTIONS: SseOptions = { heartbeatMs: 15_000, maxBuffere
  */
 export class SseStream {
   private ended = false;
+  /** Events `offer` dropped since the client last caught up, and whether a drain is awaited. */
+  private dropped = 0;
+  private awaitingDrain = false;
   private readonly heartbeat: NodeJS.Timeout;
   private readonly closeHandlers: (() => void)[] = [];
 
@@ -57,6 +60,46 @@ export class SseStream {
   send(id: number, data: string): void {
     this.write(`id: ${id}\ndata: ${data}\n\n`);
   }
+
+  /**
+   * Events already in SSE form (`id:`/`data:` lines, one string each), for a stream that may
+   * lose events rather than its connection. Those that would take the unread bytes past
+   * `maxBufferedBytes` are dropped and counted, so a slow reader costs at most that much memory
+   * (plus one event); once the socket drains the client gets `event: dropped` with the count
+   * (what it missed is in the device's ring, `GET /device/:id/inspector`), then events again.
+   */
+  offer(events: readonly string[]): void {
+    if (this.ended) return;
+    let chunk = "";
+    let i = 0;
+    if (!this.awaitingDrain) {
+      const buffered = this.res.writableLength;
+      // The first event always goes when nothing waits, so a bound below one event still sends.
+      for (; i < events.length; i++) {
+        const text = events[i]!;
+        if (buffered + chunk.length + text.length > this.options.maxBufferedBytes && buffered + chunk.length > 0) break;
+        chunk += text;
+      }
+      if (chunk !== "") this.res.write(chunk);
+    }
+    if (i === events.length) return;
+    this.dropped += events.length - i;
+    if (this.awaitingDrain) return;
+    if (this.res.writableNeedDrain) {
+      this.awaitingDrain = true;
+      this.res.once("drain", this.caughtUp);
+    } else {
+      this.caughtUp(); // no drain will come: nothing large enough waits
+    }
+  }
+
+  private readonly caughtUp = (): void => {
+    this.awaitingDrain = false;
+    const dropped = this.dropped;
+    this.dropped = 0;
+    if (this.ended || dropped === 0) return;
+    this.res.write(`event: dropped\ndata: ${JSON.stringify({ dropped, message: `dropped ${dropped} events: the stream was read too slowly` })}\n\n`);
+  };
 
   /** Ends the response normally (server shutdown, device deleted). */
   end(): void {

@@ -21,3 +21,17 @@ export function serializeEvent(event: InspectorEvent): InspectorEventJson {
     detail: event.detail ?? null,
   };
 }
+
+/**
+ * An event as one Server-Sent Events message (`id:` and `data:` lines), serialized once however
+ * many streams send it: the text is kept beside the event while the event lives.
+ */
+const sseTexts = new WeakMap<InspectorEvent, string>();
+export function eventSseText(event: InspectorEvent): string {
+  let text = sseTexts.get(event);
+  if (text === undefined) {
+    text = `id: ${event.id}\ndata: ${JSON.stringify(serializeEvent(event))}\n\n`;
+    sseTexts.set(event, text);
+  }
+  return text;
+}

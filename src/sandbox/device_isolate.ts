@@ -1,5 +1,6 @@
 import ivm from "isolated-vm";
 import { isolateFailure, isTimeout, sandboxClosed } from "./failure.js";
+import type { LoopBudget } from "./loop_budget.js";
 import type { IsolateSource } from "./parser_globals.js";
 import type { RuntimeHooks, SettleResult } from "./prelude/runtime.js";
 import { ScriptCache, type CompiledParser } from "./script_cache.js";
@@ -86,12 +87,13 @@ export class DeviceIsolate {
    * the parser), and that parser's next messages go straight to a thread until one of them
    * proves fast again. `loopSliceMs` 0 sends everything to threads.
    */
-  async run(source: string, input: RunInput, limits: ParserLimits, loopSliceMs: number): Promise<RunOutput> {
+  async run(source: string, input: RunInput, limits: ParserLimits, loopSliceMs: number, budget?: LoopBudget): Promise<RunOutput> {
     const compiled = await this.guard(() => this.scripts.get(source), limits);
     if ("error" in compiled) throw compiled.error;
     if (!compiled.slow && loopSliceMs > 0) {
       const slice = Math.min(loopSliceMs, limits.timeoutMs);
       let settled: SettleResult | undefined;
+      budget?.begin();
       try {
         // `copy`: the result comes out as a structured clone of the plain object settle returns.
         settled = this.hooks.settle.applySync(undefined, [parserOf(compiled), input.payloadJson, input.deviceJson], { timeout: slice, result: { copy: true } }) as SettleResult;
@@ -115,21 +117,26 @@ export class DeviceIsolate {
    * Every call has the slice as its time limit, and the runtime stops a call between messages
    * once half of it has passed; a message that still runs out of the slice is run again alone,
    * exactly as in `run` (a slice of its own, then a thread), and the others keep their outcomes.
-   * So the event loop is held for two slices at most. Resolves with the
-   * outcomes of the first messages, in order: all of them, or fewer when a message left the
+   * So one call holds the event loop for two slices at most. Between calls, once `budget` says
+   * this turn of the event loop has given parsers their share, it stops and resolves with what
+   * is done: the caller yields before the rest (see LoopBudget). Resolves with the
+   * outcomes of the first messages, in order: all of them, or fewer when the budget ran out, when a message left the
    * context unusable (the rest need a new isolate), or when a call failed in a way no single
    * message can be blamed for (heap limit, a promise left rejected): `alone` then says that the
    * rest must be run one by one, with `run`, so that the failure finds its own message.
    */
-  async runMany(source: string, inputs: RunInput[], limits: ParserLimits, loopSliceMs: number): Promise<{ outcomes: RunOutcome[]; alone: boolean }> {
+  async runMany(source: string, inputs: RunInput[], limits: ParserLimits, loopSliceMs: number, budget?: LoopBudget): Promise<{ outcomes: RunOutcome[]; alone: boolean }> {
     const compiled = await this.guard(() => this.scripts.get(source), limits);
     if ("error" in compiled) return { outcomes: inputs.map(() => compiled.error), alone: false };
     if (inputs.length === 1 || compiled.slow || loopSliceMs <= 0) {
-      return { outcomes: [await outcomeOf(this.run(source, inputs[0]!, limits, loopSliceMs))], alone: false };
+      return { outcomes: [await outcomeOf(this.run(source, inputs[0]!, limits, loopSliceMs, budget))], alone: false };
     }
     const slice = Math.min(loopSliceMs, limits.timeoutMs);
     const outcomes: RunOutcome[] = [];
     while (outcomes.length < inputs.length && this.usable) {
+      // Never before the first call, so that every call of runMany makes progress.
+      if (outcomes.length > 0 && budget?.spent()) break;
+      budget?.begin();
       const rest = inputs.slice(outcomes.length);
       let results: SettleResult[];
       try {
@@ -149,7 +156,7 @@ export class DeviceIsolate {
         // again alone, as `run` does: a whole slice on the event loop, then a thread if need be.
         for (const result of this.takeFinished()) outcomes.push(this.outcome(result));
         this.end(); // the stopped attempt's console lines go with it, as in `run`
-        if (this.usable) outcomes.push(await outcomeOf(this.run(source, inputs[outcomes.length]!, limits, loopSliceMs)));
+        if (this.usable) outcomes.push(await outcomeOf(this.run(source, inputs[outcomes.length]!, limits, loopSliceMs, budget)));
         return { outcomes, alone: false };
       }
       for (const result of results) outcomes.push(this.outcome(result));

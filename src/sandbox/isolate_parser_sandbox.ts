@@ -2,10 +2,13 @@ import { performance } from "node:perf_hooks";
 import { invalid } from "../errors.js";
 import { DeviceIsolate, type RunInput, type RunOutcome } from "./device_isolate.js";
 import { sandboxClosed } from "./failure.js";
+import { LoopBudget } from "./loop_budget.js";
 import { bufferScript, dayjsScripts, preludeScript, type IsolateSource } from "./parser_globals.js";
 import { ParserError, type ParserLimits, type ParserRunInput, type ParserRunResult, type ParserSandbox } from "./types.js";
 
 export const DEFAULT_PARSER_LIMITS: ParserLimits = { timeoutMs: 200, memoryMb: 32 };
+export const DEFAULT_LOOP_SLICE_MS = 2;
+export const DEFAULT_MAX_BATCH_MS = 4;
 
 export interface IsolateParserSandboxOptions {
   /** Defaults for every run; a run may override them. */
@@ -28,6 +31,13 @@ export interface IsolateParserSandboxOptions {
    * the broker. See DeviceIsolate.run and docs/parsers.md.
    */
   loopSliceMs?: number;
+  /**
+   * How long parsers may hold the event loop in one turn before the next call into an isolate
+   * waits for the next turn (setImmediate), in ms (default 4; config `parsers.maxBatchMs`).
+   * The last call started may still take two slices, so a turn holds the loop for parsers at
+   * most `maxBatchMs + 2 × loopSliceMs`. See LoopBudget and docs/parsers.md.
+   */
+  maxBatchMs?: number;
   /** Called if V8 loses control of an isolate (isolated-vm's onCatastrophicError). */
   onCatastrophicError?: (message: string) => void;
 }
@@ -72,6 +82,7 @@ export class IsolateParserSandbox implements ParserSandbox {
   private readonly maxScriptChars: number;
   private readonly maxOutputBytes: number;
   private readonly loopSliceMs: number;
+  private readonly budget: LoopBudget;
   private readonly prelude: IsolateSource;
   private readonly onCatastrophicError?: (message: string) => void;
   /** Map order is the LRU order: a run moves its device to the end. */
@@ -84,7 +95,8 @@ export class IsolateParserSandbox implements ParserSandbox {
     this.maxScripts = options.maxScriptsPerDevice ?? 4;
     this.maxScriptChars = options.maxScriptChars ?? 1024 * 1024;
     this.maxOutputBytes = options.maxOutputBytes ?? 1024 * 1024;
-    this.loopSliceMs = options.loopSliceMs ?? 2;
+    this.loopSliceMs = options.loopSliceMs ?? DEFAULT_LOOP_SLICE_MS;
+    this.budget = new LoopBudget(options.maxBatchMs ?? DEFAULT_MAX_BATCH_MS);
     this.onCatastrophicError = options.onCatastrophicError;
     this.prelude = preludeScript({
       maxLogLines: options.maxLogLines ?? 100,
@@ -150,6 +162,10 @@ export class IsolateParserSandbox implements ParserSandbox {
           for (const run of slot.queue.splice(0)) run.reject(sandboxClosed());
           return;
         }
+        // This turn of the event loop has given parsers their share: the rest waits for the
+        // next turn, after the I/O that arrived meanwhile (other clients, keepalives, HTTP).
+        if (this.budget.spent()) await this.budget.yield();
+        if (this.closed) continue;
         await this.runBatch(slot);
       }
     } catch (error) {
@@ -180,7 +196,7 @@ export class IsolateParserSandbox implements ParserSandbox {
     try {
       const isolate = await this.isolateOf(slot, first.limits.memoryMb);
       try {
-        ({ outcomes, alone } = await isolate.runMany(first.script, batch.map((run) => run.input), first.limits, this.loopSliceMs));
+        ({ outcomes, alone } = await isolate.runMany(first.script, batch.map((run) => run.input), first.limits, this.loopSliceMs, this.budget));
       } finally {
         if (!isolate.usable && slot.isolate === isolate) {
           isolate.dispose();

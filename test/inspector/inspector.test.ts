@@ -5,6 +5,8 @@ import { Inspector, type InspectorOptions } from "../../src/inspector/inspector.
 import { serializeEvent } from "../../src/inspector/serialize.js";
 import type { InspectorEvent } from "../../src/inspector/types.js";
 
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
 /** An inspector on a clock the test moves by hand. */
 function withClock(options: InspectorOptions = {}): { inspector: Inspector; advance(ms: number): void } {
   let now = Date.parse("2024-05-01T12:00:00Z");
@@ -161,30 +163,49 @@ describe("enable / disable", () => {
 });
 
 describe("subscribe", () => {
-  test("a listener gets each event recorded after it subscribed, until it unsubscribes", () => {
+  test("a listener gets each event recorded after it subscribed, on a later tick, until it unsubscribes", async () => {
     const inspector = new Inspector();
     inspector.record("d1", "connect", "before");
     const seen: string[] = [];
-    const unsubscribe = inspector.subscribe("d1", (e) => seen.push(e.summary));
+    const unsubscribe = inspector.subscribe("d1", (events) => seen.push(...events.map((e) => e.summary)));
     assert.equal(inspector.watching("d1"), true);
     inspector.record("d1", "message_in", "live");
     inspector.record("d2", "message_in", "other device");
+    assert.deepEqual(seen, [], "not from record: off the publish path");
+    await tick();
+    assert.deepEqual(seen, ["live"]);
     unsubscribe();
     inspector.record("d1", "message_in", "after");
+    await tick();
     assert.deepEqual(seen, ["live"]);
     assert.equal(inspector.watching("d1"), false);
     unsubscribe(); // twice is harmless
   });
 
-  test("a throwing listener neither fails record nor starves the other listeners", () => {
+  test("a throwing listener neither fails record nor starves the other listeners", async () => {
     const inspector = new Inspector();
     const seen: string[] = [];
     inspector.subscribe("d1", () => {
       throw new Error("broken");
     });
-    inspector.subscribe("d1", (e) => seen.push(e.summary));
+    inspector.subscribe("d1", (events) => seen.push(...events.map((e) => e.summary)));
     inspector.record("d1", "message_in", "m");
+    await tick();
     assert.deepEqual(seen, ["m"]);
+  });
+
+  test("a tick's events reach a listener in one call, oldest first; one subscribed later gets only later ones", async () => {
+    const inspector = new Inspector();
+    const early: string[][] = [];
+    const late: string[][] = [];
+    inspector.subscribe("d1", (events) => early.push(events.map((e) => e.summary)));
+    inspector.record("d1", "message_in", "a");
+    inspector.record("d1", "message_in", "b");
+    inspector.subscribe("d1", (events) => late.push(events.map((e) => e.summary)));
+    inspector.record("d1", "message_in", "c");
+    await tick();
+    assert.deepEqual(early, [["a", "b", "c"]]);
+    assert.deepEqual(late, [["c"]], "a and b were recorded before it subscribed (its backlog has them)");
   });
 
   test("forget drops the device's events and switch, and ends its listeners", async () => {

@@ -40,6 +40,31 @@ function lastOfBucketSql(target: EdgeTarget): string {
   return `SELECT ${JOINED_COLUMNS} FROM data_last l JOIN data_records r ON r.seq = l.${target}_seq WHERE l.bucket = ? ORDER BY ${order} LIMIT 1`;
 }
 
+/**
+ * SQLite refuses a compound SELECT of more than 500 terms; past this many variables the page is
+ * taken from one statement over the bucket instead, which SQLite sorts itself (a bounded sorter:
+ * memory for qty + skip rows, time for every record of the bucket).
+ */
+export const MAX_MERGED_VARIABLES = 400;
+
+/**
+ * The statement behind a page of a bucket's records across its variables (no `variables`
+ * filter): the seqs of the page, in order; its last two parameters are LIMIT and OFFSET.
+ * Exported so that tests can EXPLAIN it.
+ */
+export function mergedPageSql(bucket: number, filter: DataFilter, filters: DataFilter[], dir: "ASC" | "DESC", extra?: Where): Where {
+  const order = `ORDER BY time ${dir}, seq ${dir} LIMIT ? OFFSET ?`;
+  if (filters.length > MAX_MERGED_VARIABLES) {
+    const where = whereFor(bucket, filter, extra);
+    return { sql: `SELECT seq, time FROM data_records WHERE ${where.sql} ${order}`, params: where.params };
+  }
+  const legs = filters.map((f) => whereFor(bucket, f, extra));
+  return {
+    sql: `${legs.map((where) => `SELECT seq, time FROM data_records WHERE ${where.sql}`).join(" UNION ALL ")} ${order}`,
+    params: legs.flatMap((where) => where.params),
+  };
+}
+
 /** How a filter runs: its statements' filters, and whether their results form one result. */
 interface Scope {
   filters: DataFilter[];
@@ -96,17 +121,33 @@ export class BucketQueries {
   private list(bucket: number, filter: DataFilter, page: Page, extra?: Where): RecordRow[] {
     const dir = page.ordination === "ascending" ? "ASC" : "DESC";
     const { filters, overall } = this.scope(bucket, filter);
-    // Merged statements each return the first qty + skip rows; the page is cut after merging.
-    const merged = overall && filters.length > 1;
+    if (overall && filters.length > 1) return this.mergedList(bucket, filter, filters, page, extra);
     const rows = filters.flatMap((f) => {
       const where = whereFor(bucket, f, extra);
       return this.all<RecordRow>(
         `SELECT ${RECORD_COLUMNS} FROM ${sourceFor(f)} WHERE ${where.sql} ORDER BY time ${dir}, seq ${dir} LIMIT ? OFFSET ?`,
-        [...where.params, merged ? page.qty + page.skip : page.qty, merged ? 0 : page.skip],
+        [...where.params, page.qty, page.skip],
       );
     });
     if (filters.length > 1) rows.sort(byTime(dir === "ASC" ? 1 : -1));
-    return merged ? rows.slice(page.skip, page.skip + page.qty) : rows;
+    return rows;
+  }
+
+  /**
+   * One page of the whole bucket's records across its variables. SQLite merges the variables'
+   * index ranges (a compound SELECT's ORDER BY is a merge of ordered legs) and applies LIMIT and
+   * OFFSET to the merged stream: `skip` rows are stepped over inside SQLite on the covering
+   * index (seq and time only), never materialized; then the page's rows are read by seq. It
+   * used to take qty + skip rows of every variable into JS and sort them: `skip=9e12` on
+   * 480 000 records took 1.8 s and 200 MiB.
+   */
+  private mergedList(bucket: number, filter: DataFilter, filters: DataFilter[], page: Page, extra: Where | undefined): RecordRow[] {
+    const dir = page.ordination === "ascending" ? "ASC" : "DESC";
+    const { sql, params } = mergedPageSql(bucket, filter, filters, dir, extra);
+    const seqs = this.all<{ seq: number }>(sql, [...params, page.qty, page.skip]).map((r) => r.seq);
+    if (seqs.length === 0) return [];
+    const rows = this.all<RecordRow>(`SELECT ${RECORD_COLUMNS} FROM data_records WHERE seq IN (SELECT value FROM json_each(?))`, [JSON.stringify(seqs)]);
+    return rows.sort(byTime(dir === "ASC" ? 1 : -1));
   }
 
   private edge(bucket: number, side: "last" | "first", target: EdgeTarget, filter: DataFilter): RecordRow[] {

@@ -29,11 +29,14 @@ export interface DataRouteDeps {
   ingest: Ingest;
   /** Largest POST/PUT body (default 200 kB, TagoIO's limit). */
   bodyLimit?: number;
+  /** Largest `skip` (config `data.maxSkip`; default DEFAULT_MAX_SKIP). */
+  maxSkip?: number;
 }
 
 export function dataRoutes(deps: DataRouteDeps): FastifyPluginAsync {
   const { buckets, ingest } = deps;
   const bodyLimit = deps.bodyLimit ?? DATA_BODY_LIMIT;
+  const options = { maxSkip: deps.maxSkip };
   return async (app) => {
     app.post("/data", { bodyLimit }, async (request) => {
       const principal = allowed(request, "write");
@@ -43,7 +46,7 @@ export function dataRoutes(deps: DataRouteDeps): FastifyPluginAsync {
 
     app.get("/data", async (request) => {
       const principal = allowed(request, "read");
-      const query = parseDataQuery(request.query as Record<string, unknown>, new Date());
+      const query = parseDataQuery(request.query as Record<string, unknown>, new Date(), options);
       return ok(toApi(await buckets.query(principal.deviceId, query), principal.deviceId, query.details));
     });
 
@@ -55,7 +58,7 @@ export function dataRoutes(deps: DataRouteDeps): FastifyPluginAsync {
 
     app.delete("/data", async (request) => {
       const principal = allowed(request, "write");
-      const query = parseDataQuery(request.query as Record<string, unknown>, new Date());
+      const query = parseDataQuery(request.query as Record<string, unknown>, new Date(), options);
       const removed = await buckets.remove(principal.deviceId, query);
       return ok(`${removed} Data Removed`);
     });

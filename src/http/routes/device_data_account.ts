@@ -12,8 +12,9 @@ import { DATA_BODY_LIMIT, toApi, type Ingest } from "./data.js";
  * so what analyses use with `context.token`. They behave as `POST|GET /data` with a full
  * token of that device: same pipeline (parser, validation, actions), same query options.
  */
-export function accountDataRoutes(deps: { identity: IdentityService; buckets: BucketStore; ingest: Ingest }): FastifyPluginAsync {
+export function accountDataRoutes(deps: { identity: IdentityService; buckets: BucketStore; ingest: Ingest; maxSkip?: number }): FastifyPluginAsync {
   const { identity, buckets, ingest } = deps;
+  const options = { maxSkip: deps.maxSkip };
   return async (app) => {
     app.post<{ Params: { id: string } }>("/device/:id/data", { bodyLimit: DATA_BODY_LIMIT }, async (request) => {
       const accountId = accountOf(request);
@@ -23,7 +24,7 @@ export function accountDataRoutes(deps: { identity: IdentityService; buckets: Bu
     });
     app.get<{ Params: { id: string } }>("/device/:id/data", async (request) => {
       const device = await identity.getDevice(accountOf(request), request.params.id);
-      const query = parseDataQuery(request.query as Record<string, unknown>, new Date());
+      const query = parseDataQuery(request.query as Record<string, unknown>, new Date(), options);
       return ok(toApi(await buckets.query(device.id, query), device.id, query.details));
     });
   };

@@ -3,7 +3,7 @@ import { invalid, unauthorized } from "../../errors.js";
 import type { AccountPrincipal, IdentityService } from "../../identity/service.js";
 import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Inspector } from "../../inspector/inspector.js";
 import { isInspectorEventKind } from "../../inspector/kinds.js";
-import { serializeEvent } from "../../inspector/serialize.js";
+import { eventSseText, serializeEvent } from "../../inspector/serialize.js";
 import type { InspectorEvent, InspectorEventKind } from "../../inspector/types.js";
 import type { QueryValue } from "../query.js";
 import { accountOf, streamToken } from "../auth.js";
@@ -83,10 +83,13 @@ export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial
       const resumeAfter = parseInteger(headerValue(request.headers["last-event-id"]) ?? query.last_event_id, "last_event_id", 0, Number.MAX_SAFE_INTEGER);
       const backlogSize = parseInteger(query.backlog, "backlog", 0, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
 
+      // Refused (429) before the response is taken over; released when the stream closes.
+      const release = inspector.admitStream(accountId);
       // From here on the route writes the response itself; nothing below awaits, so no event
       // can be recorded between reading the backlog and subscribing.
       reply.hijack();
       const stream = new SseStream(reply.raw, sseOptions);
+      stream.onClose(release);
       const send = (event: InspectorEvent) => stream.send(event.id, JSON.stringify(serializeEvent(event)));
       const backlog =
         resumeAfter !== undefined
@@ -99,8 +102,11 @@ export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial
 
       const unsubscribe = inspector.subscribe(
         device.id,
-        (event) => {
-          if (wanted === undefined || wanted.has(event.kind)) send(event);
+        (events) => {
+          // Each event's text is shared by every stream sending it; one write per batch.
+          const texts: string[] = [];
+          for (const event of events) if (wanted === undefined || wanted.has(event.kind)) texts.push(eventSseText(event));
+          if (texts.length > 0) stream.offer(texts);
         },
         () => stream.end(), // the device was deleted
       );
