@@ -27,8 +27,6 @@ interface MessageRecord {
 }
 
 export class SqliteBrokerRepository implements BrokerRepository {
-  /** Session write transactions committed, and the changes in them: what the abuse tests count. */
-  readonly sessionWriteStats = { transactions: 0, writes: 0, messages: 0 };
   private readonly q;
   private readonly writeAll: (writes: SessionWrite[]) => void;
 
@@ -103,8 +101,6 @@ export class SqliteBrokerRepository implements BrokerRepository {
 
   writeSessions(writes: SessionWrite[]): void {
     this.writeAll(writes);
-    this.sessionWriteStats.transactions++;
-    this.sessionWriteStats.writes += writes.length;
   }
 
   private apply(w: SessionWrite): void {
@@ -143,7 +139,6 @@ export class SqliteBrokerRepository implements BrokerRepository {
   }
 
   private insertMessage(namespace: string, clientId: string, m: StoredSessionMessage): void {
-    this.sessionWriteStats.messages++;
     this.q.putMessage.run(namespace, clientId, m.seq, m.state, m.packetId, m.topic, m.payload, m.qos, m.retain ? 1 : 0,
       propsToJson(m.properties), m.expiresAt);
   }
