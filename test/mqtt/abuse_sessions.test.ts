@@ -116,14 +116,27 @@ describe("persistent sessions per account: the broker's bound (mqtt.maxSessionsP
     const persistence = s().server.broker.sessions.persistence;
     const { client: pub } = await RawClient.connect(s().ports.mqtt, { password: token, clientId: uid("pub"), clean: true });
     await persistence.drained();
-    for (let i = 1; i <= 10; i++) {
-      const before = { ...persistence.committed };
-      pub.send({ cmd: "publish", topic: `fan/${i}`, payload: Buffer.from(`m${i}`), qos: 1, messageId: i, retain: false, dup: false });
-      await pub.next("puback", (p) => (p as { messageId?: number }).messageId === i);
-      // Read as the PUBACK arrives: the copies are committed already, all in one transaction
-      // (before: one INSERT each, 200 statements on the event loop per publish).
-      assert.equal(persistence.committed.messages - before.messages, SESSIONS, `publish ${i}: one stored copy per offline session`);
-      assert.equal(persistence.committed.transactions - before.transactions, 1, `publish ${i}: one transaction`);
+    // A slow disk: each commit settles 50 ms after it ran. Client and server share this process,
+    // so without it the commit (next turn of the loop) would always beat the PUBACK's arrival,
+    // whether or not the broker waited for it.
+    const store = s().server.broker.store!;
+    const writeSessions = store.writeSessions.bind(store);
+    store.writeSessions = (writes) => {
+      writeSessions(writes);
+      return new Promise((resolve) => setTimeout(resolve, 50));
+    };
+    try {
+      for (let i = 1; i <= 10; i++) {
+        const before = { ...persistence.committed };
+        pub.send({ cmd: "publish", topic: `fan/${i}`, payload: Buffer.from(`m${i}`), qos: 1, messageId: i, retain: false, dup: false });
+        await pub.next("puback", (p) => (p as { messageId?: number }).messageId === i);
+        // Read as the PUBACK arrives: the copies are committed already, all in one transaction
+        // (before: one INSERT each, 200 statements on the event loop per publish).
+        assert.equal(persistence.committed.messages - before.messages, SESSIONS, `publish ${i}: one stored copy per offline session`);
+        assert.equal(persistence.committed.transactions - before.transactions, 1, `publish ${i}: one transaction`);
+      }
+    } finally {
+      store.writeSessions = writeSessions;
     }
     await pub.disconnect();
   });
