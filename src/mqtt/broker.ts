@@ -226,7 +226,8 @@ export class Broker {
     ns.stats.messagesReceived++;
     if (message.retain && !only) this.retain(ns, message);
     // A targeted message is not retained, so it must not arrive flagged as retained either.
-    this.route(ns, only && message.retain ? { ...message, retain: false } : message, only);
+    // Its copies for offline sessions are one change, as a client's publish's are; no ack waits.
+    void this.sessions.persistence.track(() => this.route(ns, only && message.retain ? { ...message, retain: false } : message, only));
   }
 
   private retain(ns: Namespace, message: Message): void {
