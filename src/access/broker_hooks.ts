@@ -41,6 +41,8 @@ export function createBrokerHooks(deps: { identity: IdentityService; acl: Acl; a
       };
       return { ok: true, namespace: device.accountId, principal: { ...principal } };
     },
+    // Persistent sessions count against the device (plans and `mqtt.maxSessionsPerDevice`).
+    sessionOwner: (client) => principalOf(client).deviceId || undefined,
     authorizePublish(client, topic) {
       const p = principalOf(client);
       return p.permission !== "read" && acl.allows("publish", topic, p);

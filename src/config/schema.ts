@@ -30,6 +30,13 @@ export interface MqttLimits {
   /** Offline / overflow queue bounds per session. */
   maxQueuedMessages: number;
   maxQueuedBytes: number;
+  /**
+   * Sessions that outlive their connection (3.1.1 cleanSession=false, 5.0 Session Expiry
+   * Interval > 0), online or offline, per account and per device, whatever the plan says. A
+   * CONNECT that would create one more is refused (CONNACK 0x97; 3.1.1: 0x03).
+   */
+  maxSessionsPerAccount: number;
+  maxSessionsPerDevice: number;
   /** Upper bound on a 5.0 session expiry interval, seconds. */
   maxSessionExpiry: number;
   /** Session expiry used for 3.1.1 clean-session=false clients, seconds. */
@@ -244,6 +251,8 @@ export const defaultConfig: SluiceConfig = {
     topicAliasMaximum: 64,
     maxQueuedMessages: 1000,
     maxQueuedBytes: 16 * 1024 * 1024,
+    maxSessionsPerAccount: 1000,
+    maxSessionsPerDevice: 32,
     maxSessionExpiry: 7 * 24 * 3600,
     legacySessionExpiry: 7 * 24 * 3600,
     maxSocketBufferBytes: 1024 * 1024,

@@ -22,7 +22,7 @@ interface ConnectionState {
 
 /**
  * Plans at the MQTT point of entry, as broker admission hooks: CONNECT (broker access,
- * flapping, connections per account and per device), PUBLISH (payload size, publish rate per
+ * flapping, connections and new persistent sessions per account and per device), PUBLISH (payload size, publish rate per
  * connection and per account) and SUBSCRIBE (subscriptions per connection and per account).
  * MQTT 5 gets the specification's reason codes: CONNACK 0x97 quota exceeded, 0x9F connection
  * rate exceeded, 0x87 no broker access; PUBACK/PUBREC and SUBACK 0x97; a connection whose
@@ -69,6 +69,14 @@ export function mqttAdmission(deps: { limits: Limits; flapping: FlappingGuard; i
       const ofDevice = perDevice.get(p.deviceId) ?? 0;
       if (ofDevice - replaced >= plan.connectionsPerDevice) {
         return refuse(RC.QUOTA_EXCEEDED, { limit: "connectionsPerDevice", message: `the device has its plan's ${plan.connectionsPerDevice} connections open` });
+      }
+      // Before the connection is counted (below): a refusal here must leave no trace.
+      const sessions = counts.newPersistentSession;
+      if (sessions && sessions.namespace >= plan.persistentSessions) {
+        return refuse(RC.QUOTA_EXCEEDED, { limit: "persistentSessions", message: `the plan's ${plan.persistentSessions} persistent sessions are in use; connect with a clean session or reuse a client id` });
+      }
+      if (sessions?.owner !== undefined && sessions.owner >= plan.persistentSessionsPerDevice) {
+        return refuse(RC.QUOTA_EXCEEDED, { limit: "persistentSessionsPerDevice", message: `the device holds its plan's ${plan.persistentSessionsPerDevice} persistent sessions; connect with a clean session or reuse a client id` });
       }
       perDevice.set(p.deviceId, ofDevice + 1);
       const perConnection = plan.publishesPerMinutePerConnection;

@@ -14,6 +14,13 @@ export interface Plan {
   /** MQTT PUBLISH packets accepted per minute, for the account and for one connection. */
   publishesPerMinute: number;
   publishesPerMinutePerConnection: number;
+  /**
+   * Persistent sessions (they outlive their connection and queue QoS 1/2 messages while it is
+   * gone), online or offline, for the account and for one device. The broker's
+   * `mqtt.maxSessionsPerAccount`/`PerDevice` bound them too, whatever the plan.
+   */
+  persistentSessions: number;
+  persistentSessionsPerDevice: number;
   /** Subscriptions held at once, for one connection and for the account. */
   subscriptionsPerConnection: number;
   subscriptions: number;
@@ -56,6 +63,8 @@ const UNLIMITED: Omit<Plan, "name"> = {
   devices: Infinity,
   connections: Infinity,
   connectionsPerDevice: Infinity,
+  persistentSessions: Infinity,
+  persistentSessionsPerDevice: Infinity,
   publishesPerMinute: Infinity,
   publishesPerMinutePerConnection: Infinity,
   subscriptionsPerConnection: Infinity,
@@ -83,6 +92,8 @@ export const BUILTIN_PLANS: Record<string, Omit<Plan, "name">> = {
     devices: 10,
     connections: 20,
     connectionsPerDevice: 2,
+    persistentSessions: 20,
+    persistentSessionsPerDevice: 2,
     publishesPerMinute: 250,
     publishesPerMinutePerConnection: 120,
     subscriptionsPerConnection: 20,
@@ -102,6 +113,8 @@ export const BUILTIN_PLANS: Record<string, Omit<Plan, "name">> = {
     devices: 500,
     connections: 100,
     connectionsPerDevice: 2,
+    persistentSessions: 500,
+    persistentSessionsPerDevice: 2,
     publishesPerMinute: 5_000,
     publishesPerMinutePerConnection: 600,
     subscriptionsPerConnection: 50,
@@ -121,6 +134,8 @@ export const BUILTIN_PLANS: Record<string, Omit<Plan, "name">> = {
     devices: 10_000,
     connections: 200,
     connectionsPerDevice: 4,
+    persistentSessions: 1_000,
+    persistentSessionsPerDevice: 4,
     publishesPerMinute: 15_000,
     publishesPerMinutePerConnection: 1_200,
     subscriptionsPerConnection: 100,

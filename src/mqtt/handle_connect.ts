@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import type { IConnackPacket, IConnectPacket } from "mqtt-packet";
+import type { MqttLimits } from "../config/schema.js";
 import type { Connection } from "./connection.js";
 import { connackCodeFor311, RC } from "./reason_codes.js";
 import { SESSION_NEVER_EXPIRES } from "./session.js";
@@ -90,16 +91,6 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
     transport: conn.socket.transport,
     protocolVersion: version,
   };
-  const ns = broker.namespace(client.namespace);
-  const refused = broker.hooks.admitConnect?.(client, { connections: ns.stats.connected, replacing: ns.sessions.get(clientId)?.connection !== undefined });
-  if (refused) {
-    broker.stats.refuse("connect");
-    broker.logger.info({ clientId, namespace: client.namespace, reason: refused.reason }, "connection refused");
-    refuse(conn, refused.reasonCode, refused.reason);
-    return;
-  }
-  conn.client = client;
-
   const connack: ConnackProperties = {};
   let expiry: number;
   if (version === 5) {
@@ -111,6 +102,31 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
   } else {
     expiry = packet.clean ? 0 : limits.legacySessionExpiry || SESSION_NEVER_EXPIRES;
   }
+
+  const ns = broker.namespace(client.namespace);
+  const newPersistentSession = expiry > 0 ? broker.sessions.persistentCounts(client) : undefined;
+  if (newPersistentSession) {
+    // Before the admission hook, which counts the connection it admits.
+    const over = sessionBoundExceeded(limits, newPersistentSession);
+    if (over) {
+      broker.stats.refuse("session");
+      broker.logger.info({ clientId, namespace: client.namespace, reason: over }, "persistent session refused");
+      refuse(conn, RC.QUOTA_EXCEEDED, over);
+      return;
+    }
+  }
+  const refused = broker.hooks.admitConnect?.(client, {
+    connections: ns.stats.connected,
+    replacing: ns.sessions.get(clientId)?.connection !== undefined,
+    newPersistentSession,
+  });
+  if (refused) {
+    broker.stats.refuse("connect");
+    broker.logger.info({ clientId, namespace: client.namespace, reason: refused.reason }, "connection refused");
+    refuse(conn, refused.reasonCode, refused.reason);
+    return;
+  }
+  conn.client = client;
 
   conn.keepAlive = packet.keepalive ?? 0;
   if (limits.maxKeepAlive > 0 && version === 5 && (conn.keepAlive === 0 || conn.keepAlive > limits.maxKeepAlive)) {
@@ -140,6 +156,21 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
   }
   broker.clientConnected(session, present);
   conn.connectAccepted();
+}
+
+/**
+ * The broker's own ceiling on persistent sessions, whatever the plans say: each offline one
+ * costs a stored copy of every QoS 1/2 message it subscribed to, so they bound the work one
+ * publish makes. Returns why a new one is refused, or undefined.
+ */
+function sessionBoundExceeded(limits: MqttLimits, counts: { namespace: number; owner: number | undefined }): string | undefined {
+  if (counts.namespace >= limits.maxSessionsPerAccount) {
+    return `the account holds the broker's limit of ${limits.maxSessionsPerAccount} persistent sessions; connect with a clean session or reuse a client id`;
+  }
+  if (counts.owner !== undefined && counts.owner >= limits.maxSessionsPerDevice) {
+    return `the device holds the broker's limit of ${limits.maxSessionsPerDevice} persistent sessions; connect with a clean session or reuse a client id`;
+  }
+  return undefined;
 }
 
 function refuse(conn: Connection, reasonCode: number, reason: string): void {

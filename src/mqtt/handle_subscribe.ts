@@ -15,6 +15,7 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
   if (subscriptionId === 0) throw new ProtocolViolation(RC.PROTOCOL_ERROR, "subscription identifier 0 is not allowed");
 
   const granted: number[] = [];
+  const subscribed: string[] = [];
   const retainedToSend: { message: Message; qos: QoS; id: number | undefined }[] = [];
   for (const sub of packet.subscriptions) {
     const filter = sub.topic;
@@ -53,6 +54,7 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
     };
     const isNew = broker.subscribe(session, filter, shared ?? undefined, options);
     granted.push(sub.qos);
+    subscribed.push(filter);
     // Shared subscriptions get no retained messages (§4.8.2).
     if (!shared && (options.rh === 0 || (options.rh === 1 && isNew))) {
       for (const message of broker.retainedFor(session.namespace, filter)) {
@@ -63,5 +65,6 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
   conn.send({ cmd: "suback", messageId: packet.messageId, granted });
   broker.hooks.subscribed?.(client, packet.subscriptions.map((s, i) => ({ filter: s.topic, qos: s.qos, reasonCode: granted[i]! })));
   for (const r of retainedToSend) deliver(session, r.message, r.qos, true, r.id === undefined ? undefined : [r.id]);
-  broker.sessions.subscriptionsChanged(session);
+  // Only the filters this packet set are written, not the session (one row each).
+  broker.sessions.subscribed(session, subscribed);
 }

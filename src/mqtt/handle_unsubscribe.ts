@@ -6,11 +6,14 @@ import { RC } from "./reason_codes.js";
 export function handleUnsubscribe(conn: Connection, packet: IUnsubscribePacket): void {
   const broker = conn.broker;
   const session = conn.session!;
-  const codes = packet.unsubscriptions.map((filter) =>
-    broker.unsubscribe(session, filter) ? RC.SUCCESS : RC.NO_SUBSCRIPTION_EXISTED,
-  );
+  const removed: string[] = [];
+  const codes = packet.unsubscriptions.map((filter) => {
+    if (!broker.unsubscribe(session, filter)) return RC.NO_SUBSCRIPTION_EXISTED;
+    removed.push(filter);
+    return RC.SUCCESS;
+  });
   if (conn.protocolVersion === 5) conn.send({ cmd: "unsuback", messageId: packet.messageId, granted: codes });
   else conn.send({ cmd: "unsuback", messageId: packet.messageId, granted: [] });
-  broker.sessions.subscriptionsChanged(session);
+  broker.sessions.unsubscribed(session, removed);
   broker.hooks.unsubscribed?.(conn.client!, packet.unsubscriptions);
 }

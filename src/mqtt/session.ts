@@ -52,6 +52,10 @@ export class Session {
   disconnectedAt: number | undefined;
   willTimer: NodeJS.Timeout | undefined;
   pendingWill: Will | undefined;
+  /** Whom the session counts against within its namespace (a device; `BrokerHooks.sessionOwner`). */
+  owner: string | undefined;
+  /** Counted among its namespace's persistent sessions (sessions.ts keeps this). */
+  counted = false;
   private nextPacketId = 1;
   private nextSeq = 1;
 

@@ -36,9 +36,16 @@ export class SessionManager {
       session.pendingWill = undefined;
       session.client = client;
       this.offline.delete(session);
+      const owner = this.ownerOf(client);
+      if (owner !== session.owner) {
+        // Another owner resumes the client id (same account): the session moves to its count.
+        this.count(session, false);
+        session.owner = owner;
+      }
     } else {
       if (existing) this.end(existing);
       session = new Session(this.broker, ns.stats, `${client.namespace}\u0000${client.clientId}`, client.namespace, client.clientId, client);
+      session.owner = this.ownerOf(client);
       ns.sessions.set(client.clientId, session);
       this.broker.sessionCount++;
     }
@@ -46,8 +53,11 @@ export class SessionManager {
     session.connection = conn;
     session.disconnectedAt = undefined;
     ns.stats.connected++;
-    if (session.persistent) this.persistence.save(session);
-    else if (present) this.persistence.delete(session);
+    this.count(session, session.persistent);
+    if (session.persistent) {
+      if (present) this.persistence.connected(session);
+      else this.persistence.created(session);
+    } else if (present) this.persistence.delete(session);
     return { session, present };
   }
 
@@ -74,7 +84,7 @@ export class SessionManager {
     if (session.expiryInterval === 0) this.end(session);
     else {
       this.offline.add(session);
-      this.persistence.save(session);
+      this.persistence.saved(session);
     }
   }
 
@@ -84,6 +94,7 @@ export class SessionManager {
     if (ns.sessions.get(session.clientId) !== session) return;
     ns.sessions.delete(session.clientId);
     this.broker.sessionCount--;
+    this.count(session, false);
     this.offline.delete(session);
     for (const filter of [...session.subscriptions.keys()]) this.broker.unsubscribe(session, filter);
     if (session.pendingWill) {
@@ -99,15 +110,55 @@ export class SessionManager {
   adopt(session: Session): void {
     this.broker.namespace(session.namespace).sessions.set(session.clientId, session);
     this.broker.sessionCount++;
+    session.owner = this.ownerOf(session.client);
+    this.count(session, session.persistent);
     this.offline.add(session);
   }
 
-  subscriptionsChanged(session: Session): void {
-    if (session.persistent) this.persistence.save(session);
+  subscribed(session: Session, filters: Iterable<string>): void {
+    if (session.persistent) this.persistence.subscribed(session, filters);
+  }
+
+  unsubscribed(session: Session, filters: string[]): void {
+    if (session.persistent) this.persistence.unsubscribed(session, filters);
   }
 
   persistQueued(session: Session, delivery: Delivery): void {
-    this.persistence.append(session, delivery);
+    this.persistence.queued(session, delivery);
+  }
+
+  /**
+   * For a CONNECT of `client` asking for a session that outlives its connection: how many
+   * persistent sessions its namespace and its owner hold now, or undefined when it would not
+   * make one more (it resumes or replaces one of the same owner).
+   */
+  persistentCounts(client: ClientInfo): { namespace: number; owner: number | undefined } | undefined {
+    const ns = this.broker.namespace(client.namespace);
+    const owner = this.ownerOf(client);
+    const existing = ns.sessions.get(client.clientId);
+    if (existing?.counted && existing.owner === owner) return undefined;
+    return {
+      namespace: ns.persistentSessions.count,
+      owner: owner === undefined ? undefined : (ns.persistentSessions.byOwner.get(owner) ?? 0),
+    };
+  }
+
+  private ownerOf(client: ClientInfo): string | undefined {
+    return this.broker.hooks.sessionOwner?.(client) || undefined;
+  }
+
+  /** Keeps the namespace's count of persistent sessions (all and per owner) true. */
+  private count(session: Session, persistent: boolean): void {
+    if (session.counted === persistent) return;
+    session.counted = persistent;
+    const counts = this.broker.namespace(session.namespace).persistentSessions;
+    const d = persistent ? 1 : -1;
+    counts.count += d;
+    if (session.owner !== undefined) {
+      const n = (counts.byOwner.get(session.owner) ?? 0) + d;
+      if (n > 0) counts.byOwner.set(session.owner, n);
+      else counts.byOwner.delete(session.owner);
+    }
   }
 
   sweep(now: number): void {
@@ -116,8 +167,9 @@ export class SessionManager {
     }
   }
 
-  /** Writes every persistent session as it stands (used at shutdown). */
-  saveAll(sessions: Iterable<Session>): void {
-    for (const s of sessions) if (s.persistent) this.persistence.save(s);
+  /** Writes every persistent session as it stands, and waits until it is committed (used at shutdown). */
+  async saveAll(sessions: Iterable<Session>): Promise<void> {
+    for (const s of sessions) if (s.persistent) this.persistence.saved(s);
+    await this.persistence.drained();
   }
 }

@@ -11,7 +11,10 @@ export class BrokerStats {
   authFailures = 0;
   /** Sockets closed at once because too many connections were in progress (pending_connections.ts). */
   pendingRefused = 0;
-  /** CONNECT, PUBLISH and SUBSCRIBE refused by an admission hook, by kind. */
+  /**
+   * CONNECT, PUBLISH and SUBSCRIBE refused by an admission hook, by kind; `session`: a CONNECT
+   * refused by the broker's own bound on persistent sessions (`maxSessionsPer*`).
+   */
   readonly refused: Record<string, number> = {};
   connectionsTotal: Record<string, number> = {};
 
@@ -24,7 +27,7 @@ export class BrokerStats {
     this.bytesOut += bytes;
   }
 
-  refuse(kind: "connect" | "publish" | "subscribe"): void {
+  refuse(kind: "connect" | "publish" | "subscribe" | "session"): void {
     this.refused[kind] = (this.refused[kind] ?? 0) + 1;
   }
 

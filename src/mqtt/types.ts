@@ -94,13 +94,21 @@ export interface BrokerHooks {
    * Admission (quotas and rates, e.g. account plans), asked after authorization; undefined
    * admits. `admitConnect` runs after authentication, right before the session opens;
    * `connections` is how many clients of the namespace are connected now, `replacing` whether
-   * this one takes over a connected session (which then goes). `admitPublish` runs for every
+   * this one takes over a connected session (which then goes), `newPersistentSession` the
+   * persistent sessions the namespace and this client's owner (`sessionOwner`) hold when the
+   * CONNECT would create one more (undefined when it asks for none or resumes one).
+   * `admitPublish` runs for every
    * PUBLISH from a client: keep it cheap. `admitSubscribe` gets the subscriptions the session
    * and the namespace hold already.
    */
-  admitConnect?(client: ClientInfo, counts: { connections: number; replacing: boolean }): Refused | undefined;
+  admitConnect?(client: ClientInfo, counts: { connections: number; replacing: boolean; newPersistentSession?: { namespace: number; owner: number | undefined } }): Refused | undefined;
   admitPublish?(client: ClientInfo, topic: string, payloadBytes: number): Refused | undefined;
   admitSubscribe?(client: ClientInfo, filter: string, counts: { session: number; namespace: number }): Refused | undefined;
+  /**
+   * Whom a client's persistent session counts against within its namespace (Sluice: its
+   * device), for `maxSessionsPerDevice` and the plans; undefined: only the namespace's bound.
+   */
+  sessionOwner?(client: ClientInfo): string | undefined;
   /** Return false to refuse one filter of a SUBSCRIBE (failure code in SUBACK). */
   authorizeSubscribe?(client: ClientInfo, filter: string): boolean;
   /**

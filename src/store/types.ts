@@ -110,28 +110,56 @@ export interface StoredSessionMessage extends StoredMessage {
   packetId: number | null;
 }
 
-export interface StoredSession {
+export interface StoredSubscription {
+  filter: string;
+  qos: 0 | 1 | 2;
+  nl: boolean;
+  rap: boolean;
+  rh: 0 | 1 | 2;
+  id?: number;
+}
+
+/** A session's own row: what changes on CONNECT and disconnection. */
+export interface StoredSessionState {
   namespace: string;
   clientId: string;
   expiryInterval: number;
   /** Epoch ms the session went offline; null while connected. */
   disconnectedAt: number | null;
-  subscriptions: { filter: string; qos: 0 | 1 | 2; nl: boolean; rap: boolean; rh: 0 | 1 | 2; id?: number }[];
   /** Packet ids of QoS 2 messages received but not yet released (PUBREL). */
   incomingQos2: number[];
   principal: Record<string, unknown> | null;
+}
+
+export interface StoredSession extends StoredSessionState {
+  subscriptions: StoredSubscription[];
   messages: StoredSessionMessage[];
 }
+
+/**
+ * One change to stored sessions. Changes are written in the order given, many in one
+ * transaction (session_persistence.ts), so each names only what it changes: a SUBSCRIBE its
+ * filters, a message queued for an offline session that message.
+ */
+export type SessionWrite =
+  /**
+   * The session's row. `fresh`: a new session, whose client id may have had one before: its
+   * subscriptions and messages go first. `messages`: replace the stored messages with these.
+   */
+  | { kind: "state"; state: StoredSessionState; fresh?: boolean; messages?: StoredSessionMessage[] }
+  | { kind: "subscribe"; namespace: string; clientId: string; subscriptions: StoredSubscription[] }
+  | { kind: "unsubscribe"; namespace: string; clientId: string; filters: string[] }
+  /** Messages queued for offline sessions (one publish's copies, for all its subscribers). */
+  | { kind: "queue"; messages: { namespace: string; clientId: string; message: StoredSessionMessage }[] }
+  | { kind: "delete"; namespace: string; clientId: string };
 
 export interface BrokerRepository {
   loadRetained(): Promise<(StoredMessage & { namespace: string })[]>;
   /** Stores or (payload empty) deletes a retained message. */
   putRetained(namespace: string, message: StoredMessage): Promise<void>;
   loadSessions(): Promise<StoredSession[]>;
-  /** Replaces a session and all its messages. */
-  saveSession(session: StoredSession): Promise<void>;
-  deleteSession(namespace: string, clientId: string): Promise<void>;
-  appendSessionMessage(namespace: string, clientId: string, message: StoredSessionMessage): Promise<void>;
+  /** Applies the changes in order, in one transaction: all of them or none (then it throws). */
+  writeSessions(writes: SessionWrite[]): void | Promise<void>;
 }
 
 export interface Store {

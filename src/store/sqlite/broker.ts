@@ -1,4 +1,4 @@
-import type { BrokerRepository, StoredMessage, StoredSession, StoredSessionMessage } from "../types.js";
+import type { BrokerRepository, SessionWrite, StoredMessage, StoredSession, StoredSessionMessage, StoredSubscription } from "../types.js";
 import type { Db } from "./open.js";
 import { writeTransaction } from "./open.js";
 
@@ -28,6 +28,7 @@ interface MessageRecord {
 
 export class SqliteBrokerRepository implements BrokerRepository {
   private readonly q;
+  private readonly writeAll: (writes: SessionWrite[]) => void;
 
   constructor(private readonly db: Db) {
     this.q = {
@@ -38,17 +39,27 @@ export class SqliteBrokerRepository implements BrokerRepository {
       deleteRetained: db.prepare("DELETE FROM retained WHERE namespace = ? AND topic = ?"),
       allSessions: db.prepare("SELECT * FROM sessions"),
       sessionMessages: db.prepare("SELECT * FROM session_messages WHERE namespace = ? AND client_id = ? ORDER BY seq"),
+      sessionSubscriptions: db.prepare("SELECT * FROM session_subscriptions WHERE namespace = ? AND client_id = ?"),
       putSession: db.prepare(
-        `INSERT OR REPLACE INTO sessions (namespace, client_id, expiry_interval, disconnected_at, subscriptions, incoming_qos2, principal)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT OR REPLACE INTO sessions (namespace, client_id, expiry_interval, disconnected_at, incoming_qos2, principal)
+         VALUES (?, ?, ?, ?, ?, ?)`,
       ),
       deleteSession: db.prepare("DELETE FROM sessions WHERE namespace = ? AND client_id = ?"),
       deleteMessages: db.prepare("DELETE FROM session_messages WHERE namespace = ? AND client_id = ?"),
+      deleteSubscriptions: db.prepare("DELETE FROM session_subscriptions WHERE namespace = ? AND client_id = ?"),
+      putSubscription: db.prepare(
+        `INSERT OR REPLACE INTO session_subscriptions (namespace, client_id, filter, qos, nl, rap, rh, sub_id)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteSubscription: db.prepare("DELETE FROM session_subscriptions WHERE namespace = ? AND client_id = ? AND filter = ?"),
       putMessage: db.prepare(
         `INSERT OR REPLACE INTO session_messages (namespace, client_id, seq, state, packet_id, topic, payload, qos, retain, properties, expires_at)
          VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
     };
+    this.writeAll = writeTransaction(db, (writes: SessionWrite[]) => {
+      for (const w of writes) this.apply(w);
+    });
   }
 
   async loadRetained(): Promise<(StoredMessage & { namespace: string })[]> {
@@ -66,14 +77,17 @@ export class SqliteBrokerRepository implements BrokerRepository {
   async loadSessions(): Promise<StoredSession[]> {
     type SessionRecord = {
       namespace: string; client_id: string; expiry_interval: number; disconnected_at: number | null;
-      subscriptions: string; incoming_qos2: string; principal: string | null;
+      incoming_qos2: string; principal: string | null;
     };
+    type SubscriptionRecord = { filter: string; qos: 0 | 1 | 2; nl: number; rap: number; rh: 0 | 1 | 2; sub_id: number | null };
     return (this.q.allSessions.all() as SessionRecord[]).map((s) => ({
       namespace: s.namespace,
       clientId: s.client_id,
       expiryInterval: s.expiry_interval,
       disconnectedAt: s.disconnected_at,
-      subscriptions: JSON.parse(s.subscriptions),
+      subscriptions: (this.q.sessionSubscriptions.all(s.namespace, s.client_id) as SubscriptionRecord[]).map((r): StoredSubscription => ({
+        filter: r.filter, qos: r.qos, nl: r.nl === 1, rap: r.rap === 1, rh: r.rh, ...(r.sub_id !== null && { id: r.sub_id }),
+      })),
       incomingQos2: JSON.parse(s.incoming_qos2),
       principal: s.principal === null ? null : JSON.parse(s.principal),
       messages: (this.q.sessionMessages.all(s.namespace, s.client_id) as (MessageRecord & {
@@ -85,24 +99,43 @@ export class SqliteBrokerRepository implements BrokerRepository {
     }));
   }
 
-  async saveSession(s: StoredSession): Promise<void> {
-    writeTransaction(this.db, () => {
-      this.q.putSession.run(s.namespace, s.clientId, s.expiryInterval, s.disconnectedAt, JSON.stringify(s.subscriptions),
-        JSON.stringify(s.incomingQos2), s.principal === null ? null : JSON.stringify(s.principal));
-      this.q.deleteMessages.run(s.namespace, s.clientId);
-      for (const m of s.messages) this.insertMessage(s.namespace, s.clientId, m);
-    })();
+  writeSessions(writes: SessionWrite[]): void {
+    this.writeAll(writes);
   }
 
-  async deleteSession(namespace: string, clientId: string): Promise<void> {
-    writeTransaction(this.db, () => {
-      this.q.deleteSession.run(namespace, clientId);
-      this.q.deleteMessages.run(namespace, clientId);
-    })();
-  }
-
-  async appendSessionMessage(namespace: string, clientId: string, m: StoredSessionMessage): Promise<void> {
-    this.insertMessage(namespace, clientId, m);
+  private apply(w: SessionWrite): void {
+    switch (w.kind) {
+      case "state": {
+        const s = w.state;
+        if (w.fresh) {
+          this.q.deleteSubscriptions.run(s.namespace, s.clientId);
+          this.q.deleteMessages.run(s.namespace, s.clientId);
+        }
+        this.q.putSession.run(s.namespace, s.clientId, s.expiryInterval, s.disconnectedAt, JSON.stringify(s.incomingQos2),
+          s.principal === null ? null : JSON.stringify(s.principal));
+        if (w.messages) {
+          if (!w.fresh) this.q.deleteMessages.run(s.namespace, s.clientId);
+          for (const m of w.messages) this.insertMessage(s.namespace, s.clientId, m);
+        }
+        return;
+      }
+      case "subscribe":
+        for (const sub of w.subscriptions) {
+          this.q.putSubscription.run(w.namespace, w.clientId, sub.filter, sub.qos, sub.nl ? 1 : 0, sub.rap ? 1 : 0, sub.rh, sub.id ?? null);
+        }
+        return;
+      case "unsubscribe":
+        for (const filter of w.filters) this.q.deleteSubscription.run(w.namespace, w.clientId, filter);
+        return;
+      case "queue":
+        for (const { namespace, clientId, message } of w.messages) this.insertMessage(namespace, clientId, message);
+        return;
+      case "delete":
+        this.q.deleteSession.run(w.namespace, w.clientId);
+        this.q.deleteSubscriptions.run(w.namespace, w.clientId);
+        this.q.deleteMessages.run(w.namespace, w.clientId);
+        return;
+    }
   }
 
   private insertMessage(namespace: string, clientId: string, m: StoredSessionMessage): void {

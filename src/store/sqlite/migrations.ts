@@ -309,4 +309,30 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       CREATE INDEX account_tokens_by_expiry ON account_tokens(expires_at) WHERE expires_at IS NOT NULL;
     `,
   },
+  {
+    version: 11,
+    name: "session subscriptions as rows",
+    // A SUBSCRIBE used to rewrite its whole session (the subscriptions as one JSON column, and
+    // every stored message): quadratic in the subscriptions a session piles up. One row per
+    // subscription lets SUBSCRIBE and UNSUBSCRIBE write only the filters they name.
+    sql: `
+      CREATE TABLE session_subscriptions (
+        namespace TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        filter TEXT NOT NULL,
+        qos INTEGER NOT NULL,
+        nl INTEGER NOT NULL,
+        rap INTEGER NOT NULL,
+        rh INTEGER NOT NULL,
+        sub_id INTEGER,
+        PRIMARY KEY (namespace, client_id, filter)
+      ) WITHOUT ROWID;
+      INSERT OR REPLACE INTO session_subscriptions (namespace, client_id, filter, qos, nl, rap, rh, sub_id)
+        SELECT s.namespace, s.client_id, json_extract(j.value, '$.filter'), json_extract(j.value, '$.qos'),
+               coalesce(json_extract(j.value, '$.nl'), 0), coalesce(json_extract(j.value, '$.rap'), 0),
+               coalesce(json_extract(j.value, '$.rh'), 0), json_extract(j.value, '$.id')
+        FROM sessions s, json_each(s.subscriptions) j;
+      ALTER TABLE sessions DROP COLUMN subscriptions;
+    `,
+  },
 ];
