@@ -10,7 +10,7 @@
  */
 import { invalid } from "../errors.js";
 import type { QueryValue } from "./query.js";
-import { wildcardMatch } from "./wildcard.js";
+import { wildcardMatch } from "../store/wildcard.js";
 
 export { wildcardMatch };
 

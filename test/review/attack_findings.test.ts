@@ -84,19 +84,30 @@ describe("webhooks cannot reach the host itself with allowPrivateTargets false (
 });
 
 describe("list filters cannot hold the event loop (security.md, HTTP requests cannot stop the server)", () => {
-  test("a 256-character filter against a long device name answers in well under a second", async () => {
+  test("a 256-character filter against a megabyte device name costs about what a trivial filter does", async () => {
     const s = await sluiceWith();
     const name = `${"a".repeat(1_000_000)}b`;
-    const created = await call(s, "POST", "/device", { name });
-    assert.equal(created.status, 200, created.body.message);
-    const pattern = `*${"a".repeat(254)}b`;
-    const started = performance.now();
-    const listed = await call<unknown[]>(s, "GET", `/device?fields=id&filter[name]=${encodeURIComponent(pattern)}`);
-    const ms = performance.now() - started;
-    assert.equal(listed.status, 200);
-    // Measured on the review machine: 4.6 s per device (pattern × text = 2.5e8 steps); nine such
-    // devices on a free plan held the whole process (broker included) for 43 s.
-    assert.ok(ms < 1000, `one list request took ${Math.round(ms)} ms`);
+    for (let i = 0; i < 3; i++) {
+      const created = await call(s, "POST", "/device", { name });
+      assert.equal(created.status, 200, created.body.message);
+    }
+    // The fastest of a few runs, so a busy machine does not decide the verdict.
+    const fastest = async (pattern: string) => {
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const started = performance.now();
+        const listed = await call<unknown[]>(s, "GET", `/device?fields=id&filter[name]=${encodeURIComponent(pattern)}`);
+        best = Math.min(best, performance.now() - started);
+        assert.equal(listed.status, 200);
+        assert.equal(listed.body.result.length, 3);
+      }
+      return best;
+    };
+    const trivial = await fastest("*b");
+    const worst = await fastest(`*${"a".repeat(254)}b`);
+    // A backtracking matcher (RegExp, SQLite's LIKE, a greedy matcher) costs pattern × name:
+    // 4.6 s per such device on the review machine; nine held the whole process for 43 s.
+    assert.ok(worst < trivial * 10 + 300, `worst-case filter ${Math.round(worst)} ms, trivial one ${Math.round(trivial)} ms`);
   });
 });
 

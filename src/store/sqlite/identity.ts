@@ -1,3 +1,4 @@
+import { wildcardMatch } from "../wildcard.js";
 import type { AccountRow, AccountTokenRow, DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../types.js";
 import type { Db } from "./open.js";
 
@@ -46,6 +47,10 @@ export class SqliteIdentityRepository implements IdentityRepository {
   private readonly q;
 
   constructor(db: Db) {
+    // SQLite's LIKE backtracks on `%`: pattern × name per row, and names have no length bound.
+    // The list filters' own matcher is linear (store/wildcard.ts); SQL calls it instead.
+    db.function("sluice_wildcard", { deterministic: true }, (pattern: unknown, text: unknown) =>
+      typeof pattern === "string" && typeof text === "string" && wildcardMatch(pattern, text) ? 1 : 0);
     this.q = {
       insertAccount: db.prepare("INSERT INTO accounts (id, name, created_at, plan, admin) VALUES (?, ?, ?, ?, ?)"),
       listAccounts: db.prepare("SELECT * FROM accounts ORDER BY created_at, rowid"),
@@ -71,7 +76,7 @@ export class SqliteIdentityRepository implements IdentityRepository {
       ),
       getDevice: db.prepare("SELECT * FROM devices WHERE id = ? AND account_id = ?"),
       listDevices: db.prepare(
-        "SELECT * FROM devices WHERE account_id = ? AND (? IS NULL OR name LIKE ?) ORDER BY created_at, id LIMIT ? OFFSET ?",
+        "SELECT * FROM devices WHERE account_id = ? AND (? IS NULL OR sluice_wildcard(?, name)) ORDER BY created_at, id LIMIT ? OFFSET ?",
       ),
       deleteDevice: db.prepare("DELETE FROM devices WHERE id = ? AND account_id = ?"),
       insertToken: db.prepare(
@@ -144,7 +149,7 @@ export class SqliteIdentityRepository implements IdentityRepository {
     return (this.q.countDevices.get(accountId) as { n: number }).n;
   }
   async listDevices(accountId: string, page: { limit: number; offset: number; name?: string }): Promise<DeviceRow[]> {
-    const pattern = page.name === undefined ? null : page.name.replace(/\*/g, "%");
+    const pattern = page.name ?? null;
     return (this.q.listDevices.all(accountId, pattern, pattern, page.limit, page.offset) as DeviceRecord[]).map(toDevice);
   }
   async deleteDevice(accountId: string, id: string): Promise<boolean> {
