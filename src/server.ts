@@ -319,7 +319,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
           notify: (accountId, notification) => notifications.send(accountId, notification),
           email: (accountId, mail) => {
             admitEmail(accountId);
-            return mailer.send(mail);
+            return mailer.send(accountId, mail);
           },
         }),
         relayRoutes({ relays }),

@@ -1,4 +1,5 @@
 import { SluiceError } from "../errors.js";
+import { FairQueue, QueueFull } from "../limits/fair_queue.js";
 
 export interface RunEntry {
   id: number;
@@ -9,56 +10,82 @@ export interface RunEntry {
   startedAt: Date | null;
 }
 
+/** The analysis keys the queue reads (`analysis:` in the configuration). */
+export interface RunQueueLimits {
+  concurrency: number;
+  concurrencyPerAccount: number;
+  queueSize: number;
+  queuePerAccount: number;
+}
+
+interface Waiting {
+  entry: RunEntry;
+  job: () => Promise<void>;
+}
+
 /**
- * Bounded concurrency for analysis runs: at most `concurrency` run at once, at most
- * `queueSize` wait (first in, first out); past that a run is refused, so a burst of triggers
- * cannot pile up processes or memory.
+ * Bounded concurrency for analysis runs, fair between accounts: at most `concurrency` run at
+ * once and at most `concurrencyPerAccount` of one account; at most `queueSize` wait in all
+ * and `queuePerAccount` of one account. Past a bound a run is refused (QUEUE_FULL, 429), so a
+ * burst of triggers cannot pile up processes or memory, and one account's burst fills its own
+ * share rather than the queue every account waits in. First in, first out within an account;
+ * accounts take turns for free slots (limits/fair_queue.ts).
  */
 export class RunQueue {
-  private readonly waiting: { entry: RunEntry; job: () => Promise<void> }[] = [];
+  private readonly waiting: FairQueue<Waiting>;
   private readonly running = new Set<RunEntry>();
   private nextId = 1;
   private stopped = false;
 
-  constructor(private readonly limits: { concurrency: number; queueSize: number }) {}
+  constructor(private readonly limits: RunQueueLimits) {
+    this.waiting = new FairQueue({ concurrency: limits.concurrency, concurrencyPerAccount: limits.concurrencyPerAccount, maxWaiting: limits.queueSize, maxWaitingPerAccount: limits.queuePerAccount });
+  }
 
-  /** Queues `job`; it starts when a slot is free. Throws QUEUE_FULL when the queue is at its bound. */
+  /** Queues `job`; it starts when a slot is free. Throws QUEUE_FULL when the account's share or the queue is at its bound. */
   enqueue(accountId: string, analysisId: string, job: () => Promise<void>): RunEntry {
     if (this.stopped) throw new SluiceError("STOPPING", "the server is stopping", 503);
-    if (this.waiting.length >= this.limits.queueSize && this.running.size >= this.limits.concurrency) {
-      throw new SluiceError("QUEUE_FULL", `the analysis run queue is full (${this.limits.queueSize} waiting)`, 429);
+    const entry: RunEntry = { id: this.nextId, accountId, analysisId, state: "queued", queuedAt: new Date(), startedAt: null };
+    try {
+      this.waiting.push(accountId, { entry, job });
+    } catch (err) {
+      if (!(err instanceof QueueFull)) throw err;
+      throw new QueueFull(err.scope, err.bound, err.scope === "account"
+        ? `the account's analysis run queue is full (${err.bound} waiting)`
+        : `the analysis run queue is full (${err.bound} waiting)`);
     }
-    const entry: RunEntry = { id: this.nextId++, accountId, analysisId, state: "queued", queuedAt: new Date(), startedAt: null };
-    this.waiting.push({ entry, job });
+    this.nextId++;
     this.pump();
     return entry;
   }
 
-  /** The account's queued and running runs, running first. */
+  /** The account's queued and running runs, running first, each group in its order. */
   list(accountId: string): RunEntry[] {
-    return [...this.running, ...this.waiting.map((w) => w.entry)].filter((e) => e.accountId === accountId).map((e) => ({ ...e }));
+    const queued = [...this.waiting.items()].filter((w) => w.accountId === accountId).map((w) => w.item.entry);
+    return [...[...this.running].filter((e) => e.accountId === accountId), ...queued].map((e) => ({ ...e }));
   }
 
   count(analysisId: string): { running: number; queued: number } {
     let running = 0;
     for (const e of this.running) if (e.analysisId === analysisId) running++;
-    return { running, queued: this.waiting.filter((w) => w.entry.analysisId === analysisId).length };
+    let queued = 0;
+    for (const { item } of this.waiting.items()) if (item.entry.analysisId === analysisId) queued++;
+    return { running, queued };
   }
 
   /** Drops the waiting runs of an analysis (it was deleted); running ones finish or are killed by their owner. */
   drop(analysisId: string): void {
-    for (let i = this.waiting.length - 1; i >= 0; i--) if (this.waiting[i]!.entry.analysisId === analysisId) this.waiting.splice(i, 1);
+    this.waiting.remove((w) => w.entry.analysisId === analysisId);
   }
 
   /** Refuses new runs and forgets waiting ones. */
   stop(): void {
     this.stopped = true;
-    this.waiting.length = 0;
+    this.waiting.clear();
   }
 
   private pump(): void {
-    while (this.running.size < this.limits.concurrency && this.waiting.length > 0) {
-      const { entry, job } = this.waiting.shift()!;
+    for (let next = this.waiting.take(); next; next = this.waiting.take()) {
+      const { entry, job } = next.item;
       entry.state = "running";
       entry.startedAt = new Date();
       this.running.add(entry);
@@ -67,6 +94,7 @@ export class RunQueue {
         .catch(() => undefined)
         .finally(() => {
           this.running.delete(entry);
+          this.waiting.finish(entry.accountId);
           this.pump();
         });
     }

@@ -42,7 +42,7 @@ const sectionFlags: Record<string, [Section, string]> = {
   "outbound-allow-private-targets": ["outbound", "allowPrivateTargets"],
 };
 /** Counts where 0 would mean "never works" rather than "off". */
-const atLeastOne = ["analysis.runAsUid", "analysis.runAsGid", "notifications.maxPerAccount", "webhooks.attempts", "webhooks.concurrency", "webhooks.timeoutMs", "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth", "inspector.maxStreamsPerAccount", "inspector.maxStreamBufferedBytes"];
+const atLeastOne = ["analysis.runAsUid", "analysis.runAsGid", "notifications.maxPerAccount", "analysis.concurrencyPerAccount", "webhooks.attempts", "webhooks.concurrency", "webhooks.concurrencyPerAccount", "smtp.concurrency", "smtp.concurrencyPerAccount", "webhooks.timeoutMs", "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth", "inspector.maxStreamsPerAccount", "inspector.maxStreamBufferedBytes"];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;
 

@@ -157,10 +157,17 @@ export interface OutboundPolicy {
 }
 
 export interface AnalysisLimits {
-  /** Analysis processes running at once; further runs wait in the queue. */
+  /** Analysis processes running at once, all accounts together; further runs wait in the queue. */
   concurrency: number;
-  /** Runs waiting for a slot; past it a run is refused (429). */
+  /**
+   * Analysis processes of one account running at once: the slots left stay free for the other
+   * accounts, whatever one account triggers (a slot is held for a whole run, up to `timeoutMs`).
+   */
+  concurrencyPerAccount: number;
+  /** Runs waiting for a slot, all accounts together; past it a run is refused (429). */
   queueSize: number;
+  /** Runs of one account waiting for a slot; past it that account's runs are refused (429), no one else's. */
+  queuePerAccount: number;
   /** Wall time of one run, ms; past it the process is killed. */
   timeoutMs: number;
   /**
@@ -203,8 +210,12 @@ export interface WebhookPolicy {
   timeoutMs: number;
   /** Requests in flight at once, all accounts together. */
   concurrency: number;
-  /** Deliveries queued or waiting for a retry, all accounts together; past it a new one is dead-lettered at once. */
+  /** Requests of one account in flight at once: an account whose endpoints hang cannot hold every slot. */
+  concurrencyPerAccount: number;
+  /** Deliveries queued, in flight or waiting for a retry, all accounts together; past it a new one is dead-lettered at once. */
   maxPending: number;
+  /** The same for one account: past it that account's new deliveries are dead-lettered, no one else's. */
+  maxPendingPerAccount: number;
   /** Failed deliveries kept per account (`GET /action/:id/dead_letters`); the oldest go first. */
   deadLettersPerAccount: number;
 }
@@ -229,6 +240,14 @@ export interface SmtpConfig {
   connectionTimeoutMs: number;
   greetingTimeoutMs: number;
   socketTimeoutMs: number;
+  /** SMTP conversations at once, all accounts together: a burst of mails must not open a socket each. */
+  concurrency: number;
+  /** SMTP conversations of one account at once. */
+  concurrencyPerAccount: number;
+  /** Mails waiting for a conversation, all accounts together; past it a mail fails with EMAIL_BUSY. */
+  maxWaiting: number;
+  /** Mails of one account waiting; past it that account's mails fail with EMAIL_BUSY, no one else's. */
+  maxWaitingPerAccount: number;
 }
 
 export const defaultConfig: SluiceConfig = {
@@ -270,7 +289,10 @@ export const defaultConfig: SluiceConfig = {
   sysInterval: 10,
   analysis: {
     concurrency: 4,
+    // Half the slots: one account flooding leaves the other half to everyone else.
+    concurrencyPerAccount: 2,
     queueSize: 100,
+    queuePerAccount: 25,
     timeoutMs: 60_000,
     cpuSeconds: 120,
     memoryMb: 256,
@@ -286,8 +308,8 @@ export const defaultConfig: SluiceConfig = {
   // accounts set this to "free" (or their own plan).
   defaultPlan: "unlimited",
   notifications: { maxPerAccount: 1000 },
-  webhooks: { attempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, concurrency: 8, maxPending: 1000, deadLettersPerAccount: 100 },
-  smtp: { host: "", port: 587, secure: false, requireTLS: true, user: "", password: "", from: "", connectionTimeoutMs: 10_000, greetingTimeoutMs: 10_000, socketTimeoutMs: 30_000 },
+  webhooks: { attempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, concurrency: 8, concurrencyPerAccount: 4, maxPending: 1000, maxPendingPerAccount: 250, deadLettersPerAccount: 100 },
+  smtp: { host: "", port: 587, secure: false, requireTLS: true, user: "", password: "", from: "", connectionTimeoutMs: 10_000, greetingTimeoutMs: 10_000, socketTimeoutMs: 30_000, concurrency: 2, concurrencyPerAccount: 1, maxWaiting: 100, maxWaitingPerAccount: 25 },
   relaySecret: "",
   outbound: { allowPrivateTargets: true },
   // The SDK's deepest key is `filter[tags][0][key]` (3); a list query is a few hundred bytes.

@@ -1,6 +1,7 @@
 import nodemailer from "nodemailer";
 import type { SmtpConfig } from "../config/schema.js";
 import { invalid, SluiceError } from "../errors.js";
+import { FairQueue, QueueFull } from "../limits/fair_queue.js";
 
 /** What `send` takes: the analysis email service's body and the `email` action's fields. */
 export interface MailInput {
@@ -25,13 +26,6 @@ export class MailError extends SluiceError {
   }
 }
 
-export interface MailerOptions {
-  /** SMTP conversations at once (default 2): a burst of action emails must not open a socket each. */
-  concurrency?: number;
-  /** Mails waiting for a conversation (default 100); past it `send` fails with EMAIL_BUSY. */
-  maxWaiting?: number;
-}
-
 const MAX_RECIPIENTS = 20;
 const MAX_SUBJECT = 500;
 const MAX_BODY = 256 * 1024;
@@ -41,18 +35,23 @@ const ADDRESS = /^[^\s@<>,;"]+@[^\s@<>,;"]+$/;
 /**
  * Sends mail through the SMTP server of the configuration (`smtp:`). Without a host every send
  * fails with EMAIL_NOT_CONFIGURED, so callers can say so instead of pretending.
+ *
+ * Conversations are a pool shared fairly by accounts (limits/fair_queue.ts): `concurrency` at
+ * once, `concurrencyPerAccount` of one account, accounts taking turns; mails waiting are
+ * bounded per account (`maxWaitingPerAccount`) and in all (`maxWaiting`), past which `send`
+ * fails with EMAIL_BUSY. One account mailing in bulk waits behind its own mails only.
  */
 export class Mailer {
   private readonly transport: ReturnType<typeof nodemailer.createTransport> | undefined;
   private readonly from: string;
-  private readonly concurrency: number;
-  private readonly maxWaiting: number;
-  private active = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Sends waiting for a conversation: each resolves when `take` hands it a slot. */
+  private readonly queue: FairQueue<() => void>;
 
-  constructor(config: SmtpConfig, options: MailerOptions = {}) {
-    this.concurrency = options.concurrency ?? 2;
-    this.maxWaiting = options.maxWaiting ?? 100;
+  constructor(config: SmtpConfig) {
+    this.queue = new FairQueue({
+      concurrency: config.concurrency, concurrencyPerAccount: config.concurrencyPerAccount,
+      maxWaiting: config.maxWaiting, maxWaitingPerAccount: config.maxWaitingPerAccount,
+    });
     this.from = config.from || (ADDRESS.test(config.user) ? config.user : "sluice@localhost");
     if (config.host === "") return;
     this.transport = nodemailer.createTransport({
@@ -73,17 +72,19 @@ export class Mailer {
     return this.transport !== undefined;
   }
 
-  async send(input: MailInput): Promise<MailSent> {
+  /** Sends a mail for the account (its share of the SMTP conversations). */
+  async send(accountId: string, input: MailInput): Promise<MailSent> {
     if (!this.transport) throw new MailError("EMAIL_NOT_CONFIGURED", "email is not configured on this server (set smtp.host, see docs/configuration.md)");
     const mail = validateMail(input);
-    await this.slot();
+    await this.slot(accountId);
     try {
       const info = await this.transport.sendMail({ from: this.from, ...mail });
       return { messageId: String(info.messageId), accepted: (info.accepted ?? []).map(String) };
     } catch (err) {
       throw new MailError("EMAIL_FAILED", `the SMTP server did not take the mail: ${(err as Error).message}`);
     } finally {
-      this.release();
+      this.queue.finish(accountId);
+      this.pump();
     }
   }
 
@@ -91,20 +92,22 @@ export class Mailer {
     this.transport?.close();
   }
 
-  private slot(): Promise<void> {
-    if (this.active < this.concurrency) {
-      this.active++;
-      return Promise.resolve();
-    }
-    if (this.waiting.length >= this.maxWaiting) return Promise.reject(new MailError("EMAIL_BUSY", `${this.maxWaiting} emails are already waiting to be sent`));
-    // The slot passes straight from the releasing send to this one (`active` stays counted).
-    return new Promise((resolve) => this.waiting.push(resolve));
+  /** Resolves once the account holds a conversation slot (counted by the queue until `finish`). */
+  private slot(accountId: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      try {
+        this.queue.push(accountId, resolve);
+      } catch (err) {
+        if (!(err instanceof QueueFull)) throw err;
+        reject(new MailError("EMAIL_BUSY", err.scope === "account" ? `${err.bound} emails of the account are already waiting to be sent` : `${err.bound} emails are already waiting to be sent`));
+        return;
+      }
+      this.pump();
+    });
   }
 
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.active--;
+  private pump(): void {
+    for (let next = this.queue.take(); next; next = this.queue.take()) next.item();
   }
 }
 

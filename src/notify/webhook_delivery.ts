@@ -3,6 +3,7 @@ import { generateId } from "../identity/tokens.js";
 import type { InspectorSink } from "../inspector/types.js";
 import type { Logger } from "../observability/logger.js";
 import { OutboundRefused, type OutboundGuard } from "../outbound/guard.js";
+import { FairQueue } from "../limits/fair_queue.js";
 import { GuardedPoster } from "../outbound/http_post.js";
 import type { DeadLetter, SqliteDeadLetterStore } from "./sqlite/dead_letter_store.js";
 
@@ -44,35 +45,54 @@ type Outcome = { ok: true } | { ok: false; retry: boolean; status: number | null
  * with up to 20 % jitter so failed deliveries do not return in step; a longer Retry-After is
  * honoured up to the cap) until `attempts` are used; other statuses fail at once. A delivery
  * that fails for good becomes a dead letter: stored (bounded per account) and shown in its
- * device's inspector. Deliveries waiting (queued, in flight or between attempts) are bounded
- * by `maxPending` across accounts; past it a new one is dead-lettered without an attempt.
+ * device's inspector.
+ *
+ * The pool is shared fairly between accounts (limits/fair_queue.ts): at most `concurrency`
+ * requests in flight and `concurrencyPerAccount` of one account, accounts taking turns for
+ * free slots, first in first out within an account. Deliveries not finished (queued, in flight
+ * or between attempts) are bounded by `maxPendingPerAccount` per account and `maxPending` in
+ * all; past either a new one is dead-lettered without an attempt. So an account whose
+ * endpoint hangs fills its own share with its own dead letters, and another account's
+ * delivery still gets a slot at once.
  */
 export class WebhookDelivery {
-  private readonly queue: Job[] = [];
+  private readonly queue: FairQueue<Job>;
   private readonly retrying = new Map<Job, NodeJS.Timeout>();
   private readonly inFlight = new Map<Job, AbortController>();
   private readonly settled = new Set<Promise<void>>();
+  /** Unfinished deliveries by account (queued, in flight, between attempts). */
+  private readonly pendingBy = new Map<string, number>();
+  private pendingCount = 0;
   private stopped = false;
   private readonly poster: GuardedPoster;
 
   constructor(private readonly deps: WebhookDeliveryDeps) {
     this.poster = new GuardedPoster(deps.guard);
+    // Waiting is bounded here, by pending deliveries, not by the queue: a retry must come back.
+    this.queue = new FairQueue({ concurrency: deps.policy.concurrency, concurrencyPerAccount: deps.policy.concurrencyPerAccount });
   }
 
   /** Deliveries not finished yet. */
   get pending(): number {
-    return this.queue.length + this.retrying.size + this.inFlight.size;
+    return this.pendingCount;
   }
 
   /** Queues a delivery; false when it was dead-lettered at once (too many pending, or stopped). */
   enqueue(request: WebhookRequest): boolean {
     const job: Job = { request, attempts: 0, firstAttemptAt: undefined, lastStatus: null, lastError: "" };
-    if (this.stopped || this.pending >= this.deps.policy.maxPending) {
-      job.lastError = this.stopped ? "Sluice is stopping" : `too many webhook deliveries pending (${this.deps.policy.maxPending})`;
+    const { maxPending, maxPendingPerAccount } = this.deps.policy;
+    const refusal = this.stopped ? "Sluice is stopping"
+      : (this.pendingBy.get(request.accountId) ?? 0) >= maxPendingPerAccount ? `too many webhook deliveries pending for the account (${maxPendingPerAccount})`
+      : this.pendingCount >= maxPending ? `too many webhook deliveries pending (${maxPending})`
+      : undefined;
+    if (refusal) {
+      job.lastError = refusal;
       this.deadLetter(job);
       return false;
     }
-    this.queue.push(job);
+    this.pendingBy.set(request.accountId, (this.pendingBy.get(request.accountId) ?? 0) + 1);
+    this.pendingCount++;
+    this.queue.push(request.accountId, job);
     this.pump();
     return true;
   }
@@ -85,24 +105,25 @@ export class WebhookDelivery {
     this.stopped = true;
     for (const controller of this.inFlight.values()) controller.abort();
     await Promise.all([...this.settled]);
-    const left = [...this.queue, ...this.retrying.keys()];
+    const left = [...this.queue.clear(), ...this.retrying.keys()];
     for (const timer of this.retrying.values()) clearTimeout(timer);
-    this.queue.length = 0;
     this.retrying.clear();
     for (const job of left) {
       job.lastError = `Sluice stopped before the delivery succeeded${job.lastError ? ` (last error: ${job.lastError})` : ""}`;
+      this.finished(job);
       this.deadLetter(job);
     }
     this.poster.close();
   }
 
   private pump(): void {
-    while (!this.stopped && this.inFlight.size < this.deps.policy.concurrency && this.queue.length > 0) {
-      const job = this.queue.shift()!;
+    for (let next = this.stopped ? undefined : this.queue.take(); next; next = this.stopped ? undefined : this.queue.take()) {
+      const job = next.item;
       const controller = new AbortController();
       this.inFlight.set(job, controller);
       const done: Promise<void> = this.attempt(job, controller).finally(() => {
         this.inFlight.delete(job);
+        this.queue.finish(job.request.accountId);
         this.settled.delete(done);
         this.pump();
       });
@@ -115,6 +136,7 @@ export class WebhookDelivery {
     job.firstAttemptAt ??= new Date();
     const outcome = await this.post(job.request, controller);
     if (outcome.ok) {
+      this.finished(job);
       if (job.attempts > 1) this.deps.logger.debug({ url: job.request.url, attempts: job.attempts }, "webhook delivered after retries");
       return;
     }
@@ -122,10 +144,12 @@ export class WebhookDelivery {
     job.lastError = outcome.error;
     if (this.stopped) {
       job.lastError = `Sluice stopped before the delivery succeeded (last error: ${outcome.error})`;
+      this.finished(job);
       this.deadLetter(job);
       return;
     }
     if (!outcome.retry || job.attempts >= this.deps.policy.attempts) {
+      this.finished(job);
       this.deadLetter(job);
       return;
     }
@@ -134,7 +158,8 @@ export class WebhookDelivery {
     const delay = Math.min(maxDelayMs, Math.max(backoff, outcome.retryAfterMs ?? 0));
     const timer = setTimeout(() => {
       this.retrying.delete(job);
-      this.queue.push(job);
+      // Already counted as pending: a retry is never refused (it goes to the back of its account's queue).
+      this.queue.push(job.request.accountId, job, { unbounded: true });
       this.pump();
     }, delay);
     timer.unref();
@@ -164,6 +189,15 @@ export class WebhookDelivery {
     } finally {
       clearTimeout(timeout);
     }
+  }
+
+  /** A counted delivery ended (delivered, or dead-lettered after it was queued). */
+  private finished(job: Job): void {
+    const { accountId } = job.request;
+    const n = this.pendingBy.get(accountId) ?? 0;
+    if (n <= 1) this.pendingBy.delete(accountId);
+    else this.pendingBy.set(accountId, n - 1);
+    this.pendingCount--;
   }
 
   private deadLetter(job: Job): void {

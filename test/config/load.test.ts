@@ -254,6 +254,18 @@ describe("notification, webhook and SMTP sections", () => {
     refused({ configFile: file("s4.yaml", "webhooks:\n  attempts: 0\n") }, "webhooks.attempts must be at least 1");
     refused({ env: { SLUICE_SMTP_SECURE: "maybe" } }, "smtp.secure");
   });
+
+  test("per-account shares of the shared pools are read from the file; a share of 0 slots is refused", () => {
+    const configFile = file("shares.yaml", "analysis:\n  concurrencyPerAccount: 3\n  queuePerAccount: 10\nwebhooks:\n  concurrencyPerAccount: 2\n  maxPendingPerAccount: 40\nsmtp:\n  concurrency: 4\n  concurrencyPerAccount: 2\n  maxWaiting: 50\n  maxWaitingPerAccount: 5\n");
+    const config = load({ configFile });
+    assert.deepEqual(config.analysis, { ...defaultConfig.analysis, concurrencyPerAccount: 3, queuePerAccount: 10 });
+    assert.deepEqual(config.webhooks, { ...defaultConfig.webhooks, concurrencyPerAccount: 2, maxPendingPerAccount: 40 });
+    assert.deepEqual(config.smtp, { ...defaultConfig.smtp, concurrency: 4, concurrencyPerAccount: 2, maxWaiting: 50, maxWaitingPerAccount: 5 });
+    for (const key of ["analysis.concurrencyPerAccount", "webhooks.concurrencyPerAccount", "smtp.concurrency", "smtp.concurrencyPerAccount"]) {
+      const [section, name] = key.split(".");
+      refused({ configFile: file(`zero-${name}-${section}.yaml`, `${section}:\n  ${name}: 0\n`) }, `${key} must be at least 1`);
+    }
+  });
 });
 
 describe("http request bounds", () => {

@@ -19,6 +19,14 @@ export interface ReceivedMail {
 export interface SmtpSink {
   port: number;
   mails: ReceivedMail[];
+  /**
+   * Mails to hold: their DATA is read but never answered (the sender waits until its socket
+   * timeout), as a stalled mail server does. They go to `held`, not `mails`. None by default.
+   */
+  hold: (to: string[]) => boolean;
+  held: ReceivedMail[];
+  /** Accepts the held mails (they stay in `held`) and holds no more. */
+  release(): void;
   /** Waits for `count` mails in all; throws after the timeout. */
   waitFor(count: number, timeoutMs?: number): Promise<ReceivedMail[]>;
   close(): Promise<void>;
@@ -30,6 +38,8 @@ export interface SmtpSink {
  */
 export async function startSmtpSink(credentials?: { user: string; password: string }): Promise<SmtpSink> {
   const mails: ReceivedMail[] = [];
+  const held: ReceivedMail[] = [];
+  const unanswered = new Set<(err?: Error) => void>();
   const server = new SMTPServer({
     disabledCommands: ["STARTTLS"],
     allowInsecureAuth: true,
@@ -54,20 +64,33 @@ export async function startSmtpSink(credentials?: { user: string; password: stri
         if (/quoted-printable/i.test(headers["content-transfer-encoding"] ?? "")) {
           text = text.replace(/=\r\n/g, "").replace(/=([0-9A-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
         }
-        mails.push({
+        const mail: ReceivedMail = {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : "",
           to: session.envelope.rcptTo.map((r) => r.address),
           user: session.user as string | undefined,
           headers, text, raw,
-        });
+        };
+        if (sink.hold(mail.to)) {
+          held.push(mail);
+          unanswered.add(callback);
+          return;
+        }
+        mails.push(mail);
         callback();
       });
     },
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  return {
+  const sink: SmtpSink = {
     port: (server.server.address() as AddressInfo).port,
     mails,
+    hold: () => false,
+    held,
+    release() {
+      sink.hold = () => false;
+      for (const answer of unanswered) answer();
+      unanswered.clear();
+    },
     async waitFor(count, timeoutMs = 5000) {
       const end = Date.now() + timeoutMs;
       while (mails.length < count) {
@@ -76,6 +99,10 @@ export async function startSmtpSink(credentials?: { user: string; password: stri
       }
       return mails;
     },
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () => {
+      for (const answer of unanswered) answer(new Error("the sink is closing"));
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
   };
+  return sink;
 }

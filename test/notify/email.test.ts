@@ -27,7 +27,7 @@ describe("mailer", () => {
     const mailer = new Mailer(smtpConfig());
     after(() => mailer.close());
     const before = smtp.mails.length;
-    const sent = await mailer.send({ to: "ops@example.com, oncall@example.com", subject: "Tank low", message: "Level is 12 %.\nRefill soon." });
+    const sent = await mailer.send("acc", { to: "ops@example.com, oncall@example.com", subject: "Tank low", message: "Level is 12 %.\nRefill soon." });
     assert.deepEqual(sent.accepted, ["ops@example.com", "oncall@example.com"]);
     const mail = (await smtp.waitFor(before + 1))[before]!;
     assert.equal(mail.user, "sluice");
@@ -45,7 +45,7 @@ describe("mailer", () => {
     const mailer = new Mailer(smtpConfig());
     after(() => mailer.close());
     const before = smtp.mails.length;
-    await mailer.send({ to: ["a@example.com"], subject: "Report", message: "plain", html: "<p>rich</p>" });
+    await mailer.send("acc", { to: ["a@example.com"], subject: "Report", message: "plain", html: "<p>rich</p>" });
     const mail = (await smtp.waitFor(before + 1))[before]!;
     assert.match(mail.headers["content-type"]!, /^multipart\/alternative/);
     assert.match(mail.raw, /plain/);
@@ -55,7 +55,7 @@ describe("mailer", () => {
   test("without an SMTP host every send fails with EMAIL_NOT_CONFIGURED", async () => {
     const mailer = new Mailer(defaultConfig.smtp);
     assert.equal(mailer.configured, false);
-    await assert.rejects(mailer.send({ to: "a@example.com", subject: "s", message: "m" }), (err: unknown) => err instanceof MailError && err.code === "EMAIL_NOT_CONFIGURED");
+    await assert.rejects(mailer.send("acc", { to: "a@example.com", subject: "s", message: "m" }), (err: unknown) => err instanceof MailError && err.code === "EMAIL_NOT_CONFIGURED");
   });
 
   test("requireTLS (the default): a server that offers no STARTTLS gets neither credentials nor mail", async () => {
@@ -63,19 +63,19 @@ describe("mailer", () => {
     const mailer = new Mailer(smtpConfig({ requireTLS: true }));
     after(() => mailer.close());
     const before = smtp.mails.length;
-    await assert.rejects(mailer.send({ to: "a@example.com", subject: "s", message: "m" }), (err: unknown) => err instanceof MailError && err.code === "EMAIL_FAILED" && /STARTTLS/i.test(err.message));
+    await assert.rejects(mailer.send("acc", { to: "a@example.com", subject: "s", message: "m" }), (err: unknown) => err instanceof MailError && err.code === "EMAIL_FAILED" && /STARTTLS/i.test(err.message));
     assert.equal(smtp.mails.length, before);
   });
 
   test("bad fields are refused naming the field; wrong credentials fail with EMAIL_FAILED", async () => {
     const mailer = new Mailer(smtpConfig());
     after(() => mailer.close());
-    await assert.rejects(mailer.send({ to: "not-an-address", subject: "s", message: "m" }), /to: "not-an-address" is not an email address/);
-    await assert.rejects(mailer.send({ to: "a@example.com", subject: "", message: "m" }), /subject is required/);
-    await assert.rejects(mailer.send({ to: "a@example.com", subject: "s" }), /message \(or html\) is required/);
+    await assert.rejects(mailer.send("acc", { to: "not-an-address", subject: "s", message: "m" }), /to: "not-an-address" is not an email address/);
+    await assert.rejects(mailer.send("acc", { to: "a@example.com", subject: "", message: "m" }), /subject is required/);
+    await assert.rejects(mailer.send("acc", { to: "a@example.com", subject: "s" }), /message \(or html\) is required/);
     const wrong = new Mailer(smtpConfig({ password: "nope" }));
     after(() => wrong.close());
-    await assert.rejects(wrong.send({ to: "a@example.com", subject: "s", message: "m" }), (err: unknown) => err instanceof MailError && err.code === "EMAIL_FAILED" && /Invalid username or password/.test(err.message));
+    await assert.rejects(wrong.send("acc", { to: "a@example.com", subject: "s", message: "m" }), (err: unknown) => err instanceof MailError && err.code === "EMAIL_FAILED" && /Invalid username or password/.test(err.message));
   });
 });
 

@@ -46,7 +46,7 @@ export function emailAction(
       // Counted when handed to the mailer, like notifications: a mail the server then refuses
       // still used the quota, so a failing action cannot retry its way around it.
       admit(context.action.accountId);
-      mailer.send(mail).catch((err: Error & { code?: string }) => {
+      mailer.send(context.action.accountId, mail).catch((err: Error & { code?: string }) => {
         logger.warn({ action: context.action.id, code: err.code, err: err.message }, "email action failed");
         const deviceId = context.device?.id;
         if (deviceId && inspector.wants(deviceId)) inspector.record(deviceId, "error", `${context.action.name}: ${err.message}`, { code: err.code ?? "EMAIL_FAILED", action: context.action.id });
