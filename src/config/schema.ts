@@ -41,6 +41,8 @@ export interface MqttLimits {
   maxSocketBufferBytes: number;
   /** Retained messages per account. */
   maxRetainedPerAccount: number;
+  /** The same, in approximate bytes held (topic, payload, properties, trie nodes). */
+  maxRetainedBytesPerAccount: number;
   /** Levels of a topic name or filter (PUBLISH, SUBSCRIBE, will, retained); deeper is refused. */
   maxTopicLevels: number;
   /** Bytes of subscription-match results cached, for all namespaces together. */
@@ -248,6 +250,7 @@ export const defaultConfig: SluiceConfig = {
     legacySessionExpiry: 7 * 24 * 3600,
     maxSocketBufferBytes: 1024 * 1024,
     maxRetainedPerAccount: 100_000,
+    maxRetainedBytesPerAccount: 64 * 1024 * 1024,
     maxTopicLevels: 128,
     matchCacheBytes: 16 * 1024 * 1024,
     maxPendingConnections: 1000,
