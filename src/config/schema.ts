@@ -27,6 +27,8 @@ export interface MqttLimits {
   maxInflight: number;
   /** Topic aliases the broker accepts from a client (5.0). */
   topicAliasMaximum: number;
+  /** Bytes of topics the aliases of one connection hold, each direction (2 a character). */
+  maxTopicAliasBytes: number;
   /** Offline / overflow queue bounds per session. */
   maxQueuedMessages: number;
   maxQueuedBytes: number;
@@ -268,6 +270,7 @@ export const defaultConfig: SluiceConfig = {
     receiveMaximum: 1024,
     maxInflight: 256,
     topicAliasMaximum: 64,
+    maxTopicAliasBytes: 64 * 1024,
     maxQueuedMessages: 1000,
     maxQueuedBytes: 16 * 1024 * 1024,
     maxSessionExpiry: 7 * 24 * 3600,

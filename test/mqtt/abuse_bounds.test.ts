@@ -106,3 +106,48 @@ describe("retained bytes per account (maxRetainedBytesPerAccount)", () => {
     hog.destroy();
   });
 });
+
+describe("topic alias bytes (maxTopicAliasBytes)", () => {
+  const LIMIT = 64 * 1024;
+  const bare = brokerWith({ maxTopicAliasBytes: LIMIT, maxPacketSize: 256 * 1024 });
+  const long = (i: number) => `a${i}/${"x".repeat(20 * 1024)}`;
+
+  test("a client setting aliases on long topics is disconnected with 0x97 past the bytes; a short alias still works for another client", async () => {
+    const hog = await WireClient.connected(bare.port(), "ns");
+    hog.send({ cmd: "publish", topic: long(1), payload: Buffer.from("1"), qos: 1, messageId: 1, retain: false, dup: false, properties: { topicAlias: 1 } });
+    assert.equal((await hog.next("puback")).reasonCode ?? 0, 0);
+    hog.send({ cmd: "publish", topic: long(2), payload: Buffer.from("2"), qos: 1, messageId: 2, retain: false, dup: false, properties: { topicAlias: 2 } });
+    const disconnect = await hog.next("disconnect");
+    assert.equal(disconnect.reasonCode, 0x97);
+    await hog.waitClosed();
+
+    const good = await WireClient.connected(bare.port(), "ns");
+    good.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "s/1", qos: 1 }] });
+    await good.next("suback");
+    good.send({ cmd: "publish", topic: "s/1", payload: Buffer.from("a"), qos: 1, messageId: 2, retain: false, dup: false, properties: { topicAlias: 1 } });
+    good.send({ cmd: "publish", topic: "", payload: Buffer.from("b"), qos: 1, messageId: 3, retain: false, dup: false, properties: { topicAlias: 1 } });
+    assert.equal((await good.next("publish")).payload.toString(), "a");
+    assert.equal((await good.next("publish")).payload.toString(), "b");
+    good.destroy();
+  });
+
+  test("a subscriber asking for 65 535 aliases: the broker stops giving aliases at the bytes and sends full topics", async () => {
+    const sub = await WireClient.connected(bare.port(), "ns2", { properties: { topicAliasMaximum: 65535 } });
+    sub.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "#", qos: 0 }] });
+    await sub.next("suback");
+    const pub = await WireClient.connected(bare.port(), "ns2");
+    for (let i = 0; i < 10; i++) {
+      pub.send({ cmd: "publish", topic: long(i), payload: Buffer.from(String(i)), qos: 1, messageId: i + 1, retain: false, dup: false });
+      await pub.next("puback");
+    }
+    const got = [];
+    for (let i = 0; i < 10; i++) got.push(await sub.next("publish"));
+    assert.deepEqual(got.map((p) => p.payload.toString()), ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"]);
+    const aliased = got.filter((p) => p.properties?.topicAlias !== undefined).length;
+    assert.equal(aliased, Math.floor(LIMIT / (long(0).length * 2)));
+    assert.ok(got.every((p) => p.topic.startsWith("a")), "every topic went out in full (new aliases carry it too)");
+    for (const conn of bare.broker().connections) assert.ok(conn.outgoingAliasBytes <= LIMIT);
+    sub.destroy();
+    pub.destroy();
+  });
+});
