@@ -144,13 +144,17 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   const metrics = new Metrics();
   const buckets = SqliteBucketStore.open(join(dataDir, "sluice.db"), { onError: (err) => logger.error({ err }, "bucket store") });
-  const params = new CachedParamStore(new SqliteParamStore(store.db));
+  const params = new CachedParamStore(new SqliteParamStore(store.db), { maxBytes: config.pipeline.paramCacheBytes });
   const switches = new SqliteInspectorSwitches(store.db);
   const inspector = new Inspector({
     disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled),
     maxStreamsPerAccount: config.inspector.maxStreamsPerAccount,
+    maxTotalBytes: config.inspector.maxTotalBytes, maxDevices: config.inspector.maxDevices, maxEventsPerDevice: config.inspector.maxEventsPerDevice,
   });
-  const sandbox = new IsolateParserSandbox({ loopSliceMs: config.parsers.loopSliceMs, maxBatchMs: config.parsers.maxBatchMs });
+  const sandbox = new IsolateParserSandbox({
+    loopSliceMs: config.parsers.loopSliceMs, maxBatchMs: config.parsers.maxBatchMs, maxIsolates: config.parsers.maxIsolates,
+    limits: { memoryMb: config.parsers.memoryMb, timeoutMs: config.parsers.timeoutMs },
+  });
   const events = new EventHub();
   // Analyses reach the API they run against over HTTP; its port is known once it listens.
   let apiUrl = "";
@@ -193,7 +197,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     .register(emailAction(mailer, inspector, logger.child({ part: "email" }), admitEmail))
     .register(postAction(webhooks, webhookGuard))
     .register(scriptAction(analyses));
-  const actions = new ActionService(store.actions, registry, (err) => logger.error({ err }, "storing an action's run time failed"));
+  const actions = new ActionService(store.actions, registry, (err) => logger.error({ err }, "storing an action's run time failed"), config.pipeline.actionTopicCacheBytes);
   await actions.load();
 
   // The pipeline needs the broker to publish, and the broker needs the pipeline's hook.
@@ -208,7 +212,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     // A device served by an MQTT relay also gets it on the relay's external broker.
     if (deviceId) relays?.downlink(accountId, deviceId, m).catch((err) => logger.error({ err, deviceId }, "relay downlink failed"));
   };
-  const devices = new DeviceCache(identity);
+  const devices = new DeviceCache(identity, { maxBytes: config.pipeline.deviceCacheBytes });
   const pipeline = new Pipeline({
     actions, registry, buckets, sandbox, inspector, devices, logger: logger.child({ part: "pipeline" }), paramsOf,
     admitRecords: (accountId, n) => limits.admitRecords(accountId, n),

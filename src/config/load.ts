@@ -29,7 +29,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
  * its default). Some keys have flags too, named `<section>-<key>`: `--smtp-host` =
  * `SLUICE_SMTP_HOST` = `smtp: { host }`.
  */
-const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data"] as const satisfies readonly (keyof SluiceConfig)[];
+const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline"] as const satisfies readonly (keyof SluiceConfig)[];
 type Section = (typeof sections)[number];
 const sectionFlags: Record<string, [Section, string]> = {
   "smtp-host": ["smtp", "host"],
@@ -42,7 +42,13 @@ const sectionFlags: Record<string, [Section, string]> = {
   "outbound-allow-private-targets": ["outbound", "allowPrivateTargets"],
 };
 /** Counts where 0 would mean "never works" rather than "off". */
-const atLeastOne = ["analysis.runAsUid", "analysis.runAsGid", "notifications.maxPerAccount", "analysis.concurrencyPerAccount", "webhooks.attempts", "webhooks.concurrency", "webhooks.concurrencyPerAccount", "smtp.concurrency", "smtp.concurrencyPerAccount", "webhooks.timeoutMs", "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth", "inspector.maxStreamsPerAccount", "inspector.maxStreamBufferedBytes"];
+const atLeastOne = [
+  "analysis.runAsUid", "analysis.runAsGid", "analysis.concurrencyPerAccount", "notifications.maxPerAccount",
+  "webhooks.attempts", "webhooks.concurrency", "webhooks.concurrencyPerAccount", "webhooks.timeoutMs", "smtp.concurrency", "smtp.concurrencyPerAccount",
+  "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth",
+  "inspector.maxStreamsPerAccount", "inspector.maxStreamBufferedBytes", "inspector.maxTotalBytes", "inspector.maxDevices", "inspector.maxEventsPerDevice",
+  "parsers.maxIsolates", "parsers.memoryMb", "parsers.timeoutMs",
+];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;
 
@@ -179,6 +185,8 @@ export function loadConfig(options: LoadOptions = {}): SluiceConfig {
     const [section, key] = name.split(".") as [Section, string];
     if ((config[section] as unknown as Record<string, number>)[key]! < 1) throw new ConfigError(`${name} must be at least 1`);
   }
+  // isolated-vm refuses heaps under 8 MB.
+  if (config.parsers.memoryMb < 8) throw new ConfigError("parsers.memoryMb must be at least 8");
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
     throw new ConfigError(`${config.tlsCert === undefined ? "tlsKey" : "tlsCert"} is set without ${config.tlsCert === undefined ? "tlsCert" : "tlsKey"}: give both or neither`);
   }

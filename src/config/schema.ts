@@ -27,6 +27,8 @@ export interface MqttLimits {
   maxInflight: number;
   /** Topic aliases the broker accepts from a client (5.0). */
   topicAliasMaximum: number;
+  /** Bytes of topics the aliases of one connection hold, each direction (2 a character). */
+  maxTopicAliasBytes: number;
   /** Offline / overflow queue bounds per session. */
   maxQueuedMessages: number;
   maxQueuedBytes: number;
@@ -48,6 +50,8 @@ export interface MqttLimits {
   maxSocketBufferBytes: number;
   /** Retained messages per account. */
   maxRetainedPerAccount: number;
+  /** The same, in approximate bytes held (topic, payload, properties, trie nodes). */
+  maxRetainedBytesPerAccount: number;
   /** Levels of a topic name or filter (PUBLISH, SUBSCRIBE, will, retained); deeper is refused. */
   maxTopicLevels: number;
   /** Bytes of subscription-match results cached, for all namespaces together. */
@@ -110,6 +114,18 @@ export interface SluiceConfig {
   inspector: InspectorStreamLimits;
   /** `GET /data` and `DELETE /data` bounds. */
   data: DataQueryLimits;
+  /** Caches on the message path, in bytes. */
+  pipeline: PipelineCacheLimits;
+}
+
+/** Caches the message path reads instead of the store; each bounded in (approximate) bytes. */
+export interface PipelineCacheLimits {
+  /** Device rows (tags, parser script, extras), all accounts together. */
+  deviceCacheBytes: number;
+  /** Device params (`device.params` of parsers), all devices together. */
+  paramCacheBytes: number;
+  /** Topic → mqtt_topic actions lists, all accounts together (a topic is up to 64 KiB). */
+  actionTopicCacheBytes: number;
 }
 
 /** See docs/parsers.md, "Where a parser runs". */
@@ -122,6 +138,12 @@ export interface ParserLoopLimits {
    * `maxBatchMs + 2 × loopSliceMs`.
    */
   maxBatchMs: number;
+  /** Device isolates kept alive; past it the least recently used idle one is disposed. */
+  maxIsolates: number;
+  /** Heap limit of one device isolate, MB; past it the isolate is disposed and the run fails. */
+  memoryMb: number;
+  /** Time limit of one parser run, ms. */
+  timeoutMs: number;
 }
 
 export interface InspectorStreamLimits {
@@ -129,6 +151,12 @@ export interface InspectorStreamLimits {
   maxStreamsPerAccount: number;
   /** Bytes one stream may leave unread; past it events are dropped (counted) until it drains. */
   maxStreamBufferedBytes: number;
+  /** Approximate bytes of all devices' event rings together; past it rings not used lately go. */
+  maxTotalBytes: number;
+  /** Devices with an event ring; past it a ring not used lately goes. */
+  maxDevices: number;
+  /** Events kept per device (each at most ~1.3 kB: its detail is bounded). */
+  maxEventsPerDevice: number;
 }
 
 export interface DataQueryLimits {
@@ -268,6 +296,7 @@ export const defaultConfig: SluiceConfig = {
     receiveMaximum: 1024,
     maxInflight: 256,
     topicAliasMaximum: 64,
+    maxTopicAliasBytes: 64 * 1024,
     maxQueuedMessages: 1000,
     maxQueuedBytes: 16 * 1024 * 1024,
     maxSessionsPerAccount: 1000,
@@ -276,6 +305,7 @@ export const defaultConfig: SluiceConfig = {
     legacySessionExpiry: 7 * 24 * 3600,
     maxSocketBufferBytes: 1024 * 1024,
     maxRetainedPerAccount: 100_000,
+    maxRetainedBytesPerAccount: 64 * 1024 * 1024,
     maxTopicLevels: 128,
     matchCacheBytes: 16 * 1024 * 1024,
     maxPendingConnections: 1000,
@@ -314,8 +344,9 @@ export const defaultConfig: SluiceConfig = {
   outbound: { allowPrivateTargets: true },
   // The SDK's deepest key is `filter[tags][0][key]` (3); a list query is a few hundred bytes.
   http: { maxQueryBytes: 8 * 1024, maxQueryParameters: 1000, maxQueryDepth: 5 },
-  parsers: { loopSliceMs: 2, maxBatchMs: 4 },
+  parsers: { loopSliceMs: 2, maxBatchMs: 4, maxIsolates: 256, memoryMb: 32, timeoutMs: 200 },
   // 100, as /events allows per account.
-  inspector: { maxStreamsPerAccount: 100, maxStreamBufferedBytes: 1024 * 1024 },
+  inspector: { maxStreamsPerAccount: 100, maxStreamBufferedBytes: 1024 * 1024, maxTotalBytes: 128 * 1024 * 1024, maxDevices: 10_000, maxEventsPerDevice: 500 },
   data: { maxSkip: 100_000 },
+  pipeline: { deviceCacheBytes: 64 * 1024 * 1024, paramCacheBytes: 32 * 1024 * 1024, actionTopicCacheBytes: 16 * 1024 * 1024 },
 };

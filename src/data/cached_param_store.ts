@@ -1,4 +1,4 @@
-import { ReadCache } from "../store/read_cache.js";
+import { approximateBytes, ReadCache } from "../store/read_cache.js";
 import type { DeviceParam, ParamInput, ParamStore } from "./params.js";
 
 /**
@@ -9,8 +9,13 @@ import type { DeviceParam, ParamInput, ParamStore } from "./params.js";
 export class CachedParamStore implements ParamStore {
   private readonly byDevice: ReadCache<DeviceParam[]>;
 
-  constructor(private readonly inner: ParamStore, max = 50_000) {
-    this.byDevice = new ReadCache(max);
+  constructor(private readonly inner: ParamStore, options: { max?: number; maxBytes?: number } = {}) {
+    this.byDevice = new ReadCache<DeviceParam[]>({ max: options.max ?? 50_000, maxBytes: options.maxBytes ?? 32 * 1024 * 1024, sizeOf: approximateBytes });
+  }
+
+  /** Approximate bytes of the params held (config `pipeline.paramCacheBytes`). */
+  get bytes(): number {
+    return this.byDevice.bytes;
   }
 
   list(deviceId: string, sent?: boolean): Promise<DeviceParam[]> {

@@ -8,7 +8,7 @@ import { deliver, drainQueue, resendInflight } from "./delivery.js";
 import { MatchCacheBudget } from "./match_cache.js";
 import { PendingConnections } from "./pending_connections.js";
 import { RC } from "./reason_codes.js";
-import { RetainedMessages } from "./retain.js";
+import { RetainedMessages, retainedMessageBytes } from "./retain.js";
 import { Session, type InflightDelivery } from "./session.js";
 import { messageFromStored, messageToStored, storedDeliveryOf } from "./session_persistence.js";
 import { SessionManager } from "./sessions.js";
@@ -237,15 +237,37 @@ export class Broker {
       this.logger.warn({ namespace: ns.name, levels: topicLevels(message.topic) }, "topic deeper than maxTopicLevels, not retained");
       return;
     }
-    const had = ns.retained.get(message.topic) !== undefined;
+    const previous = ns.retained.get(message.topic);
+    const had = previous !== undefined;
     if (message.payload.length > 0 && !had && ns.retained.size >= this.limits.maxRetainedPerAccount) {
       this.stats.drop("retained_limit");
       this.logger.warn({ namespace: ns.name, topic: message.topic }, "retained message limit reached, not retained");
       return;
     }
-    ns.retained.set(message);
+    // Kept without the encodings routing caches on the message (`wire`): they would double or
+    // triple what a retained message holds, outside the count below.
+    const { wire: _wire, ...kept } = message;
+    if (message.payload.length > 0) {
+      const after = ns.retained.bytes - (previous ? retainedMessageBytes(previous) : 0) + retainedMessageBytes(kept);
+      if (after > this.limits.maxRetainedBytesPerAccount) {
+        this.stats.drop("retained_limit");
+        this.logger.warn({ namespace: ns.name, topic: message.topic.slice(0, 200), bytes: ns.retained.bytes }, "retained bytes limit (maxRetainedBytesPerAccount) reached, not retained");
+        // The topic's older retained message goes too: a subscriber must not get a value the
+        // publisher has replaced.
+        if (had) this.unretain(ns, message.topic);
+        return;
+      }
+    }
+    ns.retained.set(kept);
     this.retainedCount += (ns.retained.get(message.topic) ? 1 : 0) - (had ? 1 : 0);
     this.store?.putRetained(ns.name, messageToStored(message)).catch((err) => this.logger.error({ err }, "storing retained message failed"));
+  }
+
+  private unretain(ns: Namespace, topic: string): void {
+    const empty: Message = { topic, payload: Buffer.alloc(0), qos: 0, retain: true, properties: undefined, expiresAt: undefined, publisher: undefined };
+    ns.retained.set(empty);
+    this.retainedCount--;
+    this.store?.putRetained(ns.name, messageToStored(empty)).catch((err) => this.logger.error({ err }, "storing retained message failed"));
   }
 
   /**

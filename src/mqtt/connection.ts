@@ -48,6 +48,9 @@ export class Connection implements PacketSink {
   /** Topic aliases: ours towards the client, and the client's towards us. */
   outgoingAliases: Map<string, number> | undefined;
   incomingAliases: Map<number, string> | undefined;
+  /** Bytes of the topics each alias map holds (2 a character), bounded by `mqtt.maxTopicAliasBytes`. */
+  outgoingAliasBytes = 0;
+  incomingAliasBytes = 0;
   /** QoS 1/2 PUBLISH received and not yet acknowledged (receive maximum, §4.9). */
   unackedInbound = 0;
   /** Acks held by the published hook are sent in arrival order through this chain. */

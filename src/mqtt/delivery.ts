@@ -167,7 +167,9 @@ function sendPublish(conn: Connection, session: Session, d: Delivery, packetId: 
       if (alias !== undefined) {
         properties.topicAlias = alias;
         packet.topic = "";
-      } else if (conn.outgoingAliases.size < conn.clientTopicAliasMaximum) {
+      } else if (conn.outgoingAliases.size < conn.clientTopicAliasMaximum && conn.outgoingAliasBytes + m.topic.length * 2 <= broker.limits.maxTopicAliasBytes) {
+        // Past the bytes, topics go out in full: a client asking for 65 535 aliases must not make
+        // the broker keep 65 535 long topics for it.
         newAlias = conn.outgoingAliases.size + 1;
         properties.topicAlias = newAlias;
       }
@@ -180,7 +182,10 @@ function sendPublish(conn: Connection, session: Session, d: Delivery, packetId: 
     broker.stats.drop("client_packet_too_large");
     return false;
   }
-  if (newAlias !== undefined) conn.outgoingAliases!.set(m.topic, newAlias);
+  if (newAlias !== undefined) {
+    conn.outgoingAliases!.set(m.topic, newAlias);
+    conn.outgoingAliasBytes += m.topic.length * 2;
+  }
   conn.writeEncoded(buf, "publish");
   countSent(session, m, d.qos);
   return true;

@@ -161,7 +161,14 @@ function resolveTopic(conn: Connection, packet: IPublishPacket): string {
       throw new ProtocolViolation(RC.TOPIC_ALIAS_INVALID, `topic alias ${alias} is outside 1..${conn.broker.limits.topicAliasMaximum}`);
     }
     conn.incomingAliases ??= new Map();
-    if (topic.length > 0) conn.incomingAliases.set(alias, topic);
+    if (topic.length > 0) {
+      const bytes = conn.incomingAliasBytes - (conn.incomingAliases.get(alias)?.length ?? 0) * 2 + topic.length * 2;
+      if (bytes > conn.broker.limits.maxTopicAliasBytes) {
+        throw new ProtocolViolation(RC.QUOTA_EXCEEDED, `topic aliases would hold ${bytes} bytes of topics, over ${conn.broker.limits.maxTopicAliasBytes} (mqtt.maxTopicAliasBytes)`);
+      }
+      conn.incomingAliases.set(alias, topic);
+      conn.incomingAliasBytes = bytes;
+    }
     else {
       const known = conn.incomingAliases.get(alias);
       if (known === undefined) throw new ProtocolViolation(RC.PROTOCOL_ERROR, `topic alias ${alias} was never set`);

@@ -1,6 +1,39 @@
 import { topicMatches } from "./topics.js";
 import type { Message } from "./types.js";
 
+/**
+ * Approximate bytes one retained message holds: its topic, payload and properties, the
+ * message object, and a trie node (a Map entry and a node object) per topic level. Levels
+ * shared with other topics are counted for each: an upper bound, which is what a budget needs.
+ */
+export function retainedMessageBytes(message: Message): number {
+  let levels = 1;
+  for (let i = message.topic.indexOf("/"); i !== -1; i = message.topic.indexOf("/", i + 1)) levels++;
+  return MESSAGE_OVERHEAD + levels * LEVEL_OVERHEAD + message.topic.length * 2 + message.payload.length + propertiesBytes(message.properties);
+}
+
+/** Measured order of a `Message` object (Node 20), and of one trie level (node + Map + entry). */
+const MESSAGE_OVERHEAD = 160;
+const LEVEL_OVERHEAD = 200;
+
+/** Strings count two bytes a character, buffers their length, anything else a few bytes. */
+function propertiesBytes(properties: Message["properties"]): number {
+  if (!properties) return 0;
+  let n = 64;
+  const add = (v: unknown): void => {
+    if (typeof v === "string") n += 16 + v.length * 2;
+    else if (Buffer.isBuffer(v)) n += 32 + v.length;
+    else if (Array.isArray(v)) for (const item of v) add(item);
+    else if (v !== null && typeof v === "object") for (const [k, item] of Object.entries(v)) {
+        add(k);
+        add(item);
+      }
+    else n += 8;
+  };
+  add(properties);
+  return n;
+}
+
 class RetainNode {
   children: Map<string, RetainNode> | undefined;
   message: Message | undefined;
@@ -13,9 +46,15 @@ class RetainNode {
 export class RetainedMessages {
   private readonly root = new RetainNode();
   private count = 0;
+  private byteCount = 0;
 
   get size(): number {
     return this.count;
+  }
+
+  /** Approximate bytes held, `retainedMessageBytes` summed over the messages. */
+  get bytes(): number {
+    return this.byteCount;
   }
 
   /** Stores `message`, or deletes the topic's retained message when the payload is empty (§3.3.1.3). */
@@ -36,7 +75,9 @@ export class RetainedMessages {
       node = next;
     }
     if (!node.message) this.count++;
+    else this.byteCount -= retainedMessageBytes(node.message);
     node.message = message;
+    this.byteCount += retainedMessageBytes(message);
   }
 
   get(topic: string): Message | undefined {
@@ -55,9 +96,11 @@ export class RetainedMessages {
       if (!next) return;
       path.push(next);
     }
-    if (!path[path.length - 1]!.message) return;
+    const gone = path[path.length - 1]!.message;
+    if (!gone) return;
     path[path.length - 1]!.message = undefined;
     this.count--;
+    this.byteCount -= retainedMessageBytes(gone);
     for (let i = levels.length; i > 0; i--) {
       const n = path[i]!;
       if (n.message || n.children?.size) break;

@@ -1,16 +1,23 @@
 import type { IdentityService } from "../identity/service.js";
-import { ReadCache } from "../store/read_cache.js";
+import { approximateBytes, ReadCache } from "../store/read_cache.js";
 import type { DeviceRow } from "../store/types.js";
 
 /**
  * Device rows (tags, parser script, params) for the message path, which cannot afford a
  * store read per message. Entries drop when the identity service says a device changed.
+ * Bounded in bytes too: a row holds the device's parser script and TagoIO extras, up to a
+ * request body each (config `pipeline.deviceCacheBytes`).
  */
 export class DeviceCache {
   private readonly rows: ReadCache<DeviceRow>;
 
-  constructor(private readonly identity: IdentityService, max = 50_000) {
-    this.rows = new ReadCache(max);
+  /** Approximate bytes of the rows held. */
+  get bytes(): number {
+    return this.rows.bytes;
+  }
+
+  constructor(private readonly identity: IdentityService, options: { max?: number; maxBytes?: number } = {}) {
+    this.rows = new ReadCache<DeviceRow>({ max: options.max ?? 50_000, maxBytes: options.maxBytes ?? 64 * 1024 * 1024, sizeOf: approximateBytes });
     identity.on("deviceChanged", ({ deviceId }: { deviceId: string }) => this.rows.delete(deviceId));
   }
 

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { ServerResponse } from "node:http";
 import { after, before, describe, test } from "node:test";
+import { defaultConfig } from "../../src/config/schema.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 import { until } from "../helpers/until.js";
 
@@ -21,7 +22,7 @@ interface OpenStream {
 describe("inspector streams under abuse", () => {
   let sluice: TestSluice;
   before(async () => {
-    sluice = await startSluice({ inspector: { maxStreamsPerAccount: CAP, maxStreamBufferedBytes: 1024 * 1024 } });
+    sluice = await startSluice({ inspector: { ...defaultConfig.inspector, maxStreamsPerAccount: CAP, maxStreamBufferedBytes: 1024 * 1024 } });
   });
   after(() => sluice.close());
 

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import { monitorEventLoopDelay } from "node:perf_hooks";
 import sdk from "@tago-io/sdk";
 import mqttPacket, { type Packet } from "mqtt-packet";
+import { defaultConfig } from "../../src/config/schema.js";
 import { LoopBudget } from "../../src/sandbox/loop_budget.js";
 import { RawClient } from "../helpers/raw_mqtt.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
@@ -55,7 +56,7 @@ describe("a slow parser with a long queue (issue 10)", () => {
   before(async () => {
     // A slice of 5 ms keeps a ~1.8 ms parser on the event loop even on a busy machine (with 2 ms
     // it would sometimes be moved to a thread, and the test would measure less than it claims).
-    sluice = await startSluice({ parsers: { loopSliceMs, maxBatchMs } });
+    sluice = await startSluice({ parsers: { ...defaultConfig.parsers, loopSliceMs, maxBatchMs } });
   });
   after(() => sluice.close());
 
