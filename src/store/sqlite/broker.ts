@@ -32,10 +32,6 @@ interface QueueRecord {
   copies: Buffer; subscription_ids: string | null;
 }
 
-function keyOf(namespace: string, clientId: string): string {
-  return `${namespace}\u0000${clientId}`;
-}
-
 interface MessageRecord {
   topic: string; payload: Buffer; qos: 0 | 1 | 2; properties: string | null; expires_at: number | null;
 }
@@ -54,8 +50,11 @@ interface MessageRecord {
 export class SqliteBrokerRepository implements BrokerRepository {
   private readonly q;
   private readonly writeAll: (writes: SessionWrite[]) => void;
-  /** Each stored session's generation, by namespace and client id. */
-  private readonly generations = new Map<string, number>();
+  /**
+   * Each stored session's generation, by namespace then client id (no key is built per copy:
+   * the client ids are the sessions' own strings, their hashes cached).
+   */
+  private readonly generations = new Map<string, Map<string, number>>();
   /** The generations in `generations`: copies of any other are dead. */
   private readonly live = new Set<number>();
   private nextGeneration: number;
@@ -101,7 +100,7 @@ export class SqliteBrokerRepository implements BrokerRepository {
       deleteQueued: db.prepare("DELETE FROM session_queue WHERE id = ?"),
     };
     for (const r of this.q.generations.all() as { namespace: string; client_id: string; generation: number }[]) {
-      this.generations.set(keyOf(r.namespace, r.client_id), r.generation);
+      this.setGeneration(r.namespace, r.client_id, r.generation);
       this.live.add(r.generation);
     }
     // Past every generation a copy in the log may name, the sessions' (even deleted ones') too.
@@ -202,14 +201,13 @@ export class SqliteBrokerRepository implements BrokerRepository {
     switch (w.kind) {
       case "state": {
         const s = w.state;
-        const key = keyOf(s.namespace, s.clientId);
-        let generation = this.generations.get(key);
+        let generation = this.generations.get(s.namespace)?.get(s.clientId);
         if (w.fresh) {
           this.q.deleteSubscriptions.run(s.namespace, s.clientId);
           this.q.deleteMessages.run(s.namespace, s.clientId);
         } else if (w.messages) this.q.deleteMessages.run(s.namespace, s.clientId);
         // Its stored messages start again (from `messages`, or none): the copies in the log so far are not its.
-        if (w.fresh || w.messages || generation === undefined) generation = this.renew(key, generation);
+        if (w.fresh || w.messages || generation === undefined) generation = this.renew(s.namespace, s.clientId, generation);
         this.q.putSession.run(s.namespace, s.clientId, s.expiryInterval, s.disconnectedAt, JSON.stringify(s.incomingQos2),
           s.principal === null ? null : JSON.stringify(s.principal), generation);
         if (w.messages) for (const m of w.messages) this.insertMessage(s.namespace, s.clientId, m);
@@ -227,9 +225,8 @@ export class SqliteBrokerRepository implements BrokerRepository {
         this.append(w.namespace, w.message, w.copies);
         return;
       case "delete": {
-        const key = keyOf(w.namespace, w.clientId);
-        const generation = this.generations.get(key);
-        if (generation !== undefined) this.end(key, generation);
+        const generation = this.generations.get(w.namespace)?.get(w.clientId);
+        if (generation !== undefined) this.end(w.namespace, w.clientId, generation);
         this.q.deleteSession.run(w.namespace, w.clientId);
         this.q.deleteSubscriptions.run(w.namespace, w.clientId);
         this.q.deleteMessages.run(w.namespace, w.clientId);
@@ -244,8 +241,9 @@ export class SqliteBrokerRepository implements BrokerRepository {
     let subscriptionIds: Record<number, number[]> | undefined;
     let n = 0;
     let max = 0;
+    const generations = this.generations.get(namespace);
     for (const c of copies) {
-      const generation = this.generations.get(keyOf(namespace, c.clientId));
+      const generation = generations?.get(c.clientId);
       // A session deleted before this reached the store: nothing to keep for it.
       if (generation === undefined) continue;
       const o = n++ * COPY_BYTES;
@@ -260,26 +258,32 @@ export class SqliteBrokerRepository implements BrokerRepository {
       n === copies.length ? packed : packed.subarray(0, n * COPY_BYTES), subscriptionIds ? JSON.stringify(subscriptionIds) : null, max);
   }
 
-  private renew(key: string, previous: number | undefined): number {
-    if (previous !== undefined) this.end(key, previous);
+  private renew(namespace: string, clientId: string, previous: number | undefined): number {
+    if (previous !== undefined) this.end(namespace, clientId, previous);
     const generation = this.nextGeneration++;
-    this.generations.set(key, generation);
+    this.setGeneration(namespace, clientId, generation);
     this.live.add(generation);
     this.undo?.push(() => {
-      this.generations.delete(key);
+      this.generations.get(namespace)?.delete(clientId);
       this.live.delete(generation);
     });
     return generation;
   }
 
-  private end(key: string, generation: number): void {
-    this.generations.delete(key);
+  private end(namespace: string, clientId: string, generation: number): void {
+    this.generations.get(namespace)?.delete(clientId);
     this.live.delete(generation);
     this.collect.due = true;
     this.undo?.push(() => {
-      this.generations.set(key, generation);
+      this.setGeneration(namespace, clientId, generation);
       this.live.add(generation);
     });
+  }
+
+  private setGeneration(namespace: string, clientId: string, generation: number): void {
+    let m = this.generations.get(namespace);
+    if (!m) this.generations.set(namespace, (m = new Map()));
+    m.set(clientId, generation);
   }
 
   /**
