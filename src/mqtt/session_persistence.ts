@@ -1,5 +1,5 @@
 import { InsertBatcher } from "../data/sqlite/insert_batcher.js";
-import type { BrokerRepository, SessionWrite, StoredMessage, StoredSessionMessage, StoredSessionState, StoredSubscription } from "../store/types.js";
+import type { BrokerRepository, SessionWrite, StoredCopy, StoredMessage, StoredSessionMessage, StoredSessionState, StoredSubscription } from "../store/types.js";
 import type { Delivery, InflightDelivery, Session } from "./session.js";
 import type { ForwardedProperties, Message } from "./types.js";
 
@@ -68,7 +68,7 @@ export function storedDeliveryOf(m: StoredSessionMessage): Delivery | InflightDe
 
 function unitsOf(w: SessionWrite): number {
   switch (w.kind) {
-    case "queue": return w.messages.length;
+    case "queue": return w.copies.length;
     case "state": return 1 + (w.messages?.length ?? 0);
     case "subscribe": return w.subscriptions.length;
     case "unsubscribe": return w.filters.length;
@@ -76,7 +76,13 @@ function unitsOf(w: SessionWrite): number {
   }
 }
 
-type QueuedRow = Extract<SessionWrite, { kind: "queue" }>["messages"][number];
+type QueueWrite = Extract<SessionWrite, { kind: "queue" }>;
+
+function copyOf(session: Session, d: Delivery): StoredCopy {
+  const c: StoredCopy = { clientId: session.clientId, seq: d.seq, qos: d.qos, retain: d.retain };
+  if (d.subscriptionIds) c.subscriptionIds = d.subscriptionIds;
+  return c;
+}
 
 /** Changes written in one transaction at most; more wait for the next one (the loop is not held longer). */
 const MAX_WRITE_UNITS = 8192;
@@ -91,14 +97,17 @@ const MAX_WRITE_UNITS = 8192;
  */
 export class SessionPersistence {
   /**
-   * What has been committed: transactions, and the message and subscription rows written (or
-   * deleted) in them. Cheap to keep, and what shows that the writes stay O(1) transactions per
-   * publish and O(filters) rows per SUBSCRIBE (test/mqtt/abuse_sessions.test.ts).
+   * What has been committed: transactions; queued messages (`published`: one each, payload
+   * and all) and the compact copies of them for offline sessions (`copies`); messages stored
+   * whole for one session (`messages`: its in-flight and queued ones when it goes offline);
+   * subscription rows written or deleted. Cheap to keep, and what shows that the writes stay
+   * O(1) transactions and one stored payload per publish, and O(filters) rows per SUBSCRIBE
+   * (test/mqtt/abuse_sessions.test.ts).
    */
-  readonly committed = { transactions: 0, messages: 0, subscriptions: 0 };
+  readonly committed = { transactions: 0, published: 0, copies: 0, messages: 0, subscriptions: 0 };
   private readonly batcher: InsertBatcher<SessionWrite, void> | undefined;
-  /** Queued copies made while routing one message (`track`), written as one change. */
-  private collecting: QueuedRow[] | undefined;
+  /** Queued copies made while routing one message (`track`), written as one change per message. */
+  private collecting: Map<Message, QueueWrite> | undefined;
 
   constructor(
     repo: BrokerRepository | undefined,
@@ -146,9 +155,18 @@ export class SessionPersistence {
   /** A message queued for an offline persistent session. */
   queued(session: Session, d: Delivery): void {
     if (!this.batcher) return;
-    const row = { namespace: session.namespace, clientId: session.clientId, message: deliveryToStored(d, "queued", null) };
-    if (this.collecting) this.collecting.push(row);
-    else void this.submit({ kind: "queue", messages: [row] }, "queue message");
+    const copy = copyOf(session, d);
+    if (!this.collecting) {
+      void this.submit({ kind: "queue", namespace: session.namespace, message: messageToStored(d.message), copies: [copy] }, "queue message");
+      return;
+    }
+    // Every copy of one routed message shares its Message object: it is stored once.
+    let write = this.collecting.get(d.message);
+    if (!write) {
+      write = { kind: "queue", namespace: session.namespace, message: messageToStored(d.message), copies: [] };
+      this.collecting.set(d.message, write);
+    }
+    write.copies.push(copy);
   }
 
   /**
@@ -163,14 +181,16 @@ export class SessionPersistence {
       route();
       return undefined;
     }
-    const rows: QueuedRow[] = [];
-    this.collecting = rows;
+    const writes = new Map<Message, QueueWrite>();
+    this.collecting = writes;
     try {
       route();
     } finally {
       this.collecting = undefined;
     }
-    return rows.length > 0 ? this.submit({ kind: "queue", messages: rows }, "queue messages") : undefined;
+    if (writes.size === 0) return undefined;
+    if (writes.size === 1) return this.submit(writes.values().next().value!, "queue messages");
+    return Promise.all([...writes.values()].map((w) => this.submit(w, "queue messages"))).then(() => undefined);
   }
 
   /** Resolves once every change made so far is committed (or failed). */
@@ -182,8 +202,10 @@ export class SessionPersistence {
     const c = this.committed;
     c.transactions++;
     for (const w of writes) {
-      if (w.kind === "queue") c.messages += w.messages.length;
-      else if (w.kind === "state") c.messages += w.messages?.length ?? 0;
+      if (w.kind === "queue") {
+        c.published++;
+        c.copies += w.copies.length;
+      } else if (w.kind === "state") c.messages += w.messages?.length ?? 0;
       else if (w.kind === "subscribe") c.subscriptions += w.subscriptions.length;
       else if (w.kind === "unsubscribe") c.subscriptions += w.filters.length;
     }

@@ -167,9 +167,14 @@ export class SessionManager {
     }
   }
 
-  /** Writes every persistent session as it stands, and waits until it is committed (used at shutdown). */
+  /**
+   * Writes every persistent session still connected as it stands, and waits until everything
+   * is committed (used at shutdown). An offline session is stored already: each of its changes
+   * was written as it happened, its queued copies included (rewriting it would store the
+   * payload of each of its messages once more).
+   */
   async saveAll(sessions: Iterable<Session>): Promise<void> {
-    for (const s of sessions) if (s.persistent) this.persistence.saved(s);
+    for (const s of sessions) if (s.persistent && s.connection) this.persistence.saved(s);
     await this.persistence.drained();
   }
 }

@@ -110,6 +110,15 @@ export interface StoredSessionMessage extends StoredMessage {
   packetId: number | null;
 }
 
+/** One offline session's copy of a queued message (`SessionWrite` "queue"). */
+export interface StoredCopy {
+  clientId: string;
+  seq: number;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+  subscriptionIds?: number[];
+}
+
 export interface StoredSubscription {
   filter: string;
   qos: 0 | 1 | 2;
@@ -149,8 +158,11 @@ export type SessionWrite =
   | { kind: "state"; state: StoredSessionState; fresh?: boolean; messages?: StoredSessionMessage[] }
   | { kind: "subscribe"; namespace: string; clientId: string; subscriptions: StoredSubscription[] }
   | { kind: "unsubscribe"; namespace: string; clientId: string; filters: string[] }
-  /** Messages queued for offline sessions (one publish's copies, for all its subscribers). */
-  | { kind: "queue"; messages: { namespace: string; clientId: string; message: StoredSessionMessage }[] }
+  /**
+   * One message queued for offline sessions: the message once, and one compact copy per
+   * session (its queue position and the flags its subscription gave it).
+   */
+  | { kind: "queue"; namespace: string; message: StoredMessage; copies: StoredCopy[] }
   | { kind: "delete"; namespace: string; clientId: string };
 
 export interface BrokerRepository {
