@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { PhaseResult } from "./load/protocol.js";
-import type { BenchReport, IdleResult, IngestPhaseReport, IngestResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
+import type { AbuseResult, BenchReport, IdleResult, IngestPhaseReport, IngestResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
 
 /** The issue's absolute targets for Sluice. */
 export const P99_LIMIT_MS = 5;
@@ -290,6 +290,31 @@ export function formatScenario(scenario: ScenarioReport): string {
     const k = (xs: number[]) => xs.map((x) => `${Math.round(x / 1000)}k`).join(", ");
     out.push(`${r.slot}: fan-in delivered/s, unlimited plan: ${k(res.unlimited)}; every limit checked: ${k(res.metered)}; ratio of medians ${res.ratio?.toFixed(3) ?? "-"}`);
   }
+  for (const r of scenario.runs.filter((x) => x.result?.kind === "abuse")) {
+    const res = r.result as AbuseResult;
+    out.push(`${r.slot}: ${res.publishers} QoS 1 publishers → 1 subscriber at ${Math.round(res.rate).toLocaleString("en-US")} msg/s offered; alone and with the abuse on the same broker, one started per abuse`);
+    const p99 = (x: IngestPhaseReport["saturation"]): string => (x?.latency && x.latency.count > 0 ? x.latency.p99Ms.toFixed(2) : "-");
+    const fmt = (x: number | undefined): string => (x === undefined ? "-" : x.toFixed(2));
+    out.push(
+      table(
+        ["abuse", "delivered/s alone", "with", "ratio", "PUBACK p99 ms alone", "with", "ratio", "broker CPU with"],
+        res.rows.map((row) => [
+          row.name,
+          row.aloneBefore ? rate(row.aloneBefore.deliveredPerS) : "-",
+          row.withAbuse ? rate(row.withAbuse.deliveredPerS) : "-",
+          fmt(row.throughputRatio),
+          p99(row.aloneBefore),
+          p99(row.withAbuse),
+          fmt(row.p99Ratio),
+          row.withAbuse ? pct(row.withAbuse.brokerCpu) : "-",
+        ]),
+      ),
+    );
+    for (const row of res.rows) {
+      if (row.abuseNote !== undefined) out.push(`${r.slot}: ${row.name}: ${row.abuseNote}`);
+      if (row.error !== undefined) out.push(`${r.slot}: ${row.name}: ERROR ${row.error}`);
+    }
+  }
   for (const r of scenario.runs.filter((x) => x.result?.kind === "relay")) {
     const res = r.result as RelayResult;
     const c = res.check;
@@ -365,6 +390,15 @@ export function verdicts(report: BenchReport): Verdict[] {
         check: `${scenario.name}: limit checks cost < 5 % of routing throughput`,
         pass: result.ratio === undefined ? false : result.ratio >= 0.95,
         detail: result.ratio === undefined ? "not measured" : `${((1 - result.ratio) * 100).toFixed(1)} % (ratio ${result.ratio.toFixed(3)})`,
+      });
+    } else if (result.kind === "abuse") {
+      // No pass mark yet (issue 10 asks for the ratios): what is checked is that every abuse was measured.
+      const measured = result.rows.filter((r) => r.throughputRatio !== undefined);
+      const worst = measured.reduce<AbuseResult["rows"][number] | null>((w, r) => (w === null || r.throughputRatio! < w.throughputRatio! ? r : w), null);
+      list.push({
+        check: `${scenario.name}: every abuse measured beside the fan-in`,
+        pass: result.rows.length > 0 && measured.length === result.rows.length,
+        detail: `${measured.length} of ${result.rows.length}${worst ? `; lowest throughput ratio ${worst.throughputRatio!.toFixed(2)} (${worst.name})` : ""}`,
       });
     } else if (result.kind === "relay") {
       // No throughput target for the relay yet: the figure is reported; what is checked is that

@@ -143,7 +143,33 @@ export interface LimitsResult {
   ratio?: number;
 }
 
-export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult;
+/** One abuse of the abuse scenario: the fan-in alone (before, after) and beside the abuse. */
+export interface AbuseRow {
+  name: string;
+  title: string;
+  aloneBefore?: IngestPhaseResult;
+  withAbuse?: IngestPhaseResult;
+  aloneAfter?: IngestPhaseResult;
+  /** What the abuse did and what the broker answered it. */
+  abuseNote?: string;
+  /** Delivered msg/s with the abuse over the mean of the two windows alone. */
+  throughputRatio?: number;
+  /** PUBACK p99 with the abuse over the mean of the two windows alone. */
+  p99Ratio?: number;
+  error?: string;
+}
+
+/** The abuse scenario: a QoS 1 fan-in at a fixed rate beside each abuse of issue 10. */
+export interface AbuseResult {
+  kind: "abuse";
+  publishers: number;
+  window: number;
+  /** Offered PUBLISH packets per second, all publishers together. */
+  rate: number;
+  rows: AbuseRow[];
+}
+
+export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult;
 
 export interface TargetRun {
   slot: string;

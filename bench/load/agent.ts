@@ -251,6 +251,21 @@ async function ingestSetup(req: IngestSetupRequest): Promise<SetupResult> {
   const g = generation++;
   const started = performance.now();
   const payload = Buffer.from(req.payload, "utf8");
+  // Subscribers first: a message published before its subscription exists is not routed.
+  subscribers = await Promise.all(
+    (req.subscribers ?? []).map(async (s, i) => {
+      const client = await LoadClient.open({
+        host: req.host,
+        port: req.port,
+        timeoutMs: HANDSHAKE_TIMEOUT_MS,
+        onLost,
+        clientId: `bench-${tag}-${g}s${i}`,
+        connect: { username: s.username, password: s.password },
+      });
+      await client.subscribe(s.filter);
+      return client;
+    }),
+  );
   // Connections open 50 at a time: a burst of 100+ CONNECTs each looking up a token is not
   // what this scenario measures.
   const opened: IngestPublisher[] = new Array<IngestPublisher>(req.devices.length);
@@ -296,6 +311,7 @@ async function drain(timeoutMs: number): Promise<number | null> {
 }
 
 interface IngestCounters extends Usage {
+  delivered: number;
   sent: number;
   shed: number;
   acked: number;
@@ -314,7 +330,7 @@ function ingestCounters(pacer: Pacer | null): IngestCounters {
     acked += p.acked;
     failed += p.failed;
   }
-  return { ...usage(), sent, shed, acked, failed, offered: pacer?.offered ?? sent };
+  return { ...usage(), delivered: delivered(), sent, shed, acked, failed, offered: pacer?.offered ?? sent };
 }
 
 async function ingestPhase(req: IngestPhaseRequest): Promise<IngestPhaseResult> {
@@ -356,6 +372,8 @@ async function ingestPhase(req: IngestPhaseRequest): Promise<IngestPhaseResult> 
     sent: after.sent - before.sent,
     shed: after.shed - before.shed,
     acked: after.acked - before.acked,
+    delivered: after.delivered - before.delivered,
+    deliveredPerS: (after.delivered - before.delivered) / seconds,
     failed: after.failed - before.failed,
     ackedPerS: (after.acked - before.acked) / seconds,
     sentPerS: (after.sent - before.sent) / seconds,

@@ -32,6 +32,11 @@ export interface IngestSetupRequest {
   payload: string;
   /** Messages each connection may have awaiting PUBACK. */
   window: number;
+  /**
+   * Subscribers opened before the devices (MQTT 3.1.1, QoS 0 subscriptions), counting what is
+   * delivered to them: the abuse scenario's fan-in. None when absent.
+   */
+  subscribers?: (Credentials & { filter: string })[];
 }
 
 export interface IngestPhaseRequest {
@@ -189,6 +194,9 @@ export interface IngestPhaseResult {
   shed: number;
   /** Success PUBACKs received in the window: committed messages. */
   acked: number;
+  /** PUBLISH packets the setup's subscribers received in the window (0 without subscribers). */
+  delivered: number;
+  deliveredPerS: number;
   /** PUBACKs with a failure reason code (>= 0x80) received in the window. */
   failed: number;
   ackedPerS: number;

@@ -1,3 +1,4 @@
+import { abuseScenario } from "./abuse.js";
 import type { Scenario } from "./context.js";
 import { idleScenario } from "./idle.js";
 import { ingestScenario } from "./ingest.js";
@@ -5,7 +6,7 @@ import { limitsScenario } from "./limits.js";
 import { relayScenario } from "./relay.js";
 import { throughputScenario, topologies } from "./throughput.js";
 
-export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario];
+export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario, abuseScenario];
 
 export function scenarioByName(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);
