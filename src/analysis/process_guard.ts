@@ -13,6 +13,9 @@
  *   own priority is harmless, raising it needs a privilege an analysis does not have.
  * - `process.setuid` and its family: no analysis needs to change identity. Under an
  *   unprivileged user the kernel would refuse anyway; refused here too when it would not.
+ * - Files the permission model lets through: trace events (`trace_events.createTracing`), V8
+ *   flags (`v8.setFlagsFromString`: `--logfile`, `--prof`), and `process.chdir`, which picks
+ *   where such files land.
  * - Listening: TCP and unix-socket `listen`, and a UDP bind to a port other than 0, fail with
  *   `EACCES` (on the libuv handles, so `net`, `http`, `dgram` alike). An analysis has no need
  *   to serve, and a port bound on 0.0.0.0 would answer the whole network.
@@ -35,6 +38,8 @@ import dgram from "node:dgram";
 import { syncBuiltinESMExports } from "node:module";
 import net from "node:net";
 import os from "node:os";
+import traceEvents from "node:trace_events";
+import v8 from "node:v8";
 
 // Captured before the script runs; called only through these bindings.
 const ReflectApply = Reflect.apply;
@@ -103,6 +108,21 @@ seal(process, "_kill", function guardedKill(pid: unknown, signal: unknown): numb
 
 seal(process, "_debugProcess", function guardedDebugProcess(): never {
   throw denied("put a process into debug mode");
+});
+
+// Writers Node 20's permission model does not cover: trace events write `node_trace.*.log`
+// into the working directory, and V8 flags such as `--logfile`/`--prof` write their own files.
+// Without a user of its own, an analysis's folders belong to Sluice's user, so either would
+// let a script fill the disk Sluice (and every account) writes to. Changing directory is
+// refused too: nothing an analysis does needs it, and it picks where such files would land.
+seal(traceEvents, "createTracing", function guardedCreateTracing(): never {
+  throw denied("record trace events (they are written to files)");
+});
+seal(v8, "setFlagsFromString", function guardedSetFlags(): never {
+  throw denied("change V8 flags");
+});
+seal(process, "chdir", function guardedChdir(): never {
+  throw denied("change its working directory");
 });
 
 for (const name of ["setuid", "setgid", "seteuid", "setegid", "setgroups", "initgroups"]) {

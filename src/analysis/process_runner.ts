@@ -47,6 +47,12 @@ export interface ProcessOutcome {
 const RSS_POLL_MS = 100;
 /** util-linux's prlimit (Essential on Debian): sets RLIMIT_CPU, then execs node in the same process. */
 const PRLIMIT = ["/usr/bin/prlimit", "/bin/prlimit"].find((path) => existsSync(path));
+/**
+ * util-linux's setpriv: `--pdeathsig KILL` has the kernel SIGKILL the process when Sluice dies
+ * (PR_SET_PDEATHSIG, set after the uid change and kept across exec). The preload's own watch
+ * runs in the script's realm, where a script can reach its timer (async_hooks); this cannot be.
+ */
+const SETPRIV = ["/usr/bin/setpriv", "/bin/setpriv"].find((path) => existsSync(path));
 /** Preloaded before the script: nothing that acts on other processes (process_guard.ts). */
 const PROCESS_GUARD = fileURLToPath(new URL("./process_guard.js", import.meta.url));
 /** Preloaded when private targets are refused (network_guard.ts), with the classifier it imports. */
@@ -87,11 +93,14 @@ export function runProcess(spec: ProcessSpec, limits: ProcessLimits, onLine: (li
       SLUICE_PARENT_PID: String(process.pid),
       ...(!spec.allowPrivateTargets && { SLUICE_OWN_ADDRESSES: (spec.ownAddresses ?? ownAddresses()).join(",") }),
     };
-    const [command, commandArgs] =
-      limits.cpuSeconds > 0 && PRLIMIT !== undefined
-        ? [PRLIMIT, [`--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`, "--", spec.nodePath, ...args]]
-        : [spec.nodePath, args];
-    const child = spawn(command, commandArgs, { cwd: spec.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true, ...spec.runAs });
+    // Each wrapper sets its part on itself, then execs the next in the same process.
+    const command = [
+      ...(SETPRIV !== undefined ? [SETPRIV, "--pdeathsig", "KILL", "--"] : []),
+      ...(limits.cpuSeconds > 0 && PRLIMIT !== undefined ? [PRLIMIT, `--cpu=${limits.cpuSeconds}:${limits.cpuSeconds + 1}`, "--"] : []),
+      spec.nodePath,
+      ...args,
+    ];
+    const child = spawn(command[0]!, command.slice(1), { cwd: spec.cwd, env, stdio: ["ignore", "pipe", "pipe"], detached: true, ...spec.runAs });
     if (child.pid !== undefined) spec.ledger?.add(child.pid);
 
     const kill = (reason: StopReason) => {
