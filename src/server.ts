@@ -173,7 +173,14 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
       if (!limits.planOf(accountId).features.analysis) throw new LimitExceeded("features.analysis", "the account's plan has no analyses");
       Limits.enforce(limits.admitMonthly(accountId, "analysis_runs"));
     },
-    revoked: (tokenId, reason) => identity.announceRevoked({ tokenIds: [tokenId], reason }),
+    async revoked(tokenId, cause) {
+      if (cause === "analysisDeleted") {
+        identity.announceRevoked({ tokenIds: [tokenId], reason: "analysis deleted" });
+        return; // the device tokens it minted stay: a provisioning analysis's devices keep working
+      }
+      identity.announceRevoked({ tokenIds: [tokenId], reason: "analysis token regenerated" });
+      await identity.revokeMintedBy(tokenId, "the analysis token that created it was regenerated");
+    },
   });
   // Notifications, email and webhooks: services that actions (and analyses' services) call.
   const notifications = new NotificationService(new SqliteNotificationStore(store.db), events, config.notifications.maxPerAccount,

@@ -10,6 +10,9 @@ import type { RunEntry, RunQueue } from "./run_queue.js";
 import { moduleKindOf, type ScriptFiles } from "./script_files.js";
 import type { AnalysisStore } from "./store.js";
 
+/** Why an analysis token stopped being valid. */
+export type AnalysisTokenEnd = "regenerated" | "analysisDeleted";
+
 export interface AnalysisServiceDeps {
   store: AnalysisStore;
   console: AnalysisConsole;
@@ -28,11 +31,13 @@ export interface AnalysisServiceDeps {
   /** The account's plan on one more run (monthly runs, the analysis feature); throws to refuse. */
   admitRun?(accountId: string): void;
   /**
-   * An analysis token stopped being valid (regenerated, analysis deleted): the composition
-   * root passes it on as the identity service's `revoked` event, which ends the token's live
-   * uses (SSE streams) the way it ends MQTT connections.
+   * An analysis token stopped being valid: the composition root passes it on as the identity
+   * service's `revoked` event, which ends the token's live uses (SSE streams) the way it ends
+   * MQTT connections. On `"regenerated"` (a leak being closed) it also revokes the device
+   * tokens the old token minted; on `"analysisDeleted"` those stay (a provisioning analysis
+   * removed later must not cut its devices off). Awaited before the new token is returned.
    */
-  revoked?(tokenId: string, reason: string): void;
+  revoked?(tokenId: string, cause: AnalysisTokenEnd): void | Promise<void>;
 }
 
 /**
@@ -85,7 +90,7 @@ export class AnalysisService {
   async delete(accountId: string, id: string): Promise<void> {
     const tokenId = await this.deps.store.delete(accountId, id);
     if (tokenId === undefined) throw notFound("Analysis");
-    this.deps.revoked?.(tokenId, "analysis deleted");
+    await this.deps.revoked?.(tokenId, "analysisDeleted");
     this.deps.queue.drop(id);
     this.deps.console.clear(id);
     await this.deps.files.remove(id).catch((err) => this.deps.logger.warn({ err, analysisId: id }, "removing an analysis's script directory failed"));
@@ -111,7 +116,7 @@ export class AnalysisService {
     const token = generateToken();
     const old = await this.deps.store.replaceToken(accountId, id, token, generateId(), { tokenHash: hashToken(token), name: tokenName(row) });
     if (old === undefined) throw notFound("Analysis"); // deleted meanwhile
-    this.deps.revoked?.(old, "analysis token regenerated");
+    await this.deps.revoked?.(old, "regenerated");
     return token;
   }
 

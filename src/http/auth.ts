@@ -52,6 +52,16 @@ export function accountPrincipalOf(request: FastifyRequest): AccountPrincipal {
 }
 
 /**
+ * The analysis token (its account token id) behind the request, or null for any other account
+ * token: device tokens it creates are bound to it ("minted by"), and revoked when it is
+ * regenerated (IdentityService.revokeMintedBy).
+ */
+export function mintingTokenOf(request: FastifyRequest): string | null {
+  const principal = accountPrincipalOf(request);
+  return principal.analysisId !== null ? principal.tokenId : null;
+}
+
+/**
  * The device behind the token, if the token's permission covers `need` (`full` covers both);
  * else 403 saying what the token may not do (`doing`: "read data", "change params"...).
  */

@@ -1,5 +1,5 @@
 import { EventEmitter } from "node:events";
-import { invalid, notFound, SluiceError } from "../errors.js";
+import { invalid, notFound, SluiceError, unauthorized } from "../errors.js";
 import type { AccountRow, AccountTokenRow, DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../store/types.js";
 import { generateId, generateToken, hashToken } from "./tokens.js";
 
@@ -168,7 +168,11 @@ export class IdentityService extends EventEmitter {
     return { accountId: row.accountId, deviceId: row.deviceId, tokenId: row.id, permission: row.permission, expiresAt: row.expiresAt };
   }
 
-  async createDevice(accountId: string, input: NewDevice): Promise<{ device: DeviceRow; token: string }> {
+  /**
+   * `mintedBy`: the analysis token (account token id) the device is created with, if any; the
+   * device's first token is bound to it like any token it creates (`createToken`).
+   */
+  async createDevice(accountId: string, input: NewDevice, mintedBy: string | null = null): Promise<{ device: DeviceRow; token: string }> {
     if (typeof input.name !== "string" || input.name.trim() === "") throw invalid("name is required");
     const now = new Date();
     const device: DeviceRow = {
@@ -176,7 +180,13 @@ export class IdentityService extends EventEmitter {
       tags: input.tags ?? [], extra: input.extra ?? {}, createdAt: now, updatedAt: now,
     };
     await this.repo.insertDevice(device);
-    const { token } = await this.createToken(accountId, device.id, { name: "Default", permission: "full" });
+    let token: string;
+    try {
+      ({ token } = await this.createToken(accountId, device.id, { name: "Default", permission: "full" }, mintedBy));
+    } catch (err) {
+      await this.repo.deleteDevice(accountId, device.id); // no device left behind without its token
+      throw err;
+    }
     this.emit("deviceCreated", { accountId, deviceId: device.id });
     return { device, token };
   }
@@ -217,7 +227,14 @@ export class IdentityService extends EventEmitter {
     this.emit("revoked", { deviceId: id, reason: "device deleted" });
   }
 
-  async createToken(accountId: string, deviceId: string, input: NewToken): Promise<{ row: DeviceTokenRow; token: string }> {
+  /**
+   * `mintedBy`: the analysis token (account token id) creating it, if any. Such a token is
+   * bound to it and revoked when it is regenerated (`revokeMintedBy`): a leaked analysis token
+   * must not leave device credentials behind that outlive it.
+   */
+  async createToken(
+    accountId: string, deviceId: string, input: NewToken, mintedBy: string | null = null,
+  ): Promise<{ row: DeviceTokenRow; token: string }> {
     await this.getDevice(accountId, deviceId);
     const permission = input.permission ?? "full";
     if (!["full", "write", "read"].includes(permission)) throw invalid("permission must be full, write or read");
@@ -226,9 +243,15 @@ export class IdentityService extends EventEmitter {
     const row: DeviceTokenRow = {
       id: generateId(), deviceId, accountId, tokenHash: hashToken(token), prefix: token.slice(0, 8),
       name: input.name ?? "Token", permission, createdAt: new Date(), expiresAt: input.expiresAt ?? null,
-      serieNumber: input.serieNumber ?? null, lastAuthorization: null,
+      serieNumber: input.serieNumber ?? null, lastAuthorization: null, mintedBy,
     };
     await this.repo.insertDeviceToken(row);
+    // The minting token was authenticated before this request's awaits: if it was regenerated
+    // meanwhile (its row is gone), `revokeMintedBy` may already have run and missed this row.
+    if (mintedBy !== null && !(await this.repo.findAccountToken(accountId, mintedBy))) {
+      await this.repo.deleteDeviceToken(row.id);
+      throw unauthorized("Authorization denied: the token creating this device token was revoked meanwhile");
+    }
     return { row, token };
   }
 
@@ -244,6 +267,16 @@ export class IdentityService extends EventEmitter {
     if (!row || row.accountId !== accountId) throw notFound("Token");
     await this.repo.deleteDeviceToken(row.id);
     this.emit("revoked", { tokenIds: [row.id], reason: "token revoked" });
+  }
+
+  /**
+   * Revokes the device tokens minted by an account token (an analysis token being
+   * regenerated), ending their live sessions through the `revoked` event; returns how many.
+   */
+  async revokeMintedBy(accountTokenId: string, reason: string): Promise<number> {
+    const ids = await this.repo.deleteDeviceTokensMintedBy(accountTokenId);
+    if (ids.length > 0) this.emit("revoked", { tokenIds: ids, reason });
+    return ids.length;
   }
 
   /** Watches token expiry so that live sessions on an expiring token end on time (checked every `intervalMs`). */

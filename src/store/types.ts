@@ -56,6 +56,11 @@ export interface DeviceTokenRow {
   expiresAt: Date | null;
   serieNumber: string | null;
   lastAuthorization: Date | null;
+  /**
+   * The analysis token (its account token id) this token was created with, or null. Such a
+   * token is revoked when that analysis token is regenerated.
+   */
+  mintedBy: string | null;
 }
 
 export interface IdentityRepository {
@@ -88,6 +93,8 @@ export interface IdentityRepository {
   touchDeviceToken(id: string, at: Date): Promise<void>;
   /** Tokens whose expiry lies in (after, upTo]. */
   listTokensExpiring(after: Date, upTo: Date): Promise<DeviceTokenRow[]>;
+  /** Deletes the device tokens minted by an account token; returns their ids. */
+  deleteDeviceTokensMintedBy(accountTokenId: string): Promise<string[]>;
 }
 
 /** A message as the broker persists it (retained, or queued for an offline session). */

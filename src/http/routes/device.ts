@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { IdentityService, NewDevice } from "../../identity/service.js";
 import type { DeviceRow } from "../../store/types.js";
-import { accountOf } from "../auth.js";
+import { accountOf, mintingTokenOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, checkFilter, listQuerySchema, type ApiItem, type ListQuery } from "../listing.js";
 
@@ -108,7 +108,7 @@ export function deviceRoutes(deps: { identity: IdentityService }): FastifyPlugin
       { schema: { body: { type: "object", required: ["name"], properties: deviceProperties } } },
       async (request) => {
         const input = toNewDevice(request.body);
-        const { device, token } = await identity.createDevice(accountOf(request), { ...input, name: input.name! });
+        const { device, token } = await identity.createDevice(accountOf(request), { ...input, name: input.name! }, mintingTokenOf(request));
         return ok({ device_id: device.id, bucket_id: device.id, token });
       },
     );

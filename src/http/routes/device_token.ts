@@ -1,9 +1,9 @@
-import type { FastifyPluginAsync } from "fastify";
+import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { parseRelativeFuture } from "../../data/dates.js";
 import { invalid } from "../../errors.js";
 import type { IdentityService } from "../../identity/service.js";
 import type { DeviceTokenRow, Permission } from "../../store/types.js";
-import { accountOf } from "../auth.js";
+import { accountOf, mintingTokenOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ApiItem, type ListQuery } from "../listing.js";
 
@@ -12,6 +12,8 @@ import { applyListQuery, listQuerySchema, type ApiItem, type ListQuery } from ".
  * device in the body; `POST /device/token/:deviceId` works too) and `DELETE /device/token/:token`.
  * Tokens are stored hashed, so the full token appears once, in the create response; lists show
  * the stored prefix masked, plus the token's id, which DELETE accepts in place of the token.
+ * A token created with an analysis token is bound to it (`minted_by`) and revoked when that
+ * analysis token is regenerated.
  */
 interface TokenBody {
   device?: string;
@@ -63,19 +65,22 @@ export function tokenListItem(row: DeviceTokenRow): ApiItem {
     expire_time: iso(row.expiresAt) ?? "never",
     created_at: row.createdAt.toISOString(),
     last_authorization: iso(row.lastAuthorization),
+    // Sluice's: the analysis token (account token id) that created it, revoked with it when
+    // that token is regenerated; null otherwise.
+    minted_by: row.mintedBy,
   };
 }
 
 export function deviceTokenRoutes(deps: { identity: IdentityService }): FastifyPluginAsync {
   const { identity } = deps;
 
-  async function create(accountId: string, deviceId: string, body: TokenBody) {
-    const { row, token } = await identity.createToken(accountId, deviceId, {
+  async function create(request: FastifyRequest, deviceId: string, body: TokenBody) {
+    const { row, token } = await identity.createToken(accountOf(request), deviceId, {
       name: body.name,
       permission: body.permission,
       expiresAt: parseExpireTime(body.expire_time),
       serieNumber: body.serie_number ?? null,
-    });
+    }, mintingTokenOf(request));
     return ok({ id: row.id, token, name: row.name, permission: row.permission, expire_date: iso(row.expiresAt) ?? "never" });
   }
 
@@ -92,13 +97,13 @@ export function deviceTokenRoutes(deps: { identity: IdentityService }): FastifyP
     app.post<{ Body: TokenBody }>(
       "/device/token",
       { schema: { body: { type: "object", required: ["device"], properties: { device: { type: "string", minLength: 1 }, ...tokenProperties } } } },
-      async (request) => create(accountOf(request), request.body.device!, request.body),
+      async (request) => create(request, request.body.device!, request.body),
     );
 
     app.post<{ Params: { deviceId: string }; Body: TokenBody | undefined }>(
       "/device/token/:deviceId",
       { schema: { params: deviceParams, body: { type: ["object", "null"], properties: tokenProperties } } },
-      async (request) => create(accountOf(request), request.params.deviceId, request.body ?? {}),
+      async (request) => create(request, request.params.deviceId, request.body ?? {}),
     );
 
     app.delete<{ Params: { token: string } }>(

@@ -11,7 +11,7 @@ interface DeviceRecord {
 interface TokenRecord {
   id: string; device_id: string; account_id: string; token_hash: string; prefix: string; name: string;
   permission: Permission; created_at: number; expires_at: number | null; serie_number: string | null;
-  last_authorization: number | null;
+  last_authorization: number | null; minted_by: string | null;
 }
 
 interface AccountTokenRecord {
@@ -39,7 +39,7 @@ function toToken(r: TokenRecord): DeviceTokenRow {
   return {
     id: r.id, deviceId: r.device_id, accountId: r.account_id, tokenHash: r.token_hash, prefix: r.prefix,
     name: r.name, permission: r.permission, createdAt: new Date(r.created_at), expiresAt: date(r.expires_at),
-    serieNumber: r.serie_number, lastAuthorization: date(r.last_authorization),
+    serieNumber: r.serie_number, lastAuthorization: date(r.last_authorization), mintedBy: r.minted_by,
   };
 }
 
@@ -80,8 +80,8 @@ export class SqliteIdentityRepository implements IdentityRepository {
       ),
       deleteDevice: db.prepare("DELETE FROM devices WHERE id = ? AND account_id = ?"),
       insertToken: db.prepare(
-        `INSERT INTO device_tokens (id, device_id, account_id, token_hash, prefix, name, permission, created_at, expires_at, serie_number)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO device_tokens (id, device_id, account_id, token_hash, prefix, name, permission, created_at, expires_at, serie_number, minted_by)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
       tokenByHash: db.prepare("SELECT * FROM device_tokens WHERE token_hash = ?"),
       tokenById: db.prepare("SELECT * FROM device_tokens WHERE id = ? AND account_id = ?"),
@@ -89,6 +89,7 @@ export class SqliteIdentityRepository implements IdentityRepository {
       deleteToken: db.prepare("DELETE FROM device_tokens WHERE id = ?"),
       touchToken: db.prepare("UPDATE device_tokens SET last_authorization = ? WHERE id = ?"),
       tokensExpiring: db.prepare("SELECT * FROM device_tokens WHERE expires_at > ? AND expires_at <= ?"),
+      deleteTokensMintedBy: db.prepare("DELETE FROM device_tokens WHERE minted_by = ? RETURNING id"),
     };
   }
 
@@ -158,7 +159,7 @@ export class SqliteIdentityRepository implements IdentityRepository {
 
   async insertDeviceToken(row: DeviceTokenRow): Promise<void> {
     this.q.insertToken.run(row.id, row.deviceId, row.accountId, row.tokenHash, row.prefix, row.name, row.permission,
-      row.createdAt.getTime(), row.expiresAt?.getTime() ?? null, row.serieNumber);
+      row.createdAt.getTime(), row.expiresAt?.getTime() ?? null, row.serieNumber, row.mintedBy);
   }
   async findDeviceTokenByHash(hash: string): Promise<DeviceTokenRow | undefined> {
     const r = this.q.tokenByHash.get(hash) as TokenRecord | undefined;
@@ -179,6 +180,9 @@ export class SqliteIdentityRepository implements IdentityRepository {
   }
   async listTokensExpiring(after: Date, upTo: Date): Promise<DeviceTokenRow[]> {
     return (this.q.tokensExpiring.all(after.getTime(), upTo.getTime()) as TokenRecord[]).map(toToken);
+  }
+  async deleteDeviceTokensMintedBy(accountTokenId: string): Promise<string[]> {
+    return (this.q.deleteTokensMintedBy.all(accountTokenId) as { id: string }[]).map((r) => r.id);
   }
 }
 

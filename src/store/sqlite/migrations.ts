@@ -377,4 +377,15 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       DELETE FROM session_messages WHERE state = 'queued';
     `,
   },
+  {
+    version: 13,
+    name: "device tokens minted by an analysis token",
+    // A device token created with an analysis token records that account token's id: when the
+    // analysis token is regenerated (a leak noticed), the device tokens it minted are revoked
+    // with it. NULL for tokens created any other way; deleting the analysis keeps them.
+    sql: `
+      ALTER TABLE device_tokens ADD COLUMN minted_by TEXT;
+      CREATE INDEX device_tokens_by_minted_by ON device_tokens(minted_by) WHERE minted_by IS NOT NULL;
+    `,
+  },
 ];
