@@ -1,0 +1,86 @@
+import assert from "node:assert/strict";
+import type { AddressInfo, Server } from "node:net";
+import { after, before, describe, test } from "node:test";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
+import { pino } from "pino";
+import { defaultConfig, type MqttLimits } from "../../src/config/schema.js";
+import { Broker } from "../../src/mqtt/broker.js";
+import type { Delivery } from "../../src/mqtt/session.js";
+import { listenTcp } from "../../src/mqtt/transports/tcp.js";
+import { WireClient } from "../helpers/wire.js";
+
+// Attack on issue 10: `maxQueuedBytes` is meant to bound what one stalled QoS 1 subscriber
+// costs, but the queue counts a message as payload + topic + 16 (delivery.ts `sizeOf`). A 5.0
+// PUBLISH may carry ~1 MiB of User Properties (or Correlation Data, Response Topic, Content
+// Type) and a 1-byte payload: each is counted ~40 bytes, so `maxQueuedMessages` (1 000) of
+// them are ~1 GB held for one client that stopped reading. Measured on a running server (one
+// stalled subscriber, 600 such publishes): RSS 102 MiB → 1 259 MiB.
+
+const MiB = 1024 * 1024;
+setFlagsFromString("--expose-gc");
+const gc = runInNewContext("gc") as () => void;
+function liveBytes(): number {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return m.heapUsed + m.arrayBuffers;
+}
+
+/** Bytes the user properties of a queued delivery really hold (one byte per latin-1 char). */
+function propertyBytes(d: Delivery): number {
+  const up = d.message.properties?.userProperties ?? {};
+  let n = 0;
+  for (const [k, v] of Object.entries(up)) for (const s of Array.isArray(v) ? v : [v]) n += k.length + String(s).length;
+  return n + (d.message.properties?.correlationData?.length ?? 0);
+}
+
+describe("attack10: queued bytes must count MQTT 5 properties (maxQueuedBytes)", () => {
+  const QUEUE_BYTES = 8 * MiB;
+  let broker: Broker;
+  let server: Server;
+  before(async () => {
+    const limits: MqttLimits = { ...defaultConfig.mqtt, maxSocketBufferBytes: MiB, maxQueuedBytes: QUEUE_BYTES, maxQueuedMessages: 1000 };
+    broker = new Broker({
+      limits,
+      hooks: { authenticate: async () => ({ ok: true, namespace: "test", principal: {} }) },
+      logger: pino({ level: "silent" }),
+      sysInterval: 0,
+    });
+    await broker.start();
+    server = await listenTcp(broker, "127.0.0.1", 0);
+  });
+  after(async () => {
+    server.close();
+    await broker.stop();
+  });
+
+  test("a stalled QoS 1 subscriber, 64 publishes of 1 byte + ~960 KB of user properties: the queue holds at most maxQueuedBytes", async () => {
+    const port = (server.address() as AddressInfo).port;
+    const slow = await WireClient.connected(port, "x", { protocolVersion: 5, clientId: "slow" });
+    slow.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "props/#", qos: 1 }] });
+    await slow.next("suback");
+    slow.socket.pause();
+    const pub = await WireClient.connected(port, "x", { protocolVersion: 5, clientId: "pub" });
+    const slowConn = [...broker.connections].find((c) => c.client?.clientId === "slow")!;
+    const before = liveBytes();
+    // 16 pairs of 60 000 chars (a string pair is at most 65 535 bytes): ~960 KB a packet, under maxPacketSize.
+    const userProperties = { k: Array.from({ length: 16 }, (_, i) => `${i}`.padEnd(60_000, "u")) };
+    const count = 64;
+    for (let i = 0; i < count; i++) {
+      pub.send({ cmd: "publish", topic: "props/t", payload: Buffer.from([i]), qos: 1, messageId: i + 1, retain: false, dup: false, properties: { userProperties } });
+      await pub.next("puback");
+    }
+    const grown = liveBytes() - before;
+    const session = slowConn.session!;
+    const realQueued = session.queue.reduce((n, d) => n + d.bytes + propertyBytes(d), 0);
+    // The bound the docs promise: a stalled client costs at most maxSocketBufferBytes + maxQueuedBytes + its window.
+    assert.ok(
+      realQueued <= QUEUE_BYTES + MiB,
+      `queue holds ${session.queue.length} messages, ${(realQueued / MiB).toFixed(1)} MiB really, counted as ${session.queueBytes} bytes (cap ${QUEUE_BYTES})`,
+    );
+    assert.ok(grown < 24 * MiB, `grew by ${(grown / MiB).toFixed(1)} MiB`);
+    slow.destroy();
+    pub.destroy();
+  });
+});
