@@ -315,7 +315,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         deadLetterRoutes({ actions, deadLetters }),
         notificationRoutes({ notifications }),
         accountDeviceDataRoutes({ identity, buckets }),
-        accountDataRoutes({ identity, buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip }),
+        accountDataRoutes({ identity, buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
         accountParamRoutes({ identity, params }),
         inspectorRoutes({ identity, inspector }),
         parserTestRoutes({ identity, sandbox, paramsOf }),
@@ -337,7 +337,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         profileRoutes({ identity, planOf: (accountId) => limits.planOf(accountId).name }),
       ],
       device: [
-        dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip }),
+        dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
         deviceParamRoutes({ params }),
       ],
       public: [

@@ -47,7 +47,7 @@ const atLeastOne = [
   "webhooks.attempts", "webhooks.concurrency", "webhooks.concurrencyPerAccount", "webhooks.timeoutMs", "smtp.concurrency", "smtp.concurrencyPerAccount",
   "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth",
   "inspector.maxStreamsPerAccount", "inspector.maxStreamBufferedBytes", "inspector.maxTotalBytes", "inspector.maxDevices", "inspector.maxEventsPerDevice",
-  "parsers.maxIsolates", "parsers.memoryMb", "parsers.timeoutMs",
+  "parsers.maxIsolates", "parsers.memoryMb", "parsers.timeoutMs", "data.maxPageBytes",
 ];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;

@@ -162,6 +162,12 @@ export interface InspectorStreamLimits {
 export interface DataQueryLimits {
   /** Largest `skip` accepted; past it 400. */
   maxSkip: number;
+  /**
+   * Largest page of records `GET /data` and `GET /device/:id/data` answer, in bytes of JSON
+   * (estimated from the stored columns as rows are read); past it the page is cut (at least one
+   * record) and marked `X-Sluice-Truncated: bytes`.
+   */
+  maxPageBytes: number;
 }
 
 /** Refused with 400 past any of these; see docs/configuration.md. */
@@ -347,6 +353,6 @@ export const defaultConfig: SluiceConfig = {
   parsers: { loopSliceMs: 2, maxBatchMs: 4, maxIsolates: 256, memoryMb: 32, timeoutMs: 200 },
   // 100, as /events allows per account.
   inspector: { maxStreamsPerAccount: 100, maxStreamBufferedBytes: 1024 * 1024, maxTotalBytes: 128 * 1024 * 1024, maxDevices: 10_000, maxEventsPerDevice: 500 },
-  data: { maxSkip: 100_000 },
+  data: { maxSkip: 100_000, maxPageBytes: 8 * 1024 * 1024 },
   pipeline: { deviceCacheBytes: 64 * 1024 * 1024, paramCacheBytes: 32 * 1024 * 1024, actionTopicCacheBytes: 16 * 1024 * 1024 },
 };

@@ -27,10 +27,23 @@ export const MAX_QTY = 10_000;
  * the index: 100 000 of them cost ~20 ms of SQLite. Deeper pages are reached with dates.
  */
 export const DEFAULT_MAX_SKIP = 100_000;
+/**
+ * The largest page of records in bytes by default (config `data.maxPageBytes`). A record may
+ * carry 6 KiB of value and 10 KiB of metadata, so 10 000 of them were ~150 MB of JSON read and
+ * serialized in one synchronous go (~2 s of event loop). Past the bound the page is cut: it
+ * holds the records that fit (at least one, per variable with a `variables` filter) and the
+ * response says so with `X-Sluice-Truncated: bytes`; the next page is asked with `skip` as usual.
+ */
+export const DEFAULT_MAX_PAGE_BYTES = 8 * 1024 * 1024;
 
 export interface DataQueryOptions {
   /** Largest `skip` accepted (default DEFAULT_MAX_SKIP); past it the query is refused (400). */
   maxSkip?: number;
+  /**
+   * Largest page of records, in bytes of its JSON (estimated from the stored columns); past it
+   * the page is cut. Undefined = no bound in bytes (DELETE /data selects, it does not answer).
+   */
+  maxPageBytes?: number;
 }
 
 export type Ordination = "descending" | "ascending";
@@ -60,6 +73,11 @@ interface Common {
   filter: DataFilter;
   /** Adds TagoIO's deprecated aliases (`origin`, `serie`) to each record. */
   details: boolean;
+  /**
+   * Records returned stop once their JSON would pass this many bytes (at least one record is
+   * returned, one per variable when a `variables` filter pages each variable); none if undefined.
+   */
+  maxBytes?: number;
 }
 
 export type DataQuery = Common &
@@ -87,7 +105,7 @@ export function parseDataQuery(raw: Record<string, unknown>, now: Date, options:
   if (!ALL_KINDS.includes(kind)) throw invalidQuery(`query must be one of ${ALL_KINDS.join(", ")} (got "${kind}")`);
   const filter = parseFilter(raw, now, kind === "conditional");
   const details = parseBoolean(raw, "details");
-  const common = { filter, details };
+  const common: Common = { filter, details, ...(options.maxPageBytes !== undefined && { maxBytes: options.maxPageBytes }) };
 
   if (kind === "default") return { ...common, kind: "list", page: parsePage(raw, DEFAULT_QTY, maxSkip) };
   if (EDGE_KINDS.has(kind)) {

@@ -66,7 +66,8 @@ export interface AggregateBucket {
  * avg, sum; null when there was nothing to average), or aggregate buckets.
  */
 export type QueryResult =
-  | { type: "records"; records: StoredRecord[] }
+  /** `truncated`: the page was cut at the query's `maxBytes` (`data.maxPageBytes`); more records were within `qty`. */
+  | { type: "records"; records: StoredRecord[]; truncated?: boolean }
   | { type: "number"; value: number | null }
   | { type: "buckets"; buckets: AggregateBucket[] };
 

@@ -27,7 +27,10 @@ export interface TestSluice {
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt">> & { mqtt?: Partial<SluiceConfig["mqtt"]> };
+export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data">> & {
+  mqtt?: Partial<SluiceConfig["mqtt"]>;
+  data?: Partial<SluiceConfig["data"]>;
+};
 
 /**
  * A whole Sluice (broker, HTTP API, SQLite in a temp dir) on ephemeral loopback ports, as a
@@ -48,6 +51,7 @@ export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: str
     authFailureDelayMaxMs: 200,
     ...overrides,
     mqtt: { ...defaultConfig.mqtt, ...overrides.mqtt },
+    data: { ...defaultConfig.data, ...overrides.data },
     dataDir: dir,
   };
   const server = await startServer(config, pino({ level: process.env.SLUICE_TEST_LOG ?? "silent" }));

@@ -14,10 +14,11 @@ import type { AggregateFunction, AggregateInterval, DataFilter, DataQuery, EdgeT
 import type { AggregateBucket } from "../types.js";
 import { COMPARISON_SQL, intervalStartSql, sourceFor, whereFor, type SqlParam, type Where } from "./filter_sql.js";
 import type { LastValues } from "./last_values.js";
-import { RECORD_COLUMNS, ValueType, type RecordRow } from "./record_codec.js";
+import { RECORD_COLUMNS, rowJsonBytes, ValueType, type RecordRow } from "./record_codec.js";
 
+/** `truncated`: the rows were cut at the query's `maxBytes`; more were within `qty`. */
 export type RowsResult =
-  | { type: "rows"; rows: RecordRow[] }
+  | { type: "rows"; rows: RecordRow[]; truncated?: boolean }
   | { type: "number"; value: number | null }
   | { type: "buckets"; buckets: AggregateBucket[] };
 
@@ -73,6 +74,14 @@ interface Scope {
 }
 
 const MAX_CACHED_STATEMENTS = 256;
+/** Rows read by seq at a time for a page across variables, cut in bytes as they come. */
+const PAGE_CHUNK = 64;
+
+/** Rows of a page, and whether the byte bound cut it. */
+interface Rows {
+  rows: RecordRow[];
+  truncated: boolean;
+}
 
 export class BucketQueries {
   // Statement text varies with the filter's list lengths; preparing costs more than running a
@@ -86,17 +95,20 @@ export class BucketQueries {
 
   run(bucket: number, query: DataQuery): RowsResult {
     const { filter } = query;
+    const budget = query.maxBytes ?? Number.POSITIVE_INFINITY;
     switch (query.kind) {
       case "list":
-        return this.rows(this.list(bucket, filter, query.page));
+        return this.rows(this.list(bucket, filter, query.page, budget));
       case "conditional":
-        return this.rows(this.list(bucket, filter, query.page, { sql: `${NUMERIC.sql} AND value ${COMPARISON_SQL[query.fn]} ?`, params: [query.value] }));
+        return this.rows(
+          this.list(bucket, filter, query.page, budget, { sql: `${NUMERIC.sql} AND value ${COMPARISON_SQL[query.fn]} ?`, params: [query.value] }),
+        );
       case "last":
       case "first":
-        return this.rows(this.edge(bucket, query.kind, query.target, filter));
+        return this.rows(cut(this.edge(bucket, query.kind, query.target, filter), budget));
       case "min":
       case "max":
-        return this.rows(this.extreme(bucket, query.kind, filter));
+        return this.rows(cut(this.extreme(bucket, query.kind, filter), budget));
       case "count":
         return { type: "number", value: this.count(bucket, filter) };
       case "avg":
@@ -107,8 +119,8 @@ export class BucketQueries {
     }
   }
 
-  private rows(rows: RecordRow[]): RowsResult {
-    return { type: "rows", rows };
+  private rows({ rows, truncated }: Rows): RowsResult {
+    return truncated ? { type: "rows", rows, truncated } : { type: "rows", rows };
   }
 
   private scope(bucket: number, filter: DataFilter): Scope {
@@ -118,19 +130,45 @@ export class BucketQueries {
     return { filters: this.last.variables(bucket).map(one), overall: true };
   }
 
-  private list(bucket: number, filter: DataFilter, page: Page, extra?: Where): RecordRow[] {
+  /**
+   * A page, one statement per filter (per variable with a `variables` filter, each with its own
+   * qty and skip). Rows are read one by one (the statement's iterator) and the page stops once
+   * its JSON would pass `budget` bytes. With several variables each is cut at the same count k
+   * (the largest whose k first rows of every variable fit), so `skip + k` is every variable's
+   * next page: a variable is read at most up to the count the previous ones left.
+   */
+  private list(bucket: number, filter: DataFilter, page: Page, budget: number, extra?: Where): Rows {
     const dir = page.ordination === "ascending" ? "ASC" : "DESC";
     const { filters, overall } = this.scope(bucket, filter);
-    if (overall && filters.length > 1) return this.mergedList(bucket, filter, filters, page, extra);
-    const rows = filters.flatMap((f) => {
+    if (overall && filters.length > 1) return this.mergedList(bucket, filter, filters, page, budget, extra);
+    let limit = page.qty;
+    let truncated = false;
+    /** rowBytes[i]: bytes of the i-th rows of the variables read so far. */
+    const rowBytes: number[] = [];
+    const perFilter: RecordRow[][] = [];
+    for (const f of filters) {
       const where = whereFor(bucket, f, extra);
-      return this.all<RecordRow>(
-        `SELECT ${RECORD_COLUMNS} FROM ${sourceFor(f)} WHERE ${where.sql} ORDER BY time ${dir}, seq ${dir} LIMIT ? OFFSET ?`,
-        [...where.params, page.qty, page.skip],
-      );
-    });
+      const sql = `SELECT ${RECORD_COLUMNS} FROM ${sourceFor(f)} WHERE ${where.sql} ORDER BY time ${dir}, seq ${dir} LIMIT ? OFFSET ?`;
+      const rows: RecordRow[] = [];
+      let pageBytes = 0; // of the page if every variable were cut after this row
+      for (const row of this.iterate<RecordRow>(sql, [...where.params, limit, page.skip])) {
+        const i = rows.length;
+        const bytes = rowJsonBytes(row);
+        pageBytes += (rowBytes[i] ?? 0) + bytes;
+        if (pageBytes > budget && i > 0) {
+          // Leaving the loop closes the iterator: nothing past this row is read.
+          limit = i;
+          truncated = true;
+          break;
+        }
+        rowBytes[i] = (rowBytes[i] ?? 0) + bytes;
+        rows.push(row);
+      }
+      perFilter.push(rows);
+    }
+    const rows = perFilter.flatMap((r) => (r.length > limit ? r.slice(0, limit) : r));
     if (filters.length > 1) rows.sort(byTime(dir === "ASC" ? 1 : -1));
-    return rows;
+    return { rows, truncated };
   }
 
   /**
@@ -141,13 +179,28 @@ export class BucketQueries {
    * used to take qty + skip rows of every variable into JS and sort them: `skip=9e12` on
    * 480 000 records took 1.8 s and 200 MiB.
    */
-  private mergedList(bucket: number, filter: DataFilter, filters: DataFilter[], page: Page, extra: Where | undefined): RecordRow[] {
+  private mergedList(bucket: number, filter: DataFilter, filters: DataFilter[], page: Page, budget: number, extra: Where | undefined): Rows {
     const dir = page.ordination === "ascending" ? "ASC" : "DESC";
     const { sql, params } = mergedPageSql(bucket, filter, filters, dir, extra);
     const seqs = this.all<{ seq: number }>(sql, [...params, page.qty, page.skip]).map((r) => r.seq);
-    if (seqs.length === 0) return [];
-    const rows = this.all<RecordRow>(`SELECT ${RECORD_COLUMNS} FROM data_records WHERE seq IN (SELECT value FROM json_each(?))`, [JSON.stringify(seqs)]);
-    return rows.sort(byTime(dir === "ASC" ? 1 : -1));
+    // The page's rows are read by seq in chunks, in the page's order, until the bytes pass.
+    const rows: RecordRow[] = [];
+    let pageBytes = 0;
+    for (let from = 0; from < seqs.length; from += PAGE_CHUNK) {
+      const chunk = seqs.slice(from, from + PAGE_CHUNK);
+      const bySeq = new Map<number, RecordRow>();
+      for (const row of this.all<RecordRow>(`SELECT ${RECORD_COLUMNS} FROM data_records WHERE seq IN (SELECT value FROM json_each(?))`, [JSON.stringify(chunk)])) {
+        bySeq.set(row.seq, row);
+      }
+      for (const seq of chunk) {
+        const row = bySeq.get(seq);
+        if (!row) continue;
+        pageBytes += rowJsonBytes(row);
+        if (pageBytes > budget && rows.length > 0) return { rows, truncated: true };
+        rows.push(row);
+      }
+    }
+    return { rows, truncated: false };
   }
 
   private edge(bucket: number, side: "last" | "first", target: EdgeTarget, filter: DataFilter): RecordRow[] {
@@ -227,6 +280,10 @@ export class BucketQueries {
     return this.statement(sql).all(...params) as T[];
   }
 
+  private iterate<T>(sql: string, params: SqlParam[]): IterableIterator<T> {
+    return this.statement(sql).iterate(...params) as IterableIterator<T>;
+  }
+
   private get<T>(sql: string, params: SqlParam[]): T | undefined {
     return this.statement(sql).get(...params) as T | undefined;
   }
@@ -240,6 +297,16 @@ export class BucketQueries {
     }
     return statement;
   }
+}
+
+/** The first of `rows` whose JSON fits in `budget` bytes (at least one). */
+function cut(rows: RecordRow[], budget: number): Rows {
+  let pageBytes = 0;
+  for (let i = 0; i < rows.length; i++) {
+    pageBytes += rowJsonBytes(rows[i]!);
+    if (pageBytes > budget && i > 0) return { rows: rows.slice(0, i), truncated: true };
+  }
+  return { rows, truncated: false };
 }
 
 const byTime = (sign: 1 | -1) => (a: RecordRow, b: RecordRow) => (a.time - b.time || a.seq - b.seq) * sign;

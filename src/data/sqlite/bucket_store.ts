@@ -305,7 +305,8 @@ export class SqliteBucketStore implements BucketStore {
     const bucket = this.bucketId(deviceId, false) ?? -1;
     const result = this.queries.run(bucket, query);
     if (result.type !== "rows") return result;
-    return { type: "records", records: result.rows.map((row) => decodeRow(row, deviceId)) };
+    const records = result.rows.map((row) => decodeRow(row, deviceId));
+    return result.truncated ? { type: "records", records, truncated: true } : { type: "records", records };
   }
 
   async lastValue(deviceId: string, variable: string): Promise<StoredRecord | undefined> {

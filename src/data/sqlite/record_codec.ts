@@ -90,3 +90,36 @@ export function seqOf(id: string): number | undefined {
   const seq = Number.parseInt(id.slice(8), 16);
   return Number.isSafeInteger(seq) && seq > 0 ? seq : undefined;
 }
+
+/**
+ * Bytes of a record's JSON (api_record.ts) outside its variable strings: the keys, id, device
+ * (up to 64), dates, location and `details` aliases, rounded up.
+ */
+const RECORD_JSON_OVERHEAD = 384;
+
+/**
+ * About how many bytes the row takes in a response, from its stored columns, without decoding
+ * or serializing it (what bounds a page in bytes, `data.maxPageBytes`). Strings count as their
+ * UTF-8 bytes plus JSON escapes; metadata is stored as JSON already, so it counts as stored.
+ * `group` counts twice (the `serie` alias of `details`).
+ */
+export function rowJsonBytes(row: RecordRow): number {
+  return (
+    RECORD_JSON_OVERHEAD +
+    jsonStringBytes(row.variable) +
+    2 * jsonStringBytes(row.grp) +
+    (row.unit === null ? 0 : jsonStringBytes(row.unit)) +
+    (typeof row.value === "string" ? jsonStringBytes(row.value) : 0) +
+    (row.metadata === null ? 0 : Buffer.byteLength(row.metadata, "utf8"))
+  );
+}
+
+const NEEDS_ESCAPE = /[\u0000-\u001f"\\]/;
+const NEEDS_ESCAPE_ALL = /[\u0000-\u001f"\\]/g;
+
+/** Bytes of `s` as a JSON string body: UTF-8, plus up to 5 per escaped character (`\u0001`). */
+function jsonStringBytes(s: string): number {
+  const bytes = Buffer.byteLength(s, "utf8");
+  if (!NEEDS_ESCAPE.test(s)) return bytes;
+  return bytes + 5 * (s.match(NEEDS_ESCAPE_ALL)?.length ?? 0);
+}

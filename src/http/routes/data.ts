@@ -1,6 +1,6 @@
-import type { FastifyPluginAsync, FastifyRequest } from "fastify";
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { toApiBucket, toApiRecord } from "../../data/api_record.js";
-import { parseDataQuery } from "../../data/query.js";
+import { DEFAULT_MAX_PAGE_BYTES, parseDataQuery } from "../../data/query.js";
 import type { BucketStore, QueryResult } from "../../data/types.js";
 import { validateEdits } from "../../data/validate.js";
 import type { DevicePrincipal } from "../../identity/service.js";
@@ -31,12 +31,19 @@ export interface DataRouteDeps {
   bodyLimit?: number;
   /** Largest `skip` (config `data.maxSkip`; default DEFAULT_MAX_SKIP). */
   maxSkip?: number;
+  /** Largest page of records in bytes (config `data.maxPageBytes`; default DEFAULT_MAX_PAGE_BYTES). */
+  maxPageBytes?: number;
 }
+
+/** The response header saying a page of records was cut at `data.maxPageBytes` (value `bytes`). */
+export const TRUNCATED_HEADER = "x-sluice-truncated";
 
 export function dataRoutes(deps: DataRouteDeps): FastifyPluginAsync {
   const { buckets, ingest } = deps;
   const bodyLimit = deps.bodyLimit ?? DATA_BODY_LIMIT;
-  const options = { maxSkip: deps.maxSkip };
+  // DELETE /data selects records, it does not send them: no bound in bytes there.
+  const deleteOptions = { maxSkip: deps.maxSkip };
+  const options = { ...deleteOptions, maxPageBytes: deps.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES };
   return async (app) => {
     app.post("/data", { bodyLimit }, async (request) => {
       const principal = allowed(request, "write");
@@ -44,10 +51,10 @@ export function dataRoutes(deps: DataRouteDeps): FastifyPluginAsync {
       return ok(`${typeof stored === "number" ? stored : stored.length} Data Added`);
     });
 
-    app.get("/data", async (request) => {
+    app.get("/data", async (request, reply) => {
       const principal = allowed(request, "read");
       const query = parseDataQuery(request.query as Record<string, unknown>, new Date(), options);
-      return ok(toApi(await buckets.query(principal.deviceId, query), principal.deviceId, query.details));
+      return ok(toApi(await buckets.query(principal.deviceId, query), principal.deviceId, query.details, reply));
     });
 
     app.put("/data", { bodyLimit }, async (request) => {
@@ -58,7 +65,7 @@ export function dataRoutes(deps: DataRouteDeps): FastifyPluginAsync {
 
     app.delete("/data", async (request) => {
       const principal = allowed(request, "write");
-      const query = parseDataQuery(request.query as Record<string, unknown>, new Date(), options);
+      const query = parseDataQuery(request.query as Record<string, unknown>, new Date(), deleteOptions);
       const removed = await buckets.remove(principal.deviceId, query);
       return ok(`${removed} Data Removed`);
     });
@@ -73,10 +80,15 @@ function allowed(request: FastifyRequest, need: "read" | "write"): DevicePrincip
  * Records as TagoIO's Data list; count/avg/sum as a bare number, which the SDK wraps into
  * `[{ time, value }]`. An average over nothing is an empty list: TagoIO answers null there,
  * which SDK v12's getData cannot handle, while an empty list reads as "no data" everywhere.
+ *
+ * A page cut at `data.maxPageBytes` gets `X-Sluice-Truncated: bytes` on `reply`: TagoIO's
+ * answer has no field for it, and fewer records than `qty` is already what its SDK pages on
+ * (`skip` advances by the records received).
  */
-export function toApi(result: QueryResult, device: string, details: boolean): unknown {
+export function toApi(result: QueryResult, device: string, details: boolean, reply?: FastifyReply): unknown {
   switch (result.type) {
     case "records":
+      if (result.truncated) void reply?.header(TRUNCATED_HEADER, "bytes");
       return result.records.map((record) => toApiRecord(record, details));
     case "number":
       return result.value ?? [];

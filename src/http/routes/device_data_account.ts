@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
-import { parseDataQuery } from "../../data/query.js";
+import { DEFAULT_MAX_PAGE_BYTES, parseDataQuery } from "../../data/query.js";
 import type { BucketStore } from "../../data/types.js";
 import type { IdentityService } from "../../identity/service.js";
 import { accountOf } from "../auth.js";
@@ -12,9 +12,9 @@ import { DATA_BODY_LIMIT, toApi, type Ingest } from "./data.js";
  * so what analyses use with `context.token`. They behave as `POST|GET /data` with a full
  * token of that device: same pipeline (parser, validation, actions), same query options.
  */
-export function accountDataRoutes(deps: { identity: IdentityService; buckets: BucketStore; ingest: Ingest; maxSkip?: number }): FastifyPluginAsync {
+export function accountDataRoutes(deps: { identity: IdentityService; buckets: BucketStore; ingest: Ingest; maxSkip?: number; maxPageBytes?: number }): FastifyPluginAsync {
   const { identity, buckets, ingest } = deps;
-  const options = { maxSkip: deps.maxSkip };
+  const options = { maxSkip: deps.maxSkip, maxPageBytes: deps.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES };
   return async (app) => {
     app.post<{ Params: { id: string } }>("/device/:id/data", { bodyLimit: DATA_BODY_LIMIT }, async (request) => {
       const accountId = accountOf(request);
@@ -22,10 +22,10 @@ export function accountDataRoutes(deps: { identity: IdentityService; buckets: Bu
       const { stored } = await ingest({ accountId, deviceId: device.id, tokenId: "", permission: "full", expiresAt: null }, request.body);
       return ok(`${typeof stored === "number" ? stored : stored.length} Data Added`);
     });
-    app.get<{ Params: { id: string } }>("/device/:id/data", async (request) => {
+    app.get<{ Params: { id: string } }>("/device/:id/data", async (request, reply) => {
       const device = await identity.getDevice(accountOf(request), request.params.id);
       const query = parseDataQuery(request.query as Record<string, unknown>, new Date(), options);
-      return ok(toApi(await buckets.query(device.id, query), device.id, query.details));
+      return ok(toApi(await buckets.query(device.id, query), device.id, query.details, reply));
     });
   };
 }
