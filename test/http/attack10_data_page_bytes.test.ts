@@ -43,5 +43,30 @@ describe("attack10: a GET /data page is bounded in bytes, not only in records", 
       bytes <= PAGE_BYTE_BOUND,
       `one page was ${(bytes / MiB).toFixed(1)} MiB (status ${res.status}); event loop held up to ${(h.max / 1e6).toFixed(0)} ms`,
     );
+    assert.equal(res.headers.get("x-sluice-truncated"), "bytes", "a cut page says so");
+  });
+
+  test("the cut page costs what the records it holds cost: rows past the bound are not read", async () => {
+    // Relative, not absolute: qty=10000 (cut at the bound) against a page asking for exactly the
+    // records the cut one held. Reading and decoding the 2 400 records, as before the bound,
+    // took several times as long; the best of a few runs of each keeps scheduling noise out.
+    const timed = async (qty: number) => {
+      const start = performance.now();
+      const res = await fetch(`${sluice.api}/data?variable=big&qty=${qty}`, { headers: { authorization: token } });
+      const { result } = (await res.json()) as { result: unknown[] };
+      return { ms: performance.now() - start, records: result.length };
+    };
+    const best = async (qty: number) => {
+      const runs = [];
+      for (let i = 0; i < 3; i++) runs.push(await timed(qty));
+      return { ms: Math.min(...runs.map((r) => r.ms)), records: runs[0]!.records };
+    };
+    const cut = await best(10_000);
+    assert.ok(cut.records < RECORDS, `the page was cut (${cut.records} records)`);
+    const same = await best(cut.records);
+    assert.ok(
+      cut.ms <= 2 * same.ms + 100,
+      `qty=10000 took ${cut.ms.toFixed(0)} ms, qty=${cut.records} (the same records) ${same.ms.toFixed(0)} ms`,
+    );
   });
 });
