@@ -45,7 +45,7 @@ const sectionFlags: Record<string, [Section, string]> = {
 const atLeastOne = [
   "analysis.runAsUid", "analysis.runAsGid", "analysis.concurrencyPerAccount", "notifications.maxPerAccount",
   "webhooks.attempts", "webhooks.concurrency", "webhooks.concurrencyPerAccount", "webhooks.timeoutMs", "smtp.concurrency", "smtp.concurrencyPerAccount",
-  "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth",
+  "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth", "http.maxConnections", "http.maxConnectionsPerAddress", "http.keepAliveTimeoutMs",
   "inspector.maxStreamsPerAccount", "inspector.maxStreamBufferedBytes", "inspector.maxTotalBytes", "inspector.maxDevices", "inspector.maxEventsPerDevice",
   "parsers.maxIsolates", "parsers.memoryMb", "parsers.timeoutMs", "data.maxPageBytes",
 ];
@@ -184,6 +184,11 @@ export function loadConfig(options: LoadOptions = {}): SluiceConfig {
   for (const name of atLeastOne) {
     const [section, key] = name.split(".") as [Section, string];
     if ((config[section] as unknown as Record<string, number>)[key]! < 1) throw new ConfigError(`${name} must be at least 1`);
+  }
+  // Node refuses a headers timeout longer than a (non-zero) request timeout.
+  const { headersTimeoutMs, requestTimeoutMs } = config.http;
+  if (requestTimeoutMs > 0 && (headersTimeoutMs === 0 || headersTimeoutMs > requestTimeoutMs)) {
+    throw new ConfigError(`http.headersTimeoutMs (${headersTimeoutMs}) must be between 1 and http.requestTimeoutMs (${requestTimeoutMs})`);
   }
   // isolated-vm refuses heaps under 8 MB.
   if (config.parsers.memoryMb < 8) throw new ConfigError("parsers.memoryMb must be at least 8");

@@ -178,6 +178,21 @@ export interface HttpLimits {
   maxQueryParameters: number;
   /** Bracket levels of one query key: `filter[tags][0][key]` is 3. */
   maxQueryDepth: number;
+  /**
+   * Open connections to the HTTP port, in all and per remote address (SSE streams included);
+   * past either a new socket is closed at once. Keeps the process's file descriptors for others.
+   */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /**
+   * A request's headers must arrive within this (a socket that sends nothing is closed at it
+   * too); 0 = no limit.
+   */
+  headersTimeoutMs: number;
+  /** A whole request (headers and body) must arrive within this; the response may take longer (SSE). 0 = no limit. */
+  requestTimeoutMs: number;
+  /** An idle keep-alive connection is closed after this. */
+  keepAliveTimeoutMs: number;
 }
 
 /** Outbound connections made on an account's behalf. */
@@ -349,7 +364,11 @@ export const defaultConfig: SluiceConfig = {
   relaySecret: "",
   outbound: { allowPrivateTargets: true },
   // The SDK's deepest key is `filter[tags][0][key]` (3); a list query is a few hundred bytes.
-  http: { maxQueryBytes: 8 * 1024, maxQueryParameters: 1000, maxQueryDepth: 5 },
+  http: {
+    maxQueryBytes: 8 * 1024, maxQueryParameters: 1000, maxQueryDepth: 5,
+    maxConnections: 4000, maxConnectionsPerAddress: 200,
+    headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000,
+  },
   parsers: { loopSliceMs: 2, maxBatchMs: 4, maxIsolates: 256, memoryMb: 32, timeoutMs: 200 },
   // 100, as /events allows per account.
   inspector: { maxStreamsPerAccount: 100, maxStreamBufferedBytes: 1024 * 1024, maxTotalBytes: 128 * 1024 * 1024, maxDevices: 10_000, maxEventsPerDevice: 500 },

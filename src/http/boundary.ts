@@ -6,6 +6,7 @@
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { Socket } from "node:net";
+import { PendingConnections } from "../mqtt/pending_connections.js";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "../observability/logger.js";
 import { failure } from "./envelope.js";
@@ -37,15 +38,38 @@ export function clientErrorHandler(logger: Logger): (error: Error & { code?: str
   };
 }
 
+/** What a socket on the HTTP port may hold (config `http`, docs/configuration.md). */
+export interface HttpConnectionBounds {
+  /** Open connections in all and per remote address; past either a new socket is destroyed. */
+  maxConnections: number;
+  maxConnectionsPerAddress: number;
+  /** Headers of a request must arrive within this; a socket that sends none is closed at it. 0 = none. */
+  headersTimeoutMs: number;
+  /** A whole request must arrive within this (a response in progress, e.g. SSE, is not cut). 0 = none. */
+  requestTimeoutMs: number;
+  keepAliveTimeoutMs: number;
+}
+
+export const DEFAULT_CONNECTION_BOUNDS: HttpConnectionBounds = {
+  maxConnections: 4000,
+  maxConnectionsPerAddress: 200,
+  headersTimeoutMs: 10_000,
+  requestTimeoutMs: 30_000,
+  keepAliveTimeoutMs: 5000,
+};
+
 /**
  * Fastify's `serverFactory`: the server Fastify would build, with its handler guarded. Fastify
  * runs the router (and the query-string parser in it) synchronously inside the "request"
  * event, where a throw is an uncaught exception; the guard answers 500 instead and logs it.
- * Options are copied the way Fastify applies them to a server it builds itself.
+ * Options are copied the way Fastify applies them to a server it builds itself, then the
+ * connection bounds (`bounds`) applied over them.
  */
-export function guardedServerFactory(logger: Logger) {
+export function guardedServerFactory(logger: Logger, bounds: HttpConnectionBounds = DEFAULT_CONNECTION_BOUNDS) {
   return (handler: (request: IncomingMessage, response: ServerResponse) => void, options: Record<string, unknown>): Server => {
-    const server = createServer((options.http ?? {}) as Parameters<typeof createServer>[0] & object, (request, response) => {
+    // Node's checks of headers and request timeouts run this often (30 s by default).
+    const httpOptions = { ...((options.http ?? {}) as Parameters<typeof createServer>[0] & object), connectionsCheckingInterval: checkingInterval(bounds) };
+    const server = createServer(httpOptions, (request, response) => {
       try {
         handler(request, response);
       } catch (err) {
@@ -62,6 +86,56 @@ export function guardedServerFactory(logger: Logger) {
     if (typeof options.requestTimeout === "number") server.requestTimeout = options.requestTimeout;
     if (typeof options.connectionTimeout === "number") server.setTimeout(options.connectionTimeout);
     if (typeof options.maxRequestsPerSocket === "number" && options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
+    boundConnections(server, bounds, logger);
     return server;
   };
+}
+
+/**
+ * Bounds what idle or slow sockets can hold on the HTTP port: open connections are capped in
+ * all and per address (over a cap the socket is destroyed at once, before any byte is read);
+ * a socket must complete its first request's headers within `headersTimeoutMs` of the accept
+ * (Node's own headers timeout does not close a socket that never sends a byte, and its checks
+ * run every `connectionsCheckingInterval`, 30 s by default: tightened above); later requests are held
+ * to `headersTimeoutMs`/`requestTimeoutMs` by Node, idle keep-alive to `keepAliveTimeoutMs`.
+ * Node's `requestTimeout` ends once the request is received: a long response (an SSE stream)
+ * is not cut by it.
+ */
+/** Half the shortest timeout, between 100 ms and 1 s: a timeout is enforced at most this late. */
+function checkingInterval(bounds: HttpConnectionBounds): number {
+  const shortest = Math.min(...[bounds.headersTimeoutMs, bounds.requestTimeoutMs].filter((ms) => ms > 0), 2000);
+  return Math.max(100, Math.min(1000, Math.floor(shortest / 2)));
+}
+
+function boundConnections(server: Server, bounds: HttpConnectionBounds, logger: Logger): void {
+  server.keepAliveTimeout = bounds.keepAliveTimeoutMs;
+  server.requestTimeout = bounds.requestTimeoutMs;
+  server.headersTimeout = bounds.requestTimeoutMs > 0 ? Math.min(bounds.headersTimeoutMs, bounds.requestTimeoutMs) : bounds.headersTimeoutMs;
+  const open = new PendingConnections(bounds.maxConnections, bounds.maxConnectionsPerAddress);
+  const firstRequest = new WeakMap<Socket, NodeJS.Timeout>();
+  server.on("connection", (socket: Socket) => {
+    const address = socket.remoteAddress ?? "unknown";
+    if (!open.admit(address)) {
+      logger.debug({ remoteAddress: address, open: open.size }, "too many HTTP connections, socket closed");
+      socket.on("error", () => undefined);
+      socket.destroy();
+      return;
+    }
+    socket.once("close", () => {
+      open.release(address);
+      clearTimeout(firstRequest.get(socket));
+    });
+    if (bounds.headersTimeoutMs > 0) {
+      const timer = setTimeout(() => socket.destroy(), bounds.headersTimeoutMs);
+      timer.unref();
+      firstRequest.set(socket, timer);
+    }
+  });
+  server.on("request", (request: IncomingMessage) => {
+    const timer = firstRequest.get(request.socket);
+    if (timer) {
+      clearTimeout(timer);
+      firstRequest.delete(request.socket);
+    }
+  });
 }

@@ -6,7 +6,7 @@ import { accountAuth, accountOf, deviceAuth, deviceOf } from "./auth.js";
 import { capBody, installBodyCap } from "./body_cap.js";
 import { installEnvelope } from "./envelope.js";
 import { instrumentHttp } from "./http_metrics.js";
-import { clientErrorHandler, frameworkErrors, guardedServerFactory } from "./boundary.js";
+import { clientErrorHandler, frameworkErrors, guardedServerFactory, type HttpConnectionBounds } from "./boundary.js";
 import { DEFAULT_QUERY_BOUNDS, queryRefusal, routerQueryParser, type QueryBounds } from "./query.js";
 import { redactUrl } from "./redact.js";
 import { deviceRoutes } from "./routes/device.js";
@@ -22,6 +22,8 @@ export interface HttpServerDeps {
   bodyLimit?: number;
   /** Bounds on query strings (config `http`); past one a request is refused with 400. */
   queryBounds?: QueryBounds;
+  /** Caps on open connections and timeouts of the HTTP port (config `http`; boundary.ts). */
+  connectionBounds?: HttpConnectionBounds;
   /**
    * Routes of other parts (data, inspector, actions...), registered by the composition root:
    * `account` ones behind the account-token hook, `device` ones behind the device-token hook,
@@ -67,7 +69,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     // router all answer in the envelope (boundary.ts).
     frameworkErrors,
     clientErrorHandler: clientErrorHandler(deps.logger),
-    serverFactory: guardedServerFactory(deps.logger),
+    serverFactory: guardedServerFactory(deps.logger, deps.connectionBounds),
   });
 
   const routes: HttpRoute[] = [];

@@ -1,3 +1,4 @@
+import type net from "node:net";
 import type { MqttLimits } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
 import type { BrokerRepository } from "../store/types.js";
@@ -72,7 +73,10 @@ export class Broker {
     this.logger = options.logger;
     this.store = options.store;
     this.sessions = new SessionManager(this);
-    this.pendingConnections = new PendingConnections(this.limits.maxPendingConnections, this.limits.maxPendingConnectionsPerAddress);
+    this.pendingConnections = new PendingConnections(this.limits.maxPendingConnections, this.limits.maxPendingConnectionsPerAddress, this.limits.connectTimeoutMs, (remoteAddress) => {
+      this.stats.pendingRefused++;
+      this.logger.debug({ remoteAddress, pending: this.pendingConnections.size }, "too many connections in progress, socket closed");
+    });
     this.matchCacheBudget = new MatchCacheBudget(this.limits.matchCacheBytes);
     this.authThrottle = new AuthThrottle(options.authFailureDelayMs ?? 250, options.authFailureDelayMaxMs ?? 5000);
   }
@@ -130,18 +134,26 @@ export class Broker {
   }
 
   /**
-   * Takes a new network connection from a transport, or closes it at once when too many
-   * connections are in progress (in all, or from its address).
+   * Counts every socket `server` accepts as a connection in progress from the TCP accept (caps
+   * and `connectTimeoutMs`, pending_connections.ts). Every MQTT listener calls it first.
+   */
+  watchListener(server: net.Server): void {
+    this.pendingConnections.watch(server);
+  }
+
+  /**
+   * Takes a new network connection from a transport, with the pending slot its TCP socket took
+   * at accept (`pending`); without one (already gone, or not from a watched listener) it takes
+   * one now, or is closed at once when too many connections are in progress.
    */
   attach(socket: TransportSocket): Connection | undefined {
-    if (!this.pendingConnections.admit(socket.remoteAddress)) {
-      this.stats.pendingRefused++;
-      this.logger.debug({ remoteAddress: socket.remoteAddress, pending: this.pendingConnections.size }, "too many connections in progress, socket closed");
+    const slot = socket.pending?.held ? socket.pending : this.pendingConnections.hold(socket.remoteAddress, () => socket.stream.destroy());
+    if (!slot) {
       socket.stream.on("error", () => undefined);
       socket.stream.destroy();
       return undefined;
     }
-    const conn = new Connection(this, socket);
+    const conn = new Connection(this, socket, slot);
     this.connections.add(conn);
     this.stats.connectionsTotal[socket.transport] = (this.stats.connectionsTotal[socket.transport] ?? 0) + 1;
     return conn;
@@ -367,14 +379,9 @@ export class Broker {
 
   private sweep(): void {
     const now = Date.now();
-    const connectTimeout = this.limits.connectTimeoutMs;
+    // Connections in progress are closed at their deadline by their pending slot.
     for (const conn of this.connections) {
-      if (conn.state === "awaiting-connect") {
-        if (now - conn.createdAt > connectTimeout) {
-          conn.closeReason = "no CONNECT in time";
-          conn.end();
-        }
-      } else if (conn.state === "connected" && conn.keepAlive > 0 && now - conn.lastPacketAt > conn.keepAlive * 1500) {
+      if (conn.state === "connected" && conn.keepAlive > 0 && now - conn.lastPacketAt > conn.keepAlive * 1500) {
         conn.disconnect(RC.KEEP_ALIVE_TIMEOUT, "keep alive timeout");
       }
     }

@@ -13,6 +13,7 @@ import { decodePackets, type PacketSink } from "./packet_decoder.js";
 import { PacketFramer } from "./packet_framer.js";
 import { ProtocolViolation, RC } from "./reason_codes.js";
 import type { Session, Will } from "./session.js";
+import type { PendingSlot } from "./pending_connections.js";
 import type { ClientInfo, ProtocolVersion, Transport } from "./types.js";
 
 /** What a transport hands the broker: a byte stream plus how much it has buffered unsent. */
@@ -21,6 +22,8 @@ export interface TransportSocket {
   transport: Transport;
   remoteAddress: string;
   bufferedBytes(): number;
+  /** The pending slot its TCP socket took at accept (`PendingConnections.claim`). */
+  pending?: PendingSlot | undefined;
 }
 
 export type ConnectionState = "awaiting-connect" | "authenticating" | "connected" | "closed";
@@ -69,8 +72,6 @@ export class Connection implements PacketSink {
   waitingForBacklog = false;
 
   private readonly framer: PacketFramer;
-  /** Holds a slot in the broker's pending connections until CONNECT succeeds or the socket ends. */
-  private pending = true;
   /**
    * Whole packets that came in the same read as CONNECT (allowed, §3.1.4), kept as bytes and
    * decoded once the client is accepted. Nothing more is read meanwhile (the socket is paused
@@ -88,7 +89,12 @@ export class Connection implements PacketSink {
   constructor(
     readonly broker: Broker,
     readonly socket: TransportSocket,
+    /** Its slot in the broker's pending connections, held until CONNECT succeeds or the socket ends. */
+    private readonly pending: PendingSlot,
   ) {
+    pending.onExpire = () => {
+      this.closeReason ??= "no CONNECT in time";
+    };
     this.framer = new PacketFramer(broker.limits.maxPacketSize, broker.limits.maxConnectPacketSize);
     const stream = socket.stream;
     stream.on("data", (chunk: Buffer) => this.onData(chunk));
@@ -142,9 +148,7 @@ export class Connection implements PacketSink {
   }
 
   private releasePending(): void {
-    if (!this.pending) return;
-    this.pending = false;
-    this.broker.pendingConnections.release(this.remoteAddress);
+    this.pending.release();
   }
 
   /**

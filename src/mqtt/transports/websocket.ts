@@ -7,10 +7,13 @@ import type { TlsMaterial } from "./tls.js";
 
 /**
  * MQTT over WebSocket (§6 of both specs): binary frames on `path`, subprotocol `mqtt`
- * (or `mqttv3.1` for old clients). With `tls` it serves wss.
+ * (or `mqttv3.1` for old clients). With `tls` it serves wss. The TCP socket counts as a
+ * connection in progress from the accept (TLS handshake and HTTP upgrade included), so its caps
+ * and deadline hold however slowly the handshakes go.
  */
 export function listenWebSocket(broker: Broker, host: string, port: number, path: string, tls?: TlsMaterial): Promise<http.Server> {
   const server = tls ? https.createServer({ cert: tls.cert, key: tls.key }) : http.createServer();
+  broker.watchListener(server);
   server.on("request", (_req, res) => {
     res.writeHead(426, { "content-type": "application/json" }).end(JSON.stringify({ status: false, message: "use a WebSocket (MQTT) connection" }));
   });
@@ -28,6 +31,7 @@ export function listenWebSocket(broker: Broker, host: string, port: number, path
       transport: tls ? "wss" : "ws",
       remoteAddress: req.socket.remoteAddress ?? "unknown",
       bufferedBytes: () => ws.bufferedAmount + stream.writableLength,
+      pending: broker.pendingConnections.claim(req.socket),
     });
   });
   return listen(server, host, port);
