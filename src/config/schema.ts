@@ -48,6 +48,16 @@ export interface MqttLimits {
    * QoS 1/2 wait in its session queue.
    */
   maxSocketBufferBytes: number;
+  /**
+   * Subscriptions one session holds, whatever the plan allows: filters past it are refused
+   * (SUBACK 0x97; 3.1.1: 0x80). Overlapping filters make every matching publish cost that many.
+   */
+  maxSubscriptionsPerSession: number;
+  /**
+   * Routing work (messages routed + subscriptions they matched) one connection's packets may
+   * cost before the rest of its read waits for the next turn of the event loop.
+   */
+  maxTurnDeliveries: number;
   /** Retained messages per account. */
   maxRetainedPerAccount: number;
   /** The same, in approximate bytes held (topic, payload, properties, trie nodes). */
@@ -325,6 +335,8 @@ export const defaultConfig: SluiceConfig = {
     maxSessionExpiry: 7 * 24 * 3600,
     legacySessionExpiry: 7 * 24 * 3600,
     maxSocketBufferBytes: 1024 * 1024,
+    maxSubscriptionsPerSession: 1000,
+    maxTurnDeliveries: 2_000,
     maxRetainedPerAccount: 100_000,
     maxRetainedBytesPerAccount: 64 * 1024 * 1024,
     maxTopicLevels: 128,

@@ -63,6 +63,13 @@ export class Broker {
   readonly startedAt = Date.now();
   sessionCount = 0;
   retainedCount = 0;
+  /**
+   * Routing work done so far, ever growing: one per message routed plus one per subscription
+   * it matched (and, from SUBSCRIBE, one per filter and per retained message sent). A
+   * connection charges itself the growth while it handles a packet, and hands the event loop
+   * back once a read's packets have cost `mqtt.maxTurnDeliveries` (connection.ts).
+   */
+  routeWork = 0;
   private readonly namespaces = new Map<string, Namespace>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private sysTimer: NodeJS.Timeout | undefined;
@@ -108,6 +115,10 @@ export class Broker {
           const shared = sharedPartsOf(sub.filter);
           if (topicLevels(shared ? shared.filter : sub.filter) > this.limits.maxTopicLevels) {
             this.logger.warn({ namespace: stored.namespace, clientId: stored.clientId, filter: sub.filter.slice(0, 200) }, "stored subscription deeper than maxTopicLevels, not restored");
+            continue;
+          }
+          if (session.subscriptions.size >= this.limits.maxSubscriptionsPerSession && !session.subscriptions.has(sub.filter)) {
+            this.logger.warn({ namespace: stored.namespace, clientId: stored.clientId, max: this.limits.maxSubscriptionsPerSession }, "stored subscription past maxSubscriptionsPerSession, not restored");
             continue;
           }
           this.subscribe(session, sub.filter, shared, { qos: sub.qos, nl: sub.nl, rap: sub.rap, rh: sub.rh, id: sub.id });
@@ -288,6 +299,7 @@ export class Broker {
    */
   private route(ns: Namespace, message: Message, only?: (client: ClientInfo) => boolean): void {
     const match = ns.tree.match(message.topic);
+    this.routeWork += 1 + match.subscribers.length + match.groups.length;
     const subscribers = only ? match.subscribers.filter((s) => only(s.session.client)) : match.subscribers;
     // A targeted message skips shared groups: it is meant for chosen sessions, not one of a pool.
     const groups = only ? [] : match.groups;

@@ -83,6 +83,14 @@ export class Connection implements PacketSink {
   private outgoingBytes = 0;
   private readThisTurn = 0;
   private readPaused = false;
+  /** Routing work (`Broker.routeWork`) this connection's packets cost since it last yielded. */
+  private workSinceYield = 0;
+  /**
+   * Packets decoded but not yet handled because the work budget of the turn is spent: handled,
+   * in order, from the next turn on (`handleHeld`). Reading stops while there are any, so this
+   * is at most one read's worth.
+   */
+  private held: Packet[] | undefined;
   private ackBlocked = false;
   private reading = true;
 
@@ -158,7 +166,7 @@ export class Connection implements PacketSink {
    */
   private syncReading(): void {
     if (this.state === "closed") return;
-    const want = !this.readPaused && !this.ackBlocked && this.state !== "authenticating";
+    const want = !this.readPaused && !this.ackBlocked && this.held === undefined && this.state !== "authenticating";
     if (want === this.reading) return;
     this.reading = want;
     if (want) this.socket.stream.resume();
@@ -181,6 +189,7 @@ export class Connection implements PacketSink {
   resumeReading(): void {
     this.readPaused = false;
     this.readThisTurn = 0;
+    this.workSinceYield = 0;
     this.syncReading();
   }
 
@@ -201,8 +210,47 @@ export class Connection implements PacketSink {
     this.syncReading();
   }
 
+  /**
+   * The read turn is bounded in bytes (`takeReadTurn`) and here in work: 1 200 tiny PUBLISH
+   * (50 KB) matching thousands of overlapping filters each would otherwise hold the loop for
+   * seconds in one go. Once the packets of this connection have cost `mqtt.maxTurnDeliveries`
+   * (messages routed + subscriptions matched), the next ones wait, decoded and in order, for the
+   * next turn; nothing more is read meanwhile.
+   */
   onPacket(packet: Packet): void {
     if (this.state === "closed") return;
+    if (this.held) {
+      this.held.push(packet);
+      return;
+    }
+    this.handlePacket(packet);
+    if (this.workSinceYield >= this.broker.limits.maxTurnDeliveries && (this.state as ConnectionState) !== "closed") {
+      this.held = [];
+      this.syncReading();
+      setImmediate(handleHeld, this);
+    }
+  }
+
+  /** Handles held packets until the turn's work budget is spent again, then waits for another turn. */
+  handleHeld(): void {
+    this.workSinceYield = 0;
+    const held = this.held;
+    if (!held) return;
+    let i = 0;
+    while (i < held.length && this.state !== "closed") {
+      this.handlePacket(held[i++]!);
+      if (this.workSinceYield >= this.broker.limits.maxTurnDeliveries && i < held.length) {
+        held.splice(0, i);
+        setImmediate(handleHeld, this);
+        return;
+      }
+    }
+    this.held = undefined;
+    this.syncReading();
+  }
+
+  private handlePacket(packet: Packet): void {
+    const work = this.broker.routeWork;
     this.broker.stats.packetIn(packet.cmd);
     try {
       this.dispatch(packet);
@@ -213,6 +261,7 @@ export class Connection implements PacketSink {
         this.disconnect(RC.UNSPECIFIED_ERROR, "internal error");
       }
     }
+    this.workSinceYield += 1 + this.broker.routeWork - work;
   }
 
   private dispatch(packet: Packet): void {
@@ -336,6 +385,7 @@ export class Connection implements PacketSink {
     this.closeReason ??= reason;
     this.state = "closed";
     this.afterConnect = undefined;
+    this.held = undefined;
     this.releasePending();
     this.broker.connectionClosed(this);
   }
@@ -355,6 +405,10 @@ function firstPacketLength(buf: Buffer): number {
   }
   // Five length bytes: malformed; the decoder rejects the lot.
   return buf.length;
+}
+
+function handleHeld(conn: Connection): void {
+  conn.handleHeld();
 }
 
 function resumeReading(conn: Connection): void {

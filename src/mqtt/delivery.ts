@@ -1,12 +1,9 @@
 import mqtt, { type IPublishPacket } from "mqtt-packet";
 import { backlogged } from "./backlog.js";
 import type { Connection } from "./connection.js";
+import { deliveryBytes } from "./message_size.js";
 import type { Delivery, Session } from "./session.js";
 import type { Message, QoS } from "./types.js";
-
-function sizeOf(message: Message): number {
-  return message.payload.length + message.topic.length + 16;
-}
 
 /**
  * Hands one message to one session with the flags its subscription decided: sends it now,
@@ -34,7 +31,7 @@ export function deliver(session: Session, message: Message, qos: QoS, retain: bo
     sendPublish(conn, session, { message, qos, retain, subscriptionIds, seq: 0, bytes: 0 }, undefined, false);
     return;
   }
-  const delivery: Delivery = { message, qos, retain, subscriptionIds, seq: session.takeSeq(), bytes: sizeOf(message) };
+  const delivery: Delivery = { message, qos, retain, subscriptionIds, seq: session.takeSeq(), bytes: deliveryBytes(message, subscriptionIds) };
   if (conn && session.queue.length === 0 && session.inflight.size < window(conn)) {
     // QoS 1/2 must not be lost, so a client that stops reading gets them queued in its session
     // (bounded, in bytes) rather than written into a socket buffer that nothing bounds.

@@ -37,6 +37,14 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
       granted.push(v5 ? RC.NOT_AUTHORIZED : 0x80);
       continue;
     }
+    if (!session.subscriptions.has(filter) && session.subscriptions.size >= broker.limits.maxSubscriptionsPerSession) {
+      // The node's own ceiling, whatever the plan allows (`unlimited` included): overlapping
+      // filters multiply the work of every publish that matches them.
+      broker.stats.refuse("subscribe");
+      broker.logger.debug({ clientId: client.clientId, max: broker.limits.maxSubscriptionsPerSession }, "subscriptions per session limit reached");
+      granted.push(v5 ? RC.QUOTA_EXCEEDED : 0x80);
+      continue;
+    }
     if (broker.hooks.admitSubscribe && !session.subscriptions.has(filter)) {
       const refused = broker.hooks.admitSubscribe(client, filter, { session: session.subscriptions.size, namespace: broker.namespace(session.namespace).stats.subscriptions });
       if (refused) {
@@ -62,6 +70,7 @@ export function handleSubscribe(conn: Connection, packet: ISubscribePacket): voi
       }
     }
   }
+  broker.routeWork += packet.subscriptions.length + retainedToSend.length;
   conn.send({ cmd: "suback", messageId: packet.messageId, granted });
   broker.hooks.subscribed?.(client, packet.subscriptions.map((s, i) => ({ filter: s.topic, qos: s.qos, reasonCode: granted[i]! })));
   for (const r of retainedToSend) deliver(session, r.message, r.qos, true, r.id === undefined ? undefined : [r.id]);

@@ -1,38 +1,21 @@
 import { topicMatches } from "./topics.js";
+import { messageBytes } from "./message_size.js";
 import type { Message } from "./types.js";
 
 /**
- * Approximate bytes one retained message holds: its topic, payload and properties, the
- * message object, and a trie node (a Map entry and a node object) per topic level. Levels
- * shared with other topics are counted for each: an upper bound, which is what a budget needs.
+ * Approximate bytes one retained message holds: the message itself (`messageBytes`: topic,
+ * payload, properties, the object), and a trie node (a Map entry and a node object) per topic
+ * level. Levels shared with other topics are counted for each: an upper bound, which is what a
+ * budget needs.
  */
 export function retainedMessageBytes(message: Message): number {
   let levels = 1;
   for (let i = message.topic.indexOf("/"); i !== -1; i = message.topic.indexOf("/", i + 1)) levels++;
-  return MESSAGE_OVERHEAD + levels * LEVEL_OVERHEAD + message.topic.length * 2 + message.payload.length + propertiesBytes(message.properties);
+  return messageBytes(message) + levels * LEVEL_OVERHEAD;
 }
 
-/** Measured order of a `Message` object (Node 20), and of one trie level (node + Map + entry). */
-const MESSAGE_OVERHEAD = 160;
+/** Measured order of one trie level (node + Map + entry). */
 const LEVEL_OVERHEAD = 200;
-
-/** Strings count two bytes a character, buffers their length, anything else a few bytes. */
-function propertiesBytes(properties: Message["properties"]): number {
-  if (!properties) return 0;
-  let n = 64;
-  const add = (v: unknown): void => {
-    if (typeof v === "string") n += 16 + v.length * 2;
-    else if (Buffer.isBuffer(v)) n += 32 + v.length;
-    else if (Array.isArray(v)) for (const item of v) add(item);
-    else if (v !== null && typeof v === "object") for (const [k, item] of Object.entries(v)) {
-        add(k);
-        add(item);
-      }
-    else n += 8;
-  };
-  add(properties);
-  return n;
-}
 
 class RetainNode {
   children: Map<string, RetainNode> | undefined;

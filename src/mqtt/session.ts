@@ -11,7 +11,7 @@ export interface Delivery {
   subscriptionIds: number[] | undefined;
   /** Persistence order. */
   seq: number;
-  /** Encoded size estimate used for the queue's byte bound. */
+  /** Bytes the copy holds, properties included (`deliveryBytes`, message_size.ts): the queue's byte bound. */
   bytes: number;
 }
 

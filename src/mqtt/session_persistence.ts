@@ -1,5 +1,6 @@
 import { InsertBatcher } from "../data/sqlite/insert_batcher.js";
 import type { BrokerRepository, SessionWrite, StoredCopy, StoredMessage, StoredSessionMessage, StoredSessionState, StoredSubscription } from "../store/types.js";
+import { deliveryBytes } from "./message_size.js";
 import type { Delivery, InflightDelivery, Session } from "./session.js";
 import type { ForwardedProperties, Message } from "./types.js";
 
@@ -62,7 +63,7 @@ export function storedDeliveryOf(m: StoredSessionMessage): Delivery | InflightDe
     m = { ...m, properties: Object.keys(rest).length > 0 ? rest : null };
   }
   const message = messageFromStored(m);
-  const base: Delivery = { message, qos: m.qos, retain: m.retain, subscriptionIds, seq: m.seq, bytes: m.payload.length + m.topic.length + 16 };
+  const base: Delivery = { message, qos: m.qos, retain: m.retain, subscriptionIds, seq: m.seq, bytes: deliveryBytes(message, subscriptionIds) };
   return m.state === "queued" ? base : { ...base, state: m.state === "pubrel" ? "pubrel" : "publish" };
 }
 

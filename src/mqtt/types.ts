@@ -25,6 +25,8 @@ export interface Message {
    * over its table.
    */
   wire?: { v4?: Buffer; v5?: Buffer };
+  /** Bytes the message holds, properties included, set once by `messageBytes` (message_size.ts). */
+  size?: number;
 }
 
 export interface SubscriptionOptions {
