@@ -182,7 +182,10 @@ export const METERED_PLAN = "bench-metered";
 function writeBenchConfig(dir: string): string {
   const huge = 1_000_000_000;
   const path = join(dir, "bench-config.json");
+  // BENCH_SLUICE_CONFIG: JSON merged over this file (per section), to measure a setting's cost.
+  const extra = JSON.parse(process.env["BENCH_SLUICE_CONFIG"] ?? "{}") as Record<string, unknown>;
   writeFileSync(path, JSON.stringify({
+    ...extra,
     plans: {
       [METERED_PLAN]: {
         devices: huge, connections: huge, connectionsPerDevice: huge, publishesPerMinute: huge, publishesPerMinutePerConnection: huge,

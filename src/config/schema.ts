@@ -54,10 +54,11 @@ export interface MqttLimits {
    */
   maxSubscriptionsPerSession: number;
   /**
-   * Routing work (messages routed + subscriptions they matched) one connection's packets may
-   * cost before the rest of its read waits for the next turn of the event loop.
+   * Event-loop time, ms, one connection's packets may take in one turn before the rest of its
+   * read waits for the next turn (checked every few hundred units of routing work: messages
+   * routed + subscriptions they matched).
    */
-  maxTurnDeliveries: number;
+  maxTurnMs: number;
   /** Retained messages per account. */
   maxRetainedPerAccount: number;
   /** The same, in approximate bytes held (topic, payload, properties, trie nodes). */
@@ -336,7 +337,7 @@ export const defaultConfig: SluiceConfig = {
     legacySessionExpiry: 7 * 24 * 3600,
     maxSocketBufferBytes: 1024 * 1024,
     maxSubscriptionsPerSession: 1000,
-    maxTurnDeliveries: 2_000,
+    maxTurnMs: 10,
     maxRetainedPerAccount: 100_000,
     maxRetainedBytesPerAccount: 64 * 1024 * 1024,
     maxTopicLevels: 128,

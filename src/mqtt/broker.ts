@@ -67,7 +67,7 @@ export class Broker {
    * Routing work done so far, ever growing: one per message routed plus one per subscription
    * it matched (and, from SUBSCRIBE, one per filter and per retained message sent). A
    * connection charges itself the growth while it handles a packet, and hands the event loop
-   * back once a read's packets have cost `mqtt.maxTurnDeliveries` (connection.ts).
+   * back once a read's packets have cost `mqtt.maxTurnMs` (connection.ts).
    */
   routeWork = 0;
   private readonly namespaces = new Map<string, Namespace>();
