@@ -202,7 +202,9 @@ async function startSluice(slot: TargetSlot, options: StartOptions): Promise<Run
   if (!existsSync(sluiceMain)) throw new Error(`${sluiceMain} not found (build first)`);
   const dir = mkdtempSync(join(tmpdir(), "sluice-bench-data-"));
   registerTempDir(dir);
+  // BENCH_SLUICE_NODE_ARGS: flags for the broker's node (e.g. "--cpu-prof --cpu-prof-dir=/tmp/p").
   const args = [
+    ...(process.env["BENCH_SLUICE_NODE_ARGS"]?.split(" ").filter((a) => a !== "") ?? []),
     sluiceMain,
     "start",
     "--data-dir",
