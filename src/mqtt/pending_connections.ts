@@ -14,8 +14,12 @@ import type net from "node:net";
 export class PendingConnections {
   private total = 0;
   private readonly byAddress = new Map<string, number>();
-  /** Slots taken at accept and not yet claimed by a connection, by TCP 4-tuple. */
-  private readonly unclaimed = new Map<string, PendingSlot>();
+  /**
+   * Slots taken at accept and not yet claimed, by the accepted socket. Keyed by the object, not
+   * by a 4-tuple string: reading a socket's addresses caches them on it, which cost an idle
+   * connection about 2 KB.
+   */
+  private readonly unclaimed = new WeakMap<net.Socket, PendingSlot>();
 
   constructor(
     private readonly maxTotal: number,
@@ -72,23 +76,21 @@ export class PendingConnections {
         socket.destroy();
         return;
       }
-      const key = socketKey(socket);
-      this.unclaimed.set(key, slot);
-      socket.once("close", () => {
-        slot.release();
-        if (this.unclaimed.get(key) === slot) this.unclaimed.delete(key);
-      });
+      this.unclaimed.set(socket, slot);
+      socket.once("close", () => slot.release());
     });
   }
 
   /**
-   * The slot the accepted TCP socket under `socket` took (`socket` itself, or a TLS socket over
-   * it: the same 4-tuple); the caller now releases it when CONNECT is accepted.
+   * The slot the accepted TCP socket under `socket` took (`socket` itself, or the raw socket a
+   * server-side TLS socket wraps, its `_parent`); the caller now releases it when CONNECT is
+   * accepted.
    */
   claim(socket: net.Socket): PendingSlot | undefined {
-    const key = socketKey(socket);
-    const slot = this.unclaimed.get(key);
-    if (slot) this.unclaimed.delete(key);
+    // `_parent`: Node's name for the raw socket under a server-side TLSSocket (not in the typings).
+    const accepted = (socket as net.Socket & { _parent?: net.Socket })._parent ?? socket;
+    const slot = this.unclaimed.get(accepted);
+    if (slot) this.unclaimed.delete(accepted);
     return slot?.held ? slot : undefined;
   }
 }
@@ -125,8 +127,4 @@ export class PendingSlot {
     clearTimeout(this.timer);
     this.owner.release(this.address);
   }
-}
-
-function socketKey(socket: net.Socket): string {
-  return `${socket.localAddress}|${socket.localPort}|${socket.remoteAddress}|${socket.remotePort}`;
 }
