@@ -4,12 +4,11 @@ import { after, before, describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import mqttPacket, { type IPublishPacket, type Packet } from "mqtt-packet";
-import { pino } from "pino";
-import { defaultConfig, type MqttLimits } from "../../src/config/schema.js";
+import { type MqttLimits } from "../../src/config/schema.js";
 import { Broker } from "../../src/mqtt/broker.js";
-import { listenTcp } from "../../src/mqtt/transports/tcp.js";
 import { nextMessages, startSluice } from "../helpers/sluice.js";
 import { connectPacket, WireClient } from "../helpers/wire.js";
+import { brokerOnLoopback } from "../helpers/bare_broker.js";
 
 // One client misbehaving on purpose (issue 10) must cost the broker a bounded amount, counted
 // in bytes, and must not stop an unrelated client from being served. Each describe reproduces
@@ -36,29 +35,16 @@ function liveBytes(): number {
  * which the socket is still in progress).
  */
 function bareBroker(limits: Partial<MqttLimits>, badDelayMs = 0): { broker: () => Broker; port: () => number } {
-  let broker: Broker;
-  let server: Server;
-  before(async () => {
-    broker = new Broker({
-      limits: { ...defaultConfig.mqtt, ...limits },
-      hooks: {
-        authenticate: async (req) => {
-          if (req.password?.toString() !== "bad") return { ok: true, namespace: "test", principal: {} };
-          await new Promise((r) => setTimeout(r, badDelayMs));
-          return { ok: false, reason: "bad_credentials" };
-        },
+  return brokerOnLoopback({
+    limits,
+    hooks: {
+      authenticate: async (req) => {
+        if (req.password?.toString() !== "bad") return { ok: true, namespace: "test", principal: {} };
+        await new Promise((r) => setTimeout(r, badDelayMs));
+        return { ok: false, reason: "bad_credentials" };
       },
-      logger: pino({ level: "silent" }),
-      sysInterval: 0,
-    });
-    await broker.start();
-    server = await listenTcp(broker, "127.0.0.1", 0);
+    },
   });
-  after(async () => {
-    server.close();
-    await broker.stop();
-  });
-  return { broker: () => broker, port: () => (server.address() as AddressInfo).port };
 }
 
 let serial = 0;

@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
-import type { AddressInfo, Server } from "node:net";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { pino } from "pino";
-import { defaultConfig, type MqttLimits } from "../../src/config/schema.js";
+import { type MqttLimits } from "../../src/config/schema.js";
 import { Broker } from "../../src/mqtt/broker.js";
-import { listenTcp } from "../../src/mqtt/transports/tcp.js";
 import { WireClient } from "../helpers/wire.js";
+import { brokerOnLoopback } from "../helpers/bare_broker.js";
 
 // Byte bounds of issue 10 that were counted in entries (or not at all): each one is reached
 // over real sockets, shown to hold, and an unrelated client is served past it.
@@ -24,23 +22,7 @@ function liveBytes(): number {
 
 /** A broker on an ephemeral loopback port; the password names the namespace (the account). */
 function brokerWith(limits: Partial<MqttLimits>): { broker: () => Broker; port: () => number } {
-  let broker: Broker;
-  let server: Server;
-  before(async () => {
-    broker = new Broker({
-      limits: { ...defaultConfig.mqtt, ...limits },
-      hooks: { authenticate: async (req) => ({ ok: true, namespace: req.password?.toString() ?? "anonymous", principal: {} }) },
-      logger: pino({ level: "silent" }),
-      sysInterval: 0,
-    });
-    await broker.start();
-    server = await listenTcp(broker, "127.0.0.1", 0);
-  });
-  after(async () => {
-    server.close();
-    await broker.stop();
-  });
-  return { broker: () => broker, port: () => (server.address() as AddressInfo).port };
+  return brokerOnLoopback({ limits, hooks: { authenticate: async (req) => ({ ok: true, namespace: req.password?.toString() ?? "anonymous", principal: {} }) } });
 }
 
 describe("retained bytes per account (maxRetainedBytesPerAccount)", () => {

@@ -1,12 +1,9 @@
 import assert from "node:assert/strict";
-import type { AddressInfo, Server } from "node:net";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import mqttPacket from "mqtt-packet";
-import { pino } from "pino";
 import { defaultConfig } from "../../src/config/schema.js";
-import { Broker } from "../../src/mqtt/broker.js";
-import { listenTcp } from "../../src/mqtt/transports/tcp.js";
 import { WireClient } from "../helpers/wire.js";
+import { brokerOnLoopback } from "../helpers/bare_broker.js";
 
 // Attack on issue 10: a read turn is bounded in bytes (READ_TURN_BYTES, 64 KiB) but not in
 // work, and with the default plan (`unlimited`) nothing bounds subscriptions per connection.
@@ -28,29 +25,15 @@ const PUBLISHES = 2400;
 
 for (const variant of ["default limits", "subscriptions cap lifted"] as const) {
 describe(`attack10: overlapping subscriptions (${variant}): one read of tiny publishes must not hold the loop in one go`, () => {
-  let broker: Broker;
-  let server: Server;
   const cap = variant === "default limits" ? defaultConfig.mqtt.maxSubscriptionsPerSession : 2 ** LEVELS;
   // With the cap each publish matches 16× fewer filters: 16× more publishes keep the flood long
   // enough (hundreds of ms) that a few turns of the budget do not look like a held loop.
   const publishes = variant === "default limits" ? 16 * PUBLISHES : PUBLISHES;
-  before(async () => {
-    broker = new Broker({
-      limits: { ...defaultConfig.mqtt, maxSubscriptionsPerSession: cap },
-      hooks: { authenticate: async () => ({ ok: true, namespace: "test", principal: {} }) },
-      logger: pino({ level: "silent" }),
-      sysInterval: 0,
-    });
-    await broker.start();
-    server = await listenTcp(broker, "127.0.0.1", 0);
-  });
-  after(async () => {
-    server.close();
-    await broker.stop();
-  });
+  const { broker: brokerOf, port: portOf } = brokerOnLoopback({ limits: { maxSubscriptionsPerSession: cap } });
 
   test(`${2 ** LEVELS} overlapping filters, ${publishes} pipelined publishes: an unrelated client is served while they are handled`, async () => {
-    const port = (server.address() as AddressInfo).port;
+    const port = portOf();
+    const broker = brokerOf();
     const attacker = await WireClient.connected(port, "x", { protocolVersion: 5, clientId: "overlap" });
     const topic = Array.from({ length: LEVELS }, (_, i) => `a${i}`).join("/");
     let subscriptions: { topic: string; qos: 0 }[] = [];

@@ -1,14 +1,10 @@
 import assert from "node:assert/strict";
-import type { AddressInfo, Server } from "node:net";
-import { after, before, describe, test } from "node:test";
+import { before, describe, test } from "node:test";
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { pino } from "pino";
-import { defaultConfig, type MqttLimits } from "../../src/config/schema.js";
-import { Broker } from "../../src/mqtt/broker.js";
 import type { Delivery } from "../../src/mqtt/session.js";
-import { listenTcp } from "../../src/mqtt/transports/tcp.js";
 import { WireClient } from "../helpers/wire.js";
+import { brokerOnLoopback } from "../helpers/bare_broker.js";
 
 // Attack on issue 10: `maxQueuedBytes` is meant to bound what one stalled QoS 1 subscriber
 // costs, but the queue counts a message as payload + topic + 16 (delivery.ts `sizeOf`). A 5.0
@@ -37,26 +33,11 @@ function propertyBytes(d: Delivery): number {
 
 describe("attack10: queued bytes must count MQTT 5 properties (maxQueuedBytes)", () => {
   const QUEUE_BYTES = 8 * MiB;
-  let broker: Broker;
-  let server: Server;
-  before(async () => {
-    const limits: MqttLimits = { ...defaultConfig.mqtt, maxSocketBufferBytes: MiB, maxQueuedBytes: QUEUE_BYTES, maxQueuedMessages: 1000 };
-    broker = new Broker({
-      limits,
-      hooks: { authenticate: async () => ({ ok: true, namespace: "test", principal: {} }) },
-      logger: pino({ level: "silent" }),
-      sysInterval: 0,
-    });
-    await broker.start();
-    server = await listenTcp(broker, "127.0.0.1", 0);
-  });
-  after(async () => {
-    server.close();
-    await broker.stop();
-  });
+  const { broker: brokerOf, port: portOf } = brokerOnLoopback({ limits: { maxSocketBufferBytes: MiB, maxQueuedBytes: QUEUE_BYTES, maxQueuedMessages: 1000 } });
 
   test("a stalled QoS 1 subscriber, 64 publishes of 1 byte + ~960 KB of user properties: the queue holds at most maxQueuedBytes", async () => {
-    const port = (server.address() as AddressInfo).port;
+    const port = portOf();
+    const broker = brokerOf();
     const slow = await WireClient.connected(port, "x", { protocolVersion: 5, clientId: "slow" });
     slow.send({ cmd: "subscribe", messageId: 1, subscriptions: [{ topic: "props/#", qos: 1 }] });
     await slow.next("suback");

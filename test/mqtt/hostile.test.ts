@@ -1,13 +1,10 @@
 import assert from "node:assert/strict";
-import type { AddressInfo, Server } from "node:net";
 import { after, before, describe, test } from "node:test";
 import mqttPacket from "mqtt-packet";
-import { pino } from "pino";
-import { defaultConfig } from "../../src/config/schema.js";
 import { Broker } from "../../src/mqtt/broker.js";
-import { listenTcp } from "../../src/mqtt/transports/tcp.js";
 import { nextMessages, startSluice, type TestSluice } from "../helpers/sluice.js";
 import { connectPacket, metricValue, WireClient } from "../helpers/wire.js";
+import { brokerOnLoopback } from "../helpers/bare_broker.js";
 
 // A broker faces the internet: malformed bytes, protocol violations, oversized packets,
 // silent sockets and clients that stop reading must cost it one connection at most, never
@@ -274,23 +271,7 @@ describe("timeouts", () => {
  * ephemeral port for the enclosing describe: holding acks is what piles QoS 1 messages up.
  */
 function brokerHoldingAcks(hold: () => Promise<void>): { port: () => number } {
-  let broker: Broker;
-  let server: Server;
-  before(async () => {
-    broker = new Broker({
-      limits: { ...defaultConfig.mqtt, receiveMaximum: 2 },
-      hooks: { authenticate: async () => ({ ok: true, namespace: "test", principal: {} }), published: hold },
-      logger: pino({ level: "silent" }),
-      sysInterval: 0,
-    });
-    await broker.start();
-    server = await listenTcp(broker, "127.0.0.1", 0);
-  });
-  after(async () => {
-    server.close();
-    await broker.stop();
-  });
-  return { port: () => (server.address() as AddressInfo).port };
+  return brokerOnLoopback({ limits: { receiveMaximum: 2 }, hooks: { published: hold } });
 }
 
 describe("receive maximum", () => {
