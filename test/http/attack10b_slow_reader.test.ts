@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import net from "node:net";
+import { after, before, describe, test } from "node:test";
+import { defaultConfig } from "../../src/config/schema.js";
+import { startSluice, type TestSluice } from "../helpers/sluice.js";
+
+// Attack on the issue-10 fixes (data.maxPageBytes, HTTP timeouts): a page is now cut at 8 MiB,
+// but nothing bounds how long, or how much, the server keeps for a client that asks for a page
+// and never reads the answer. Node's requestTimeout ends once the request is received, the
+// keep-alive timeout starts once the response is finished, and no write timeout exists: the
+// whole page stays buffered in the server for as long as the client keeps the socket open.
+// Measured on a running server (default config): 50 such sockets from one address, each one
+// ~60-byte GET, RSS +1 026 MiB, still +737 MiB and every socket open 20 s later. The per-address
+// cap (200) allows ~4 GiB from one host; the global one (4 000) ~32 GiB.
+
+const MiB = 1024 * 1024;
+const SOCKETS = 30;
+const TIMEOUT_MS = 1000;
+
+describe("attack10b: a client that never reads its GET /data answer holds the page in the server", () => {
+  let sluice: TestSluice;
+  let token: string;
+  before(async () => {
+    sluice = await startSluice({
+      http: { ...defaultConfig.http, headersTimeoutMs: TIMEOUT_MS, requestTimeoutMs: TIMEOUT_MS, keepAliveTimeoutMs: TIMEOUT_MS },
+    });
+    ({ token } = await sluice.device());
+    const metadata: Record<string, string> = {};
+    for (let i = 0; i < 9; i++) metadata[`m${i}`] = "y".repeat(1000);
+    const batch = Array.from({ length: 11 }, () => ({ variable: "big", value: "v".repeat(6000), metadata }));
+    const body = JSON.stringify(batch);
+    for (let posted = 0; posted < 660; posted += batch.length) {
+      const res = await fetch(`${sluice.api}/data`, { method: "POST", headers: { "content-type": "application/json", authorization: token }, body });
+      assert.ok(res.ok, `POST /data ${res.status}`);
+      await res.arrayBuffer();
+    }
+  });
+  after(async () => sluice.close());
+
+  test(`${SOCKETS} GET /data?qty=10000 never read: the server neither closes them past its timeouts nor bounds what it buffers`, async () => {
+    const gc = (globalThis as { gc?: () => void }).gc;
+    gc?.();
+    const rss0 = process.memoryUsage().rss;
+    const sockets: net.Socket[] = [];
+    for (let i = 0; i < SOCKETS; i++) {
+      const socket = net.connect({ port: sluice.ports.http, host: "127.0.0.1" });
+      socket.on("error", () => undefined);
+      socket.on("connect", () => {
+        socket.write(`GET /data?variable=big&qty=10000 HTTP/1.1\r\nHost: x\r\nAuthorization: ${token}\r\n\r\n`);
+        socket.pause(); // never read: the kernel buffers fill, then the server's
+      });
+      sockets.push(socket);
+    }
+    // Every timeout the server has (headers, request, keep-alive) passes several times over.
+    await new Promise((r) => setTimeout(r, 5 * TIMEOUT_MS));
+    gc?.();
+    const grownMiB = (process.memoryUsage().rss - rss0) / MiB;
+    const open = sockets.filter((s) => !s.destroyed && !s.readableEnded).length;
+    for (const s of sockets) s.destroy();
+    assert.ok(
+      open === 0 || grownMiB < SOCKETS,
+      `${open} of ${SOCKETS} non-reading sockets still open after ${5 * TIMEOUT_MS} ms (every timeout ${TIMEOUT_MS} ms); RSS +${grownMiB.toFixed(0)} MiB (~1 MiB a socket allowed)`,
+    );
+  });
+});
