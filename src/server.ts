@@ -304,7 +304,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     connectionBounds: {
       maxConnections: config.http.maxConnections, maxConnectionsPerAddress: config.http.maxConnectionsPerAddress,
       headersTimeoutMs: config.http.headersTimeoutMs, requestTimeoutMs: config.http.requestTimeoutMs, keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
+      idleTimeoutMs: config.http.idleTimeoutMs,
     },
+    maxResponseBytesInFlight: config.http.maxResponseBytesInFlight,
     admit: httpAdmission({ limits, identity, inspector }),
     routes: {
       account: [

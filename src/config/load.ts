@@ -45,7 +45,7 @@ const sectionFlags: Record<string, [Section, string]> = {
 const atLeastOne = [
   "analysis.runAsUid", "analysis.runAsGid", "analysis.concurrencyPerAccount", "notifications.maxPerAccount",
   "webhooks.attempts", "webhooks.concurrency", "webhooks.concurrencyPerAccount", "webhooks.timeoutMs", "smtp.concurrency", "smtp.concurrencyPerAccount",
-  "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth", "http.maxConnections", "http.maxConnectionsPerAddress", "http.keepAliveTimeoutMs",
+  "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth", "http.maxConnections", "http.maxConnectionsPerAddress", "http.keepAliveTimeoutMs", "http.maxResponseBytesInFlight",
   "inspector.maxStreamsPerAccount", "inspector.maxStreamBufferedBytes", "inspector.maxTotalBytes", "inspector.maxDevices", "inspector.maxEventsPerDevice",
   "parsers.maxIsolates", "parsers.memoryMb", "parsers.timeoutMs", "data.maxPageBytes",
 ];

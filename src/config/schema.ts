@@ -204,6 +204,14 @@ export interface HttpLimits {
   requestTimeoutMs: number;
   /** An idle keep-alive connection is closed after this. */
   keepAliveTimeoutMs: number;
+  /**
+   * A connection on which nothing moves for this long is closed, a response in progress
+   * included: a client that stops reading its answer would otherwise pin it in memory (SSE
+   * streams write a heartbeat more often). 0 = no limit.
+   */
+  idleTimeoutMs: number;
+  /** Bytes of responses being sent, all connections together; past it a large answer gets 503. */
+  maxResponseBytesInFlight: number;
 }
 
 /** Outbound connections made on an account's behalf. */
@@ -381,6 +389,7 @@ export const defaultConfig: SluiceConfig = {
     maxQueryBytes: 8 * 1024, maxQueryParameters: 1000, maxQueryDepth: 5,
     maxConnections: 4000, maxConnectionsPerAddress: 200,
     headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000,
+    idleTimeoutMs: 30_000, maxResponseBytesInFlight: 256 * 1024 * 1024,
   },
   parsers: { loopSliceMs: 2, maxBatchMs: 4, maxIsolates: 256, memoryMb: 32, timeoutMs: 200 },
   // 100, as /events allows per account.

@@ -48,6 +48,8 @@ export interface HttpConnectionBounds {
   /** A whole request must arrive within this (a response in progress, e.g. SSE, is not cut). 0 = none. */
   requestTimeoutMs: number;
   keepAliveTimeoutMs: number;
+  /** Nothing moving on a connection for this long closes it, a response in progress included. 0 = none. */
+  idleTimeoutMs: number;
 }
 
 export const DEFAULT_CONNECTION_BOUNDS: HttpConnectionBounds = {
@@ -56,6 +58,7 @@ export const DEFAULT_CONNECTION_BOUNDS: HttpConnectionBounds = {
   headersTimeoutMs: 10_000,
   requestTimeoutMs: 30_000,
   keepAliveTimeoutMs: 5000,
+  idleTimeoutMs: 30_000,
 };
 
 /**
@@ -109,6 +112,13 @@ function checkingInterval(bounds: HttpConnectionBounds): number {
 
 function boundConnections(server: Server, bounds: HttpConnectionBounds, logger: Logger): void {
   server.keepAliveTimeout = bounds.keepAliveTimeoutMs;
+  // Socket inactivity, reads and writes alike: with no 'timeout' listener of ours Node destroys
+  // the socket. A client that stops reading a large answer is cut here (SSE heartbeats keep a
+  // quiet stream moving).
+  server.timeout = bounds.idleTimeoutMs;
+  // Said outright: a 'timeout' listener on the request or response (a library's) would
+  // otherwise keep Node from destroying the socket.
+  server.on("timeout", (socket: Socket) => socket.destroy());
   server.requestTimeout = bounds.requestTimeoutMs;
   server.headersTimeout = bounds.requestTimeoutMs > 0 ? Math.min(bounds.headersTimeoutMs, bounds.requestTimeoutMs) : bounds.headersTimeoutMs;
   const open = new PendingConnections(bounds.maxConnections, bounds.maxConnectionsPerAddress);

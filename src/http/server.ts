@@ -5,6 +5,7 @@ import type { Metrics } from "../observability/metrics.js";
 import { accountAuth, accountOf, deviceAuth, deviceOf } from "./auth.js";
 import { capBody, installBodyCap } from "./body_cap.js";
 import { installEnvelope } from "./envelope.js";
+import { installResponseBudget } from "./response_budget.js";
 import { instrumentHttp } from "./http_metrics.js";
 import { clientErrorHandler, frameworkErrors, guardedServerFactory, type HttpConnectionBounds } from "./boundary.js";
 import { DEFAULT_QUERY_BOUNDS, queryRefusal, routerQueryParser, type QueryBounds } from "./query.js";
@@ -24,6 +25,8 @@ export interface HttpServerDeps {
   queryBounds?: QueryBounds;
   /** Caps on open connections and timeouts of the HTTP port (config `http`; boundary.ts). */
   connectionBounds?: HttpConnectionBounds;
+  /** Bytes of large answers being sent at once (config `http.maxResponseBytesInFlight`; response_budget.ts). */
+  maxResponseBytesInFlight?: number;
   /**
    * Routes of other parts (data, inspector, actions...), registered by the composition root:
    * `account` ones behind the account-token hook, `device` ones behind the device-token hook,
@@ -79,6 +82,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   });
 
   acceptJsonOnly(app);
+  if (deps.maxResponseBytesInFlight !== undefined) installResponseBudget(app, deps.maxResponseBytesInFlight);
   installEnvelope(app, bodyLimit);
   instrumentHttp(app, deps.metrics);
   // First hook of every route, before authentication: a query string past its bounds is refused.

@@ -97,7 +97,8 @@ export class PendingConnections {
 
 /** One connection in progress: a counted slot and the deadline to leave it. */
 export class PendingSlot {
-  private readonly timer: NodeJS.Timeout;
+  // Dropped on release: a slot lives as long as its connection, its timer and callbacks need not.
+  private timer: NodeJS.Timeout | undefined;
   private holding = true;
   /** Called just before the deadline closes the socket (a connection records why). */
   onExpire: (() => void) | undefined;
@@ -125,6 +126,8 @@ export class PendingSlot {
     if (!this.holding) return;
     this.holding = false;
     clearTimeout(this.timer);
+    this.timer = undefined;
+    this.onExpire = undefined;
     this.owner.release(this.address);
   }
 }
