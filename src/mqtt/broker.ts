@@ -6,7 +6,7 @@ import { AuthThrottle } from "./auth_throttle.js";
 import { WriteBacklog } from "./backlog.js";
 import { Connection, type TransportSocket } from "./connection.js";
 import { deliver, drainQueue, resendInflight } from "./delivery.js";
-import { MatchCacheBudget } from "./match_cache.js";
+import { CacheBudget } from "../store/budgeted_cache.js";
 import { PendingConnections } from "./pending_connections.js";
 import { RC } from "./reason_codes.js";
 import { RetainedMessages, retainedMessageBytes } from "./retain.js";
@@ -59,7 +59,7 @@ export class Broker {
   /** Bytes written to sockets and not yet taken by the kernel, all connections together. */
   readonly backlog = new WriteBacklog();
   /** The byte budget all namespaces' match caches share. */
-  readonly matchCacheBudget: MatchCacheBudget;
+  readonly matchCacheBudget: CacheBudget;
   readonly startedAt = Date.now();
   sessionCount = 0;
   retainedCount = 0;
@@ -84,7 +84,7 @@ export class Broker {
       this.stats.pendingRefused++;
       this.logger.debug({ remoteAddress, pending: this.pendingConnections.size }, "too many connections in progress, socket closed");
     });
-    this.matchCacheBudget = new MatchCacheBudget(this.limits.matchCacheBytes);
+    this.matchCacheBudget = new CacheBudget(this.limits.matchCacheBytes);
     this.authThrottle = new AuthThrottle(options.authFailureDelayMs ?? 250, options.authFailureDelayMaxMs ?? 5000);
   }
 

@@ -1,4 +1,4 @@
-import { MatchCache, MatchCacheBudget, matchEntryBytes } from "./match_cache.js";
+import { BudgetedCache, CacheBudget } from "../store/budgeted_cache.js";
 import type { SubscriptionOptions } from "./types.js";
 
 /** A subscriber entry: whose subscription it is, and with which options. */
@@ -37,15 +37,15 @@ const STANDALONE_CACHE_BYTES = 4 * 1024 * 1024;
  * branches a topic can reach (exact level, `+`, `#`), so its cost depends on the topic's depth,
  * not on how many subscriptions exist. Results are cached per topic until the next change,
  * since devices publish to the same few topics over and over; the cache is counted in bytes
- * against a budget shared by every namespace (match_cache.ts).
+ * against a budget shared by every namespace (store/budgeted_cache.ts).
  */
 export class SubscriptionTree<S> {
   private readonly root = new TrieNode<S>();
-  private readonly cache: MatchCache<MatchResult<S>>;
+  private readonly cache: BudgetedCache<MatchResult<S>>;
   private count = 0;
 
-  constructor(budget: MatchCacheBudget = new MatchCacheBudget(STANDALONE_CACHE_BYTES)) {
-    this.cache = new MatchCache(budget);
+  constructor(budget: CacheBudget = new CacheBudget(STANDALONE_CACHE_BYTES)) {
+    this.cache = new BudgetedCache(budget);
   }
 
   get size(): number {
@@ -157,3 +157,13 @@ function collect<S>(node: TrieNode<S>, out: MatchResult<S>): void {
   if (node.subscribers) for (const s of node.subscribers.values()) out.subscribers.push(s);
   if (node.groups) for (const g of node.groups.values()) out.groups.push(g);
 }
+
+/**
+ * What a cached topic costs: the key (V8 keeps a string in one or two bytes per unit; count
+ * two), a reference per result, and the Map entry and result objects themselves.
+ */
+function matchEntryBytes(topic: string, results: number): number {
+  return 2 * topic.length + 8 * results + ENTRY_OVERHEAD;
+}
+
+const ENTRY_OVERHEAD = 160;

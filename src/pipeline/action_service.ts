@@ -3,18 +3,13 @@ import { invalid, notFound } from "../errors.js";
 import { generateId } from "../identity/tokens.js";
 import type { ActionRepository } from "../store/sqlite/actions.js";
 import { topicMatches } from "../mqtt/topics.js";
+import { BudgetedCache, CacheBudget } from "../store/budgeted_cache.js";
 import { validateKind, validateTrigger, type Action, type ActionParams, type MqttTopicTrigger, type TriggerKind } from "./action_model.js";
 
-/** Entries of one account's topic cache at most; bytes are bounded by `topicCacheBytes`. */
-const TOPIC_CACHE_LIMIT = 4096;
 /** What a cached topic costs beside its characters: Map slot, key string header, list. */
 const TOPIC_ENTRY_OVERHEAD = 96;
 import type { ActionRegistry } from "./actions/registry.js";
 
-interface TopicCache {
-  byTopic: Map<string, readonly Action[]>;
-  bytes: number;
-}
 
 const NO_ACTIONS: readonly Action[] = Object.freeze([]);
 
@@ -41,9 +36,9 @@ export class ActionService extends EventEmitter {
    * Read for every message a device publishes, so it is cached (devices reuse few topics) and
    * dropped whenever the account's actions change.
    */
-  private readonly mqttByAccount = new Map<string, TopicCache>();
-  /** Bytes of all accounts' topic caches together (topics are up to 64 KiB each). */
-  private topicCacheHeld = 0;
+  private readonly mqttByAccount = new Map<string, BudgetedCache<readonly Action[]>>();
+  /** All accounts' topic caches draw on it (topics are up to 64 KiB each). */
+  private readonly topicBudget: CacheBudget;
   /** Actions whose run time changed and is not stored yet (written in batches, see `touch`). */
   private readonly unsaved = new Set<Action>();
   private saveTimer: NodeJS.Timeout | undefined;
@@ -54,9 +49,10 @@ export class ActionService extends EventEmitter {
     private readonly registry: ActionRegistry,
     private readonly onError: (err: unknown) => void = () => undefined,
     /** Bytes of cached topic → actions lists, all accounts together (config `pipeline.actionTopicCacheBytes`). */
-    private readonly topicCacheBytes = 16 * 1024 * 1024,
+    topicCacheBytes = 16 * 1024 * 1024,
   ) {
     super();
+    this.topicBudget = new CacheBudget(topicCacheBytes);
   }
 
   async load(): Promise<void> {
@@ -78,53 +74,28 @@ export class ActionService extends EventEmitter {
     if (!this.byAccount.get(accountId)?.size) return NO_ACTIONS;
     let cache = this.mqttByAccount.get(accountId);
     if (!cache) {
-      cache = { byTopic: new Map(), bytes: 0 };
+      cache = new BudgetedCache(this.topicBudget);
       this.mqttByAccount.set(accountId, cache);
     }
-    let list = cache.byTopic.get(topic);
+    let list = cache.get(topic);
     if (!list) {
       list = this.list(accountId).filter(
         (a) => a.active && a.type === "mqtt_topic" && (a.trigger as MqttTopicTrigger[]).some((row) => topicMatches(row.topic, topic)),
       );
-      const cost = TOPIC_ENTRY_OVERHEAD + topic.length * 2 + list.length * 8;
-      if (cache.byTopic.size >= TOPIC_CACHE_LIMIT) this.dropTopicCache(accountId);
-      if (this.topicCacheHeld + cost > this.topicCacheBytes) this.makeRoom(accountId, cost);
-      if (this.topicCacheHeld + cost <= this.topicCacheBytes) {
-        cache = this.mqttByAccount.get(accountId) ?? { byTopic: new Map(), bytes: 0 };
-        this.mqttByAccount.set(accountId, cache);
-        cache.byTopic.set(topic, list);
-        cache.bytes += cost;
-        this.topicCacheHeld += cost;
-      }
+      cache.set(topic, list, TOPIC_ENTRY_OVERHEAD + topic.length * 2 + list.length * 8);
     }
     return list;
   }
 
   /** Bytes the topic caches hold, all accounts together. */
   get topicCacheUsed(): number {
-    return this.topicCacheHeld;
-  }
-
-  /** The asking account's cache goes first, then the largest ones, until `cost` fits. */
-  private makeRoom(accountId: string, cost: number): void {
-    this.dropTopicCache(accountId);
-    while (this.topicCacheHeld + cost > this.topicCacheBytes && this.mqttByAccount.size > 0) {
-      let largest: string | undefined;
-      let most = -1;
-      for (const [id, c] of this.mqttByAccount) {
-        if (c.bytes > most) {
-          most = c.bytes;
-          largest = id;
-        }
-      }
-      this.dropTopicCache(largest!);
-    }
+    return this.topicBudget.used;
   }
 
   private dropTopicCache(accountId: string): void {
     const cache = this.mqttByAccount.get(accountId);
     if (!cache) return;
-    this.topicCacheHeld -= cache.bytes;
+    this.topicBudget.unregister(cache as BudgetedCache<unknown>);
     this.mqttByAccount.delete(accountId);
   }
 
