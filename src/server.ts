@@ -389,11 +389,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await store.close();
   };
   try {
-    servers.push(await listenTcp(broker, config.host, config.mqttPort));
-    servers.push(await listenTls(broker, config.host, config.mqttsPort, tls));
-    servers.push(await listenWebSocket(broker, config.host, config.wsPort, config.wsPath));
-    servers.push(await listenWebSocket(broker, config.host, config.wssPort, config.wsPath, tls));
-    await http.listen({ host: config.host, port: config.httpPort });
+    servers.push(await listening("MQTT", "mqtt-port", config.host, config.mqttPort, listenTcp(broker, config.host, config.mqttPort)));
+    servers.push(await listening("MQTT over TLS", "mqtts-port", config.host, config.mqttsPort, listenTls(broker, config.host, config.mqttsPort, tls)));
+    servers.push(await listening("MQTT over WebSocket", "ws-port", config.host, config.wsPort, listenWebSocket(broker, config.host, config.wsPort, config.wsPath)));
+    servers.push(await listening("MQTT over secure WebSocket", "wss-port", config.host, config.wssPort, listenWebSocket(broker, config.host, config.wssPort, config.wsPath, tls)));
+    await listening("HTTP API", "http-port", config.host, config.httpPort, http.listen({ host: config.host, port: config.httpPort }));
   } catch (err) {
     await shutdown();
     throw err;
@@ -427,4 +427,19 @@ function loopbackHost(host: string): string {
   if (host === "" || host === "0.0.0.0") return "127.0.0.1";
   if (host === "::") return "[::1]";
   return host.includes(":") ? `[${host}]` : host;
+}
+
+/**
+ * A listener that cannot start (the port taken, a privileged port) as one line that names it,
+ * the address, and the flag and environment variable that move it, instead of a stack trace.
+ */
+async function listening<T>(name: string, flag: string, host: string, port: number, started: Promise<T>): Promise<T> {
+  try {
+    return await started;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why = code === "EADDRINUSE" ? "the port is in use" : code === "EACCES" ? "permission denied" : (err as Error).message;
+    const env = `SLUICE_${flag.toUpperCase().replace(/-/g, "_")}`;
+    throw new SluiceError("LISTEN_FAILED", `${name} cannot listen on ${host}:${port}: ${why}; choose another port with --${flag} or ${env}`);
+  }
 }

@@ -23,6 +23,9 @@ export function listenWebSocket(broker: Broker, host: string, port: number, path
     maxPayload: broker.limits.maxPacketSize + 5,
     handleProtocols: (protocols) => (protocols.has("mqtt") ? "mqtt" : protocols.has("mqttv3.1") ? "mqttv3.1" : false),
   });
+  // The ws library re-emits the HTTP server's errors here; an unheard 'error' would throw. A
+  // failed listen is reported by `listen` below.
+  wss.on("error", () => undefined);
   wss.on("connection", (ws, req) => {
     const stream = createWebSocketStream(ws);
     stream.on("error", () => ws.terminate());
