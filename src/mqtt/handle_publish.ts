@@ -17,6 +17,11 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     return;
   }
   const topic = resolveTopic(conn, packet);
+  // A reply sent to a wildcard would reach no one it names [MQTT-3.3.2-14].
+  const responseTopic = conn.protocolVersion === 5 ? packet.properties?.responseTopic : undefined;
+  if (responseTopic !== undefined && !isValidTopicName(responseTopic)) {
+    throw new ProtocolViolation(RC.PROTOCOL_ERROR, "the Response Topic must be a topic name, without wildcards");
+  }
 
   if (qos > 0) {
     if (conn.unackedInbound >= broker.limits.receiveMaximum && conn.protocolVersion === 5) {

@@ -66,6 +66,18 @@ describe("MQTT 5.0 features", { concurrency: true }, () => {
     await client.closed;
   });
 
+  test("a PUBLISH whose Response Topic holds a wildcard ends the connection with 0x82 and is not forwarded [MQTT-3.3.2-14]", async () => {
+    const topic = uid("rt/");
+    const sub = await connect5();
+    await sub.subscribeAsync(topic, { qos: 1 });
+    const client = await raw5();
+    client.send({ cmd: "publish", topic, payload: Buffer.from("x"), qos: 1, messageId: 1, retain: false, dup: false, properties: { responseTopic: "replies/#" } });
+    assert.equal(((await client.next("disconnect")) as IDisconnectPacket).reasonCode, 0x82);
+    await client.closed;
+    assert.equal(await noMessage(sub, 300), true, "the message was forwarded");
+    await sub.endAsync();
+  });
+
   // ---- Subscription Identifiers ----
 
   test("Subscription Identifier: a message carries the identifier of the subscription it matched", async () => {
