@@ -97,6 +97,16 @@ describe("malformed input", () => {
     });
   }
 
+  test("an MQTT 3.1.1 UNSUBSCRIBE without a topic filter closes the connection, unanswered [MQTT-3.10.3-2]", async () => {
+    const wire = await WireClient.connected(sluice.ports.mqtt, token, { protocolVersion: 4 });
+    // UNSUBSCRIBE (0xA2), remaining length 2: the packet id and no filter. mqtt-packet would not
+    // write it, so the bytes go on the socket as they are.
+    wire.socket.write(Buffer.from([0xa2, 0x02, 0x00, 0x07]));
+    await wire.waitClosed(1000);
+    assert.equal(wire.packets.some((p) => p.cmd === "unsuback"), false, "answered with UNSUBACK");
+    await brokerStillServes();
+  });
+
   test("a PUBLISH to a topic with a wildcard closes an MQTT 3.1.1 connection", async () => {
     const wire = await WireClient.connected(sluice.ports.mqtt, token, { protocolVersion: 4 });
     wire.send({ cmd: "publish", topic: "a/#", payload: Buffer.from("x"), qos: 0, retain: false, dup: false });
