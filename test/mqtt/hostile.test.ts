@@ -233,7 +233,8 @@ describe("timeouts", () => {
     const wire = await WireClient.open(impatient.ports.mqtt);
     const opened = Date.now();
     const closedAt = await wire.waitClosed(3000);
-    assert.ok(closedAt - opened >= 300, `closed after ${closedAt - opened} ms`);
+    // The deadline runs from the server's accept, a moment before the client sees its socket open.
+    assert.ok(closedAt - opened >= 250, `closed after ${closedAt - opened} ms`);
     await brokerStillServes(impatient, impatientToken);
   });
 
