@@ -243,7 +243,7 @@ describe("timeouts", () => {
     const opened = Date.now();
     wire.write(mqttPacket.generate(connectPacket(impatientToken), { protocolVersion: 5 }).subarray(0, 10));
     const closedAt = await wire.waitClosed(3000);
-    assert.ok(closedAt - opened >= 300, `closed after ${closedAt - opened} ms`);
+    assert.ok(closedAt - opened >= 250, `closed after ${closedAt - opened} ms (the deadline runs from the server's accept)`);
     await brokerStillServes(impatient, impatientToken);
   });
 
