@@ -301,11 +301,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const http = await createHttpServer({
     identity, metrics, logger: logger.child({ part: "http" }),
     queryBounds: { maxBytes: config.http.maxQueryBytes, maxParameters: config.http.maxQueryParameters, maxDepth: config.http.maxQueryDepth },
-    connectionBounds: {
-      maxConnections: config.http.maxConnections, maxConnectionsPerAddress: config.http.maxConnectionsPerAddress,
-      headersTimeoutMs: config.http.headersTimeoutMs, requestTimeoutMs: config.http.requestTimeoutMs, keepAliveTimeoutMs: config.http.keepAliveTimeoutMs,
-      idleTimeoutMs: config.http.idleTimeoutMs,
-    },
+    connectionBounds: config.http,
     maxResponseBytesInFlight: config.http.maxResponseBytesInFlight,
     admit: httpAdmission({ limits, identity, inspector }),
     routes: {

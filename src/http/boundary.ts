@@ -10,6 +10,7 @@ import { PendingConnections } from "../mqtt/pending_connections.js";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
 import type { Logger } from "../observability/logger.js";
 import { failure } from "./envelope.js";
+import { defaultConfig, type HttpLimits } from "../config/schema.js";
 
 /** Fastify's `frameworkErrors`: a path it cannot decode (`%ff`), an overlong parameter. */
 export function frameworkErrors(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
@@ -38,28 +39,13 @@ export function clientErrorHandler(logger: Logger): (error: Error & { code?: str
   };
 }
 
-/** What a socket on the HTTP port may hold (config `http`, docs/configuration.md). */
-export interface HttpConnectionBounds {
-  /** Open connections in all and per remote address; past either a new socket is destroyed. */
-  maxConnections: number;
-  maxConnectionsPerAddress: number;
-  /** Headers of a request must arrive within this; a socket that sends none is closed at it. 0 = none. */
-  headersTimeoutMs: number;
-  /** A whole request must arrive within this (a response in progress, e.g. SSE, is not cut). 0 = none. */
-  requestTimeoutMs: number;
-  keepAliveTimeoutMs: number;
-  /** Nothing moving on a connection for this long closes it, a response in progress included. 0 = none. */
-  idleTimeoutMs: number;
-}
+/** What a socket on the HTTP port may hold: the connection keys of config `http` (schema.ts documents each). */
+export type HttpConnectionBounds = Pick<
+  HttpLimits,
+  "maxConnections" | "maxConnectionsPerAddress" | "headersTimeoutMs" | "requestTimeoutMs" | "keepAliveTimeoutMs" | "idleTimeoutMs"
+>;
 
-export const DEFAULT_CONNECTION_BOUNDS: HttpConnectionBounds = {
-  maxConnections: 4000,
-  maxConnectionsPerAddress: 200,
-  headersTimeoutMs: 10_000,
-  requestTimeoutMs: 30_000,
-  keepAliveTimeoutMs: 5000,
-  idleTimeoutMs: 30_000,
-};
+export const DEFAULT_CONNECTION_BOUNDS: HttpConnectionBounds = defaultConfig.http;
 
 /**
  * Fastify's `serverFactory`: the server Fastify would build, with its handler guarded. Fastify
