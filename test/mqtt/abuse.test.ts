@@ -1,14 +1,13 @@
 import assert from "node:assert/strict";
 import net, { type AddressInfo, type Server } from "node:net";
 import { after, before, describe, test } from "node:test";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import mqttPacket, { type IPublishPacket, type Packet } from "mqtt-packet";
 import { type MqttLimits } from "../../src/config/schema.js";
 import { Broker } from "../../src/mqtt/broker.js";
 import { nextMessages, startSluice } from "../helpers/sluice.js";
 import { connectPacket, WireClient } from "../helpers/wire.js";
 import { brokerOnLoopback } from "../helpers/bare_broker.js";
+import { liveBytes } from "../helpers/memory.js";
 
 // One client misbehaving on purpose (issue 10) must cost the broker a bounded amount, counted
 // in bytes, and must not stop an unrelated client from being served. Each describe reproduces
@@ -19,15 +18,6 @@ const TOPIC_NAME_INVALID = 0x90;
 const TOPIC_FILTER_INVALID = 0x8f;
 const MiB = 1024 * 1024;
 
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-/** Off-heap (Buffer) plus heap bytes still reachable: collected twice so garbage does not count. */
-function liveBytes(): number {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 /**
  * A broker with `limits` on an ephemeral loopback port. Any password is accepted into

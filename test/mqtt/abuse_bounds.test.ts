@@ -1,24 +1,15 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { type MqttLimits } from "../../src/config/schema.js";
 import { Broker } from "../../src/mqtt/broker.js";
 import { WireClient } from "../helpers/wire.js";
 import { brokerOnLoopback } from "../helpers/bare_broker.js";
+import { liveBytes } from "../helpers/memory.js";
 
 // Byte bounds of issue 10 that were counted in entries (or not at all): each one is reached
 // over real sockets, shown to hold, and an unrelated client is served past it.
 
 const MiB = 1024 * 1024;
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-function liveBytes(): number {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 /** A broker on an ephemeral loopback port; the password names the namespace (the account). */
 function brokerWith(limits: Partial<MqttLimits>): { broker: () => Broker; port: () => number } {

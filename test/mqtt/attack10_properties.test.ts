@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import type { Delivery } from "../../src/mqtt/session.js";
 import { WireClient } from "../helpers/wire.js";
 import { brokerOnLoopback } from "../helpers/bare_broker.js";
+import { liveBytes } from "../helpers/memory.js";
 
 // Attack on issue 10: `maxQueuedBytes` is meant to bound what one stalled QoS 1 subscriber
 // costs, but the queue counts a message as payload + topic + 16 (delivery.ts `sizeOf`). A 5.0
@@ -14,14 +13,6 @@ import { brokerOnLoopback } from "../helpers/bare_broker.js";
 // stalled subscriber, 600 such publishes): RSS 102 MiB → 1 259 MiB.
 
 const MiB = 1024 * 1024;
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
-function liveBytes(): number {
-  gc();
-  gc();
-  const m = process.memoryUsage();
-  return m.heapUsed + m.arrayBuffers;
-}
 
 /** Bytes the user properties of a queued delivery really hold (one byte per latin-1 char). */
 function propertyBytes(d: Delivery): number {
