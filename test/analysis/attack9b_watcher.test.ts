@@ -1,10 +1,9 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
-import { fileURLToPath, pathToFileURL } from "node:url";
+import { running, runUnderStandIn } from "../helpers/orphans.js";
 
 // Second outside review (attack3). docs/security.md: "No analysis outlives Sluice: the preload
 // SIGKILLs its process within about 250 ms of Sluice's death". The watch is a setInterval whose
@@ -15,16 +14,6 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 
 const dir = mkdtempSync(join(tmpdir(), "sluice-attack9b-watch-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-function running(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    return stat.slice(stat.lastIndexOf(")") + 2)[0] !== "Z";
-  } catch {
-    return false;
-  }
-}
 
 const NEUTER_WATCH = `
 const ah = require("node:async_hooks");
@@ -41,20 +30,7 @@ describe("an analysis that neuters the parent watch through async_hooks", { skip
     test(`still ends within 2 s of its parent's SIGKILL (${name})`, async () => {
       const script = join(dir, `neuter-${allowPrivateTargets}.cjs`);
       writeFileSync(script, NEUTER_WATCH);
-      const runner = pathToFileURL(fileURLToPath(new URL("../../src/analysis/process_runner.js", import.meta.url))).href;
-      const parent = spawn(process.execPath, ["--input-type=module", "-e", `
-        import { runProcess } from ${JSON.stringify(runner)};
-        runProcess({ nodePath: process.execPath, script: ${JSON.stringify(script)}, readable: [${JSON.stringify(dir)}], env: {}, cwd: ${JSON.stringify(dir)}, allowPrivateTargets: ${allowPrivateTargets} },
-          { timeoutMs: 60000, cpuSeconds: 5, memoryMb: 256, outputBytes: 65536 }, (line) => console.log(line));`], { stdio: ["ignore", "pipe", "inherit"] });
-      const pid = await new Promise<number>((resolve, reject) => {
-        let out = "";
-        parent.stdout!.on("data", (d: Buffer) => {
-          out += d;
-          const match = /pid (\d+)/.exec(out);
-          if (match) resolve(Number(match[1]));
-        });
-        parent.on("exit", () => reject(new Error(`the runner exited: ${out}`)));
-      });
+      const { parent, pid } = await runUnderStandIn(script, dir, { allowPrivateTargets, cpuSeconds: 5 });
       // Let the watch fire (and be neutered) a few times before Sluice dies.
       await new Promise((r) => setTimeout(r, 1000));
       assert.ok(running(pid));
