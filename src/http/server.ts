@@ -4,6 +4,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { accountAuth, accountOf, deviceAuth, deviceOf } from "./auth.js";
 import { capBody, installBodyCap } from "./body_cap.js";
+import { consoleRoutes } from "./console.js";
 import { installEnvelope } from "./envelope.js";
 import { installResponseBudget } from "./response_budget.js";
 import { instrumentHttp } from "./http_metrics.js";
@@ -32,6 +33,8 @@ export interface HttpServerDeps {
    * `account` ones behind the account-token hook, `device` ones behind the device-token hook,
    * `public` ones without (they authenticate themselves, e.g. an SSE stream with `?token=`).
    */
+  /** Where the built console is (tests point elsewhere); default dist/console. */
+  consoleDir?: string;
   routes?: { account?: FastifyPluginAsync[]; device?: FastifyPluginAsync[]; public?: FastifyPluginAsync[] };
   /**
    * Admission of an authenticated request by its account (plans: request rates, ceilings);
@@ -96,6 +99,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     request.log.debug({ method: request.method, url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "http request");
   });
 
+  await app.register(consoleRoutes(deps.consoleDir));
   await app.register(statusRoutes());
   await app.register(metricsRoutes(deps));
   await app.register(async (account) => {

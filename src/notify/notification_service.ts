@@ -14,18 +14,8 @@ export interface NotificationInput {
   buttons_autodisable?: unknown;
 }
 
-/** The SDK's NotificationInfo. */
-export interface NotificationInfo {
-  id: string;
-  title: string;
-  message: string;
-  read: boolean;
-  icon: unknown;
-  buttons: unknown[];
-  buttons_enabled: boolean;
-  buttons_autodisable: boolean;
-  created_at: string;
-}
+export type { NotificationInfo } from "../http/api_types.js";
+import type { NotificationInfo } from "../http/api_types.js";
 
 /** The SSE channel new notifications are published on (`GET /events?channels=notification`). */
 export const NOTIFICATION_CHANNEL = "notification";

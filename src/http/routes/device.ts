@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import type { IdentityService, NewDevice } from "../../identity/service.js";
 import type { DeviceRow } from "../../store/types.js";
 import { accountOf, mintingTokenOf } from "../auth.js";
+import type { DeviceJson } from "../api_types.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, checkFilter, listQuerySchema, type ApiItem, type ListQuery } from "../listing.js";
 
@@ -55,7 +56,7 @@ function toNewDevice(body: DeviceBody): Partial<NewDevice> {
 }
 
 /** DeviceRow → TagoIO's DeviceInfo (`bucket` is the device itself: Sluice has one store per device). */
-export function deviceInfo(row: DeviceRow): ApiItem {
+export function deviceInfo(row: DeviceRow): DeviceJson {
   const { parse_function: parser, ...extra } = row.extra;
   return {
     type: "mutable",

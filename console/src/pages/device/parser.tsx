@@ -1,0 +1,6 @@
+import type { DeviceTabProps } from "../device.js";
+
+// Placeholder until this tab is built.
+export default function Tab(_props: DeviceTabProps) {
+  return <p class="muted">parser</p>;
+}

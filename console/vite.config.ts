@@ -1,0 +1,19 @@
+import { defineConfig } from "vite";
+import { fileURLToPath } from "node:url";
+
+// The console is built into dist/console, beside the compiled server, which serves it at `/`.
+// Everything is bundled: no font, icon or script is fetched from another host.
+export default defineConfig({
+  root: fileURLToPath(new URL(".", import.meta.url)),
+  base: "/",
+  oxc: { jsx: { runtime: "automatic", importSource: "preact" } },
+  build: {
+    outDir: fileURLToPath(new URL("../dist/console", import.meta.url)),
+    emptyOutDir: true,
+    manifest: true,
+    target: "es2022",
+    sourcemap: true,
+    chunkSizeWarningLimit: 600,
+  },
+  logLevel: "warn",
+});
