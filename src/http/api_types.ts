@@ -94,6 +94,29 @@ export interface DataRecordJson {
   serie?: string;
 }
 
+/** A record as `POST /data` and `POST /device/:id/data` take it (validated by the server: data/validate.ts). */
+export interface DataRecordInputJson {
+  variable: string;
+  value?: RecordValueJson | null;
+  unit?: string;
+  /** ISO 8601, "YYYY-MM-DD HH:mm:ss" (UTC) or epoch milliseconds; now when left out. */
+  time?: string | number;
+  group?: string;
+  location?: { lat: number; lng: number } | { type: "Point"; coordinates: [number, number] } | null;
+  metadata?: Record<string, unknown>;
+}
+
+/** An edit of `PUT /data` and `PUT /device/:id/data`: an absent field stays, `null` clears it; `variable` cannot change. */
+export interface DataRecordEditJson {
+  id: string;
+  value?: RecordValueJson | null;
+  unit?: string | null;
+  time?: string | number;
+  group?: string;
+  location?: { lat: number; lng: number } | null;
+  metadata?: Record<string, unknown> | null;
+}
+
 /** One bucket of `query=aggregate`: `time` is the interval's start. */
 export interface AggregateBucketJson {
   device: string;
