@@ -5,6 +5,7 @@ import { toParserInput } from "../../sandbox/parser_input.js";
 import { ParserError, type ParserDevice, type ParserSandbox } from "../../sandbox/types.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 export interface ParserTestDeps {
   identity: IdentityService;
@@ -49,6 +50,7 @@ const idParams = { type: "object", required: ["id"], properties: { id: { type: "
 export function parserTestRoutes(deps: ParserTestDeps): FastifyPluginAsync {
   const { identity, sandbox } = deps;
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.parsers.name });
     app.post<{ Params: { id: string }; Body: ParserTestBody }>(
       "/device/:id/parser/test",
       { schema: { params: idParams, body: bodySchema } },
