@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Agent, request as httpRequest, type OutgoingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { isConsoleRoute } from "../../src/http/console.js";
 import { DOCS_PREFIX, OPENAPI_PATH } from "../../src/http/openapi.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
@@ -116,6 +117,8 @@ function check(req: Hostile, answer: Answer | "reset", what: string): void {
   // The API reference (Swagger UI's page, scripts, styles, a redirect; the document itself):
   // not in the envelope by design. Its errors are, as everywhere.
   if (req.route !== undefined && isDocRoute(req.route) && answer.status < 400) return;
+  // The console's page and files, likewise; the same rule for their errors.
+  if ((req.route === undefined || isConsoleRoute(req.route)) && isConsoleRoute(req.path.split("?")[0]!) && answer.status < 400) return;
   if (answer.type.startsWith("text/event-stream") || req.method === "HEAD") return;
   assert.match(answer.type, /^application\/json/, `${label}: content-type ${answer.type}`);
   const parsed = JSON.parse(answer.body) as { status?: unknown; message?: unknown };
