@@ -5,6 +5,7 @@ import { notFound } from "../../errors.js";
 import type { DeadLetterJson } from "../api_types.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
  * `/action/:id/dead_letters`: the webhook deliveries of a `post` action that failed for good,
@@ -15,6 +16,7 @@ import { ok } from "../envelope.js";
  */
 export function deadLetterRoutes(deps: { actions: ActionService; deadLetters: Pick<SqliteDeadLetterStore, "list" | "clear" | "remove"> }): FastifyPluginAsync {
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.actions.name });
     app.get<{ Params: { id: string }; Querystring: { page: number; amount: number } }>(
       "/action/:id/dead_letters",
       {

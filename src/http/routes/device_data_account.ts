@@ -6,6 +6,7 @@ import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { validateEdits } from "../../data/validate.js";
 import { DATA_BODY_LIMIT, toApi, type Ingest } from "./data.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
  * A device's data through an account token (ACCOUNT slot): `POST`, `GET`, `PUT` and `DELETE
@@ -20,6 +21,7 @@ export function accountDataRoutes(deps: { identity: IdentityService; buckets: Bu
   const deleteOptions = { maxSkip: deps.maxSkip };
   const options = { ...deleteOptions, maxPageBytes: deps.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES };
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.deviceData.name });
     app.post<{ Params: { id: string } }>("/device/:id/data", { bodyLimit: DATA_BODY_LIMIT }, async (request) => {
       const accountId = accountOf(request);
       const device = await identity.getDevice(accountId, request.params.id);
