@@ -131,6 +131,12 @@ export interface DataRetentionJson {
   records: number | null;
 }
 
+/** An item of any list asked for with `fields=id,name` (`/device`, `/analysis`, `/action`): the list API returns just those. */
+export interface NamedItemJson {
+  id: string;
+  name: string;
+}
+
 /** An action's trigger kind (TagoIO's action `type`). */
 export type TriggerKind = "mqtt_topic" | "condition" | "interval" | "schedule" | "usage_alert" | "mqtt_connect" | "mqtt_disconnect";
 
