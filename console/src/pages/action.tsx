@@ -115,8 +115,8 @@ export default function ActionPage({ params }: PageProps) {
       <ErrorText error={loaded.error} />
       {loaded.data && (
         <p class="muted small">
-          {loaded.data.active ? <span class="pill ok">active</span> : <span class="pill">inactive</span>}
-          {loaded.data.lock && <span class="pill warn">locked</span>} Last run: {loaded.data.last_triggered === "never" ? "never" : new Date(loaded.data.last_triggered).toLocaleString()} · id{" "}
+          {loaded.data.active ? <span class="pill is-on">active</span> : <span class="pill">inactive</span>}
+          {loaded.data.lock && <span class="pill is-locked">locked</span>} Last run: {loaded.data.last_triggered === "never" ? "never" : new Date(loaded.data.last_triggered).toLocaleString()} · id{" "}
           <span class="mono">{loaded.data.id}</span>
         </p>
       )}

@@ -80,7 +80,7 @@ export default function ActionsPage() {
                 <tr key={a.id}>
                   <td>
                     <a href={`#/actions/${a.id}`}>{a.name}</a>
-                    {a.lock && <span class="pill warn"> locked</span>}
+                    {a.lock && <span class="pill is-locked"> locked</span>}
                   </td>
                   <td>
                     <input

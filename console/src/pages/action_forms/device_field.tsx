@@ -31,9 +31,21 @@ export function DeviceField({ label, value, onChange, hint }: { label: string; v
     };
   }, [value]);
   return (
-    <label>
-      {label}
-      <input type="text" class="mono" value={value} list={listId} autoComplete="off" spellcheck={false} onInput={(e) => onChange(e.currentTarget.value)} placeholder="device id, or type a name" />
+    <div class="field">
+      <label>
+        {label}
+        <input
+          type="text"
+          class="mono"
+          value={value}
+          list={listId}
+          autoComplete="off"
+          spellcheck={false}
+          aria-describedby={`${listId}-hint`}
+          onInput={(e) => onChange(e.currentTarget.value)}
+          placeholder="device id, or type a name"
+        />
+      </label>
       <datalist id={listId}>
         {options.map((d) => (
           <option key={d.id} value={d.id}>
@@ -41,7 +53,9 @@ export function DeviceField({ label, value, onChange, hint }: { label: string; v
           </option>
         ))}
       </datalist>
-      <small class="muted">{named ? `Device: ${named.name}` : hint ?? ""}</small>
-    </label>
+      <small class="muted hint" id={`${listId}-hint`}>
+        {named ? `Device: ${named.name}` : (hint ?? "")}
+      </small>
+    </div>
   );
 }

@@ -14,8 +14,8 @@ export const intervalTrigger: TriggerForm = {
         <label>
           Interval
           <input type="text" value={text(row.interval)} list="interval-options" aria-describedby="interval-hint" onInput={(e) => update({ trigger: [{ interval: e.currentTarget.value }] })} />
-          <small class="muted" id="interval-hint">A number and a unit: seconds, minutes, hours, days, weeks, months (at least 1 second).</small>
         </label>
+        <small class="muted hint" id="interval-hint">A number and a unit: seconds, minutes, hours, days, weeks, months (at least 1 second).</small>
         <datalist id="interval-options">
           {["30 seconds", "1 minute", "5 minutes", "15 minutes", "1 hour", "6 hours", "1 day", "1 week"].map((v) => <option key={v} value={v} />)}
         </datalist>

@@ -21,14 +21,16 @@ export const scheduleTrigger: TriggerForm = {
     const row = (draft.trigger[0] ?? { cron: "", timezone: "UTC" }) as ScheduleTrigger;
     const set = (patch: Partial<ScheduleTrigger>) => update({ trigger: [{ ...row, ...patch }] });
     return (
-      <div class="form-pair">
-        <label>
-          Cron expression
-          <input type="text" class="mono" value={text(row.cron)} aria-describedby="cron-hint" onInput={(e) => set({ cron: e.currentTarget.value })} />
-          <small class="muted" id="cron-hint">
+      <div class="form-pair top">
+        <div class="field">
+          <label>
+            Cron expression
+            <input type="text" class="mono" value={text(row.cron)} aria-describedby="cron-hint" onInput={(e) => set({ cron: e.currentTarget.value })} />
+          </label>
+          <small class="muted hint" id="cron-hint">
             minute hour day-of-month month day-of-week (a first field of seconds is allowed): <code>0 8 * * 1-5</code> is 08:00 on weekdays.
           </small>
-        </label>
+        </div>
         <label>
           Time zone
           <input type="text" value={text(row.timezone)} list="timezone-options" onInput={(e) => set({ timezone: e.currentTarget.value })} />

@@ -152,14 +152,16 @@ export function RecordEditor({ deviceId, record, onClose, onSaved }: RecordEdito
               <input type="text" value={fields.unit} onInput={(e) => set("unit", e.currentTarget.value)} />
             </label>
             <label>
-              Time
-              <input type="text" class="mono" value={fields.time} onInput={(e) => set("time", e.currentTarget.value)} aria-describedby="record-editor-time-hint" />
-              <small class="muted" id="record-editor-time-hint">ISO 8601; without a zone, UTC</small>
-            </label>
-            <label>
               Group
               <input type="text" class="mono" value={fields.group} onInput={(e) => set("group", e.currentTarget.value)} />
             </label>
+            <div class="field wide">
+              <label>
+                Time
+                <input type="text" class="mono" value={fields.time} onInput={(e) => set("time", e.currentTarget.value)} aria-describedby="record-editor-time-hint" />
+              </label>
+              <small class="muted hint" id="record-editor-time-hint">ISO 8601; without a zone, UTC</small>
+            </div>
             <label>
               Latitude
               <input type="text" inputMode="decimal" value={fields.lat} onInput={(e) => set("lat", e.currentTarget.value)} />
