@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { before, describe, test } from "node:test";
+import type * as ApiWords from "../../console/src/pages/device/data/api_words.js";
 import type * as CsvRecords from "../../console/src/pages/device/data/csv_records.js";
 import type * as Query from "../../console/src/pages/device/data/query.js";
 import { loadConsoleModule } from "../helpers/console_module.js";
@@ -8,9 +9,11 @@ import { loadConsoleModule } from "../helpers/console_module.js";
 // and records ↔ CSV rows (console/src/pages/device/data/).
 let q: typeof Query;
 let rec: typeof CsvRecords;
+let words: typeof ApiWords;
 before(async () => {
   q = await loadConsoleModule<typeof Query>("pages/device/data/query.ts");
   rec = await loadConsoleModule<typeof CsvRecords>("pages/device/data/csv_records.ts");
+  words = await loadConsoleModule<typeof ApiWords>("pages/device/data/api_words.ts");
 });
 
 describe("the query form", () => {
@@ -102,9 +105,9 @@ describe("records ↔ CSV", () => {
   });
 
   test("the API's words are read for the wait and the record they name", () => {
-    assert.equal(rec.retryAfterSeconds("Too many requests (Retry-After: 8): the plan's 250 requests per minute"), 8);
-    assert.equal(rec.retryAfterSeconds("other"), undefined);
-    assert.equal(rec.recordIndexOf("record 12: variable must not contain spaces"), 12);
-    assert.equal(rec.recordIndexOf("at most 10000 records"), undefined);
+    assert.equal(words.retryAfterSeconds("Too many requests (Retry-After: 8): the plan's 250 requests per minute"), 8);
+    assert.equal(words.retryAfterSeconds("other"), undefined);
+    assert.equal(words.recordIndexOf("record 12: variable must not contain spaces"), 12);
+    assert.equal(words.recordIndexOf("at most 10000 records"), undefined);
   });
 });

@@ -20,6 +20,8 @@ export default function ActionsPage() {
   const [page, setPage] = useState(1);
   const [error, setError] = useState<unknown>(undefined);
   const [status, setStatus] = useState("");
+  // A switched checkbox shows its new state at once, until the reloaded list confirms it.
+  const [switching, setSwitching] = useState<Record<string, boolean>>({});
   useEffect(() => {
     const timer = setTimeout(() => {
       setTerm(search.trim().replace(/\*/g, ""));
@@ -38,8 +40,10 @@ export default function ActionsPage() {
       actions.reload();
     } catch (err) {
       setError(err);
+      setSwitching({});
     }
   };
+  useEffect(() => setSwitching({}), [actions.data]);
   const list = actions.data ?? [];
 
   return (
@@ -85,10 +89,11 @@ export default function ActionsPage() {
                   <td>
                     <input
                       type="checkbox"
-                      checked={a.active}
+                      checked={switching[a.id] ?? a.active}
                       aria-label={`${a.name} is active`}
                       onChange={(e) => {
                         const active = e.currentTarget.checked;
+                        setSwitching((s) => ({ ...s, [a.id]: active }));
                         void act(() => put<string>(`/action/${seg(a.id)}`, { active } satisfies ActionInputJson));
                       }}
                     />

@@ -7,7 +7,7 @@
  */
 import { useEffect, useState } from "preact/hooks";
 import type { AggregateBucketJson, DataRecordJson } from "../../../../src/http/api_types.js";
-import { del, get, seg } from "../../api/client.js";
+import { ApiError, del, get, seg } from "../../api/client.js";
 import { ConfirmButton } from "../../components/confirm_button.js";
 import { ErrorText } from "../../components/error_text.js";
 import { useApi } from "../../hooks/use_api.js";
@@ -15,6 +15,7 @@ import { navigate, path, pathQuery } from "../../router.js";
 import "../../styles/data.css";
 import type { DeviceTabProps } from "../device.js";
 import { BucketsTable } from "./data/buckets_table.js";
+import { retryAfterSeconds } from "./data/api_words.js";
 import { ExportPanel } from "./data/export_panel.js";
 import { ImportPanel } from "./data/import_panel.js";
 import { apiQuery, filterQuery, FIRST_PAGE, formFromSearch, formToSearch, kindInfo, mayHaveMore, nextCursor, pagingOf, type Cursor, type DataForm } from "./data/query.js";
@@ -101,7 +102,17 @@ export default function DataTab({ device }: DeviceTabProps) {
     run(async () => {
       let removed = 0;
       for (;;) {
-        const n = removedCount(await del<string>(`/device/${seg(id)}/data`, { ...filter, qty: DELETE_PAGE }));
+        let n: number;
+        try {
+          n = removedCount(await del<string>(`/device/${seg(id)}/data`, { ...filter, qty: DELETE_PAGE }));
+        } catch (err) {
+          // A big bucket takes many requests; the plan's rate (http.dataEdits) may ask to wait.
+          if (!(err instanceof ApiError && err.status === 429)) throw err;
+          const seconds = retryAfterSeconds(err.message) ?? 5;
+          setStatus(`${removed.toLocaleString()} removed so far; waiting ${seconds} s: ${err.message}`);
+          await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+          continue;
+        }
         removed += n;
         if (n === 0) break;
         setStatus(`${removed.toLocaleString()} removed so far…`);

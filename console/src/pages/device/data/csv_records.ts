@@ -141,15 +141,3 @@ export function chunkRanges(rows: readonly ImportRow[], limits: { maxBytes: numb
   if (start < rows.length) ranges.push([start, rows.length]);
   return ranges;
 }
-
-/** Seconds to wait from the API's 429 wording, "Too many requests (Retry-After: 8): ...". */
-export function retryAfterSeconds(message: string): number | undefined {
-  const m = /Retry-After: (\d+)/.exec(message);
-  return m ? Number(m[1]) : undefined;
-}
-
-/** The index the API names in "record 5: ..." (its position in the request's array). */
-export function recordIndexOf(message: string): number | undefined {
-  const m = /^record (\d+):/.exec(message);
-  return m ? Number(m[1]) : undefined;
-}

@@ -8,7 +8,8 @@
  * not at all, so the failed lines are exactly the ones listed.
  */
 import { ApiError, request, seg } from "../../../api/client.js";
-import { chunkRanges, recordIndexOf, retryAfterSeconds, type ImportRow } from "./csv_records.js";
+import { recordIndexOf, retryAfterSeconds } from "./api_words.js";
+import { chunkRanges, type ImportRow } from "./csv_records.js";
 
 export const MAX_RECORDS = 10_000;
 /** Under the route's 200 kB with room for the array's brackets. */
