@@ -54,8 +54,10 @@ export class Connection implements PacketSink {
   /** Bytes of the topics each alias map holds (2 a character), bounded by `mqtt.maxTopicAliasBytes`. */
   outgoingAliasBytes = 0;
   incomingAliasBytes = 0;
-  /** QoS 1/2 PUBLISH received and not yet acknowledged (receive maximum, §4.9). */
+  /** QoS 1/2 PUBLISH received whose PUBACK/PUBREC has not left yet (receive_maximum.ts). */
   unackedInbound = 0;
+  /** 5.0: QoS 2 packet ids whose PUBREC left and whose PUBREL has not come (receive_maximum.ts). */
+  awaitingPubrel: Set<number> | undefined;
   /** Acks held by the published hook are sent in arrival order through this chain. */
   ackChain: Promise<void> | undefined;
   /** QoS 2 packet ids whose PUBREC is held (a DUP of one waits for that PUBREC). */
