@@ -16,7 +16,7 @@ export function statusRoutes(): FastifyPluginAsync {
  * Sluice's version from its package.json, found by walking up from this file: the compiled
  * file sits at a different depth (dist/src/...) than the source, so no fixed relative path fits.
  */
-function packageVersion(): string {
+export function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, "package.json");
