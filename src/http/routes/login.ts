@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { SluiceError, unauthorized } from "../../errors.js";
 import { normalizeEmail } from "../../identity/email.js";
 import type { LoginThrottle } from "../../identity/login_throttle.js";
+import { checkPasswordPolicy } from "../../identity/passwords.js";
 import type { IdentityService } from "../../identity/service.js";
 import type { SessionService } from "../../identity/sessions.js";
 import type { UserService } from "../../identity/users.js";
@@ -106,6 +107,8 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsync {
       "/account/setup",
       { schema: { body: { type: "object", required: ["token", "password"], properties: { token: { type: "string", minLength: 1, maxLength: 200 }, password } } } },
       async (request, reply) => {
+        // The policy first: a password it refuses costs no hash and no wait.
+        checkPasswordPolicy(request.body.password);
         // Setup tokens are 256 random bits: the throttle only keeps a client from spending hashes.
         throttle.check(request.ip);
         const user = await users.completeSetup(request.body.token, request.body.password);
