@@ -12,7 +12,7 @@ import { httpsCall } from "../helpers/users.js";
 
 let sluice: TestSluice;
 before(async () => {
-  sluice = await startSluice({ http: { ...defaultConfig.http, headersTimeoutMs: 400, maxConnectionsPerAddress: 20 } });
+  sluice = await startSluice({ http: { ...defaultConfig.http, headersTimeoutMs: 1500, maxConnectionsPerAddress: 20 } });
 });
 after(() => sluice.close());
 
@@ -55,9 +55,9 @@ describe("the HTTPS port", () => {
       const socket = tlsConnect({ host: "127.0.0.1", port: sluice.ports.https, rejectUnauthorized: false });
       socket.on("error", () => undefined);
       socket.on("close", () => resolve());
-      setTimeout(() => reject(new Error("still open after 3 s")), 3000).unref();
+      setTimeout(() => reject(new Error("still open after 5 s")), 5000).unref();
     });
-    assert.ok(Date.now() - started < 2500);
+    assert.ok(Date.now() - started >= 1000, "not before its time");
   });
 
   test("a keep-alive HTTPS connection serving requests is not cut by the first-request timer", async () => {
@@ -72,7 +72,7 @@ describe("the HTTPS port", () => {
     try {
       for (let i = 0; i < 4; i++) {
         assert.equal(await get(), 200);
-        await new Promise((r) => setTimeout(r, 200));
+        await new Promise((r) => setTimeout(r, 600));
       }
     } finally {
       agent.destroy();
@@ -88,7 +88,7 @@ describe("the HTTPS port", () => {
       s.on("error", () => undefined);
       s.on("close", () => resolve(Date.now() - t0));
     })));
-    // 24 sockets against a cap of 20: at least 4 closed at once (long before the 400 ms timeout).
-    assert.ok(closed.filter((ms) => ms < 200).length >= 4, JSON.stringify(closed));
+    // 24 sockets against a cap of 20: at least 4 closed at once (long before the 1.5 s timeout).
+    assert.ok(closed.filter((ms) => ms < 1000).length >= 4, JSON.stringify(closed));
   });
 });
