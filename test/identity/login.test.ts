@@ -95,6 +95,22 @@ describe("a wrong email costs what a wrong password does", () => {
   });
 });
 
+describe("guesses sent in parallel", () => {
+  test("one is checked at a time per email: the others are refused (429) unchecked", async () => {
+    const s = await startSluice({ login: { failureDelayMs: 1, failureDelayMaxMs: 1 } });
+    try {
+      await createUser(s, { email: "p@example.com", password: PASSWORD });
+      const answers = await Promise.all(Array.from({ length: 6 }, (_, i) => api(s, "POST", "/account/login", { body: { email: "p@example.com", password: i === 5 ? PASSWORD : `guess number ${i}` } })));
+      const statuses = answers.map((a) => a.status);
+      assert.equal(statuses.filter((x) => x === 429).length, 5, JSON.stringify(statuses));
+      await delay(20);
+      assert.equal((await api(s, "POST", "/account/login", { body: { email: "p@example.com", password: PASSWORD } })).status, 200);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe("the session cookie", () => {
   test("HttpOnly, SameSite=Strict, Path=/, Max-Age = the session lifetime, not Secure over HTTP", async () => {
     const answer = await api(sluice, "POST", "/account/login", { body: { email: "ada@example.com", password: PASSWORD } });

@@ -51,14 +51,18 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsync {
   async function checkCredentials(request: FastifyRequest, emailInput: string, passwordInput: string): Promise<UserRow> {
     const address = request.ip;
     const key = normalizeEmail(emailInput);
-    throttle.check(address, key);
-    const user = await users.verify(key, passwordInput);
-    if (!user) {
-      throttle.fail(address, key);
-      throw unauthorized(WRONG_CREDENTIALS);
+    const done = throttle.begin(address, key);
+    try {
+      const user = await users.verify(key, passwordInput);
+      if (!user) {
+        throttle.fail(address, key);
+        throw unauthorized(WRONG_CREDENTIALS);
+      }
+      throttle.succeed(key);
+      return user;
+    } finally {
+      done();
     }
-    throttle.succeed(key);
-    return user;
   }
 
   async function signIn(request: FastifyRequest, reply: FastifyReply, user: UserRow) {
@@ -110,12 +114,15 @@ export function loginRoutes(deps: LoginRouteDeps): FastifyPluginAsync {
         // The policy first: a password it refuses costs no hash and no wait.
         checkPasswordPolicy(request.body.password);
         // Setup tokens are 256 random bits: the throttle only keeps a client from spending hashes.
-        throttle.check(request.ip);
-        const user = await users.completeSetup(request.body.token, request.body.password);
-        if (!user) {
-          throttle.fail(request.ip);
-          throw new SluiceError("SETUP_LINK_INVALID", "This setup link is not valid: it was used already or has expired", 401);
+        const done = throttle.begin(request.ip);
+        let user: UserRow | undefined;
+        try {
+          user = await users.completeSetup(request.body.token, request.body.password);
+          if (!user) throttle.fail(request.ip);
+        } finally {
+          done();
         }
+        if (!user) throw new SluiceError("SETUP_LINK_INVALID", "This setup link is not valid: it was used already or has expired", 401);
         deps.setupCompleted?.(user);
         return signIn(request, reply, user);
       },

@@ -89,12 +89,16 @@ export function userRoutes(deps: UserRouteDeps): FastifyPluginAsync {
         }
         if (request.body.current_password === undefined) throw new SluiceError("INVALID_INPUT", "current_password is required", 400);
         const user = await users.get(principal.accountId, principal.session.userId);
-        throttle.check(request.ip, user.email);
-        if (!(await users.changePassword(principal.accountId, user.id, request.body.current_password, request.body.password, principal.session.id))) {
-          throttle.fail(request.ip, user.email);
-          throw new SluiceError("WRONG_PASSWORD", "current_password is not the user's password", 403);
+        const done = throttle.begin(request.ip, user.email);
+        let changed: boolean;
+        try {
+          changed = await users.changePassword(principal.accountId, user.id, request.body.current_password, request.body.password, principal.session.id);
+          if (changed) throttle.succeed(user.email);
+          else throttle.fail(request.ip, user.email);
+        } finally {
+          done();
         }
-        throttle.succeed(user.email);
+        if (!changed) throw new SluiceError("WRONG_PASSWORD", "current_password is not the user's password", 403);
         return ok("Password Successfully Changed");
       },
     );
