@@ -476,7 +476,8 @@ function logStartup(logger: Logger, s: { host: string; wsPath: string; ports: Po
   line("MQTT", [`mqtt://${host}:${s.ports.mqtt}`, `mqtts://${host}:${s.ports.mqtts}`]);
   line("WebSocket", [`ws://${host}:${s.ports.ws}${path}`, `wss://${host}:${s.ports.wss}${path}`]);
   line("Console", [`http://${host}:${s.ports.http}/`, `https://${host}:${s.ports.https}/`]);
-  line("HTTP API", [`http://${host}:${s.ports.http}`, `https://${host}:${s.ports.https}`, `reference: http://${host}:${s.ports.http}/api/docs`]);
+  line("HTTP API", [`http://${host}:${s.ports.http}`, `https://${host}:${s.ports.https}`]);
+  line("API docs", [`http://${host}:${s.ports.http}/api/docs`]);
   if (s.adminTokenFound) logger.info({ path: s.adminTokenPath }, s.adminCreated ? `created the admin account; its token is in ${s.adminTokenPath}` : `admin token in ${s.adminTokenPath}`);
   else logger.warn({ path: s.adminTokenPath }, `no admin token file at ${s.adminTokenPath}: it was removed after the admin account was created`);
   // A wildcard host listens on every address, and the URLs above name the loopback one: say so.
