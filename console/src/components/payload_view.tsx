@@ -4,6 +4,8 @@
  * either into the three views, and says when the preview is shorter than the payload.
  */
 import { useId, useState } from "preact/hooks";
+import "../styles/payload_view.css";
+import "../styles/segmented.css";
 
 export interface PayloadPreview {
   bytes: number;

@@ -3,6 +3,8 @@
  * table: what a parser produced, what a device sent over HTTP. Anything that is not a record is
  * shown as its JSON in the value column, so nothing is hidden.
  */
+import "../styles/records_table.css";
+
 export function isRecordList(value: unknown): value is unknown[] {
   return Array.isArray(value) && value.length > 0 && value.some((item) => typeof item === "object" && item !== null && "variable" in item);
 }

@@ -22,6 +22,7 @@ import type { DeviceTabProps } from "../device.js";
 import { InspectorFeed } from "./inspector_feed.js";
 import { GROUPS, isRefusal, KIND_GROUP, rowLabel, type KindGroup } from "./inspector_kinds.js";
 import "../../styles/inspector.css";
+import "../../styles/segmented.css";
 
 /** Events kept in the browser: the list's memory is bounded whatever the rate. */
 const CAPACITY = 10_000;
