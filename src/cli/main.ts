@@ -9,6 +9,7 @@ const usage = `usage: sluice <command>
 
   start [--config FILE] [--data-dir DIR] [--mqtt-port N] [--mqtts-port N] [--ws-port N]
         [--http-port N] [--allow-anonymous] [--tls-cert FILE] [--tls-key FILE]
+        [--log-level LEVEL] [--log-format auto|json|pretty]
   device create --name N [--json] | device list | device delete ID
   token create DEVICE_ID [--permission full|write|read] [--expires ISO] | token list DEVICE_ID | token revoke TOKEN
   inspect DEVICE_ID [--kinds a,b] [--backlog N] [--json] [--no-color]   follow a device's live inspector

@@ -3,7 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { SluiceError } from "../errors.js";
 import { resolvePlans } from "../limits/plans.js";
 import { ConfigError } from "./errors.js";
-import { defaultConfig, type SluiceConfig } from "./schema.js";
+import { defaultConfig, LOG_FORMATS, type SluiceConfig } from "./schema.js";
 
 /** Flags and environment share one vocabulary: flag `--mqtt-port` = env `SLUICE_MQTT_PORT` = key `mqttPort`. */
 const scalarKeys: Record<string, keyof SluiceConfig> = {
@@ -19,6 +19,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
   "tls-cert": "tlsCert",
   "tls-key": "tlsKey",
   "log-level": "logLevel",
+  "log-format": "logFormat",
   "sys-interval": "sysInterval",
   "default-plan": "defaultPlan",
   "relay-secret": "relaySecret",
@@ -75,6 +76,9 @@ function coerceValue(key: string, template: unknown, raw: unknown): unknown {
   const value = String(raw);
   if (key === "logLevel" && !LOG_LEVELS.includes(value)) {
     throw new ConfigError(`logLevel must be one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  if (key === "logFormat" && !(LOG_FORMATS as readonly string[]).includes(value)) {
+    throw new ConfigError(`logFormat must be one of ${LOG_FORMATS.join(", ")}, got ${JSON.stringify(value)}`);
   }
   return value;
 }

@@ -6,6 +6,10 @@ import type { PlanConfig } from "../limits/plans.js";
 
 export type AclAction = "publish" | "subscribe";
 
+/** How logs are written: `pretty` lines for a person, JSON lines for machines, `auto` = pretty on a terminal. */
+export const LOG_FORMATS = ["auto", "json", "pretty"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export interface AclRule {
   /** `allow` or `deny`; the first rule whose filter matches decides. */
   effect: "allow" | "deny";
@@ -91,6 +95,8 @@ export interface SluiceConfig {
   tlsCert?: string;
   tlsKey?: string;
   logLevel: string;
+  /** `auto`: pretty when stdout is a terminal, JSON lines otherwise. */
+  logFormat: LogFormat;
   mqtt: MqttLimits;
   acl: AclRule[];
   /** Failed-auth delay: base ms, doubled per recent failure from the same address, capped. */
@@ -329,6 +335,7 @@ export const defaultConfig: SluiceConfig = {
   httpPort: 8080,
   allowAnonymous: false,
   logLevel: "info",
+  logFormat: "auto",
   mqtt: {
     maxPacketSize: 1024 * 1024,
     maxKeepAlive: 3600,

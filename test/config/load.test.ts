@@ -107,6 +107,7 @@ describe("precedence", () => {
         SLUICE_TLS_CERT: "/c.pem",
         SLUICE_TLS_KEY: "/k.pem",
         SLUICE_LOG_LEVEL: "debug",
+        SLUICE_LOG_FORMAT: "pretty",
         SLUICE_SYS_INTERVAL: "7",
       },
     });
@@ -115,7 +116,7 @@ describe("precedence", () => {
       {
         ...defaultConfig, mqtt: undefined, acl: undefined,
         dataDir: "/srv/sluice", host: "::1", mqttPort: 1, mqttsPort: 2, wsPort: 3, wssPort: 4, wsPath: "/ws", httpPort: 5,
-        allowAnonymous: true, tlsCert: "/c.pem", tlsKey: "/k.pem", logLevel: "debug", sysInterval: 7,
+        allowAnonymous: true, tlsCert: "/c.pem", tlsKey: "/k.pem", logLevel: "debug", logFormat: "pretty", sysInterval: 7,
       },
     );
   });
@@ -191,6 +192,13 @@ describe("errors", () => {
 
   test("an unknown log level is refused", () => {
     refused({ env: { SLUICE_LOG_LEVEL: "loud" } }, "logLevel", "loud");
+  });
+
+  test("a log format other than auto, json or pretty is refused, from any layer", () => {
+    refused({ env: { SLUICE_LOG_FORMAT: "xml" } }, "logFormat", "auto, json, pretty", "xml");
+    refused({ flags: { "log-format": "PRETTY" } }, "logFormat", "PRETTY");
+    refused({ flags: { "log-format": true } }, "logFormat");
+    refused({ configFile: file("format.yaml", "logFormat: text\n") }, "logFormat", "text");
   });
 
   test("a TLS certificate without its key (or the reverse) is refused", () => {
