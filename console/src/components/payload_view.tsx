@@ -29,12 +29,17 @@ function bytesOf(preview: PayloadPreview): Uint8Array {
   return out;
 }
 
-/** Sixteen bytes a line, offset first, as a hex viewer shows them. */
+/**
+ * Eight bytes a line (fits the detail panel and a phone without wrapping): the offset, the bytes,
+ * and the printable ASCII beside them, as a hex viewer shows them.
+ */
 function hexDump(bytes: Uint8Array): string {
   const lines: string[] = [];
-  for (let at = 0; at < bytes.length; at += 16) {
-    const row = Array.from(bytes.subarray(at, at + 16), (b) => b.toString(16).padStart(2, "0"));
-    lines.push(`${at.toString(16).padStart(4, "0")}  ${row.join(" ")}`);
+  for (let at = 0; at < bytes.length; at += 8) {
+    const chunk = bytes.subarray(at, at + 8);
+    const hex = Array.from(chunk, (b) => b.toString(16).padStart(2, "0")).join(" ");
+    const ascii = Array.from(chunk, (b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : ".")).join("");
+    lines.push(`${at.toString(16).padStart(4, "0")}  ${hex.padEnd(23)}  ${ascii}`);
   }
   return lines.join("\n");
 }

@@ -5,7 +5,7 @@
  * (JSON), and Save (`PUT /device/:id`). A failed run marks its line in the editor.
  * Keys: Ctrl/Cmd+Enter runs, Ctrl/Cmd+S saves, wherever the focus is on this tab.
  */
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { ParserTestFailureJson, ParserTestResultJson } from "../../../../src/http/api_types.js";
 import { ApiError, post, put, seg } from "../../api/client.js";
 import { CodeEditor, type CodeError } from "../../components/code_editor.js";
@@ -72,7 +72,8 @@ export default function ParserTab({ device, reload }: DeviceTabProps) {
     } else payload = mqttPayload;
     setRunning(true);
     try {
-      const body = door === "mqtt" ? { script: code, door, topic, payload } : { script: code, door, payload };
+      // Each door takes its own sample field (docs/parsers.md): MQTT a payload on a topic, HTTP a POST /data body.
+      const body = door === "mqtt" ? { script: code, door, topic, payload } : { script: code, door, body: payload };
       const result = await post<ParserTestResultJson>(`/device/${seg(device.id)}/parser/test`, body);
       setOutcome({ ok: true, result });
     } catch (error) {
@@ -128,8 +129,12 @@ export default function ParserTab({ device, reload }: DeviceTabProps) {
     return () => window.removeEventListener("beforeunload", onLeave);
   }, [dirty]);
 
-  const failure = outcome && !outcome.ok ? outcome.failure : undefined;
-  const errors: CodeError[] = failure && outcome && !outcome.ok ? [{ line: failure.line, message: (outcome.error as Error).message }] : [];
+  // Computed once per run: the editor re-marks lines when this array changes, and its marks then
+  // follow the user's edits until the next run.
+  const errors = useMemo<CodeError[]>(
+    () => (outcome && !outcome.ok && outcome.failure ? [{ line: outcome.failure.line, message: (outcome.error as Error).message }] : []),
+    [outcome],
+  );
 
   return (
     <div class="parser-tab">
