@@ -77,6 +77,7 @@ import { OutboundGuard } from "./outbound/guard.js";
 import { OwnListeners } from "./outbound/own_listeners.js";
 import { Metrics } from "./observability/metrics.js";
 import { privateDir, privateFile } from "./store/private_files.js";
+import { writeServerPid } from "./store/server_pid.js";
 import { SqliteStore } from "./store/sqlite/index.js";
 import { SqliteAnalysisStore } from "./store/sqlite/analyses.js";
 import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
@@ -111,6 +112,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const dataDir = resolve(config.dataDir);
   // 0700 at every start: the dir holds the database, the admin token and the keys (store/private_files.ts).
   privateDir(dataDir);
+  // How `sluice restore` knows a server runs on this data dir (store/server_pid.ts).
+  const releasePid = writeServerPid(dataDir);
   const store = new SqliteStore(dataDir);
   const identity = new IdentityService(store.identity);
 
@@ -300,6 +303,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     queryBounds: { maxBytes: config.http.maxQueryBytes, maxParameters: config.http.maxQueryParameters, maxDepth: config.http.maxQueryDepth },
     connectionBounds: config.http,
     maxResponseBytesInFlight: config.http.maxResponseBytesInFlight,
+    corsOrigins: config.http.corsOrigins,
     admit: httpAdmission({ limits, identity, inspector }),
     routes: {
       account: [
@@ -380,6 +384,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await sandbox.close();
     await buckets.close();
     await store.close();
+    releasePid();
   };
   try {
     servers.push(await listening("MQTT", "mqtt-port", config.host, config.mqttPort, listenTcp(broker, config.host, config.mqttPort)));
