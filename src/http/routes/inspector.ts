@@ -5,6 +5,7 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Inspector } from "../../inspecto
 import { isInspectorEventKind } from "../../inspector/kinds.js";
 import { eventSseText, serializeEvent } from "../../inspector/serialize.js";
 import type { InspectorEvent, InspectorEventKind } from "../../inspector/types.js";
+import type { InspectorSwitchJson } from "../api_types.js";
 import type { QueryValue } from "../query.js";
 import { accountOf, resolveAccount, type SessionAuthenticator } from "../auth.js";
 import { ok } from "../envelope.js";
@@ -26,7 +27,8 @@ type Query = Record<string, QueryValue | undefined>;
  * The live inspector over HTTP, for the ACCOUNT slot (behind `accountAuth`):
  * `GET /device/:id/inspector?kinds=a,b&search=s&limit=50&before=ID|ISO&since=ID|ISO` lists the
  * device's recent events, newest first; `PUT /device/:id/inspector` `{ enabled }` is the
- * start/stop switch.
+ * start/stop switch, and `GET /device/:id/inspector/state` reads it (so a UI can show the
+ * switch as it is before anyone flips it).
  */
 export function inspectorRoutes(deps: InspectorRouteDeps): FastifyPluginAsync {
   const { identity, inspector } = deps;
@@ -45,6 +47,11 @@ export function inspectorRoutes(deps: InspectorRouteDeps): FastifyPluginAsync {
       return ok(events.map(serializeEvent));
     });
 
+    app.get<{ Params: { id: string } }>("/device/:id/inspector/state", { schema: { params: idParams } }, async (request) => {
+      const device = await identity.getDevice(accountOf(request), request.params.id);
+      return ok(switchJson(device.id));
+    });
+
     app.put<{ Params: { id: string }; Body: { enabled: boolean } }>(
       "/device/:id/inspector",
       {
@@ -56,10 +63,14 @@ export function inspectorRoutes(deps: InspectorRouteDeps): FastifyPluginAsync {
       async (request) => {
         const device = await identity.getDevice(accountOf(request), request.params.id);
         await inspector.setEnabled(device.id, request.body.enabled);
-        return ok({ device_id: device.id, enabled: inspector.isEnabled(device.id) });
+        return ok(switchJson(device.id));
       },
     );
   };
+
+  function switchJson(deviceId: string): InspectorSwitchJson {
+    return { device_id: deviceId, enabled: inspector.isEnabled(deviceId) };
+  }
 }
 
 /**
