@@ -169,7 +169,28 @@ export interface AbuseResult {
   rows: AbuseRow[];
 }
 
-export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult;
+/** One rate of the inspector scenario: publish → row in the console's Live Inspector. */
+export interface InspectorLatencyPhase {
+  /** Messages per second published (QoS 0, one device), for `seconds`. */
+  rate: number;
+  seconds: number;
+  sent: number;
+  /** Messages whose row the page added to its list. */
+  seen: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  maxMs?: number;
+  /** Long tasks (> 50 ms, PerformanceObserver 'longtask') in the page during the phase and its drain. */
+  longTasks: number;
+  longestTaskMs: number;
+}
+
+export interface InspectorLatencyResult {
+  kind: "inspector";
+  phases: InspectorLatencyPhase[];
+}
+
+export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | InspectorLatencyResult;
 
 export interface TargetRun {
   slot: string;

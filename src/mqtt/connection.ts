@@ -54,14 +54,18 @@ export class Connection implements PacketSink {
   /** Bytes of the topics each alias map holds (2 a character), bounded by `mqtt.maxTopicAliasBytes`. */
   outgoingAliasBytes = 0;
   incomingAliasBytes = 0;
-  /** QoS 1/2 PUBLISH received and not yet acknowledged (receive maximum, §4.9). */
+  /** QoS 1/2 PUBLISH received whose PUBACK/PUBREC has not left yet (receive_maximum.ts). */
   unackedInbound = 0;
+  /** 5.0: QoS 2 packet ids whose PUBREC left and whose PUBREL has not come (receive_maximum.ts). */
+  awaitingPubrel: Set<number> | undefined;
   /** Acks held by the published hook are sent in arrival order through this chain. */
   ackChain: Promise<void> | undefined;
   /** QoS 2 packet ids whose PUBREC is held (a DUP of one waits for that PUBREC). */
   heldQos2: Set<number> | undefined;
   /** Why the connection ended, for logs and the session's will. */
   closeReason: string | undefined;
+  /** The reason code that ended it, when one was sent or received (a DISCONNECT's, a refused CONNACK's). */
+  closeReasonCode: number | undefined;
   /** True when the client ended with a normal DISCONNECT (no will). */
   graceful = false;
 
@@ -92,7 +96,7 @@ export class Connection implements PacketSink {
    * in order, from the next turn on (`handleHeld`). Reading stops while there are any, so this
    * is at most one read's worth.
    */
-  private held: Packet[] | undefined;
+  private held: (Packet | ProtocolViolation)[] | undefined;
   private ackBlocked = false;
   private reading = true;
 
@@ -247,7 +251,9 @@ export class Connection implements PacketSink {
     if (!held) return;
     let i = 0;
     while (i < held.length && this.state !== "closed") {
-      this.handlePacket(held[i++]!);
+      const next = held[i++]!;
+      if (next instanceof ProtocolViolation) this.disconnect(next.reasonCode, next.message);
+      else this.handlePacket(next);
       if (i < held.length && this.turnSpent()) {
         held.splice(0, i);
         setImmediate(handleHeld, this);
@@ -315,6 +321,13 @@ export class Connection implements PacketSink {
     }
   }
 
+  /** Ends the connection, after the packets decoded before the bad one (they may be held). */
+  onViolation(violation: ProtocolViolation): void {
+    if (this.state === "closed") return;
+    if (this.held) this.held.push(violation);
+    else this.disconnect(violation.reasonCode, violation.message);
+  }
+
   onMalformed(message: string): void {
     this.broker.stats.drop("malformed");
     if (this.state === "awaiting-connect" && message === "Invalid protocol version") {
@@ -379,6 +392,7 @@ export class Connection implements PacketSink {
   disconnect(reasonCode: number, reason: string): void {
     if (this.state === "closed") return;
     this.closeReason = reason;
+    this.closeReasonCode = reasonCode;
     this.broker.logger.debug({ clientId: this.client?.clientId, reasonCode, reason }, "closing connection");
     if (this.protocolVersion === 5 && this.state === "connected") {
       const properties = this.requestProblemInformation ? { reasonString: reason } : undefined;

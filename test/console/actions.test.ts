@@ -5,11 +5,10 @@ import { promisify } from "node:util";
 import type { Browser, Page } from "playwright-core";
 import type { ActionJson, DeadLetterJson } from "../../src/http/api_types.js";
 import { defaultConfig } from "../../src/config/schema.js";
-import { launchBrowser, openConsole, screenshot, seriousA11yViolations, type ConsolePage } from "../helpers/browser.js";
+import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn, type ConsolePage } from "../helpers/browser.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 import { until } from "../helpers/until.js";
 import { startWebhookSink, type WebhookSink } from "../helpers/webhook_sink.js";
-import { signInAsAdmin } from "./sign_in.js";
 
 // The Actions pages in a real browser: every trigger kind and every action type has a form; what
 // is entered there is what the API stores (read back through the API); a wrong form gets the
@@ -29,7 +28,7 @@ before(async () => {
   sink = await startWebhookSink();
   c = await openConsole(browser, sluice.api);
   c.page.setDefaultTimeout(10_000);
-  await signInAsAdmin(c.page, sluice);
+  await signIn(c.page, sluice);
 });
 after(async () => {
   await c?.context.close();
@@ -267,9 +266,11 @@ describe("the actions list", () => {
     assert.deepEqual(await api<ActionJson[]>("GET", "/action?filter[name]=ping"), []);
 
     for (const [name, width, dark] of [["actions-dark", 1280, true], ["actions-phone", 390, false]] as const) {
-      const other = await openConsole(browser, sluice.api, { width, height: 844, dark });
+      // Signed in at a desktop width (the helper waits for the side navigation), then resized.
+      const other = await openConsole(browser, sluice.api, { dark });
       other.page.setDefaultTimeout(10_000);
-      await signInAsAdmin(other.page, sluice);
+      await signIn(other.page, sluice);
+      await other.page.setViewportSize({ width, height: 844 });
       await other.page.goto(`${sluice.api}/#/actions`);
       await other.page.getByRole("link", { name: "too hot" }).waitFor();
       await screenshot(other.page, name);

@@ -7,10 +7,9 @@ import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import type { ActionJson, DataRecordJson } from "../../src/http/api_types.js";
-import { launchBrowser, openConsole, screenshot, seriousA11yViolations, type ConsolePage } from "../helpers/browser.js";
+import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn, type ConsolePage } from "../helpers/browser.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 import { until } from "../helpers/until.js";
-import { signInAsAdmin } from "./sign_in.js";
 
 // A device's Data tab in a real browser against a real Sluice: an insert action made with the
 // console's form, records published with mosquitto_pub, then the bucket in the table: filter by
@@ -69,7 +68,7 @@ describe("a device's Data tab", () => {
   before(async () => {
     c = await openConsole(browser, sluice.api);
     c.page.setDefaultTimeout(10_000);
-    await signInAsAdmin(c.page, sluice);
+    await signIn(c.page, sluice);
   });
   after(() => c.context.close());
 
@@ -231,8 +230,10 @@ describe("a device's Data tab", () => {
 
   test("dark theme and a 390 px phone: no serious accessibility violation, nothing wider than the screen", async () => {
     for (const [name, width, dark] of [["data-dark", 1280, true], ["data-phone", 390, false]] as const) {
-      const phone = await openConsole(browser, sluice.api, { width, height: 844, dark });
-      await signInAsAdmin(phone.page, sluice);
+      // Signed in at a desktop width (the helper waits for the side navigation), then resized.
+      const phone = await openConsole(browser, sluice.api, { dark });
+      await signIn(phone.page, sluice);
+      await phone.page.setViewportSize({ width, height: 844 });
       const page = await openData(phone, "variables=temperature");
       await page.locator("table.data-table").waitFor();
       await screenshot(page, name);
