@@ -82,6 +82,18 @@ describe("pretty lines", () => {
     assert.ok(text.includes('clientId="a\\nb\\u001b[2Jc" k\\u001b=1'), text);
   });
 
+  // Review of issue 11: U+2028 and U+2029 passed through raw, so a client id could still start a
+  // forged line for whatever splits on them (editors, less, Python's splitlines).
+  test("line and paragraph separators and bidirectional marks from clients are escaped too", async () => {
+    const { out, logger } = pretty(false);
+    const forged = "a\u2028 08:50:16.912 FATAL sluice   forged\u2029b\u200e\u200f\u061c";
+    const all = await written(logger, out, (l) => l.info({ clientId: forged }, `connected ${forged}`));
+    assert.equal(all.length, 1);
+    assert.doesNotMatch(all[0]!, /[\u2028\u2029\u200e\u200f\u061c]/);
+    assert.equal(all[0]!.split(/\r\n|[\n\r\u000b\u000c\u001c-\u001e\u0085\u2028\u2029]/).length, 1);
+    assert.ok(all[0]!.includes("a\\u2028 08:50:16.912 FATAL sluice   forged\\u2029b\\u200e\\u200f\\u061c"), all[0]);
+  });
+
   test("coloured on a terminal only, and never with a non-empty NO_COLOR", async () => {
     for (const [isTTY, env, colored] of [[true, {}, true], [false, {}, false], [true, { NO_COLOR: "1" }, false], [true, { NO_COLOR: "" }, true]] as const) {
       const { out, logger } = pretty(isTTY, env);
