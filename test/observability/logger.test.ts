@@ -118,6 +118,22 @@ describe("credentials", () => {
     });
   }
 
+  // Review of issue 11: a webhook's URL was logged as written at debug ("webhook dead-lettered",
+  // "webhook delivered after retries"), `?token=` and `user:password@` included.
+  for (const format of ["json", "pretty"] as const) {
+    test(`${format}: a url field is masked as request URLs are, whoever logs it`, async () => {
+      const out = sink(false);
+      const logger = createLogger("debug", { format, stdout: out.stdout, env: {} });
+      const text = (
+        await written(logger, out, (l) =>
+          l.child({ part: "webhooks" }).debug({ url: "https://hook-user:hook-pass@hooks.example.com/in?Token=tok-3&access_token=tok-4&keep=1", attempts: 3 }, "webhook dead-lettered"),
+        )
+      ).join("\n");
+      for (const secret of ["hook-user", "hook-pass", "tok-3", "tok-4"]) assert.ok(!text.includes(secret), `${secret} in ${text}`);
+      assert.ok(text.includes("https://***@hooks.example.com/in?Token=***&access_token=***&keep=1"), text);
+    });
+  }
+
   test("json: the fields, ISO time and numeric level as before", async () => {
     const out = sink(true);
     const logger = createLogger("info", { format: "json", stdout: out.stdout, env: {} });
