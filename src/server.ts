@@ -86,7 +86,7 @@ import { OutboundGuard } from "./outbound/guard.js";
 import { OwnListeners } from "./outbound/own_listeners.js";
 import { Metrics } from "./observability/metrics.js";
 import { privateDir, privateFile } from "./store/private_files.js";
-import { writeServerPid } from "./store/server_pid.js";
+import { refuseSecondServer, writeServerPid } from "./store/server_pid.js";
 import { SqliteStore } from "./store/sqlite/index.js";
 import { SqliteAnalysisStore } from "./store/sqlite/analyses.js";
 import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
@@ -123,11 +123,15 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // `sluice start` installs this first thing (cli/main.ts); here for every other way in.
   refuseDebugSignal((message) => logger.warn(message));
   const dataDir = resolve(config.dataDir);
+  // Before anything is touched: a second server on a live data dir would reap the first one's
+  // analyses as leftovers and remove its pid file (store/server_pid.ts).
+  refuseSecondServer(dataDir);
   // 0700 at every start: the dir holds the database, the admin token and the keys (store/private_files.ts).
   privateDir(dataDir);
-  // How `sluice restore` knows a server runs on this data dir (store/server_pid.ts).
-  const releasePid = writeServerPid(dataDir);
   const store = new SqliteStore(dataDir);
+  // How `sluice restore` and another start know a server runs on this data dir: written once the
+  // database is open, which is what tells a live server from a reused pid (store/server_pid.ts).
+  const releasePid = writeServerPid(dataDir);
   const identity = new IdentityService(store.identity);
 
   const admin = await identity.bootstrapAdmin();

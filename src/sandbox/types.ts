@@ -28,7 +28,7 @@ export interface ParserRunResult {
   durationMs: number;
 }
 
-export type ParserFailureKind = "compile" | "exception" | "timeout" | "memory" | "invalid_output";
+export type ParserFailureKind = "compile" | "exception" | "timeout" | "memory" | "invalid_output" | "invalid_input";
 
 export class ParserError extends SluiceError {
   constructor(
