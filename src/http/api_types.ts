@@ -88,9 +88,15 @@ export interface ParserTestResultJson {
   duration_ms: number;
 }
 
+/**
+ * Why a parser run failed: it did not compile, threw, ran out of time or memory, its input or
+ * output was not acceptable (too deeply nested, not records). The sandbox uses this type too.
+ */
+export type ParserFailureKind = "compile" | "exception" | "timeout" | "memory" | "invalid_output" | "invalid_input";
+
 /** `result` of the 400 answer of `POST /device/:id/parser/test` when the parser failed. */
 export interface ParserTestFailureJson {
-  kind: "compile" | "exception" | "timeout" | "memory" | "invalid_output";
+  kind: ParserFailureKind;
   logs: ParserLogJson[];
   /** Line of the parser script where it failed (1-based): compile errors and exceptions. */
   line?: number;
