@@ -11,7 +11,8 @@ import { instrumentHttp } from "./http_metrics.js";
 import { clientErrorHandler, frameworkErrors, guardedServerFactory, type HttpConnectionBounds } from "./boundary.js";
 import { DEFAULT_QUERY_BOUNDS, queryRefusal, routerQueryParser, type QueryBounds } from "./query.js";
 import { redactUrl } from "./redact.js";
-import { deviceRoutes } from "./routes/device.js";
+import type { MqttListenersJson } from "./api_types.js";
+import { deviceRoutes, type DeviceLiveState } from "./routes/device.js";
 import { deviceTokenRoutes } from "./routes/device_token.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { statusRoutes } from "./routes/status.js";
@@ -28,6 +29,10 @@ export interface HttpServerDeps {
   connectionBounds?: HttpConnectionBounds;
   /** Bytes of large answers being sent at once (config `http.maxResponseBytesInFlight`; response_budget.ts). */
   maxResponseBytesInFlight?: number;
+  /** Devices' live connection and unwritten last input, for `GET /device` and `/device/:id`. */
+  deviceState?: DeviceLiveState;
+  /** The MQTT listeners' ports, for `GET /status` (known once they listen). */
+  mqttListeners?: () => MqttListenersJson | undefined;
   /**
    * Routes of other parts (data, inspector, actions...), registered by the composition root:
    * `account` ones behind the account-token hook, `device` ones behind the device-token hook,
@@ -100,7 +105,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   });
 
   await app.register(consoleRoutes(deps.consoleDir));
-  await app.register(statusRoutes());
+  await app.register(statusRoutes(deps));
   await app.register(metricsRoutes(deps));
   await app.register(async (account) => {
     account.addHook("onRequest", accountAuth(deps.identity, deps.metrics));
