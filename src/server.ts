@@ -80,6 +80,7 @@ import { OutboundGuard } from "./outbound/guard.js";
 import { OwnListeners } from "./outbound/own_listeners.js";
 import { Metrics } from "./observability/metrics.js";
 import { privateDir, privateFile } from "./store/private_files.js";
+import { writeServerPid } from "./store/server_pid.js";
 import { SqliteStore } from "./store/sqlite/index.js";
 import { SqliteAnalysisStore } from "./store/sqlite/analyses.js";
 import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
@@ -108,23 +109,22 @@ export interface RunningServer {
 }
 
 /** The composition root: builds every part from the configuration and wires them together. */
-export async function startServer(config: SluiceConfig, logger: Logger = createLogger(config.logLevel)): Promise<RunningServer> {
+export async function startServer(config: SluiceConfig, logger: Logger = createLogger(config.logLevel, { format: config.logFormat })): Promise<RunningServer> {
   // `sluice start` installs this first thing (cli/main.ts); here for every other way in.
   refuseDebugSignal((message) => logger.warn(message));
   const dataDir = resolve(config.dataDir);
   // 0700 at every start: the dir holds the database, the admin token and the keys (store/private_files.ts).
   privateDir(dataDir);
+  // How `sluice restore` knows a server runs on this data dir (store/server_pid.ts).
+  const releasePid = writeServerPid(dataDir);
   const store = new SqliteStore(dataDir);
   const identity = new IdentityService(store.identity);
 
   const admin = await identity.bootstrapAdmin();
   const adminTokenPath = join(dataDir, "admin-token");
-  if (admin) {
-    await writeFile(adminTokenPath, `${admin.token}\n`, { mode: 0o600 });
-    logger.info({ path: adminTokenPath }, "created the admin account; its token is in this file");
-  }
+  if (admin) await writeFile(adminTokenPath, `${admin.token}\n`, { mode: 0o600 });
   // writeFile's mode applies only to a new file: an existing one (from an earlier start) is fixed here.
-  privateFile(adminTokenPath);
+  const adminTokenFound = privateFile(adminTokenPath);
 
   // Plans: every account's limits, in memory; monthly usage persists in SQLite.
   let usageAlerts: (accountId: string, step: UsageStep) => void = () => {};
@@ -329,6 +329,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     queryBounds: { maxBytes: config.http.maxQueryBytes, maxParameters: config.http.maxQueryParameters, maxDepth: config.http.maxQueryDepth },
     connectionBounds: config.http,
     maxResponseBytesInFlight: config.http.maxResponseBytesInFlight,
+    corsOrigins: config.http.corsOrigins,
     admit: httpAdmission({ limits, identity, inspector }),
     deviceState: { connected: (id) => presence.connected(id), pendingLastInput: (id) => lastInputs.pending(id) },
     mqttListeners: () => mqttListeners,
@@ -412,6 +413,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await sandbox.close();
     await buckets.close();
     await store.close();
+    releasePid();
   };
   try {
     servers.push(await listening("MQTT", "mqtt-port", config.host, config.mqttPort, listenTcp(broker, config.host, config.mqttPort)));
@@ -436,7 +438,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   mqttListeners = { tcp: ports.mqtt, tls: ports.mqtts, ws: ports.ws, wss: ports.wss, ws_path: config.wsPath };
   apiUrl = `http://${loopbackHost(config.host)}:${ports.http}`;
   await writeFile(join(dataDir, "ports.json"), `${JSON.stringify(ports)}\n`);
-  logger.info({ ...ports, dataDir }, "sluice is up");
+  logStartup(logger, { host: config.host, wsPath: config.wsPath, ports, dataDir, adminTokenPath, adminCreated: admin !== null, adminTokenFound });
 
   let closing: Promise<void> | undefined;
   return {
@@ -446,6 +448,23 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
       return closing;
     },
   };
+}
+
+/**
+ * Where everything is, once every listener is up: the URLs with the ports actually bound, where
+ * the admin token is. "sluice is up" comes last, so whoever waits for it has the lines before.
+ */
+function logStartup(logger: Logger, s: { host: string; wsPath: string; ports: Ports; dataDir: string; adminTokenPath: string; adminCreated: boolean; adminTokenFound: boolean }): void {
+  const host = loopbackHost(s.host);
+  const path = s.wsPath.startsWith("/") ? s.wsPath : `/${s.wsPath}`;
+  const line = (label: string, urls: string[]) => logger.info({ urls }, `${label.padEnd(10)} ${urls.join("  ")}`);
+  line("MQTT", [`mqtt://${host}:${s.ports.mqtt}`, `mqtts://${host}:${s.ports.mqtts}`]);
+  line("WebSocket", [`ws://${host}:${s.ports.ws}${path}`, `wss://${host}:${s.ports.wss}${path}`]);
+  line("HTTP API", [`http://${host}:${s.ports.http}`]);
+  if (s.adminTokenFound) logger.info({ path: s.adminTokenPath }, s.adminCreated ? `created the admin account; its token is in ${s.adminTokenPath}` : `admin token in ${s.adminTokenPath}`);
+  else logger.warn({ path: s.adminTokenPath }, `no admin token file at ${s.adminTokenPath}: it was removed after the admin account was created`);
+  // A wildcard host listens on every address, and the URLs above name the loopback one: say so.
+  logger.info(host === s.host ? { dataDir: s.dataDir } : { host: s.host, dataDir: s.dataDir }, "sluice is up");
 }
 
 /** How a local process reaches a server listening on `host`: a wildcard address means loopback. */

@@ -9,9 +9,12 @@ const usage = `usage: sluice <command>
 
   start [--config FILE] [--data-dir DIR] [--mqtt-port N] [--mqtts-port N] [--ws-port N]
         [--http-port N] [--allow-anonymous] [--tls-cert FILE] [--tls-key FILE]
+        [--log-level LEVEL] [--log-format auto|json|pretty]
   device create --name N [--json] | device list | device delete ID
   token create DEVICE_ID [--permission full|write|read] [--expires ISO] | token list DEVICE_ID | token revoke TOKEN
   inspect DEVICE_ID [--kinds a,b] [--backlog N] [--json] [--no-color]   follow a device's live inspector
+  backup FILE [--data-dir DIR] [--config FILE] [--no-secrets]   a consistent copy, while the server runs
+  restore FILE [--data-dir DIR] [--config FILE] [--force] | restore FILE --check   into a stopped data dir
 
   device and token commands take --url URL and --token ACCOUNT_TOKEN (default: the local
   data dir's HTTP port and admin token; --data-dir DIR picks another data dir).`;
@@ -27,6 +30,10 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./token.js")).runToken(rest);
     case "inspect":
       return (await import("./inspect.js")).runInspect(rest);
+    case "backup":
+      return (await import("./backup.js")).runBackup(rest);
+    case "restore":
+      return (await import("./restore.js")).runRestore(rest);
     case undefined:
     case "help":
     case "--help":

@@ -1,7 +1,9 @@
-export class ConfigError extends Error {
-  readonly code = "CONFIG_INVALID";
+import { SluiceError } from "../errors.js";
+
+/** A configuration Sluice cannot start with; `sluice start` prints it as one line and exits 1. */
+export class ConfigError extends SluiceError {
   constructor(message: string) {
-    super(message);
+    super("CONFIG_INVALID", message);
     this.name = "ConfigError";
   }
 }

@@ -6,6 +6,10 @@ import type { PlanConfig } from "../limits/plans.js";
 
 export type AclAction = "publish" | "subscribe";
 
+/** How logs are written: `pretty` lines for a person, JSON lines for machines, `auto` = pretty on a terminal. */
+export const LOG_FORMATS = ["auto", "json", "pretty"] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
+
 export interface AclRule {
   /** `allow` or `deny`; the first rule whose filter matches decides. */
   effect: "allow" | "deny";
@@ -91,6 +95,8 @@ export interface SluiceConfig {
   tlsCert?: string;
   tlsKey?: string;
   logLevel: string;
+  /** `auto`: pretty when stdout is a terminal, JSON lines otherwise. */
+  logFormat: LogFormat;
   mqtt: MqttLimits;
   acl: AclRule[];
   /** Failed-auth delay: base ms, doubled per recent failure from the same address, capped. */
@@ -212,6 +218,11 @@ export interface HttpLimits {
   idleTimeoutMs: number;
   /** Bytes of responses being sent, all connections together; past it a large answer gets 503. */
   maxResponseBytesInFlight: number;
+  /**
+   * Web origins (`https://app.example.com`) whose pages may call the API from a browser (CORS),
+   * or `*` for any. Empty: no CORS headers at all, so browsers keep other sites' pages out.
+   */
+  corsOrigins: string[];
 }
 
 /** Outbound connections made on an account's behalf. */
@@ -329,6 +340,7 @@ export const defaultConfig: SluiceConfig = {
   httpPort: 8080,
   allowAnonymous: false,
   logLevel: "info",
+  logFormat: "auto",
   mqtt: {
     maxPacketSize: 1024 * 1024,
     maxKeepAlive: 3600,
@@ -390,6 +402,7 @@ export const defaultConfig: SluiceConfig = {
     maxConnections: 4000, maxConnectionsPerAddress: 200,
     headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000,
     idleTimeoutMs: 30_000, maxResponseBytesInFlight: 256 * 1024 * 1024,
+    corsOrigins: [],
   },
   parsers: { loopSliceMs: 2, maxBatchMs: 4, maxIsolates: 256, memoryMb: 32, timeoutMs: 200 },
   // 100, as /events allows per account.

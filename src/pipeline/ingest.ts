@@ -8,7 +8,7 @@ import { RC } from "../mqtt/reason_codes.js";
 import type { PublishedEvent } from "../mqtt/types.js";
 import { Limits, type Refusal } from "../limits/limits.js";
 import type { Logger } from "../observability/logger.js";
-import { toParserInput } from "../sandbox/parser_input.js";
+import { httpParserInput, toParserInput } from "../sandbox/parser_input.js";
 import { ParserError, type ParserDevice, type ParserSandbox } from "../sandbox/types.js";
 import type { DeviceRow } from "../store/types.js";
 import type { Action } from "./action_model.js";
@@ -118,7 +118,7 @@ export class Pipeline {
   async fromHttp(principal: DevicePrincipal, body: unknown): Promise<{ stored: NormalizedRecord[] }> {
     const device = await this.deps.devices.get(principal.accountId, principal.deviceId);
     if (!device) throw new IngestError("NOT_FOUND", "device not found", RC.NOT_AUTHORIZED);
-    const input = (Array.isArray(body) ? body : [body]) as RecordInput[];
+    const input = httpParserInput(body);
     if (this.traced(device.id)) {
       this.deps.inspector.record(device.id, "http_in", `POST /data (${input.length} record${input.length === 1 ? "" : "s"})`, { records: input.slice(0, 5) });
     }

@@ -27,6 +27,19 @@ export function toParserInput(topic: string, payload: Buffer): RecordInput[] {
   return [{ variable: "payload", value: text, metadata: { topic, mqtt_topic: topic } }];
 }
 
+/**
+ * The records an HTTP device's `POST /data` body enters the pipeline (and the device's parser)
+ * with, before anything validates them (SPEC: "Payload parsers", `payload` is the records as
+ * they arrived; so a parser can take vendor JSON such as SenML or a flat object): an array
+ * as it is, anything else (one record, a vendor's flat object, even a scalar) as the one item
+ * of a list. Nothing is added (no topic) and nothing is checked: validation as records comes
+ * after the parser. `POST /device/:id/parser/test` with `door: "http"` calls this same
+ * function, so the emulator cannot disagree with the real door.
+ */
+export function httpParserInput(body: unknown): RecordInput[] {
+  return (Array.isArray(body) ? body : [body]) as RecordInput[];
+}
+
 /** The records `text` holds when it is JSON in the data format, else undefined. */
 function dataFormatRecords(text: string): RecordInput[] | undefined {
   const start = text.trimStart()[0];

@@ -106,11 +106,16 @@ describe("sluice start", () => {
     }
   });
 
-  test("SIGTERM shuts it down with exit code 0", async () => {
+  test("writes its pid to sluice.pid (how `sluice restore` knows it runs)", () => {
+    assert.equal(readFileSync(join(s.dataDir, "sluice.pid"), "utf8").trim(), String(s.child.pid));
+  });
+
+  test("SIGTERM shuts it down with exit code 0, and sluice.pid goes", async () => {
     s.child.kill("SIGTERM");
     const { code, signal } = await s.exited;
     assert.equal(signal, null);
     assert.equal(code, 0, s.stderr());
+    assert.equal(existsSync(join(s.dataDir, "sluice.pid")), false);
   });
 });
 

@@ -107,6 +107,7 @@ describe("precedence", () => {
         SLUICE_TLS_CERT: "/c.pem",
         SLUICE_TLS_KEY: "/k.pem",
         SLUICE_LOG_LEVEL: "debug",
+        SLUICE_LOG_FORMAT: "pretty",
         SLUICE_SYS_INTERVAL: "7",
       },
     });
@@ -115,7 +116,7 @@ describe("precedence", () => {
       {
         ...defaultConfig, mqtt: undefined, acl: undefined,
         dataDir: "/srv/sluice", host: "::1", mqttPort: 1, mqttsPort: 2, wsPort: 3, wssPort: 4, wsPath: "/ws", httpPort: 5,
-        allowAnonymous: true, tlsCert: "/c.pem", tlsKey: "/k.pem", logLevel: "debug", sysInterval: 7,
+        allowAnonymous: true, tlsCert: "/c.pem", tlsKey: "/k.pem", logLevel: "debug", logFormat: "pretty", sysInterval: 7,
       },
     );
   });
@@ -191,6 +192,13 @@ describe("errors", () => {
 
   test("an unknown log level is refused", () => {
     refused({ env: { SLUICE_LOG_LEVEL: "loud" } }, "logLevel", "loud");
+  });
+
+  test("a log format other than auto, json or pretty is refused, from any layer", () => {
+    refused({ env: { SLUICE_LOG_FORMAT: "xml" } }, "logFormat", "auto, json, pretty", "xml");
+    refused({ flags: { "log-format": "PRETTY" } }, "logFormat", "PRETTY");
+    refused({ flags: { "log-format": true } }, "logFormat");
+    refused({ configFile: file("format.yaml", "logFormat: text\n") }, "logFormat", "text");
   });
 
   test("a TLS certificate without its key (or the reverse) is refused", () => {
@@ -274,5 +282,24 @@ describe("http request bounds", () => {
     assert.deepEqual(config.http, { ...defaultConfig.http, maxQueryBytes: 4096 });
     assert.throws(() => loadConfig({ configFile: file("http0.yaml", "http:\n  maxQueryDepth: 0\n"), env: {} }), /http.maxQueryDepth must be at least 1/);
     assert.throws(() => loadConfig({ configFile: file("http-x.yaml", "http:\n  maxQueryKeys: 3\n"), env: {} }), /unknown http key "maxQueryKeys"/);
+  });
+});
+
+describe("http.corsOrigins", () => {
+  test("none by default; a list in the file, comma-separated in SLUICE_HTTP_CORS_ORIGINS and --http-cors-origins; flags win", () => {
+    assert.deepEqual(load().http.corsOrigins, []);
+    const configFile = file("cors.yaml", "http:\n  corsOrigins:\n    - https://app.example.com\n    - http://localhost:5173\n");
+    assert.deepEqual(load({ configFile }).http.corsOrigins, ["https://app.example.com", "http://localhost:5173"]);
+    assert.deepEqual(load({ configFile, env: { SLUICE_HTTP_CORS_ORIGINS: " https://a.example , https://b.example:8443," } }).http.corsOrigins, ["https://a.example", "https://b.example:8443"]);
+    assert.deepEqual(load({ configFile, env: { SLUICE_HTTP_CORS_ORIGINS: "https://a.example" }, flags: { "http-cors-origins": "*" } }).http.corsOrigins, ["*"]);
+    assert.deepEqual(load({ configFile: file("cors-json.json", '{"http":{"corsOrigins":["*"]}}') }).http.corsOrigins, ["*"]);
+  });
+
+  test("anything but an origin as browsers send it, or *, is refused and named", () => {
+    for (const bad of ["https://app.example.com/", "https://app.example.com/path", "app.example.com", "null", "ftp://x.example", "https://App.Example.com", "https://x.example:443"]) {
+      refused({ env: { SLUICE_HTTP_CORS_ORIGINS: bad } }, "http.corsOrigins", "is not an origin");
+    }
+    refused({ configFile: file("cors-bad.yaml", "http:\n  corsOrigins: [1, 2]\n") }, "http.corsOrigins must be a list of strings");
+    refused({ configFile: file("cors-obj.yaml", "http:\n  corsOrigins: { a: 1 }\n") }, "http.corsOrigins must be a list of strings");
   });
 });

@@ -5,6 +5,7 @@ import { accountOf, mintingTokenOf } from "../auth.js";
 import type { DeviceCreatedJson, DeviceJson, DeviceListItemJson } from "../api_types.js";
 import { ok } from "../envelope.js";
 import { checkFilter, listQuerySchema, matches, selectFields, type ListQuery } from "../listing.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 import type { QueryValue } from "../query.js";
 
 /**
@@ -167,6 +168,7 @@ export function deviceRoutes(deps: { identity: IdentityService; deviceState?: De
   const { identity } = deps;
   const live = deps.deviceState ?? NO_LIVE_STATE;
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.devices.name });
     app.post<{ Body: DeviceBody }>(
       "/device",
       { schema: { body: { type: "object", required: ["name"], properties: deviceProperties } } },

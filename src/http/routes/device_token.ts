@@ -7,6 +7,7 @@ import { accountOf, mintingTokenOf } from "../auth.js";
 import type { DeviceTokenCreatedJson, DeviceTokenJson } from "../api_types.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ApiItem, type ListQuery } from "../listing.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
  * TagoIO's device tokens: `GET /device/token/:deviceId`, `POST /device/token` (the SDK sends the
@@ -86,6 +87,7 @@ export function deviceTokenRoutes(deps: { identity: IdentityService }): FastifyP
   }
 
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.deviceTokens.name });
     app.get<{ Params: { deviceId: string }; Querystring: ListQuery }>(
       "/device/token/:deviceId",
       { schema: { params: deviceParams, querystring: listQuerySchema(["name", "permission", "serie_number", "last_authorization", "created_at"]) } },

@@ -4,6 +4,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { MqttListenersJson, StatusJson } from "../api_types.js";
 import { ok } from "../envelope.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
  * Liveness probe that also says which Sluice answers and where devices connect (the MQTT
@@ -13,6 +14,7 @@ import { ok } from "../envelope.js";
 export function statusRoutes(deps: { mqttListeners?: () => MqttListenersJson | undefined } = {}): FastifyPluginAsync {
   const version = packageVersion();
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.server.name });
     app.get("/status", async () => {
       const mqtt = deps.mqttListeners?.();
       const result: StatusJson = { name: "sluice", version, ...(mqtt && { mqtt }) };
@@ -25,7 +27,7 @@ export function statusRoutes(deps: { mqttListeners?: () => MqttListenersJson | u
  * Sluice's version from its package.json, found by walking up from this file: the compiled
  * file sits at a different depth (dist/src/...) than the source, so no fixed relative path fits.
  */
-function packageVersion(): string {
+export function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, "package.json");
