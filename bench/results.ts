@@ -169,7 +169,19 @@ export interface AbuseResult {
   rows: AbuseRow[];
 }
 
-export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult;
+/** The devices scenario: the list's API pages and the console's first render at many devices. */
+export interface DevicesResult {
+  kind: "devices";
+  devices: number;
+  /** Inserting them straight into SQLite, one transaction. */
+  insertMs?: number;
+  /** Each query the console makes, repeated: its time over HTTP from the bench process. */
+  queries: { name: string; rows: number; p50Ms: number; p95Ms: number; maxMs: number }[];
+  /** Navigation start → 50 rows in the console's devices page, in Chromium, each round a fresh page. */
+  firstRenderMs: number[];
+}
+
+export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | DevicesResult;
 
 export interface TargetRun {
   slot: string;
