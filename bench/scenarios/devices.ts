@@ -41,7 +41,7 @@ function insertDevices(dataDir: string, count: number): number {
     const account = (db.prepare("SELECT id FROM accounts WHERE admin = 1").get() as { id: string } | undefined)?.id;
     if (!account) throw new Error("no admin account in the database");
     const insert = db.prepare(
-      "INSERT INTO devices (id, account_id, name, name_key, active, tags, extra, created_at, updated_at, last_input) VALUES (?, ?, ?, ?, 1, ?, '{}', ?, ?, ?)",
+      "INSERT INTO devices (id, account_id, name, name_key, name_lower, active, tags, extra, created_at, updated_at, last_input) VALUES (?, ?, ?, ?, ?, 1, ?, '{}', ?, ?, ?)",
     );
     const started = performance.now();
     const base = Date.now() - count * 1000;
@@ -50,7 +50,7 @@ function insertDevices(dataDir: string, count: number): number {
         const name = `sensor ${i}`;
         const tags = JSON.stringify([{ key: "site", value: `s${i % 10}` }, { key: "kind", value: i % 2 ? "temp" : "flow" }]);
         // Two thirds have sent something, at times spread over the last day.
-        insert.run(generateId(), account, name, nameSortKey(name), tags, base + i * 1000, base + i * 1000, i % 3 ? base + ((i * 7919) % 86_400) * 1000 : null);
+        insert.run(generateId(), account, name, nameSortKey(name), name.toLowerCase(), tags, base + i * 1000, base + i * 1000, i % 3 ? base + ((i * 7919) % 86_400) * 1000 : null);
       }
     }).immediate();
     return performance.now() - started;

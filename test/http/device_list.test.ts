@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { DeviceConnectionEvent, DeviceLastInputEvent, DeviceListItemJson, StatusJson } from "../../src/http/api_types.js";
 import { generateId } from "../../src/identity/tokens.js";
 import { nameSortKey } from "../../src/store/name_key.js";
+import { SqliteIdentityRepository } from "../../src/store/sqlite/identity.js";
 import { startTestServer, type TestServer } from "../helpers/http_server.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 import { openStream } from "../helpers/sse_client.js";
@@ -47,6 +48,7 @@ describe("GET /device in SQL", () => {
       ["gateway", [{ key: "site", value: "north" }], { active: false }],
       ["sensor 1", [], { description: "roof" }],
       ["pump", [{ key: "kind", value: "flow" }], {}],
+      ["Émile Ünit", [], {}],
     ];
     for (const [name, tags, extra] of devices) {
       const { active, ...rest } = extra;
@@ -63,21 +65,21 @@ describe("GET /device in SQL", () => {
 
   const names = (items: Item[]) => items.map((d) => d.name);
 
-  test("orders by name, numbers by value, case aside; desc reverses", async () => {
-    assert.deepEqual(names(await list(api, "fields=name")), ["gateway", "pump", "sensor 1", "Sensor 2", "sensor 10"]);
-    assert.deepEqual(names(await list(api, "orderBy=name,desc")), ["sensor 10", "Sensor 2", "sensor 1", "pump", "gateway"]);
+  test("orders by name, numbers by value, case and accents aside; desc reverses", async () => {
+    assert.deepEqual(names(await list(api, "fields=name")), ["Émile Ünit", "gateway", "pump", "sensor 1", "Sensor 2", "sensor 10"]);
+    assert.deepEqual(names(await list(api, "orderBy=name,desc")), ["sensor 10", "Sensor 2", "sensor 1", "pump", "gateway", "Émile Ünit"]);
   });
 
   test("orders by created_at both ways", async () => {
-    assert.deepEqual(names(await list(api, "orderBy=created_at,asc")), ["sensor 10", "Sensor 2", "gateway", "sensor 1", "pump"]);
-    assert.deepEqual(names(await list(api, "orderBy=created_at,desc")), ["pump", "sensor 1", "gateway", "Sensor 2", "sensor 10"]);
+    assert.deepEqual(names(await list(api, "orderBy=created_at,asc")), ["sensor 10", "Sensor 2", "gateway", "sensor 1", "pump", "Émile Ünit"]);
+    assert.deepEqual(names(await list(api, "orderBy=created_at,desc")), ["Émile Ünit", "pump", "sensor 1", "gateway", "Sensor 2", "sensor 10"]);
   });
 
   test("orders by last_input with devices never heard from last, either way", async () => {
     const asc = await list(api, "orderBy=last_input,asc&fields=last_input");
     assert.deepEqual(names(asc).slice(0, 2), ["pump", "sensor 1"]);
     assert.equal(asc[0]!.last_input, "2024-01-01T00:00:00.000Z");
-    assert.deepEqual(asc.slice(2).map((d) => d.last_input), [null, null, null]);
+    assert.deepEqual(asc.slice(2).map((d) => d.last_input), [null, null, null, null]);
     const desc = await list(api, "orderBy=last_input,desc");
     assert.deepEqual(names(desc).slice(0, 2), ["sensor 1", "pump"]);
   });
@@ -96,6 +98,18 @@ describe("GET /device in SQL", () => {
     assert.deepEqual(names(await list(api, "filter[name]=SENSOR*")), ["sensor 1", "Sensor 2", "sensor 10"]);
     assert.deepEqual(names(await list(api, "filter[name]=*e*a*")), ["gateway"]);
     assert.deepEqual(names(await list(api, "filter[name]=sensor")), []);
+    assert.deepEqual(names(await list(api, "filter[name]=SENSOR 1")), ["sensor 1"]);
+    assert.deepEqual(names(await list(api, "filter[name]=s*r 1*")), ["sensor 1", "sensor 10"]);
+    assert.deepEqual(names(await list(api, "filter[name]=*1")), ["sensor 1"]);
+    // Beyond ASCII, in JavaScript's lower case, as the in-memory lists matched.
+    assert.deepEqual(names(await list(api, `filter[name]=${encodeURIComponent("*ünit*")}`)), ["Émile Ünit"]);
+    assert.deepEqual(names(await list(api, `filter[name]=${encodeURIComponent("émile ü*")}`)), ["Émile Ünit"]);
+  });
+
+  test("rows from before the sort key and lower case existed get them when the store opens", async () => {
+    server.store.db.prepare("UPDATE devices SET name_key = NULL, name_lower = NULL WHERE name = 'gateway'").run();
+    new SqliteIdentityRepository(server.store.db);
+    assert.deepEqual(server.store.db.prepare("SELECT name_key, name_lower FROM devices WHERE name = 'gateway'").get(), { name_key: "gateway", name_lower: "gateway" });
   });
 
   test("filters by tags: key alone, key and value, wildcards, several", async () => {
@@ -122,8 +136,8 @@ describe("GET /device in SQL", () => {
 
   test("pages: every device once, in order", async () => {
     const pages = [];
-    for (let page = 1; page <= 3; page++) pages.push(...names(await list(api, `amount=2&page=${page}&orderBy=created_at,desc`)));
-    assert.deepEqual(pages, ["pump", "sensor 1", "gateway", "Sensor 2", "sensor 10"]);
+    for (let page = 1; page <= 4; page++) pages.push(...names(await list(api, `amount=2&page=${page}&orderBy=created_at,desc`)));
+    assert.deepEqual(pages, ["Émile Ünit", "pump", "sensor 1", "gateway", "Sensor 2", "sensor 10"]);
   });
 
   test("items carry last_input and connected, and only the fields asked for", async () => {
@@ -137,7 +151,7 @@ describe("GET /device in SQL", () => {
 
   test("a device edited keeps its last input and moves in the name order", async () => {
     await server.identity.updateDevice(server.accountId, ids["pump"]!, { name: "a pump" });
-    const [first] = await list(api, "amount=1&fields=last_input");
+    const [first] = await list(api, "amount=1&fields=last_input&filter[name]=*pump");
     assert.equal(first!.name, "a pump");
     assert.equal(first!.last_input, "2024-01-01T00:00:00.000Z");
     await server.identity.updateDevice(server.accountId, ids["pump"]!, { name: "pump" });
@@ -153,14 +167,14 @@ describe("GET /device at 100 000 devices", () => {
     api = { url: server.url, token: server.accountToken };
     // Straight into SQLite: one prepared INSERT in one transaction (the API would take minutes).
     const insert = server.store.db.prepare(
-      "INSERT INTO devices (id, account_id, name, name_key, active, tags, extra, created_at, updated_at, last_input) VALUES (?, ?, ?, ?, 1, ?, '{}', ?, ?, ?)",
+      "INSERT INTO devices (id, account_id, name, name_key, name_lower, active, tags, extra, created_at, updated_at, last_input) VALUES (?, ?, ?, ?, ?, 1, ?, '{}', ?, ?, ?)",
     );
     const start = Date.parse("2024-01-01T00:00:00Z");
     server.store.db.transaction(() => {
       for (let i = 0; i < N; i++) {
         const name = `device ${i}`;
         const tags = JSON.stringify([{ key: "site", value: `s${i % 10}` }]);
-        insert.run(generateId(), server.accountId, name, nameSortKey(name), tags, start + i, start + i, i % 3 === 0 ? start + i : null);
+        insert.run(generateId(), server.accountId, name, nameSortKey(name), name.toLowerCase(), tags, start + i, start + i, i % 3 === 0 ? start + i : null);
       }
     })();
   });

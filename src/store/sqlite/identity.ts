@@ -77,10 +77,10 @@ export class SqliteIdentityRepository implements IdentityRepository {
       touchAccountToken: db.prepare("UPDATE account_tokens SET last_authorization = ? WHERE id = ?"),
       accountTokensExpiring: db.prepare("SELECT * FROM account_tokens WHERE expires_at > ? AND expires_at <= ?"),
       insertDevice: db.prepare(
-        "INSERT INTO devices (id, account_id, name, name_key, active, tags, extra, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO devices (id, account_id, name, name_key, name_lower, active, tags, extra, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       updateDevice: db.prepare(
-        "UPDATE devices SET name = ?, name_key = ?, active = ?, tags = ?, extra = ?, updated_at = ? WHERE id = ? AND account_id = ?",
+        "UPDATE devices SET name = ?, name_key = ?, name_lower = ?, active = ?, tags = ?, extra = ?, updated_at = ? WHERE id = ? AND account_id = ?",
       ),
       getDevice: db.prepare("SELECT * FROM devices WHERE id = ? AND account_id = ?"),
       raiseLastInput: db.prepare("UPDATE devices SET last_input = ? WHERE id = ? AND (last_input IS NULL OR last_input < ?)"),
@@ -103,13 +103,13 @@ export class SqliteIdentityRepository implements IdentityRepository {
     this.fillNameKeys();
   }
 
-  /** Rows from before migration 15 get their sort key once (SQL cannot compute it). */
+  /** Rows from before migration 15 get their sort key and lower case once (SQL computes neither as JavaScript does). */
   private fillNameKeys(): void {
-    const missing = this.db.prepare("SELECT id, name FROM devices WHERE name_key IS NULL").all() as { id: string; name: string }[];
+    const missing = this.db.prepare("SELECT id, name FROM devices WHERE name_key IS NULL OR name_lower IS NULL").all() as { id: string; name: string }[];
     if (missing.length === 0) return;
-    const set = this.db.prepare("UPDATE devices SET name_key = ? WHERE id = ?");
+    const set = this.db.prepare("UPDATE devices SET name_key = ?, name_lower = ? WHERE id = ?");
     writeTransaction(this.db, () => {
-      for (const row of missing) set.run(nameSortKey(row.name), row.id);
+      for (const row of missing) set.run(nameSortKey(row.name), row.name.toLowerCase(), row.id);
     })();
   }
 
@@ -155,11 +155,11 @@ export class SqliteIdentityRepository implements IdentityRepository {
   }
 
   async insertDevice(row: DeviceRow): Promise<void> {
-    this.q.insertDevice.run(row.id, row.accountId, row.name, nameSortKey(row.name), row.active ? 1 : 0, JSON.stringify(row.tags),
+    this.q.insertDevice.run(row.id, row.accountId, row.name, nameSortKey(row.name), row.name.toLowerCase(), row.active ? 1 : 0, JSON.stringify(row.tags),
       JSON.stringify(row.extra), row.createdAt.getTime(), row.updatedAt.getTime());
   }
   async updateDevice(row: DeviceRow): Promise<void> {
-    this.q.updateDevice.run(row.name, nameSortKey(row.name), row.active ? 1 : 0, JSON.stringify(row.tags), JSON.stringify(row.extra),
+    this.q.updateDevice.run(row.name, nameSortKey(row.name), row.name.toLowerCase(), row.active ? 1 : 0, JSON.stringify(row.tags), JSON.stringify(row.extra),
       row.updatedAt.getTime(), row.id, row.accountId);
   }
   async getDevice(accountId: string, id: string): Promise<DeviceRow | undefined> {
