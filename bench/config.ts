@@ -38,7 +38,7 @@ export interface BenchConfig {
   resultsPath: string;
 }
 
-export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest", "relay", "limits", "abuse", "devices"] as const;
+export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest", "relay", "limits", "abuse", "inspector", "devices"] as const;
 
 function num(name: string, fallback: number, min: number): number {
   const raw = process.env[name];

@@ -181,7 +181,28 @@ export interface DevicesResult {
   firstRenderMs: number[];
 }
 
-export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | DevicesResult;
+/** One rate of the inspector scenario: publish → row in the console's Live Inspector. */
+export interface InspectorLatencyPhase {
+  /** Messages per second published (QoS 0, one device), for `seconds`. */
+  rate: number;
+  seconds: number;
+  sent: number;
+  /** Messages whose row the page added to its list. */
+  seen: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  maxMs?: number;
+  /** Long tasks (> 50 ms, PerformanceObserver 'longtask') in the page during the phase and its drain. */
+  longTasks: number;
+  longestTaskMs: number;
+}
+
+export interface InspectorLatencyResult {
+  kind: "inspector";
+  phases: InspectorLatencyPhase[];
+}
+
+export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | InspectorLatencyResult | DevicesResult;
 
 export interface TargetRun {
   slot: string;

@@ -219,6 +219,8 @@ async function startSluice(slot: TargetSlot, options: StartOptions): Promise<Run
     "0",
     "--http-port",
     "0",
+    "--https-port",
+    "0",
     "--allow-anonymous",
     "--log-level",
     "warn",

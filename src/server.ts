@@ -31,8 +31,17 @@ import { deviceSelfRoutes } from "./http/routes/device_self.js";
 import { inspectorRoutes, inspectorStreamRoutes } from "./http/routes/inspector.js";
 import { parserTestRoutes } from "./http/routes/parser_test.js";
 import { relayRoutes } from "./http/routes/relay.js";
-import { createHttpServer, registeredRoutes, type HttpRoute } from "./http/server.js";
 import type { MqttListenersJson } from "./http/api_types.js";
+import { createHttpServer, httpsServerOf, registeredRoutes, type HttpRoute } from "./http/server.js";
+import { loginRoutes } from "./http/routes/login.js";
+import { userRoutes } from "./http/routes/users.js";
+import { LoginThrottle } from "./identity/login_throttle.js";
+import { PasswordHasher } from "./identity/passwords.js";
+import { SessionService } from "./identity/sessions.js";
+import { prepareAdminSetup, removeSetupLink } from "./identity/setup_link.js";
+import { UserService } from "./identity/users.js";
+import { SqliteUserSessionRepository } from "./store/sqlite/user_sessions.js";
+import { SqliteUserRepository } from "./store/sqlite/users.js";
 import { EventHub } from "./events/hub.js";
 import { inspectorBrokerHooks } from "./inspector/broker_events.js";
 import { Inspector } from "./inspector/inspector.js";
@@ -71,7 +80,7 @@ import { crossedUsageAlerts, USAGE_SERVICE_OF, type UsageStep } from "./pipeline
 import { SqliteUsageRepository } from "./store/sqlite/usage.js";
 import { Broker } from "./mqtt/broker.js";
 import type { ClientInfo, Message } from "./mqtt/types.js";
-import { listenTcp } from "./mqtt/transports/tcp.js";
+import { listen, listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
 import { listenWebSocket } from "./mqtt/transports/websocket.js";
 import { refuseDebugSignal } from "./observability/debug_signal.js";
@@ -92,6 +101,7 @@ export interface Ports {
   ws: number;
   wss: number;
   http: number;
+  https: number;
 }
 
 export interface RunningServer {
@@ -103,6 +113,9 @@ export interface RunningServer {
   readonly logger: Logger;
   /** The admin account token, when this start created it. */
   readonly adminToken: string | undefined;
+  /** Users of accounts, and their sign-in sessions. */
+  readonly users: UserService;
+  readonly sessions: SessionService;
   /** Every HTTP API route, method and pattern (`/device/:id`). */
   readonly httpRoutes: readonly HttpRoute[];
   close(): Promise<void>;
@@ -125,6 +138,22 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   if (admin) await writeFile(adminTokenPath, `${admin.token}\n`, { mode: 0o600 });
   // writeFile's mode applies only to a new file: an existing one (from an earlier start) is fixed here.
   const adminTokenFound = privateFile(adminTokenPath);
+  const adminAccountId = admin?.accountId ?? (await identity.listAccounts()).find((a) => a.admin)?.id;
+
+  // Users and their sign-in sessions (docs/accounts.md "Users", docs/security.md "Sessions").
+  const hasher = new PasswordHasher({ concurrency: config.users.hashConcurrency, queue: config.users.hashQueue });
+  hasher.prepare().catch((err) => logger.error({ err }, "preparing the password hasher failed"));
+  const sessions = new SessionService(
+    new SqliteUserSessionRepository(store.db),
+    { idleMs: config.sessions.idleSeconds * 1000, maxAgeMs: config.sessions.maxAgeSeconds * 1000, maxPerUser: config.sessions.maxPerUser },
+    // A session's id stands for a token id: its SSE streams end like a revoked token's.
+    (event) => identity.announceRevoked(event),
+  );
+  const users = new UserService(new SqliteUserRepository(store.db), hasher, sessions, {
+    maxPerAccount: config.users.maxPerAccount, setupLinkMs: config.users.setupLinkSeconds * 1000,
+  });
+  const loginThrottle = new LoginThrottle({ baseMs: config.login.failureDelayMs, maxMs: config.login.failureDelayMaxMs, maxTracked: config.login.maxTracked });
+  const setupLinkPath = join(dataDir, "setup-link");
 
   // Plans: every account's limits, in memory; monthly usage persists in SQLite.
   let usageAlerts: (accountId: string, step: UsageStep) => void = () => {};
@@ -326,6 +355,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   let mqttListeners: MqttListenersJson | undefined;
   const http = await createHttpServer({
     identity, metrics, logger: logger.child({ part: "http" }),
+    sessions, tls,
     queryBounds: { maxBytes: config.http.maxQueryBytes, maxParameters: config.http.maxQueryParameters, maxDepth: config.http.maxQueryDepth },
     connectionBounds: config.http,
     maxResponseBytesInFlight: config.http.maxResponseBytesInFlight,
@@ -366,13 +396,15 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         }),
         relayRoutes({ relays }),
         profileRoutes({ identity, planOf: (accountId) => limits.planOf(accountId).name }),
+        userRoutes({ identity, users, throttle: loginThrottle }),
       ],
       device: [
         dataRoutes({ buckets, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
         deviceParamRoutes({ params }),
       ],
       public: [
-        inspectorStreamRoutes({ identity, inspector, sse: { maxBufferedBytes: config.inspector.maxStreamBufferedBytes } }),
+        inspectorStreamRoutes({ identity, inspector, sessions, sse: { maxBufferedBytes: config.inspector.maxStreamBufferedBytes } }),
+        loginRoutes({ identity, users, sessions, throttle: loginThrottle, setupCompleted: () => removeSetupLink(setupLinkPath) }),
         deviceSelfRoutes({
           identity, metrics,
           async analysisInfo(token) {
@@ -383,6 +415,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         eventRoutes({
           hub: events,
           revocations: identity,
+          sessions,
           async resolveToken(token) {
             const principal = await identity.authenticateAccountToken(token);
             if (principal === undefined) return undefined;
@@ -408,6 +441,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     mailer.close();
     await actions.stop();
     identity.stop();
+    sessions.stop();
     limits.stop();
     flapping.stop();
     await sandbox.close();
@@ -421,6 +455,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     servers.push(await listening("MQTT over WebSocket", "ws-port", config.host, config.wsPort, listenWebSocket(broker, config.host, config.wsPort, config.wsPath)));
     servers.push(await listening("MQTT over secure WebSocket", "wss-port", config.host, config.wssPort, listenWebSocket(broker, config.host, config.wssPort, config.wsPath, tls)));
     await listening("HTTP API", "http-port", config.host, config.httpPort, http.listen({ host: config.host, port: config.httpPort }));
+    // The same app over TLS; listened here because Fastify listens only its own server.
+    servers.push(await listening("HTTPS API", "https-port", config.host, config.httpsPort, listen(httpsServerOf(http)!, config.host, config.httpsPort)));
   } catch (err) {
     await shutdown();
     throw err;
@@ -432,17 +468,26 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     ws: portOf(servers[2]!),
     wss: portOf(servers[3]!),
     http: portOf(http.server),
+    https: portOf(servers[4]!),
   };
   // The ports actually listened on (0 in the config means one chosen by the system).
   ownListeners.setPorts([ports.mqtt, ports.mqtts, ports.ws, ports.wss]);
   mqttListeners = { tcp: ports.mqtt, tls: ports.mqtts, ws: ports.ws, wss: ports.wss, ws_path: config.wsPath };
   apiUrl = `http://${loopbackHost(config.host)}:${ports.http}`;
   await writeFile(join(dataDir, "ports.json"), `${JSON.stringify(ports)}\n`);
+  sessions.startExpiryWatch();
+  // The admin's first user and its setup link: the URL needs the port just bound.
+  if (adminAccountId !== undefined) {
+    await prepareAdminSetup({
+      users, adminAccountId, email: config.users.adminEmail, file: setupLinkPath, logger,
+      linkFor: (token) => `http://${loopbackHost(config.host)}:${ports.http}/#/setup/${token}`,
+    }).catch((err) => logger.error({ err }, "preparing the admin user's setup link failed"));
+  }
   logStartup(logger, { host: config.host, wsPath: config.wsPath, ports, dataDir, adminTokenPath, adminCreated: admin !== null, adminTokenFound });
 
   let closing: Promise<void> | undefined;
   return {
-    config, ports, broker, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http),
+    config, ports, broker, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
     close() {
       closing ??= shutdown();
       return closing;
@@ -460,7 +505,9 @@ function logStartup(logger: Logger, s: { host: string; wsPath: string; ports: Po
   const line = (label: string, urls: string[]) => logger.info({ urls }, `${label.padEnd(10)} ${urls.join("  ")}`);
   line("MQTT", [`mqtt://${host}:${s.ports.mqtt}`, `mqtts://${host}:${s.ports.mqtts}`]);
   line("WebSocket", [`ws://${host}:${s.ports.ws}${path}`, `wss://${host}:${s.ports.wss}${path}`]);
-  line("HTTP API", [`http://${host}:${s.ports.http}`]);
+  line("Console", [`http://${host}:${s.ports.http}/`, `https://${host}:${s.ports.https}/`]);
+  line("HTTP API", [`http://${host}:${s.ports.http}`, `https://${host}:${s.ports.https}`]);
+  line("API docs", [`http://${host}:${s.ports.http}/api/docs`]);
   if (s.adminTokenFound) logger.info({ path: s.adminTokenPath }, s.adminCreated ? `created the admin account; its token is in ${s.adminTokenPath}` : `admin token in ${s.adminTokenPath}`);
   else logger.warn({ path: s.adminTokenPath }, `no admin token file at ${s.adminTokenPath}: it was removed after the admin account was created`);
   // A wildcard host listens on every address, and the URLs above name the loopback one: say so.

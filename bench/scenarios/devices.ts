@@ -59,28 +59,12 @@ function insertDevices(dataDir: string, count: number): number {
   }
 }
 
-/**
- * A browser context signed in to the console: as a user made for the bench (`POST /account/user`
- * then `POST /account/login`, the session cookie); a build without users gets the admin token
- * on its API requests instead, and a made-up session.
- */
-async function signedInContext(browser: Browser, base: string, api: SluiceApi, adminToken: string): Promise<BrowserContext> {
+/** A browser context signed in to the console as a user made for the bench (its session cookie). */
+async function signedInContext(browser: Browser, base: string, api: SluiceApi): Promise<BrowserContext> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const email = "bench@example.com";
   const password = "bench-password-1";
-  try {
-    await api.request("POST", "/account/user", { email, name: "Bench", password });
-  } catch (err) {
-    if (!/HTTP 404/.test(String(err))) throw err;
-    await context.route(`${base}/**`, async (route) => {
-      if (new URL(route.request().url()).pathname === "/account/session") {
-        await route.fulfill({ contentType: "application/json", body: JSON.stringify({ status: true, result: { user: { id: "u", email, name: "Bench" }, account: { id: "a", name: "admin" } } }) });
-      } else {
-        await route.continue({ headers: { ...route.request().headers(), token: adminToken } });
-      }
-    });
-    return context;
-  }
+  await api.request("POST", "/account/user", { email, name: "Bench", password });
   const login = await context.request.post(`${base}/account/login`, { data: { email, password }, headers: { "x-sluice-csrf": "1" } });
   if (!login.ok()) throw new Error(`POST /account/login: HTTP ${login.status()}`);
   return context;
@@ -114,7 +98,7 @@ export const devicesScenario: Scenario<DevicesResult> = {
 
     const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: process.getuid?.() === 0 ? ["--no-sandbox"] : [] });
     try {
-      const context = await signedInContext(browser, base, api, adminToken);
+      const context = await signedInContext(browser, base, api);
       for (let round = 0; round < RENDER_ROUNDS; round++) {
         const page = await context.newPage();
         await page.goto(`${base}/#/devices`);

@@ -9,7 +9,7 @@ import type { InspectorEventKind } from "../inspector/types.js";
 export type { InspectorEventJson, InspectorEventKind };
 
 /** TagoIO's envelopes: the SDK reads `result` when `status` is true, else `message`. */
-export type Envelope<T> = { status: true; result: T } | { status: false; message: string };
+export type Envelope<T> = { status: true; result: T } | { status: false; message: string; result?: unknown };
 
 export interface TagJson {
   key: string;
@@ -158,4 +158,34 @@ export interface StatusJson {
   version: string;
   /** Absent until the listeners are up (and on an API started without a broker). */
   mqtt?: MqttListenersJson;
+}
+
+// ---- Live Inspector and payload parser (console: pages/device/inspector.tsx, parser.tsx) ----
+
+/** A device's inspector switch: `GET /device/:id/inspector/state`, `PUT /device/:id/inspector`. */
+export interface InspectorSwitchJson {
+  device_id: string;
+  enabled: boolean;
+}
+
+/** One console line a parser wrote. */
+export interface ParserLogJson {
+  level: "log" | "debug" | "info" | "warn" | "error";
+  message: string;
+}
+
+/** `POST /device/:id/parser/test` when the parser ran: what it would store, its console, its time. */
+export interface ParserTestResultJson {
+  /** What `payload` held at the end (not yet validated as records). */
+  payload: unknown;
+  logs: ParserLogJson[];
+  duration_ms: number;
+}
+
+/** `result` of the 400 answer of `POST /device/:id/parser/test` when the parser failed. */
+export interface ParserTestFailureJson {
+  kind: "compile" | "exception" | "timeout" | "memory" | "invalid_output";
+  logs: ParserLogJson[];
+  /** Line of the parser script where it failed (1-based): compile errors and exceptions. */
+  line?: number;
 }

@@ -20,6 +20,11 @@ export interface AccountPrincipal {
   expiresAt: Date | null;
   /** Set when the token is an analysis's token. */
   analysisId: string | null;
+  /**
+   * Set when the request is signed in by a session cookie rather than a token: `tokenId` is
+   * then the session's id (http/auth.ts).
+   */
+  session?: { id: string; userId: string };
 }
 
 /**

@@ -121,6 +121,79 @@ export interface IdentityRepository {
   deleteDeviceTokensMintedBy(accountTokenId: string): Promise<string[]>;
 }
 
+/** A person who signs in to an account (docs/accounts.md, "Users"). */
+export interface UserRow {
+  id: string;
+  accountId: string;
+  /** Normalized: NFC, trimmed, lower case; unique across all accounts. */
+  email: string;
+  name: string;
+  /** `scrypt$...` (identity/passwords.ts); null until set through the setup link. */
+  passwordHash: string | null;
+  createdAt: Date;
+  lastLogin: Date | null;
+}
+
+/** A one-time setup link: sets a user's first password. Only its hash is stored. */
+export interface SetupTokenRow {
+  tokenHash: string;
+  userId: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface UserRepository {
+  insertUser(row: UserRow): Promise<void>;
+  getUser(accountId: string, id: string): Promise<UserRow | undefined>;
+  /** By id alone, for credentials that name a user (setup links, sessions). */
+  findUser(id: string): Promise<UserRow | undefined>;
+  findUserByEmail(email: string): Promise<UserRow | undefined>;
+  listUsers(accountId: string): Promise<UserRow[]>;
+  countUsers(accountId: string): Promise<number>;
+  /**
+   * Deletes a user, and its sessions, unless it is the account's last user (checked in the same
+   * transaction): the ids of the sessions deleted with it; "last" when refused, false when there
+   * is no such user.
+   */
+  deleteUser(accountId: string, id: string): Promise<{ sessionIds: string[] } | false | "last">;
+  setPassword(id: string, passwordHash: string): Promise<void>;
+  touchLogin(id: string, at: Date): Promise<void>;
+  /** Replaces the user's setup tokens with this one. */
+  replaceSetupToken(row: SetupTokenRow): Promise<void>;
+  findSetupToken(tokenHash: string): Promise<SetupTokenRow | undefined>;
+  /** The user's setup token that has not expired at `now`, if any. */
+  liveSetupToken(userId: string, now: Date): Promise<SetupTokenRow | undefined>;
+  /** Sets the password and deletes the user's setup tokens, in one transaction; false when the token was gone already. */
+  consumeSetupToken(tokenHash: string, passwordHash: string): Promise<boolean>;
+}
+
+/** A sign-in session (the `sluice_session` cookie). Only the token's hash is stored. */
+export interface UserSessionRow {
+  id: string;
+  tokenHash: string;
+  userId: string;
+  accountId: string;
+  createdAt: Date;
+  /** Written at most every `touchEveryMs` (identity/sessions.ts), not on every request. */
+  lastSeenAt: Date;
+  /** The absolute end, whatever the use. */
+  expiresAt: Date;
+}
+
+export interface UserSessionRepository {
+  insertSession(row: UserSessionRow): Promise<void>;
+  findSessionByHash(tokenHash: string): Promise<UserSessionRow | undefined>;
+  touchSession(id: string, at: Date): Promise<void>;
+  /** Deletes one session by id; false when it was gone. */
+  deleteSession(id: string): Promise<boolean>;
+  /** Deletes a user's sessions but `except`; returns their ids. */
+  deleteUserSessions(userId: string, except?: string): Promise<string[]>;
+  /** Deletes the user's oldest sessions so that at most `keep` remain; returns their ids. */
+  trimUserSessions(userId: string, keep: number): Promise<string[]>;
+  /** Deletes sessions past `expiresAt` or not seen since `idleBefore`; returns their ids. */
+  deleteExpiredSessions(now: Date, idleBefore: Date): Promise<string[]>;
+}
+
 /** A message as the broker persists it (retained, or queued for an offline session). */
 export interface StoredMessage {
   topic: string;

@@ -3,9 +3,8 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { promisify } from "node:util";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser, openConsole, screenshot, seriousA11yViolations, type ConsolePage } from "../helpers/browser.js";
+import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn, type ConsolePage } from "../helpers/browser.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
-import { signInAs } from "./devices_sign_in.js";
 
 // The devices area in a real browser against a real Sluice: create a device, take its token
 // with the copy button, connect and publish with Mosquitto's clients and watch the console
@@ -31,7 +30,8 @@ describe("console: devices", () => {
     for (const name of ["weather 10", "weather 2", "pump station"]) {
       await fetch(`${sluice.api}/device`, { method: "POST", headers: { token: sluice.adminToken, "content-type": "application/json" }, body: JSON.stringify({ name, tags: [{ key: "site", value: "south" }] }) });
     }
-    await signInAs(view, sluice);
+    await signIn(page, sluice);
+    await page.getByRole("heading", { name: "Devices" }).waitFor();
   });
   after(async () => {
     for (const child of children) child.kill();
@@ -155,7 +155,7 @@ describe("console: devices", () => {
   test("at 390 px and in the dark theme: no horizontal scrolling, no serious violation", async () => {
     for (const [name, width, dark] of [["devices-phone", 390, false], ["devices-dark", 1280, true]] as const) {
       const other = await openConsole(browser, sluice.api, { width, dark });
-      await signInAs(other, sluice);
+      await signIn(other.page, sluice);
       for (const [where, shot, ready] of [["#/devices", `${name}-list`, "link"], [new URL(deviceUrl).hash, `${name}-general`, "snippet"]] as const) {
         await other.page.goto(`${sluice.api}/${where}`);
         if (ready === "link") await other.page.getByRole("link", { name: "greenhouse 1" }).waitFor();

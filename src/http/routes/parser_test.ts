@@ -4,6 +4,7 @@ import type { IdentityService } from "../../identity/service.js";
 import type { RecordInput } from "../../data/types.js";
 import { httpParserInput, toParserInput } from "../../sandbox/parser_input.js";
 import { ParserError, type ParserDevice, type ParserSandbox } from "../../sandbox/types.js";
+import type { ParserTestFailureJson, ParserTestResultJson } from "../api_types.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { DATA_BODY_LIMIT } from "./data.js";
@@ -120,12 +121,13 @@ export function parserTestRoutes(deps: ParserTestDeps): FastifyPluginAsync {
             payload: input,
             device: { id: device.id, name: device.name, params, tags: device.tags },
           });
-          return ok({ payload: result.payload, logs: result.logs, duration_ms: Math.round(result.durationMs * 1000) / 1000 });
+          const answer: ParserTestResultJson = { payload: result.payload, logs: result.logs, duration_ms: Math.round(result.durationMs * 1000) / 1000 };
+          return ok(answer);
         } catch (error) {
           if (!(error instanceof ParserError)) throw error;
           // Not the plain error envelope: the kind and the console lines are what make a failed
           // parser debuggable, so they travel in `result` beside the message.
-          const result = { kind: error.kind, logs: error.logs, ...(error.line === undefined ? {} : { line: error.line }) };
+          const result: ParserTestFailureJson = { kind: error.kind, logs: error.logs, ...(error.line === undefined ? {} : { line: error.line }) };
           return reply.code(400).send({ status: false, message: error.message, result });
         }
       },

@@ -389,6 +389,45 @@ export const migrations: { version: number; name: string; sql: string }[] = [
     `,
   },
   {
+    version: 14,
+    name: "users, sign-in sessions, setup links",
+    // Users sign in to an account with an email and a password (scrypt, identity/passwords.ts).
+    // The email is stored normalized (lower case) so one index keeps it unique across accounts.
+    // Sessions and setup links store only SHA-256 hashes of their random tokens, like tokens.
+    // `user_sessions`, not `sessions`: that one is the broker's MQTT sessions.
+    sql: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        email TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        password_hash TEXT,
+        created_at INTEGER NOT NULL,
+        last_login INTEGER
+      );
+      CREATE INDEX users_by_account ON users(account_id, created_at);
+      CREATE TABLE user_sessions (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX user_sessions_by_user ON user_sessions(user_id, created_at);
+      CREATE INDEX user_sessions_by_expiry ON user_sessions(expires_at);
+      CREATE INDEX user_sessions_by_last_seen ON user_sessions(last_seen_at);
+      CREATE TABLE user_setup_tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX user_setup_tokens_by_user ON user_setup_tokens(user_id);
+    `,
+  },
+  {
     version: 15,
     name: "device list in SQL: name sort key, last input",
     // `GET /device` pages in SQL at 100 000 devices, so each order it offers has an index that
