@@ -154,8 +154,10 @@ describe("console: devices", () => {
 
   test("at 390 px and in the dark theme: no horizontal scrolling, no serious violation", async () => {
     for (const [name, width, dark] of [["devices-phone", 390, false], ["devices-dark", 1280, true]] as const) {
-      const other = await openConsole(browser, sluice.api, { width, dark });
+      const other = await openConsole(browser, sluice.api, { dark });
+      // Signed in wide (the helper waits for the side navigation, folded away on a phone), then narrowed.
       await signIn(other.page, sluice);
+      await other.page.setViewportSize({ width, height: 800 });
       for (const [where, shot, ready] of [["#/devices", `${name}-list`, "link"], [new URL(deviceUrl).hash, `${name}-general`, "snippet"]] as const) {
         await other.page.goto(`${sluice.api}/${where}`);
         if (ready === "link") await other.page.getByRole("link", { name: "greenhouse 1" }).waitFor();

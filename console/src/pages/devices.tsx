@@ -15,7 +15,7 @@ import { PageHeader } from "../components/page_header.js";
 import { RelativeTime } from "../components/relative_time.js";
 import { cleanTags, TagsEditor } from "../components/tags_editor.js";
 import { useApi } from "../hooks/use_api.js";
-import { channel } from "../live/sse.js";
+import { channel, eventsState } from "../live/sse.js";
 import { navigate, path, pathQuery } from "../router.js";
 import { freshToken } from "./device/fresh_token.js";
 import "../styles/devices.css";
@@ -96,6 +96,13 @@ export default function DevicesPage() {
   useEffect(() => {
     if (page.data) setRows(page.data.rows);
   }, [page.data]);
+
+  // Once the live stream is (re)open, the page is loaded again: a change between the first
+  // load and the stream's opening (or during a reconnection) was not streamed.
+  const live = eventsState.value;
+  useEffect(() => {
+    if (live === "open") page.reload();
+  }, [live]);
 
   // Live: connection changes and inputs of the devices on this page.
   useEffect(() => {

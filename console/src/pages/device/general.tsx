@@ -11,7 +11,7 @@ import { ErrorText } from "../../components/error_text.js";
 import { RelativeTime } from "../../components/relative_time.js";
 import { cleanTags, TagsEditor } from "../../components/tags_editor.js";
 import { useApi } from "../../hooks/use_api.js";
-import { channel } from "../../live/sse.js";
+import { channel, eventsState } from "../../live/sse.js";
 import { navigate } from "../../router.js";
 import type { DeviceTabProps } from "../device.js";
 import { freshToken } from "./fresh_token.js";
@@ -25,6 +25,11 @@ export default function GeneralTab({ device, reload }: DeviceTabProps) {
     setConnected(device.connected === true);
     setLastInput(device.last_input);
   }, [device]);
+  // Once the live stream is (re)open, the device is loaded again: a change before it opened was not streamed.
+  const live = eventsState.value;
+  useEffect(() => {
+    if (live === "open") reload();
+  }, [live]);
   useEffect(() => {
     // `name.id` listeners get every event of `name` on the shared stream: keep this device's.
     const off1 = channel(`device_connection.${device.id}`, (payload) => {
