@@ -12,7 +12,8 @@ import type { QueryValue } from "../query.js";
  * TagoIO's device resource: `POST /device`, `GET /device`, `GET|PUT|DELETE /device/:id`.
  * Sluice keeps name, active and tags in columns; every other TagoIO field it is sent
  * (description, type, visible, connector, network, chunk settings, parser, ...) goes to `extra`
- * untouched and comes back in the device's info.
+ * untouched and comes back in the device's info. `GET /device` pages in SQL, and both the list
+ * and the info add `last_input` and `connected` from live state (docs/devices.md).
  */
 const tag = {
   type: "object",
