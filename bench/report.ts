@@ -2,10 +2,12 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { PhaseResult } from "./load/protocol.js";
-import type { AbuseResult, BenchReport, IdleResult, IngestPhaseReport, IngestResult, InspectorLatencyResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
+import type { AbuseResult, BenchReport, DevicesResult, IdleResult, IngestPhaseReport, IngestResult, InspectorLatencyResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
 
 /** The issue's absolute targets for Sluice. */
 export const P99_LIMIT_MS = 5;
+/** Issue 12: the devices page renders its first screen within a second at 100 000 devices. */
+export const DEVICES_RENDER_LIMIT_MS = 1000;
 export const IDLE_LIMIT_KB = 6;
 /** Committed records per second through an insert action, on the 2-core reference machine. */
 export const INGEST_RECORDS_PER_S = 50_000;
@@ -317,6 +319,12 @@ export function formatScenario(scenario: ScenarioReport): string {
       if (row.error !== undefined) out.push(`${r.slot}: ${row.name}: ERROR ${row.error}`);
     }
   }
+  for (const r of scenario.runs.filter((x) => x.result?.kind === "devices")) {
+    const res = r.result as DevicesResult;
+    out.push(`${r.slot}: ${res.devices.toLocaleString("en-US")} devices (inserted in ${res.insertMs === undefined ? "-" : Math.round(res.insertMs)} ms); GET /device over HTTP:`);
+    out.push(table(["query", "rows", "p50 ms", "p95 ms", "max ms"], res.queries.map((q) => [q.name, String(q.rows), q.p50Ms.toFixed(1), q.p95Ms.toFixed(1), q.maxMs.toFixed(1)])));
+    out.push(`${r.slot}: console devices page, navigation → 50 rows in Chromium: ${res.firstRenderMs.map((ms) => `${Math.round(ms)} ms`).join(", ") || "-"}`);
+  }
   for (const r of scenario.runs.filter((x) => x.result?.kind === "inspector")) {
     const res = r.result as InspectorLatencyResult;
     const ms = (x: number | undefined): string => (x === undefined ? "-" : String(Math.round(x)));
@@ -411,6 +419,13 @@ export function verdicts(report: BenchReport): Verdict[] {
         check: `${scenario.name}: every abuse measured beside the fan-in`,
         pass: result.rows.length > 0 && measured.length === result.rows.length,
         detail: `${measured.length} of ${result.rows.length}${worst ? `; lowest throughput ratio ${worst.throughputRatio!.toFixed(2)} (${worst.name})` : ""}`,
+      });
+    } else if (result.kind === "devices") {
+      const worst = result.firstRenderMs.length > 0 ? Math.max(...result.firstRenderMs) : undefined;
+      list.push({
+        check: `${scenario.name}: console devices page first render ≤ ${DEVICES_RENDER_LIMIT_MS} ms at ${result.devices.toLocaleString("en-US")} devices`,
+        pass: worst === undefined ? false : worst <= DEVICES_RENDER_LIMIT_MS,
+        detail: worst === undefined ? "not measured" : `slowest of ${result.firstRenderMs.length}: ${Math.round(worst)} ms; GET /device first page p95 ${result.queries[0]?.p95Ms.toFixed(1) ?? "-"} ms`,
       });
     } else if (result.kind === "inspector") {
       const at = (rate: number) => result.phases.find((p) => p.rate === rate);

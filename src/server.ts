@@ -31,6 +31,7 @@ import { deviceSelfRoutes } from "./http/routes/device_self.js";
 import { inspectorRoutes, inspectorStreamRoutes } from "./http/routes/inspector.js";
 import { parserTestRoutes } from "./http/routes/parser_test.js";
 import { relayRoutes } from "./http/routes/relay.js";
+import type { MqttListenersJson } from "./http/api_types.js";
 import { createHttpServer, httpsServerOf, registeredRoutes, type HttpRoute } from "./http/server.js";
 import { loginRoutes } from "./http/routes/login.js";
 import { userRoutes } from "./http/routes/users.js";
@@ -65,7 +66,9 @@ import { RelayService } from "./relay/relay_service.js";
 import { RelaySecrets } from "./relay/secrets.js";
 import { TimerTriggers } from "./pipeline/triggers/timers.js";
 import { IsolateParserSandbox } from "./sandbox/isolate_parser_sandbox.js";
-import { IdentityService } from "./identity/service.js";
+import { IdentityService, type DevicePrincipal } from "./identity/service.js";
+import { LastInputs } from "./identity/last_input.js";
+import { DevicePresence } from "./identity/presence.js";
 import { FlappingGuard } from "./limits/flapping.js";
 import { httpAdmission } from "./limits/http_admission.js";
 import { LimitExceeded } from "./limits/errors.js";
@@ -189,6 +192,17 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     limits: { memoryMb: config.parsers.memoryMb, timeoutMs: config.parsers.timeoutMs },
   });
   const events = new EventHub();
+  // Devices' live state for their list and page: MQTT connections, and the last input.
+  const presence = new DevicePresence(events);
+  const lastInputs = new LastInputs({
+    write: (entries) => identity.setLastInputs(entries), sink: events,
+    onError: (err) => logger.error({ err }, "writing devices' last input failed"),
+  });
+  lastInputs.start();
+  const ingestHttp = (principal: DevicePrincipal, body: unknown) => {
+    lastInputs.record(principal.accountId, principal.deviceId);
+    return pipeline.fromHttp(principal, body);
+  };
   // Analyses reach the API they run against over HTTP; its port is known once it listens.
   let apiUrl = "";
   const analysisWorkspace = openAnalysisWorkspace(dataDir, config.analysis);
@@ -294,7 +308,15 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
       mqttAdmission({ limits, flapping, inspector }),
       inspectorBrokerHooks(inspector),
       deviceEvents.hooks(),
-      { published: (event) => pull.handle(event) ?? pipeline.published(event) },
+      presence.hooks(),
+      {
+        published: (event) => {
+          const p = event.client?.principal as { accountId?: string; deviceId?: string } | undefined;
+          // A will is the broker speaking for a device that is gone, not an input from it.
+          if (p?.accountId && p.deviceId && event.origin === "client") lastInputs.record(p.accountId, p.deviceId);
+          return pull.handle(event) ?? pipeline.published(event);
+        },
+      },
     ),
     logger: logger.child({ part: "mqtt" }),
     store: store.broker,
@@ -312,7 +334,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   relays = new RelayService({
     repo: new SqliteRelayRepository(store.db),
     secrets: relaySecrets.secrets,
-    ingest: (device, topic, payload, via) => pipeline.fromRelay(device, topic, payload, via),
+    ingest: (device, topic, payload, via) => {
+      lastInputs.record(device.accountId, device.id);
+      return pipeline.fromRelay(device, topic, payload, via);
+    },
     route: (accountId, m) => broker!.inject(accountId, made(m)),
     device: (accountId, deviceId) => devices.get(accountId, deviceId),
     inspector,
@@ -331,6 +356,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   if (tls.selfSigned) logger.info({ cert: tls.certPath }, "using a self-signed TLS certificate");
 
   const servers: Server[] = [];
+  let mqttListeners: MqttListenersJson | undefined;
   const http = await createHttpServer({
     identity, metrics, logger: logger.child({ part: "http" }),
     sessions, tls,
@@ -339,6 +365,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     maxResponseBytesInFlight: config.http.maxResponseBytesInFlight,
     corsOrigins: config.http.corsOrigins,
     admit: httpAdmission({ limits, identity, inspector }),
+    deviceState: { connected: (id) => presence.connected(id), pendingLastInput: (id) => lastInputs.pending(id) },
+    mqttListeners: () => mqttListeners,
     routes: {
       account: [
         accountRoutes({
@@ -352,7 +380,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         deadLetterRoutes({ actions, deadLetters }),
         notificationRoutes({ notifications }),
         accountDeviceDataRoutes({ identity, buckets }),
-        accountDataRoutes({ identity, buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
+        accountDataRoutes({ identity, buckets, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
         accountParamRoutes({ identity, params }),
         inspectorRoutes({ identity, inspector }),
         parserTestRoutes({ identity, sandbox, paramsOf }),
@@ -375,7 +403,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         userRoutes({ identity, users, throttle: loginThrottle }),
       ],
       device: [
-        dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
+        dataRoutes({ buckets, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
         deviceParamRoutes({ params }),
       ],
       public: [
@@ -410,6 +438,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     analysisWorkspace.dispose();
     await relays?.stop();
     await broker.stop();
+    await lastInputs.stop();
     await http.close();
     timers.stop();
     await webhooks.stop();
@@ -447,6 +476,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   };
   // The ports actually listened on (0 in the config means one chosen by the system).
   ownListeners.setPorts([ports.mqtt, ports.mqtts, ports.ws, ports.wss]);
+  mqttListeners = { tcp: ports.mqtt, tls: ports.mqtts, ws: ports.ws, wss: ports.wss, ws_path: config.wsPath };
   apiUrl = `http://${loopbackHost(config.host)}:${ports.http}`;
   await writeFile(join(dataDir, "ports.json"), `${JSON.stringify(ports)}\n`);
   sessions.startExpiryWatch();

@@ -16,14 +16,13 @@ export interface TagJson {
   value: string;
 }
 
-/** A device as `GET /device/:id` answers (TagoIO's DeviceInfo; unknown fields kept as sent). */
-export interface DeviceJson {
+/** What a device's info and its list item share. */
+export interface DeviceFieldsJson {
   id: string;
   name: string;
   active: boolean;
   tags: TagJson[];
   profile: string;
-  bucket: { id: string; name: string };
   type: string;
   visible: boolean;
   description: string | null;
@@ -31,10 +30,18 @@ export interface DeviceJson {
   network: string | null;
   /** The parser, base64-encoded, or null when the device has none. */
   payload_decoder: string | null;
+  /** When the device last sent a message or data (ISO), or null when it never did. */
   last_input: string | null;
+  /** Sluice's: whether the device has a live MQTT connection now. */
+  connected: boolean;
   rpm: unknown;
   created_at: string;
   updated_at: string;
+}
+
+/** A device as `GET /device/:id` answers (TagoIO's DeviceInfo; unknown fields kept as sent). */
+export interface DeviceJson extends DeviceFieldsJson {
+  bucket: { id: string; name: string };
   [extra: string]: unknown;
 }
 
@@ -64,6 +71,93 @@ export interface NotificationInfo {
   buttons_enabled: boolean;
   buttons_autodisable: boolean;
   created_at: string;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Devices: the list, tokens, params, live device events, how to connect (console: devices area)
+// ---------------------------------------------------------------------------------------------
+
+/** An item of `GET /device`: the info with `bucket` as the id; only `fields` (plus id, name, tags) when asked. */
+export interface DeviceListItemJson extends DeviceFieldsJson {
+  bucket: string;
+  [extra: string]: unknown;
+}
+
+/** `POST /device`'s answer: the new device and its first token (shown this once). */
+export interface DeviceCreatedJson {
+  device_id: string;
+  bucket_id: string;
+  token: string;
+}
+
+export type TokenPermission = "full" | "write" | "read";
+
+/** An item of `GET /device/token/:deviceId`: the token masked (`prefix-****`); `id` revokes it. */
+export interface DeviceTokenJson {
+  id: string;
+  token: string;
+  name: string;
+  permission: TokenPermission;
+  device_id: string;
+  serie_number: string | null;
+  /** ISO date, or "never". */
+  expire_time: string;
+  created_at: string;
+  last_authorization: string | null;
+  /** The analysis token that created it (revoked with it), or null. */
+  minted_by: string | null;
+}
+
+/** `POST /device/token`'s answer: the whole token, shown this once. */
+export interface DeviceTokenCreatedJson {
+  id: string;
+  token: string;
+  name: string;
+  permission: TokenPermission;
+  /** ISO date, or "never". */
+  expire_date: string;
+}
+
+/** A configuration param (`GET /device/:id/params`, `GET /device/params`). */
+export interface DeviceParamJson {
+  id: string;
+  key: string;
+  value: string;
+  /** Raised by the device once it has applied the param. */
+  sent: boolean;
+}
+
+/** `/events` channel `device_connection` (and `device_connection.<device id>`). */
+export interface DeviceConnectionEvent {
+  device_id: string;
+  connected: boolean;
+}
+
+/** `/events` channel `device_last_input` (and `device_last_input.<device id>`), at most once a second per device. */
+export interface DeviceLastInputEvent {
+  device_id: string;
+  last_input: string;
+}
+
+/** The MQTT listeners, as `GET /status` tells them (ports actually listened on). */
+export interface MqttListenersJson {
+  /** MQTT over TCP. */
+  tcp: number;
+  /** MQTT over TLS. */
+  tls: number;
+  /** MQTT over WebSocket, at `ws_path`. */
+  ws: number;
+  /** MQTT over secure WebSocket, at `ws_path`. */
+  wss: number;
+  ws_path: string;
+}
+
+/** `GET /status` (no token): which Sluice answers, and where devices connect. */
+export interface StatusJson {
+  name: "sluice";
+  version: string;
+  /** Absent until the listeners are up (and on an API started without a broker). */
+  mqtt?: MqttListenersJson;
 }
 
 // ---- Live Inspector and payload parser (console: pages/device/inspector.tsx, parser.tsx) ----

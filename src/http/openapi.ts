@@ -66,7 +66,7 @@ export const SECURITY = {
 
 /** The resources, in the order the reference lists them; each route file tags its routes with one. */
 export const TAGS = {
-  server: { name: "Server", description: "Liveness and Prometheus metrics; no token." },
+  server: { name: "Server", description: "Liveness (with the MQTT listeners' ports) and Prometheus metrics; no token." },
   account: { name: "Account", description: "The account, its usage and plan; `/admin/*` for the admin account." },
   profile: { name: "Profile", description: "TagoIO's profile API: the account and its account tokens (docs/accounts.md)." },
   devices: { name: "Devices", description: "Devices of the account." },
@@ -81,8 +81,8 @@ export const TAGS = {
   analysisServices: { name: "Analysis services", description: "The services an analysis calls: console, MQTT, notification, email." },
   notifications: { name: "Notifications", description: "In-app notifications (docs/notifications.md)." },
   relays: { name: "Relays", description: "MQTT relays to other brokers (docs/relay.md)." },
+  events: { name: "Events", description: "Server-Sent Events: notifications, analysis triggers and consoles, devices' connections and inputs, live." },
   users: { name: "Users and sign-in", description: "Signing in and out, first-run setup, the account's users and passwords (docs/accounts.md, docs/security.md)." },
-  events: { name: "Events", description: "Server-Sent Events: notifications, analysis triggers and consoles, live." },
 } as const;
 
 type Tag = (typeof TAGS)[keyof typeof TAGS]["name"];

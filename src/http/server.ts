@@ -14,7 +14,8 @@ import type { Server as SecureServer } from "node:https";
 import { clientErrorHandler, frameworkErrors, guardedServerFactory, secureTwinOf, type HttpConnectionBounds, type TlsPair } from "./boundary.js";
 import { DEFAULT_QUERY_BOUNDS, queryRefusal, routerQueryParser, type QueryBounds } from "./query.js";
 import { redactUrl } from "./redact.js";
-import { deviceRoutes } from "./routes/device.js";
+import type { MqttListenersJson } from "./api_types.js";
+import { deviceRoutes, type DeviceLiveState } from "./routes/device.js";
 import { deviceTokenRoutes } from "./routes/device_token.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { packageVersion, statusRoutes } from "./routes/status.js";
@@ -41,6 +42,10 @@ export interface HttpServerDeps {
   sessions?: SessionAuthenticator;
   /** Bytes of large answers being sent at once (config `http.maxResponseBytesInFlight`; response_budget.ts). */
   maxResponseBytesInFlight?: number;
+  /** Devices' live connection and unwritten last input, for `GET /device` and `/device/:id`. */
+  deviceState?: DeviceLiveState;
+  /** The MQTT listeners' ports, for `GET /status` (known once they listen). */
+  mqttListeners?: () => MqttListenersJson | undefined;
   /** Web origins allowed to call the API from a browser, `*` for any (config `http.corsOrigins`; cors.ts). None: no CORS. */
   corsOrigins?: readonly string[];
   /**
@@ -124,7 +129,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   // Before every route, so the reference sees them all (openapi.ts); public, outside both slots.
   await installOpenApi(app, packageVersion());
   await app.register(consoleRoutes(deps.consoleDir));
-  await app.register(statusRoutes());
+  await app.register(statusRoutes(deps));
   await app.register(metricsRoutes(deps));
   await app.register(async (account) => {
     documentRoutes(account, { security: SECURITY.account });

@@ -41,6 +41,28 @@ export interface DeviceRow {
   extra: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
+  /** Newest message or data from the device as last written (`setLastInputs`); null: never. Set on reads. */
+  lastInput?: Date | null;
+}
+
+/** Orders `listDevices` offers; ties fall to the id, in the same direction. */
+export type DeviceOrder = "name" | "created_at" | "updated_at" | "last_input" | "active" | "visible";
+
+/**
+ * One page of an account's devices. Filters are `*` wildcard patterns (store/wildcard.ts),
+ * matched case-insensitively: `name` and `id` against those fields, `active` against "true" or
+ * "false"; each `tags` entry must match some tag of the device (an absent key or value matches
+ * any). Names order by their sort key (store/name_key.ts); a null last input is listed last.
+ */
+export interface DeviceListQuery {
+  limit: number;
+  offset: number;
+  order?: DeviceOrder;
+  desc?: boolean;
+  name?: string;
+  id?: string;
+  active?: string;
+  tags?: { key?: string; value?: string }[];
 }
 
 export interface DeviceTokenRow {
@@ -82,7 +104,9 @@ export interface IdentityRepository {
   updateDevice(row: DeviceRow): Promise<void>;
   getDevice(accountId: string, id: string): Promise<DeviceRow | undefined>;
   countDevices(accountId: string): Promise<number>;
-  listDevices(accountId: string, page: { limit: number; offset: number; name?: string }): Promise<DeviceRow[]>;
+  listDevices(accountId: string, query: DeviceListQuery): Promise<DeviceRow[]>;
+  /** Raises devices' last input to the given epoch ms (never lowers it), in one transaction. */
+  setLastInputs(entries: readonly (readonly [deviceId: string, at: number])[]): Promise<void>;
   deleteDevice(accountId: string, id: string): Promise<boolean>;
 
   insertDeviceToken(row: DeviceTokenRow): Promise<void>;
