@@ -59,7 +59,8 @@ export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: str
     data: { ...defaultConfig.data, ...overrides.data },
     users: { ...defaultConfig.users, ...overrides.users },
     sessions: { ...defaultConfig.sessions, ...overrides.sessions },
-    login: { ...defaultConfig.login, ...overrides.login },
+    // Short sign-in throttling, like the MQTT one above: a test's deliberate wrong password must not make the next sign-in wait a second.
+    login: { ...defaultConfig.login, failureDelayMs: 20, failureDelayMaxMs: 200, ...overrides.login },
     dataDir: dir,
   };
   const server = await startServer(config, options.logger ?? pino({ level: process.env.SLUICE_TEST_LOG ?? "silent" }));
