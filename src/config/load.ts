@@ -30,7 +30,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
  * its default). Some keys have flags too, named `<section>-<key>`: `--smtp-host` =
  * `SLUICE_SMTP_HOST` = `smtp: { host }`.
  */
-const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline"] as const satisfies readonly (keyof SluiceConfig)[];
+const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline", "pdf", "reports"] as const satisfies readonly (keyof SluiceConfig)[];
 type Section = (typeof sections)[number];
 const sectionFlags: Record<string, [Section, string]> = {
   "smtp-host": ["smtp", "host"],
@@ -42,6 +42,7 @@ const sectionFlags: Record<string, [Section, string]> = {
   "smtp-from": ["smtp", "from"],
   "outbound-allow-private-targets": ["outbound", "allowPrivateTargets"],
   "http-cors-origins": ["http", "corsOrigins"],
+  "pdf-chromium-path": ["pdf", "chromiumPath"],
 };
 /** Counts where 0 would mean "never works" rather than "off". */
 const atLeastOne = [
@@ -50,6 +51,8 @@ const atLeastOne = [
   "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth", "http.maxConnections", "http.maxConnectionsPerAddress", "http.keepAliveTimeoutMs", "http.maxResponseBytesInFlight",
   "inspector.maxStreamsPerAccount", "inspector.maxStreamBufferedBytes", "inspector.maxTotalBytes", "inspector.maxDevices", "inspector.maxEventsPerDevice",
   "parsers.maxIsolates", "parsers.memoryMb", "parsers.timeoutMs", "data.maxPageBytes",
+  "pdf.concurrency", "pdf.concurrencyPerAccount", "pdf.timeoutMs", "pdf.maxInputBytes", "pdf.maxOutputBytes", "pdf.maxPages",
+  "reports.maxFilesPerAccount", "reports.maxFileBytesPerAccount", "reports.maxRecords", "reports.concurrency", "reports.concurrencyPerAccount",
 ];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;
