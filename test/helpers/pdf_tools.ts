@@ -63,10 +63,27 @@ export function mimeParts(raw: string): MailPart[] {
     return pieces.filter((p) => !p.startsWith("--")).flatMap((p) => mimeParts(p.replace(/^\r\n/, "")));
   }
   const encoding = (headers["content-transfer-encoding"] ?? "").toLowerCase();
-  const content = encoding === "base64" ? Buffer.from(body.replace(/\s+/g, ""), "base64") : Buffer.from(body, "utf8");
+  const content =
+    encoding === "base64" ? Buffer.from(body.replace(/\s+/g, ""), "base64")
+    : encoding === "quoted-printable" ? quotedPrintable(body)
+    : Buffer.from(body, "utf8");
   const disposition = headers["content-disposition"] ?? "";
   const filename = /filename="?([^";]+)"?/i.exec(disposition)?.[1] ?? /name="?([^";]+)"?/i.exec(type)?.[1];
   return [{ headers, filename, contentType: type.split(";")[0]!.trim(), content }];
+}
+
+function quotedPrintable(text: string): Buffer {
+  const bytes: number[] = [];
+  const soft = text.replace(/=\r\n/g, "");
+  for (let i = 0; i < soft.length; i++) {
+    if (soft[i] === "=" && /^[0-9A-F]{2}$/i.test(soft.slice(i + 1, i + 3))) {
+      bytes.push(parseInt(soft.slice(i + 1, i + 3), 16));
+      i += 2;
+    } else {
+      bytes.push(...Buffer.from(soft[i]!, "utf8"));
+    }
+  }
+  return Buffer.from(bytes);
 }
 
 function parseHeaders(text: string): Record<string, string> {
@@ -76,4 +93,15 @@ function parseHeaders(text: string): Record<string, string> {
     if (colon > 0) headers[line.slice(0, colon).toLowerCase()] = line.slice(colon + 1).trim();
   }
   return headers;
+}
+
+/** A header as written, RFC 2047 encoded words (`=?UTF-8?Q?...?=`, `=?UTF-8?B?...?=`) decoded. */
+export function decodeHeader(value: string): string {
+  return value
+    .replace(/\?=\s+=\?/g, "?==?")
+    .replace(/=\?UTF-8\?([QB])\?([^?]*)\?=/gi, (_, encoding: string, text: string) => {
+      if (encoding.toUpperCase() === "B") return Buffer.from(text, "base64").toString("utf8");
+      const bytes = text.replace(/_/g, " ").replace(/=([0-9A-F]{2})/gi, (_m, hex: string) => `%${hex}`);
+      return decodeURIComponent(bytes);
+    });
 }
