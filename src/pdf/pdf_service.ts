@@ -79,6 +79,8 @@ const CHROMIUM_ARGS = [
 ];
 /** How long closing a job's context may take before the browser is thought stuck and restarted. */
 const CLOSE_TIMEOUT_MS = 5000;
+/** A `site` page is printed once none of its requests has been open for this long. */
+const SITE_QUIET_MS = 500;
 const LAUNCH_TIMEOUT_MS = 30_000;
 
 export class PdfService {
@@ -140,37 +142,42 @@ export class PdfService {
     const deadline = started + this.config.timeoutMs;
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.config.timeoutMs);
-    let context: BrowserContext | undefined;
+    const timeoutError = () => new SluiceError("PDF_TIMEOUT", `the document took longer than ${this.config.timeoutMs} ms to load and print (pdf.timeoutMs)`, 422);
+    let taken: Promise<JobPage> | undefined;
     try {
-      const document = await this.documentOf(job, abort.signal);
-      const fresh = await this.takePage(browser);
-      context = fresh.context;
-      const page = fresh.page;
-      fresh.serve(this.confinement(page, job, document));
+      // Everything from here to the PDF races the deadline: fetching a `url`, getting a page,
+      // loading (a script may spin forever), printing.
+      const work = (async () => {
+        const document = await this.documentOf(job, abort.signal);
+        // Past the deadline (and so past `finally`), no page is taken that nobody would close.
+        if (abort.signal.aborted) throw timeoutError();
+        taken = this.takePage(browser);
+        const { page, serve } = await taken;
+        const traffic = new Traffic();
+        serve(this.confinement(page, job, document, traffic));
+        // Committed, then loaded as the page itself says: a script that starts another
+        // navigation (cancelled by the confinement) would leave goto's own "load" waiting forever.
+        await page.goto(document.url, { waitUntil: "commit", timeout: Math.max(1, deadline - Date.now()) });
+        // A document whose loading was stopped (a cancelled navigation stops it) never fires
+        // "load", but its readyState does reach "complete": either ends the wait.
+        await page.evaluate(() => new Promise<boolean>((resolve) => {
+          const doc = (globalThis as unknown as { document: { readyState: string } }).document;
+          const check = () => doc.readyState === "complete" && resolve(true);
+          globalThis.addEventListener("load", () => resolve(true), { once: true });
+          setInterval(check, 50);
+          check();
+        }));
+        // An app of Sluice's own asks its API after it loaded: printed once that has settled.
+        if (job.source.kind === "site") await traffic.quiet(SITE_QUIET_MS, abort.signal);
+        return page.pdf(this.printOptions(job.options));
+      })();
+      work.catch(() => {}); // past the deadline nobody waits for it any more
       const timedOut = new Promise<never>((_, reject) => {
-        const fail = () => reject(new SluiceError("PDF_TIMEOUT", `the document took longer than ${this.config.timeoutMs} ms to load and print (pdf.timeoutMs)`, 422));
-        if (abort.signal.aborted) fail();
-        else abort.signal.addEventListener("abort", fail, { once: true });
+        if (abort.signal.aborted) reject(timeoutError());
+        else abort.signal.addEventListener("abort", () => reject(timeoutError()), { once: true });
       });
       timedOut.catch(() => {});
-      const pdf = await Promise.race([
-        (async () => {
-          const timeout = Math.max(1, deadline - Date.now());
-          if (job.source.kind === "site") {
-            await page.goto(document.url, { waitUntil: "networkidle", timeout });
-          } else {
-            // Committed, then loaded as the page itself says: a script that starts another
-            // navigation (refused below) would leave goto's own "load" waiting forever.
-            await page.goto(document.url, { waitUntil: "commit", timeout });
-            await page.evaluate(() => {
-              const doc = (globalThis as unknown as { document: { readyState: string } }).document;
-              return doc.readyState === "complete" || new Promise<boolean>((resolve) => globalThis.addEventListener("load", () => resolve(true), { once: true }));
-            });
-          }
-          return page.pdf(this.printOptions(job.options));
-        })(),
-        timedOut,
-      ]);
+      const pdf = await Promise.race([work, timedOut]);
       if (pdf.length > this.config.maxOutputBytes) {
         throw new SluiceError("PDF_TOO_LARGE", `the PDF would be ${pdf.length} bytes, more than ${this.config.maxOutputBytes} (pdf.maxOutputBytes)`, 413);
       }
@@ -180,7 +187,7 @@ export class PdfService {
     } catch (err) {
       // Past the deadline, whatever failed failed because of it (a fetch aborted, a page closed).
       const ownError = err instanceof SluiceError && err.code !== "PDF_SOURCE_FAILED";
-      if (abort.signal.aborted && !ownError) throw new SluiceError("PDF_TIMEOUT", `the document took longer than ${this.config.timeoutMs} ms to load and print (pdf.timeoutMs)`, 422);
+      if (abort.signal.aborted && !ownError) throw timeoutError();
       if (err instanceof SluiceError) throw err;
       // A page that crashed (out of memory, a renderer killed) or a document Chrome cannot print.
       this.deps.logger.warn({ err }, "a PDF job failed in the browser");
@@ -188,8 +195,22 @@ export class PdfService {
     } finally {
       clearTimeout(timer);
       abort.abort();
-      if (context) await this.closeContext(context);
+      if (taken !== undefined) await this.release(taken);
     }
+  }
+
+  /** Closes a job's context, even one whose page was still being made at the deadline. */
+  private async release(taken: Promise<JobPage>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), CLOSE_TIMEOUT_MS)));
+    const got = await Promise.race([taken.catch(() => undefined), late]);
+    clearTimeout(timer);
+    if (got !== undefined) return this.closeContext(got.context);
+    // The browser did not give a page within the deadline and then some: close it when it does,
+    // and start the browser afresh for the next job.
+    void taken.then((p) => p.context.close(), () => {}).catch(() => {});
+    this.deps.logger.warn("the PDF browser did not give a page in time; restarting it");
+    await this.stopBrowser();
   }
 
   /** The job's document: its URL in the page, and what answers it. */
@@ -211,12 +232,13 @@ export class PdfService {
    * from its start: newPage): the document (once, as the main frame's navigation), a `site`
    * job's own origin (fetched by Sluice from its own API; streams refused), nothing else.
    */
-  private confinement(page: Page, job: PdfJob, document: { url: string; contentType: string; body: Buffer | undefined }): (route: Route) => Promise<void> {
+  private confinement(page: Page, job: PdfJob, document: { url: string; contentType: string; body: Buffer | undefined }, traffic: Traffic): (route: Route) => Promise<void> {
     let served = false;
     const source = job.source;
     return async (route: Route) => {
       const request = route.request();
       const url = request.url();
+      traffic.begin();
       try {
         if (!served && document.body !== undefined && url === document.url && request.isNavigationRequest() && request.frame() === page.mainFrame()) {
           served = true;
@@ -239,6 +261,8 @@ export class PdfService {
       } catch {
         // The page or context closed meanwhile (a job past its deadline): nothing to answer.
         await route.abort("blockedbyclient").catch(() => {});
+      } finally {
+        traffic.end();
       }
     };
   }
@@ -355,6 +379,29 @@ export class PdfService {
 
   private pump(): void {
     for (let next = this.queue.take(); next; next = this.queue.take()) next.item();
+  }
+}
+
+/** The requests of a job's page being answered, and when the last one ended. */
+class Traffic {
+  private open = 0;
+  private last = Date.now();
+
+  begin(): void {
+    this.open++;
+    this.last = Date.now();
+  }
+
+  end(): void {
+    this.open--;
+    this.last = Date.now();
+  }
+
+  /** Resolves once no request has been open for `ms` (the job's deadline aborts it). */
+  async quiet(ms: number, signal: AbortSignal): Promise<void> {
+    while (!signal.aborted && (this.open > 0 || Date.now() - this.last < ms)) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
   }
 }
 

@@ -2,7 +2,10 @@ import assert from "node:assert/strict";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { pino } from "pino";
 import { defaultConfig } from "../../src/config/schema.js";
+import { OutboundGuard } from "../../src/outbound/guard.js";
+import { PdfService } from "../../src/pdf/pdf_service.js";
 import { call, consoleLine, createAnalysis, resourcesOf } from "../helpers/analysis.js";
 import { mimeParts, readPdf } from "../helpers/pdf_tools.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
@@ -283,6 +286,43 @@ describe("PDF service, outbound.allowPrivateTargets: true", () => {
     assert.match(facts.text, /Remote 4242/);
     await new Promise((resolve) => setTimeout(resolve, 200));
     assert.deepEqual(hits.hits, ["/redirect", "/page"], "the page's image was not fetched");
+  });
+
+  test("a site job (what dashboard reports print) loads its app and API answers from its own origin, and nothing else", async () => {
+    // The mechanism of dashboard reports (the console's `<http base>/#/share/<key>`, answered by
+    // Sluice's API), on a small single-page app: a script that asks its API after the page
+    // loaded, opens an event stream, and tries another origin.
+    const appHits: string[] = [];
+    const app = createServer((request, response) => {
+      appHits.push(request.url ?? "");
+      if (request.url === "/") response.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>Dashboard</title><div id='root'>loading</div><script src='/app.js'></script>");
+      else if (request.url === "/app.js") {
+        response.writeHead(200, { "content-type": "text/javascript" }).end(`
+          addEventListener("load", async () => {
+            new EventSource("/events");
+            fetch("${hits.url}/foreign").catch(() => {});
+            const data = await (await fetch("/api/widget", { headers: { token: "t" } })).json();
+            await new Promise((resolve) => setTimeout(resolve, 150));
+            document.getElementById("root").textContent = "Gauge " + data.value + " bar";
+          });`);
+      } else if (request.url === "/api/widget") response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ value: 8128 }));
+      else response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => app.listen(0, "127.0.0.1", resolve));
+    const origin = `http://127.0.0.1:${(app.address() as AddressInfo).port}`;
+    const pdf = new PdfService({ config: { ...defaultConfig.pdf, timeoutMs: 15_000 }, guard: new OutboundGuard({ allowPrivateTargets: true }), logger: pino({ level: "silent" }) });
+    try {
+      hits.hits.length = 0;
+      const result = await pdf.render("acc", { source: { kind: "site", url: `${origin}/#/share/k3y`, origin }, options: { format: "A4", landscape: true } });
+      const facts = readPdf(result.pdf);
+      assert.equal(facts.title, "Dashboard");
+      assert.match(facts.text, /Gauge 8128 bar/, "drawn by the app from its API's answer");
+      assert.deepEqual(appHits.sort(), ["/", "/api/widget", "/app.js"], "the event stream was not opened");
+      assert.deepEqual(hits.hits, [], "another origin was not reached");
+    } finally {
+      await pdf.close();
+      app.close();
+    }
   });
 
   test("a url that answers an error fails with 502, naming it", async () => {
