@@ -42,6 +42,11 @@ import { prepareAdminSetup, removeSetupLink } from "./identity/setup_link.js";
 import { UserService } from "./identity/users.js";
 import { SqliteUserSessionRepository } from "./store/sqlite/user_sessions.js";
 import { SqliteUserRepository } from "./store/sqlite/users.js";
+import { reportRoutes } from "./http/routes/report.js";
+import { parsePdfRequest } from "./pdf/pdf_request.js";
+import { PdfService, PdfUnavailable } from "./pdf/pdf_service.js";
+import { ReportService } from "./reports/report_service.js";
+import { SqliteFileStore, SqliteReportStore } from "./reports/sqlite/report_store.js";
 import { EventHub } from "./events/hub.js";
 import { inspectorBrokerHooks } from "./inspector/broker_events.js";
 import { Inspector } from "./inspector/inspector.js";
@@ -245,6 +250,21 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   ownListeners.setPorts([config.mqttPort, config.mqttsPort, config.wsPort, config.wssPort]);
   const webhookGuard = new OutboundGuard({ allowPrivateTargets: config.outbound.allowPrivateTargets });
   const relayGuard = new OutboundGuard({ allowPrivateTargets: config.outbound.allowPrivateTargets, self: ownListeners });
+  // PDFs (the analyses' PDF service, reports): one shared Chromium, started at the first job.
+  // A `url` job's document is fetched under the same outbound rule as webhooks.
+  const pdf = new PdfService({ config: config.pdf, guard: new OutboundGuard({ allowPrivateTargets: config.outbound.allowPrivateTargets }), logger: logger.child({ part: "pdf" }) });
+  const pdfUnavailable = pdf.unavailable();
+  if (pdfUnavailable !== undefined) logger.info({ reason: pdfUnavailable }, "PDF features are off (Chromium not found); see docs/reports.md");
+  const reports = new ReportService({
+    store: new SqliteReportStore(store.db),
+    files: new SqliteFileStore(store.db, { maxFiles: config.reports.maxFilesPerAccount, maxBytes: config.reports.maxFileBytesPerAccount }),
+    pdf, mailer, admitEmail, buckets,
+    devices: identity,
+    limits: config.reports,
+    maxPageBytes: config.data.maxPageBytes,
+    apiUrl: () => apiUrl,
+    logger: logger.child({ part: "reports" }),
+  });
   const webhooks = new WebhookDelivery({ policy: config.webhooks, deadLetters, inspector, logger: logger.child({ part: "webhooks" }), guard: webhookGuard });
   const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction)
     .register(notificationAction(notifications))
@@ -397,7 +417,21 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
             admitEmail(accountId);
             return mailer.send(accountId, mail);
           },
+          attachmentLimits: mailer.attachmentLimits,
+          pdfMaxInputBytes: config.pdf.maxInputBytes,
+          async pdf(accountId, body) {
+            // Off says so whatever the body: how to turn it on is the useful answer.
+            const why = pdf.unavailable();
+            if (why !== undefined) throw new PdfUnavailable(why);
+            const result = await pdf.render(accountId, parsePdfRequest(body, config.pdf.maxInputBytes));
+            return result.pdf.toString("base64");
+          },
+          attachments: {
+            upload: (accountId, body) => reports.uploadAttachment(accountId, body),
+            get: (accountId, id) => reports.attachment(accountId, id),
+          },
         }),
+        reportRoutes({ reports }),
         relayRoutes({ relays }),
         profileRoutes({ identity, planOf: (accountId) => limits.planOf(accountId).name }),
         userRoutes({ identity, users, throttle: loginThrottle }),
@@ -433,6 +467,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Listeners first, then the broker (its DISCONNECTs), then the stores the rest writes to.
   const shutdown = async () => {
     for (const s of servers) s.close();
+    reports.stop();
     await deviceEvents.stop();
     analyses.stop();
     analysisWorkspace.dispose();
@@ -442,6 +477,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await http.close();
     timers.stop();
     await webhooks.stop();
+    await pdf.close();
     mailer.close();
     await actions.stop();
     identity.stop();
@@ -487,6 +523,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
       linkFor: (token) => `http://${loopbackHost(config.host)}:${ports.http}/#/setup/${token}`,
     }).catch((err) => logger.error({ err }, "preparing the admin user's setup link failed"));
   }
+  // Schedules fire once the API they may print (a dashboard's share page) answers.
+  reports.start();
   logStartup(logger, { host: config.host, wsPath: config.wsPath, ports, dataDir, adminTokenPath, adminCreated: admin !== null, adminTokenFound });
 
   let closing: Promise<void> | undefined;

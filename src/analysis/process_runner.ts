@@ -58,6 +58,8 @@ const PROCESS_GUARD = fileURLToPath(new URL("./process_guard.js", import.meta.ur
 /** Preloaded when private targets are refused (network_guard.ts), with the classifier it imports. */
 const NETWORK_GUARD = fileURLToPath(new URL("./network_guard.js", import.meta.url));
 const ADDRESS_POLICY = fileURLToPath(new URL("../outbound/address_policy.js", import.meta.url));
+/** Preloaded last: the SDK's fixed TagoIO hosts (the PDF service) routed to Sluice (sdk_routes.ts). */
+const SDK_ROUTES = fileURLToPath(new URL("./sdk_routes.js", import.meta.url));
 
 /**
  * Runs one Node.js process under limits and hands its output over line by line. The process
@@ -70,7 +72,7 @@ const ADDRESS_POLICY = fileURLToPath(new URL("../outbound/address_policy.js", im
 export function runProcess(spec: ProcessSpec, limits: ProcessLimits, onLine: (line: string) => void, abort?: AbortSignal): Promise<ProcessOutcome> {
   const started = Date.now();
   const heapMb = Math.max(16, Math.floor((limits.memoryMb * 3) / 4));
-  const preloads = spec.allowPrivateTargets ? [PROCESS_GUARD] : [PROCESS_GUARD, NETWORK_GUARD];
+  const preloads = spec.allowPrivateTargets ? [PROCESS_GUARD, SDK_ROUTES] : [PROCESS_GUARD, NETWORK_GUARD, SDK_ROUTES];
   const readable = [...spec.readable, ...preloads, ...(spec.allowPrivateTargets ? [] : [ADDRESS_POLICY])];
   const args = [
     "--experimental-permission",

@@ -32,7 +32,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
  * its default). Some keys have flags too, named `<section>-<key>`: `--smtp-host` =
  * `SLUICE_SMTP_HOST` = `smtp: { host }`.
  */
-const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline", "users", "sessions", "login"] as const satisfies readonly (keyof SluiceConfig)[];
+const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline", "users", "sessions", "login", "pdf", "reports"] as const satisfies readonly (keyof SluiceConfig)[];
 type Section = (typeof sections)[number];
 const sectionFlags: Record<string, [Section, string]> = {
   "smtp-host": ["smtp", "host"],
@@ -45,6 +45,7 @@ const sectionFlags: Record<string, [Section, string]> = {
   "outbound-allow-private-targets": ["outbound", "allowPrivateTargets"],
   "http-cors-origins": ["http", "corsOrigins"],
   "users-admin-email": ["users", "adminEmail"],
+  "pdf-chromium-path": ["pdf", "chromiumPath"],
 };
 /** Counts where 0 would mean "never works" rather than "off". */
 const atLeastOne = [
@@ -55,6 +56,8 @@ const atLeastOne = [
   "parsers.maxIsolates", "parsers.memoryMb", "parsers.timeoutMs", "data.maxPageBytes",
   "users.setupLinkSeconds", "users.maxPerAccount", "users.hashConcurrency", "sessions.idleSeconds", "sessions.maxAgeSeconds", "sessions.maxPerUser",
   "login.maxTracked",
+  "pdf.concurrency", "pdf.concurrencyPerAccount", "pdf.timeoutMs", "pdf.maxInputBytes", "pdf.maxOutputBytes", "pdf.maxPages",
+  "reports.maxFilesPerAccount", "reports.maxFileBytesPerAccount", "reports.maxRecords", "reports.concurrency", "reports.concurrencyPerAccount",
 ];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;

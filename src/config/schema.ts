@@ -141,6 +141,10 @@ export interface SluiceConfig {
   sessions: SessionSettings;
   /** Failed sign-ins, per address and per email (docs/security.md). */
   login: LoginThrottleSettings;
+  /** PDF rendering by headless Chromium: the analyses' PDF service and reports (docs/reports.md). */
+  pdf: PdfConfig;
+  /** Reports without code (docs/reports.md). */
+  reports: ReportLimits;
 }
 
 export interface UserSettings {
@@ -177,6 +181,51 @@ export interface LoginThrottleSettings {
   failureDelayMaxMs: number;
   /** Addresses and emails with failures remembered (each ~100 bytes); past it the oldest are forgotten. */
   maxTracked: number;
+}
+
+/**
+ * The PDF service (`Services.PDF.generate`, reports): one shared headless Chromium, a page per
+ * job, jobs shared fairly by accounts (limits/fair_queue.ts). See docs/reports.md.
+ */
+export interface PdfConfig {
+  /** Chromium's executable; empty, or a path that is not there, turns PDF features off (503 saying so). */
+  chromiumPath: string;
+  /** Jobs rendering at once, all accounts together (each a page of the shared browser). */
+  concurrency: number;
+  /** Jobs of one account rendering at once. */
+  concurrencyPerAccount: number;
+  /** Jobs waiting for a page, all accounts together; one more is refused (429). */
+  maxWaiting: number;
+  /** Jobs of one account waiting; one more of that account is refused (429), no one else's. */
+  maxWaitingPerAccount: number;
+  /** Time one job may take once it has a page (fetching a `url`, loading, printing), ms. */
+  timeoutMs: number;
+  /** Bytes of HTML a job may give (`html`, `base64` decoded, or what `url` answers). */
+  maxInputBytes: number;
+  /** Bytes of PDF a job may produce; past it the job fails (413). */
+  maxOutputBytes: number;
+  /** Pages a job may produce; past it the job fails (413). */
+  maxPages: number;
+  /** The browser is closed after this long without a job, ms (started again at the next one). */
+  idleMs: number;
+}
+
+/** Report definitions and the files they keep (docs/reports.md). */
+export interface ReportLimits {
+  /** Report definitions per account; one more is refused (403). */
+  maxPerAccount: number;
+  /** Files kept per account (report PDFs and CSVs, uploaded attachments); past it the oldest go. */
+  maxFilesPerAccount: number;
+  /** Bytes of those files per account; past it the oldest go (a single larger file is refused). */
+  maxFileBytesPerAccount: number;
+  /** Records one report run reads, all its devices and variables together; the rest is left out (said in the report). */
+  maxRecords: number;
+  /** Report runs at once, all accounts together; scheduled runs past it wait their turn. */
+  concurrency: number;
+  /** Report runs of one account at once. */
+  concurrencyPerAccount: number;
+  /** Shortest time between two runs a schedule may ask for, seconds. */
+  minIntervalSeconds: number;
 }
 
 /** Caches the message path reads instead of the store; each bounded in (approximate) bytes. */
@@ -371,6 +420,10 @@ export interface SmtpConfig {
   maxWaiting: number;
   /** Mails of one account waiting; past it that account's mails fail with EMAIL_BUSY, no one else's. */
   maxWaitingPerAccount: number;
+  /** Attachments one mail may carry (the analysis email service, reports); 0 = none. */
+  maxAttachments: number;
+  /** Bytes of one mail's attachments together, decoded. */
+  maxAttachmentBytes: number;
 }
 
 export const defaultConfig: SluiceConfig = {
@@ -438,7 +491,7 @@ export const defaultConfig: SluiceConfig = {
   defaultPlan: "unlimited",
   notifications: { maxPerAccount: 1000 },
   webhooks: { attempts: 5, baseDelayMs: 1000, maxDelayMs: 60_000, timeoutMs: 10_000, concurrency: 8, concurrencyPerAccount: 4, maxPending: 1000, maxPendingPerAccount: 250, deadLettersPerAccount: 100 },
-  smtp: { host: "", port: 587, secure: false, requireTLS: true, user: "", password: "", from: "", connectionTimeoutMs: 10_000, greetingTimeoutMs: 10_000, socketTimeoutMs: 30_000, concurrency: 2, concurrencyPerAccount: 1, maxWaiting: 100, maxWaitingPerAccount: 25 },
+  smtp: { host: "", port: 587, secure: false, requireTLS: true, user: "", password: "", from: "", connectionTimeoutMs: 10_000, greetingTimeoutMs: 10_000, socketTimeoutMs: 30_000, concurrency: 2, concurrencyPerAccount: 1, maxWaiting: 100, maxWaitingPerAccount: 25, maxAttachments: 10, maxAttachmentBytes: 10 * 1024 * 1024 },
   relaySecret: "",
   outbound: { allowPrivateTargets: true },
   // The SDK's deepest key is `filter[tags][0][key]` (3); a list query is a few hundred bytes.
@@ -457,4 +510,14 @@ export const defaultConfig: SluiceConfig = {
   users: { adminEmail: "admin@localhost", setupLinkSeconds: 24 * 3600, maxPerAccount: 100, hashConcurrency: 2, hashQueue: 64 },
   sessions: { idleSeconds: 7 * 24 * 3600, maxAgeSeconds: 30 * 24 * 3600, maxPerUser: 20 },
   login: { failureDelayMs: 1000, failureDelayMaxMs: 60_000, maxTracked: 50_000 },
+  // A page of headless Chromium costs ~50-100 MB: two at once keeps a small host responsive.
+  pdf: {
+    chromiumPath: "/usr/bin/chromium",
+    concurrency: 2, concurrencyPerAccount: 1, maxWaiting: 50, maxWaitingPerAccount: 10,
+    timeoutMs: 30_000, maxInputBytes: 2 * 1024 * 1024, maxOutputBytes: 20 * 1024 * 1024, maxPages: 100, idleMs: 60_000,
+  },
+  reports: {
+    maxPerAccount: 50, maxFilesPerAccount: 200, maxFileBytesPerAccount: 100 * 1024 * 1024,
+    maxRecords: 10_000, concurrency: 2, concurrencyPerAccount: 1, minIntervalSeconds: 60,
+  },
 };

@@ -78,9 +78,10 @@ export const TAGS = {
   inspector: { name: "Inspector", description: "A device's recent events, and the live stream (SSE) (docs/inspector.md)." },
   actions: { name: "Actions", description: "Actions and their webhook dead letters (docs/actions.md)." },
   analyses: { name: "Analyses", description: "Analyses, their runs, scripts and logs (docs/analysis.md)." },
-  analysisServices: { name: "Analysis services", description: "The services an analysis calls: console, MQTT, notification, email." },
+  analysisServices: { name: "Analysis services", description: "The services an analysis calls: console, MQTT, notification, email (with attachments), PDF, attachment upload." },
   notifications: { name: "Notifications", description: "In-app notifications (docs/notifications.md)." },
   relays: { name: "Relays", description: "MQTT relays to other brokers (docs/relay.md)." },
+  reports: { name: "Reports", description: "Reports without code: a data query or a dashboard to PDF and/or CSV, on demand or on a schedule, mailed and kept (docs/reports.md)." },
   events: { name: "Events", description: "Server-Sent Events: notifications, analysis triggers and consoles, devices' connections and inputs, live." },
   users: { name: "Users and sign-in", description: "Signing in and out, first-run setup, the account's users and passwords (docs/accounts.md, docs/security.md)." },
 } as const;

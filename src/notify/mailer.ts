@@ -11,7 +11,29 @@ export interface MailInput {
   /** Plain text; with `html` too, it is the text alternative. */
   message?: unknown;
   html?: unknown;
+  /**
+   * The SDK's attachment (`Services.email.send({ ..., attachment })`): `{ archive, filename,
+   * type? }`, `archive` being base64 when `type` is "base64" and text otherwise. A list of them
+   * is taken too, here or as `attachments`.
+   */
+  attachment?: unknown;
+  attachments?: unknown;
 }
+
+/** A file attached to a mail, decoded. */
+export interface MailAttachment {
+  filename: string;
+  content: Buffer;
+  contentType?: string;
+}
+
+/** How many attachments one mail may carry, and their bytes together (config `smtp`). */
+export interface AttachmentLimits {
+  maxAttachments: number;
+  maxAttachmentBytes: number;
+}
+
+const DEFAULT_ATTACHMENT_LIMITS: AttachmentLimits = { maxAttachments: 10, maxAttachmentBytes: 10 * 1024 * 1024 };
 
 export interface MailSent {
   messageId: string;
@@ -46,8 +68,10 @@ export class Mailer {
   private readonly from: string;
   /** Sends waiting for a conversation: each resolves when `take` hands it a slot. */
   private readonly queue: FairQueue<() => void>;
+  readonly attachmentLimits: AttachmentLimits;
 
   constructor(config: SmtpConfig) {
+    this.attachmentLimits = { maxAttachments: config.maxAttachments, maxAttachmentBytes: config.maxAttachmentBytes };
     this.queue = new FairQueue({
       concurrency: config.concurrency, concurrencyPerAccount: config.concurrencyPerAccount,
       maxWaiting: config.maxWaiting, maxWaitingPerAccount: config.maxWaitingPerAccount,
@@ -72,13 +96,18 @@ export class Mailer {
     return this.transport !== undefined;
   }
 
-  /** Sends a mail for the account (its share of the SMTP conversations). */
-  async send(accountId: string, input: MailInput): Promise<MailSent> {
+  /**
+   * Sends a mail for the account (its share of the SMTP conversations). `files` are attached as
+   * they are (Sluice's own, e.g. a report's PDF), within the same attachment bounds as the input's.
+   */
+  async send(accountId: string, input: MailInput, files: MailAttachment[] = []): Promise<MailSent> {
     if (!this.transport) throw new MailError("EMAIL_NOT_CONFIGURED", "email is not configured on this server (set smtp.host, see docs/configuration.md)");
-    const mail = validateMail(input);
+    const mail = validateMail(input, this.attachmentLimits);
+    const attachments = [...(mail.attachments ?? []), ...files];
+    checkAttachmentBounds(attachments, this.attachmentLimits);
     await this.slot(accountId);
     try {
-      const info = await this.transport.sendMail({ from: this.from, ...mail });
+      const info = await this.transport.sendMail({ from: this.from, ...mail, attachments });
       return { messageId: String(info.messageId), accepted: (info.accepted ?? []).map(String) };
     } catch (err) {
       throw new MailError("EMAIL_FAILED", `the SMTP server did not take the mail: ${(err as Error).message}`);
@@ -112,15 +141,55 @@ export class Mailer {
 }
 
 /** Checks and normalizes a mail's fields; errors name the field. */
-export function validateMail(input: MailInput): { to: string[]; subject: string; text?: string; html?: string } {
+export function validateMail(input: MailInput, limits: AttachmentLimits = DEFAULT_ATTACHMENT_LIMITS): { to: string[]; subject: string; text?: string; html?: string; attachments?: MailAttachment[] } {
   const to = recipients(input.to);
   if (typeof input.subject !== "string" || input.subject.trim() === "") throw invalid("subject is required");
   if (input.subject.length > MAX_SUBJECT) throw invalid(`subject is longer than ${MAX_SUBJECT} characters`);
   const text = body(input.message, "message");
   const html = body(input.html, "html");
   if (text === undefined && html === undefined) throw invalid("message (or html) is required");
+  const attachments = parseAttachments(input, limits);
   // A header cannot hold a line break; folding it to a space keeps the subject readable.
-  return { to, subject: input.subject.replace(/[\r\n]+/g, " "), ...(text !== undefined ? { text } : {}), ...(html !== undefined ? { html } : {}) };
+  return {
+    to, subject: input.subject.replace(/[\r\n]+/g, " "), ...(text !== undefined ? { text } : {}), ...(html !== undefined ? { html } : {}),
+    ...(attachments.length > 0 ? { attachments } : {}),
+  };
+}
+
+const MAX_FILENAME = 255;
+
+/** `attachment` and `attachments` of the SDK's shape, decoded; the bounds checked from the sizes before anything is decoded. */
+function parseAttachments(input: MailInput, limits: AttachmentLimits): MailAttachment[] {
+  const given = [input.attachment, input.attachments].flatMap((value) => (value === undefined || value === null ? [] : Array.isArray(value) ? value : [value]));
+  if (given.length === 0) return [];
+  if (given.length > limits.maxAttachments) {
+    throw invalid(limits.maxAttachments === 0 ? "attachments are not accepted on this server (smtp.maxAttachments is 0)" : `more than ${limits.maxAttachments} attachments (smtp.maxAttachments)`);
+  }
+  let bytes = 0;
+  return given.map((raw, i) => {
+    const where = given.length === 1 ? "attachment" : `attachment ${i + 1}`;
+    if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw invalid(`${where} must be an object: { archive, filename, type? }`);
+    const a = raw as Record<string, unknown>;
+    const filename = a.filename ?? a.name;
+    if (typeof filename !== "string" || filename.trim() === "") throw invalid(`${where}.filename is required`);
+    // A name, not a path; control characters would end up in MIME headers.
+    if (filename.length > MAX_FILENAME || /[\u0000-\u001f\u007f/\\]/.test(filename)) throw invalid(`${where}.filename must be a file name of at most ${MAX_FILENAME} characters, without / or \\`);
+    const archive = a.archive ?? a.content;
+    if (typeof archive !== "string") throw invalid(`${where}.archive must be a string (base64 when type is "base64")`);
+    const base64 = a.type === "base64";
+    if (base64 && !/^[A-Za-z0-9+/=\s_-]*$/.test(archive)) throw invalid(`${where}.archive is not base64`);
+    bytes += base64 ? Math.floor((archive.replace(/\s/g, "").length * 3) / 4) : Buffer.byteLength(archive);
+    if (bytes > limits.maxAttachmentBytes + 2) throw invalid(`the attachments hold more than ${limits.maxAttachmentBytes} bytes (smtp.maxAttachmentBytes)`);
+    const content = Buffer.from(archive, base64 ? "base64" : "utf8");
+    const contentType = typeof a.type === "string" && a.type.includes("/") && a.type.length <= 100 ? a.type : undefined;
+    return { filename, content, ...(contentType !== undefined && { contentType }) };
+  });
+}
+
+function checkAttachmentBounds(attachments: MailAttachment[], limits: AttachmentLimits): void {
+  if (attachments.length > limits.maxAttachments) throw invalid(`more than ${limits.maxAttachments} attachments (smtp.maxAttachments)`);
+  const bytes = attachments.reduce((sum, a) => sum + a.content.length, 0);
+  if (bytes > limits.maxAttachmentBytes) throw invalid(`the attachments hold ${bytes} bytes, more than ${limits.maxAttachmentBytes} (smtp.maxAttachmentBytes)`);
 }
 
 export function recipients(value: unknown): string[] {

@@ -5,11 +5,14 @@ import type { AnalysisService } from "../../analysis/service.js";
 import { invalid } from "../../errors.js";
 import type { IdentityService } from "../../identity/service.js";
 import { isValidTopicName } from "../../mqtt/topics.js";
-import { validateMail, type MailInput } from "../../notify/mailer.js";
+import { validateMail, type AttachmentLimits, type MailInput } from "../../notify/mailer.js";
+import type { FileInfo } from "../../reports/report_service.js";
+import type { StoredFileInfo } from "../../reports/sqlite/report_store.js";
 import type { ActionServices } from "../../pipeline/actions/registry.js";
 import { accountOf, requestToken } from "../auth.js";
 import { ok } from "../envelope.js";
 import { documentRoutes, TAGS } from "../openapi.js";
+import { sendFile } from "./report.js";
 
 export interface NotificationRequest {
   title: string;
@@ -26,6 +29,25 @@ export interface AnalysisServiceRouteDeps {
   notify(accountId: string, notification: NotificationRequest): Promise<unknown>;
   /** Sends an email on behalf of the account. */
   email(accountId: string, email: MailInput): Promise<unknown>;
+  /** The mailer's attachment bounds (`smtp.maxAttachments`, `smtp.maxAttachmentBytes`). */
+  attachmentLimits: AttachmentLimits;
+  /** `Services.PDF.generate`: the body as the SDK sends it; answers the PDF in base64. */
+  pdf(accountId: string, body: unknown): Promise<string>;
+  /** `pdf.maxInputBytes`: the PDF route's body may hold that much HTML in base64. */
+  pdfMaxInputBytes: number;
+  /** `Services.attachment.upload`, and the download of what it kept. */
+  attachments: {
+    upload(accountId: string, body: unknown): FileInfo;
+    get(accountId: string, id: string): { info: StoredFileInfo; data: Buffer };
+  };
+}
+
+/** What a JSON body holds besides the base64 of its files: addresses, subject, text and HTML, options. */
+const BODY_OVERHEAD = 1024 * 1024;
+
+/** A JSON body carrying `bytes` of files in base64, with room for the rest. */
+export function base64BodyLimit(bytes: number): number {
+  return Math.ceil((bytes * 4) / 3) + BODY_OVERHEAD;
 }
 
 const MAX_MQTT_MESSAGE_BYTES = 256 * 1024;
@@ -77,13 +99,28 @@ export function analysisServiceRoutes(deps: AnalysisServiceRouteDeps): FastifyPl
       return ok(typeof result === "string" ? result : "Notification sent");
     });
 
-    // The body is checked by validateMail before it is used as a mail.
-    app.post<{ Body: MailInput | undefined }>("/analysis/services/email/send", async (request) => {
+    // The body is checked by validateMail before it is used as a mail. Its attachments travel in
+    // base64: the body may be that much larger than the server's default.
+    app.post<{ Body: MailInput | undefined }>("/analysis/services/email/send", { bodyLimit: base64BodyLimit(deps.attachmentLimits.maxAttachmentBytes) }, async (request) => {
       const body = request.body ?? ({} as MailInput);
       // The mailer's own rules, checked before anything is sent (or found not configured).
-      validateMail(body);
+      validateMail(body, deps.attachmentLimits);
       const result = await deps.email(accountOf(request), body);
       return ok(typeof result === "string" ? result : "Email sent");
+    });
+
+    // Where the SDK's `Services.PDF.generate` lands: it posts to TagoIO's fixed PDF host, which
+    // the analysis preload routes here (analysis/sdk_routes.ts). TagoIO's answer: { status, result: base64 }.
+    app.post<{ Body: unknown }>("/analysis/services/pdf/generate", { bodyLimit: base64BodyLimit(deps.pdfMaxInputBytes) }, async (request) => {
+      return ok(await deps.pdf(accountOf(request), request.body));
+    });
+
+    app.post<{ Body: unknown }>("/analysis/services/attachment/upload", { bodyLimit: base64BodyLimit(deps.attachmentLimits.maxAttachmentBytes) }, async (request) => {
+      return ok(deps.attachments.upload(accountOf(request), request.body ?? {}).url);
+    });
+    app.get<{ Params: { id: string } }>("/analysis/services/attachment/:id", async (request, reply) => {
+      const { info, data } = deps.attachments.get(accountOf(request), request.params.id);
+      return sendFile(reply, info, data);
     });
   };
 }

@@ -450,4 +450,41 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       CREATE INDEX devices_by_last_input ON devices(account_id, last_input, id);
     `,
   },
+  {
+    version: 16,
+    name: "reports and the files accounts keep",
+    // A report is a definition (JSON, checked by reports/report_model.ts) and the outcome of its
+    // last run. Files are what reports produce (PDF, CSV) and what analyses upload as
+    // attachments, kept in the database so that `sluice backup` keeps them; bounded per account
+    // in count and bytes by the service (the oldest go). A report's files go with it.
+    sql: `
+      CREATE TABLE reports (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        share_key TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        last_run_at INTEGER,
+        last_status TEXT,
+        last_message TEXT,
+        last_files TEXT
+      );
+      CREATE INDEX reports_by_account ON reports(account_id, created_at);
+      CREATE TABLE account_files (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        report_id TEXT,
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        data BLOB NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX account_files_by_account ON account_files(account_id, created_at);
+      CREATE INDEX account_files_by_report ON account_files(report_id, created_at) WHERE report_id IS NOT NULL;
+    `,
+  },
 ];

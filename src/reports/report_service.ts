@@ -1,0 +1,431 @@
+/**
+ * Reports without code (docs/reports.md): definitions per account, runs on demand or on a cron
+ * schedule, their files kept (bounded per account, the oldest dropped) and mailed.
+ *
+ * A run of a data report reads the selected devices' records (bounded by `reports.maxRecords`
+ * in all), renders them to HTML (report_render.ts) printed by the PDF service, and/or to CSV. A
+ * dashboard report prints the console's public share page of the dashboard, through a share
+ * key the report made when it was created. Runs share `reports.concurrency` slots fairly by
+ * account; a report is never queued twice (a manual run joins the one in progress, a schedule
+ * firing meanwhile is skipped). The PDF itself waits its turn in the PDF service's own queue.
+ */
+import { CronExpressionParser } from "cron-parser";
+import type { ReportLimits } from "../config/schema.js";
+import type { BucketStore } from "../data/types.js";
+import { invalid, notFound, SluiceError } from "../errors.js";
+import { generateId } from "../identity/tokens.js";
+import { FairQueue } from "../limits/fair_queue.js";
+import type { AttachmentLimits, MailAttachment, MailInput, MailSent } from "../notify/mailer.js";
+import type { Logger } from "../observability/logger.js";
+import type { PdfService } from "../pdf/pdf_service.js";
+import type { PrintOptions } from "../pdf/pdf_request.js";
+import type { DeviceRow } from "../store/types.js";
+import { parseReport, periodOf, reportInfo, type DataSelection, type LastRun, type ReportDefinition, type ReportRow } from "./report_model.js";
+import { renderCsv, renderReportHtml, timeFormatter, type Series } from "./report_render.js";
+import type { SqliteFileStore, SqliteReportStore, StoredFileInfo } from "./sqlite/report_store.js";
+
+/** What the dashboards part offers reports: a public share key of a dashboard, made and revoked. */
+export interface DashboardShares {
+  /** A new share key of the account's dashboard (NOT_FOUND for a dashboard of another account). */
+  create(accountId: string, dashboardId: string): Promise<string>;
+  revoke(accountId: string, dashboardId: string, key: string): Promise<void>;
+}
+
+export interface ReportServiceDeps {
+  store: SqliteReportStore;
+  files: SqliteFileStore;
+  pdf: PdfService;
+  mailer: { readonly configured: boolean; readonly attachmentLimits: AttachmentLimits; send(accountId: string, input: MailInput, files?: MailAttachment[]): Promise<MailSent> };
+  /** The plan's emails per month; throws to refuse. */
+  admitEmail(accountId: string): void;
+  buckets: BucketStore;
+  devices: { getDevice(accountId: string, id: string): Promise<DeviceRow> };
+  limits: ReportLimits;
+  /** `data.maxPageBytes`: one read of a device's records stops there. */
+  maxPageBytes: number;
+  /** Sluice's own HTTP API, where the console's share page is (dashboard reports). */
+  apiUrl(): string;
+  logger: Logger;
+  /** Absent until the dashboards API exists on this server: dashboard reports are then refused. */
+  dashboards?: DashboardShares;
+}
+
+export interface FileInfo {
+  id: string;
+  name: string;
+  content_type: string;
+  size: number;
+  created_at: string;
+  report: string | null;
+  /** Where to download it (with an account token). */
+  url: string;
+}
+
+export interface RunOutcome {
+  status: "ok" | "failed";
+  message: string;
+  files: FileInfo[];
+  mailed_to: string[];
+}
+
+/** The PDF of a data report unless the definition says otherwise: A4, margins, page numbers in the footer. */
+const DATA_PDF_DEFAULTS: PrintOptions = {
+  format: "A4",
+  printBackground: true,
+  displayHeaderFooter: true,
+  headerTemplate: "<span></span>",
+  footerTemplate:
+    '<div style="font-size:8px;color:#6b7280;width:100%;padding:0 12mm;display:flex;justify-content:space-between;font-family:sans-serif">' +
+    '<span class="title"></span><span>Page <span class="pageNumber"></span> of <span class="totalPages"></span></span></div>',
+  margin: { top: "14mm", right: "12mm", bottom: "16mm", left: "12mm" },
+};
+const DASHBOARD_PDF_DEFAULTS: PrintOptions = { format: "A4", landscape: true, printBackground: true, margin: { top: "8mm", right: "8mm", bottom: "8mm", left: "8mm" } };
+const MAX_ATTACHMENT_NAME = 200;
+
+export class ReportService {
+  private readonly queue: FairQueue<() => void>;
+  private readonly inFlight = new Map<string, Promise<RunOutcome>>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private stopped = false;
+
+  constructor(private readonly deps: ReportServiceDeps) {
+    this.queue = new FairQueue({ concurrency: deps.limits.concurrency, concurrencyPerAccount: deps.limits.concurrencyPerAccount });
+  }
+
+  /** Arms every active schedule. */
+  start(): void {
+    for (const row of this.deps.store.all()) this.arm(row);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    for (const start of this.queue.clear()) start(); // each then finds the service stopped
+  }
+
+  async create(accountId: string, body: unknown): Promise<{ id: string }> {
+    if (this.deps.store.count(accountId) >= this.deps.limits.maxPerAccount) {
+      throw new SluiceError("REPORT_LIMIT", `the account has ${this.deps.limits.maxPerAccount} reports already (reports.maxPerAccount)`, 403);
+    }
+    const definition = parseReport(body, { minIntervalSeconds: this.deps.limits.minIntervalSeconds });
+    await this.checkDevices(accountId, definition);
+    const shareKey = definition.type === "dashboard" ? await this.share(accountId, definition.dashboard!) : null;
+    const now = new Date();
+    const row: ReportRow = { id: generateId(), accountId, definition, shareKey, createdAt: now, updatedAt: now, lastRun: null };
+    this.deps.store.insert(row);
+    this.arm(row);
+    return { id: row.id };
+  }
+
+  list(accountId: string) {
+    return this.deps.store.list(accountId).map((row) => reportInfo(row, this.nextRun(row)));
+  }
+
+  info(accountId: string, id: string) {
+    const row = this.get(accountId, id);
+    return reportInfo(row, this.nextRun(row));
+  }
+
+  async edit(accountId: string, id: string, body: unknown): Promise<void> {
+    const row = this.get(accountId, id);
+    const definition = parseReport(body, { current: row.definition, minIntervalSeconds: this.deps.limits.minIntervalSeconds });
+    await this.checkDevices(accountId, definition);
+    let shareKey = row.shareKey;
+    const oldDashboard = row.definition.type === "dashboard" ? row.definition.dashboard : null;
+    const newDashboard = definition.type === "dashboard" ? definition.dashboard : null;
+    if (oldDashboard !== newDashboard) {
+      shareKey = newDashboard === null ? null : await this.share(accountId, newDashboard);
+      if (oldDashboard !== null && row.shareKey !== null) await this.unshare(accountId, oldDashboard, row.shareKey);
+    }
+    this.deps.store.update(accountId, id, definition, shareKey, new Date());
+    this.arm(this.get(accountId, id));
+  }
+
+  async delete(accountId: string, id: string): Promise<void> {
+    const row = this.get(accountId, id);
+    this.disarm(id);
+    this.deps.store.delete(accountId, id);
+    this.deps.files.deleteOfReport(accountId, id);
+    if (row.definition.type === "dashboard" && row.shareKey !== null) await this.unshare(accountId, row.definition.dashboard!, row.shareKey);
+  }
+
+  /** Runs the report now (or joins the run in progress) and answers its outcome. */
+  run(accountId: string, id: string): Promise<RunOutcome> {
+    this.get(accountId, id); // 404 before anything is queued
+    return this.start1(accountId, id, "manual");
+  }
+
+  files(accountId: string, id: string): FileInfo[] {
+    this.get(accountId, id);
+    return this.deps.files.ofReport(accountId, id).map(fileInfo);
+  }
+
+  /** A file of the report, with its bytes. */
+  file(accountId: string, id: string, fileId: string): { info: StoredFileInfo; data: Buffer } {
+    const info = this.deps.files.get(accountId, fileId);
+    const data = info && info.reportId === id ? this.deps.files.data(accountId, fileId) : undefined;
+    if (!info || data === undefined) throw notFound("File");
+    return { info, data };
+  }
+
+  /**
+   * `Services.attachment.upload`: an analysis's file, `{ archive: base64, filename, type }` (the
+   * SDK sends the file's content in base64 and its MIME type), kept with the account's files.
+   */
+  uploadAttachment(accountId: string, body: unknown): FileInfo {
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalid("the body must be { archive, filename, type? }");
+    const b = body as Record<string, unknown>;
+    const filename = b.filename ?? b.name;
+    if (typeof filename !== "string" || filename.trim() === "" || filename.length > MAX_ATTACHMENT_NAME || /[\u0000-\u001f\u007f/\\]/.test(filename)) {
+      throw invalid(`filename is required: a file name of at most ${MAX_ATTACHMENT_NAME} characters, without / or \\`);
+    }
+    const archive = b.archive ?? b.content;
+    if (typeof archive !== "string" || archive === "" || !/^[A-Za-z0-9+/=\s_-]*$/.test(archive)) throw invalid("archive is required: the file's content in base64");
+    const contentType = typeof b.type === "string" && /^[\w.+-]+\/[\w.+-]+$/.test(b.type) && b.type.length <= 100 ? b.type : "application/octet-stream";
+    const info = this.keep(accountId, { kind: "attachment", reportId: null, name: filename, contentType, data: Buffer.from(archive, "base64") });
+    return fileInfo(info);
+  }
+
+  attachment(accountId: string, fileId: string): { info: StoredFileInfo; data: Buffer } {
+    const info = this.deps.files.get(accountId, fileId);
+    const data = info && info.kind === "attachment" ? this.deps.files.data(accountId, fileId) : undefined;
+    if (!info || data === undefined) throw notFound("Attachment");
+    return { info, data };
+  }
+
+  // --- runs ---------------------------------------------------------------------------
+
+  private start1(accountId: string, id: string, trigger: "manual" | "schedule"): Promise<RunOutcome> {
+    const running = this.inFlight.get(id);
+    if (running) return running;
+    const outcome = (async () => {
+      await this.slot(accountId);
+      try {
+        if (this.stopped) throw new SluiceError("SHUTTING_DOWN", "the server is shutting down", 503);
+        const row = this.deps.store.get(accountId, id);
+        if (!row) throw notFound("Report");
+        return await this.execute(row, trigger);
+      } finally {
+        this.queue.finish(accountId);
+        this.pump();
+      }
+    })().finally(() => this.inFlight.delete(id));
+    this.inFlight.set(id, outcome);
+    return outcome;
+  }
+
+  private async execute(row: ReportRow, trigger: "manual" | "schedule"): Promise<RunOutcome> {
+    const d = row.definition;
+    const now = new Date();
+    const title = d.title ?? d.name;
+    const stamp = timeFormatter(d.timezone)(now).replace(/[-:]/g, "").replace(" ", "-").slice(0, 13);
+    const base = `${slug(d.name)}-${stamp}`;
+    const produced: { name: string; contentType: string; data: Buffer }[] = [];
+    const files: StoredFileInfo[] = [];
+    let periodText = "";
+    const started = Date.now();
+    try {
+      if (d.type === "data") {
+        const { series, notes, period } = await this.collect(row.accountId, d.data!, now);
+        const format = timeFormatter(d.timezone);
+        periodText = `${format(period.start)} – ${format(period.end)} (${d.timezone})`;
+        if (d.formats.includes("pdf")) {
+          const html = renderReportHtml({ title, period, generatedAt: now, timezone: d.timezone, series, notes });
+          const result = await this.deps.pdf.render(row.accountId, { source: { kind: "html", html }, options: { ...DATA_PDF_DEFAULTS, ...d.pdfOptions } });
+          produced.push({ name: `${base}.pdf`, contentType: "application/pdf", data: result.pdf });
+        }
+        if (d.formats.includes("csv")) produced.push({ name: `${base}.csv`, contentType: "text/csv; charset=utf-8", data: Buffer.from(renderCsv(series)) });
+      } else {
+        if (row.shareKey === null) throw new SluiceError("NOT_AVAILABLE", "the report has no share key of its dashboard", 409);
+        const origin = this.deps.apiUrl();
+        const result = await this.deps.pdf.render(row.accountId, {
+          source: { kind: "site", url: `${origin}/#/share/${encodeURIComponent(row.shareKey)}`, origin },
+          options: { ...DASHBOARD_PDF_DEFAULTS, ...d.pdfOptions },
+        });
+        produced.push({ name: `${base}.pdf`, contentType: "application/pdf", data: result.pdf });
+      }
+      for (const file of produced) files.push(this.keep(row.accountId, { kind: "report", reportId: row.id, ...file }));
+    } catch (err) {
+      return this.finish(row, now, { status: "failed", message: `the report could not be made: ${(err as Error).message}`, files: files.map(fileInfo), mailed_to: [] });
+    }
+    const made = `${files.length} file${files.length === 1 ? "" : "s"} made in ${Date.now() - started} ms (${files.map((f) => f.name).join(", ")})`;
+    if (d.recipients.length === 0) return this.finish(row, now, { status: "ok", message: made, files: files.map(fileInfo), mailed_to: [] });
+    try {
+      await this.mail(row, title, periodText, produced, files, now);
+      return this.finish(row, now, { status: "ok", message: `${made}; mailed to ${d.recipients.join(", ")}`, files: files.map(fileInfo), mailed_to: d.recipients });
+    } catch (err) {
+      this.deps.logger.warn({ err, reportId: row.id, trigger }, "a report's mail was not sent");
+      return this.finish(row, now, { status: "failed", message: `${made}; not mailed: ${(err as Error).message}`, files: files.map(fileInfo), mailed_to: [] });
+    }
+  }
+
+  private finish(row: ReportRow, at: Date, outcome: RunOutcome): RunOutcome {
+    const last: LastRun = { at, status: outcome.status, message: outcome.message, files: outcome.files.map((f) => f.id) };
+    if (this.deps.store.get(row.accountId, row.id)) this.deps.store.setLastRun(row.id, last);
+    if (outcome.status === "failed") this.deps.logger.info({ reportId: row.id, message: outcome.message }, "a report run failed");
+    return outcome;
+  }
+
+  private async mail(row: ReportRow, title: string, periodText: string, produced: { name: string; contentType: string; data: Buffer }[], files: StoredFileInfo[], now: Date): Promise<void> {
+    const d = row.definition;
+    const limits = this.deps.mailer.attachmentLimits;
+    const bytes = produced.reduce((sum, f) => sum + f.data.length, 0);
+    const attach = produced.length <= limits.maxAttachments && bytes <= limits.maxAttachmentBytes;
+    const lines = [
+      d.message ?? `${title}${periodText ? `\nPeriod: ${periodText}` : ""}\nGenerated: ${timeFormatter(d.timezone)(now)} (${d.timezone})`,
+      "",
+      attach
+        ? `Attached: ${produced.map((f) => f.name).join(", ")}.`
+        : `The files are too large to attach (smtp.maxAttachmentBytes); download them from Sluice with an account token:\n${files.map((f) => `GET /report/${row.id}/file/${f.id}  (${f.name})`).join("\n")}`,
+    ];
+    this.deps.admitEmail(row.accountId);
+    const attachments = attach ? produced.map((f) => ({ filename: f.name, content: f.data, contentType: f.contentType })) : [];
+    await this.deps.mailer.send(row.accountId, { to: d.recipients, subject: `${title} – ${timeFormatter(d.timezone)(now).slice(0, 16)}`, message: lines.join("\n") }, attachments);
+  }
+
+  /** The selected records, newest `qty` per device and variable, within `reports.maxRecords` in all. */
+  private async collect(accountId: string, selection: DataSelection, now: Date): Promise<{ series: Series[]; notes: string[]; period: { start: Date; end: Date } }> {
+    const period = periodOf(selection, now);
+    const series: Series[] = [];
+    const notes: string[] = [];
+    let budget = this.deps.limits.maxRecords;
+    let cut = false;
+    let capped = false;
+    for (const deviceId of selection.devices) {
+      let device: DeviceRow;
+      try {
+        device = await this.deps.devices.getDevice(accountId, deviceId);
+      } catch {
+        notes.push(`Device ${deviceId} was not found: it is left out.`);
+        continue;
+      }
+      const perVariable = Math.floor(budget / selection.variables.length);
+      if (perVariable < 1) {
+        cut = true;
+        continue;
+      }
+      const qty = Math.min(selection.qty, perVariable);
+      if (qty < selection.qty) cut = true;
+      const result = await this.deps.buckets.query(deviceId, {
+        kind: "list", details: false, maxBytes: this.deps.maxPageBytes,
+        filter: { variables: selection.variables, start: period.start, end: period.end },
+        page: { qty, skip: 0, ordination: "descending" },
+      });
+      if (result.type !== "records") continue;
+      if (result.truncated) cut = true;
+      budget -= result.records.length;
+      for (const variable of selection.variables) {
+        const records = result.records.filter((r) => r.variable === variable).reverse();
+        if (records.length === selection.qty) capped = true;
+        series.push({ deviceId, deviceName: device.name, variable, records: records.map((r) => ({ time: r.time, value: r.value, unit: r.unit, group: r.group })) });
+      }
+    }
+    if (capped) notes.push(`Only the newest ${selection.qty} records of each device and variable are shown (query.qty).`);
+    if (cut) notes.push(`The report holds at most ${this.deps.limits.maxRecords} records (reports.maxRecords): older ones are left out.`);
+    return { series, notes, period };
+  }
+
+  /** Keeps a file in the account's bounded store; the oldest files go to make room. */
+  private keep(accountId: string, file: { kind: "report" | "attachment"; reportId: string | null; name: string; contentType: string; data: Buffer }): StoredFileInfo {
+    if (file.data.length > this.deps.limits.maxFileBytesPerAccount) {
+      throw new SluiceError("FILE_TOO_LARGE", `the file is ${file.data.length} bytes, more than the account may keep (${this.deps.limits.maxFileBytesPerAccount}, reports.maxFileBytesPerAccount)`, 413);
+    }
+    const info: StoredFileInfo = { id: generateId(), accountId, kind: file.kind, reportId: file.reportId, name: file.name, contentType: file.contentType, size: file.data.length, createdAt: new Date() };
+    const dropped = this.deps.files.add(info, file.data);
+    if (dropped.length > 0) this.deps.logger.debug({ accountId, dropped: dropped.map((f) => f.id) }, "dropped the account's oldest files to keep a new one");
+    return info;
+  }
+
+  // --- schedules ----------------------------------------------------------------------
+
+  private arm(row: ReportRow): void {
+    this.disarm(row.id);
+    const next = this.nextRun(row);
+    if (next === null || this.stopped) return;
+    const delay = Math.max(0, next.getTime() - Date.now());
+    // Timers beyond ~24.8 days overflow setTimeout; re-arm in steps instead.
+    const step = Math.min(delay, 2 ** 31 - 1);
+    const timer = setTimeout(() => {
+      this.timers.delete(row.id);
+      const fresh = this.deps.store.get(row.accountId, row.id);
+      if (!fresh) return;
+      if (step === delay && fresh.definition.active) {
+        if (this.inFlight.has(row.id)) this.deps.logger.info({ reportId: row.id }, "a scheduled report run is skipped: the previous one is still running");
+        else void this.start1(row.accountId, row.id, "schedule").catch((err) => this.deps.logger.error({ err, reportId: row.id }, "a scheduled report run failed"));
+      }
+      this.arm(fresh);
+    }, step);
+    timer.unref();
+    this.timers.set(row.id, timer);
+  }
+
+  private disarm(id: string): void {
+    clearTimeout(this.timers.get(id));
+    this.timers.delete(id);
+  }
+
+  private nextRun(row: ReportRow): Date | null {
+    const schedule = row.definition.schedule;
+    if (!row.definition.active || schedule === null) return null;
+    try {
+      // A date strictly after now: a timer that fires a little early must not land on the same run again.
+      return CronExpressionParser.parse(schedule.cron, { tz: schedule.timezone, currentDate: new Date(Date.now() + 1) }).next().toDate();
+    } catch {
+      return null;
+    }
+  }
+
+  // --- helpers ------------------------------------------------------------------------
+
+  private get(accountId: string, id: string): ReportRow {
+    const row = this.deps.store.get(accountId, id);
+    if (!row) throw notFound("Report");
+    return row;
+  }
+
+  private async checkDevices(accountId: string, definition: ReportDefinition): Promise<void> {
+    for (const id of definition.data?.devices ?? []) {
+      try {
+        await this.deps.devices.getDevice(accountId, id);
+      } catch {
+        throw invalid(`query.devices: device ${id} is not a device of the account`);
+      }
+    }
+  }
+
+  private async share(accountId: string, dashboardId: string): Promise<string> {
+    if (!this.deps.dashboards) {
+      throw new SluiceError("NOT_AVAILABLE", "dashboard reports need the dashboards API, which this server does not have yet; use a data report (type \"data\")", 501);
+    }
+    return this.deps.dashboards.create(accountId, dashboardId);
+  }
+
+  private async unshare(accountId: string, dashboardId: string, key: string): Promise<void> {
+    await this.deps.dashboards?.revoke(accountId, dashboardId, key).catch((err) => this.deps.logger.warn({ err, dashboardId }, "revoking a report's share key failed"));
+  }
+
+  private slot(accountId: string): Promise<void> {
+    return new Promise((resolve) => {
+      this.queue.push(accountId, resolve);
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    for (let next = this.queue.take(); next; next = this.queue.take()) next.item();
+  }
+}
+
+function fileInfo(f: StoredFileInfo): FileInfo {
+  return {
+    id: f.id, name: f.name, content_type: f.contentType, size: f.size, created_at: f.createdAt.toISOString(), report: f.reportId,
+    url: f.reportId !== null ? `/report/${f.reportId}/file/${f.id}` : `/analysis/services/attachment/${f.id}`,
+  };
+}
+
+/** A file name part from a report's name: letters, digits and dashes. */
+function slug(name: string): string {
+  const s = name.normalize("NFKD").replace(/[^\w\s-]/g, "").trim().replace(/[\s_]+/g, "-").toLowerCase().slice(0, 60);
+  return s === "" ? "report" : s;
+}
