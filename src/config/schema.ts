@@ -133,6 +133,28 @@ export interface SluiceConfig {
   data: DataQueryLimits;
   /** Caches on the message path, in bytes. */
   pipeline: PipelineCacheLimits;
+  /** Dashboards, their widgets, live updates and public links (docs/dashboards.md). */
+  dashboards: DashboardLimits;
+}
+
+/** See docs/dashboards.md, "Bounds". */
+export interface DashboardLimits {
+  /** Dashboards per account whatever its plan allows (the plan's `dashboards` may be lower). */
+  maxPerAccount: number;
+  /** Widgets one dashboard may hold. */
+  maxWidgetsPerDashboard: number;
+  /** Bytes of one widget's JSON definition (its `display`, `data` sources and the rest). */
+  maxWidgetBytes: number;
+  /** Bytes of one dashboard's own JSON (label, arrangement, tabs, blueprint devices...), widgets apart. */
+  maxDashboardBytes: number;
+  /** Requests one public link (`/share/:key/...`) may make per minute; past it 429. */
+  shareRequestsPerMinute: number;
+  /** Live streams open at once on one public link; past it 429. */
+  shareStreamsPerKey: number;
+  /** Live events one dashboard's channel sends per second at most; records in between are batched. */
+  liveEventsPerSecond: number;
+  /** Records one live event carries at most; past it the rest is dropped and counted in `dropped`. */
+  liveRecordsPerEvent: number;
 }
 
 /** Caches the message path reads instead of the store; each bounded in (approximate) bytes. */
@@ -409,4 +431,8 @@ export const defaultConfig: SluiceConfig = {
   inspector: { maxStreamsPerAccount: 100, maxStreamBufferedBytes: 1024 * 1024, maxTotalBytes: 128 * 1024 * 1024, maxDevices: 10_000, maxEventsPerDevice: 500 },
   data: { maxSkip: 100_000, maxPageBytes: 8 * 1024 * 1024 },
   pipeline: { deviceCacheBytes: 64 * 1024 * 1024, paramCacheBytes: 32 * 1024 * 1024, actionTopicCacheBytes: 16 * 1024 * 1024 },
+  dashboards: {
+    maxPerAccount: 1000, maxWidgetsPerDashboard: 100, maxWidgetBytes: 64 * 1024, maxDashboardBytes: 64 * 1024,
+    shareRequestsPerMinute: 600, shareStreamsPerKey: 10, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
+  },
 };

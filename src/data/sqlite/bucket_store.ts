@@ -11,8 +11,8 @@
 import { invalid } from "../../errors.js";
 import { writeTransaction, openDatabase, type Db } from "../../store/sqlite/open.js";
 import type { DataQuery } from "../query.js";
-import type { BucketStore, NormalizedRecord, QueryResult, RecordEdit, RetentionPolicy, StoredRecord } from "../types.js";
-import { BucketQueries, lastByVariableSql } from "./bucket_queries.js";
+import type { BucketStore, DownsampleBucket, NormalizedRecord, QueryResult, RecordEdit, RetentionPolicy, StoredRecord } from "../types.js";
+import { BucketQueries, downsampleEdges, lastByVariableSql } from "./bucket_queries.js";
 import { InsertBatcher } from "./insert_batcher.js";
 import { inlineWriter, ThreadWriter, type BucketWriter } from "./bucket_writer.js";
 import { LastValues } from "./last_values.js";
@@ -35,6 +35,11 @@ interface InsertCall {
 }
 
 const DAY_MS = 86_400_000;
+/** Event-loop time a downsample takes before it lets other work run (it goes on after a turn). */
+const DOWNSAMPLE_SLICE_MS = 8;
+
+/** Told of every committed insert: the device and its records as stored (ids included). */
+export type InsertListener = (deviceId: string, records: StoredRecord[]) => void;
 
 export class SqliteBucketStore implements BucketStore {
   private readonly batcher: InsertBatcher<InsertCall, StoredRecord[]>;
@@ -48,6 +53,7 @@ export class SqliteBucketStore implements BucketStore {
   private readonly sweep: NodeJS.Timeout | undefined;
   private ownsDb = false;
   private closed = false;
+  private inserted: InsertListener | undefined;
   private readonly q;
 
   /**
@@ -123,6 +129,15 @@ export class SqliteBucketStore implements BucketStore {
     return this.batcher.submit({ deviceId, records });
   }
 
+  /**
+   * Tells `listener` of every insert once committed, whatever called it (pipeline, HTTP,
+   * analyses): live views (dashboards/live.ts) hear of new records here. One listener; it runs
+   * synchronously after the commit, so it must be cheap, and its errors go to `onError`.
+   */
+  onInserted(listener: InsertListener | undefined): void {
+    this.inserted = listener;
+  }
+
   /** Resolves once what is waiting now is committed (normally the next setImmediate starts it). */
   flush(): Promise<void> {
     return this.batcher.drained();
@@ -140,12 +155,22 @@ export class SqliteBucketStore implements BucketStore {
     }
     if (this.retentionDue.size > 0) setImmediate(() => this.runDueRetention());
     // Written out field by field: a spread of each record was a visible share of ingest CPU.
-    return calls.map((call, i) =>
+    const stored = calls.map((call, i) =>
       call.records.map((r, j): StoredRecord => ({
         variable: r.variable, value: r.value, unit: r.unit, time: r.time, group: r.group, location: r.location, metadata: r.metadata,
         id: recordId(seqs[i]![j]!, createdAt), device: call.deviceId, createdAt: new Date(createdAt),
       })),
     );
+    if (this.inserted) {
+      for (let i = 0; i < calls.length; i++) {
+        try {
+          this.inserted(calls[i]!.deviceId, stored[i]!);
+        } catch (error) {
+          this.onError(error);
+        }
+      }
+    }
+    return stored;
   }
 
   async edit(deviceId: string, edits: RecordEdit[]): Promise<number> {
@@ -178,7 +203,7 @@ export class SqliteBucketStore implements BucketStore {
   }
 
   async remove(deviceId: string, query: DataQuery): Promise<number> {
-    if (["count", "avg", "sum", "aggregate"].includes(query.kind)) {
+    if (["count", "avg", "sum", "aggregate", "downsample"].includes(query.kind)) {
       throw invalid(`query=${query.kind} does not select records, so it cannot be used to delete`);
     }
     const bucket = this.bucketId(deviceId, false);
@@ -303,10 +328,43 @@ export class SqliteBucketStore implements BucketStore {
     // A device that never stored anything has no bucket; -1 matches no row, so every kind
     // answers its own "empty" (no records, count 0, no average).
     const bucket = this.bucketId(deviceId, false) ?? -1;
+    if (query.kind === "downsample") return { type: "series", series: await this.downsample(bucket, query) };
     const result = this.queries.run(bucket, query);
     if (result.type !== "rows") return result;
     const records = result.rows.map((row) => decodeRow(row, deviceId));
     return result.truncated ? { type: "records", records, truncated: true } : { type: "records", records };
+  }
+
+  /**
+   * `query=downsample`: one indexed range aggregate per time bucket and variable (bucket_queries.ts,
+   * `downsampleSql`), yielding to the event loop every DOWNSAMPLE_SLICE_MS: a year of a million
+   * records is then many short steps, never one long block of the broker's loop. Buckets without
+   * numeric records are left out; the result is in time order, then by variable.
+   */
+  private async downsample(bucket: number, query: Extract<DataQuery, { kind: "downsample" }>): Promise<DownsampleBucket[]> {
+    const edges = downsampleEdges(query.start.getTime(), query.end.getTime(), query.buckets);
+    const out: DownsampleBucket[] = [];
+    let sliceStart = performance.now();
+    for (const variable of this.queries.variablesOf(bucket, query.filter)) {
+      for (let i = 0; i + 1 < edges.length; i++) {
+        if (this.closed) throw new Error("bucket store is closed");
+        const from = edges[i]!;
+        const to = edges[i + 1]!;
+        const row = this.queries.downsampleStep(bucket, variable, query.filter, from, to);
+        if (row.n > 0) {
+          out.push({
+            variable, start: new Date(from), end: new Date(to),
+            min: row.mn!, max: row.mx!, avg: row.total / row.n, count: row.n, first: new Date(row.first!), last: new Date(row.last!),
+          });
+        }
+        if (performance.now() - sliceStart > DOWNSAMPLE_SLICE_MS) {
+          await nextTick();
+          sliceStart = performance.now();
+        }
+      }
+    }
+    out.sort((a, b) => a.start.getTime() - b.start.getTime() || (a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0));
+    return out;
   }
 
   async lastValue(deviceId: string, variable: string): Promise<StoredRecord | undefined> {
