@@ -82,6 +82,13 @@ import { SqliteStore } from "./store/sqlite/index.js";
 import { SqliteAnalysisStore } from "./store/sqlite/analyses.js";
 import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
 import { SqliteRelayRepository } from "./store/sqlite/relays.js";
+import { SqliteDashboardRepository } from "./store/sqlite/dashboards.js";
+import { DashboardService } from "./dashboards/service.js";
+import { AccountDevices } from "./dashboards/devices.js";
+import { WidgetData } from "./dashboards/widget_data.js";
+import { DashboardLive } from "./dashboards/live.js";
+import { dashboardRoutes, widgetDataRoutes } from "./http/routes/dashboard.js";
+import { shareRoutes } from "./http/routes/share.js";
 
 export interface Ports {
   mqtt: number;
@@ -297,6 +304,27 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const tls = await loadTlsMaterial(dataDir, config.tlsCert, config.tlsKey);
   if (tls.selfSigned) logger.info({ cert: tls.certPath }, "using a self-signed TLS certificate");
 
+  // Dashboards: their store, widget data over the buckets, live updates from every committed insert.
+  const dashboards = new DashboardService({
+    repo: new SqliteDashboardRepository(store.db),
+    limits: config.dashboards,
+    admitDashboard(accountId, existing) {
+      const plan = limits.planOf(accountId);
+      if (existing >= plan.dashboards) throw new LimitExceeded("dashboards", `the plan's ${plan.dashboards} dashboards exist already`);
+    },
+  });
+  const accountDevices = new AccountDevices(identity);
+  const widgetData = new WidgetData({
+    buckets, identity, devices: accountDevices, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes,
+    ingest: (principal, body) => pipeline.fromHttp(principal, body),
+  });
+  const dashboardLive = new DashboardLive({
+    hub: events, dashboards, devices: accountDevices, identity,
+    eventsPerSecond: config.dashboards.liveEventsPerSecond, recordsPerEvent: config.dashboards.liveRecordsPerEvent,
+    onError: (err) => logger.error({ err }, "preparing a live dashboard failed"),
+  });
+  buckets.onInserted(dashboardLive.stored);
+
   const servers: Server[] = [];
   const http = await createHttpServer({
     identity, metrics, logger: logger.child({ part: "http" }),
@@ -338,6 +366,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         }),
         relayRoutes({ relays }),
         profileRoutes({ identity, planOf: (accountId) => limits.planOf(accountId).name }),
+        dashboardRoutes({ dashboards, widgetData, identity }),
+        widgetDataRoutes({ dashboards, widgetData, identity }),
       ],
       device: [
         dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
@@ -351,6 +381,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
             const analysis = await analyses.byToken(token);
             return analysis && analyses.info(analysis.accountId, analysis.id);
           },
+        }),
+        shareRoutes({
+          dashboards, widgetData, hub: events,
+          requestsPerMinute: config.dashboards.shareRequestsPerMinute, streamsPerKey: config.dashboards.shareStreamsPerKey,
         }),
         eventRoutes({
           hub: events,
@@ -374,6 +408,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await relays?.stop();
     await broker.stop();
     await http.close();
+    buckets.onInserted(undefined);
+    dashboardLive.close();
     timers.stop();
     await webhooks.stop();
     mailer.close();

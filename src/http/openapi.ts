@@ -56,6 +56,8 @@ export const SECURITY = {
   deviceOrAnalysis: anyOf("deviceToken", "accountToken", "bearer"),
   /** SSE streams, which also take `?token=`. */
   accountStream: anyOf("accountToken", "bearer", "tokenQuery"),
+  /** No token: the route's own credential is in its path (a dashboard's public link). */
+  none: [] as SecurityRequirement,
 };
 
 /** The resources, in the order the reference lists them; each route file tags its routes with one. */
@@ -75,7 +77,10 @@ export const TAGS = {
   analysisServices: { name: "Analysis services", description: "The services an analysis calls: console, MQTT, notification, email." },
   notifications: { name: "Notifications", description: "In-app notifications (docs/notifications.md)." },
   relays: { name: "Relays", description: "MQTT relays to other brokers (docs/relay.md)." },
-  events: { name: "Events", description: "Server-Sent Events: notifications, analysis triggers and consoles, live." },
+  dashboards: { name: "Dashboards", description: "Dashboards and their widgets, export and import, public links (docs/dashboards.md)." },
+  widgetData: { name: "Widget data", description: "What a widget shows (its data sources' records, downsampled on request), and records sent, edited or deleted through it." },
+  share: { name: "Public dashboards", description: "A dashboard's public link: read only, no token, the link's key in the path (docs/dashboards.md)." },
+  events: { name: "Events", description: "Server-Sent Events: notifications, analysis triggers and consoles, dashboards, live." },
 } as const;
 
 type Tag = (typeof TAGS)[keyof typeof TAGS]["name"];
