@@ -234,7 +234,9 @@ export interface DashboardExportJson {
   format: "sluice-dashboard";
   version: 1;
   exported_at?: string;
-  dashboard: Omit<DashboardJson, "id" | "created_at" | "updated_at" | "last_access" | "public_share">;
-  widgets: (Omit<WidgetJson, "id" | "dashboard" | "created_at" | "updated_at"> & { ref: string })[];
+  dashboard: Pick<DashboardJson, "label" | "type" | "visible" | "tags" | "arrangement" | "tabs" | "blueprint_devices" | "blueprint_device_behavior" | "blueprint_selector_behavior"> & {
+    [extra: string]: unknown;
+  };
+  widgets: (Pick<WidgetJson, "label" | "type" | "display" | "data" | "resource" | "realtime" | "analysis_run"> & { ref: string; [extra: string]: unknown })[];
   devices?: { id: string; name: string }[];
 }

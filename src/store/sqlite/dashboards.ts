@@ -42,14 +42,14 @@ export class SqliteDashboardRepository {
 
   constructor(private readonly db: Db) {
     this.q = {
-      list: db.prepare("SELECT * FROM dashboards WHERE account_id = ? ORDER BY created_at, id"),
+      list: db.prepare("SELECT * FROM dashboards WHERE account_id = ? ORDER BY created_at, rowid"),
       count: db.prepare("SELECT count(*) FROM dashboards WHERE account_id = ?").pluck(),
       get: db.prepare("SELECT * FROM dashboards WHERE id = ? AND account_id = ?"),
       insert: db.prepare("INSERT INTO dashboards (id, account_id, body, created_at, updated_at) VALUES (?, ?, ?, ?, ?)"),
       update: db.prepare("UPDATE dashboards SET body = ?, updated_at = ? WHERE id = ? AND account_id = ?"),
       delete: db.prepare("DELETE FROM dashboards WHERE id = ? AND account_id = ?"),
       widgets: db.prepare(
-        "SELECT w.* FROM dashboard_widgets w JOIN dashboards d ON d.id = w.dashboard_id WHERE w.dashboard_id = ? AND d.account_id = ? ORDER BY w.created_at, w.id",
+        "SELECT w.* FROM dashboard_widgets w JOIN dashboards d ON d.id = w.dashboard_id WHERE w.dashboard_id = ? AND d.account_id = ? ORDER BY w.created_at, w.rowid",
       ),
       widgetCount: db.prepare("SELECT count(*) FROM dashboard_widgets WHERE dashboard_id = ?").pluck(),
       widget: db.prepare(
