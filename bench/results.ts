@@ -169,7 +169,23 @@ export interface AbuseResult {
   rows: AbuseRow[];
 }
 
-export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult;
+/** The dashboards scenario: a year of records downsampled for one chart. */
+export interface DashboardsResult {
+  kind: "dashboards";
+  records: number;
+  buckets: number;
+  /** Storing the records through the HTTP API. */
+  fillMs?: number;
+  /** Each timed `GET /data/:dashboard/:widget?buckets=`. */
+  queryMs: number[];
+  medianMs?: number;
+  p95Ms?: number;
+  /** `GET /status` polled during the queries: how long the event loop was held. */
+  statusP99Ms?: number;
+  statusMaxMs?: number;
+}
+
+export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | DashboardsResult;
 
 export interface TargetRun {
   slot: string;

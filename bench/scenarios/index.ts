@@ -1,12 +1,13 @@
 import { abuseScenario } from "./abuse.js";
 import type { Scenario } from "./context.js";
+import { dashboardsScenario } from "./dashboards.js";
 import { idleScenario } from "./idle.js";
 import { ingestScenario } from "./ingest.js";
 import { limitsScenario } from "./limits.js";
 import { relayScenario } from "./relay.js";
 import { throughputScenario, topologies } from "./throughput.js";
 
-export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario, abuseScenario];
+export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario, abuseScenario, dashboardsScenario];
 
 export function scenarioByName(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);

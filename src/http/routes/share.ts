@@ -38,8 +38,8 @@ const widgetParams = {
  * A dashboard's public link (PUBLIC slot, no token: the key in the path is the credential):
  * `GET /share/:key/dashboard` (the dashboard and its widgets), `/share/:key/data/:widget` (as
  * `GET /data/:dashboard/:widget`), `/share/:key/devices` (for a blueprint's device selector:
- * ids and names only) and `/share/:key/events` (its live channel, SSE). Read only: any other
- * method is refused (403). Each link has its own request rate and stream count; an unknown,
+ * ids and names only) and `/share/:key/events` (its live channel, SSE). Read only: no route
+ * under `/share` takes anything but GET (others answer 404). Each link has its own request rate and stream count; an unknown,
  * revoked or expired key gets 401, and streams opened with a key end when it is revoked or
  * replaced, or its dashboard deleted. Nothing it answers holds a token.
  */
@@ -124,15 +124,6 @@ export function shareRoutes(deps: ShareRouteDeps): FastifyPluginAsync {
         open.delete(stream);
         if (open.size === 0 && streams.get(dashboardId) === open) streams.delete(dashboardId);
       });
-    });
-
-    // Read only: whatever else is asked of a link is refused, never routed to a write.
-    app.route({
-      method: ["POST", "PUT", "PATCH", "DELETE"],
-      url: "/share/:key/*",
-      handler: async () => {
-        throw new SluiceError("FORBIDDEN", "A public link is read only", 403);
-      },
     });
   };
 }
