@@ -322,7 +322,7 @@ export function formatScenario(scenario: ScenarioReport): string {
     const ms = (x: number | undefined) => (x === undefined ? "-" : `${x.toFixed(0)} ms`);
     out.push(
       `${r.slot}: ${res.records.toLocaleString("en-US")} records over a year (stored in ${res.fillMs === undefined ? "-" : `${(res.fillMs / 1000).toFixed(1)} s`}), ` +
-        `${res.buckets} buckets: median ${ms(res.medianMs)}, p95 ${ms(res.p95Ms)} (${res.queryMs.map((x) => x.toFixed(0)).join(", ")}); ` +
+        `${res.buckets} buckets: first ${ms(res.firstMs)} (broker CPU ${ms(res.firstCpuMs)}), then median ${ms(res.medianMs)}, p95 ${ms(res.p95Ms)} (${res.queryMs.map((x) => x.toFixed(0)).join(", ")}), broker CPU ${ms(res.cpuMsPerQuery)} per query; ` +
         `GET /status meanwhile p99 ${res.statusP99Ms?.toFixed(1) ?? "-"} ms, max ${res.statusMaxMs?.toFixed(1) ?? "-"} ms`,
     );
   }
@@ -413,9 +413,11 @@ export function verdicts(report: BenchReport): Verdict[] {
       });
     } else if (result.kind === "dashboards") {
       list.push({
-        check: `${scenario.name}: ${result.buckets}-bucket chart over ${result.records.toLocaleString("en-US")} records ≤ ${CHART_QUERY_LIMIT_MS} ms (median)`,
+        check: `${scenario.name}: ${result.buckets}-bucket chart over ${result.records.toLocaleString("en-US")} records ≤ ${CHART_QUERY_LIMIT_MS} ms (median, after the first)`,
         pass: result.medianMs === undefined ? false : result.medianMs <= CHART_QUERY_LIMIT_MS,
-        detail: result.medianMs === undefined ? "not measured" : `${result.medianMs.toFixed(0)} ms (p95 ${result.p95Ms?.toFixed(0)} ms)`,
+        detail: result.medianMs === undefined
+          ? "not measured"
+          : `${result.medianMs.toFixed(0)} ms (p95 ${result.p95Ms?.toFixed(0)} ms); first query ${result.firstMs?.toFixed(0)} ms, broker CPU ${result.firstCpuMs?.toFixed(0)} ms`,
       });
     } else if (result.kind === "relay") {
       // No throughput target for the relay yet: the figure is reported; what is checked is that

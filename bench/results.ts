@@ -176,11 +176,16 @@ export interface DashboardsResult {
   buckets: number;
   /** Storing the records through the HTTP API. */
   fillMs?: number;
-  /** Each timed `GET /data/:dashboard/:widget?buckets=`. */
+  /** The first query (no hour summaries kept yet: every record read), and the broker's CPU time for it. */
+  firstMs?: number;
+  firstCpuMs?: number;
+  /** Each timed `GET /data/:dashboard/:widget?buckets=` after the first. */
   queryMs: number[];
   medianMs?: number;
   p95Ms?: number;
-  /** `GET /status` polled during the queries: how long the event loop was held. */
+  /** The broker's CPU time (user + system) per query, from /proc: what the query costs, whatever else runs. */
+  cpuMsPerQuery?: number;
+  /** `GET /status` polled (every 10 ms) during more queries: how long the event loop was held. */
   statusP99Ms?: number;
   statusMaxMs?: number;
 }

@@ -150,7 +150,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const flapping = new FlappingGuard();
 
   const metrics = new Metrics();
-  const buckets = SqliteBucketStore.open(join(dataDir, "sluice.db"), { onError: (err) => logger.error({ err }, "bucket store") });
+  const buckets = SqliteBucketStore.open(join(dataDir, "sluice.db"), {
+    onError: (err) => logger.error({ err }, "bucket store"), downsampleCacheBytes: config.data.downsampleCacheBytes,
+  });
   const params = new CachedParamStore(new SqliteParamStore(store.db), { maxBytes: config.pipeline.paramCacheBytes });
   const switches = new SqliteInspectorSwitches(store.db);
   const inspector = new Inspector({

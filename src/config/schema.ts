@@ -207,6 +207,11 @@ export interface DataQueryLimits {
    * record) and marked `X-Sluice-Truncated: bytes`.
    */
   maxPageBytes: number;
+  /**
+   * Bytes of hour summaries kept in memory for `query=downsample` (data/sqlite/downsample_slots.ts):
+   * a chart asked again reads the records of its buckets' edges only. 0: none kept.
+   */
+  downsampleCacheBytes: number;
 }
 
 /** Refused with 400 past any of these; see docs/configuration.md. */
@@ -429,7 +434,7 @@ export const defaultConfig: SluiceConfig = {
   parsers: { loopSliceMs: 2, maxBatchMs: 4, maxIsolates: 256, memoryMb: 32, timeoutMs: 200 },
   // 100, as /events allows per account.
   inspector: { maxStreamsPerAccount: 100, maxStreamBufferedBytes: 1024 * 1024, maxTotalBytes: 128 * 1024 * 1024, maxDevices: 10_000, maxEventsPerDevice: 500 },
-  data: { maxSkip: 100_000, maxPageBytes: 8 * 1024 * 1024 },
+  data: { maxSkip: 100_000, maxPageBytes: 8 * 1024 * 1024, downsampleCacheBytes: 32 * 1024 * 1024 },
   pipeline: { deviceCacheBytes: 64 * 1024 * 1024, paramCacheBytes: 32 * 1024 * 1024, actionTopicCacheBytes: 16 * 1024 * 1024 },
   dashboards: {
     maxPerAccount: 1000, maxWidgetsPerDashboard: 100, maxWidgetBytes: 64 * 1024, maxDashboardBytes: 64 * 1024,

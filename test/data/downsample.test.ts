@@ -127,3 +127,57 @@ describe("query=downsample", () => {
     db.close();
   });
 });
+
+describe("query=downsample over whole hours (kept hour summaries)", () => {
+  const HOUR = 3_600_000;
+  let reference: SqliteBucketStore;
+  before(async () => {
+    // Same file, nothing kept: what every answer must equal.
+    reference = SqliteBucketStore.open(file, { retentionSweepMs: 0, writerThread: false, downsampleCacheBytes: 0 });
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const records = Array.from({ length: 3000 }, () => rec("load", Math.round(random() * 1000) / 10, Math.floor(random() * 72 * HOUR)));
+    await store.insert("hours", records);
+  });
+  after(() => reference.close());
+
+  const both = async (qs: string) => {
+    const [kept, plain] = await Promise.all([store.query("hours", q(qs)), reference.query("hours", q(qs))]);
+    return { kept: (kept as { series: DownsampleBucket[] }).series, plain: (plain as { series: DownsampleBucket[] }).series };
+  };
+  const same = (a: DownsampleBucket[], b: DownsampleBucket[]) => {
+    assert.equal(a.length, b.length);
+    a.forEach((x, i) => {
+      const y = b[i]!;
+      assert.deepEqual([x.start, x.end, x.min, x.max, x.count, x.first, x.last], [y.start, y.end, y.min, y.max, y.count, y.first, y.last]);
+      assert.ok(Math.abs(x.avg - y.avg) < 1e-9, `${x.avg} vs ${y.avg}`);
+    });
+  };
+
+  test("answers as reading every record does, first time and again, for any bucket count and range", async () => {
+    for (const [buckets, from, to] of [[3, 0, 72 * HOUR - 1], [7, 1234, 50 * HOUR + 999], [72, 0, 72 * HOUR - 1], [500, 0, 72 * HOUR], [2, HOUR / 2, 5 * HOUR + 17]] as const) {
+      const qs = `query=downsample&buckets=${buckets}&variables=load&${range(from, to)}`;
+      for (let run = 0; run < 2; run++) {
+        const { kept, plain } = await both(qs);
+        same(kept, plain);
+      }
+    }
+  });
+
+  test("stays exact after inserts into kept hours, edits and deletes", async () => {
+    const qs = `query=downsample&buckets=4&variables=load&${range(0, 72 * HOUR - 1)}`;
+    await both(qs); // keeps the hours
+    const [stored] = await store.insert("hours", [rec("load", 5000, 10 * HOUR + 5)]);
+    let { kept, plain } = await both(qs);
+    same(kept, plain);
+    assert.equal(Math.max(...kept.map((b) => b.max)), 5000);
+    await store.edit("hours", [{ id: stored!.id, value: -5 }]);
+    ({ kept, plain } = await both(qs));
+    same(kept, plain);
+    assert.equal(Math.min(...kept.map((b) => b.min)), -5);
+    await store.remove("hours", q(`ids=${stored!.id}`));
+    ({ kept, plain } = await both(qs));
+    same(kept, plain);
+    assert.ok(Math.min(...kept.map((b) => b.min)) >= 0);
+  });
+});

@@ -12,7 +12,8 @@ import { invalid } from "../../errors.js";
 import { writeTransaction, openDatabase, type Db } from "../../store/sqlite/open.js";
 import type { DataQuery } from "../query.js";
 import type { BucketStore, DownsampleBucket, NormalizedRecord, QueryResult, RecordEdit, RetentionPolicy, StoredRecord } from "../types.js";
-import { BucketQueries, downsampleEdges, lastByVariableSql } from "./bucket_queries.js";
+import { BucketQueries, downsampleEdges, lastByVariableSql, type DownsampleRow } from "./bucket_queries.js";
+import { DownsampleSlots, SLOT_MS, type SlotSummary } from "./downsample_slots.js";
 import { InsertBatcher } from "./insert_batcher.js";
 import { inlineWriter, ThreadWriter, type BucketWriter } from "./bucket_writer.js";
 import { LastValues } from "./last_values.js";
@@ -27,7 +28,11 @@ export interface SqliteBucketStoreOptions {
   retentionSweepMs?: number;
   /** Errors of background work (retention, resumed removals), which have no caller to reject. */
   onError?: (error: unknown) => void;
+  /** Bytes of hour summaries kept for `query=downsample` (downsample_slots.ts; default 32 MiB, 0: none). */
+  downsampleCacheBytes?: number;
 }
+
+export const DEFAULT_DOWNSAMPLE_CACHE_BYTES = 32 * 1024 * 1024;
 
 interface InsertCall {
   deviceId: string;
@@ -54,6 +59,7 @@ export class SqliteBucketStore implements BucketStore {
   private ownsDb = false;
   private closed = false;
   private inserted: InsertListener | undefined;
+  private readonly slots: DownsampleSlots;
   private readonly q;
 
   /**
@@ -83,6 +89,7 @@ export class SqliteBucketStore implements BucketStore {
   ) {
     this.writer = writer ?? inlineWriter(db);
     this.deleteChunk = options.deleteChunk ?? 5000;
+    this.slots = new DownsampleSlots(options.downsampleCacheBytes ?? DEFAULT_DOWNSAMPLE_CACHE_BYTES);
     this.onError = options.onError ?? (() => {});
     this.last = new LastValues(db);
     this.queries = new BucketQueries(db, this.last);
@@ -154,6 +161,9 @@ export class SqliteBucketStore implements BucketStore {
       this.retentionDue.add(calls[batch.findIndex((b) => b.bucket === size.bucket)]!.deviceId);
     }
     if (this.retentionDue.size > 0) setImmediate(() => this.runDueRetention());
+    if (this.slots.size > 0) {
+      for (let i = 0; i < calls.length; i++) for (const r of calls[i]!.records) this.slots.inserted(batch[i]!.bucket, r.variable, r.time.getTime());
+    }
     // Written out field by field: a spread of each record was a visible share of ingest CPU.
     const stored = calls.map((call, i) =>
       call.records.map((r, j): StoredRecord => ({
@@ -187,7 +197,10 @@ export class SqliteBucketStore implements BucketStore {
         touched.add(row.variable);
         changed++;
       }
-      for (const variable of touched) this.last.invalidate(bucket, variable);
+      for (const variable of touched) {
+        this.last.invalidate(bucket, variable);
+        this.slots.forgetVariable(bucket, variable);
+      }
       return changed;
     })();
   }
@@ -228,7 +241,10 @@ export class SqliteBucketStore implements BucketStore {
       if (!seqs) byVariable.set(variable, (seqs = new Set()));
       seqs.add(seq);
     }
-    for (const [variable, seqs] of byVariable) this.last.invalidate(bucket, variable, seqs);
+    for (const [variable, seqs] of byVariable) {
+      this.last.invalidate(bucket, variable, seqs);
+      this.slots.forgetVariable(bucket, variable);
+    }
   }
 
   async dropDevice(deviceId: string): Promise<void> {
@@ -242,6 +258,7 @@ export class SqliteBucketStore implements BucketStore {
     writeTransaction(this.db, () => {
       this.q.dropBucket.run(bucket);
       this.last.removeBucket(bucket);
+      this.slots.forgetBucket(bucket);
       this.q.markDropped.run(bucket);
     })();
     this.buckets.delete(deviceId);
@@ -336,31 +353,53 @@ export class SqliteBucketStore implements BucketStore {
   }
 
   /**
-   * `query=downsample`: one indexed range aggregate per time bucket and variable (bucket_queries.ts,
-   * `downsampleSql`), yielding to the event loop every DOWNSAMPLE_SLICE_MS: a year of a million
-   * records is then many short steps, never one long block of the broker's loop. Buckets without
-   * numeric records are left out; the result is in time order, then by variable.
+   * `query=downsample`: per time bucket and variable, indexed range aggregates (bucket_queries.ts,
+   * `downsampleSql`). A bucket spanning whole hours reads their summaries (downsample_slots.ts,
+   * computed once and kept) and the records of its two partial hours only; other filters than
+   * variables read the records. It yields to the event loop every DOWNSAMPLE_SLICE_MS: a year of
+   * a million records is many short steps, never one long block of the broker's loop. Buckets
+   * without numeric records are left out; the result is in time order, then by variable.
    */
   private async downsample(bucket: number, query: Extract<DataQuery, { kind: "downsample" }>): Promise<DownsampleBucket[]> {
+    const { filter } = query;
     const edges = downsampleEdges(query.start.getTime(), query.end.getTime(), query.buckets);
+    const summarized = this.slots.enabled && bucket >= 0 && !filter.ids && !filter.groups && !filter.values;
     const out: DownsampleBucket[] = [];
     let sliceStart = performance.now();
-    for (const variable of this.queries.variablesOf(bucket, query.filter)) {
+    const pause = async () => {
+      if (performance.now() - sliceStart <= DOWNSAMPLE_SLICE_MS) return;
+      await nextTick();
+      if (this.closed) throw new Error("bucket store is closed");
+      sliceStart = performance.now();
+    };
+    for (const variable of this.queries.variablesOf(bucket, filter)) {
+      const read = (from: number, to: number) => this.queries.downsampleStep(bucket, variable, filter, from, to);
       for (let i = 0; i + 1 < edges.length; i++) {
-        if (this.closed) throw new Error("bucket store is closed");
         const from = edges[i]!;
         const to = edges[i + 1]!;
-        const row = this.queries.downsampleStep(bucket, variable, query.filter, from, to);
-        if (row.n > 0) {
-          out.push({
-            variable, start: new Date(from), end: new Date(to),
-            min: row.mn!, max: row.mx!, avg: row.total / row.n, count: row.n, first: new Date(row.first!), last: new Date(row.last!),
-          });
+        const firstWhole = Math.ceil(from / SLOT_MS) * SLOT_MS;
+        const endWhole = Math.floor(to / SLOT_MS) * SLOT_MS;
+        let sum: SlotSummary;
+        if (!summarized || firstWhole >= endWhole) {
+          sum = summary(read(from, to));
+        } else {
+          sum = from < firstWhole ? summary(read(from, firstWhole)) : EMPTY;
+          let slots = this.slots.slotsOf(bucket, variable);
+          for (let slot = firstWhole; slot < endWhole; slot += SLOT_MS) {
+            let kept = slots?.get(slot);
+            if (!kept) {
+              kept = summary(read(slot, slot + SLOT_MS));
+              this.slots.keep(bucket, variable, slot, kept);
+              slots ??= this.slots.slotsOf(bucket, variable);
+            }
+            sum = merge(sum, kept);
+          }
+          if (endWhole < to) sum = merge(sum, summary(read(endWhole, to)));
         }
-        if (performance.now() - sliceStart > DOWNSAMPLE_SLICE_MS) {
-          await nextTick();
-          sliceStart = performance.now();
+        if (sum.n > 0) {
+          out.push({ variable, start: new Date(from), end: new Date(to), min: sum.mn, max: sum.mx, avg: sum.total / sum.n, count: sum.n, first: new Date(sum.first), last: new Date(sum.last) });
         }
+        await pause();
       }
     }
     out.sort((a, b) => a.start.getTime() - b.start.getTime() || (a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0));
@@ -414,3 +453,15 @@ function checkLimit(value: number | null | undefined, name: string): number | nu
 }
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+const EMPTY: SlotSummary = { n: 0, mn: Infinity, mx: -Infinity, total: 0, first: Infinity, last: -Infinity };
+
+function summary(row: DownsampleRow): SlotSummary {
+  return row.n === 0 ? EMPTY : { n: row.n, mn: row.mn!, mx: row.mx!, total: row.total, first: row.first!, last: row.last! };
+}
+
+function merge(a: SlotSummary, b: SlotSummary): SlotSummary {
+  if (b.n === 0) return a;
+  if (a.n === 0) return b;
+  return { n: a.n + b.n, mn: Math.min(a.mn, b.mn), mx: Math.max(a.mx, b.mx), total: a.total + b.total, first: Math.min(a.first, b.first), last: Math.max(a.last, b.last) };
+}

@@ -58,7 +58,11 @@ export function dashboardRoutes(deps: DashboardRouteDeps): FastifyPluginAsync {
 
     app.post("/dashboard", async (request) => ok({ dashboard: dashboards.create(accountOf(request), request.body).id }));
 
-    app.post("/dashboard/import", async (request) => {
+    // A file holds up to maxWidgetsPerDashboard widgets of maxWidgetBytes each, more than the
+    // server's default body limit; the plan's maxPayloadBytes still applies.
+    const { maxWidgetsPerDashboard, maxWidgetBytes, maxDashboardBytes } = dashboards.bounds;
+    const importLimit = Math.min(64 * 1024 * 1024, maxWidgetsPerDashboard * (maxWidgetBytes + 64) + maxDashboardBytes + 64 * 1024);
+    app.post("/dashboard/import", { bodyLimit: importLimit }, async (request) => {
       const d = dashboards.importDashboard(accountOf(request), request.body);
       return ok({ dashboard: d.id, widgets: dashboards.widgets(d.accountId, d.id).length });
     });
