@@ -85,6 +85,13 @@ describe("GET /data/:dashboard/:widget (widgets.getData)", () => {
     await assert.rejects(getData(d, { buckets: 4 }), rejectsWith(/needs start_date/));
   });
 
+  test("query=downsample works on the data API itself (GET /device/:id/data, the SDK's getDeviceData)", async () => {
+    const buckets = (await resources.devices.getDeviceData(deviceA, {
+      query: "downsample", buckets: 2, variables: ["temperature"], start_date: "2025-01-01T00:00:00Z", end_date: "2025-01-01T00:19:59.999Z",
+    } as never)) as unknown as { min: number; max: number; count: number }[];
+    assert.deepEqual(buckets.map((b) => [b.min, b.max, b.count]), [[0, 9, 10], [10, 19, 10]]);
+  });
+
   test("a source naming a device that is not the account's reads nothing", async () => {
     const otherAccount = await sluice.account();
     const { deviceId: foreign } = await sluice.device({ accountId: otherAccount });

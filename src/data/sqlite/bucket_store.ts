@@ -42,6 +42,8 @@ interface InsertCall {
 const DAY_MS = 86_400_000;
 /** Event-loop time a downsample takes before it lets other work run (it goes on after a turn). */
 const DOWNSAMPLE_SLICE_MS = 8;
+/** Ranges waiting to be summarized; past it a query's range is not queued (the next one queues it). */
+const MAX_QUEUED_SUMMARIES = 256;
 
 /** Told of every committed insert: the device and its records as stored (ids included). */
 export type InsertListener = (deviceId: string, records: StoredRecord[]) => void;
@@ -60,6 +62,9 @@ export class SqliteBucketStore implements BucketStore {
   private closed = false;
   private inserted: InsertListener | undefined;
   private readonly slots: DownsampleSlots;
+  /** Hour summaries to make (`summarizeHours`), by range; and the run making them, if any. */
+  private readonly summaries = new Map<string, { bucket: number; variable: string; first: number; end: number }>();
+  private summarizing: Promise<void> | undefined;
   private readonly q;
 
   /**
@@ -354,11 +359,13 @@ export class SqliteBucketStore implements BucketStore {
 
   /**
    * `query=downsample`: per time bucket and variable, indexed range aggregates (bucket_queries.ts,
-   * `downsampleSql`). A bucket spanning whole hours reads their summaries (downsample_slots.ts,
-   * computed once and kept) and the records of its two partial hours only; other filters than
-   * variables read the records. It yields to the event loop every DOWNSAMPLE_SLICE_MS: a year of
-   * a million records is many short steps, never one long block of the broker's loop. Buckets
-   * without numeric records are left out; the result is in time order, then by variable.
+   * `downsampleSql`). A bucket whose whole hours are all summarized (downsample_slots.ts) reads
+   * those summaries and the records of its two partial hours only; otherwise it reads its
+   * records, and the hours of the query's range are summarized afterwards, in the background
+   * (`summarizeHours`), for the next query. Other filters than variables always read the
+   * records. It yields to the event loop every DOWNSAMPLE_SLICE_MS: a year of a million
+   * records is many short steps, never one long block of the broker's loop. Buckets without
+   * numeric records are left out; the result is in time order, then by variable.
    */
   private async downsample(bucket: number, query: Extract<DataQuery, { kind: "downsample" }>): Promise<DownsampleBucket[]> {
     const { filter } = query;
@@ -373,37 +380,72 @@ export class SqliteBucketStore implements BucketStore {
       sliceStart = performance.now();
     };
     for (const variable of this.queries.variablesOf(bucket, filter)) {
-      const read = (from: number, to: number) => this.queries.downsampleStep(bucket, variable, filter, from, to);
+      const read = (from: number, to: number) => summary(this.queries.downsampleStep(bucket, variable, filter, from, to));
+      let unsummarized = false;
       for (let i = 0; i + 1 < edges.length; i++) {
         const from = edges[i]!;
         const to = edges[i + 1]!;
         const firstWhole = Math.ceil(from / SLOT_MS) * SLOT_MS;
         const endWhole = Math.floor(to / SLOT_MS) * SLOT_MS;
+        const hours = summarized && firstWhole < endWhole ? this.slots.slotsOf(bucket, variable) : undefined;
+        let whole = hours !== undefined;
+        for (let slot = firstWhole; whole && slot < endWhole; slot += SLOT_MS) whole = hours!.has(slot);
         let sum: SlotSummary;
-        if (!summarized || firstWhole >= endWhole) {
-          sum = summary(read(from, to));
+        if (!whole) {
+          sum = read(from, to);
+          unsummarized ||= summarized && firstWhole < endWhole;
         } else {
-          sum = from < firstWhole ? summary(read(from, firstWhole)) : EMPTY;
-          let slots = this.slots.slotsOf(bucket, variable);
-          for (let slot = firstWhole; slot < endWhole; slot += SLOT_MS) {
-            let kept = slots?.get(slot);
-            if (!kept) {
-              kept = summary(read(slot, slot + SLOT_MS));
-              this.slots.keep(bucket, variable, slot, kept);
-              slots ??= this.slots.slotsOf(bucket, variable);
-            }
-            sum = merge(sum, kept);
-          }
-          if (endWhole < to) sum = merge(sum, summary(read(endWhole, to)));
+          sum = from < firstWhole ? read(from, firstWhole) : EMPTY;
+          for (let slot = firstWhole; slot < endWhole; slot += SLOT_MS) sum = merge(sum, hours!.get(slot)!);
+          if (endWhole < to) sum = merge(sum, read(endWhole, to));
         }
         if (sum.n > 0) {
           out.push({ variable, start: new Date(from), end: new Date(to), min: sum.mn, max: sum.mx, avg: sum.total / sum.n, count: sum.n, first: new Date(sum.first), last: new Date(sum.last) });
         }
         await pause();
       }
+      if (unsummarized) this.summarizeHours(bucket, variable, edges[0]!, edges[edges.length - 1]!);
     }
     out.sort((a, b) => a.start.getTime() - b.start.getTime() || (a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0));
     return out;
+  }
+
+  /**
+   * Queues the summaries of the whole hours of [from, to) of a variable, made in the background
+   * one hour at a time (each computed and kept in one synchronous step, see downsample_slots.ts),
+   * yielding like a query. Ranges with more hours than the cache holds are not summarized.
+   */
+  private summarizeHours(bucket: number, variable: string, from: number, to: number): void {
+    const first = Math.ceil(from / SLOT_MS) * SLOT_MS;
+    const end = Math.floor(to / SLOT_MS) * SLOT_MS;
+    if (end <= first || !this.slots.fits((end - first) / SLOT_MS) || this.summaries.size >= MAX_QUEUED_SUMMARIES) return;
+    this.summaries.set(`${bucket}\n${variable}\n${first}\n${end}`, { bucket, variable, first, end });
+    if (this.summarizing) return;
+    this.summarizing = this.runSummaries().finally(() => (this.summarizing = undefined));
+    this.background(this.summarizing);
+  }
+
+  private async runSummaries(): Promise<void> {
+    // After the query that queued them has answered.
+    await nextTick();
+    let sliceStart = performance.now();
+    for (const [key, job] of this.summaries) {
+      this.summaries.delete(key);
+      for (let slot = job.first; slot < job.end; slot += SLOT_MS) {
+        if (this.closed) return;
+        if (this.slots.slotsOf(job.bucket, job.variable)?.has(slot)) continue;
+        this.slots.keep(job.bucket, job.variable, slot, summary(this.queries.downsampleStep(job.bucket, job.variable, {}, slot, slot + SLOT_MS)));
+        if (performance.now() - sliceStart > DOWNSAMPLE_SLICE_MS) {
+          await nextTick();
+          sliceStart = performance.now();
+        }
+      }
+    }
+  }
+
+  /** Resolves once the hour summaries queued by earlier downsample queries are made (tests, benches). */
+  async summariesDone(): Promise<void> {
+    while (this.summarizing) await this.summarizing.catch(() => undefined);
   }
 
   async lastValue(deviceId: string, variable: string): Promise<StoredRecord | undefined> {

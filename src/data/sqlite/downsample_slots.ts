@@ -4,9 +4,9 @@
  *
  * A chart over a year in 600 buckets covers ~8 760 hours: once their summaries are known, a
  * bucket is its whole hours (read here) plus the two partial hours at its edges (read from the
- * records). The first query of a range reads every record once, as without the cache; the next
- * ones (a dashboard reloaded, another viewer, the next refresh) read only the edges: ~7 % of the
- * records for a year at 600 buckets.
+ * records). The first query of a range reads every record, as without the cache, and its hours
+ * are then summarized in the background; the next queries (a dashboard reloaded, another
+ * viewer, the next refresh) read only the edges: ~7 % of the records for a year at 600 buckets.
  *
  * Kept exact by the store: a committed insert forgets the hours its records fall in; an edit or
  * a delete forgets every hour of the variables it touched; dropping a device forgets its bucket.
@@ -61,10 +61,17 @@ export class DownsampleSlots {
     return slots;
   }
 
+  /** Whether `hours` summaries of one variable fit in the cache at all. */
+  fits(hours: number): boolean {
+    return VARIABLE_BYTES + hours * SLOT_BYTES <= this.maxBytes;
+  }
+
   keep(bucket: number, variable: string, slot: number, summary: SlotSummary): void {
     if (!this.enabled) return;
     const key = keyOf(bucket, variable);
     let slots = this.byVariable.get(key);
+    // One variable never takes more than the whole cache (it is never evicted to make room for itself).
+    if (slots && !slots.has(slot) && !this.fits(slots.size + 1)) return;
     if (!slots) {
       this.byVariable.set(key, (slots = new Map()));
       this.bytes += VARIABLE_BYTES;
