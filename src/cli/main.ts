@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { SluiceError } from "../errors.js";
 import { refuseDebugSignal } from "../observability/debug_signal.js";
+import { printable } from "../observability/terminal.js";
 
 // Before anything else loads: from here on a SIGUSR1 cannot open an inspector in this process.
 refuseDebugSignal();
@@ -50,7 +51,9 @@ main(process.argv.slice(2)).then(
     if (code !== 0 || process.argv[2] !== "start") process.exitCode = code;
   },
   (err: unknown) => {
-    console.error(err instanceof SluiceError ? `error (${err.code}): ${err.message}` : err);
+    // A message may quote what a file or a server said (a crafted backup's metadata, SQLite's
+    // words on it): one line, and nothing in it drives the terminal.
+    console.error(err instanceof SluiceError ? `error (${err.code}): ${printable(err.message)}` : err);
     process.exitCode = 1;
   },
 );

@@ -6,6 +6,7 @@ import { BackupFile, DATA_DIR_FILES } from "../store/sqlite/backup.js";
 import { PID_FILE, runningServerPid } from "../store/server_pid.js";
 import { schemaVersion } from "../store/sqlite/open.js";
 import { localConfig, parseLocalCommand, positionals } from "./command.js";
+import { printable } from "../observability/terminal.js";
 import { formatBytes, pageProgress } from "./progress.js";
 
 /**
@@ -18,8 +19,13 @@ export async function runRestore(argv: string[]): Promise<number> {
   const backup = BackupFile.open(resolve(file!));
   try {
     const { info } = backup;
-    const about = `Sluice backup made ${info.createdAt} by Sluice ${info.sluiceVersion} from ${info.sourceDir}: database schema ${info.schemaVersion}, ` +
-      `${info.pages} pages (${formatBytes(info.pages * info.pageSize)}), files: ${info.files.join(", ") || "none"}`;
+    // Every text here comes from the file, which may be crafted (and `--check` is how one vets
+    // a file of unknown origin): escaped, so it cannot drive the terminal, hide the lines that
+    // follow it or print a line of its own.
+    const about = printable(
+      `Sluice backup made ${info.createdAt} by Sluice ${info.sluiceVersion} from ${info.sourceDir}: database schema ${info.schemaVersion}, ` +
+        `${info.pages} pages (${formatBytes(info.pages * info.pageSize)}), files: ${info.files.join(", ") || "none"}`,
+    );
     if (parsed.flags.check === true) {
       console.log(about);
       const problems = backup.check(true);

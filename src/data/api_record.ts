@@ -4,22 +4,11 @@
  * TagoIO does (its docs show a location record with no `value` key at all). `details` adds
  * the deprecated aliases older clients read: `origin` (the device) and `serie` (the group).
  */
-import type { AggregateBucket, DownsampleBucket, RecordValue, StoredRecord } from "./types.js";
+import type { AggregateBucketJson, DataRecordJson, DownsampleBucketJson } from "../http/api_types.js";
+import type { AggregateBucket, DownsampleBucket, StoredRecord } from "./types.js";
 
-export interface ApiRecord {
-  id: string;
-  device: string;
-  variable: string;
-  value?: RecordValue;
-  unit?: string;
-  group: string;
-  location?: { type: "Point"; coordinates: [number, number] };
-  metadata?: Record<string, unknown>;
-  time: string;
-  created_at: string;
-  origin?: string;
-  serie?: string;
-}
+/** The record's JSON, defined with the API's other shapes (the console reads it there). */
+export type ApiRecord = DataRecordJson;
 
 export function toApiRecord(record: StoredRecord, details = false): ApiRecord {
   const { value, unit, location, metadata } = record;
@@ -39,30 +28,12 @@ export function toApiRecord(record: StoredRecord, details = false): ApiRecord {
 }
 
 /** An aggregate bucket as a record without id: `time` is the interval's start. */
-export function toApiBucket(bucket: AggregateBucket, device: string): { device: string; variable: string; value: number; time: string } {
+export function toApiBucket(bucket: AggregateBucket, device: string): AggregateBucketJson {
   return { device, variable: bucket.variable, value: bucket.value, time: bucket.time.toISOString() };
 }
 
-/**
- * A downsample bucket (`query=downsample`): `time` is the bucket's start and `end` its
- * (excluded) end; `value` is the average, so a client plotting `{ time, value }` as it does
- * records draws the mean line, and min/max give the band around it.
- */
-export interface ApiDownsampleBucket {
-  device: string;
-  variable: string;
-  time: string;
-  end: string;
-  value: number;
-  min: number;
-  max: number;
-  avg: number;
-  count: number;
-  first_time: string;
-  last_time: string;
-}
-
-export function toApiDownsample(bucket: DownsampleBucket, device: string): ApiDownsampleBucket {
+/** A downsample bucket (`query=downsample`) as the API answers it (api_types.ts `DownsampleBucketJson`). */
+export function toApiDownsample(bucket: DownsampleBucket, device: string): DownsampleBucketJson {
   return {
     device, variable: bucket.variable, time: bucket.start.toISOString(), end: bucket.end.toISOString(), value: bucket.avg,
     min: bucket.min, max: bucket.max, avg: bucket.avg, count: bucket.count, first_time: bucket.first.toISOString(), last_time: bucket.last.toISOString(),

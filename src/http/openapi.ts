@@ -36,6 +36,12 @@ const securitySchemes = {
     scheme: "bearer",
     description: "Either kind of token as `Authorization: Bearer <token>` (a bare `Authorization: <token>` works too).",
   },
+  sessionCookie: {
+    type: "apiKey",
+    in: "cookie",
+    name: "sluice_session",
+    description: "The session `POST /account/login` sets (the console's way in). Writes also need the header `X-Sluice-Csrf: 1` (docs/security.md).",
+  },
   tokenQuery: {
     type: "apiKey",
     in: "query",
@@ -50,19 +56,19 @@ const anyOf = (...schemes: Scheme[]): SecurityRequirement => schemes.map((scheme
 
 /** Who may call a route, by the slot it is registered in. */
 export const SECURITY = {
-  account: anyOf("accountToken", "bearer"),
+  account: anyOf("accountToken", "bearer", "sessionCookie"),
   device: anyOf("deviceToken", "bearer"),
   /** `GET /info`: a device token, or an analysis token (an account token). */
   deviceOrAnalysis: anyOf("deviceToken", "accountToken", "bearer"),
   /** SSE streams, which also take `?token=`. */
-  accountStream: anyOf("accountToken", "bearer", "tokenQuery"),
+  accountStream: anyOf("accountToken", "bearer", "sessionCookie", "tokenQuery"),
   /** No token: the route's own credential is in its path (a dashboard's public link). */
   none: [] as SecurityRequirement,
 };
 
 /** The resources, in the order the reference lists them; each route file tags its routes with one. */
 export const TAGS = {
-  server: { name: "Server", description: "Liveness and Prometheus metrics; no token." },
+  server: { name: "Server", description: "Liveness (with the MQTT listeners' ports) and Prometheus metrics; no token." },
   account: { name: "Account", description: "The account, its usage and plan; `/admin/*` for the admin account." },
   profile: { name: "Profile", description: "TagoIO's profile API: the account and its account tokens (docs/accounts.md)." },
   devices: { name: "Devices", description: "Devices of the account." },
@@ -80,7 +86,8 @@ export const TAGS = {
   dashboards: { name: "Dashboards", description: "Dashboards and their widgets, export and import, public links (docs/dashboards.md)." },
   widgetData: { name: "Widget data", description: "What a widget shows (its data sources' records, downsampled on request), and records sent, edited or deleted through it." },
   share: { name: "Public dashboards", description: "A dashboard's public link: read only, no token, the link's key in the path (docs/dashboards.md)." },
-  events: { name: "Events", description: "Server-Sent Events: notifications, analysis triggers and consoles, dashboards, live." },
+  events: { name: "Events", description: "Server-Sent Events: notifications, analysis triggers and consoles, devices' connections and inputs, dashboards, live." },
+  users: { name: "Users and sign-in", description: "Signing in and out, first-run setup, the account's users and passwords (docs/accounts.md, docs/security.md)." },
 } as const;
 
 type Tag = (typeof TAGS)[keyof typeof TAGS]["name"];

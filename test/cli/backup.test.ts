@@ -191,6 +191,30 @@ describe("sluice backup and restore", () => {
     assert.equal(existsSync(target), false);
   });
 
+  // Review of issue 11: `restore --check` printed the backup's own metadata raw, so a crafted
+  // file could clear the screen, retitle the terminal, print a fake "integrity check: ok" line of
+  // its own or conceal (ESC[8m) the refusal that follows it.
+  test("a crafted backup's metadata, printed by restore --check or quoted in a refusal, cannot drive the terminal", async () => {
+    const evil = "\u001b]0;pwned\u0007\u001b[2J\u001b[8m\nintegrity check: ok\u2028";
+    const crafted = join(work, "crafted.backup");
+    copyFileSync(backupFile, crafted);
+    let db = new Database(crafted);
+    db.prepare("UPDATE sluice_backup SET source_dir = ?, sluice_version = ?, created_at = ?").run(evil, evil, evil);
+    db.prepare("INSERT INTO sluice_backup_files VALUES (?, ?)").run(`../x${evil}`, Buffer.from("x"));
+    db.close();
+    const checked = await cli("restore", crafted, "--check");
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.doesNotMatch(checked.stdout, /[\u0000-\u0009\u000b-\u001f\u2028]/);
+    assert.deepEqual(checked.stdout.trim().split("\n").map((line) => line.slice(0, 20)), ["Sluice backup made \\", "integrity check: ok"]);
+    // A refusal quoting the file's words (the version that made a newer schema).
+    db = new Database(crafted);
+    db.pragma(`user_version = ${schemaVersion + 1}`);
+    db.close();
+    const refused = await cli("restore", crafted, "--data-dir", join(work, "never-crafted"));
+    assertRefused(refused, /newer than this Sluice's/);
+    assert.doesNotMatch(refused.stderr, /[\u0000-\u0009\u000b-\u001f\u2028]/);
+  });
+
   test("restore does not replace an existing database without --force", async () => {
     const target = join(work, "existing");
     assert.equal((await cli("restore", backupFile, "--data-dir", target)).code, 0);
