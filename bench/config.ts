@@ -34,11 +34,13 @@ export interface BenchConfig {
   relayDevices: number;
   /** Devices scenario: devices in the account whose list is measured. */
   listDevices: number;
+  /** Dashboards scenario: records of the year the chart shows. */
+  dashboardRecords: number;
   host: string;
   resultsPath: string;
 }
 
-export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest", "relay", "limits", "abuse", "inspector", "devices"] as const;
+export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest", "relay", "limits", "abuse", "inspector", "devices", "dashboards"] as const;
 
 function num(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -96,6 +98,7 @@ export function loadConfig(): BenchConfig {
     ingestWindow,
     relayDevices: Math.floor(num("BENCH_RELAY_DEVICES", 10, 1)),
     listDevices: Math.floor(num("BENCH_LIST_DEVICES", 100_000, 100)),
+    dashboardRecords: Math.floor(num("BENCH_DASHBOARD_RECORDS", 1_000_000, 1)),
     host: "127.0.0.1",
     resultsPath: process.env["BENCH_RESULTS"] ?? ".bench/results.json",
   };

@@ -202,7 +202,28 @@ export interface InspectorLatencyResult {
   phases: InspectorLatencyPhase[];
 }
 
-export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | InspectorLatencyResult | DevicesResult;
+/** The dashboards scenario: a year of records downsampled for one chart. */
+export interface DashboardsResult {
+  kind: "dashboards";
+  records: number;
+  buckets: number;
+  /** Storing the records through the HTTP API. */
+  fillMs?: number;
+  /** The first query (no hour summaries kept yet: every record read), and the broker's CPU time for it. */
+  firstMs?: number;
+  firstCpuMs?: number;
+  /** Each timed `GET /data/:dashboard/:widget?buckets=` after the first. */
+  queryMs: number[];
+  medianMs?: number;
+  p95Ms?: number;
+  /** The broker's CPU time (user + system) per query, from /proc: what the query costs, whatever else runs. */
+  cpuMsPerQuery?: number;
+  /** `GET /status` polled (every 10 ms) during more queries: how long the event loop was held. */
+  statusP99Ms?: number;
+  statusMaxMs?: number;
+}
+
+export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | InspectorLatencyResult | DevicesResult | DashboardsResult;
 
 export interface TargetRun {
   slot: string;

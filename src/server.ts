@@ -99,6 +99,13 @@ import { SqliteStore } from "./store/sqlite/index.js";
 import { SqliteAnalysisStore } from "./store/sqlite/analyses.js";
 import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
 import { SqliteRelayRepository } from "./store/sqlite/relays.js";
+import { SqliteDashboardRepository } from "./store/sqlite/dashboards.js";
+import { DashboardService } from "./dashboards/service.js";
+import { AccountDevices } from "./dashboards/devices.js";
+import { WidgetData } from "./dashboards/widget_data.js";
+import { DashboardLive } from "./dashboards/live.js";
+import { dashboardRoutes, widgetDataRoutes } from "./http/routes/dashboard.js";
+import { shareRoutes } from "./http/routes/share.js";
 
 export interface Ports {
   mqtt: number;
@@ -184,7 +191,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const flapping = new FlappingGuard();
 
   const metrics = new Metrics();
-  const buckets = SqliteBucketStore.open(join(dataDir, "sluice.db"), { onError: (err) => logger.error({ err }, "bucket store") });
+  const buckets = SqliteBucketStore.open(join(dataDir, "sluice.db"), {
+    onError: (err) => logger.error({ err }, "bucket store"), downsampleCacheBytes: config.data.downsampleCacheBytes,
+  });
   const params = new CachedParamStore(new SqliteParamStore(store.db), { maxBytes: config.pipeline.paramCacheBytes });
   const switches = new SqliteInspectorSwitches(store.db);
   const inspector = new Inspector({
@@ -375,6 +384,27 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const tls = await loadTlsMaterial(dataDir, config.tlsCert, config.tlsKey);
   if (tls.selfSigned) logger.info({ cert: tls.certPath }, "using a self-signed TLS certificate");
 
+  // Dashboards: their store, widget data over the buckets, live updates from every committed insert.
+  const dashboards = new DashboardService({
+    repo: new SqliteDashboardRepository(store.db),
+    limits: config.dashboards,
+    admitDashboard(accountId, existing) {
+      const plan = limits.planOf(accountId);
+      if (existing >= plan.dashboards) throw new LimitExceeded("dashboards", `the plan's ${plan.dashboards} dashboards exist already`);
+    },
+  });
+  const accountDevices = new AccountDevices(identity);
+  const widgetData = new WidgetData({
+    buckets, identity, devices: accountDevices, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes,
+    ingest: (principal, body) => pipeline.fromHttp(principal, body),
+  });
+  const dashboardLive = new DashboardLive({
+    hub: events, dashboards, devices: accountDevices, identity,
+    eventsPerSecond: config.dashboards.liveEventsPerSecond, recordsPerEvent: config.dashboards.liveRecordsPerEvent,
+    onError: (err) => logger.error({ err }, "preparing a live dashboard failed"),
+  });
+  buckets.onInserted(dashboardLive.stored);
+
   const servers: Server[] = [];
   let mqttListeners: MqttListenersJson | undefined;
   const http = await createHttpServer({
@@ -435,6 +465,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         relayRoutes({ relays }),
         profileRoutes({ identity, planOf: (accountId) => limits.planOf(accountId).name }),
         userRoutes({ identity, users, throttle: loginThrottle }),
+        dashboardRoutes({ dashboards, widgetData, identity }),
+        widgetDataRoutes({ dashboards, widgetData, identity }),
       ],
       device: [
         dataRoutes({ buckets, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
@@ -449,6 +481,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
             const analysis = await analyses.byToken(token);
             return analysis && analyses.info(analysis.accountId, analysis.id);
           },
+        }),
+        shareRoutes({
+          dashboards, widgetData, hub: events,
+          requestsPerMinute: config.dashboards.shareRequestsPerMinute, streamsPerKey: config.dashboards.shareStreamsPerKey,
         }),
         eventRoutes({
           hub: events,
@@ -475,6 +511,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await broker.stop();
     await lastInputs.stop();
     await http.close();
+    buckets.onInserted(undefined);
+    dashboardLive.close();
     timers.stop();
     await webhooks.stop();
     await pdf.close();

@@ -145,6 +145,8 @@ export interface SluiceConfig {
   pdf: PdfConfig;
   /** Reports without code (docs/reports.md). */
   reports: ReportLimits;
+  /** Dashboards, their widgets, live updates and public links (docs/dashboards.md). */
+  dashboards: DashboardLimits;
 }
 
 export interface UserSettings {
@@ -228,6 +230,26 @@ export interface ReportLimits {
   minIntervalSeconds: number;
 }
 
+/** See docs/dashboards.md, "Bounds". */
+export interface DashboardLimits {
+  /** Dashboards per account whatever its plan allows (the plan's `dashboards` may be lower). */
+  maxPerAccount: number;
+  /** Widgets one dashboard may hold. */
+  maxWidgetsPerDashboard: number;
+  /** Bytes of one widget's JSON definition (its `display`, `data` sources and the rest). */
+  maxWidgetBytes: number;
+  /** Bytes of one dashboard's own JSON (label, arrangement, tabs, blueprint devices...), widgets apart. */
+  maxDashboardBytes: number;
+  /** Requests one public link (`/share/:key/...`) may make per minute; past it 429. */
+  shareRequestsPerMinute: number;
+  /** Live streams open at once on one public link; past it 429. */
+  shareStreamsPerKey: number;
+  /** Live events one dashboard's channel sends per second at most; records in between are batched. */
+  liveEventsPerSecond: number;
+  /** Records one live event carries at most; past it the rest is dropped and counted in `dropped`. */
+  liveRecordsPerEvent: number;
+}
+
 /** Caches the message path reads instead of the store; each bounded in (approximate) bytes. */
 export interface PipelineCacheLimits {
   /** Device rows (tags, parser script, extras), all accounts together. */
@@ -278,6 +300,11 @@ export interface DataQueryLimits {
    * record) and marked `X-Sluice-Truncated: bytes`.
    */
   maxPageBytes: number;
+  /**
+   * Bytes of hour summaries kept in memory for `query=downsample` (data/sqlite/downsample_slots.ts):
+   * a chart asked again reads the records of its buckets' edges only. 0: none kept.
+   */
+  downsampleCacheBytes: number;
 }
 
 /** Refused with 400 past any of these; see docs/configuration.md. */
@@ -505,7 +532,7 @@ export const defaultConfig: SluiceConfig = {
   parsers: { loopSliceMs: 2, maxBatchMs: 4, maxIsolates: 256, memoryMb: 32, timeoutMs: 200 },
   // 100, as /events allows per account.
   inspector: { maxStreamsPerAccount: 100, maxStreamBufferedBytes: 1024 * 1024, maxTotalBytes: 128 * 1024 * 1024, maxDevices: 10_000, maxEventsPerDevice: 500 },
-  data: { maxSkip: 100_000, maxPageBytes: 8 * 1024 * 1024 },
+  data: { maxSkip: 100_000, maxPageBytes: 8 * 1024 * 1024, downsampleCacheBytes: 32 * 1024 * 1024 },
   pipeline: { deviceCacheBytes: 64 * 1024 * 1024, paramCacheBytes: 32 * 1024 * 1024, actionTopicCacheBytes: 16 * 1024 * 1024 },
   users: { adminEmail: "admin@localhost", setupLinkSeconds: 24 * 3600, maxPerAccount: 100, hashConcurrency: 2, hashQueue: 64 },
   sessions: { idleSeconds: 7 * 24 * 3600, maxAgeSeconds: 30 * 24 * 3600, maxPerUser: 20 },
@@ -519,5 +546,9 @@ export const defaultConfig: SluiceConfig = {
   reports: {
     maxPerAccount: 50, maxFilesPerAccount: 200, maxFileBytesPerAccount: 100 * 1024 * 1024,
     maxRecords: 10_000, concurrency: 2, concurrencyPerAccount: 1, minIntervalSeconds: 60,
+  },
+  dashboards: {
+    maxPerAccount: 1000, maxWidgetsPerDashboard: 100, maxWidgetBytes: 64 * 1024, maxDashboardBytes: 64 * 1024,
+    shareRequestsPerMinute: 600, shareStreamsPerKey: 10, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
   },
 };

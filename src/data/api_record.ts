@@ -4,8 +4,8 @@
  * TagoIO does (its docs show a location record with no `value` key at all). `details` adds
  * the deprecated aliases older clients read: `origin` (the device) and `serie` (the group).
  */
-import type { AggregateBucketJson, DataRecordJson } from "../http/api_types.js";
-import type { AggregateBucket, StoredRecord } from "./types.js";
+import type { AggregateBucketJson, DataRecordJson, DownsampleBucketJson } from "../http/api_types.js";
+import type { AggregateBucket, DownsampleBucket, StoredRecord } from "./types.js";
 
 /** The record's JSON, defined with the API's other shapes (the console reads it there). */
 export type ApiRecord = DataRecordJson;
@@ -30,4 +30,12 @@ export function toApiRecord(record: StoredRecord, details = false): ApiRecord {
 /** An aggregate bucket as a record without id: `time` is the interval's start. */
 export function toApiBucket(bucket: AggregateBucket, device: string): AggregateBucketJson {
   return { device, variable: bucket.variable, value: bucket.value, time: bucket.time.toISOString() };
+}
+
+/** A downsample bucket (`query=downsample`) as the API answers it (api_types.ts `DownsampleBucketJson`). */
+export function toApiDownsample(bucket: DownsampleBucket, device: string): DownsampleBucketJson {
+  return {
+    device, variable: bucket.variable, time: bucket.start.toISOString(), end: bucket.end.toISOString(), value: bucket.avg,
+    min: bucket.min, max: bucket.max, avg: bucket.avg, count: bucket.count, first_time: bucket.first.toISOString(), last_time: bucket.last.toISOString(),
+  };
 }

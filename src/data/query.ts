@@ -15,6 +15,10 @@
  *   15 buckets would rarely be what a chart wants.
  * - The singular names TagoIO's docs and SDK examples use (`variable`, `group`, `serie(s)`,
  *   `id`, `value`) are read as their plural filters; `value` is the threshold for `conditional`.
+ * - `query=downsample` (Sluice's, not TagoIO's): `buckets` equal time buckets over
+ *   [`start_date`, `end_date`] (end: now when not given), each with min, max, average, count
+ *   and its first and last record time, per variable, of numeric records; for a chart that
+ *   should never ask for more points than it has pixels (docs/dashboards.md, "Downsampling").
  */
 import { SluiceError } from "../errors.js";
 import { parseQueryDate } from "./dates.js";
@@ -22,6 +26,8 @@ import type { RecordValue } from "./types.js";
 
 export const DEFAULT_QTY = 15;
 export const MAX_QTY = 10_000;
+/** Most buckets one `query=downsample` may ask for (a 4K screen is 3 840 pixels wide). */
+export const MAX_DOWNSAMPLE_BUCKETS = 10_000;
 /**
  * The largest `skip` by default (config `data.maxSkip`). Skipped records are still walked, in
  * the index: 100 000 of them cost ~20 ms of SQLite. Deeper pages are reached with dates.
@@ -88,13 +94,14 @@ export type DataQuery = Common &
     | { kind: "avg" | "sum" }
     | { kind: "aggregate"; interval: AggregateInterval; fn: AggregateFunction; page: Page }
     | { kind: "conditional"; fn: Comparison; value: number; page: Page }
+    | { kind: "downsample"; buckets: number; start: Date; end: Date }
   );
 
 const EDGE_KINDS = new Set(["last_item", "last_value", "last_location", "last_insert", "first_item", "first_value", "first_location", "first_insert"]);
 const INTERVALS: readonly AggregateInterval[] = ["minute", "hour", "day", "month", "quarter", "year"];
 const AGGREGATE_FUNCTIONS: readonly AggregateFunction[] = ["avg", "sum", "min", "max"];
 const COMPARISONS: readonly Comparison[] = ["gt", "gte", "lt", "lte", "eq", "ne"];
-const ALL_KINDS = ["default", ...EDGE_KINDS, "min", "max", "count", "avg", "sum", "aggregate", "conditional"];
+const ALL_KINDS = ["default", ...EDGE_KINDS, "min", "max", "count", "avg", "sum", "aggregate", "conditional", "downsample"];
 
 const invalidQuery = (message: string) => new SluiceError("INVALID_QUERY", message, 400);
 
@@ -116,6 +123,14 @@ export function parseDataQuery(raw: Record<string, unknown>, now: Date, options:
   if (kind === "avg" || kind === "sum") {
     requireStart(filter, kind);
     return { ...common, kind };
+  }
+  if (kind === "downsample") {
+    requireStart(filter, kind);
+    const buckets = integer(raw, "buckets", 1, MAX_DOWNSAMPLE_BUCKETS);
+    if (buckets === undefined) throw invalidQuery(`query=downsample needs buckets (1 to ${MAX_DOWNSAMPLE_BUCKETS}): how many points the chart shows`);
+    const end = filter.end ?? now;
+    if (end.getTime() < filter.start!.getTime()) throw invalidQuery("start_date must not be after end_date (or now, when end_date is not given)");
+    return { ...common, kind, buckets, start: filter.start!, end };
   }
   if (kind === "aggregate") {
     return {

@@ -62,14 +62,32 @@ export interface AggregateBucket {
 }
 
 /**
+ * One time bucket of a `downsample` query, over the numeric records of one variable: the
+ * bucket covers [start, end) (so the last one's `end` is the query's end + 1 ms); `first` and
+ * `last` are the times of its first and last record. Buckets without records are left out.
+ */
+export interface DownsampleBucket {
+  variable: string;
+  start: Date;
+  end: Date;
+  min: number;
+  max: number;
+  avg: number;
+  count: number;
+  first: Date;
+  last: Date;
+}
+
+/**
  * What a query answers: records (lists, last/first, min/max, conditional), a number (count,
- * avg, sum; null when there was nothing to average), or aggregate buckets.
+ * avg, sum; null when there was nothing to average), aggregate buckets, or downsample buckets.
  */
 export type QueryResult =
   /** `truncated`: the page was cut at the query's `maxBytes` (`data.maxPageBytes`); more records were within `qty`. */
   | { type: "records"; records: StoredRecord[]; truncated?: boolean }
   | { type: "number"; value: number | null }
-  | { type: "buckets"; buckets: AggregateBucket[] };
+  | { type: "buckets"; buckets: AggregateBucket[] }
+  | { type: "series"; series: DownsampleBucket[] };
 
 /**
  * A device's time-series store. `insert` resolves only once the records are durably

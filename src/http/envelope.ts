@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance } from "fastify";
-import { SluiceError } from "../errors.js";
+import { InvalidField, SluiceError } from "../errors.js";
 import { LimitExceeded } from "../limits/errors.js";
 
 /** TagoIO's response envelopes; the SDK reads `result` when `status` is true, else `message`. */
@@ -10,6 +10,8 @@ export interface Success<T> {
 export interface Failure {
   status: false;
   message: string;
+  /** The body field refused, for input validated field by field (errors.ts `InvalidField`). */
+  path?: string;
 }
 
 export const ok = <T>(result: T): Success<T> => ({ status: true, result });
@@ -26,7 +28,7 @@ export function installEnvelope(app: FastifyInstance, bodyLimit: number): void {
     const { status, message } = describeError(error, request.routeOptions.bodyLimit ?? bodyLimit);
     if (status >= 500) request.log.error({ err: error }, "request failed");
     if (error instanceof LimitExceeded && error.retryAfterSeconds !== undefined) void reply.header("retry-after", String(error.retryAfterSeconds));
-    void reply.code(status).send(failure(message));
+    void reply.code(status).send(error instanceof InvalidField ? { ...failure(message), path: error.path } : failure(message));
   });
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split("?")[0];

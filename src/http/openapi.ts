@@ -62,6 +62,8 @@ export const SECURITY = {
   deviceOrAnalysis: anyOf("deviceToken", "accountToken", "bearer"),
   /** SSE streams, which also take `?token=`. */
   accountStream: anyOf("accountToken", "bearer", "sessionCookie", "tokenQuery"),
+  /** No token: the route's own credential is in its path (a dashboard's public link). */
+  none: [] as SecurityRequirement,
 };
 
 /** The resources, in the order the reference lists them; each route file tags its routes with one. */
@@ -82,7 +84,10 @@ export const TAGS = {
   notifications: { name: "Notifications", description: "In-app notifications (docs/notifications.md)." },
   relays: { name: "Relays", description: "MQTT relays to other brokers (docs/relay.md)." },
   reports: { name: "Reports", description: "Reports without code: a data query or a dashboard to PDF and/or CSV, on demand or on a schedule, mailed and kept (docs/reports.md)." },
-  events: { name: "Events", description: "Server-Sent Events: notifications, analysis triggers and consoles, devices' connections and inputs, live." },
+  dashboards: { name: "Dashboards", description: "Dashboards and their widgets, export and import, public links (docs/dashboards.md)." },
+  widgetData: { name: "Widget data", description: "What a widget shows (its data sources' records, downsampled on request), and records sent, edited or deleted through it." },
+  share: { name: "Public dashboards", description: "A dashboard's public link: read only, no token, the link's key in the path (docs/dashboards.md)." },
+  events: { name: "Events", description: "Server-Sent Events: notifications, analysis triggers and consoles, devices' connections and inputs, dashboards, live." },
   users: { name: "Users and sign-in", description: "Signing in and out, first-run setup, the account's users and passwords (docs/accounts.md, docs/security.md)." },
 } as const;
 

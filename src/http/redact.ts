@@ -19,7 +19,8 @@ const TOKEN_SHAPE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 /**
  * `routePattern` is the matched route (`/device/token/:token`), when there is one: its `:token`
  * segments are masked even when the client wrote them in some other shape or percent-encoded
- * the path around them, which a pattern on the raw URL would miss.
+ * the path around them, which a pattern on the raw URL would miss. A dashboard's public link
+ * (`/share/<key>/...`) is its own credential: the segment after `share` is masked, matched or not.
  */
 export function redactUrl(url: string, routePattern?: string): string {
   // An absolute URL (a webhook's, a relay's) may carry credentials before its host.
@@ -34,7 +35,9 @@ function redactPath(path: string, routePattern: string | undefined): string {
   const pattern = routePattern?.split("/");
   return path
     .split("/")
-    .map((segment, i) => (pattern?.[i] === ":token" || TOKEN_SHAPE.test(safeDecode(segment)) ? MASK : segment))
+    .map((segment, i, all) =>
+      pattern?.[i] === ":token" || pattern?.[i] === ":key" || (i === 2 && safeDecode(all[1]!).toLowerCase() === "share") || TOKEN_SHAPE.test(safeDecode(segment)) ? MASK : segment,
+    )
     .join("/");
 }
 

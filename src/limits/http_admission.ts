@@ -14,6 +14,11 @@ import { Limits, type HttpClass } from "./limits.js";
 export function httpRequestClass(method: string, route: string | undefined, query: unknown): HttpClass | undefined {
   const verb = method === "HEAD" ? "GET" : method;
   if (route === "/device" && verb === "POST") return "deviceCreates";
+  // A widget's data is the data API through a dashboard: the same classes (a downsample counts as data).
+  if (route === "/data/:dashboard/:widget" || route === "/data/:dashboard/:widget/data") {
+    if (verb === "GET" || verb === "POST") return "data";
+    return verb === "PUT" || verb === "DELETE" ? "dataEdits" : undefined;
+  }
   if (route !== "/data" && route !== "/device/:id/data") return undefined;
   if (verb === "GET") return (query as Record<string, unknown> | undefined)?.query === "aggregate" ? "aggregate" : "data";
   if (verb === "POST") return "data";

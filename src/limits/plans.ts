@@ -39,6 +39,8 @@ export interface Plan {
   emailsPerMonth: number;
   /** MQTT relays the account may have (each holds a connection and a persisted queue). */
   relays: number;
+  /** Dashboards the account may have (`dashboards.maxPerAccount` bounds every plan too). */
+  dashboards: number;
   /** HTTP requests per minute, by TagoIO's request classes. */
   http: {
     /** `POST /data` and `GET /data`. */
@@ -76,6 +78,7 @@ const UNLIMITED: Omit<Plan, "name"> = {
   notificationsPerMonth: Infinity,
   emailsPerMonth: Infinity,
   relays: Infinity,
+  dashboards: Infinity,
   http: { data: Infinity, dataEdits: Infinity, aggregate: Infinity, deviceCreates: Infinity },
   flapping: { connects: Infinity, windowSeconds: 60, blockSeconds: 60 },
   features: { broker: true, relay: true, analysis: true },
@@ -105,6 +108,7 @@ export const BUILTIN_PLANS: Record<string, Omit<Plan, "name">> = {
     notificationsPerMonth: 1_000,
     emailsPerMonth: 100,
     relays: 1,
+    dashboards: 10,
     http: { data: 250, dataEdits: 60, aggregate: 5, deviceCreates: 10 },
     flapping: { connects: 10, windowSeconds: 60, blockSeconds: 60 },
     features: { broker: true, relay: true, analysis: true },
@@ -126,6 +130,7 @@ export const BUILTIN_PLANS: Record<string, Omit<Plan, "name">> = {
     notificationsPerMonth: 20_000,
     emailsPerMonth: 5_000,
     relays: 5,
+    dashboards: 100,
     http: { data: 5_000, dataEdits: 250, aggregate: 10, deviceCreates: 250 },
     flapping: { connects: 20, windowSeconds: 60, blockSeconds: 30 },
     features: { broker: true, relay: true, analysis: true },
@@ -147,6 +152,7 @@ export const BUILTIN_PLANS: Record<string, Omit<Plan, "name">> = {
     notificationsPerMonth: 200_000,
     emailsPerMonth: 50_000,
     relays: 20,
+    dashboards: 1_000,
     http: { data: 15_000, dataEdits: 1_000, aggregate: 100, deviceCreates: 5_000 },
     flapping: { connects: 30, windowSeconds: 60, blockSeconds: 30 },
     features: { broker: true, relay: true, analysis: true },

@@ -56,6 +56,9 @@ test("redactUrl masks token parameters and token path segments", () => {
   assert.equal(redactUrl("/device/%74oken/secret-1", "/device/token/:token"), "/device/%74oken/***");
   assert.equal(redactUrl("/anything/0a1b2c3d-0000-4000-8000-00000000abcd/x"), "/anything/***/x");
   assert.equal(redactUrl("/device/0123456789abcdef01234567?page=1"), "/device/0123456789abcdef01234567?page=1");
+  // A dashboard's public link: its key is its credential, matched route or not.
+  assert.equal(redactUrl("/share/AbC_-123/data/w1?buckets=10", "/share/:key/data/:widget"), "/share/***/data/w1?buckets=10");
+  assert.equal(redactUrl("/%73hare/AbC_-123/nowhere"), "/%73hare/***/nowhere");
 });
 
 test("a ?token= in the URL is masked in the request log", async () => {

@@ -66,6 +66,46 @@ export function mergedPageSql(bucket: number, filter: DataFilter, filters: DataF
   };
 }
 
+/** What `downsampleSql` answers for one time bucket (`n` 0: no numeric record in it). */
+export interface DownsampleRow {
+  mn: number | null;
+  mx: number | null;
+  total: number;
+  n: number;
+  first: number | null;
+  last: number | null;
+}
+
+/**
+ * The statement behind one time bucket of `query=downsample`, for one variable: its last two
+ * parameters are the bucket's [from, to) in epoch ms. It names the record index: the range is
+ * a seek and a walk of (bucket, variable, time), each row then read for its value. With table
+ * statistics (ANALYZE) the planner may prefer a full scan when one bucket holds most of the
+ * table, which is never cheaper for a small time range. Exported so tests can EXPLAIN it.
+ */
+export function downsampleSql(bucket: number, filter: DataFilter): Where {
+  const where = whereFor(bucket, { ...filter, start: undefined, end: undefined }, NUMERIC);
+  return {
+    sql: `SELECT min(value) AS mn, max(value) AS mx, total(value) AS total, count(*) AS n, min(time) AS first, max(time) AS last
+      FROM data_records INDEXED BY data_records_by_variable WHERE ${where.sql} AND time >= ? AND time < ?`,
+    params: where.params,
+  };
+}
+
+/**
+ * The edges of `buckets` equal time buckets over [start, end] (epoch ms, both included):
+ * `buckets + 1` numbers, bucket i being [edges[i], edges[i + 1]). The span is end - start + 1
+ * ms and edge i is start + floor(i × span / buckets), computed exactly; there are never more
+ * buckets than milliseconds, so none is empty by construction.
+ */
+export function downsampleEdges(start: number, end: number, buckets: number): number[] {
+  const span = BigInt(end - start + 1);
+  const n = BigInt(Math.max(1, Math.min(buckets, end - start + 1)));
+  const edges: number[] = [];
+  for (let i = 0n; i <= n; i++) edges.push(start + Number((i * span) / n));
+  return edges;
+}
+
 /** How a filter runs: its statements' filters, and whether their results form one result. */
 interface Scope {
   filters: DataFilter[];
@@ -116,7 +156,21 @@ export class BucketQueries {
         return { type: "number", value: this.avgSum(bucket, query.kind, filter) };
       case "aggregate":
         return { type: "buckets", buckets: this.aggregate(bucket, filter, query.interval, query.fn, query.page) };
+      case "downsample":
+        // Runs bucket by bucket, yielding between them: SqliteBucketStore.downsample.
+        throw new Error("query=downsample runs through SqliteBucketStore.downsample");
     }
+  }
+
+  /** The variables a downsample covers: those asked for, else every variable of the bucket. */
+  variablesOf(bucket: number, filter: DataFilter): string[] {
+    return filter.variables?.length ? filter.variables : this.last.variables(bucket);
+  }
+
+  /** One time bucket of one variable (`downsampleSql`): its numeric records' summary. */
+  downsampleStep(bucket: number, variable: string, filter: DataFilter, from: number, to: number): DownsampleRow {
+    const { sql, params } = downsampleSql(bucket, { ...filter, variables: [variable] });
+    return this.get<DownsampleRow>(sql, [...params, from, to])!;
   }
 
   private rows({ rows, truncated }: Rows): RowsResult {

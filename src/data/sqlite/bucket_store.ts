@@ -11,8 +11,9 @@
 import { invalid } from "../../errors.js";
 import { writeTransaction, openDatabase, type Db } from "../../store/sqlite/open.js";
 import type { DataQuery } from "../query.js";
-import type { BucketStore, NormalizedRecord, QueryResult, RecordEdit, RetentionPolicy, StoredRecord } from "../types.js";
-import { BucketQueries, lastByVariableSql } from "./bucket_queries.js";
+import type { BucketStore, DownsampleBucket, NormalizedRecord, QueryResult, RecordEdit, RetentionPolicy, StoredRecord } from "../types.js";
+import { BucketQueries, downsampleEdges, lastByVariableSql, type DownsampleRow } from "./bucket_queries.js";
+import { DownsampleSlots, SLOT_MS, type SlotSummary } from "./downsample_slots.js";
 import { InsertBatcher } from "./insert_batcher.js";
 import { inlineWriter, ThreadWriter, type BucketWriter } from "./bucket_writer.js";
 import { LastValues } from "./last_values.js";
@@ -27,7 +28,11 @@ export interface SqliteBucketStoreOptions {
   retentionSweepMs?: number;
   /** Errors of background work (retention, resumed removals), which have no caller to reject. */
   onError?: (error: unknown) => void;
+  /** Bytes of hour summaries kept for `query=downsample` (downsample_slots.ts; default 32 MiB, 0: none). */
+  downsampleCacheBytes?: number;
 }
+
+export const DEFAULT_DOWNSAMPLE_CACHE_BYTES = 32 * 1024 * 1024;
 
 interface InsertCall {
   deviceId: string;
@@ -35,6 +40,13 @@ interface InsertCall {
 }
 
 const DAY_MS = 86_400_000;
+/** Event-loop time a downsample takes before it lets other work run (it goes on after a turn). */
+const DOWNSAMPLE_SLICE_MS = 8;
+/** Ranges waiting to be summarized; past it a query's range is not queued (the next one queues it). */
+const MAX_QUEUED_SUMMARIES = 256;
+
+/** Told of every committed insert: the device and its records as stored (ids included). */
+export type InsertListener = (deviceId: string, records: StoredRecord[]) => void;
 
 export class SqliteBucketStore implements BucketStore {
   private readonly batcher: InsertBatcher<InsertCall, StoredRecord[]>;
@@ -48,6 +60,11 @@ export class SqliteBucketStore implements BucketStore {
   private readonly sweep: NodeJS.Timeout | undefined;
   private ownsDb = false;
   private closed = false;
+  private inserted: InsertListener | undefined;
+  private readonly slots: DownsampleSlots;
+  /** Hour summaries to make (`summarizeHours`), by range; and the run making them, if any. */
+  private readonly summaries = new Map<string, { bucket: number; variable: string; first: number; end: number }>();
+  private summarizing: Promise<void> | undefined;
   private readonly q;
 
   /**
@@ -77,6 +94,7 @@ export class SqliteBucketStore implements BucketStore {
   ) {
     this.writer = writer ?? inlineWriter(db);
     this.deleteChunk = options.deleteChunk ?? 5000;
+    this.slots = new DownsampleSlots(options.downsampleCacheBytes ?? DEFAULT_DOWNSAMPLE_CACHE_BYTES);
     this.onError = options.onError ?? (() => {});
     this.last = new LastValues(db);
     this.queries = new BucketQueries(db, this.last);
@@ -123,6 +141,15 @@ export class SqliteBucketStore implements BucketStore {
     return this.batcher.submit({ deviceId, records });
   }
 
+  /**
+   * Tells `listener` of every insert once committed, whatever called it (pipeline, HTTP,
+   * analyses): live views (dashboards/live.ts) hear of new records here. One listener; it runs
+   * synchronously after the commit, so it must be cheap, and its errors go to `onError`.
+   */
+  onInserted(listener: InsertListener | undefined): void {
+    this.inserted = listener;
+  }
+
   /** Resolves once what is waiting now is committed (normally the next setImmediate starts it). */
   flush(): Promise<void> {
     return this.batcher.drained();
@@ -139,13 +166,26 @@ export class SqliteBucketStore implements BucketStore {
       this.retentionDue.add(calls[batch.findIndex((b) => b.bucket === size.bucket)]!.deviceId);
     }
     if (this.retentionDue.size > 0) setImmediate(() => this.runDueRetention());
+    if (this.slots.size > 0) {
+      for (let i = 0; i < calls.length; i++) for (const r of calls[i]!.records) this.slots.inserted(batch[i]!.bucket, r.variable, r.time.getTime());
+    }
     // Written out field by field: a spread of each record was a visible share of ingest CPU.
-    return calls.map((call, i) =>
+    const stored = calls.map((call, i) =>
       call.records.map((r, j): StoredRecord => ({
         variable: r.variable, value: r.value, unit: r.unit, time: r.time, group: r.group, location: r.location, metadata: r.metadata,
         id: recordId(seqs[i]![j]!, createdAt), device: call.deviceId, createdAt: new Date(createdAt),
       })),
     );
+    if (this.inserted) {
+      for (let i = 0; i < calls.length; i++) {
+        try {
+          this.inserted(calls[i]!.deviceId, stored[i]!);
+        } catch (error) {
+          this.onError(error);
+        }
+      }
+    }
+    return stored;
   }
 
   async edit(deviceId: string, edits: RecordEdit[]): Promise<number> {
@@ -162,7 +202,10 @@ export class SqliteBucketStore implements BucketStore {
         touched.add(row.variable);
         changed++;
       }
-      for (const variable of touched) this.last.invalidate(bucket, variable);
+      for (const variable of touched) {
+        this.last.invalidate(bucket, variable);
+        this.slots.forgetVariable(bucket, variable);
+      }
       return changed;
     })();
   }
@@ -178,7 +221,7 @@ export class SqliteBucketStore implements BucketStore {
   }
 
   async remove(deviceId: string, query: DataQuery): Promise<number> {
-    if (["count", "avg", "sum", "aggregate"].includes(query.kind)) {
+    if (["count", "avg", "sum", "aggregate", "downsample"].includes(query.kind)) {
       throw invalid(`query=${query.kind} does not select records, so it cannot be used to delete`);
     }
     const bucket = this.bucketId(deviceId, false);
@@ -203,7 +246,10 @@ export class SqliteBucketStore implements BucketStore {
       if (!seqs) byVariable.set(variable, (seqs = new Set()));
       seqs.add(seq);
     }
-    for (const [variable, seqs] of byVariable) this.last.invalidate(bucket, variable, seqs);
+    for (const [variable, seqs] of byVariable) {
+      this.last.invalidate(bucket, variable, seqs);
+      this.slots.forgetVariable(bucket, variable);
+    }
   }
 
   async dropDevice(deviceId: string): Promise<void> {
@@ -217,6 +263,7 @@ export class SqliteBucketStore implements BucketStore {
     writeTransaction(this.db, () => {
       this.q.dropBucket.run(bucket);
       this.last.removeBucket(bucket);
+      this.slots.forgetBucket(bucket);
       this.q.markDropped.run(bucket);
     })();
     this.buckets.delete(deviceId);
@@ -303,10 +350,102 @@ export class SqliteBucketStore implements BucketStore {
     // A device that never stored anything has no bucket; -1 matches no row, so every kind
     // answers its own "empty" (no records, count 0, no average).
     const bucket = this.bucketId(deviceId, false) ?? -1;
+    if (query.kind === "downsample") return { type: "series", series: await this.downsample(bucket, query) };
     const result = this.queries.run(bucket, query);
     if (result.type !== "rows") return result;
     const records = result.rows.map((row) => decodeRow(row, deviceId));
     return result.truncated ? { type: "records", records, truncated: true } : { type: "records", records };
+  }
+
+  /**
+   * `query=downsample`: per time bucket and variable, indexed range aggregates (bucket_queries.ts,
+   * `downsampleSql`). A bucket whose whole hours are all summarized (downsample_slots.ts) reads
+   * those summaries and the records of its two partial hours only; otherwise it reads its
+   * records, and the hours of the query's range are summarized afterwards, in the background
+   * (`summarizeHours`), for the next query. Other filters than variables always read the
+   * records. It yields to the event loop every DOWNSAMPLE_SLICE_MS: a year of a million
+   * records is many short steps, never one long block of the broker's loop. Buckets without
+   * numeric records are left out; the result is in time order, then by variable.
+   */
+  private async downsample(bucket: number, query: Extract<DataQuery, { kind: "downsample" }>): Promise<DownsampleBucket[]> {
+    const { filter } = query;
+    const edges = downsampleEdges(query.start.getTime(), query.end.getTime(), query.buckets);
+    const summarized = this.slots.enabled && bucket >= 0 && !filter.ids && !filter.groups && !filter.values;
+    const out: DownsampleBucket[] = [];
+    let sliceStart = performance.now();
+    const pause = async () => {
+      if (performance.now() - sliceStart <= DOWNSAMPLE_SLICE_MS) return;
+      await nextTick();
+      if (this.closed) throw new Error("bucket store is closed");
+      sliceStart = performance.now();
+    };
+    for (const variable of this.queries.variablesOf(bucket, filter)) {
+      const read = (from: number, to: number) => summary(this.queries.downsampleStep(bucket, variable, filter, from, to));
+      let unsummarized = false;
+      for (let i = 0; i + 1 < edges.length; i++) {
+        const from = edges[i]!;
+        const to = edges[i + 1]!;
+        const firstWhole = Math.ceil(from / SLOT_MS) * SLOT_MS;
+        const endWhole = Math.floor(to / SLOT_MS) * SLOT_MS;
+        const hours = summarized && firstWhole < endWhole ? this.slots.slotsOf(bucket, variable) : undefined;
+        let whole = hours !== undefined;
+        for (let slot = firstWhole; whole && slot < endWhole; slot += SLOT_MS) whole = hours!.has(slot);
+        let sum: SlotSummary;
+        if (!whole) {
+          sum = read(from, to);
+          unsummarized ||= summarized && firstWhole < endWhole;
+        } else {
+          sum = from < firstWhole ? read(from, firstWhole) : EMPTY;
+          for (let slot = firstWhole; slot < endWhole; slot += SLOT_MS) sum = merge(sum, hours!.get(slot)!);
+          if (endWhole < to) sum = merge(sum, read(endWhole, to));
+        }
+        if (sum.n > 0) {
+          out.push({ variable, start: new Date(from), end: new Date(to), min: sum.mn, max: sum.mx, avg: sum.total / sum.n, count: sum.n, first: new Date(sum.first), last: new Date(sum.last) });
+        }
+        await pause();
+      }
+      if (unsummarized) this.summarizeHours(bucket, variable, edges[0]!, edges[edges.length - 1]!);
+    }
+    out.sort((a, b) => a.start.getTime() - b.start.getTime() || (a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0));
+    return out;
+  }
+
+  /**
+   * Queues the summaries of the whole hours of [from, to) of a variable, made in the background
+   * one hour at a time (each computed and kept in one synchronous step, see downsample_slots.ts),
+   * yielding like a query. Ranges with more hours than the cache holds are not summarized.
+   */
+  private summarizeHours(bucket: number, variable: string, from: number, to: number): void {
+    const first = Math.ceil(from / SLOT_MS) * SLOT_MS;
+    const end = Math.floor(to / SLOT_MS) * SLOT_MS;
+    if (end <= first || !this.slots.fits((end - first) / SLOT_MS) || this.summaries.size >= MAX_QUEUED_SUMMARIES) return;
+    this.summaries.set(`${bucket}\n${variable}\n${first}\n${end}`, { bucket, variable, first, end });
+    if (this.summarizing) return;
+    this.summarizing = this.runSummaries().finally(() => (this.summarizing = undefined));
+    this.background(this.summarizing);
+  }
+
+  private async runSummaries(): Promise<void> {
+    // After the query that queued them has answered.
+    await nextTick();
+    let sliceStart = performance.now();
+    for (const [key, job] of this.summaries) {
+      this.summaries.delete(key);
+      for (let slot = job.first; slot < job.end; slot += SLOT_MS) {
+        if (this.closed) return;
+        if (this.slots.slotsOf(job.bucket, job.variable)?.has(slot)) continue;
+        this.slots.keep(job.bucket, job.variable, slot, summary(this.queries.downsampleStep(job.bucket, job.variable, {}, slot, slot + SLOT_MS)));
+        if (performance.now() - sliceStart > DOWNSAMPLE_SLICE_MS) {
+          await nextTick();
+          sliceStart = performance.now();
+        }
+      }
+    }
+  }
+
+  /** Resolves once the hour summaries queued by earlier downsample queries are made (tests, benches). */
+  async summariesDone(): Promise<void> {
+    while (this.summarizing) await this.summarizing.catch(() => undefined);
   }
 
   async lastValue(deviceId: string, variable: string): Promise<StoredRecord | undefined> {
@@ -356,3 +495,15 @@ function checkLimit(value: number | null | undefined, name: string): number | nu
 }
 
 const nextTick = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+const EMPTY: SlotSummary = { n: 0, mn: Infinity, mx: -Infinity, total: 0, first: Infinity, last: -Infinity };
+
+function summary(row: DownsampleRow): SlotSummary {
+  return row.n === 0 ? EMPTY : { n: row.n, mn: row.mn!, mx: row.mx!, total: row.total, first: row.first!, last: row.last! };
+}
+
+function merge(a: SlotSummary, b: SlotSummary): SlotSummary {
+  if (b.n === 0) return a;
+  if (a.n === 0) return b;
+  return { n: a.n + b.n, mn: Math.min(a.mn, b.mn), mx: Math.max(a.mx, b.mx), total: a.total + b.total, first: Math.min(a.first, b.first), last: Math.max(a.last, b.last) };
+}

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
-import { toApiBucket, toApiRecord } from "../../data/api_record.js";
+import { toApiBucket, toApiDownsample, toApiRecord } from "../../data/api_record.js";
 import { DEFAULT_MAX_PAGE_BYTES, parseDataQuery } from "../../data/query.js";
 import type { BucketStore, QueryResult } from "../../data/types.js";
 import { validateEdits } from "../../data/validate.js";
@@ -96,5 +96,7 @@ export function toApi(result: QueryResult, device: string, details: boolean, rep
       return result.value ?? [];
     case "buckets":
       return result.buckets.map((bucket) => toApiBucket(bucket, device));
+    case "series":
+      return result.series.map((bucket) => toApiDownsample(bucket, device));
   }
 }

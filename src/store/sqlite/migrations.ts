@@ -487,4 +487,39 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       CREATE INDEX account_files_by_report ON account_files(report_id, created_at) WHERE report_id IS NOT NULL;
     `,
   },
+  {
+    version: 17,
+    name: "dashboards",
+    // A dashboard and each of its widgets are one JSON row each (dashboards/model.ts validates
+    // and bounds them: `dashboards.maxDashboardBytes`, `dashboards.maxWidgetBytes`): they are
+    // read whole, by id or by account, never searched inside. Widgets go with their dashboard
+    // (ON DELETE CASCADE), dashboards with their account. dashboard_shares holds the one public
+    // link a dashboard may have: the key's SHA-256 only (the key is shown once), its first
+    // characters to tell links apart, and when it expires (NULL: never).
+    sql: `
+      CREATE TABLE dashboards (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX dashboards_by_account ON dashboards(account_id, created_at);
+      CREATE TABLE dashboard_widgets (
+        id TEXT PRIMARY KEY,
+        dashboard_id TEXT NOT NULL REFERENCES dashboards(id) ON DELETE CASCADE,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX dashboard_widgets_by_dashboard ON dashboard_widgets(dashboard_id, created_at);
+      CREATE TABLE dashboard_shares (
+        dashboard_id TEXT PRIMARY KEY REFERENCES dashboards(id) ON DELETE CASCADE,
+        key_hash TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER
+      );
+    `,
+  },
 ];
