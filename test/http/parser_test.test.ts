@@ -28,7 +28,9 @@ before(async () => {
   if (!admin) throw new Error("fresh store already had an account");
   accountId = admin.accountId;
   accountToken = admin.token;
-  sandbox = new IsolateParserSandbox();
+  // Time enough that the memory bomb below meets its memory limit before the time limit, however
+  // busy the machine (a heap near its limit spends long in garbage collection); the loop case still times out.
+  sandbox = new IsolateParserSandbox({ limits: { timeoutMs: 1500 } });
   app = await createHttpServer({
     identity,
     metrics: new Metrics({ processMetrics: false }),
@@ -122,7 +124,8 @@ describe("POST /device/:id/parser/test", () => {
       ["const x: number = 1;", "compile"],
       ["while (true) {}", "timeout"],
       ["payload = 1;", "invalid_output"],
-      ["const a = []; while (true) a.push(new Array(100000).fill(1));", "memory"],
+      // 8 MB a step: past the 32 MB heap within a few steps, long before the 200 ms time limit even on a loaded machine.
+      ["const a = []; while (true) a.push(new Array(1000000).fill(1.5));", "memory"],
     ];
     for (const [script, kind] of cases) {
       const { status, body } = await post(`/device/${id}/parser/test`, { script, payload: "x" });
