@@ -306,6 +306,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     queryBounds: { maxBytes: config.http.maxQueryBytes, maxParameters: config.http.maxQueryParameters, maxDepth: config.http.maxQueryDepth },
     connectionBounds: config.http,
     maxResponseBytesInFlight: config.http.maxResponseBytesInFlight,
+    corsOrigins: config.http.corsOrigins,
     admit: httpAdmission({ limits, identity, inspector }),
     routes: {
       account: [

@@ -41,6 +41,7 @@ const sectionFlags: Record<string, [Section, string]> = {
   "smtp-password": ["smtp", "password"],
   "smtp-from": ["smtp", "from"],
   "outbound-allow-private-targets": ["outbound", "allowPrivateTargets"],
+  "http-cors-origins": ["http", "corsOrigins"],
 };
 /** Counts where 0 would mean "never works" rather than "off". */
 const atLeastOne = [
@@ -72,6 +73,7 @@ function coerceValue(key: string, template: unknown, raw: unknown): unknown {
     if (raw === "false" || raw === "0") return false;
     throw new ConfigError(`${key} must be true or false, got ${String(raw)}`);
   }
+  if (Array.isArray(template)) return stringList(key, raw);
   if (typeof raw !== "string" && typeof raw !== "number") throw new ConfigError(`${key} needs a value, got ${JSON.stringify(raw)}`);
   const value = String(raw);
   if (key === "logLevel" && !LOG_LEVELS.includes(value)) {
@@ -84,6 +86,38 @@ function coerceValue(key: string, template: unknown, raw: unknown): unknown {
 }
 
 const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/**
+ * A list of strings: a list in the file, comma-separated in the environment and flags
+ * (`SLUICE_HTTP_CORS_ORIGINS=https://a.example,https://b.example`); empty items are dropped.
+ */
+function stringList(key: string, raw: unknown): string[] {
+  const items = typeof raw === "string" ? raw.split(",").map((item) => item.trim()).filter((item) => item !== "") : raw;
+  if (!Array.isArray(items) || items.some((item) => typeof item !== "string")) {
+    throw new ConfigError(`${key} must be a list of strings (comma-separated in the environment and flags), got ${JSON.stringify(raw)}`);
+  }
+  if (key === "http.corsOrigins") for (const origin of items as string[]) checkOrigin(key, origin);
+  return items as string[];
+}
+
+/**
+ * `*`, or an origin exactly as browsers send it in `Origin`: scheme, host and port only
+ * (`https://app.example.com`, `http://localhost:5173`). A path or a trailing slash would never
+ * match, so it is refused rather than silently allowing nothing; so is `null` (sandboxed frames
+ * and `file:` pages all send it: allowing it would allow any of them).
+ */
+function checkOrigin(key: string, origin: string): void {
+  if (origin === "*") return;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(origin);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:") || parsed.origin !== origin) {
+    throw new ConfigError(`${key}: ${JSON.stringify(origin)} is not an origin: write it as browsers send it, scheme://host[:port] with no path or trailing slash (e.g. https://app.example.com), or * for any`);
+  }
+}
 
 function fromFile(path: string): Overrides {
   let text: string;

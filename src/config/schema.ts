@@ -218,6 +218,11 @@ export interface HttpLimits {
   idleTimeoutMs: number;
   /** Bytes of responses being sent, all connections together; past it a large answer gets 503. */
   maxResponseBytesInFlight: number;
+  /**
+   * Web origins (`https://app.example.com`) whose pages may call the API from a browser (CORS),
+   * or `*` for any. Empty: no CORS headers at all, so browsers keep other sites' pages out.
+   */
+  corsOrigins: string[];
 }
 
 /** Outbound connections made on an account's behalf. */
@@ -397,6 +402,7 @@ export const defaultConfig: SluiceConfig = {
     maxConnections: 4000, maxConnectionsPerAddress: 200,
     headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000,
     idleTimeoutMs: 30_000, maxResponseBytesInFlight: 256 * 1024 * 1024,
+    corsOrigins: [],
   },
   parsers: { loopSliceMs: 2, maxBatchMs: 4, maxIsolates: 256, memoryMb: 32, timeoutMs: 200 },
   // 100, as /events allows per account.

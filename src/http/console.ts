@@ -28,12 +28,15 @@ export const CONSOLE_CSP = [
   "form-action 'self'",
 ].join("; ");
 
+/** The console's own routes: a page and its files, not part of the API (kept out of its reference). */
+export const isConsoleRoute = (url: string): boolean => url === "/" || url.startsWith("/assets/");
+
 export function consoleRoutes(dir: string = CONSOLE_DIR): FastifyPluginAsync {
   return async (app) => {
     const indexPath = `${dir}index.html`;
     // Read once: the page is small and changes only with a new build (a restart).
     const index = existsSync(indexPath) ? readFileSync(indexPath) : undefined;
-    app.get("/", async (_request, reply) => {
+    app.get("/", { schema: { hide: true } }, async (_request, reply) => {
       if (!index) throw new SluiceError("CONSOLE_NOT_BUILT", "The console is not built: run `npm run build`", 503);
       return reply
         .header("content-type", "text/html; charset=utf-8")

@@ -44,11 +44,16 @@ export function describeError(error: unknown, bodyLimit: number): { status: numb
   return { status: 500, message: "Internal server error" };
 }
 
+/**
+ * A 4xx from Fastify itself, or an `http-errors` error marked `expose` (safe to show: what
+ * @fastify/static's file sender throws for a path it refuses, e.g. one holding `%00`).
+ */
 function isFastifyClientError(error: unknown): error is FastifyError {
   if (!(error instanceof Error)) return false;
   const { code, statusCode, validation } = error as Partial<FastifyError>;
   const fromFastify = validation !== undefined || (typeof code === "string" && code.startsWith("FST_"));
-  return fromFastify && typeof statusCode === "number" && statusCode >= 400 && statusCode < 500;
+  const exposed = (error as { expose?: unknown }).expose === true;
+  return (fromFastify || exposed) && typeof statusCode === "number" && statusCode >= 400 && statusCode < 500;
 }
 
 function clientMessage(error: FastifyError, bodyLimit: number): string {

@@ -5,7 +5,9 @@ import type { Metrics } from "../observability/metrics.js";
 import { accountAuth, accountOf, deviceAuth, deviceOf } from "./auth.js";
 import { capBody, installBodyCap } from "./body_cap.js";
 import { consoleRoutes } from "./console.js";
+import { installCors } from "./cors.js";
 import { installEnvelope } from "./envelope.js";
+import { documentRoutes, installOpenApi, SECURITY } from "./openapi.js";
 import { installResponseBudget } from "./response_budget.js";
 import { instrumentHttp } from "./http_metrics.js";
 import { clientErrorHandler, frameworkErrors, guardedServerFactory, type HttpConnectionBounds } from "./boundary.js";
@@ -14,7 +16,7 @@ import { redactUrl } from "./redact.js";
 import { deviceRoutes } from "./routes/device.js";
 import { deviceTokenRoutes } from "./routes/device_token.js";
 import { metricsRoutes } from "./routes/metrics.js";
-import { statusRoutes } from "./routes/status.js";
+import { packageVersion, statusRoutes } from "./routes/status.js";
 
 export interface HttpServerDeps {
   identity: IdentityService;
@@ -28,6 +30,8 @@ export interface HttpServerDeps {
   connectionBounds?: HttpConnectionBounds;
   /** Bytes of large answers being sent at once (config `http.maxResponseBytesInFlight`; response_budget.ts). */
   maxResponseBytesInFlight?: number;
+  /** Web origins allowed to call the API from a browser, `*` for any (config `http.corsOrigins`; cors.ts). None: no CORS. */
+  corsOrigins?: readonly string[];
   /**
    * Routes of other parts (data, inspector, actions...), registered by the composition root:
    * `account` ones behind the account-token hook, `device` ones behind the device-token hook,
@@ -84,6 +88,8 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     for (const method of [route.method].flat()) routes.push({ method, url: route.url ?? route.path });
   });
 
+  // First of all hooks: a preflight is answered before anything else runs (cors.ts).
+  if (deps.corsOrigins !== undefined && deps.corsOrigins.length > 0) await installCors(app, deps.corsOrigins);
   acceptJsonOnly(app);
   if (deps.maxResponseBytesInFlight !== undefined) installResponseBudget(app, deps.maxResponseBytesInFlight);
   installEnvelope(app, bodyLimit);
@@ -99,10 +105,13 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     request.log.debug({ method: request.method, url, status: reply.statusCode, ms: Math.round(reply.elapsedTime) }, "http request");
   });
 
+  // Before every route, so the reference sees them all (openapi.ts); public, outside both slots.
+  await installOpenApi(app, packageVersion());
   await app.register(consoleRoutes(deps.consoleDir));
   await app.register(statusRoutes());
   await app.register(metricsRoutes(deps));
   await app.register(async (account) => {
+    documentRoutes(account, { security: SECURITY.account });
     account.addHook("onRequest", accountAuth(deps.identity, deps.metrics));
     if (deps.admit) account.addHook("onRequest", async (request) => admitted(request, await deps.admit!(request, accountOf(request))));
     installBodyCap(account);
@@ -111,6 +120,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     for (const plugin of deps.routes?.account ?? []) await account.register(plugin);
   });
   await app.register(async (device) => {
+    documentRoutes(device, { security: SECURITY.device });
     device.addHook("onRequest", deviceAuth(deps.identity, deps.metrics));
     if (deps.admit) device.addHook("onRequest", async (request) => {
       const { accountId, deviceId } = deviceOf(request);

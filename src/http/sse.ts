@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http";
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { RevocationEvent } from "../identity/service.js";
 
 export interface SseOptions {
@@ -15,6 +15,17 @@ export interface SseOptions {
 }
 
 export const DEFAULT_SSE_OPTIONS: SseOptions = { heartbeatMs: 15_000, maxBufferedBytes: 1024 * 1024, retryMs: 2000 };
+
+/**
+ * Takes the response over from Fastify for a stream, keeping the headers its hooks already set
+ * (CORS: a browser page's EventSource needs `Access-Control-Allow-Origin` on the stream too),
+ * which Fastify would otherwise never write once the reply is hijacked.
+ */
+export function takeOver(reply: FastifyReply): ServerResponse {
+  for (const [name, value] of Object.entries(reply.getHeaders())) if (value !== undefined) reply.raw.setHeader(name, value);
+  reply.hijack();
+  return reply.raw;
+}
 
 /**
  * One Server-Sent Events response (https://html.spec.whatwg.org/multipage/server-sent-events.html),

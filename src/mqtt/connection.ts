@@ -54,8 +54,10 @@ export class Connection implements PacketSink {
   /** Bytes of the topics each alias map holds (2 a character), bounded by `mqtt.maxTopicAliasBytes`. */
   outgoingAliasBytes = 0;
   incomingAliasBytes = 0;
-  /** QoS 1/2 PUBLISH received and not yet acknowledged (receive maximum, §4.9). */
+  /** QoS 1/2 PUBLISH received whose PUBACK/PUBREC has not left yet (receive_maximum.ts). */
   unackedInbound = 0;
+  /** 5.0: QoS 2 packet ids whose PUBREC left and whose PUBREL has not come (receive_maximum.ts). */
+  awaitingPubrel: Set<number> | undefined;
   /** Acks held by the published hook are sent in arrival order through this chain. */
   ackChain: Promise<void> | undefined;
   /** QoS 2 packet ids whose PUBREC is held (a DUP of one waits for that PUBREC). */
@@ -92,7 +94,7 @@ export class Connection implements PacketSink {
    * in order, from the next turn on (`handleHeld`). Reading stops while there are any, so this
    * is at most one read's worth.
    */
-  private held: Packet[] | undefined;
+  private held: (Packet | ProtocolViolation)[] | undefined;
   private ackBlocked = false;
   private reading = true;
 
@@ -247,7 +249,9 @@ export class Connection implements PacketSink {
     if (!held) return;
     let i = 0;
     while (i < held.length && this.state !== "closed") {
-      this.handlePacket(held[i++]!);
+      const next = held[i++]!;
+      if (next instanceof ProtocolViolation) this.disconnect(next.reasonCode, next.message);
+      else this.handlePacket(next);
       if (i < held.length && this.turnSpent()) {
         held.splice(0, i);
         setImmediate(handleHeld, this);
@@ -313,6 +317,13 @@ export class Connection implements PacketSink {
       default:
         throw new ProtocolViolation(RC.PROTOCOL_ERROR, `${packet.cmd.toUpperCase()} is not sent by clients`);
     }
+  }
+
+  /** Ends the connection, after the packets decoded before the bad one (they may be held). */
+  onViolation(violation: ProtocolViolation): void {
+    if (this.state === "closed") return;
+    if (this.held) this.held.push(violation);
+    else this.disconnect(violation.reasonCode, violation.message);
   }
 
   onMalformed(message: string): void {

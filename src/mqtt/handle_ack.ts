@@ -2,6 +2,7 @@ import type { IPubackPacket, IPubcompPacket, IPubrecPacket, IPubrelPacket } from
 import type { Connection } from "./connection.js";
 import { drainQueue } from "./delivery.js";
 import { RC } from "./reason_codes.js";
+import { pubcompSent } from "./receive_maximum.js";
 
 type AckPacket = IPubackPacket | IPubrecPacket | IPubrelPacket | IPubcompPacket;
 
@@ -46,6 +47,7 @@ export function handleAck(conn: Connection, packet: AckPacket): void {
     }
     case "pubrel": {
       const known = session.incomingQos2.delete(id);
+      pubcompSent(conn, id);
       conn.send({ cmd: "pubcomp", messageId: id, reasonCode: known ? RC.SUCCESS : RC.PACKET_IDENTIFIER_NOT_FOUND });
       return;
     }

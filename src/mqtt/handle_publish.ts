@@ -1,6 +1,7 @@
 import type { IPublishPacket } from "mqtt-packet";
 import type { Connection } from "./connection.js";
 import { ProtocolViolation, RC } from "./reason_codes.js";
+import { awaitPubrel, checkReceiveMaximum, holdAck, releaseAck } from "./receive_maximum.js";
 import { isValidTopicName, topicLevels } from "./topics.js";
 import type { ForwardedProperties, Message, Refused } from "./types.js";
 
@@ -11,6 +12,8 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   const client = conn.client!;
   const qos = packet.qos;
   const id = packet.messageId;
+  // First: whatever else is wrong with it, a message over the window must not be answered.
+  if (qos > 0) checkReceiveMaximum(conn, qos as 1 | 2, id!);
   // Checked before an alias can bind it: a topic alias stands for a topic already checked.
   if (packet.topic.length > 0 && topicLevels(packet.topic) > broker.limits.maxTopicLevels) {
     refuseTooDeep(conn, qos, id);
@@ -23,16 +26,12 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     throw new ProtocolViolation(RC.PROTOCOL_ERROR, "the Response Topic must be a topic name, without wildcards");
   }
 
-  if (qos > 0) {
-    if (conn.unackedInbound >= broker.limits.receiveMaximum && conn.protocolVersion === 5) {
-      throw new ProtocolViolation(RC.RECEIVE_MAXIMUM_EXCEEDED, `more than ${broker.limits.receiveMaximum} unacknowledged QoS 1/2 messages`);
-    }
-    // A QoS 2 retransmission of a message we already own: acknowledge again, route nothing
-    // (§4.3.3). While its first PUBREC is still held (not stored yet), that PUBREC will answer.
-    if (qos === 2 && session.incomingQos2.has(id!)) {
-      if (!conn.heldQos2?.has(id!)) acknowledgeInOrder(conn, 2, id!);
-      return;
-    }
+  // A QoS 2 retransmission of a message we already own: acknowledge again, route nothing
+  // (§4.3.3). While its first PUBREC is still held (not stored yet), that PUBREC will answer.
+  // It counts against the receive maximum once: again only if an earlier connection received it.
+  if (qos === 2 && session.incomingQos2.has(id!)) {
+    if (!conn.heldQos2?.has(id!)) acknowledgeInOrder(conn, 2, id!, RC.SUCCESS, !conn.awaitingPubrel?.has(id!));
+    return;
   }
 
   if (topic.startsWith("$SYS") || (broker.hooks.authorizePublish && !broker.hooks.authorizePublish(client, topic))) {
@@ -81,8 +80,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   }
   // The published hook holds the ack (e.g. until the data is stored). Acks leave in the order
   // the messages came, whatever order the hook settles them in.
-  conn.unackedInbound++;
-  if (conn.unackedInbound >= broker.limits.receiveMaximum && conn.protocolVersion !== 5) conn.blockReadingForAcks();
+  holdAck(conn);
   if (qos === 2) (conn.heldQos2 ??= new Set()).add(id!);
   const previous = conn.ackChain ?? Promise.resolve();
   const outcome = (held ?? Promise.resolve()).then(
@@ -93,8 +91,7 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     },
   );
   const chain: Promise<void> = Promise.all([previous, outcome]).then(([, rc]) => {
-    conn.unackedInbound--;
-    if (conn.unackedInbound < broker.limits.receiveMaximum) conn.unblockReadingForAcks();
+    releaseAck(conn);
     conn.heldQos2?.delete(id!);
     if (conn.ackChain === chain) conn.ackChain = undefined;
     if (rc !== RC.SUCCESS && qos === 2) session.incomingQos2.delete(id!);
@@ -136,13 +133,19 @@ function refuseTooDeep(conn: Connection, qos: number, id: number | undefined): v
   else conn.disconnect(RC.TOPIC_NAME_INVALID, `topic has more than ${max} levels`);
 }
 
-/** Sends an ack now, or after the acks still held before it (§4.6: acks in arrival order). */
-function acknowledgeInOrder(conn: Connection, qos: 1 | 2, messageId: number, reasonCode: number = RC.SUCCESS): void {
+/**
+ * Sends an ack now, or after the acks still held before it (§4.6: acks in arrival order).
+ * Until it leaves, its message is unacknowledged and counts against the receive maximum
+ * (`counts`), unless it answers a resend of a message already counted.
+ */
+function acknowledgeInOrder(conn: Connection, qos: 1 | 2, messageId: number, reasonCode: number = RC.SUCCESS, counts = true): void {
   if (conn.ackChain === undefined) {
     acknowledge(conn, qos, messageId, reasonCode);
     return;
   }
+  if (counts) holdAck(conn);
   const chain: Promise<void> = conn.ackChain.then(() => {
+    if (counts) releaseAck(conn);
     if (conn.ackChain === chain) conn.ackChain = undefined;
     acknowledge(conn, qos, messageId, reasonCode);
   });
@@ -150,6 +153,9 @@ function acknowledgeInOrder(conn: Connection, qos: 1 | 2, messageId: number, rea
 }
 
 function acknowledge(conn: Connection, qos: 1 | 2, messageId: number, reasonCode: number = RC.SUCCESS): void {
+  // A PUBREC refusing the message ends its flow (§4.3.3); one accepting it leaves the message
+  // counted until PUBCOMP. Not when its PUBREL already came (a client releasing early).
+  if (qos === 2 && reasonCode < 0x80 && conn.session!.incomingQos2.has(messageId)) awaitPubrel(conn, messageId);
   if (conn.protocolVersion === 5 && reasonCode !== RC.SUCCESS) {
     conn.send({ cmd: qos === 1 ? "puback" : "pubrec", messageId, reasonCode });
   } else {

@@ -284,3 +284,22 @@ describe("http request bounds", () => {
     assert.throws(() => loadConfig({ configFile: file("http-x.yaml", "http:\n  maxQueryKeys: 3\n"), env: {} }), /unknown http key "maxQueryKeys"/);
   });
 });
+
+describe("http.corsOrigins", () => {
+  test("none by default; a list in the file, comma-separated in SLUICE_HTTP_CORS_ORIGINS and --http-cors-origins; flags win", () => {
+    assert.deepEqual(load().http.corsOrigins, []);
+    const configFile = file("cors.yaml", "http:\n  corsOrigins:\n    - https://app.example.com\n    - http://localhost:5173\n");
+    assert.deepEqual(load({ configFile }).http.corsOrigins, ["https://app.example.com", "http://localhost:5173"]);
+    assert.deepEqual(load({ configFile, env: { SLUICE_HTTP_CORS_ORIGINS: " https://a.example , https://b.example:8443," } }).http.corsOrigins, ["https://a.example", "https://b.example:8443"]);
+    assert.deepEqual(load({ configFile, env: { SLUICE_HTTP_CORS_ORIGINS: "https://a.example" }, flags: { "http-cors-origins": "*" } }).http.corsOrigins, ["*"]);
+    assert.deepEqual(load({ configFile: file("cors-json.json", '{"http":{"corsOrigins":["*"]}}') }).http.corsOrigins, ["*"]);
+  });
+
+  test("anything but an origin as browsers send it, or *, is refused and named", () => {
+    for (const bad of ["https://app.example.com/", "https://app.example.com/path", "app.example.com", "null", "ftp://x.example", "https://App.Example.com", "https://x.example:443"]) {
+      refused({ env: { SLUICE_HTTP_CORS_ORIGINS: bad } }, "http.corsOrigins", "is not an origin");
+    }
+    refused({ configFile: file("cors-bad.yaml", "http:\n  corsOrigins: [1, 2]\n") }, "http.corsOrigins must be a list of strings");
+    refused({ configFile: file("cors-obj.yaml", "http:\n  corsOrigins: { a: 1 }\n") }, "http.corsOrigins must be a list of strings");
+  });
+});

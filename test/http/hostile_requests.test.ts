@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { Agent, request as httpRequest, type OutgoingHttpHeaders } from "node:http";
 import { connect } from "node:net";
 import { after, before, describe, test } from "node:test";
+import { isConsoleRoute } from "../../src/http/console.js";
+import { DOCS_PREFIX, OPENAPI_PATH } from "../../src/http/openapi.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
 // Security issue 9, "no request may kill the server", as a sweep: every registered route, with
@@ -97,6 +99,8 @@ function send(req: Hostile): Promise<Answer | "reset"> {
   });
 }
 
+const isDocRoute = (route: string) => route === OPENAPI_PATH || route.startsWith(DOCS_PREFIX);
+
 /** 5xx a route may answer on purpose. None so far: each needs a reason written here. */
 const justified5xx = (_req: Hostile, _answer: Answer) => false;
 
@@ -110,6 +114,11 @@ function check(req: Hostile, answer: Answer | "reset", what: string): void {
   assert.ok(answer.status >= 200 && answer.status < 600, label);
   assert.ok(answer.status < 500 || justified5xx(req, answer), `${label}: ${answer.body.slice(0, 200)}`);
   if (req.route === "/metrics" && answer.status === 200) return; // Prometheus text, by design
+  // The API reference (Swagger UI's page, scripts, styles, a redirect; the document itself):
+  // not in the envelope by design. Its errors are, as everywhere.
+  if (req.route !== undefined && isDocRoute(req.route) && answer.status < 400) return;
+  // The console's page and files, likewise; the same rule for their errors.
+  if ((req.route === undefined || isConsoleRoute(req.route)) && isConsoleRoute(req.path.split("?")[0]!) && answer.status < 400) return;
   if (answer.type.startsWith("text/event-stream") || req.method === "HEAD") return;
   assert.match(answer.type, /^application\/json/, `${label}: content-type ${answer.type}`);
   const parsed = JSON.parse(answer.body) as { status?: unknown; message?: unknown };
@@ -186,7 +195,7 @@ describe("every route against hostile requests", () => {
 
   test("the route list covers the API", () => {
     const list = routes.map((r) => `${r.method} ${r.url}`);
-    for (const expected of ["GET /status", "GET /device", "POST /device", "DELETE /device/token/:token", "GET /data", "POST /data", "GET /device/params", "GET /action", "GET /events"]) {
+    for (const expected of ["GET /status", "GET /device", "POST /device", "DELETE /device/token/:token", "GET /data", "POST /data", "GET /device/params", "GET /action", "GET /events", `GET ${OPENAPI_PATH}`, `GET ${DOCS_PREFIX}`, `GET ${DOCS_PREFIX}/static/*`]) {
       assert.ok(list.includes(expected), `${expected} missing from ${list.join(", ")}`);
     }
     assert.ok(routes.length > 30, String(routes.length));

@@ -7,6 +7,7 @@ import { profileSummary, usageReport, type UsageDeps } from "../../limits/usage.
 import type { AccountRow } from "../../store/types.js";
 import { accountOf, refuseAnalysisToken } from "../auth.js";
 import { ok } from "../envelope.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 export interface AccountRouteDeps extends UsageDeps {
   identity: IdentityService;
@@ -38,6 +39,7 @@ export function accountRoutes(deps: AccountRouteDeps): FastifyPluginAsync {
   };
 
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.account.name });
     app.get("/account", async (request) => ok(accountInfo(await identity.getAccount(accountOf(request)), limits)));
     app.get("/account/usage", async (request) => ok(await usageReport(deps, accountOf(request))));
     app.get<{ Params: { id: string } }>("/profile/:id/summary", async (request) => {

@@ -4,10 +4,12 @@ import { actionInfo } from "../../pipeline/action_model.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /** `/action`: TagoIO's actions API, as `Resources.actions` calls it. */
 export function actionRoutes(deps: { actions: ActionService }): FastifyPluginAsync {
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.actions.name });
     app.get<{ Querystring: ListQuery }>(
       "/action",
       { schema: { querystring: listQuerySchema(["name", "active", "last_triggered", "created_at", "updated_at"]) } },

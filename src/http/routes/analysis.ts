@@ -8,11 +8,13 @@ import { SluiceError } from "../../errors.js";
 import { accountOf, analysisTokenFor, refuseAnalysisToken } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /** `/analysis`: TagoIO's analysis API as `Resources.analysis` calls it, plus the console and the run list (ACCOUNT slot). */
 export function analysisRoutes(deps: { analyses: AnalysisService; console: AnalysisConsole }): FastifyPluginAsync {
   const { analyses } = deps;
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.analyses.name });
     // The SDK lists at "/analysis/" (trailing slash), which would otherwise be /analysis/:id with an empty id.
     for (const path of ["/analysis", "/analysis/"]) {
       app.get<{ Querystring: ListQuery }>(

@@ -9,6 +9,7 @@ import { validateMail, type MailInput } from "../../notify/mailer.js";
 import type { ActionServices } from "../../pipeline/actions/registry.js";
 import { accountOf, requestToken } from "../auth.js";
 import { ok } from "../envelope.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 export interface NotificationRequest {
   title: string;
@@ -36,6 +37,7 @@ const MAX_MQTT_MESSAGE_BYTES = 256 * 1024;
  */
 export function analysisServiceRoutes(deps: AnalysisServiceRouteDeps): FastifyPluginAsync {
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.analysisServices.name });
     app.post<{ Body: { message?: unknown; timestamp?: unknown } | undefined }>("/analysis/services/console/send", async (request) => {
       const analysis = await analysisOf(request, deps.analyses);
       const { message, timestamp } = request.body ?? {};

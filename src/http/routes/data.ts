@@ -6,6 +6,7 @@ import { validateEdits } from "../../data/validate.js";
 import type { DevicePrincipal } from "../../identity/service.js";
 import { devicePermitted } from "../auth.js";
 import { ok } from "../envelope.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
  * TagoIO's device data API, as the SDK's `Device` calls it with a device token:
@@ -45,6 +46,7 @@ export function dataRoutes(deps: DataRouteDeps): FastifyPluginAsync {
   const deleteOptions = { maxSkip: deps.maxSkip };
   const options = { ...deleteOptions, maxPageBytes: deps.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES };
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.deviceApi.name });
     app.post("/data", { bodyLimit }, async (request) => {
       const principal = allowed(request, "write");
       const { stored } = await ingest(principal, request.body);

@@ -3,6 +3,7 @@ import type { SqliteDeadLetterStore, DeadLetter } from "../../notify/sqlite/dead
 import type { ActionService } from "../../pipeline/action_service.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
  * `/action/:id/dead_letters`: the webhook deliveries of a `post` action that failed for good,
@@ -11,6 +12,7 @@ import { ok } from "../envelope.js";
  */
 export function deadLetterRoutes(deps: { actions: ActionService; deadLetters: Pick<SqliteDeadLetterStore, "list" | "clear"> }): FastifyPluginAsync {
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.actions.name });
     app.get<{ Params: { id: string }; Querystring: { page: number; amount: number } }>(
       "/action/:id/dead_letters",
       {

@@ -5,6 +5,7 @@ import { accountOf, mintingTokenOf } from "../auth.js";
 import type { DeviceJson } from "../api_types.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, checkFilter, listQuerySchema, type ApiItem, type ListQuery } from "../listing.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
  * TagoIO's device resource: `POST /device`, `GET /device`, `GET|PUT|DELETE /device/:id`.
@@ -104,6 +105,7 @@ async function loadDevices(identity: IdentityService, accountId: string, name: s
 export function deviceRoutes(deps: { identity: IdentityService }): FastifyPluginAsync {
   const { identity } = deps;
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.devices.name });
     app.post<{ Body: DeviceBody }>(
       "/device",
       { schema: { body: { type: "object", required: ["name"], properties: deviceProperties } } },

@@ -3,6 +3,7 @@ import type { BucketStore } from "../../data/types.js";
 import type { IdentityService } from "../../identity/service.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 const retentionBody = {
   type: "object",
@@ -21,6 +22,7 @@ const retentionBody = {
 export function accountDeviceDataRoutes(deps: { identity: IdentityService; buckets: BucketStore }): FastifyPluginAsync {
   const { identity, buckets } = deps;
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.deviceData.name });
     app.get<{ Params: { id: string } }>("/device/:id/data_amount", async (request) => {
       const device = await identity.getDevice(accountOf(request), request.params.id);
       return ok(await buckets.count(device.id));

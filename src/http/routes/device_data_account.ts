@@ -5,6 +5,7 @@ import type { IdentityService } from "../../identity/service.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { DATA_BODY_LIMIT, toApi, type Ingest } from "./data.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
  * A device's data through an account token (ACCOUNT slot): `POST /device/:id/data` and
@@ -16,6 +17,7 @@ export function accountDataRoutes(deps: { identity: IdentityService; buckets: Bu
   const { identity, buckets, ingest } = deps;
   const options = { maxSkip: deps.maxSkip, maxPageBytes: deps.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES };
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.deviceData.name });
     app.post<{ Params: { id: string } }>("/device/:id/data", { bodyLimit: DATA_BODY_LIMIT }, async (request) => {
       const accountId = accountOf(request);
       const device = await identity.getDevice(accountId, request.params.id);

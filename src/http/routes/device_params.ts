@@ -5,6 +5,7 @@ import type { IdentityService } from "../../identity/service.js";
 import type { QueryValue } from "../query.js";
 import { accountOf, devicePermitted } from "../auth.js";
 import { ok } from "../envelope.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
  * Configuration params, from both sides:
@@ -22,6 +23,7 @@ const UPDATED = "Params Successfully Updated";
 export function deviceParamRoutes(deps: { params: ParamStore }): FastifyPluginAsync {
   const { params } = deps;
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.deviceParams.name });
     app.get<{ Querystring: Record<string, QueryValue> }>("/device/params", async (request) =>
       ok(await params.list(devicePermitted(request, "read", "read params").deviceId, sentStatus(request.query.sent_status))),
     );
@@ -40,6 +42,7 @@ export function deviceParamRoutes(deps: { params: ParamStore }): FastifyPluginAs
 export function accountParamRoutes(deps: { identity: IdentityService; params: ParamStore }): FastifyPluginAsync {
   const { identity, params } = deps;
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.deviceParams.name });
     app.get<{ Params: { id: string }; Querystring: Record<string, QueryValue> }>("/device/:id/params", async (request) => {
       const device = await identity.getDevice(accountOf(request), request.params.id);
       return ok(await params.list(device.id, sentStatus(request.query.sent_status)));

@@ -5,6 +5,7 @@ import type { Metrics } from "../../observability/metrics.js";
 import { deviceAuth, deviceOf, requestToken } from "../auth.js";
 import { ok } from "../envelope.js";
 import { deviceInfo } from "./device.js";
+import { documentRoutes, SECURITY, TAGS } from "../openapi.js";
 
 export interface SelfInfoDeps {
   identity: IdentityService;
@@ -23,6 +24,7 @@ export function deviceSelfRoutes(deps: SelfInfoDeps): FastifyPluginAsync {
   const { identity } = deps;
   const authenticateDevice = deviceAuth(identity, deps.metrics);
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.deviceApi.name, security: SECURITY.deviceOrAnalysis });
     app.get("/info", async (request, reply) => {
       const token = requestToken(request.headers);
       const analysis = token !== undefined && deps.analysisInfo ? await deps.analysisInfo(token) : undefined;

@@ -6,6 +6,7 @@ import type { DeviceTokenRow, Permission } from "../../store/types.js";
 import { accountOf, mintingTokenOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ApiItem, type ListQuery } from "../listing.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
  * TagoIO's device tokens: `GET /device/token/:deviceId`, `POST /device/token` (the SDK sends the
@@ -85,6 +86,7 @@ export function deviceTokenRoutes(deps: { identity: IdentityService }): FastifyP
   }
 
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.deviceTokens.name });
     app.get<{ Params: { deviceId: string }; Querystring: ListQuery }>(
       "/device/token/:deviceId",
       { schema: { params: deviceParams, querystring: listQuerySchema(["name", "permission", "serie_number", "last_authorization", "created_at"]) } },

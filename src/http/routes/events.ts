@@ -3,7 +3,8 @@ import { invalid, SluiceError, unauthorized } from "../../errors.js";
 import { TooManySubscribersError, type EventHub } from "../../events/hub.js";
 import type { QueryValue } from "../query.js";
 import { streamToken } from "../auth.js";
-import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, endStreamsOnRevocation, SseStream, type RevocationSource, type SseOptions } from "../sse.js";
+import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, endStreamsOnRevocation, SseStream, takeOver, type RevocationSource, type SseOptions } from "../sse.js";
+import { documentRoutes, SECURITY, TAGS } from "../openapi.js";
 
 /** Who a token is, as far as event channels care. */
 export interface EventSubject {
@@ -42,6 +43,7 @@ const MAX_CHANNELS = 20;
 export function eventRoutes(deps: EventRouteDeps): FastifyPluginAsync {
   const sseOptions: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...deps.sse };
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.events.name, security: SECURITY.accountStream });
     const keep = endStreamsOnClose(app);
     const bindToToken = endStreamsOnRevocation(app, deps.revocations);
 
@@ -70,8 +72,7 @@ export function eventRoutes(deps: EventRouteDeps): FastifyPluginAsync {
         if (err instanceof TooManySubscribersError) throw new SluiceError(err.code, err.message, 429);
         throw err;
       }
-      reply.hijack();
-      const stream = new SseStream(reply.raw, sseOptions);
+      const stream = new SseStream(takeOver(reply), sseOptions);
       keep(stream);
       bindToToken(stream, subject.tokenId);
       stream.onClose(unsubscribe);

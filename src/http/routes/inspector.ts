@@ -8,7 +8,8 @@ import type { InspectorEvent, InspectorEventKind } from "../../inspector/types.j
 import type { QueryValue } from "../query.js";
 import { accountOf, streamToken } from "../auth.js";
 import { ok } from "../envelope.js";
-import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, endStreamsOnRevocation, SseStream, type SseOptions } from "../sse.js";
+import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, endStreamsOnRevocation, SseStream, takeOver, type SseOptions } from "../sse.js";
+import { documentRoutes, SECURITY, TAGS } from "../openapi.js";
 
 export interface InspectorRouteDeps {
   identity: IdentityService;
@@ -28,6 +29,7 @@ type Query = Record<string, QueryValue | undefined>;
 export function inspectorRoutes(deps: InspectorRouteDeps): FastifyPluginAsync {
   const { identity, inspector } = deps;
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.inspector.name });
     app.get<{ Params: { id: string }; Querystring: Query }>("/device/:id/inspector", { schema: { params: idParams } }, async (request) => {
       const device = await identity.getDevice(accountOf(request), request.params.id);
       const query = request.query;
@@ -71,6 +73,7 @@ export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial
   const { identity, inspector } = deps;
   const sseOptions: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...deps.sse };
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.inspector.name, security: SECURITY.accountStream });
     const keep = endStreamsOnClose(app);
     const bindToToken = endStreamsOnRevocation(app, identity);
 
@@ -87,8 +90,7 @@ export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial
       const release = inspector.admitStream(accountId);
       // From here on the route writes the response itself; nothing below awaits, so no event
       // can be recorded between reading the backlog and subscribing.
-      reply.hijack();
-      const stream = new SseStream(reply.raw, sseOptions);
+      const stream = new SseStream(takeOver(reply), sseOptions);
       stream.onClose(release);
       const send = (event: InspectorEvent) => stream.send(event.id, JSON.stringify(serializeEvent(event)));
       const backlog =

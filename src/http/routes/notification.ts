@@ -4,6 +4,7 @@ import type { NotificationInput, NotificationService } from "../../notify/notifi
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /** Ids per `PUT /notification/read`: a bounded statement, and more than an account keeps by default. */
 const MAX_IDS = 1000;
@@ -17,6 +18,7 @@ const ORDER = new RegExp(`^(${ORDERABLE.join("|")}),(asc|desc)$`);
  */
 export function notificationRoutes(deps: { notifications: NotificationService }): FastifyPluginAsync {
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.notifications.name });
     const list = async (request: FastifyRequest<{ Querystring: Omit<ListQuery, "orderBy"> & { orderBy?: string | string[] } }>) => {
       const { orderBy, ...rest } = request.query;
       // Resources.notifications.list sends `orderBy` as the SDK's tuple, not as "field,dir".

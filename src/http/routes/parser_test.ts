@@ -7,6 +7,7 @@ import { ParserError, type ParserDevice, type ParserSandbox } from "../../sandbo
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { DATA_BODY_LIMIT } from "./data.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 export interface ParserTestDeps {
   identity: IdentityService;
@@ -102,6 +103,7 @@ const idParams = { type: "object", required: ["id"], properties: { id: { type: "
 export function parserTestRoutes(deps: ParserTestDeps): FastifyPluginAsync {
   const { identity, sandbox } = deps;
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.parsers.name });
     app.post<{ Params: { id: string }; Body: ParserTestBody }>(
       "/device/:id/parser/test",
       { schema: { params: idParams, body: bodySchema }, schemaErrorFormatter },

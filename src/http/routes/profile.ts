@@ -7,6 +7,7 @@ import { accountPrincipalOf, refuseAnalysisToken } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
 import { parseExpireTime } from "./device_token.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
  * TagoIO's profiles, as `Resources.profiles` calls them, for the ACCOUNT slot. Sluice has one
@@ -81,6 +82,7 @@ export function profileRoutes(deps: ProfileRouteDeps): FastifyPluginAsync {
   }
 
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.profile.name });
     app.get("/profile", async (request) => {
       const account = await identity.getAccount(accountPrincipalOf(request).accountId);
       return ok([{ id: account.id, name: account.name, logo_url: null, account: account.id }]);

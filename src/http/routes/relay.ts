@@ -2,10 +2,12 @@ import type { FastifyPluginAsync } from "fastify";
 import type { RelayService } from "../../relay/relay_service.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /** `/relay`: MQTT relays to external brokers (docs/relay.md). Secrets are never returned, only masked. */
 export function relayRoutes(deps: { relays: RelayService }): FastifyPluginAsync {
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.relays.name });
     app.get("/relay", async (request) => ok(deps.relays.list(accountOf(request))));
     app.post<{ Body: unknown }>("/relay", async (request) => ok({ relay: await deps.relays.create(accountOf(request), request.body ?? {}) }));
     app.get<{ Params: { id: string } }>("/relay/:id", async (request) => ok(deps.relays.get(accountOf(request), request.params.id)));

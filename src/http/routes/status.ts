@@ -3,11 +3,13 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { ok } from "../envelope.js";
+import { documentRoutes, TAGS } from "../openapi.js";
 
 /** Liveness probe that also says which Sluice answers; no auth, no per-account data. */
 export function statusRoutes(): FastifyPluginAsync {
   const result = { name: "sluice", version: packageVersion() };
   return async (app) => {
+    documentRoutes(app, { tag: TAGS.server.name });
     app.get("/status", async () => ok(result));
   };
 }
@@ -16,7 +18,7 @@ export function statusRoutes(): FastifyPluginAsync {
  * Sluice's version from its package.json, found by walking up from this file: the compiled
  * file sits at a different depth (dist/src/...) than the source, so no fixed relative path fits.
  */
-function packageVersion(): string {
+export function packageVersion(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
   for (;;) {
     const candidate = join(dir, "package.json");
