@@ -9,6 +9,7 @@ import type { NotificationInfo } from "../../../src/http/api_types.js";
 import { get } from "../api/client.js";
 import { ConfirmButton } from "../components/confirm_button.js";
 import { ErrorText } from "../components/error_text.js";
+import { LiveState } from "../components/live_state.js";
 import { isNotification, markAllRead, markRead, markUnread, removeNotification, unread, unreadCount } from "../components/notification_bell.js";
 import { PageHeader } from "../components/page_header.js";
 import { channel } from "../live/sse.js";
@@ -76,6 +77,7 @@ export default function Notifications() {
   return (
     <section class="notifications-page">
       <PageHeader title="Notifications">
+        <LiveState />
         <span class="muted" aria-live="polite">
           {unreadNow === 0 ? "All read" : `${unreadCount.value} unread`}
         </span>

@@ -6,6 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { RelayJson, RelayStateEventJson } from "../../../src/http/api_types.js";
 import { get } from "../api/client.js";
 import { ErrorText } from "../components/error_text.js";
+import { LiveState } from "../components/live_state.js";
 import { PageHeader } from "../components/page_header.js";
 import { RelayState } from "../components/relay_state.js";
 import { useApi } from "../hooks/use_api.js";
@@ -41,6 +42,7 @@ export default function Relays() {
   return (
     <section class="relays-page">
       <PageHeader title="MQTT relays">
+        <LiveState />
         <a href="#/relays/new" class="btn primary">
           New relay
         </a>

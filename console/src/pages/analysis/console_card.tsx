@@ -10,7 +10,8 @@ import { del, get, seg } from "../../api/client.js";
 import { CopyButton } from "../../components/copy_button.js";
 import { ErrorText } from "../../components/error_text.js";
 import { VirtualList } from "../../components/virtual_list.js";
-import { channel, eventsState } from "../../live/sse.js";
+import { LiveState } from "../../components/live_state.js";
+import { channel } from "../../live/sse.js";
 
 interface Line extends AnalysisConsoleLineJson {
   key: number;
@@ -73,15 +74,11 @@ export function ConsoleCard({ analysisId }: { analysisId: string }) {
     }
   };
 
-  const state = eventsState.value;
   return (
     <section class="card console-card" aria-labelledby="console-title">
       <div class="card-head">
         <h2 id="console-title">Console</h2>
-        <span class={`live-state ${state}`} role="status">
-          <span class={state === "open" ? "dot on" : "dot"} aria-hidden="true" />
-          {state === "open" ? "Live" : state === "connecting" ? "Connecting…" : "Not live"}
-        </span>
+        <LiveState />
         <div class="actions">
           <button type="button" class="btn small" onClick={() => void clear()} disabled={lines.length === 0}>
             Clear console

@@ -7,6 +7,7 @@ import { useEffect, useState } from "preact/hooks";
 import type { RelayCountersJson, RelayStateEventJson, RelayStatusDetailJson } from "../../../../src/http/api_types.js";
 import { get, seg } from "../../api/client.js";
 import { ErrorText } from "../../components/error_text.js";
+import { LiveState } from "../../components/live_state.js";
 import { RelayState } from "../../components/relay_state.js";
 import { channel } from "../../live/sse.js";
 
@@ -52,6 +53,7 @@ export function RelayStatus({ relayId }: { relayId: string }) {
     <section class="card relay-status" aria-labelledby="relay-status-title">
       <div class="card-head">
         <h2 id="relay-status-title">Connection</h2>
+        <LiveState />
         <div class="actions">
           <button type="button" class="btn small" onClick={() => setRound((r) => r + 1)}>
             Refresh counters
