@@ -51,12 +51,12 @@ describe("the notifications page and the bell", () => {
     await screenshot(page, "notifications-desktop");
     assert.deepEqual(await seriousA11yViolations(page), []);
 
-    await item.getByRole("button", { name: "Mark “Freezer warm” read" }).click();
+    await item.getByRole("button", { name: "Mark read: “Freezer warm”" }).click();
     await bell(page, "0").waitFor();
     await page.getByText("All read").waitFor();
     assert.equal(await item.getByText("Unread").count(), 0);
     // And back.
-    await item.getByRole("button", { name: "Mark “Freezer warm” unread" }).click();
+    await item.getByRole("button", { name: "Mark unread: “Freezer warm”" }).click();
     await bell(page, "1").waitFor();
 
     await send("Door open", "Cold room door open for 5 minutes");
@@ -67,7 +67,7 @@ describe("the notifications page and the bell", () => {
     const panel = page.getByRole("dialog", { name: "Unread notifications" });
     await panel.getByText("Battery low").waitFor();
     await screenshot(page, "notifications-bell-open");
-    await panel.getByRole("button", { name: "Mark “Battery low” read" }).click();
+    await panel.getByRole("button", { name: "Mark read: “Battery low”" }).click();
     await bell(page, "2").waitFor();
     await page.keyboard.press("Escape");
     await page.getByText("2 unread").waitFor();

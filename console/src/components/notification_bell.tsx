@@ -91,7 +91,7 @@ export function NotificationBell() {
                     <strong>{n.title}</strong>
                     <p>{n.message}</p>
                     <small class="muted">{new Date(n.created_at).toLocaleString()}</small>
-                    <button type="button" class="btn small" onClick={() => void markRead([n.id]).catch(setError)} aria-label={`Mark “${n.title}” read`}>
+                    <button type="button" class="btn small" onClick={() => void markRead([n.id]).catch(setError)} aria-label={`Mark read: “${n.title}”`}>
                       Mark read
                     </button>
                   </li>

@@ -103,7 +103,7 @@ export default function Notifications() {
               </div>
               <p class="notification-message">{n.message}</p>
               <div class="form-actions">
-                <button type="button" class="btn small" onClick={() => void setRead(n, !n.read)} aria-label={`Mark “${n.title}” ${n.read ? "unread" : "read"}`}>
+                <button type="button" class="btn small" onClick={() => void setRead(n, !n.read)} aria-label={`${n.read ? "Mark unread" : "Mark read"}: “${n.title}”`}>
                   {n.read ? "Mark unread" : "Mark read"}
                 </button>
                 <ConfirmButton small label="Delete" question="Delete it?" ariaLabel={`Delete “${n.title}”`} onConfirm={() => remove(n)} />
