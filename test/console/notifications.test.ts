@@ -53,7 +53,7 @@ describe("the notifications page and the bell", () => {
 
     await item.getByRole("button", { name: "Mark read: “Freezer warm”" }).click();
     await bell(page, "0").waitFor();
-    await page.getByText("All read").waitFor();
+    await page.getByText("All read", { exact: true }).waitFor();
     assert.equal(await item.getByText("Unread").count(), 0);
     // And back.
     await item.getByRole("button", { name: "Mark unread: “Freezer warm”" }).click();
