@@ -45,7 +45,7 @@ describe("the notifications page and the bell", () => {
     const list = page.getByRole("list", { name: "Notifications, page 1" });
     const item = list.getByRole("listitem").filter({ hasText: "Freezer warm" });
     await item.waitFor({ timeout: 10_000 });
-    await item.getByText("Unread").waitFor();
+    await item.getByText("Unread", { exact: true }).waitFor();
     await bell(page, "1").waitFor();
     await page.getByText("1 unread").waitFor();
     await screenshot(page, "notifications-desktop");
@@ -54,7 +54,7 @@ describe("the notifications page and the bell", () => {
     await item.getByRole("button", { name: "Mark read: “Freezer warm”" }).click();
     await bell(page, "0").waitFor();
     await page.getByText("All read", { exact: true }).waitFor();
-    assert.equal(await item.getByText("Unread").count(), 0);
+    assert.equal(await item.getByText("Unread", { exact: true }).count(), 0);
     // And back.
     await item.getByRole("button", { name: "Mark unread: “Freezer warm”" }).click();
     await bell(page, "1").waitFor();
@@ -74,7 +74,7 @@ describe("the notifications page and the bell", () => {
 
     await page.getByRole("button", { name: "Mark all read" }).click();
     await bell(page, "0").waitFor();
-    assert.equal(await list.getByText("Unread").count(), 0);
+    assert.equal(await list.getByText("Unread", { exact: true }).count(), 0);
 
     await list.getByRole("button", { name: "Delete “Door open”" }).click();
     await list.getByRole("button", { name: "Yes, delete" }).click();
