@@ -3,7 +3,7 @@
  * `notification` channel of `/events`; the list opens in a panel and items can be marked read.
  */
 import { computed, signal } from "@preact/signals";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { NotificationInfo } from "../../../src/http/api_types.js";
 import { del, get, put, seg } from "../api/client.js";
 import { channel } from "../live/sse.js";
@@ -69,16 +69,37 @@ export function NotificationBell() {
       if (isNotification(payload) && !payload.read) unread.value = [payload, ...unread.value.filter((x) => x.id !== payload.id)].slice(0, PAGE);
     });
   }, []);
+  // Open, the panel closes on Escape (wherever focus went: a marked item's button leaves) and
+  // on a click outside it.
+  const box = useRef<HTMLDivElement>(null);
+  const button = useRef<HTMLButtonElement>(null);
+  useEffect(() => {
+    if (!open) return;
+    const onKey = (e: KeyboardEvent) => {
+      if (e.key !== "Escape") return;
+      setOpen(false);
+      button.current?.focus();
+    };
+    const onPointer = (e: PointerEvent) => {
+      if (!box.current?.contains(e.target as Node)) setOpen(false);
+    };
+    document.addEventListener("keydown", onKey);
+    document.addEventListener("pointerdown", onPointer);
+    return () => {
+      document.removeEventListener("keydown", onKey);
+      document.removeEventListener("pointerdown", onPointer);
+    };
+  }, [open]);
   const count = unread.value.length;
   const shown = unreadCount.value;
   return (
-    <div class="bell">
-      <button type="button" class="icon-btn" aria-label={`Notifications: ${shown} unread`} aria-expanded={open} onClick={() => setOpen(!open)}>
+    <div class="bell" ref={box}>
+      <button ref={button} type="button" class="icon-btn" aria-label={`Notifications: ${shown} unread`} aria-expanded={open} onClick={() => setOpen(!open)}>
         <Icon name="bell" />
         {count > 0 && <span class="badge" aria-hidden="true">{shown}</span>}
       </button>
       {open && (
-        <div class="bell-panel" role="dialog" aria-label="Unread notifications" onKeyDown={(e) => e.key === "Escape" && setOpen(false)}>
+        <div class="bell-panel" role="dialog" aria-label="Unread notifications">
           <ErrorText error={error} />
           {count === 0 ? <p class="muted">No unread notifications.</p> : (
             <>
