@@ -78,7 +78,7 @@ describe("the notifications page and the bell", () => {
 
     await list.getByRole("button", { name: "Delete “Door open”" }).click();
     await list.getByRole("button", { name: "Yes, delete" }).click();
-    await list.getByText("Door open").waitFor({ state: "detached" });
+    await list.getByText("Door open", { exact: true }).waitFor({ state: "detached" });
     const left = (await (await fetch(`${sluice.api}/notification?amount=50`, { headers: { token: sluice.adminToken } })).json()) as { result: { title: string }[] };
     assert.deepEqual(left.result.map((n) => n.title).sort(), ["Battery low", "Freezer warm"]);
 
