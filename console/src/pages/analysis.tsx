@@ -5,7 +5,7 @@
  */
 import type { AnalysisInfoJson } from "../../../src/http/api_types.js";
 import { del, get, seg } from "../api/client.js";
-import { ConfirmButton } from "../components/confirm_button.js";
+import { InlineConfirm } from "../components/inline_confirm.js";
 import { ErrorText } from "../components/error_text.js";
 import { PageHeader } from "../components/page_header.js";
 import { useApi } from "../hooks/use_api.js";
@@ -40,7 +40,7 @@ export default function AnalysisPage({ params }: PageProps) {
         <a href="#/analyses" class="btn">
           All analyses
         </a>
-        <ConfirmButton label="Delete" question="Delete this analysis, its script and its token?" onConfirm={remove} disabled={!analysis} />
+        <InlineConfirm label="Delete" question="Delete this analysis, its script and its token?" onConfirm={remove} disabled={!analysis} />
       </PageHeader>
       <ErrorText error={info.error} />
       {!analysis ? (

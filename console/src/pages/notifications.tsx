@@ -7,7 +7,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { NotificationInfo } from "../../../src/http/api_types.js";
 import { get } from "../api/client.js";
-import { ConfirmButton } from "../components/confirm_button.js";
+import { InlineConfirm } from "../components/inline_confirm.js";
 import { ErrorText } from "../components/error_text.js";
 import { LiveState } from "../components/live_state.js";
 import { isNotification, markAllRead, markRead, markUnread, removeNotification, unread, unreadCount } from "../components/notification_bell.js";
@@ -106,7 +106,7 @@ export default function Notifications() {
                 <button type="button" class="btn small" onClick={() => void setRead(n, !n.read)} aria-label={`${n.read ? "Mark unread" : "Mark read"}: “${n.title}”`}>
                   {n.read ? "Mark unread" : "Mark read"}
                 </button>
-                <ConfirmButton small label="Delete" question="Delete it?" ariaLabel={`Delete “${n.title}”`} onConfirm={() => remove(n)} />
+                <InlineConfirm small label="Delete" question="Delete it?" ariaLabel={`Delete “${n.title}”`} onConfirm={() => remove(n)} />
               </div>
             </li>
           ))}

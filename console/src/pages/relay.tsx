@@ -6,7 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { RelayJson } from "../../../src/http/api_types.js";
 import { del, get, post, put, seg } from "../api/client.js";
-import { ConfirmButton } from "../components/confirm_button.js";
+import { InlineConfirm } from "../components/inline_confirm.js";
 import { ErrorText } from "../components/error_text.js";
 import { PageHeader } from "../components/page_header.js";
 import { useApi } from "../hooks/use_api.js";
@@ -65,7 +65,7 @@ export default function RelayPage({ params }: PageProps) {
         <a href="#/relays" class="btn">
           All relays
         </a>
-        {!creating && <ConfirmButton label="Delete" question="Delete this relay and its queued downlink?" onConfirm={remove} disabled={!relay.data} />}
+        {!creating && <InlineConfirm label="Delete" question="Delete this relay and its queued downlink?" onConfirm={remove} disabled={!relay.data} />}
       </PageHeader>
       <ErrorText error={relay.error} />
       {draft && (

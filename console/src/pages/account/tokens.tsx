@@ -6,7 +6,7 @@
 import { useState } from "preact/hooks";
 import type { AccountTokenCreatedJson, AccountTokenJson } from "../../../../src/http/api_types.js";
 import { del, get, post, seg } from "../../api/client.js";
-import { ConfirmButton } from "../../components/confirm_button.js";
+import { InlineConfirm } from "../../components/inline_confirm.js";
 import { CopyButton } from "../../components/copy_button.js";
 import { ErrorText } from "../../components/error_text.js";
 import { useApi } from "../../hooks/use_api.js";
@@ -128,7 +128,7 @@ export default function TokensTab() {
                           Regenerate on its analysis
                         </a>
                       ) : (
-                        <ConfirmButton small label="Revoke" question="Revoke it now?" ariaLabel={`Revoke token “${t.name}”`} onConfirm={() => revoke(t)} />
+                        <InlineConfirm small label="Revoke" question="Revoke it now?" ariaLabel={`Revoke token “${t.name}”`} onConfirm={() => revoke(t)} />
                       )}
                     </td>
                   </tr>

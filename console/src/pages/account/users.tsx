@@ -5,7 +5,7 @@
 import { useState } from "preact/hooks";
 import type { UserJson } from "../../../../src/http/api_types.js";
 import { del, get, post, seg } from "../../api/client.js";
-import { ConfirmButton } from "../../components/confirm_button.js";
+import { InlineConfirm } from "../../components/inline_confirm.js";
 import { ErrorText } from "../../components/error_text.js";
 import { useApi } from "../../hooks/use_api.js";
 import { session } from "../../session.js";
@@ -73,7 +73,7 @@ export default function UsersTab() {
                     <td>{new Date(u.created_at).toLocaleDateString()}</td>
                     <td>{u.last_login ? new Date(u.last_login).toLocaleString() : "Never"}</td>
                     <td>
-                      <ConfirmButton
+                      <InlineConfirm
                         small
                         label="Remove"
                         question={u.id === me ? "Remove yourself? You will be signed out." : "Remove this user?"}

@@ -4,7 +4,7 @@
  */
 import { useState } from "preact/hooks";
 import { get, seg } from "../../api/client.js";
-import { ConfirmButton } from "../../components/confirm_button.js";
+import { InlineConfirm } from "../../components/inline_confirm.js";
 import { SecretText } from "../../components/secret_text.js";
 import type { AnalysisCardProps } from "../analysis.js";
 
@@ -26,7 +26,7 @@ export function TokenCard({ analysis, reload }: AnalysisCardProps) {
         </p>
       )}
       <div class="form-actions">
-        <ConfirmButton label="Regenerate token" question="Make a new token? The current one stops working at once." confirmLabel="Yes, regenerate" onConfirm={regenerate} />
+        <InlineConfirm label="Regenerate token" question="Make a new token? The current one stops working at once." confirmLabel="Yes, regenerate" onConfirm={regenerate} />
       </div>
     </section>
   );

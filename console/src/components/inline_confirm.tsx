@@ -5,9 +5,9 @@
  */
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorText } from "./error_text.js";
-import "../styles/confirm_button.css";
+import "../styles/inline_confirm.css";
 
-export interface ConfirmButtonProps {
+export interface InlineConfirmProps {
   /** The button's text ("Delete"). */
   label: string;
   /** What is asked ("Delete this relay?"). */
@@ -21,7 +21,7 @@ export interface ConfirmButtonProps {
   small?: boolean;
 }
 
-export function ConfirmButton(props: ConfirmButtonProps) {
+export function InlineConfirm(props: InlineConfirmProps) {
   const [asking, setAsking] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>(undefined);
