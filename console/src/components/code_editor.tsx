@@ -10,6 +10,7 @@ import { EditorState } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
 import { basicSetup } from "codemirror";
 import { useEffect, useRef } from "preact/hooks";
+import { codeHighlighting } from "./code_highlight.js";
 
 export interface CodeError {
   /** 1-based line; 0 or absent when the error has no position. */
@@ -49,6 +50,7 @@ export function CodeEditor(props: CodeEditorProps) {
         doc: props.value,
         extensions: [
           basicSetup,
+          codeHighlighting,
           props.language === "json" ? json() : javascript(),
           theme,
           EditorView.contentAttributes.of({ "aria-label": props.label }),
