@@ -53,7 +53,8 @@ export function CodeEditor(props: CodeEditorProps) {
           codeHighlighting,
           props.language === "json" ? json() : javascript(),
           theme,
-          EditorView.contentAttributes.of({ "aria-label": props.label }),
+          // tabindex: axe counts only tabindex'd or native controls as the keyboard's way into a scrolled region.
+          EditorView.contentAttributes.of({ "aria-label": props.label, tabindex: "0" }),
           EditorView.updateListener.of((update) => {
             if (update.docChanged) onChange.current(update.state.doc.toString());
           }),
