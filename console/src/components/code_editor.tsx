@@ -9,7 +9,7 @@ import { setDiagnostics, type Diagnostic } from "@codemirror/lint";
 import { EditorState } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
 import { basicSetup } from "codemirror";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import { codeHighlighting } from "./code_highlight.js";
 
 export interface CodeError {
@@ -42,6 +42,8 @@ export function CodeEditor(props: CodeEditorProps) {
   const view = useRef<EditorView | undefined>(undefined);
   const onChange = useRef(props.onChange);
   onChange.current = props.onChange;
+  /** The text this editor last reported: the parent handing it back is not a change from outside. */
+  const emitted = useRef(props.value);
 
   useEffect(() => {
     view.current = new EditorView({
@@ -56,7 +58,9 @@ export function CodeEditor(props: CodeEditorProps) {
           // tabindex: axe counts only tabindex'd or native controls as the keyboard's way into a scrolled region.
           EditorView.contentAttributes.of({ "aria-label": props.label, tabindex: "0" }),
           EditorView.updateListener.of((update) => {
-            if (update.docChanged) onChange.current(update.state.doc.toString());
+            if (!update.docChanged) return;
+            emitted.current = update.state.doc.toString();
+            onChange.current(emitted.current);
           }),
         ],
       }),
@@ -64,10 +68,15 @@ export function CodeEditor(props: CodeEditorProps) {
     return () => view.current?.destroy();
   }, []);
 
-  // A value set from outside (a loaded parser, a reset) replaces the text; typing does not loop back.
-  useEffect(() => {
+  // A value set from outside (a loaded parser, a reset) replaces the text; typing does not loop
+  // back. A layout effect, so it runs in the same task as the render: a passive effect runs
+  // after paint, when more typing may have changed the text, and would put the older value
+  // back, whose echo would then undo the newer one, forever (the page hangs).
+  useLayoutEffect(() => {
     const v = view.current;
-    if (v && v.state.doc.toString() !== props.value) v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: props.value } });
+    if (!v || props.value === emitted.current) return;
+    emitted.current = props.value;
+    if (v.state.doc.toString() !== props.value) v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: props.value } });
   }, [props.value]);
 
   useEffect(() => {
