@@ -68,7 +68,7 @@ export function RunCard({ analysis }: AnalysisCardProps) {
       <p class="hint" id="scope-hint">
         Scope: the JSON the script receives as <code>scope</code> (a trigger passes its records).
       </p>
-      <CodeEditor value={scope} onChange={setScope} language="json" label="Run scope (JSON)" minHeight="110px" />
+      <CodeEditor value={scope} onChange={setScope} language="json" label="Run scope (JSON)" minHeight="0" />
       <ErrorText error={error} />
       <p class="run-outcome" role="status">
         {outcome ?? ""}

@@ -107,7 +107,7 @@ export function ScriptCard({ analysis, reload }: AnalysisCardProps) {
       {code === undefined ? (
         !loadError && <p class="muted editor-placeholder" aria-busy="true">Loading the script…</p>
       ) : (
-        <CodeEditor value={code} onChange={setCode} language="javascript" label="Analysis script" minHeight="360px" />
+        <CodeEditor value={code} onChange={setCode} language="javascript" label="Analysis script" minHeight="0" />
       )}
     </section>
   );
