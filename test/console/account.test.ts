@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, Locator, Page } from "playwright-core";
 import { launchBrowser, openConsole, screenshot, seriousA11yViolations } from "../helpers/browser.js";
 import { signIn } from "../helpers/console_sign_in.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
@@ -131,16 +131,17 @@ describe("the account page", () => {
     await form.getByRole("alert").filter({ hasText: "current_password is not the user's password" }).waitFor();
 
     await form.getByLabel("Current password").fill(password);
-    await form.getByRole("button", { name: "Change password" }).click();
-    await form.getByText("Password changed.").waitFor();
+    // The wrong try is throttled like a failed sign-in: the API's 429 says to wait.
+    await untilNotThrottled(page, () => form.getByRole("button", { name: "Change password" }).click(), form.getByText("Password changed."));
     await screenshot(page, "account-password");
     assert.deepEqual(await seriousA11yViolations(page), []);
 
     await page.getByRole("button", { name: "Sign out" }).click();
     await login(page, email, password);
-    await page.getByRole("alert").filter({ hasText: "Wrong email or password" }).waitFor();
+    await untilNotThrottled(page, () => page.getByRole("button", { name: "Sign in" }).click(), page.getByRole("alert").filter({ hasText: "Wrong email or password" }));
     await login(page, email, "a brand new password");
-    await page.waitForURL(/#\/devices/);
+    await untilNotThrottled(page, () => page.getByRole("button", { name: "Sign in" }).click(), page.getByRole("heading", { name: "Devices" }));
+    assert.match(page.url(), /#\/devices/);
     assert.deepEqual(pageErrors, []);
     await context.close();
   });
@@ -149,6 +150,17 @@ describe("the account page", () => {
     await page.getByRole("heading", { name: "Sign in to Sluice" }).waitFor();
     await page.getByLabel("Email").fill(email);
     await page.getByLabel("Password").fill(password);
-    await page.getByRole("button", { name: "Sign in" }).click();
+  }
+
+  /** Submits until `done` shows, while the answer is the sign-in throttle's 429 (it names the wait). */
+  async function untilNotThrottled(page: Page, submit: () => Promise<void>, done: Locator): Promise<void> {
+    const throttled = page.getByRole("alert").filter({ hasText: "too many failed sign-ins" });
+    for (let i = 0; i < 20; i++) {
+      await submit();
+      await done.or(throttled).first().waitFor();
+      if (await done.isVisible()) return;
+      await page.waitForTimeout(400);
+    }
+    throw new Error("still throttled");
   }
 });

@@ -1,6 +1,9 @@
 import { useState } from "preact/hooks";
 
-/** Copies `text`; says so for two seconds. `label` names what is copied, for screen readers. */
+/**
+ * Copies `text`; says so for two seconds. `label` names what is copied, for screen readers; the
+ * accessible name starts with the visible word, whichever it shows (axe: label-content-name-mismatch).
+ */
 export function CopyButton({ text, label }: { text: string; label: string }) {
   const [copied, setCopied] = useState(false);
   const copy = async () => {
@@ -19,7 +22,7 @@ export function CopyButton({ text, label }: { text: string; label: string }) {
     setTimeout(() => setCopied(false), 2000);
   };
   return (
-    <button type="button" class="btn small" onClick={copy} aria-label={`Copy ${label}`}>
+    <button type="button" class="btn small" onClick={copy} aria-label={`${copied ? "Copied" : "Copy"} ${label}`}>
       {copied ? "Copied" : "Copy"}
     </button>
   );

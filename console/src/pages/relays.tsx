@@ -13,6 +13,7 @@ import { useApi } from "../hooks/use_api.js";
 import { channel } from "../live/sse.js";
 import "../styles/panels.css";
 import "../styles/relays.css";
+import { TableScroll } from "../components/table_scroll.js";
 
 export default function Relays() {
   const list = useApi((signal) => get<RelayJson[]>("/relay", undefined, signal), []);
@@ -54,7 +55,7 @@ export default function Relays() {
       ) : rows.length === 0 ? (
         <p class="muted">No relay yet.</p>
       ) : (
-        <div class="table-scroll">
+        <TableScroll label="Relays">
           <table class="grid relay-table">
             <caption class="visually-hidden">Relays and their connection state</caption>
             <thead>
@@ -95,7 +96,7 @@ export default function Relays() {
               ))}
             </tbody>
           </table>
-        </div>
+        </TableScroll>
       )}
     </section>
   );

@@ -10,6 +10,7 @@ import { InlineConfirm } from "../../components/inline_confirm.js";
 import { CopyButton } from "../../components/copy_button.js";
 import { ErrorText } from "../../components/error_text.js";
 import { useApi } from "../../hooks/use_api.js";
+import { TableScroll } from "../../components/table_scroll.js";
 
 const EXPIRIES = [
   { value: "never", label: "Never" },
@@ -97,7 +98,7 @@ export default function TokensTab() {
         <h2 id="tokens-title">Tokens</h2>
         <ErrorText error={list.error} />
         {list.data && (
-          <div class="table-scroll">
+          <TableScroll label="Account tokens">
             <table class="grid">
               <thead>
                 <tr>
@@ -135,7 +136,7 @@ export default function TokensTab() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </section>
     </div>

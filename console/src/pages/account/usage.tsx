@@ -8,6 +8,7 @@ import { get } from "../../api/client.js";
 import { BarChart, level, type Bar } from "../../components/bar_chart.js";
 import { ErrorText } from "../../components/error_text.js";
 import { useApi } from "../../hooks/use_api.js";
+import { TableScroll } from "../../components/table_scroll.js";
 
 interface Counter {
   label: string;
@@ -88,7 +89,7 @@ export default function UsageTab() {
                 ) : (
                   <p class="muted small">The {r.plan} plan sets no limit on these.</p>
                 )}
-                <UsageTable counters={g.counters} />
+                <UsageTable counters={g.counters} title={g.title} />
               </section>
             );
           })}
@@ -99,9 +100,9 @@ export default function UsageTab() {
   );
 }
 
-function UsageTable({ counters }: { counters: Counter[] }) {
+function UsageTable({ counters, title }: { counters: Counter[]; title: string }) {
   return (
-    <div class="table-scroll">
+    <TableScroll label={`${title} numbers`}>
       <table class="grid usage-table">
         <thead>
           <tr>
@@ -127,7 +128,7 @@ function UsageTable({ counters }: { counters: Counter[] }) {
           })}
         </tbody>
       </table>
-    </div>
+    </TableScroll>
   );
 }
 

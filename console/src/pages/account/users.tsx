@@ -9,6 +9,7 @@ import { InlineConfirm } from "../../components/inline_confirm.js";
 import { ErrorText } from "../../components/error_text.js";
 import { useApi } from "../../hooks/use_api.js";
 import { session } from "../../session.js";
+import { TableScroll } from "../../components/table_scroll.js";
 
 export default function UsersTab() {
   const list = useApi((signal) => get<UserJson[]>("/account/user", undefined, signal), []);
@@ -49,7 +50,7 @@ export default function UsersTab() {
         <h2 id="users-title">Users</h2>
         <ErrorText error={list.error} />
         {list.data && (
-          <div class="table-scroll">
+          <TableScroll label="Users of the account">
             <table class="grid">
               <thead>
                 <tr>
@@ -85,7 +86,7 @@ export default function UsersTab() {
                 ))}
               </tbody>
             </table>
-          </div>
+          </TableScroll>
         )}
       </section>
 
