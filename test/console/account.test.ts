@@ -27,6 +27,10 @@ describe("the account page", () => {
     // Some use to show: two devices (of the free plan's 10).
     await sluice.device();
     await sluice.device();
+    // And this month: 150 notifications (of 1 000).
+    for (let i = 0; i < 150; i++) {
+      await fetch(`${sluice.api}/notification`, { method: "POST", headers: { token: sluice.adminToken, "content-type": "application/json" }, body: JSON.stringify({ title: `n${i}`, message: "m" }) });
+    }
     for (const [name, width, dark] of [["account-usage-desktop", 1280, false], ["account-usage-phone-dark", 390, true]] as const) {
       const { page, context, foreignRequests, pageErrors } = await openConsole(browser, sluice.api, { width, height: 900, dark });
       await signIn(page, sluice);
