@@ -41,8 +41,10 @@ describe("the account page", () => {
       const devices = page.getByRole("row").filter({ has: page.getByRole("rowheader", { name: "Devices", exact: true }) });
       assert.deepEqual(await devices.getByRole("cell").allTextContents(), ["2", "10", "20%"]);
       await screenshot(page, name);
+      await page.getByRole("heading", { name: "Right now" }).scrollIntoViewIfNeeded();
+      await screenshot(page, `${name}-now`);
       // Neither the page nor the main area (which scrolls by itself) is wider than the screen.
-    const overflow = await page.evaluate(() => Math.max(...[document.documentElement, document.querySelector("main")!].map((e) => e.scrollWidth - e.clientWidth)));
+      const overflow = await page.evaluate(() => Math.max(...[document.documentElement, document.querySelector("main")!].map((e) => e.scrollWidth - e.clientWidth)));
       assert.equal(overflow, 0, `no horizontal scrolling at ${width} px`);
       assert.deepEqual(await seriousA11yViolations(page), []);
       // The chart's canvas draws something (not a blank box).
