@@ -70,6 +70,8 @@ export function BarChart({ bars, label }: { bars: Bar[]; label: string }) {
           {},
           {
             label: "share of the limit",
+            // No outline: uPlot uses the per-bar fills (disp.fill) only for bars of width 0.
+            width: 0,
             paths: uPlot.paths.bars!({
               size: [0.6, 72],
               disp: {
