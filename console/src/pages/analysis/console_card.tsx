@@ -114,7 +114,9 @@ export function ConsoleCard({ analysisId }: { analysisId: string }) {
               </button>
             </div>
           </div>
-          <pre class="console-full">{selected.message}</pre>
+          <pre class="console-full" tabIndex={0} aria-label="The whole console line">
+            {selected.message}
+          </pre>
         </div>
       )}
     </section>

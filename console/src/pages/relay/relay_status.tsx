@@ -84,7 +84,7 @@ export function RelayStatus({ relayId }: { relayId: string }) {
           {status.events.length === 0 ? (
             <p class="muted small">None yet.</p>
           ) : (
-            <ul class="relay-events" aria-label="Recent relay events, newest first">
+            <ul class="relay-events" aria-label="Recent relay events, newest first" tabIndex={0}>
               {status.events.map((e, i) => (
                 <li key={`${e.time}-${i}`}>
                   <time class="muted" dateTime={e.time}>
