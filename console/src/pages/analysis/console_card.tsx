@@ -114,7 +114,7 @@ export function ConsoleCard({ analysisId }: { analysisId: string }) {
               </button>
             </div>
           </div>
-          <pre class="console-full" tabIndex={0} aria-label="The whole console line">
+          <pre class="console-full" tabIndex={0} role="region" aria-label="The whole console line">
             {selected.message}
           </pre>
         </div>
