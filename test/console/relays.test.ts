@@ -61,6 +61,7 @@ describe("the relays pages", () => {
     assert.equal(await settings.getByLabel("Password", { exact: true }).inputValue(), "");
     assert.match((await settings.getByLabel("Password", { exact: true }).getAttribute("placeholder")) ?? "", /Stored/);
     assert.equal(await page.getByText(mosq.password).count(), 0);
+    await page.evaluate(() => document.querySelector("main")!.scrollTo(0, 0));
     await screenshot(page, "relay-connected");
     assert.deepEqual(await seriousA11yViolations(page), []);
 
@@ -107,6 +108,7 @@ describe("the relays pages", () => {
     assert.equal(stored.tls, true);
     assert.equal(stored.ca?.trim(), mosq.ca.trim());
     assert.equal(stored.password, "********", "the password was kept");
+    await page.evaluate(() => document.querySelector("main")!.scrollTo(0, 0));
     await screenshot(page, "relay-phone-dark");
     // Neither the page nor the main area (which scrolls by itself) is wider than the screen.
     const overflow = await page.evaluate(() => Math.max(...[document.documentElement, document.querySelector("main")!].map((e) => e.scrollWidth - e.clientWidth)));
