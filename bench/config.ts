@@ -32,11 +32,13 @@ export interface BenchConfig {
   ingestWindow: number;
   /** Relay scenario: devices, each with one QoS 1 publisher on the external Mosquitto. */
   relayDevices: number;
+  /** Devices scenario: devices in the account whose list is measured. */
+  listDevices: number;
   host: string;
   resultsPath: string;
 }
 
-export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest", "relay", "limits", "abuse"] as const;
+export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest", "relay", "limits", "abuse", "inspector", "devices"] as const;
 
 function num(name: string, fallback: number, min: number): number {
   const raw = process.env[name];
@@ -93,6 +95,7 @@ export function loadConfig(): BenchConfig {
     ingestDevices: Math.floor(num("BENCH_INGEST_DEVICES", 100, 1)),
     ingestWindow,
     relayDevices: Math.floor(num("BENCH_RELAY_DEVICES", 10, 1)),
+    listDevices: Math.floor(num("BENCH_LIST_DEVICES", 100_000, 100)),
     host: "127.0.0.1",
     resultsPath: process.env["BENCH_RESULTS"] ?? ".bench/results.json",
   };

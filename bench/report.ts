@@ -2,15 +2,19 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { PhaseResult } from "./load/protocol.js";
-import type { AbuseResult, BenchReport, IdleResult, IngestPhaseReport, IngestResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
+import type { AbuseResult, BenchReport, DevicesResult, IdleResult, IngestPhaseReport, IngestResult, InspectorLatencyResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
 
 /** The issue's absolute targets for Sluice. */
 export const P99_LIMIT_MS = 5;
+/** Issue 12: the devices page renders its first screen within a second at 100 000 devices. */
+export const DEVICES_RENDER_LIMIT_MS = 1000;
 export const IDLE_LIMIT_KB = 6;
 /** Committed records per second through an insert action, on the 2-core reference machine. */
 export const INGEST_RECORDS_PER_S = 50_000;
 /** Routing throughput with the pipeline configured (on other topics), relative to without. */
 export const ROUTING_WITH_PIPELINE_MIN = 0.9;
+/** Issue 12: publish → row in the console's Live Inspector, p99 at 100 messages/s. */
+export const INSPECTOR_P99_LIMIT_MS = 100;
 /** Relative spread we see between identical runs; used only to annotate near misses. */
 const NOISE = 0.05;
 
@@ -315,6 +319,22 @@ export function formatScenario(scenario: ScenarioReport): string {
       if (row.error !== undefined) out.push(`${r.slot}: ${row.name}: ERROR ${row.error}`);
     }
   }
+  for (const r of scenario.runs.filter((x) => x.result?.kind === "devices")) {
+    const res = r.result as DevicesResult;
+    out.push(`${r.slot}: ${res.devices.toLocaleString("en-US")} devices (inserted in ${res.insertMs === undefined ? "-" : Math.round(res.insertMs)} ms); GET /device over HTTP:`);
+    out.push(table(["query", "rows", "p50 ms", "p95 ms", "max ms"], res.queries.map((q) => [q.name, String(q.rows), q.p50Ms.toFixed(1), q.p95Ms.toFixed(1), q.maxMs.toFixed(1)])));
+    out.push(`${r.slot}: console devices page, navigation → 50 rows in Chromium: ${res.firstRenderMs.map((ms) => `${Math.round(ms)} ms`).join(", ") || "-"}`);
+  }
+  for (const r of scenario.runs.filter((x) => x.result?.kind === "inspector")) {
+    const res = r.result as InspectorLatencyResult;
+    const ms = (x: number | undefined): string => (x === undefined ? "-" : String(Math.round(x)));
+    out.push(
+      table(
+        ["msg/s", "seconds", "rows seen", "p50 ms", "p99 ms", "max ms", "long tasks", "longest ms"],
+        res.phases.map((p) => [String(p.rate), String(p.seconds), `${p.seen}/${p.sent}`, ms(p.p50Ms), ms(p.p99Ms), ms(p.maxMs), String(p.longTasks), p.longTasks > 0 ? ms(p.longestTaskMs) : "-"]),
+      ),
+    );
+  }
   for (const r of scenario.runs.filter((x) => x.result?.kind === "relay")) {
     const res = r.result as RelayResult;
     const c = res.check;
@@ -399,6 +419,27 @@ export function verdicts(report: BenchReport): Verdict[] {
         check: `${scenario.name}: every abuse measured beside the fan-in`,
         pass: result.rows.length > 0 && measured.length === result.rows.length,
         detail: `${measured.length} of ${result.rows.length}${worst ? `; lowest throughput ratio ${worst.throughputRatio!.toFixed(2)} (${worst.name})` : ""}`,
+      });
+    } else if (result.kind === "devices") {
+      const worst = result.firstRenderMs.length > 0 ? Math.max(...result.firstRenderMs) : undefined;
+      list.push({
+        check: `${scenario.name}: console devices page first render ≤ ${DEVICES_RENDER_LIMIT_MS} ms at ${result.devices.toLocaleString("en-US")} devices`,
+        pass: worst === undefined ? false : worst <= DEVICES_RENDER_LIMIT_MS,
+        detail: worst === undefined ? "not measured" : `slowest of ${result.firstRenderMs.length}: ${Math.round(worst)} ms; GET /device first page p95 ${result.queries[0]?.p95Ms.toFixed(1) ?? "-"} ms`,
+      });
+    } else if (result.kind === "inspector") {
+      const at = (rate: number) => result.phases.find((p) => p.rate === rate);
+      const p100 = at(100);
+      list.push({
+        check: `${scenario.name}: publish → row p99 ≤ ${INSPECTOR_P99_LIMIT_MS} ms at 100/s`,
+        pass: p100?.p99Ms === undefined ? false : p100.p99Ms <= INSPECTOR_P99_LIMIT_MS && p100.seen === p100.sent,
+        detail: p100?.p99Ms === undefined ? "not measured" : `${Math.round(p100.p99Ms)} ms (${p100.seen}/${p100.sent} rows seen)`,
+      });
+      const p1000 = at(1000);
+      list.push({
+        check: `${scenario.name}: no long task over 50 ms at 1 000/s`,
+        pass: p1000 === undefined ? false : p1000.longTasks === 0,
+        detail: p1000 === undefined ? "not measured" : p1000.longTasks === 0 ? "none" : `${p1000.longTasks}, longest ${Math.round(p1000.longestTaskMs)} ms`,
       });
     } else if (result.kind === "relay") {
       // No throughput target for the relay yet: the figure is reported; what is checked is that

@@ -169,7 +169,40 @@ export interface AbuseResult {
   rows: AbuseRow[];
 }
 
-export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult;
+/** The devices scenario: the list's API pages and the console's first render at many devices. */
+export interface DevicesResult {
+  kind: "devices";
+  devices: number;
+  /** Inserting them straight into SQLite, one transaction. */
+  insertMs?: number;
+  /** Each query the console makes, repeated: its time over HTTP from the bench process. */
+  queries: { name: string; rows: number; p50Ms: number; p95Ms: number; maxMs: number }[];
+  /** Navigation start → 50 rows in the console's devices page, in Chromium, each round a fresh page. */
+  firstRenderMs: number[];
+}
+
+/** One rate of the inspector scenario: publish → row in the console's Live Inspector. */
+export interface InspectorLatencyPhase {
+  /** Messages per second published (QoS 0, one device), for `seconds`. */
+  rate: number;
+  seconds: number;
+  sent: number;
+  /** Messages whose row the page added to its list. */
+  seen: number;
+  p50Ms?: number;
+  p99Ms?: number;
+  maxMs?: number;
+  /** Long tasks (> 50 ms, PerformanceObserver 'longtask') in the page during the phase and its drain. */
+  longTasks: number;
+  longestTaskMs: number;
+}
+
+export interface InspectorLatencyResult {
+  kind: "inspector";
+  phases: InspectorLatencyPhase[];
+}
+
+export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | InspectorLatencyResult | DevicesResult;
 
 export interface TargetRun {
   slot: string;

@@ -16,8 +16,8 @@ export interface RunningTarget {
   host: string;
   port: number;
   pid: number;
-  /** Sluice only: its HTTP API and the admin account's token, for scenarios that configure it. */
-  api?: { port: number; adminToken: string };
+  /** Sluice only: its HTTP API and the admin account's token, for scenarios that configure it; its data dir. */
+  api?: { port: number; adminToken: string; dataDir?: string };
   /** Why the process ended, or null while it runs. */
   exitReason(): string | null;
   /** Last few KiB of the broker's stdout/stderr, for error reports. */
@@ -219,6 +219,8 @@ async function startSluice(slot: TargetSlot, options: StartOptions): Promise<Run
     "0",
     "--http-port",
     "0",
+    "--https-port",
+    "0",
     "--allow-anonymous",
     "--log-level",
     "warn",
@@ -272,7 +274,7 @@ function sluiceApi(dataDir: string, httpPort: unknown): RunningTarget["api"] {
   const tokenFile = join(dataDir, "admin-token");
   if (typeof httpPort !== "number" || !existsSync(tokenFile)) return undefined;
   const adminToken = readFileSync(tokenFile, "utf8").trim();
-  return adminToken === "" ? undefined : { port: httpPort, adminToken };
+  return adminToken === "" ? undefined : { port: httpPort, adminToken, dataDir };
 }
 
 export function startTarget(slot: TargetSlot, options: StartOptions): Promise<RunningTarget> {

@@ -31,7 +31,17 @@ import { deviceSelfRoutes } from "./http/routes/device_self.js";
 import { inspectorRoutes, inspectorStreamRoutes } from "./http/routes/inspector.js";
 import { parserTestRoutes } from "./http/routes/parser_test.js";
 import { relayRoutes } from "./http/routes/relay.js";
-import { createHttpServer, registeredRoutes, type HttpRoute } from "./http/server.js";
+import type { MqttListenersJson } from "./http/api_types.js";
+import { createHttpServer, httpsServerOf, registeredRoutes, type HttpRoute } from "./http/server.js";
+import { loginRoutes } from "./http/routes/login.js";
+import { userRoutes } from "./http/routes/users.js";
+import { LoginThrottle } from "./identity/login_throttle.js";
+import { PasswordHasher } from "./identity/passwords.js";
+import { SessionService } from "./identity/sessions.js";
+import { prepareAdminSetup, removeSetupLink } from "./identity/setup_link.js";
+import { UserService } from "./identity/users.js";
+import { SqliteUserSessionRepository } from "./store/sqlite/user_sessions.js";
+import { SqliteUserRepository } from "./store/sqlite/users.js";
 import { EventHub } from "./events/hub.js";
 import { inspectorBrokerHooks } from "./inspector/broker_events.js";
 import { Inspector } from "./inspector/inspector.js";
@@ -56,7 +66,9 @@ import { RelayService } from "./relay/relay_service.js";
 import { RelaySecrets } from "./relay/secrets.js";
 import { TimerTriggers } from "./pipeline/triggers/timers.js";
 import { IsolateParserSandbox } from "./sandbox/isolate_parser_sandbox.js";
-import { IdentityService } from "./identity/service.js";
+import { IdentityService, type DevicePrincipal } from "./identity/service.js";
+import { LastInputs } from "./identity/last_input.js";
+import { DevicePresence } from "./identity/presence.js";
 import { FlappingGuard } from "./limits/flapping.js";
 import { httpAdmission } from "./limits/http_admission.js";
 import { LimitExceeded } from "./limits/errors.js";
@@ -68,7 +80,7 @@ import { crossedUsageAlerts, USAGE_SERVICE_OF, type UsageStep } from "./pipeline
 import { SqliteUsageRepository } from "./store/sqlite/usage.js";
 import { Broker } from "./mqtt/broker.js";
 import type { ClientInfo, Message } from "./mqtt/types.js";
-import { listenTcp } from "./mqtt/transports/tcp.js";
+import { listen, listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
 import { listenWebSocket } from "./mqtt/transports/websocket.js";
 import { refuseDebugSignal } from "./observability/debug_signal.js";
@@ -77,6 +89,7 @@ import { OutboundGuard } from "./outbound/guard.js";
 import { OwnListeners } from "./outbound/own_listeners.js";
 import { Metrics } from "./observability/metrics.js";
 import { privateDir, privateFile } from "./store/private_files.js";
+import { refuseSecondServer, writeServerPid } from "./store/server_pid.js";
 import { SqliteStore } from "./store/sqlite/index.js";
 import { SqliteAnalysisStore } from "./store/sqlite/analyses.js";
 import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
@@ -88,6 +101,7 @@ export interface Ports {
   ws: number;
   wss: number;
   http: number;
+  https: number;
 }
 
 export interface RunningServer {
@@ -99,6 +113,9 @@ export interface RunningServer {
   readonly logger: Logger;
   /** The admin account token, when this start created it. */
   readonly adminToken: string | undefined;
+  /** Users of accounts, and their sign-in sessions. */
+  readonly users: UserService;
+  readonly sessions: SessionService;
   /** Every HTTP API route, method and pattern (`/device/:id`). */
   readonly httpRoutes: readonly HttpRoute[];
   close(): Promise<void>;
@@ -109,9 +126,15 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // `sluice start` installs this first thing (cli/main.ts); here for every other way in.
   refuseDebugSignal((message) => logger.warn(message));
   const dataDir = resolve(config.dataDir);
+  // Before anything is touched: a second server on a live data dir would reap the first one's
+  // analyses as leftovers and remove its pid file (store/server_pid.ts).
+  refuseSecondServer(dataDir);
   // 0700 at every start: the dir holds the database, the admin token and the keys (store/private_files.ts).
   privateDir(dataDir);
   const store = new SqliteStore(dataDir);
+  // How `sluice restore` and another start know a server runs on this data dir: written once the
+  // database is open, which is what tells a live server from a reused pid (store/server_pid.ts).
+  const releasePid = writeServerPid(dataDir);
   const identity = new IdentityService(store.identity);
 
   const admin = await identity.bootstrapAdmin();
@@ -119,6 +142,22 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   if (admin) await writeFile(adminTokenPath, `${admin.token}\n`, { mode: 0o600 });
   // writeFile's mode applies only to a new file: an existing one (from an earlier start) is fixed here.
   const adminTokenFound = privateFile(adminTokenPath);
+  const adminAccountId = admin?.accountId ?? (await identity.listAccounts()).find((a) => a.admin)?.id;
+
+  // Users and their sign-in sessions (docs/accounts.md "Users", docs/security.md "Sessions").
+  const hasher = new PasswordHasher({ concurrency: config.users.hashConcurrency, queue: config.users.hashQueue });
+  hasher.prepare().catch((err) => logger.error({ err }, "preparing the password hasher failed"));
+  const sessions = new SessionService(
+    new SqliteUserSessionRepository(store.db),
+    { idleMs: config.sessions.idleSeconds * 1000, maxAgeMs: config.sessions.maxAgeSeconds * 1000, maxPerUser: config.sessions.maxPerUser },
+    // A session's id stands for a token id: its SSE streams end like a revoked token's.
+    (event) => identity.announceRevoked(event),
+  );
+  const users = new UserService(new SqliteUserRepository(store.db), hasher, sessions, {
+    maxPerAccount: config.users.maxPerAccount, setupLinkMs: config.users.setupLinkSeconds * 1000,
+  });
+  const loginThrottle = new LoginThrottle({ baseMs: config.login.failureDelayMs, maxMs: config.login.failureDelayMaxMs, maxTracked: config.login.maxTracked });
+  const setupLinkPath = join(dataDir, "setup-link");
 
   // Plans: every account's limits, in memory; monthly usage persists in SQLite.
   let usageAlerts: (accountId: string, step: UsageStep) => void = () => {};
@@ -153,6 +192,17 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     limits: { memoryMb: config.parsers.memoryMb, timeoutMs: config.parsers.timeoutMs },
   });
   const events = new EventHub();
+  // Devices' live state for their list and page: MQTT connections, and the last input.
+  const presence = new DevicePresence(events);
+  const lastInputs = new LastInputs({
+    write: (entries) => identity.setLastInputs(entries), sink: events,
+    onError: (err) => logger.error({ err }, "writing devices' last input failed"),
+  });
+  lastInputs.start();
+  const ingestHttp = (principal: DevicePrincipal, body: unknown) => {
+    lastInputs.record(principal.accountId, principal.deviceId);
+    return pipeline.fromHttp(principal, body);
+  };
   // Analyses reach the API they run against over HTTP; its port is known once it listens.
   let apiUrl = "";
   const analysisWorkspace = openAnalysisWorkspace(dataDir, config.analysis);
@@ -263,7 +313,15 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
       mqttAdmission({ limits, flapping, inspector }),
       inspectorBrokerHooks(inspector),
       deviceEvents.hooks(),
-      { published: (event) => pull.handle(event) ?? pipeline.published(event) },
+      presence.hooks(),
+      {
+        published: (event) => {
+          const p = event.client?.principal as { accountId?: string; deviceId?: string } | undefined;
+          // A will is the broker speaking for a device that is gone, not an input from it.
+          if (p?.accountId && p.deviceId && event.origin === "client") lastInputs.record(p.accountId, p.deviceId);
+          return pull.handle(event) ?? pipeline.published(event);
+        },
+      },
     ),
     logger: logger.child({ part: "mqtt" }),
     store: store.broker,
@@ -281,7 +339,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   relays = new RelayService({
     repo: new SqliteRelayRepository(store.db),
     secrets: relaySecrets.secrets,
-    ingest: (device, topic, payload, via) => pipeline.fromRelay(device, topic, payload, via),
+    ingest: (device, topic, payload, via) => {
+      lastInputs.record(device.accountId, device.id);
+      return pipeline.fromRelay(device, topic, payload, via);
+    },
     route: (accountId, m) => broker!.inject(accountId, made(m)),
     device: (accountId, deviceId) => devices.get(accountId, deviceId),
     inspector,
@@ -301,13 +362,17 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   if (tls.selfSigned) logger.info({ cert: tls.certPath }, "using a self-signed TLS certificate");
 
   const servers: Server[] = [];
+  let mqttListeners: MqttListenersJson | undefined;
   const http = await createHttpServer({
     identity, metrics, logger: logger.child({ part: "http" }),
+    sessions, tls,
     queryBounds: { maxBytes: config.http.maxQueryBytes, maxParameters: config.http.maxQueryParameters, maxDepth: config.http.maxQueryDepth },
     connectionBounds: config.http,
     maxResponseBytesInFlight: config.http.maxResponseBytesInFlight,
     corsOrigins: config.http.corsOrigins,
     admit: httpAdmission({ limits, identity, inspector }),
+    deviceState: { connected: (id) => presence.connected(id), pendingLastInput: (id) => lastInputs.pending(id) },
+    mqttListeners: () => mqttListeners,
     routes: {
       account: [
         accountRoutes({
@@ -321,7 +386,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         deadLetterRoutes({ actions, deadLetters }),
         notificationRoutes({ notifications }),
         accountDeviceDataRoutes({ identity, buckets }),
-        accountDataRoutes({ identity, buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
+        accountDataRoutes({ identity, buckets, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
         accountParamRoutes({ identity, params }),
         inspectorRoutes({ identity, inspector }),
         parserTestRoutes({ identity, sandbox, paramsOf }),
@@ -341,13 +406,15 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         }),
         relayRoutes({ relays }),
         profileRoutes({ identity, planOf: (accountId) => limits.planOf(accountId).name }),
+        userRoutes({ identity, users, throttle: loginThrottle }),
       ],
       device: [
-        dataRoutes({ buckets, ingest: (principal, body) => pipeline.fromHttp(principal, body), maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
+        dataRoutes({ buckets, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
         deviceParamRoutes({ params }),
       ],
       public: [
-        inspectorStreamRoutes({ identity, inspector, sse: { maxBufferedBytes: config.inspector.maxStreamBufferedBytes } }),
+        inspectorStreamRoutes({ identity, inspector, sessions, sse: { maxBufferedBytes: config.inspector.maxStreamBufferedBytes } }),
+        loginRoutes({ identity, users, sessions, throttle: loginThrottle, setupCompleted: () => removeSetupLink(setupLinkPath) }),
         deviceSelfRoutes({
           identity, metrics,
           async analysisInfo(token) {
@@ -358,6 +425,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         eventRoutes({
           hub: events,
           revocations: identity,
+          sessions,
           async resolveToken(token) {
             const principal = await identity.authenticateAccountToken(token);
             if (principal === undefined) return undefined;
@@ -376,17 +444,20 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     analysisWorkspace.dispose();
     await relays?.stop();
     await broker.stop();
+    await lastInputs.stop();
     await http.close();
     timers.stop();
     await webhooks.stop();
     mailer.close();
     await actions.stop();
     identity.stop();
+    sessions.stop();
     limits.stop();
     flapping.stop();
     await sandbox.close();
     await buckets.close();
     await store.close();
+    releasePid();
   };
   try {
     servers.push(await listening("MQTT", "mqtt-port", config.host, config.mqttPort, listenTcp(broker, config.host, config.mqttPort)));
@@ -394,6 +465,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     servers.push(await listening("MQTT over WebSocket", "ws-port", config.host, config.wsPort, listenWebSocket(broker, config.host, config.wsPort, config.wsPath)));
     servers.push(await listening("MQTT over secure WebSocket", "wss-port", config.host, config.wssPort, listenWebSocket(broker, config.host, config.wssPort, config.wsPath, tls)));
     await listening("HTTP API", "http-port", config.host, config.httpPort, http.listen({ host: config.host, port: config.httpPort }));
+    // The same app over TLS; listened here because Fastify listens only its own server.
+    servers.push(await listening("HTTPS API", "https-port", config.host, config.httpsPort, listen(httpsServerOf(http)!, config.host, config.httpsPort)));
   } catch (err) {
     await shutdown();
     throw err;
@@ -405,16 +478,26 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     ws: portOf(servers[2]!),
     wss: portOf(servers[3]!),
     http: portOf(http.server),
+    https: portOf(servers[4]!),
   };
   // The ports actually listened on (0 in the config means one chosen by the system).
   ownListeners.setPorts([ports.mqtt, ports.mqtts, ports.ws, ports.wss]);
+  mqttListeners = { tcp: ports.mqtt, tls: ports.mqtts, ws: ports.ws, wss: ports.wss, ws_path: config.wsPath };
   apiUrl = `http://${loopbackHost(config.host)}:${ports.http}`;
   await writeFile(join(dataDir, "ports.json"), `${JSON.stringify(ports)}\n`);
+  sessions.startExpiryWatch();
+  // The admin's first user and its setup link: the URL needs the port just bound.
+  if (adminAccountId !== undefined) {
+    await prepareAdminSetup({
+      users, adminAccountId, email: config.users.adminEmail, file: setupLinkPath, logger,
+      linkFor: (token) => `http://${loopbackHost(config.host)}:${ports.http}/#/setup/${token}`,
+    }).catch((err) => logger.error({ err }, "preparing the admin user's setup link failed"));
+  }
   logStartup(logger, { host: config.host, wsPath: config.wsPath, ports, dataDir, adminTokenPath, adminCreated: admin !== null, adminTokenFound });
 
   let closing: Promise<void> | undefined;
   return {
-    config, ports, broker, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http),
+    config, ports, broker, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
     close() {
       closing ??= shutdown();
       return closing;
@@ -432,7 +515,9 @@ function logStartup(logger: Logger, s: { host: string; wsPath: string; ports: Po
   const line = (label: string, urls: string[]) => logger.info({ urls }, `${label.padEnd(10)} ${urls.join("  ")}`);
   line("MQTT", [`mqtt://${host}:${s.ports.mqtt}`, `mqtts://${host}:${s.ports.mqtts}`]);
   line("WebSocket", [`ws://${host}:${s.ports.ws}${path}`, `wss://${host}:${s.ports.wss}${path}`]);
-  line("HTTP API", [`http://${host}:${s.ports.http}`]);
+  line("Console", [`http://${host}:${s.ports.http}/`, `https://${host}:${s.ports.https}/`]);
+  line("HTTP API", [`http://${host}:${s.ports.http}`, `https://${host}:${s.ports.https}`]);
+  line("API docs", [`http://${host}:${s.ports.http}/api/docs`]);
   if (s.adminTokenFound) logger.info({ path: s.adminTokenPath }, s.adminCreated ? `created the admin account; its token is in ${s.adminTokenPath}` : `admin token in ${s.adminTokenPath}`);
   else logger.warn({ path: s.adminTokenPath }, `no admin token file at ${s.adminTokenPath}: it was removed after the admin account was created`);
   // A wildcard host listens on every address, and the URLs above name the loopback one: say so.

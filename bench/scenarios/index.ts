@@ -1,12 +1,14 @@
 import { abuseScenario } from "./abuse.js";
+import { devicesScenario } from "./devices.js";
 import type { Scenario } from "./context.js";
 import { idleScenario } from "./idle.js";
 import { ingestScenario } from "./ingest.js";
+import { inspectorLatencyScenario } from "./inspector_latency.js";
 import { limitsScenario } from "./limits.js";
 import { relayScenario } from "./relay.js";
 import { throughputScenario, topologies } from "./throughput.js";
 
-export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario, abuseScenario];
+export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario, abuseScenario, inspectorLatencyScenario, devicesScenario];
 
 export function scenarioByName(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);

@@ -1,3 +1,5 @@
+import { resolve } from "node:path";
+import { loadConfig } from "../config/load.js";
 import { SluiceError } from "../errors.js";
 import { parseArgs, type ParsedArgs } from "./args.js";
 import type { TargetOptions } from "./local_server.js";
@@ -29,6 +31,28 @@ export function stringFlag(parsed: ParsedArgs, name: string): string | undefined
 
 export function targetOptions(parsed: ParsedArgs): TargetOptions {
   return { url: stringFlag(parsed, "url"), token: stringFlag(parsed, "token"), dataDir: stringFlag(parsed, "data-dir") };
+}
+
+/**
+ * Parses a command that works on the data dir itself (backup, restore): only `flags` and
+ * `switches` are known, not the HTTP ones every device/token command takes.
+ */
+export function parseLocalCommand(argv: string[], command: string, flags: readonly string[], switches: readonly string[] = []): ParsedArgs {
+  const parsed = parseArgs(argv, switches);
+  const allowed = new Set<string>([...flags, ...switches]);
+  for (const name of Object.keys(parsed.flags)) {
+    if (!allowed.has(name)) throw usageError(`${command}: unknown flag --${name}`);
+  }
+  return parsed;
+}
+
+/**
+ * The data dir and configuration as `sluice start` finds them with the same `--config` and
+ * `--data-dir` (and SLUICE_DATA_DIR, and the config file's `dataDir`), the dir made absolute.
+ */
+export function localConfig(parsed: ParsedArgs): ReturnType<typeof loadConfig> {
+  const config = loadConfig({ configFile: stringFlag(parsed, "config"), flags: { "data-dir": stringFlag(parsed, "data-dir") } });
+  return { ...config, dataDir: resolve(config.dataDir) };
 }
 
 export const wantsJson = (parsed: ParsedArgs): boolean => parsed.flags.json === true;

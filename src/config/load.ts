@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { SluiceError } from "../errors.js";
+import { isEmail } from "../identity/email.js";
 import { resolvePlans } from "../limits/plans.js";
 import { ConfigError } from "./errors.js";
 import { defaultConfig, LOG_FORMATS, type SluiceConfig } from "./schema.js";
@@ -15,6 +16,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
   "wss-port": "wssPort",
   "ws-path": "wsPath",
   "http-port": "httpPort",
+  "https-port": "httpsPort",
   "allow-anonymous": "allowAnonymous",
   "tls-cert": "tlsCert",
   "tls-key": "tlsKey",
@@ -30,7 +32,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
  * its default). Some keys have flags too, named `<section>-<key>`: `--smtp-host` =
  * `SLUICE_SMTP_HOST` = `smtp: { host }`.
  */
-const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline"] as const satisfies readonly (keyof SluiceConfig)[];
+const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline", "users", "sessions", "login"] as const satisfies readonly (keyof SluiceConfig)[];
 type Section = (typeof sections)[number];
 const sectionFlags: Record<string, [Section, string]> = {
   "smtp-host": ["smtp", "host"],
@@ -42,6 +44,7 @@ const sectionFlags: Record<string, [Section, string]> = {
   "smtp-from": ["smtp", "from"],
   "outbound-allow-private-targets": ["outbound", "allowPrivateTargets"],
   "http-cors-origins": ["http", "corsOrigins"],
+  "users-admin-email": ["users", "adminEmail"],
 };
 /** Counts where 0 would mean "never works" rather than "off". */
 const atLeastOne = [
@@ -50,6 +53,8 @@ const atLeastOne = [
   "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth", "http.maxConnections", "http.maxConnectionsPerAddress", "http.keepAliveTimeoutMs", "http.maxResponseBytesInFlight",
   "inspector.maxStreamsPerAccount", "inspector.maxStreamBufferedBytes", "inspector.maxTotalBytes", "inspector.maxDevices", "inspector.maxEventsPerDevice",
   "parsers.maxIsolates", "parsers.memoryMb", "parsers.timeoutMs", "data.maxPageBytes",
+  "users.setupLinkSeconds", "users.maxPerAccount", "users.hashConcurrency", "sessions.idleSeconds", "sessions.maxAgeSeconds", "sessions.maxPerUser",
+  "login.maxTracked",
 ];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;
@@ -227,6 +232,10 @@ export function loadConfig(options: LoadOptions = {}): SluiceConfig {
   const { headersTimeoutMs, requestTimeoutMs } = config.http;
   if (requestTimeoutMs > 0 && (headersTimeoutMs === 0 || headersTimeoutMs > requestTimeoutMs)) {
     throw new ConfigError(`http.headersTimeoutMs (${headersTimeoutMs}) must be between 1 and http.requestTimeoutMs (${requestTimeoutMs})`);
+  }
+  if (!isEmail(config.users.adminEmail)) throw new ConfigError(`users.adminEmail must be an email address, got ${JSON.stringify(config.users.adminEmail)}`);
+  if (config.login.failureDelayMaxMs < config.login.failureDelayMs) {
+    throw new ConfigError(`login.failureDelayMaxMs (${config.login.failureDelayMaxMs}) must be at least login.failureDelayMs (${config.login.failureDelayMs})`);
   }
   // isolated-vm refuses heaps under 8 MB.
   if (config.parsers.memoryMb < 8) throw new ConfigError("parsers.memoryMb must be at least 8");

@@ -91,6 +91,8 @@ export interface SluiceConfig {
   wssPort: number;
   wsPath: string;
   httpPort: number;
+  /** The same HTTP API over TLS (the MQTTS certificate and key). */
+  httpsPort: number;
   allowAnonymous: boolean;
   tlsCert?: string;
   tlsKey?: string;
@@ -133,6 +135,48 @@ export interface SluiceConfig {
   data: DataQueryLimits;
   /** Caches on the message path, in bytes. */
   pipeline: PipelineCacheLimits;
+  /** Users who sign in with an email and a password (docs/accounts.md, "Users"). */
+  users: UserSettings;
+  /** Sign-in sessions (the `sluice_session` cookie; docs/security.md, "Sessions"). */
+  sessions: SessionSettings;
+  /** Failed sign-ins, per address and per email (docs/security.md). */
+  login: LoginThrottleSettings;
+}
+
+export interface UserSettings {
+  /** Email of the admin account's first user, made on first start with a one-time setup link. */
+  adminEmail: string;
+  /** How long a setup link stays valid, seconds. */
+  setupLinkSeconds: number;
+  /** Users per account; one more is refused (403). */
+  maxPerAccount: number;
+  /**
+   * Password hashes (scrypt, 32 MiB and ~0.1 to 0.2 s of a libuv thread each) computed at once;
+   * others wait. Bounds the memory and the threads sign-ins may take.
+   */
+  hashConcurrency: number;
+  /** Password hashes waiting for a slot; one more is refused (503 BUSY). */
+  hashQueue: number;
+}
+
+export interface SessionSettings {
+  /** A session not used for this long ends, seconds. */
+  idleSeconds: number;
+  /** A session ends this long after its sign-in whatever its use, seconds (the cookie's Max-Age). */
+  maxAgeSeconds: number;
+  /** Sessions one user holds; a sign-in past it ends the user's oldest. */
+  maxPerUser: number;
+}
+
+export interface LoginThrottleSettings {
+  /**
+   * After a failed sign-in the same address, and the same email, may try again after this,
+   * doubled per recent failure and capped at `failureDelayMaxMs`; sooner is refused (429).
+   */
+  failureDelayMs: number;
+  failureDelayMaxMs: number;
+  /** Addresses and emails with failures remembered (each ~100 bytes); past it the oldest are forgotten. */
+  maxTracked: number;
 }
 
 /** Caches the message path reads instead of the store; each bounded in (approximate) bytes. */
@@ -338,6 +382,7 @@ export const defaultConfig: SluiceConfig = {
   wssPort: 8084,
   wsPath: "/mqtt",
   httpPort: 8080,
+  httpsPort: 8443,
   allowAnonymous: false,
   logLevel: "info",
   logFormat: "auto",
@@ -409,4 +454,7 @@ export const defaultConfig: SluiceConfig = {
   inspector: { maxStreamsPerAccount: 100, maxStreamBufferedBytes: 1024 * 1024, maxTotalBytes: 128 * 1024 * 1024, maxDevices: 10_000, maxEventsPerDevice: 500 },
   data: { maxSkip: 100_000, maxPageBytes: 8 * 1024 * 1024 },
   pipeline: { deviceCacheBytes: 64 * 1024 * 1024, paramCacheBytes: 32 * 1024 * 1024, actionTopicCacheBytes: 16 * 1024 * 1024 },
+  users: { adminEmail: "admin@localhost", setupLinkSeconds: 24 * 3600, maxPerAccount: 100, hashConcurrency: 2, hashQueue: 64 },
+  sessions: { idleSeconds: 7 * 24 * 3600, maxAgeSeconds: 30 * 24 * 3600, maxPerUser: 20 },
+  login: { failureDelayMs: 1000, failureDelayMaxMs: 60_000, maxTracked: 50_000 },
 };

@@ -4,22 +4,11 @@
  * TagoIO does (its docs show a location record with no `value` key at all). `details` adds
  * the deprecated aliases older clients read: `origin` (the device) and `serie` (the group).
  */
-import type { AggregateBucket, RecordValue, StoredRecord } from "./types.js";
+import type { AggregateBucketJson, DataRecordJson } from "../http/api_types.js";
+import type { AggregateBucket, StoredRecord } from "./types.js";
 
-export interface ApiRecord {
-  id: string;
-  device: string;
-  variable: string;
-  value?: RecordValue;
-  unit?: string;
-  group: string;
-  location?: { type: "Point"; coordinates: [number, number] };
-  metadata?: Record<string, unknown>;
-  time: string;
-  created_at: string;
-  origin?: string;
-  serie?: string;
-}
+/** The record's JSON, defined with the API's other shapes (the console reads it there). */
+export type ApiRecord = DataRecordJson;
 
 export function toApiRecord(record: StoredRecord, details = false): ApiRecord {
   const { value, unit, location, metadata } = record;
@@ -39,6 +28,6 @@ export function toApiRecord(record: StoredRecord, details = false): ApiRecord {
 }
 
 /** An aggregate bucket as a record without id: `time` is the interval's start. */
-export function toApiBucket(bucket: AggregateBucket, device: string): { device: string; variable: string; value: number; time: string } {
+export function toApiBucket(bucket: AggregateBucket, device: string): AggregateBucketJson {
   return { device, variable: bucket.variable, value: bucket.value, time: bucket.time.toISOString() };
 }

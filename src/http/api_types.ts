@@ -9,21 +9,20 @@ import type { InspectorEventKind } from "../inspector/types.js";
 export type { InspectorEventJson, InspectorEventKind };
 
 /** TagoIO's envelopes: the SDK reads `result` when `status` is true, else `message`. */
-export type Envelope<T> = { status: true; result: T } | { status: false; message: string };
+export type Envelope<T> = { status: true; result: T } | { status: false; message: string; result?: unknown };
 
 export interface TagJson {
   key: string;
   value: string;
 }
 
-/** A device as `GET /device/:id` answers (TagoIO's DeviceInfo; unknown fields kept as sent). */
-export interface DeviceJson {
+/** What a device's info and its list item share. */
+export interface DeviceFieldsJson {
   id: string;
   name: string;
   active: boolean;
   tags: TagJson[];
   profile: string;
-  bucket: { id: string; name: string };
   type: string;
   visible: boolean;
   description: string | null;
@@ -31,10 +30,18 @@ export interface DeviceJson {
   network: string | null;
   /** The parser, base64-encoded, or null when the device has none. */
   payload_decoder: string | null;
+  /** When the device last sent a message or data (ISO), or null when it never did. */
   last_input: string | null;
+  /** Sluice's: whether the device has a live MQTT connection now. */
+  connected: boolean;
   rpm: unknown;
   created_at: string;
   updated_at: string;
+}
+
+/** A device as `GET /device/:id` answers (TagoIO's DeviceInfo; unknown fields kept as sent). */
+export interface DeviceJson extends DeviceFieldsJson {
+  bucket: { id: string; name: string };
   [extra: string]: unknown;
 }
 
@@ -349,4 +356,311 @@ export interface AccountTokenCreatedJson {
   permission: "full" | "write" | "read";
   /** ISO date or "never". */
   expire_date: string;
+}
+
+// Devices: the list, tokens, params, live device events, how to connect (console: devices area)
+// ---------------------------------------------------------------------------------------------
+
+/** An item of `GET /device`: the info with `bucket` as the id; only `fields` (plus id, name, tags) when asked. */
+export interface DeviceListItemJson extends DeviceFieldsJson {
+  bucket: string;
+  [extra: string]: unknown;
+}
+
+/** `POST /device`'s answer: the new device and its first token (shown this once). */
+export interface DeviceCreatedJson {
+  device_id: string;
+  bucket_id: string;
+  token: string;
+}
+
+export type TokenPermission = "full" | "write" | "read";
+
+/** An item of `GET /device/token/:deviceId`: the token masked (`prefix-****`); `id` revokes it. */
+export interface DeviceTokenJson {
+  id: string;
+  token: string;
+  name: string;
+  permission: TokenPermission;
+  device_id: string;
+  serie_number: string | null;
+  /** ISO date, or "never". */
+  expire_time: string;
+  created_at: string;
+  last_authorization: string | null;
+  /** The analysis token that created it (revoked with it), or null. */
+  minted_by: string | null;
+}
+
+/** `POST /device/token`'s answer: the whole token, shown this once. */
+export interface DeviceTokenCreatedJson {
+  id: string;
+  token: string;
+  name: string;
+  permission: TokenPermission;
+  /** ISO date, or "never". */
+  expire_date: string;
+}
+
+/** A configuration param (`GET /device/:id/params`, `GET /device/params`). */
+export interface DeviceParamJson {
+  id: string;
+  key: string;
+  value: string;
+  /** Raised by the device once it has applied the param. */
+  sent: boolean;
+}
+
+/** `/events` channel `device_connection` (and `device_connection.<device id>`). */
+export interface DeviceConnectionEvent {
+  device_id: string;
+  connected: boolean;
+}
+
+/** `/events` channel `device_last_input` (and `device_last_input.<device id>`), at most once a second per device. */
+export interface DeviceLastInputEvent {
+  device_id: string;
+  last_input: string;
+}
+
+/** The MQTT listeners, as `GET /status` tells them (ports actually listened on). */
+export interface MqttListenersJson {
+  /** MQTT over TCP. */
+  tcp: number;
+  /** MQTT over TLS. */
+  tls: number;
+  /** MQTT over WebSocket, at `ws_path`. */
+  ws: number;
+  /** MQTT over secure WebSocket, at `ws_path`. */
+  wss: number;
+  ws_path: string;
+}
+
+/** `GET /status` (no token): which Sluice answers, and where devices connect. */
+export interface StatusJson {
+  name: "sluice";
+  version: string;
+  /** Absent until the listeners are up (and on an API started without a broker). */
+  mqtt?: MqttListenersJson;
+}
+
+// ---- Live Inspector and payload parser (console: pages/device/inspector.tsx, parser.tsx) ----
+
+/** A device's inspector switch: `GET /device/:id/inspector/state`, `PUT /device/:id/inspector`. */
+export interface InspectorSwitchJson {
+  device_id: string;
+  enabled: boolean;
+}
+
+/** One console line a parser wrote. */
+export interface ParserLogJson {
+  level: "log" | "debug" | "info" | "warn" | "error";
+  message: string;
+}
+
+/** `POST /device/:id/parser/test` when the parser ran: what it would store, its console, its time. */
+export interface ParserTestResultJson {
+  /** What `payload` held at the end (not yet validated as records). */
+  payload: unknown;
+  logs: ParserLogJson[];
+  duration_ms: number;
+}
+
+/**
+ * Why a parser run failed: it did not compile, threw, ran out of time or memory, its input or
+ * output was not acceptable (too deeply nested, not records). The sandbox uses this type too.
+ */
+export type ParserFailureKind = "compile" | "exception" | "timeout" | "memory" | "invalid_output" | "invalid_input";
+
+/** `result` of the 400 answer of `POST /device/:id/parser/test` when the parser failed. */
+export interface ParserTestFailureJson {
+  kind: ParserFailureKind;
+  logs: ParserLogJson[];
+  /** Line of the parser script where it failed (1-based): compile errors and exceptions. */
+  line?: number;
+}
+
+// ---- Data (a device's bucket) and actions: GET|PUT|DELETE /device/:id/data, /data_retention,
+// /action, /action/:id/dead_letters. The server's builders (data/api_record.ts,
+// pipeline/action_model.ts, routes/dead_letters.ts) return these types.
+
+/** A record's value as stored: text, number or boolean. */
+export type RecordValueJson = string | number | boolean;
+
+/**
+ * A record as `GET /data` and `GET /device/:id/data` answer it (the SDK's `Data`): optional
+ * fields are left out when the record has none, as TagoIO does; the location is a GeoJSON Point.
+ */
+export interface DataRecordJson {
+  id: string;
+  device: string;
+  variable: string;
+  value?: RecordValueJson;
+  unit?: string;
+  group: string;
+  location?: { type: "Point"; coordinates: [number, number] };
+  metadata?: Record<string, unknown>;
+  /** ISO 8601. */
+  time: string;
+  created_at: string;
+  /** With `details=true`: TagoIO's deprecated aliases of `device` and `group`. */
+  origin?: string;
+  serie?: string;
+}
+
+/** A record as `POST /data` and `POST /device/:id/data` take it (validated by the server: data/validate.ts). */
+export interface DataRecordInputJson {
+  variable: string;
+  value?: RecordValueJson | null;
+  unit?: string;
+  /** ISO 8601, "YYYY-MM-DD HH:mm:ss" (UTC) or epoch milliseconds; now when left out. */
+  time?: string | number;
+  group?: string;
+  location?: { lat: number; lng: number } | { type: "Point"; coordinates: [number, number] } | null;
+  metadata?: Record<string, unknown>;
+}
+
+/** An edit of `PUT /data` and `PUT /device/:id/data`: an absent field stays, `null` clears it; `variable` cannot change. */
+export interface DataRecordEditJson {
+  id: string;
+  value?: RecordValueJson | null;
+  unit?: string | null;
+  time?: string | number;
+  group?: string;
+  location?: { lat: number; lng: number } | null;
+  metadata?: Record<string, unknown> | null;
+}
+
+/** One bucket of `query=aggregate`: `time` is the interval's start. */
+export interface AggregateBucketJson {
+  device: string;
+  variable: string;
+  value: number;
+  time: string;
+}
+
+/** `GET|PUT /device/:id/data_retention`: keep records newer than `days` and at most the newest `records`; null = no bound. */
+export interface DataRetentionJson {
+  days: number | null;
+  records: number | null;
+}
+
+/** An item of any list asked for with `fields=id,name` (`/device`, `/analysis`, `/action`): the list API returns just those. */
+export interface NamedItemJson {
+  id: string;
+  name: string;
+}
+
+/** An action's trigger kind (TagoIO's action `type`). */
+export type TriggerKind = "mqtt_topic" | "condition" | "interval" | "schedule" | "usage_alert" | "mqtt_connect" | "mqtt_disconnect";
+
+/** mqtt_topic: a topic filter (wildcards allowed) for one device, or for every device with tag_key=tag_value. */
+export interface MqttTopicTrigger {
+  topic: string;
+  device?: string;
+  tag_key?: string;
+  tag_value?: string;
+}
+
+/** condition operators: less, greater, equal, different, between (with second_value), any value. */
+export type Conditional = "<" | ">" | "=" | "!" | "><" | "*";
+
+export interface ConditionTrigger {
+  device: string;
+  variable: string;
+  is: Conditional;
+  value: string;
+  second_value?: string;
+  value_type: "string" | "number" | "boolean" | "*";
+  /** A row that, when met, releases the lock (the action fires again only after it). */
+  unlock?: boolean;
+}
+
+export interface IntervalTrigger {
+  /** "5 minutes", "1 hour", "30 seconds", "2 days". */
+  interval: string;
+}
+
+export interface ScheduleTrigger {
+  cron: string;
+  timezone: string;
+}
+
+/** TagoIO's service names that Sluice's plans bound (usage alerts watch these). */
+export type UsageService = "data_records" | "analysis" | "push_notification" | "email" | "device";
+
+/** Fires when the account's use of a plan limit crosses `condition_value` percent. */
+export interface UsageAlertTrigger {
+  service_or_resource: UsageService;
+  /** `>`: once use goes above the share; `=`: once it reaches it. */
+  condition: "=" | ">";
+  condition_value: number;
+}
+
+/** mqtt_connect / mqtt_disconnect: one device, or every device with tag_key=tag_value. */
+export interface DeviceEventTrigger {
+  device?: string;
+  tag_key?: string;
+  tag_value?: string;
+}
+
+export type Trigger = MqttTopicTrigger | ConditionTrigger | IntervalTrigger | ScheduleTrigger | UsageAlertTrigger | DeviceEventTrigger;
+
+/** What an action does; `type` names a handler of the server's registry (pipeline/actions/). */
+export interface ActionParams {
+  type: string;
+  [key: string]: unknown;
+}
+
+/** An action as `GET /action` and `GET /action/:id` answer it (the SDK's ActionInfo). */
+export type ActionJson = {
+  id: string;
+  name: string;
+  active: boolean;
+  description: string | null;
+  tags: TagJson[];
+  type: TriggerKind;
+  trigger: Trigger[];
+  action: ActionParams;
+  lock: boolean;
+  trigger_when_unlock: boolean;
+  /** ISO 8601, or "never" (TagoIO's word). */
+  last_triggered: string;
+  profile: string;
+  created_at: string;
+  updated_at: string;
+};
+
+/** What `POST /action` and `PUT /action/:id` take (every field optional on PUT). */
+export interface ActionInputJson {
+  name?: string;
+  active?: boolean;
+  description?: string | null;
+  tags?: TagJson[];
+  type?: TriggerKind;
+  trigger?: Trigger[];
+  action?: ActionParams;
+  trigger_when_unlock?: boolean;
+  lock?: boolean;
+}
+
+/** `POST /action`'s answer: the new action's id. */
+export interface ActionCreatedJson {
+  action: string;
+}
+
+/** A webhook delivery that failed for good (`GET /action/:id/dead_letters`). */
+export interface DeadLetterJson {
+  id: string;
+  action: string;
+  device: string | null;
+  url: string;
+  /** The last HTTP status; null when the last attempt got no response. */
+  status: number | null;
+  attempts: number;
+  error: string;
+  /** The JSON body that was to be delivered (text when it was cut short). */
+  body: unknown;
+  first_attempt_at: string;
+  failed_at: string;
 }

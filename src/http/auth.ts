@@ -2,7 +2,9 @@ import type { FastifyRequest, onRequestAsyncHookHandler } from "fastify";
 import type { IncomingHttpHeaders } from "node:http";
 import { invalid, SluiceError, unauthorized } from "../errors.js";
 import type { AccountPrincipal, DevicePrincipal, IdentityService } from "../identity/service.js";
+import type { SessionPrincipal } from "../identity/sessions.js";
 import type { Metrics } from "../observability/metrics.js";
+import { CSRF_HEADER, sessionCookies } from "./session_cookie.js";
 
 /**
  * The token a request carries: TagoIO's `token` header (what the SDK sends), else
@@ -22,19 +24,72 @@ export function requestToken(headers: IncomingHttpHeaders): string | undefined {
 // augmentation is needed and a route that forgot the hook fails loudly instead of reading "".
 const accounts = new WeakMap<FastifyRequest, AccountPrincipal>();
 
-/** onRequest hook for account-token routes: rejects with 401 before the body is even read. */
-export function accountAuth(identity: IdentityService, metrics: Metrics): onRequestAsyncHookHandler {
+/** What resolves a `sluice_session` cookie value (identity/sessions.ts). */
+export interface SessionAuthenticator {
+  authenticate(token: string): Promise<SessionPrincipal | undefined>;
+}
+
+/** The live session among the request's `sluice_session` cookies, if any. */
+export async function sessionOfRequest(request: FastifyRequest, sessions: SessionAuthenticator | undefined): Promise<SessionPrincipal | undefined> {
+  if (!sessions) return undefined;
+  for (const value of sessionCookies(request.headers)) {
+    const session = await sessions.authenticate(value);
+    if (session) return session;
+  }
+  return undefined;
+}
+
+/**
+ * A signed-in session as an account principal: a full account token of its account, whose id
+ * is the session's (so `revoked` events naming the session end its streams).
+ */
+export function sessionPrincipal(session: SessionPrincipal): AccountPrincipal {
+  return {
+    accountId: session.accountId, tokenId: session.sessionId, permission: "full", expiresAt: session.expiresAt, analysisId: null,
+    session: { id: session.sessionId, userId: session.userId },
+  };
+}
+
+/**
+ * Who a request to the account API is. A token wins when one is sent (the `token` header or
+ * Authorization; with `streamQuery`, also `?token=`), valid or not; without one, the session
+ * cookie. `presented` says whether any credential came, for the message of a 401.
+ */
+export async function resolveAccount(
+  request: FastifyRequest, identity: IdentityService, sessions: SessionAuthenticator | undefined, streamQuery = false,
+): Promise<{ principal: AccountPrincipal | undefined; presented: boolean }> {
+  const token = streamQuery ? streamToken(request) : requestToken(request.headers);
+  if (token !== undefined) return { principal: await identity.authenticateAccountToken(token), presented: true };
+  const session = await sessionOfRequest(request, sessions);
+  if (session) return { principal: sessionPrincipal(session), presented: true };
+  return { principal: undefined, presented: sessions !== undefined && sessionCookies(request.headers).length > 0 };
+}
+
+/**
+ * A request authenticated by the session cookie changes nothing without `X-Sluice-Csrf: 1`
+ * (GET and HEAD excepted, so EventSource works): see session_cookie.ts.
+ */
+export function requireCsrfHeader(request: FastifyRequest): void {
+  if (request.method === "GET" || request.method === "HEAD") return;
+  const header = request.headers[CSRF_HEADER];
+  if ((Array.isArray(header) ? header[0] : header) !== "1") {
+    throw new SluiceError("CSRF", `a request signed in by cookie must carry the header X-Sluice-Csrf: 1 (GET and HEAD excepted)`, 403);
+  }
+}
+
+/**
+ * onRequest hook for account routes: rejects with 401 before the body is even read. An account
+ * token (header) or, without one, a signed-in session's cookie (`sessions`), which acts as a
+ * full account token of its account, CSRF header required.
+ */
+export function accountAuth(identity: IdentityService, metrics: Metrics, sessions?: SessionAuthenticator): onRequestAsyncHookHandler {
   return async (request) => {
-    const token = requestToken(request.headers);
-    if (token === undefined) {
-      metrics.authFailures.inc({ protocol: "http" });
-      throw unauthorized("Authorization denied: send an account token in the `token` header");
-    }
-    const principal = await identity.authenticateAccountToken(token);
+    const { principal, presented } = await resolveAccount(request, identity, sessions);
     if (principal === undefined) {
       metrics.authFailures.inc({ protocol: "http" });
-      throw unauthorized("Authorization denied");
+      throw unauthorized(presented ? "Authorization denied" : "Authorization denied: send an account token in the `token` header");
     }
+    if (principal.session) requireCsrfHeader(request);
     accounts.set(request, principal);
   };
 }

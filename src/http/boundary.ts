@@ -5,6 +5,7 @@
  * (`{ status: false, message }`), never a process exit: no request may kill the server.
  */
 import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer as createSecureServer, type Server as SecureServer } from "node:https";
 import type { Socket } from "node:net";
 import { PendingConnections } from "../mqtt/pending_connections.js";
 import type { FastifyError, FastifyReply, FastifyRequest } from "fastify";
@@ -47,18 +48,36 @@ export type HttpConnectionBounds = Pick<
 
 export const DEFAULT_CONNECTION_BOUNDS: HttpConnectionBounds = defaultConfig.http;
 
+/** What the HTTPS twin serves with: the MQTTS certificate and key (access/tls_material.ts). */
+export interface TlsPair {
+  cert: Buffer | string;
+  key: Buffer | string;
+}
+
+const secureTwins = new WeakMap<Server, SecureServer>();
+
+/** The HTTPS server `guardedServerFactory` built beside `server` (when given TLS material). */
+export function secureTwinOf(server: Server): SecureServer | undefined {
+  return secureTwins.get(server);
+}
+
 /**
  * Fastify's `serverFactory`: the server Fastify would build, with its handler guarded. Fastify
  * runs the router (and the query-string parser in it) synchronously inside the "request"
  * event, where a throw is an uncaught exception; the guard answers 500 instead and logs it.
  * Options are copied the way Fastify applies them to a server it builds itself, then the
  * connection bounds (`bounds`) applied over them.
+ *
+ * With `tls`, an HTTPS server is built too, on the same guarded handler (Fastify's routing: one
+ * app, one set of routes and hooks, two listeners), with the same options, bounds and client
+ * error answers; the open-connection caps count both servers' sockets together. Fastify
+ * listens and closes only the HTTP one: the caller listens the twin (`secureTwinOf`).
  */
-export function guardedServerFactory(logger: Logger, bounds: HttpConnectionBounds = DEFAULT_CONNECTION_BOUNDS) {
+export function guardedServerFactory(logger: Logger, bounds: HttpConnectionBounds = DEFAULT_CONNECTION_BOUNDS, tls?: TlsPair) {
   return (handler: (request: IncomingMessage, response: ServerResponse) => void, options: Record<string, unknown>): Server => {
     // Node's checks of headers and request timeouts run this often (30 s by default).
     const httpOptions = { ...((options.http ?? {}) as Parameters<typeof createServer>[0] & object), connectionsCheckingInterval: checkingInterval(bounds) };
-    const server = createServer(httpOptions, (request, response) => {
+    const guarded = (request: IncomingMessage, response: ServerResponse) => {
       try {
         handler(request, response);
       } catch (err) {
@@ -70,14 +89,33 @@ export function guardedServerFactory(logger: Logger, bounds: HttpConnectionBound
         const body = JSON.stringify(failure("Internal server error"));
         response.writeHead(500, { "content-type": "application/json; charset=utf-8", "content-length": Buffer.byteLength(body) }).end(body);
       }
-    });
-    if (typeof options.keepAliveTimeout === "number") server.keepAliveTimeout = options.keepAliveTimeout;
-    if (typeof options.requestTimeout === "number") server.requestTimeout = options.requestTimeout;
-    if (typeof options.connectionTimeout === "number") server.setTimeout(options.connectionTimeout);
-    if (typeof options.maxRequestsPerSocket === "number" && options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
-    boundConnections(server, bounds, logger);
+    };
+    const open = new PendingConnections(bounds.maxConnections, bounds.maxConnectionsPerAddress);
+    const server = createServer(httpOptions, guarded);
+    applyFastifyOptions(server, options);
+    boundConnections(server, bounds, logger, open);
+    if (tls) {
+      const secure = createSecureServer({ ...httpOptions, cert: tls.cert, key: tls.key }, guarded);
+      applyFastifyOptions(secure, options);
+      boundConnections(secure, bounds, logger, open);
+      // Fastify installs its clientErrorHandler on its own server only.
+      secure.on("clientError", clientErrorHandler(logger));
+      // A failed handshake (plain HTTP to the TLS port, a client refusing the certificate).
+      secure.on("tlsClientError", (err: Error & { code?: string }, socket: Socket) => {
+        logger.debug({ code: err.code }, "https handshake failed");
+        socket.destroy();
+      });
+      secureTwins.set(server, secure);
+    }
     return server;
   };
+}
+
+function applyFastifyOptions(server: Server | SecureServer, options: Record<string, unknown>): void {
+  if (typeof options.keepAliveTimeout === "number") server.keepAliveTimeout = options.keepAliveTimeout;
+  if (typeof options.requestTimeout === "number") server.requestTimeout = options.requestTimeout;
+  if (typeof options.connectionTimeout === "number") server.setTimeout(options.connectionTimeout);
+  if (typeof options.maxRequestsPerSocket === "number" && options.maxRequestsPerSocket > 0) server.maxRequestsPerSocket = options.maxRequestsPerSocket;
 }
 
 /**
@@ -96,7 +134,7 @@ function checkingInterval(bounds: HttpConnectionBounds): number {
   return Math.max(100, Math.min(1000, Math.floor(shortest / 2)));
 }
 
-function boundConnections(server: Server, bounds: HttpConnectionBounds, logger: Logger): void {
+function boundConnections(server: Server | SecureServer, bounds: HttpConnectionBounds, logger: Logger, open: PendingConnections): void {
   server.keepAliveTimeout = bounds.keepAliveTimeoutMs;
   // Socket inactivity, reads and writes alike: with no 'timeout' listener of ours Node destroys
   // the socket. A client that stops reading a large answer is cut here (SSE heartbeats keep a
@@ -107,8 +145,10 @@ function boundConnections(server: Server, bounds: HttpConnectionBounds, logger: 
   server.on("timeout", (socket: Socket) => socket.destroy());
   server.requestTimeout = bounds.requestTimeoutMs;
   server.headersTimeout = bounds.requestTimeoutMs > 0 ? Math.min(bounds.headersTimeoutMs, bounds.requestTimeoutMs) : bounds.headersTimeoutMs;
-  const open = new PendingConnections(bounds.maxConnections, bounds.maxConnectionsPerAddress);
-  const firstRequest = new WeakMap<Socket, NodeJS.Timeout>();
+  // By remote address and port: on the HTTPS server "connection" gives the TCP socket and a
+  // request the TLS socket over it, which report the same pair.
+  const firstRequest = new Map<string, NodeJS.Timeout>();
+  const keyOf = (socket: Socket) => `${socket.remoteAddress}|${socket.remotePort}`;
   server.on("connection", (socket: Socket) => {
     const address = socket.remoteAddress ?? "unknown";
     if (!open.admit(address)) {
@@ -117,21 +157,27 @@ function boundConnections(server: Server, bounds: HttpConnectionBounds, logger: 
       socket.destroy();
       return;
     }
+    const key = keyOf(socket);
     socket.once("close", () => {
       open.release(address);
-      clearTimeout(firstRequest.get(socket));
+      const timer = firstRequest.get(key);
+      if (timer) {
+        clearTimeout(timer);
+        firstRequest.delete(key);
+      }
     });
     if (bounds.headersTimeoutMs > 0) {
       const timer = setTimeout(() => socket.destroy(), bounds.headersTimeoutMs);
       timer.unref();
-      firstRequest.set(socket, timer);
+      firstRequest.set(key, timer);
     }
   });
   server.on("request", (request: IncomingMessage) => {
-    const timer = firstRequest.get(request.socket);
+    const key = keyOf(request.socket);
+    const timer = firstRequest.get(key);
     if (timer) {
       clearTimeout(timer);
-      firstRequest.delete(request.socket);
+      firstRequest.delete(key);
     }
   });
 }

@@ -58,8 +58,13 @@ export function applyListQuery(items: ApiItem[], query: ListQuery, options: { de
   const sign = direction === "desc" ? -1 : 1;
   if (!options.presorted || query.orderBy !== undefined) matching.sort((a, b) => compareValues(a[field], b[field], sign) || compareValues(a.id, b.id, 1));
   const start = (query.page - 1) * query.amount;
-  const fields = requestedFields(query.fields);
-  return matching.slice(start, start + query.amount).map((item) => (fields ? pick(item, fields, options.alwaysFields) : item));
+  return selectFields(matching.slice(start, start + query.amount), query.fields, options.alwaysFields);
+}
+
+/** Each item cut to the `fields` asked for plus `always`; whole when none are asked for. */
+export function selectFields(items: ApiItem[], fieldsQuery: string[] | undefined, always: readonly string[]): ApiItem[] {
+  const fields = requestedFields(fieldsQuery);
+  return fields ? items.map((item) => pick(item, fields, always)) : items;
 }
 
 /** `fields` may come as a list (`fields[0]=id`, repeated keys) or comma-separated (`fields=id,name`). */

@@ -36,6 +36,12 @@ const securitySchemes = {
     scheme: "bearer",
     description: "Either kind of token as `Authorization: Bearer <token>` (a bare `Authorization: <token>` works too).",
   },
+  sessionCookie: {
+    type: "apiKey",
+    in: "cookie",
+    name: "sluice_session",
+    description: "The session `POST /account/login` sets (the console's way in). Writes also need the header `X-Sluice-Csrf: 1` (docs/security.md).",
+  },
   tokenQuery: {
     type: "apiKey",
     in: "query",
@@ -50,17 +56,17 @@ const anyOf = (...schemes: Scheme[]): SecurityRequirement => schemes.map((scheme
 
 /** Who may call a route, by the slot it is registered in. */
 export const SECURITY = {
-  account: anyOf("accountToken", "bearer"),
+  account: anyOf("accountToken", "bearer", "sessionCookie"),
   device: anyOf("deviceToken", "bearer"),
   /** `GET /info`: a device token, or an analysis token (an account token). */
   deviceOrAnalysis: anyOf("deviceToken", "accountToken", "bearer"),
   /** SSE streams, which also take `?token=`. */
-  accountStream: anyOf("accountToken", "bearer", "tokenQuery"),
+  accountStream: anyOf("accountToken", "bearer", "sessionCookie", "tokenQuery"),
 };
 
 /** The resources, in the order the reference lists them; each route file tags its routes with one. */
 export const TAGS = {
-  server: { name: "Server", description: "Liveness and Prometheus metrics; no token." },
+  server: { name: "Server", description: "Liveness (with the MQTT listeners' ports) and Prometheus metrics; no token." },
   account: { name: "Account", description: "The account, its usage and plan; `/admin/*` for the admin account." },
   profile: { name: "Profile", description: "TagoIO's profile API: the account and its account tokens (docs/accounts.md)." },
   devices: { name: "Devices", description: "Devices of the account." },
@@ -75,7 +81,8 @@ export const TAGS = {
   analysisServices: { name: "Analysis services", description: "The services an analysis calls: console, MQTT, notification, email." },
   notifications: { name: "Notifications", description: "In-app notifications (docs/notifications.md)." },
   relays: { name: "Relays", description: "MQTT relays to other brokers (docs/relay.md)." },
-  events: { name: "Events", description: "Server-Sent Events: notifications, analysis triggers and consoles, live." },
+  events: { name: "Events", description: "Server-Sent Events: notifications, analysis triggers and consoles, devices' connections and inputs, live." },
+  users: { name: "Users and sign-in", description: "Signing in and out, first-run setup, the account's users and passwords (docs/accounts.md, docs/security.md)." },
 } as const;
 
 type Tag = (typeof TAGS)[keyof typeof TAGS]["name"];

@@ -2,7 +2,7 @@ import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, t
 import type { IdentityService } from "../identity/service.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
-import { accountAuth, accountOf, deviceAuth, deviceOf } from "./auth.js";
+import { accountAuth, accountOf, deviceAuth, deviceOf, type SessionAuthenticator } from "./auth.js";
 import { capBody, installBodyCap } from "./body_cap.js";
 import { consoleRoutes } from "./console.js";
 import { installCors } from "./cors.js";
@@ -10,10 +10,12 @@ import { installEnvelope } from "./envelope.js";
 import { documentRoutes, installOpenApi, SECURITY } from "./openapi.js";
 import { installResponseBudget } from "./response_budget.js";
 import { instrumentHttp } from "./http_metrics.js";
-import { clientErrorHandler, frameworkErrors, guardedServerFactory, type HttpConnectionBounds } from "./boundary.js";
+import type { Server as SecureServer } from "node:https";
+import { clientErrorHandler, frameworkErrors, guardedServerFactory, secureTwinOf, type HttpConnectionBounds, type TlsPair } from "./boundary.js";
 import { DEFAULT_QUERY_BOUNDS, queryRefusal, routerQueryParser, type QueryBounds } from "./query.js";
 import { redactUrl } from "./redact.js";
-import { deviceRoutes } from "./routes/device.js";
+import type { MqttListenersJson } from "./api_types.js";
+import { deviceRoutes, type DeviceLiveState } from "./routes/device.js";
 import { deviceTokenRoutes } from "./routes/device_token.js";
 import { metricsRoutes } from "./routes/metrics.js";
 import { packageVersion, statusRoutes } from "./routes/status.js";
@@ -28,8 +30,22 @@ export interface HttpServerDeps {
   queryBounds?: QueryBounds;
   /** Caps on open connections and timeouts of the HTTP port (config `http`; boundary.ts). */
   connectionBounds?: HttpConnectionBounds;
+  /**
+   * With a certificate and key, the same API is also served over HTTPS by a second server
+   * (`httpsServerOf`), which the caller listens on its own port.
+   */
+  tls?: TlsPair;
+  /**
+   * Sign-in sessions: without a token, account routes accept a signed-in session's cookie as a
+   * full account token of its account (http/auth.ts, docs/security.md "Sessions").
+   */
+  sessions?: SessionAuthenticator;
   /** Bytes of large answers being sent at once (config `http.maxResponseBytesInFlight`; response_budget.ts). */
   maxResponseBytesInFlight?: number;
+  /** Devices' live connection and unwritten last input, for `GET /device` and `/device/:id`. */
+  deviceState?: DeviceLiveState;
+  /** The MQTT listeners' ports, for `GET /status` (known once they listen). */
+  mqttListeners?: () => MqttListenersJson | undefined;
   /** Web origins allowed to call the API from a browser, `*` for any (config `http.corsOrigins`; cors.ts). None: no CORS. */
   corsOrigins?: readonly string[];
   /**
@@ -65,6 +81,11 @@ export function registeredRoutes(app: FastifyInstance): readonly HttpRoute[] {
   return routeLists.get(app) ?? [];
 }
 
+/** The HTTPS server serving `app` (built when `createHttpServer` got `tls`); the caller listens it. */
+export function httpsServerOf(app: FastifyInstance): SecureServer | undefined {
+  return secureTwinOf(app.server);
+}
+
 /** Builds Sluice's TagoIO-compatible REST API; the caller decides where it listens. */
 export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyInstance> {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_BODY_LIMIT;
@@ -79,7 +100,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
     // router all answer in the envelope (boundary.ts).
     frameworkErrors,
     clientErrorHandler: clientErrorHandler(deps.logger),
-    serverFactory: guardedServerFactory(deps.logger, deps.connectionBounds),
+    serverFactory: guardedServerFactory(deps.logger, deps.connectionBounds, deps.tls),
   });
 
   const routes: HttpRoute[] = [];
@@ -108,11 +129,11 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   // Before every route, so the reference sees them all (openapi.ts); public, outside both slots.
   await installOpenApi(app, packageVersion());
   await app.register(consoleRoutes(deps.consoleDir));
-  await app.register(statusRoutes());
+  await app.register(statusRoutes(deps));
   await app.register(metricsRoutes(deps));
   await app.register(async (account) => {
     documentRoutes(account, { security: SECURITY.account });
-    account.addHook("onRequest", accountAuth(deps.identity, deps.metrics));
+    account.addHook("onRequest", accountAuth(deps.identity, deps.metrics, deps.sessions));
     if (deps.admit) account.addHook("onRequest", async (request) => admitted(request, await deps.admit!(request, accountOf(request))));
     installBodyCap(account);
     await account.register(deviceRoutes(deps));

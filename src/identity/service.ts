@@ -1,6 +1,6 @@
 import { EventEmitter } from "node:events";
 import { invalid, notFound, SluiceError, unauthorized } from "../errors.js";
-import type { AccountRow, AccountTokenRow, DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../store/types.js";
+import type { AccountRow, AccountTokenRow, DeviceListQuery, DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../store/types.js";
 import { generateId, generateToken, hashToken } from "./tokens.js";
 
 /** What a valid device token proves about its bearer. */
@@ -20,6 +20,11 @@ export interface AccountPrincipal {
   expiresAt: Date | null;
   /** Set when the token is an analysis's token. */
   analysisId: string | null;
+  /**
+   * Set when the request is signed in by a session cookie rather than a token: `tokenId` is
+   * then the session's id (http/auth.ts).
+   */
+  session?: { id: string; userId: string };
 }
 
 /**
@@ -201,8 +206,14 @@ export class IdentityService extends EventEmitter {
     return this.repo.countDevices(accountId);
   }
 
-  listDevices(accountId: string, page: { limit: number; offset: number; name?: string }): Promise<DeviceRow[]> {
-    return this.repo.listDevices(accountId, page);
+  /** One page of the account's devices, filtered and ordered by the store (`DeviceListQuery`). */
+  listDevices(accountId: string, query: DeviceListQuery): Promise<DeviceRow[]> {
+    return this.repo.listDevices(accountId, query);
+  }
+
+  /** Raises devices' last input (identity/last_input.ts writes its batches through here). */
+  setLastInputs(entries: readonly (readonly [deviceId: string, at: number])[]): Promise<void> {
+    return this.repo.setLastInputs(entries);
   }
 
   async updateDevice(accountId: string, id: string, patch: Partial<NewDevice>): Promise<DeviceRow> {

@@ -27,9 +27,13 @@ export function inspectorBrokerHooks(inspector: InspectorSink): Pick<BrokerHooks
         clientId: client.clientId, transport: client.transport, remoteAddress: client.remoteAddress, sessionPresent: present,
       });
     },
-    clientDisconnected(client, reason) {
+    clientDisconnected(client, reason, reasonCode) {
       const d = watched(client);
-      if (d) inspector.record(d, "disconnect", `${client.clientId} disconnected: ${reason}`, { clientId: client.clientId, reason });
+      // The client's own DISCONNECT already names its code in `reason`; the server's do not.
+      const code = reasonCode === undefined || reason.includes("(reason 0x") ? "" : ` (reason 0x${reasonCode.toString(16).padStart(2, "0")})`;
+      if (d) inspector.record(d, "disconnect", `${client.clientId} disconnected: ${reason}${code}`, {
+        clientId: client.clientId, reason, ...(reasonCode === undefined ? {} : { reasonCode }),
+      });
     },
     subscribed(client, subscriptions) {
       const d = watched(client);

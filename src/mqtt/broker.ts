@@ -174,7 +174,7 @@ export class Broker {
     this.connections.delete(conn);
     if (conn.client && conn.session) {
       this.logger.debug({ clientId: conn.client.clientId, reason: conn.closeReason }, "client disconnected");
-      this.hooks.clientDisconnected?.(conn.client, conn.closeReason ?? "closed");
+      this.hooks.clientDisconnected?.(conn.client, conn.closeReason ?? "closed", conn.closeReasonCode);
     }
     this.sessions.detach(conn);
   }

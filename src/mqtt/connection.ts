@@ -64,6 +64,8 @@ export class Connection implements PacketSink {
   heldQos2: Set<number> | undefined;
   /** Why the connection ended, for logs and the session's will. */
   closeReason: string | undefined;
+  /** The reason code that ended it, when one was sent or received (a DISCONNECT's, a refused CONNACK's). */
+  closeReasonCode: number | undefined;
   /** True when the client ended with a normal DISCONNECT (no will). */
   graceful = false;
 
@@ -390,6 +392,7 @@ export class Connection implements PacketSink {
   disconnect(reasonCode: number, reason: string): void {
     if (this.state === "closed") return;
     this.closeReason = reason;
+    this.closeReasonCode = reasonCode;
     this.broker.logger.debug({ clientId: this.client?.clientId, reasonCode, reason }, "closing connection");
     if (this.protocolVersion === 5 && this.state === "connected") {
       const properties = this.requestProblemInformation ? { reasonString: reason } : undefined;

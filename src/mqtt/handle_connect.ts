@@ -176,6 +176,7 @@ function sessionBoundExceeded(limits: MqttLimits, counts: { namespace: number; o
 function refuse(conn: Connection, reasonCode: number, reason: string): void {
   if (conn.state === "closed") return;
   conn.closeReason = reason;
+  conn.closeReasonCode = reasonCode;
   if (conn.protocolVersion === 5) {
     const properties = conn.requestProblemInformation ? { reasonString: reason } : undefined;
     conn.send({ cmd: "connack", reasonCode, sessionPresent: false, properties });

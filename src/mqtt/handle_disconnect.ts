@@ -16,5 +16,6 @@ export function handleDisconnect(conn: Connection, packet: IDisconnectPacket): v
   // Only a normal disconnection (0x00) discards the will (§3.1.2.5, §3.14.4); 0x04 and error codes publish it.
   conn.graceful = (packet.reasonCode ?? 0) === RC.SUCCESS;
   conn.closeReason = `client disconnected (reason 0x${(packet.reasonCode ?? 0).toString(16)})`;
+  conn.closeReasonCode = packet.reasonCode ?? 0;
   conn.end();
 }

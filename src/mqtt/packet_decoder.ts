@@ -26,6 +26,15 @@ let sink: PacketSink | undefined;
 /** The bytes being decoded: whole packets, so a packet's bytes are still here when it is emitted. */
 let input: Buffer | undefined;
 parser.on("packet", (packet: Packet) => {
+  // mqtt-packet bounds strings and binary data by the packet, but not bytes, two- and four-byte
+  // integers nor variable integers: a property section that claims more than the packet holds
+  // reads those from the next packet's bytes, and the packet would be taken with values that are
+  // not its own (a Payload Format Indicator, a Topic Alias...). Its read offset, still that of
+  // the packet just parsed, says so: the packet is malformed (§2.2.2.1, 0x81).
+  if (state._pos > packet.length!) {
+    sink!.onMalformed(`${packet.cmd}: its properties run past the end of the packet`);
+    return;
+  }
   // mqtt-packet reads the Payload Format Indicator as a boolean; a nonzero one (rare, and never
   // on a PUBLISH without properties) is read again from the bytes, to tell a 1 from a 2.
   if (packet.cmd === "publish" && packet.properties?.payloadFormatIndicator !== undefined && packet.properties.payloadFormatIndicator !== false) {

@@ -20,13 +20,16 @@ export function inboundInFlight(conn: Connection): number {
 /**
  * 5.0: one more QoS 1/2 PUBLISH while the window is full is refused with DISCONNECT 0x93
  * (§3.3.4). A QoS 2 PUBLISH reusing an id this connection already counts is a resend of that
- * message, not one more. 3.1.1 is never told the limit, so it is never disconnected for it
+ * message, not one more, as long as the session still owns that message (no PUBREL yet): once
+ * its PUBREL came, even early, while its PUBREC is still held, the same id names a new message,
+ * which is routed and counts. 3.1.1 is never told the limit, so it is never disconnected for it
  * (see `holdAck`).
  */
 export function checkReceiveMaximum(conn: Connection, qos: 1 | 2, id: number): void {
   const max = conn.broker.limits.receiveMaximum;
   if (conn.protocolVersion !== 5 || inboundInFlight(conn) < max) return;
-  if (qos === 2 && (conn.heldQos2?.has(id) || conn.awaitingPubrel?.has(id))) return;
+  const resend = qos === 2 && conn.session!.incomingQos2.has(id) && (conn.heldQos2?.has(id) || conn.awaitingPubrel?.has(id));
+  if (resend) return;
   throw new ProtocolViolation(RC.RECEIVE_MAXIMUM_EXCEEDED, `more than ${max} QoS 1/2 messages not acknowledged (PUBACK) or completed (PUBCOMP)`);
 }
 

@@ -128,7 +128,8 @@ export interface BrokerHooks {
 
   /** Observers: told what happened, with no say in it (e.g. the live inspector). */
   clientConnected?(client: ClientInfo, sessionPresent: boolean): void;
-  clientDisconnected?(client: ClientInfo, reason: string): void;
+  /** `reasonCode`: the MQTT reason code that ended the connection, when there was one (none for a dropped socket). */
+  clientDisconnected?(client: ClientInfo, reason: string, reasonCode?: number): void;
   subscribed?(client: ClientInfo, subscriptions: { filter: string; qos: QoS; reasonCode: number }[]): void;
   unsubscribed?(client: ClientInfo, filters: string[]): void;
   /** Called for every PUBLISH sent to a client: keep it cheap. */

@@ -1,6 +1,7 @@
 import { pino, type DestinationStream, type Logger } from "pino";
 import pretty from "pino-pretty";
 import type { LogFormat } from "../config/schema.js";
+import { redactUrl } from "../http/redact.js";
 import { colorWanted, printable } from "./terminal.js";
 
 export type { Logger };
@@ -26,7 +27,10 @@ export function resolveLogFormat(format: LogFormat, stdout: { isTTY?: boolean } 
 
 export function createLogger(level: string, options: LoggerOptions = {}): Logger {
   const stdout = options.stdout ?? process.stdout;
-  const base = { level, base: undefined, redact: { paths: REDACT, censor: "***" } };
+  // A field named `url` may be an account's webhook URL (`?token=...`, `user:password@`): masked
+  // as request URLs are, whoever logs it.
+  const serializers = { url: (url: unknown) => (typeof url === "string" ? redactUrl(url) : url) };
+  const base = { level, base: undefined, redact: { paths: REDACT, censor: "***" }, serializers };
   if (resolveLogFormat(options.format ?? "auto", stdout) === "json") {
     return pino({ ...base, timestamp: pino.stdTimeFunctions.isoTime }, options.stdout);
   }

@@ -3,10 +3,11 @@
 /**
  * Text that came from outside (device summaries, client ids, topics, log messages): escape
  * control characters, so it cannot move the cursor, retitle the terminal or hide text behind
- * bidirectional overrides, and so one event stays one line.
+ * bidirectional overrides and marks, and so one event stays one line: U+2028 and U+2029 (line
+ * and paragraph separators) end a line for editors, `less` and Python's `splitlines` alike.
  */
 export function printable(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]/g, (c) => {
     if (c === "\n") return "\\n";
     if (c === "\r") return "\\r";
     if (c === "\t") return "\\t";

@@ -2,69 +2,20 @@ import { CronExpressionParser } from "cron-parser";
 import { parseDuration } from "../data/dates.js";
 import { invalid } from "../errors.js";
 import { isValidTopicFilter } from "../mqtt/topics.js";
+import type {
+  ActionJson, ActionParams, Conditional, ConditionTrigger, DeviceEventTrigger, IntervalTrigger, MqttTopicTrigger, ScheduleTrigger, Trigger,
+  TriggerKind, UsageAlertTrigger, UsageService,
+} from "../http/api_types.js";
 
-/** An action's trigger kind (TagoIO's action `type`). */
-export type TriggerKind = "mqtt_topic" | "condition" | "interval" | "schedule" | "usage_alert" | "mqtt_connect" | "mqtt_disconnect";
-
-export interface MqttTopicTrigger {
-  /** A topic filter, wildcards allowed. */
-  topic: string;
-  /** One device, or every device carrying tag_key=tag_value. */
-  device?: string;
-  tag_key?: string;
-  tag_value?: string;
-}
-
-export type Conditional = "<" | ">" | "=" | "!" | "><" | "*";
-
-export interface ConditionTrigger {
-  device: string;
-  variable: string;
-  is: Conditional;
-  value: string;
-  second_value?: string;
-  value_type: "string" | "number" | "boolean" | "*";
-  /** A row that, when met, releases the lock (fires again only after it). */
-  unlock?: boolean;
-}
-
-export interface IntervalTrigger {
-  /** "5 minutes", "1 hour", "30 seconds", "2 days". */
-  interval: string;
-}
-
-export interface ScheduleTrigger {
-  cron: string;
-  timezone: string;
-}
-
-/** Fires when the account's use of a plan limit crosses `condition_value` percent. */
-export interface UsageAlertTrigger {
-  service_or_resource: UsageService;
-  /** `>`: once use goes above the share; `=`: once it reaches it. */
-  condition: "=" | ">";
-  condition_value: number;
-}
+// The trigger rows and the action's params are part of the API's JSON: defined once, in
+// api_types.ts (which the console reads too), and used here.
+export type {
+  ActionParams, Conditional, ConditionTrigger, DeviceEventTrigger, IntervalTrigger, MqttTopicTrigger, ScheduleTrigger, Trigger, TriggerKind,
+  UsageAlertTrigger, UsageService,
+};
 
 /** TagoIO's service names that Sluice's plans bound (usage alerts watch these). */
-export const USAGE_SERVICES = ["data_records", "analysis", "push_notification", "email", "device"] as const;
-export type UsageService = (typeof USAGE_SERVICES)[number];
-
-/** mqtt_connect / mqtt_disconnect: a device's MQTT client connects or disconnects. */
-export interface DeviceEventTrigger {
-  /** One device, or every device carrying tag_key=tag_value. */
-  device?: string;
-  tag_key?: string;
-  tag_value?: string;
-}
-
-export type Trigger = MqttTopicTrigger | ConditionTrigger | IntervalTrigger | ScheduleTrigger | UsageAlertTrigger | DeviceEventTrigger;
-
-/** What an action does; `type` selects a handler in the registry (pipeline/actions/). */
-export interface ActionParams {
-  type: string;
-  [key: string]: unknown;
-}
+export const USAGE_SERVICES = ["data_records", "analysis", "push_notification", "email", "device"] as const satisfies readonly UsageService[];
 
 export interface Action {
   id: string;
@@ -166,7 +117,7 @@ export function validateKind(kind: unknown): TriggerKind {
 }
 
 /** The SDK's ActionInfo shape. */
-export function actionInfo(a: Action): Record<string, unknown> {
+export function actionInfo(a: Action): ActionJson {
   return {
     id: a.id, name: a.name, active: a.active, description: a.description, tags: a.tags, type: a.type,
     trigger: a.trigger, action: a.action, lock: a.lock, trigger_when_unlock: a.trigger_when_unlock,

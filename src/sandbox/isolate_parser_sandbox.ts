@@ -3,6 +3,7 @@ import { invalid } from "../errors.js";
 import { DeviceIsolate, type RunInput, type RunOutcome } from "./device_isolate.js";
 import { sandboxClosed } from "./failure.js";
 import { LoopBudget } from "./loop_budget.js";
+import { jsonNestedDeeperThan, MAX_NESTING, parserInputJson } from "./nesting.js";
 import { bufferScript, dayjsScripts, preludeScript, type IsolateSource } from "./parser_globals.js";
 import { ParserError, type ParserLimits, type ParserRunInput, type ParserRunResult, type ParserSandbox } from "./types.js";
 
@@ -112,7 +113,7 @@ export class IsolateParserSandbox implements ParserSandbox {
     if (script.length > this.maxScriptChars) throw new ParserError("compile", `The parser script is longer than ${this.maxScriptChars} characters`);
     // Serialized here, once: the isolate parses it into `payload` and again into `raw_payload`,
     // which makes both deep copies that share nothing with the caller or with each other.
-    const payloadJson = JSON.stringify(input.payload);
+    const payloadJson = parserInputJson(input.payload);
     const deviceJson = JSON.stringify(input.device);
 
     const slot = this.slotOf(input.device.id);
@@ -223,6 +224,9 @@ export class IsolateParserSandbox implements ParserSandbox {
     const { json, logs } = outcome;
     if (Buffer.byteLength(json) > this.maxOutputBytes) {
       return run.reject(new ParserError("invalid_output", `payload is larger than ${this.maxOutputBytes} bytes as JSON`, logs));
+    }
+    if (jsonNestedDeeperThan(json, MAX_NESTING)) {
+      return run.reject(new ParserError("invalid_output", `payload nests arrays and objects deeper than ${MAX_NESTING} levels`, logs));
     }
     run.resolve({ payload: JSON.parse(json) as unknown, logs, durationMs });
   }

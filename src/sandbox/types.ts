@@ -28,7 +28,8 @@ export interface ParserRunResult {
   durationMs: number;
 }
 
-export type ParserFailureKind = "compile" | "exception" | "timeout" | "memory" | "invalid_output";
+export type { ParserFailureKind } from "../http/api_types.js";
+import type { ParserFailureKind } from "../http/api_types.js";
 
 export class ParserError extends SluiceError {
   constructor(

@@ -33,8 +33,20 @@ export function privateFile(path: string): boolean {
  * A SQLite database file and its WAL companions, 0600. The file is created empty (0600) when
  * missing, so SQLite never makes it with its own 0644 default; SQLite gives the -wal and -shm
  * files it creates later the mode of the database file, and existing ones are fixed here.
+ *
+ * An existing database file is never opened here, only chmod-ed: closing any descriptor of a
+ * file drops every POSIX lock this process holds on it, so opening and closing it while a
+ * connection of this process has it open (the bucket store's, the writer thread's) would take
+ * that connection's locks away from under it, and another process could then lock the file
+ * as if no one had it open.
  */
 export function privateDatabase(file: string): void {
-  closeSync(openSync(file, "a", PRIVATE_FILE_MODE));
+  if (!privateFile(file)) {
+    try {
+      closeSync(openSync(file, "wx", PRIVATE_FILE_MODE));
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+  }
   for (const path of [file, `${file}-wal`, `${file}-shm`]) privateFile(path);
 }

@@ -41,6 +41,28 @@ export interface DeviceRow {
   extra: Record<string, unknown>;
   createdAt: Date;
   updatedAt: Date;
+  /** Newest message or data from the device as last written (`setLastInputs`); null: never. Set on reads. */
+  lastInput?: Date | null;
+}
+
+/** Orders `listDevices` offers; ties fall to the id, in the same direction. */
+export type DeviceOrder = "name" | "created_at" | "updated_at" | "last_input" | "active" | "visible";
+
+/**
+ * One page of an account's devices. Filters are `*` wildcard patterns (store/wildcard.ts),
+ * matched case-insensitively: `name` and `id` against those fields, `active` against "true" or
+ * "false"; each `tags` entry must match some tag of the device (an absent key or value matches
+ * any). Names order by their sort key (store/name_key.ts); a null last input is listed last.
+ */
+export interface DeviceListQuery {
+  limit: number;
+  offset: number;
+  order?: DeviceOrder;
+  desc?: boolean;
+  name?: string;
+  id?: string;
+  active?: string;
+  tags?: { key?: string; value?: string }[];
 }
 
 export interface DeviceTokenRow {
@@ -82,7 +104,9 @@ export interface IdentityRepository {
   updateDevice(row: DeviceRow): Promise<void>;
   getDevice(accountId: string, id: string): Promise<DeviceRow | undefined>;
   countDevices(accountId: string): Promise<number>;
-  listDevices(accountId: string, page: { limit: number; offset: number; name?: string }): Promise<DeviceRow[]>;
+  listDevices(accountId: string, query: DeviceListQuery): Promise<DeviceRow[]>;
+  /** Raises devices' last input to the given epoch ms (never lowers it), in one transaction. */
+  setLastInputs(entries: readonly (readonly [deviceId: string, at: number])[]): Promise<void>;
   deleteDevice(accountId: string, id: string): Promise<boolean>;
 
   insertDeviceToken(row: DeviceTokenRow): Promise<void>;
@@ -95,6 +119,79 @@ export interface IdentityRepository {
   listTokensExpiring(after: Date, upTo: Date): Promise<DeviceTokenRow[]>;
   /** Deletes the device tokens minted by an account token; returns their ids. */
   deleteDeviceTokensMintedBy(accountTokenId: string): Promise<string[]>;
+}
+
+/** A person who signs in to an account (docs/accounts.md, "Users"). */
+export interface UserRow {
+  id: string;
+  accountId: string;
+  /** Normalized: NFC, trimmed, lower case; unique across all accounts. */
+  email: string;
+  name: string;
+  /** `scrypt$...` (identity/passwords.ts); null until set through the setup link. */
+  passwordHash: string | null;
+  createdAt: Date;
+  lastLogin: Date | null;
+}
+
+/** A one-time setup link: sets a user's first password. Only its hash is stored. */
+export interface SetupTokenRow {
+  tokenHash: string;
+  userId: string;
+  createdAt: Date;
+  expiresAt: Date;
+}
+
+export interface UserRepository {
+  insertUser(row: UserRow): Promise<void>;
+  getUser(accountId: string, id: string): Promise<UserRow | undefined>;
+  /** By id alone, for credentials that name a user (setup links, sessions). */
+  findUser(id: string): Promise<UserRow | undefined>;
+  findUserByEmail(email: string): Promise<UserRow | undefined>;
+  listUsers(accountId: string): Promise<UserRow[]>;
+  countUsers(accountId: string): Promise<number>;
+  /**
+   * Deletes a user, and its sessions, unless it is the account's last user (checked in the same
+   * transaction): the ids of the sessions deleted with it; "last" when refused, false when there
+   * is no such user.
+   */
+  deleteUser(accountId: string, id: string): Promise<{ sessionIds: string[] } | false | "last">;
+  setPassword(id: string, passwordHash: string): Promise<void>;
+  touchLogin(id: string, at: Date): Promise<void>;
+  /** Replaces the user's setup tokens with this one. */
+  replaceSetupToken(row: SetupTokenRow): Promise<void>;
+  findSetupToken(tokenHash: string): Promise<SetupTokenRow | undefined>;
+  /** The user's setup token that has not expired at `now`, if any. */
+  liveSetupToken(userId: string, now: Date): Promise<SetupTokenRow | undefined>;
+  /** Sets the password and deletes the user's setup tokens, in one transaction; false when the token was gone already. */
+  consumeSetupToken(tokenHash: string, passwordHash: string): Promise<boolean>;
+}
+
+/** A sign-in session (the `sluice_session` cookie). Only the token's hash is stored. */
+export interface UserSessionRow {
+  id: string;
+  tokenHash: string;
+  userId: string;
+  accountId: string;
+  createdAt: Date;
+  /** Written at most every `touchEveryMs` (identity/sessions.ts), not on every request. */
+  lastSeenAt: Date;
+  /** The absolute end, whatever the use. */
+  expiresAt: Date;
+}
+
+export interface UserSessionRepository {
+  insertSession(row: UserSessionRow): Promise<void>;
+  findSessionByHash(tokenHash: string): Promise<UserSessionRow | undefined>;
+  touchSession(id: string, at: Date): Promise<void>;
+  /** Deletes one session by id; false when it was gone. */
+  deleteSession(id: string): Promise<boolean>;
+  /** Deletes a user's sessions but `except`; returns their ids. */
+  deleteUserSessions(userId: string, except?: string): Promise<string[]>;
+  /** Deletes the user's oldest sessions so that at most `keep` remain; returns their ids. */
+  trimUserSessions(userId: string, keep: number): Promise<string[]>;
+  /** Deletes sessions past `expiresAt` or not seen since `idleBefore`; returns their ids. */
+  deleteExpiredSessions(now: Date, idleBefore: Date): Promise<string[]>;
 }
 
 /** A message as the broker persists it (retained, or queued for an offline session). */

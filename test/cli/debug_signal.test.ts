@@ -63,7 +63,7 @@ describe("SIGUSR1", () => {
     const port = await freePort();
     const dataDir = mkdtempSync(join(tmpdir(), "sluice-sigusr1-"));
     dirs.push(dataDir);
-    const args = [`--inspect-port=${port}`, MAIN, "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--mqtt-port", "0", "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0"];
+    const args = [`--inspect-port=${port}`, MAIN, "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--mqtt-port", "0", "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0", "--https-port", "0"];
     const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SLUICE_LOG_LEVEL: "info" } });
     children.push(child);
     let out = "";

@@ -12,7 +12,7 @@ import { fileURLToPath } from "node:url";
 // are up saying where everything is. The CLI runs as a child process, every port 0.
 
 const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
-const PORT_FLAGS = ["--host", "127.0.0.1", "--mqtt-port", "0", "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0"];
+const PORT_FLAGS = ["--host", "127.0.0.1", "--mqtt-port", "0", "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0", "--https-port", "0"];
 /** `HH:MM:SS.mmm LEVEL part message`, uncoloured. */
 const PRETTY_LINE = /^\d\d:\d\d:\d\d\.\d{3} (TRACE|DEBUG|INFO |WARN |ERROR|FATAL) \S+\s+\S/;
 const ANSI = /\u001b\[/;
@@ -92,13 +92,17 @@ async function stop(r: Run): Promise<number | null> {
 
 /** Every URL the startup block must show, with the ports the server wrote to ports.json. */
 function expectedUrls(dataDir: string): string[] {
-  const ports = JSON.parse(readFileSync(join(dataDir, "ports.json"), "utf8")) as Record<"mqtt" | "mqtts" | "ws" | "wss" | "http", number>;
+  const ports = JSON.parse(readFileSync(join(dataDir, "ports.json"), "utf8")) as Record<"mqtt" | "mqtts" | "ws" | "wss" | "http" | "https", number>;
   return [
     `mqtt://127.0.0.1:${ports.mqtt}`,
     `mqtts://127.0.0.1:${ports.mqtts}`,
     `ws://127.0.0.1:${ports.ws}/mqtt`,
     `wss://127.0.0.1:${ports.wss}/mqtt`,
+    `http://127.0.0.1:${ports.http}/`,
+    `https://127.0.0.1:${ports.https}/`,
     `http://127.0.0.1:${ports.http}`,
+    `https://127.0.0.1:${ports.https}`,
+    `http://127.0.0.1:${ports.http}/api/docs`,
   ];
 }
 

@@ -29,7 +29,7 @@ async function takenPort(): Promise<number> {
 function start(ports: Record<string, number>): Promise<{ code: number | null; stderr: string; stdout: string }> {
   const dir = mkdtempSync(join(tmpdir(), "sluice-port-taken-"));
   dirs.push(dir);
-  const args = [MAIN, "start", "--data-dir", dir, "--host", "127.0.0.1", "--log-level", "warn", "--mqtt-port", "0", "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0"];
+  const args = [MAIN, "start", "--data-dir", dir, "--host", "127.0.0.1", "--log-level", "warn", "--mqtt-port", "0", "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0", "--https-port", "0"];
   for (const [flag, port] of Object.entries(ports)) args[args.indexOf(`--${flag}`) + 1] = String(port);
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
@@ -41,7 +41,7 @@ function start(ports: Record<string, number>): Promise<{ code: number | null; st
 }
 
 describe("a listener whose port is taken", () => {
-  for (const [flag, name] of [["mqtt-port", "MQTT"], ["ws-port", "MQTT over WebSocket"], ["http-port", "HTTP API"]] as const) {
+  for (const [flag, name] of [["mqtt-port", "MQTT"], ["ws-port", "MQTT over WebSocket"], ["http-port", "HTTP API"], ["https-port", "HTTPS API"]] as const) {
     test(`--${flag}: one line naming the ${name} listener, the port and how to move it; exit status 1`, async () => {
       const port = await takenPort();
       const { code, stderr } = await start({ [flag]: port });

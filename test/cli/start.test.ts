@@ -23,7 +23,7 @@ interface Started {
 }
 
 function startCli(extra: string[] = [], dataDir = mkdtempSync(join(tmpdir(), "sluice-cli-start-"))): Started {
-  const args = [MAIN, "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--mqtt-port", "0", "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0", ...extra];
+  const args = [MAIN, "start", "--data-dir", dataDir, "--host", "127.0.0.1", "--mqtt-port", "0", "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0", "--https-port", "0", ...extra];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, SLUICE_LOG_LEVEL: "info" } });
   let out = "";
   let err = "";
@@ -47,7 +47,7 @@ async function up(s: Started, timeoutMs = 15_000): Promise<void> {
 
 describe("sluice start", () => {
   let s: Started;
-  let ports: { mqtt: number; mqtts: number; ws: number; wss: number; http: number };
+  let ports: { mqtt: number; mqtts: number; ws: number; wss: number; http: number; https: number };
   before(async () => {
     s = startCli();
     await up(s);
@@ -62,10 +62,16 @@ describe("sluice start", () => {
   });
 
   test("writes the ports it bound to ports.json", () => {
-    for (const name of ["mqtt", "mqtts", "ws", "wss", "http"] as const) {
+    for (const name of ["mqtt", "mqtts", "ws", "wss", "http", "https"] as const) {
       assert.ok(Number.isInteger(ports[name]) && ports[name] > 0, `${name}: ${ports[name]}`);
     }
-    assert.equal(new Set(Object.values(ports)).size, 5, "five different ports");
+    assert.equal(new Set(Object.values(ports)).size, 6, "six different ports");
+  });
+
+  test("writes the admin user's setup link to a file only its owner can read", () => {
+    const path = join(s.dataDir, "setup-link");
+    assert.equal(statSync(path).mode & 0o777, 0o600);
+    assert.match(readFileSync(path, "utf8").trim(), new RegExp(`^http://127\\.0\\.0\\.1:${ports.http}/#/setup/[A-Za-z0-9_-]{43}$`));
   });
 
   test("writes the admin token to a file only its owner can read", () => {
@@ -106,11 +112,16 @@ describe("sluice start", () => {
     }
   });
 
-  test("SIGTERM shuts it down with exit code 0", async () => {
+  test("writes its pid to sluice.pid (how `sluice restore` knows it runs)", () => {
+    assert.equal(readFileSync(join(s.dataDir, "sluice.pid"), "utf8").trim(), String(s.child.pid));
+  });
+
+  test("SIGTERM shuts it down with exit code 0, and sluice.pid goes", async () => {
     s.child.kill("SIGTERM");
     const { code, signal } = await s.exited;
     assert.equal(signal, null);
     assert.equal(code, 0, s.stderr());
+    assert.equal(existsSync(join(s.dataDir, "sluice.pid")), false);
   });
 });
 

@@ -103,6 +103,7 @@ describe("precedence", () => {
         SLUICE_WSS_PORT: "4",
         SLUICE_WS_PATH: "/ws",
         SLUICE_HTTP_PORT: "5",
+        SLUICE_HTTPS_PORT: "6",
         SLUICE_ALLOW_ANONYMOUS: "true",
         SLUICE_TLS_CERT: "/c.pem",
         SLUICE_TLS_KEY: "/k.pem",
@@ -115,7 +116,7 @@ describe("precedence", () => {
       { ...config, mqtt: undefined, acl: undefined },
       {
         ...defaultConfig, mqtt: undefined, acl: undefined,
-        dataDir: "/srv/sluice", host: "::1", mqttPort: 1, mqttsPort: 2, wsPort: 3, wssPort: 4, wsPath: "/ws", httpPort: 5,
+        dataDir: "/srv/sluice", host: "::1", mqttPort: 1, mqttsPort: 2, wsPort: 3, wssPort: 4, wsPath: "/ws", httpPort: 5, httpsPort: 6,
         allowAnonymous: true, tlsCert: "/c.pem", tlsKey: "/k.pem", logLevel: "debug", logFormat: "pretty", sysInterval: 7,
       },
     );
@@ -301,5 +302,22 @@ describe("http.corsOrigins", () => {
     }
     refused({ configFile: file("cors-bad.yaml", "http:\n  corsOrigins: [1, 2]\n") }, "http.corsOrigins must be a list of strings");
     refused({ configFile: file("cors-obj.yaml", "http:\n  corsOrigins: { a: 1 }\n") }, "http.corsOrigins must be a list of strings");
+  });
+});
+
+describe("users, sessions and sign-in keys", () => {
+  test("read from the file, the environment and flags; checked", () => {
+    const configFile = file("users.yaml", "users:\n  setupLinkSeconds: 60\nsessions:\n  idleSeconds: 3600\n  maxPerUser: 5\nlogin:\n  failureDelayMs: 500\n");
+    const config = load({ configFile, env: { SLUICE_USERS_ADMIN_EMAIL: "ops@example.com" }, flags: { "https-port": "9443" } });
+    assert.deepEqual(config.users, { ...defaultConfig.users, setupLinkSeconds: 60, adminEmail: "ops@example.com" });
+    assert.deepEqual(config.sessions, { ...defaultConfig.sessions, idleSeconds: 3600, maxPerUser: 5 });
+    assert.deepEqual(config.login, { ...defaultConfig.login, failureDelayMs: 500 });
+    assert.equal(config.httpsPort, 9443);
+    assert.equal(load({ flags: { "users-admin-email": "root@localhost" } }).users.adminEmail, "root@localhost");
+    refused({ env: { SLUICE_USERS_ADMIN_EMAIL: "not an email" } }, "users.adminEmail");
+    refused({ configFile: file("sess0.yaml", "sessions:\n  idleSeconds: 0\n") }, "sessions.idleSeconds must be at least 1");
+    refused({ configFile: file("login-max.yaml", "login:\n  failureDelayMs: 5000\n  failureDelayMaxMs: 1000\n") }, "login.failureDelayMaxMs");
+    refused({ configFile: file("users-x.yaml", "users:\n  password: x\n") }, "unknown users key", "password");
+    refused({ flags: { "https-port": "70000" } }, "httpsPort");
   });
 });

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { launchBrowser, openConsole, screenshot, seriousA11yViolations } from "../helpers/browser.js";
-import { signIn } from "../helpers/console_sign_in.js";
+import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn } from "../helpers/browser.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
 // Notifications in the console: one sent through the API appears live in the bell and on the

@@ -4,8 +4,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
 import type { RelayJson } from "../../src/http/api_types.js";
-import { launchBrowser, openConsole, screenshot, seriousA11yViolations } from "../helpers/browser.js";
-import { signIn } from "../helpers/console_sign_in.js";
+import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn } from "../helpers/browser.js";
 import { startMosquitto, type TestMosquitto } from "../helpers/mosquitto.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 

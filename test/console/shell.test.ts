@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
-import { launchBrowser, openConsole, screenshot, seriousA11yViolations } from "../helpers/browser.js";
+import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn } from "../helpers/browser.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
 describe("the console is served by Sluice itself", () => {
@@ -51,5 +51,29 @@ describe("the console is served by Sluice itself", () => {
       assert.deepEqual(pageErrors, []);
       await context.close();
     }
+  });
+
+  test("a wrong password gets the API's own error; the right one opens the console, and signing out ends it", async () => {
+    const { page, context, pageErrors } = await openConsole(browser, sluice.api);
+    await page.getByLabel("Email").fill("nobody@example.com");
+    await page.getByLabel("Password").fill("not the password");
+    await page.getByRole("button", { name: "Sign in" }).click();
+    const alert = page.getByRole("alert");
+    await alert.waitFor();
+    // The API's words (routes/login.ts), with its status: nothing rephrased by the console.
+    assert.equal(await alert.innerText(), "Wrong email or password (HTTP 401)");
+    await screenshot(page, "login-wrong-password");
+
+    await page.goto(`${sluice.api}/#/login`);
+    const { email } = await signIn(page, sluice);
+    await page.getByText(email).waitFor();
+    await screenshot(page, "console-signed-in");
+    assert.deepEqual(await seriousA11yViolations(page), []);
+    await page.getByRole("button", { name: "Sign out" }).click();
+    await page.getByRole("heading", { name: "Sign in to Sluice" }).waitFor();
+    await page.reload();
+    await page.getByRole("heading", { name: "Sign in to Sluice" }).waitFor();
+    assert.deepEqual(pageErrors, []);
+    await context.close();
   });
 });

@@ -7,6 +7,8 @@ import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
+import type { TestSluice } from "./sluice.js";
+import { createUser } from "./users.js";
 
 export const CHROMIUM_PATH = process.env.SLUICE_CHROMIUM ?? "/usr/bin/chromium";
 export const SCREENSHOT_DIR = join(process.cwd(), "test-output", "screenshots");
@@ -82,4 +84,22 @@ export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]>
     return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(" ")) }));
   });
   return violations.filter((v) => v.impact === "serious" || v.impact === "critical");
+}
+
+let users = 0;
+
+/**
+ * Signs a new user of the admin account in through the console's own form (not a cookie
+ * planted from outside), and waits for the devices page. Returns the user's credentials.
+ */
+export async function signIn(page: Page, sluice: TestSluice): Promise<{ email: string; password: string }> {
+  const email = `user${++users}.${process.pid}@example.com`;
+  const password = "correct horse battery";
+  await createUser(sluice, { email, name: `User ${users}`, password });
+  if (!page.url().includes("#/login")) await page.goto(`${sluice.api}/#/login`);
+  await page.getByLabel("Email").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.getByRole("navigation", { name: "Main" }).waitFor();
+  return { email, password };
 }

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { pino } from "pino";
+import { pino, type Logger } from "pino";
 import { defaultConfig, type SluiceConfig } from "../../src/config/schema.js";
 import { generateId } from "../../src/identity/tokens.js";
 import { startServer, type RunningServer } from "../../src/server.js";
@@ -27,16 +27,20 @@ export interface TestSluice {
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data">> & {
+export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data" | "users" | "sessions" | "login">> & {
   mqtt?: Partial<SluiceConfig["mqtt"]>;
   data?: Partial<SluiceConfig["data"]>;
+  users?: Partial<SluiceConfig["users"]>;
+  sessions?: Partial<SluiceConfig["sessions"]>;
+  login?: Partial<SluiceConfig["login"]>;
 };
 
 /**
  * A whole Sluice (broker, HTTP API, SQLite in a temp dir) on ephemeral loopback ports, as a
- * user would run it. Pass `dataDir` to restart on an earlier instance's data.
+ * user would run it. Pass `dataDir` to restart on an earlier instance's data, `options.logger`
+ * to read what it logs.
  */
-export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: string): Promise<TestSluice> {
+export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: string, options: { logger?: Logger } = {}): Promise<TestSluice> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "sluice-test-"));
   const config: SluiceConfig = {
     ...structuredClone(defaultConfig),
@@ -46,15 +50,20 @@ export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: str
     wsPort: 0,
     wssPort: 0,
     httpPort: 0,
+    httpsPort: 0,
     logLevel: "silent",
     authFailureDelayMs: 20,
     authFailureDelayMaxMs: 200,
     ...overrides,
     mqtt: { ...defaultConfig.mqtt, ...overrides.mqtt },
     data: { ...defaultConfig.data, ...overrides.data },
+    users: { ...defaultConfig.users, ...overrides.users },
+    sessions: { ...defaultConfig.sessions, ...overrides.sessions },
+    // Short sign-in throttling, like the MQTT one above: a test's deliberate wrong password must not make the next sign-in wait a second.
+    login: { ...defaultConfig.login, failureDelayMs: 20, failureDelayMaxMs: 200, ...overrides.login },
     dataDir: dir,
   };
-  const server = await startServer(config, pino({ level: process.env.SLUICE_TEST_LOG ?? "silent" }));
+  const server = await startServer(config, options.logger ?? pino({ level: process.env.SLUICE_TEST_LOG ?? "silent" }));
   const { readFileSync } = await import("node:fs");
   const adminToken = server.adminToken ?? readFileSync(join(dir, "admin-token"), "utf8").trim();
   const adminAccount = (await server.identity.authenticateAccount(adminToken))!;

@@ -187,15 +187,27 @@ const hostilePaths = (route: string): string[] => [
 describe("every route against hostile requests", () => {
   let routes: { method: string; url: string }[];
   let tokens: [string, string | undefined][];
+  /** Credentials as headers: each token, and a signed-in session's cookie (with the CSRF header). */
+  let credentials: [string, OutgoingHttpHeaders][];
 
-  before(() => {
+  before(async () => {
     routes = sluice.server.httpRoutes.filter((r) => r.method !== "HEAD");
     tokens = [["no token", undefined], ["wrong token", "00000000-0000-4000-8000-000000000000"], ["account token", sluice.adminToken], ["device token", deviceToken]];
+    const user = await sluice.server.users.create((await sluice.server.identity.authenticateAccount(sluice.adminToken))!, { email: "hostile@example.com", name: "h", password: "hostile password" });
+    const { token: session } = await sluice.server.sessions.start(user);
+    credentials = [
+      ...tokens.map(([who, token]): [string, OutgoingHttpHeaders] => [who, token === undefined ? {} : { token }]),
+      ["session cookie", { cookie: `sluice_session=${session}`, "x-sluice-csrf": "1" }],
+      ["wrong session cookie", { cookie: `sluice_session=${"A".repeat(43)}; sluice_session=x`, "x-sluice-csrf": "1" }],
+    ];
   });
+
+  /** The routes thrown at with a credential: not sign-out with the live session, which would end it mid-run. */
+  const routesFor = (who: string) => (who === "session cookie" ? routes.filter((r) => r.url !== "/account/logout") : routes);
 
   test("the route list covers the API", () => {
     const list = routes.map((r) => `${r.method} ${r.url}`);
-    for (const expected of ["GET /status", "GET /device", "POST /device", "DELETE /device/token/:token", "GET /data", "POST /data", "GET /device/params", "GET /action", "GET /events", `GET ${OPENAPI_PATH}`, `GET ${DOCS_PREFIX}`, `GET ${DOCS_PREFIX}/static/*`]) {
+    for (const expected of ["GET /status", "GET /device", "POST /device", "DELETE /device/token/:token", "GET /data", "POST /data", "GET /device/params", "GET /action", "GET /events", "POST /account/login", "POST /account/logout", "POST /account/setup", "POST /account/profile/token", "GET /account/session", "GET /account/user", "POST /account/user", "DELETE /account/user/:id", "POST /account/passwordreset", `GET ${OPENAPI_PATH}`, `GET ${DOCS_PREFIX}`, `GET ${DOCS_PREFIX}/static/*`]) {
       assert.ok(list.includes(expected), `${expected} missing from ${list.join(", ")}`);
     }
     assert.ok(routes.length > 30, String(routes.length));
@@ -203,9 +215,8 @@ describe("every route against hostile requests", () => {
 
   test("hostile query strings", async () => {
     const before = snapshot();
-    for (const [who, token] of tokens) {
-      const headers = token === undefined ? {} : { token };
-      await sendAll(routes.flatMap((route) => hostileQueries.map((query) => ({ method: route.method, route: route.url, path: `${concrete(route)}?${query}`, headers }))), `query, ${who}`);
+    for (const [who, headers] of credentials) {
+      await sendAll(routesFor(who).flatMap((route) => hostileQueries.map((query) => ({ method: route.method, route: route.url, path: `${concrete(route)}?${query}`, headers }))), `query, ${who}`);
       await stillServing(`query, ${who}`);
       assertUnchanged(before, `query, ${who}`);
     }
@@ -213,9 +224,8 @@ describe("every route against hostile requests", () => {
 
   test("hostile paths", async () => {
     const before = snapshot();
-    for (const [who, token] of tokens) {
-      const headers = token === undefined ? {} : { token };
-      await sendAll(routes.flatMap((route) => hostilePaths(concrete(route)).map((path) => ({ method: route.method, route: route.url, path, headers }))), `path, ${who}`);
+    for (const [who, headers] of credentials) {
+      await sendAll(routesFor(who).flatMap((route) => hostilePaths(concrete(route)).map((path) => ({ method: route.method, route: route.url, path, headers }))), `path, ${who}`);
       await stillServing(`path, ${who}`);
       assertUnchanged(before, `path, ${who}`);
     }
@@ -260,9 +270,9 @@ describe("every route against hostile requests", () => {
       '"x"',
       JSON.stringify({ name: "x".repeat(2 * 1024 * 1024) }),
     ];
-    for (const [who, token] of tokens) {
-      const headers = { ...(token === undefined ? {} : { token }), "content-type": "application/json" };
-      const writes = routes.filter((r) => r.method !== "GET" && r.method !== "DELETE");
+    for (const [who, credential] of credentials) {
+      const headers = { ...credential, "content-type": "application/json" };
+      const writes = routesFor(who).filter((r) => r.method !== "GET" && r.method !== "DELETE");
       await sendAll(writes.flatMap((route) => bodies.map((body) => ({ method: route.method, route: route.url, path: concrete(route), headers, body }))), `body, ${who}`);
       await stillServing(`body, ${who}`);
       assertUnchanged(before, `body, ${who}`);

@@ -153,6 +153,16 @@ describe("PUT /device/:id/inspector", () => {
     assert.deepEqual((await api("GET", `/device/${id}/inspector`)).body.result, []);
   });
 
+  test("GET /device/:id/inspector/state reads the switch, for the caller's own device only", async () => {
+    const id = await newDevice();
+    assert.deepEqual((await api("GET", `/device/${id}/inspector/state`)).body, { status: true, result: { device_id: id, enabled: true } });
+    await api("PUT", `/device/${id}/inspector`, { body: { enabled: false } });
+    assert.deepEqual((await api("GET", `/device/${id}/inspector/state`)).body, { status: true, result: { device_id: id, enabled: false } });
+    const other = await server.identity.createAccount("other-state");
+    assert.equal((await api("GET", `/device/${id}/inspector/state`, { token: other.token })).status, 404);
+    assert.equal((await api("GET", `/device/${id}/inspector/state`, { token: null })).status, 401);
+  });
+
   test("needs a boolean `enabled`, and the caller's own device", async () => {
     const id = await newDevice();
     assert.equal((await api("PUT", `/device/${id}/inspector`, { body: {} })).status, 400);

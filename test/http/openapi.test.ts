@@ -102,9 +102,9 @@ describe("GET /api/openapi.json on a whole Sluice", () => {
     assert.deepEqual(schemes.deviceToken && { type: schemes.deviceToken.type, in: schemes.deviceToken.in, name: schemes.deviceToken.name }, { type: "apiKey", in: "header", name: "token" });
     assert.deepEqual(schemes.bearer && { type: schemes.bearer.type, scheme: schemes.bearer.scheme }, { type: "http", scheme: "bearer" });
     const takes = (method: string, path: string) => (doc.paths[path]?.[method]?.security ?? []).flatMap((s) => Object.keys(s)).sort();
-    assert.deepEqual(takes("get", "/device"), ["accountToken", "bearer"]);
+    assert.deepEqual(takes("get", "/device"), ["accountToken", "bearer", "sessionCookie"]);
     assert.deepEqual(takes("post", "/data"), ["bearer", "deviceToken"]);
-    assert.deepEqual(takes("get", "/events"), ["accountToken", "bearer", "tokenQuery"]);
+    assert.deepEqual(takes("get", "/events"), ["accountToken", "bearer", "sessionCookie", "tokenQuery"]);
     assert.deepEqual(takes("get", "/status"), []);
   });
 

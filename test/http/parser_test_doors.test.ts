@@ -245,3 +245,57 @@ describe("POST /device/:id/parser/test: ill-typed and oversize requests", () => 
     await refused("door=http", /body must be object/);
   });
 });
+
+// Review of issue 11: JSON.parse nests as deep as its input, JSON.stringify recurses. A sample
+// nested ~5 000 levels deep (a 10 kB body) ran the host out of stack: 500 "Internal server
+// error" from the emulator (either door, or a parser whose output nested that deep), from a real
+// POST /data to a device with a parser, and PUBACK 0x83 over MQTT. Now each is the parser's
+// 400 (`invalid_input` / `invalid_output`), or 0x99 over MQTT, and the server answers on.
+describe("samples and outputs nested deeper than the sandbox takes", () => {
+  const deep = (levels: number) => "[".repeat(levels) + "]".repeat(levels);
+
+  async function raw(path: string, token: string, text: string): Promise<Answer> {
+    const response = await fetch(`${sluice.api}${path}`, { method: "POST", headers: { "content-type": "application/json", token }, body: text });
+    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+  }
+
+  test("the emulator, either door: 400 invalid_input, never a 500", async () => {
+    const dev = await sluice.device();
+    await saveParser(dev.deviceId, "payload = payload;");
+    for (const levels of [101, 5000, 90000]) {
+      for (const sample of [`"door":"http","body":${deep(levels)}`, `"door":"mqtt","payload":[{"variable":"v","value":${deep(levels)}}]`]) {
+        const { status, body } = await raw(`/device/${dev.deviceId}/parser/test`, sluice.adminToken, `{${sample}}`);
+        assert.equal(status, 400, `${levels}: ${JSON.stringify(body)}`);
+        assert.equal((body.result as { kind: string }).kind, "invalid_input");
+      }
+    }
+    // 100 levels, the outer list included, still run.
+    const ok = await raw(`/device/${dev.deviceId}/parser/test`, sluice.adminToken, `{"door":"http","body":${deep(99)}}`);
+    assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  });
+
+  test("a parser whose output nests too deep: 400 invalid_output, never a 500", async () => {
+    const dev = await sluice.device();
+    for (const levels of [200, 6000]) {
+      const script = `let a = []; for (let i = 0; i < ${levels}; i++) a = [a]; payload = a;`;
+      const { status, body } = await account("POST", `/device/${dev.deviceId}/parser/test`, { door: "http", body: [], script });
+      assert.equal(status, 400, `${levels}: ${JSON.stringify(body)}`);
+      assert.equal((body.result as { kind: string }).kind, "invalid_output");
+    }
+  });
+
+  test("POST /data and an MQTT publish to a device with a parser: 400 and PUBACK 0x99", async () => {
+    const dev = await sluice.device();
+    await saveParser(dev.deviceId, "payload = payload;");
+    await storeTopic(dev.deviceId, "deep/#");
+    const posted = await raw("/data", dev.token, `[{"variable":"v","value":${deep(20000)}}]`);
+    assert.equal(posted.status, 400, JSON.stringify(posted.body));
+    const client = await sluice.connect({ username: "Token", password: dev.token, protocolVersion: 5 });
+    // MQTT.js fails a publish whose PUBACK carries an error reason code, with that code.
+    const reason = await new Promise<number>((resolve) =>
+      client.publish("deep/x", `[{"variable":"v","value":${deep(20000)}}]`, { qos: 1 }, (err) => resolve((err as { code?: number } | undefined)?.code ?? 0)),
+    );
+    assert.equal(reason, 0x99);
+    await client.endAsync();
+  });
+});

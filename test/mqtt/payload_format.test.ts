@@ -111,6 +111,26 @@ describe("Payload Format Indicator other than 0 or 1", { concurrency: true }, ()
   });
 });
 
+// Review of issue 11: mqtt-packet bounds string and binary properties by the packet, not byte and
+// integer ones. A property section claiming more bytes than the packet holds took the value of a
+// Payload Format Indicator at the packet's very end from the NEXT packet's first byte (0x30): the
+// PUBLISH was forwarded with indicator 1, past the 0-or-1 check, which reads the packet only.
+describe("a property value past the end of its packet", () => {
+  test("an indicator whose value byte lies in the next packet is malformed: DISCONNECT 0x81, nothing delivered", async () => {
+    const topic = uid("pfi/");
+    const sub = await subscriber(topic);
+    const pub = await raw5();
+    // Properties length 2 (identifier and value), but the packet ends after the identifier.
+    const body = [...sized(topic), 2, PFI];
+    const truncated = Buffer.from([0x30, ...varInt(body.length), ...body]);
+    pub.socket.write(Buffer.concat([truncated, publishBytes(topic, [], "next")]));
+    assert.equal(((await pub.next("disconnect")) as IDisconnectPacket).reasonCode, 0x81);
+    await pub.closed;
+    assert.equal(await noPacket(sub, "publish", 200), true);
+    await sub.disconnect();
+  });
+});
+
 describe("Payload Format Indicator 0 and 1", { concurrency: true }, () => {
   for (const value of [0, 1]) {
     test(`indicator ${value} is delivered to a subscriber as sent`, async () => {

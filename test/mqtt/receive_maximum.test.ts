@@ -214,3 +214,33 @@ describe("Receive Maximum with acks held by the published hook", () => {
     await wire.waitClosed(1000);
   });
 });
+
+/**
+ * Review of issue 11: a PUBREL sent early (while the PUBREC is still held) ends the message; the
+ * same id then names a NEW message, routed again. Taken for a resend, it slipped past the window:
+ * PUBLISH id 1 / PUBREL id 1 repeated 200 times in one write put 200 messages into the pipeline
+ * of a server whose Receive Maximum was 8, with no disconnect.
+ */
+describe("Receive Maximum: an early PUBREL does not turn new messages into resends", () => {
+  let routed = 0;
+  const bare = brokerOnLoopback({
+    limits: { receiveMaximum: 2 },
+    hooks: {
+      published: () => {
+        routed++;
+        return new Promise<void>(() => {});
+      },
+    },
+  });
+
+  test("5.0: PUBLISH id 1 + PUBREL id 1, repeated while the PUBREC is held, counts each message: the third gets 0x93", async () => {
+    const wire = await WireClient.connected(bare.port(), "any", { protocolVersion: 5 });
+    for (let i = 0; i < 50; i++) {
+      wire.send({ cmd: "publish", topic: "rm/early", payload: Buffer.from(`m${i}`), qos: 2, messageId: 1, retain: false, dup: false } as IPublishPacket);
+      wire.send({ cmd: "pubrel", messageId: 1 });
+    }
+    assert.equal((await wire.next("disconnect")).reasonCode, RECEIVE_MAXIMUM_EXCEEDED);
+    await wire.waitClosed(1000);
+    assert.equal(routed, 2, "no more messages routed than the window holds");
+  });
+});

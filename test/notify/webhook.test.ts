@@ -179,6 +179,16 @@ describe("post (webhook) action", () => {
     assert.equal(refusedLetter!.attempts, 3);
     assert.equal(refusedLetter!.status, null);
     assert.match(refusedLetter!.error, /ECONNREFUSED/);
+
+    // One dead letter goes by its id, under its own action only.
+    assert.equal((await api_<unknown>(`/action/${gone}/dead_letters/${refusedLetter!.id}`, { method: "DELETE" })).status, 404);
+    const removed = await api_<string>(`/action/${refused}/dead_letters/${refusedLetter!.id}`, { method: "DELETE" });
+    assert.equal(removed.body.result, "1 dead letter removed");
+    assert.deepEqual((await api_<unknown[]>(`/action/${refused}/dead_letters`)).body.result, []);
+    assert.equal((await api_<unknown[]>(`/action/${gone}/dead_letters`)).body.result.length, 1);
+    const again = await api_<unknown>(`/action/${refused}/dead_letters/${refusedLetter!.id}`, { method: "DELETE" });
+    assert.equal(again.status, 404);
+    assert.equal(again.body.message, "Dead letter not found");
   });
 
   test("delivery never holds the pipeline: a hanging endpoint does not delay storage or PUBACK; pending deliveries are bounded", async () => {

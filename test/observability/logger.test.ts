@@ -82,6 +82,18 @@ describe("pretty lines", () => {
     assert.ok(text.includes('clientId="a\\nb\\u001b[2Jc" k\\u001b=1'), text);
   });
 
+  // Review of issue 11: U+2028 and U+2029 passed through raw, so a client id could still start a
+  // forged line for whatever splits on them (editors, less, Python's splitlines).
+  test("line and paragraph separators and bidirectional marks from clients are escaped too", async () => {
+    const { out, logger } = pretty(false);
+    const forged = "a\u2028 08:50:16.912 FATAL sluice   forged\u2029b\u200e\u200f\u061c";
+    const all = await written(logger, out, (l) => l.info({ clientId: forged }, `connected ${forged}`));
+    assert.equal(all.length, 1);
+    assert.doesNotMatch(all[0]!, /[\u2028\u2029\u200e\u200f\u061c]/);
+    assert.equal(all[0]!.split(/\r\n|[\n\r\u000b\u000c\u001c-\u001e\u0085\u2028\u2029]/).length, 1);
+    assert.ok(all[0]!.includes("a\\u2028 08:50:16.912 FATAL sluice   forged\\u2029b\\u200e\\u200f\\u061c"), all[0]);
+  });
+
   test("coloured on a terminal only, and never with a non-empty NO_COLOR", async () => {
     for (const [isTTY, env, colored] of [[true, {}, true], [false, {}, false], [true, { NO_COLOR: "1" }, false], [true, { NO_COLOR: "" }, true]] as const) {
       const { out, logger } = pretty(isTTY, env);
@@ -103,6 +115,22 @@ describe("credentials", () => {
       ).join("\n");
       for (const secret of ["tok-1", "pw-1", "b-1", "pw-2", "tok-2"]) assert.ok(!text.includes(secret), `${secret} in ${text}`);
       assert.ok(text.includes("***"), text);
+    });
+  }
+
+  // Review of issue 11: a webhook's URL was logged as written at debug ("webhook dead-lettered",
+  // "webhook delivered after retries"), `?token=` and `user:password@` included.
+  for (const format of ["json", "pretty"] as const) {
+    test(`${format}: a url field is masked as request URLs are, whoever logs it`, async () => {
+      const out = sink(false);
+      const logger = createLogger("debug", { format, stdout: out.stdout, env: {} });
+      const text = (
+        await written(logger, out, (l) =>
+          l.child({ part: "webhooks" }).debug({ url: "https://hook-user:hook-pass@hooks.example.com/in?Token=tok-3&access_token=tok-4&keep=1", attempts: 3 }, "webhook dead-lettered"),
+        )
+      ).join("\n");
+      for (const secret of ["hook-user", "hook-pass", "tok-3", "tok-4"]) assert.ok(!text.includes(secret), `${secret} in ${text}`);
+      assert.ok(text.includes("https://***@hooks.example.com/in?Token=***&access_token=***&keep=1"), text);
     });
   }
 

@@ -132,3 +132,20 @@ test("retention keeps the newest N records of a device", async () => {
   const kept = (await device.getData({ variables: ["n"], qty: 10 } as never)) as unknown as { value: number }[];
   assert.deepEqual(kept.map((r) => r.value).sort(), [3, 4]);
 });
+
+test("disconnects carry their reason code: the client's own DISCONNECT and the server's takeover", async () => {
+  const dev = await sluice.device();
+  const first = await sluice.connect({ username: "Token", password: dev.token, clientId: "twin", protocolVersion: 5, reconnectPeriod: 0 });
+  first.on("error", () => undefined);
+  // Same client id again: the server ends the first connection with 0x8e (session taken over).
+  const second = await sluice.connect({ username: "Token", password: dev.token, clientId: "twin", protocolVersion: 5, reconnectPeriod: 0 });
+  await until(async () => (await events(dev.deviceId)).some((e) => e.kind === "disconnect"));
+  await second.endAsync();
+  await until(async () => (await events(dev.deviceId)).filter((e) => e.kind === "disconnect").length === 2);
+  const res = await fetch(`${api}/device/${dev.deviceId}/inspector?kinds=disconnect`, { headers: { token: sluice.adminToken } });
+  const [normal, takeover] = ((await res.json()) as { result: (Event & { detail: { reasonCode?: number } })[] }).result;
+  assert.equal(takeover!.detail.reasonCode, 0x8e);
+  assert.match(takeover!.summary, /session taken over by a new connection \(reason 0x8e\)/);
+  assert.equal(normal!.detail.reasonCode, 0);
+  assert.match(normal!.summary, /client disconnected \(reason 0x0\)/);
+});

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createRequire } from "node:module";
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
+import { openDatabase } from "../../src/store/sqlite/open.js";
 import { startSluice } from "../helpers/sluice.js";
 
 const modeOf = (path: string) => statSync(path).mode & 0o777;
@@ -53,6 +56,27 @@ describe("data dir and secret file modes", () => {
         await again.close();
       }
     } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("opening the database again (as the bucket store and its writer thread do) keeps the first connection's locks", () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-locks-"));
+    const file = join(dir, "sluice.db");
+    const first = openDatabase(file);
+    const second = openDatabase(file);
+    try {
+      // Another process asks for the whole file: it must find it held. Closing a descriptor of
+      // the file in this process (privateDatabase did) used to drop the first connection's
+      // locks, and this got through, checkpointing and deleting the WAL of a live database.
+      const probe = `const D = require(process.argv[1]); const db = new D(process.argv[2], { timeout: 0 });
+        db.pragma("locking_mode = EXCLUSIVE");
+        try { db.exec("BEGIN EXCLUSIVE; COMMIT"); console.log("got it"); } catch (e) { console.log(e.code); } finally { db.close(); }`;
+      const out = execFileSync(process.execPath, ["-e", probe, createRequire(import.meta.url).resolve("better-sqlite3"), file], { encoding: "utf8" });
+      assert.equal(out.trim(), "SQLITE_BUSY");
+    } finally {
+      second.close();
+      first.close();
       rmSync(dir, { recursive: true, force: true });
     }
   });

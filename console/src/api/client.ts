@@ -12,6 +12,8 @@ export class ApiError extends Error {
     readonly status: number,
     /** The API's own words (`message` of the envelope), shown to the user as they are. */
     message: string,
+    /** What a failure answer carries beside its message (a failed parser test's kind, line and console lines). */
+    readonly result?: unknown,
   ) {
     super(message);
     this.name = "ApiError";
@@ -51,7 +53,7 @@ export async function request<T>(method: string, path: string, options: RequestO
   const envelope = await parseEnvelope<T>(response);
   if (envelope.status) return envelope.result;
   if (response.status === 401 && !path.startsWith("/account/login")) onUnauthorized();
-  throw new ApiError(response.status, envelope.message);
+  throw new ApiError(response.status, envelope.message, envelope.result);
 }
 
 async function parseEnvelope<T>(response: Response): Promise<Envelope<T>> {

@@ -4,13 +4,15 @@
  * or through their own dynamic import), so its ~150 KB never weigh on the first screen.
  */
 import { javascript } from "@codemirror/lang-javascript";
+import { HighlightStyle, syntaxHighlighting } from "@codemirror/language";
 import { json } from "@codemirror/lang-json";
-import { setDiagnostics, type Diagnostic } from "@codemirror/lint";
+import { lintGutter, setDiagnostics, type Diagnostic } from "@codemirror/lint";
 import { EditorState } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
+import { tags } from "@lezer/highlight";
 import { basicSetup } from "codemirror";
 import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
-import { codeHighlighting } from "./code_highlight.js";
+import "../styles/code_editor.css";
 
 export interface CodeError {
   /** 1-based line; 0 or absent when the error has no position. */
@@ -37,6 +39,23 @@ const theme = EditorView.theme({
   "&.cm-focused": { outline: "2px solid var(--accent)" },
 });
 
+/**
+ * Syntax colours from CSS variables (styles/code_editor.css), so the light and dark themes each
+ * get colours that keep 4.5:1 contrast on the editor's background; CodeMirror's default style
+ * is made for a light background only and fails contrast in the dark theme.
+ */
+const highlight = HighlightStyle.define([
+  { tag: tags.keyword, color: "var(--code-keyword)" },
+  { tag: [tags.string, tags.special(tags.string)], color: "var(--code-string)" },
+  { tag: tags.regexp, color: "var(--code-regexp)" },
+  { tag: [tags.number, tags.bool, tags.null, tags.atom], color: "var(--code-number)" },
+  { tag: tags.comment, color: "var(--code-comment)", fontStyle: "italic" },
+  { tag: [tags.function(tags.variableName), tags.function(tags.propertyName)], color: "var(--code-function)" },
+  { tag: [tags.typeName, tags.className, tags.namespace], color: "var(--code-type)" },
+  { tag: tags.definition(tags.variableName), color: "var(--code-definition)" },
+  { tag: tags.invalid, color: "var(--bad)" },
+]);
+
 export function CodeEditor(props: CodeEditorProps) {
   const host = useRef<HTMLDivElement>(null);
   const view = useRef<EditorView | undefined>(undefined);
@@ -52,10 +71,13 @@ export function CodeEditor(props: CodeEditorProps) {
         doc: props.value,
         extensions: [
           basicSetup,
-          codeHighlighting,
           props.language === "json" ? json() : javascript(),
           theme,
-          // tabindex: axe counts only tabindex'd or native controls as the keyboard's way into a scrolled region.
+          syntaxHighlighting(highlight),
+          lintGutter(), // a failing line gets a marker in the gutter, not only an underline
+          // Long lines wrap: no sideways scrolling on a phone, and no scroll region without a focusable element in it.
+          EditorView.lineWrapping,
+          // tabindex: an editor of fixed height scrolls; axe counts only tabindex'd or native controls as the keyboard's way into it.
           EditorView.contentAttributes.of({ "aria-label": props.label, tabindex: "0" }),
           EditorView.updateListener.of((update) => {
             if (!update.docChanged) return;

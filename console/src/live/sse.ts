@@ -60,9 +60,14 @@ function queueReopen(): void {
   });
 }
 
-/** A resource's own stream; `state` follows it. Returns the function that closes it. */
-export function stream(url: string, listener: Listener, state: Signal<LiveState> = signal("closed")): () => void {
+/**
+ * A resource's own stream; `state` follows it. `named` listens to events the server sends
+ * under a name (`event: dropped` when a slow reader lost live events). Returns the function
+ * that closes it.
+ */
+export function stream(url: string, listener: Listener, state: Signal<LiveState> = signal("closed"), named: Record<string, Listener> = {}): () => void {
   const es = open(url, state, listener);
+  for (const [name, onNamed] of Object.entries(named)) es.addEventListener(name, (event) => deliver(event as MessageEvent<string>, onNamed));
   return () => {
     es.close();
     state.value = "closed";
@@ -80,14 +85,16 @@ function open(url: string, state: Signal<LiveState>, onData: Listener): EventSou
   es.onerror = () => {
     state.value = es.readyState === EventSource.CLOSED ? "closed" : "connecting";
   };
-  es.onmessage = (event: MessageEvent<string>) => {
-    let data: unknown;
-    try {
-      data = JSON.parse(event.data);
-    } catch {
-      return; // a comment or keep-alive the server did not mean as data
-    }
-    onData(data, event.lastEventId);
-  };
+  es.onmessage = (event: MessageEvent<string>) => deliver(event, onData);
   return es;
+}
+
+function deliver(event: MessageEvent<string>, onData: Listener): void {
+  let data: unknown;
+  try {
+    data = JSON.parse(event.data);
+  } catch {
+    return; // a comment or keep-alive the server did not mean as data
+  }
+  onData(data, event.lastEventId);
 }

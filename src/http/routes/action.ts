@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { ActionInput, ActionService } from "../../pipeline/action_service.js";
 import { actionInfo } from "../../pipeline/action_model.js";
+import type { ActionCreatedJson } from "../api_types.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
@@ -18,7 +19,8 @@ export function actionRoutes(deps: { actions: ActionService }): FastifyPluginAsy
     );
     app.post<{ Body: ActionInput }>("/action", async (request) => {
       const action = await deps.actions.create(accountOf(request), request.body ?? {});
-      return ok({ action: action.id });
+      const created: ActionCreatedJson = { action: action.id };
+      return ok(created);
     });
     app.get<{ Params: { id: string } }>("/action/:id", async (request) => ok(actionInfo(deps.actions.get(accountOf(request), request.params.id))));
     app.put<{ Params: { id: string }; Body: ActionInput }>("/action/:id", async (request) => {

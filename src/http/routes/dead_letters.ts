@@ -1,16 +1,20 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { SqliteDeadLetterStore, DeadLetter } from "../../notify/sqlite/dead_letter_store.js";
 import type { ActionService } from "../../pipeline/action_service.js";
+import { notFound } from "../../errors.js";
+import type { DeadLetterJson } from "../api_types.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
  * `/action/:id/dead_letters`: the webhook deliveries of a `post` action that failed for good,
- * newest first (`page`, `amount` up to 100); DELETE empties the list. Sluice's own route: TagoIO
- * has no such list.
+ * newest first (`page`, `amount` up to 100); DELETE empties the list, DELETE
+ * `/action/:id/dead_letters/:dead_letter` removes one. Sluice's own routes: TagoIO has no
+ * such list. There is no retry: the headers were templated from the triggering message, which
+ * is gone; the kept body is for replaying by hand.
  */
-export function deadLetterRoutes(deps: { actions: ActionService; deadLetters: Pick<SqliteDeadLetterStore, "list" | "clear"> }): FastifyPluginAsync {
+export function deadLetterRoutes(deps: { actions: ActionService; deadLetters: Pick<SqliteDeadLetterStore, "list" | "clear" | "remove"> }): FastifyPluginAsync {
   return async (app) => {
     documentRoutes(app, { tag: TAGS.actions.name });
     app.get<{ Params: { id: string }; Querystring: { page: number; amount: number } }>(
@@ -36,10 +40,16 @@ export function deadLetterRoutes(deps: { actions: ActionService; deadLetters: Pi
       const n = deps.deadLetters.clear(accountId, action.id);
       return ok(`${n} dead letter${n === 1 ? "" : "s"} removed`);
     });
+    app.delete<{ Params: { id: string; dead_letter: string } }>("/action/:id/dead_letters/:dead_letter", async (request) => {
+      const accountId = accountOf(request);
+      const action = deps.actions.get(accountId, request.params.id);
+      if (!deps.deadLetters.remove(accountId, action.id, request.params.dead_letter)) throw notFound("Dead letter");
+      return ok("1 dead letter removed");
+    });
   };
 }
 
-function deadLetterInfo(d: DeadLetter): Record<string, unknown> {
+function deadLetterInfo(d: DeadLetter): DeadLetterJson {
   let body: unknown = d.body;
   try {
     body = JSON.parse(d.body);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { BucketStore } from "../../data/types.js";
 import type { IdentityService } from "../../identity/service.js";
+import type { DataRetentionJson } from "../api_types.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { documentRoutes, TAGS } from "../openapi.js";
@@ -29,9 +30,10 @@ export function accountDeviceDataRoutes(deps: { identity: IdentityService; bucke
     });
     app.get<{ Params: { id: string } }>("/device/:id/data_retention", async (request) => {
       const device = await identity.getDevice(accountOf(request), request.params.id);
-      return ok(await buckets.retention(device.id));
+      const retention: DataRetentionJson = await buckets.retention(device.id);
+      return ok(retention);
     });
-    app.put<{ Params: { id: string }; Body: { days?: number | null; records?: number | null } }>(
+    app.put<{ Params: { id: string }; Body: Partial<DataRetentionJson> }>(
       "/device/:id/data_retention",
       { schema: { body: retentionBody } },
       async (request) => {

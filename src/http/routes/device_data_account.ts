@@ -4,18 +4,22 @@ import type { BucketStore } from "../../data/types.js";
 import type { IdentityService } from "../../identity/service.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
+import { validateEdits } from "../../data/validate.js";
 import { DATA_BODY_LIMIT, toApi, type Ingest } from "./data.js";
 import { documentRoutes, TAGS } from "../openapi.js";
 
 /**
- * A device's data through an account token (ACCOUNT slot): `POST /device/:id/data` and
- * `GET /device/:id/data`, what `Resources.devices.sendDeviceData` / `getDeviceData` call, and
- * so what analyses use with `context.token`. They behave as `POST|GET /data` with a full
- * token of that device: same pipeline (parser, validation, actions), same query options.
+ * A device's data through an account token (ACCOUNT slot): `POST`, `GET`, `PUT` and `DELETE
+ * /device/:id/data`, what `Resources.devices.sendDeviceData` / `getDeviceData` /
+ * `editDeviceData` / `deleteDeviceData` call, and so what analyses (with `context.token`) and
+ * the console use. They behave as `/data` with a full token of that device: same pipeline
+ * (parser, validation, actions), same query options, same answers.
  */
 export function accountDataRoutes(deps: { identity: IdentityService; buckets: BucketStore; ingest: Ingest; maxSkip?: number; maxPageBytes?: number }): FastifyPluginAsync {
   const { identity, buckets, ingest } = deps;
-  const options = { maxSkip: deps.maxSkip, maxPageBytes: deps.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES };
+  // DELETE selects records, it does not send them: no bound in bytes there (as DELETE /data).
+  const deleteOptions = { maxSkip: deps.maxSkip };
+  const options = { ...deleteOptions, maxPageBytes: deps.maxPageBytes ?? DEFAULT_MAX_PAGE_BYTES };
   return async (app) => {
     documentRoutes(app, { tag: TAGS.deviceData.name });
     app.post<{ Params: { id: string } }>("/device/:id/data", { bodyLimit: DATA_BODY_LIMIT }, async (request) => {
@@ -28,6 +32,17 @@ export function accountDataRoutes(deps: { identity: IdentityService; buckets: Bu
       const device = await identity.getDevice(accountOf(request), request.params.id);
       const query = parseDataQuery(request.query as Record<string, unknown>, new Date(), options);
       return ok(toApi(await buckets.query(device.id, query), device.id, query.details, reply));
+    });
+    app.put<{ Params: { id: string } }>("/device/:id/data", { bodyLimit: DATA_BODY_LIMIT }, async (request) => {
+      const device = await identity.getDevice(accountOf(request), request.params.id);
+      const changed = await buckets.edit(device.id, validateEdits(request.body));
+      return ok(`${changed} item(s) updated`);
+    });
+    app.delete<{ Params: { id: string } }>("/device/:id/data", async (request) => {
+      const device = await identity.getDevice(accountOf(request), request.params.id);
+      const query = parseDataQuery(request.query as Record<string, unknown>, new Date(), deleteOptions);
+      const removed = await buckets.remove(device.id, query);
+      return ok(`${removed} Data Removed`);
     });
   };
 }

@@ -4,6 +4,7 @@ import { invalid, notFound } from "../../errors.js";
 import type { IdentityService } from "../../identity/service.js";
 import type { QueryValue } from "../query.js";
 import { accountOf, devicePermitted } from "../auth.js";
+import type { DeviceParamJson } from "../api_types.js";
 import { ok } from "../envelope.js";
 import { documentRoutes, TAGS } from "../openapi.js";
 
@@ -45,7 +46,8 @@ export function accountParamRoutes(deps: { identity: IdentityService; params: Pa
     documentRoutes(app, { tag: TAGS.deviceParams.name });
     app.get<{ Params: { id: string }; Querystring: Record<string, QueryValue> }>("/device/:id/params", async (request) => {
       const device = await identity.getDevice(accountOf(request), request.params.id);
-      return ok(await params.list(device.id, sentStatus(request.query.sent_status)));
+      const list: DeviceParamJson[] = await params.list(device.id, sentStatus(request.query.sent_status));
+      return ok(list);
     });
 
     const save = async (request: { params: { id: string }; body: unknown }, accountId: string) => {

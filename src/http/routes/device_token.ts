@@ -4,6 +4,7 @@ import { invalid } from "../../errors.js";
 import type { IdentityService } from "../../identity/service.js";
 import type { DeviceTokenRow, Permission } from "../../store/types.js";
 import { accountOf, mintingTokenOf } from "../auth.js";
+import type { DeviceTokenCreatedJson, DeviceTokenJson } from "../api_types.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ApiItem, type ListQuery } from "../listing.js";
 import { documentRoutes, TAGS } from "../openapi.js";
@@ -55,7 +56,7 @@ export function parseExpireTime(value: string | undefined, now = new Date()): Da
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
 
 /** DeviceTokenRow → TagoIO's DeviceTokenData, with the token masked and the id added. */
-export function tokenListItem(row: DeviceTokenRow): ApiItem {
+export function tokenListItem(row: DeviceTokenRow): DeviceTokenJson {
   return {
     id: row.id,
     token: `${row.prefix}-****`,
@@ -82,7 +83,7 @@ export function deviceTokenRoutes(deps: { identity: IdentityService }): FastifyP
       expiresAt: parseExpireTime(body.expire_time),
       serieNumber: body.serie_number ?? null,
     }, mintingTokenOf(request));
-    return ok({ id: row.id, token, name: row.name, permission: row.permission, expire_date: iso(row.expiresAt) ?? "never" });
+    return ok({ id: row.id, token, name: row.name, permission: row.permission, expire_date: iso(row.expiresAt) ?? "never" } satisfies DeviceTokenCreatedJson);
   }
 
   return async (app) => {
@@ -92,7 +93,8 @@ export function deviceTokenRoutes(deps: { identity: IdentityService }): FastifyP
       { schema: { params: deviceParams, querystring: listQuerySchema(["name", "permission", "serie_number", "last_authorization", "created_at"]) } },
       async (request) => {
         const rows = await identity.listTokens(accountOf(request), request.params.deviceId);
-        return ok(applyListQuery(rows.map(tokenListItem), request.query, { defaultOrder: "created_at,desc", alwaysFields: ["id"] }));
+        const items: ApiItem[] = rows.map((row) => ({ ...tokenListItem(row) }));
+        return ok(applyListQuery(items, request.query, { defaultOrder: "created_at,desc", alwaysFields: ["id"] }));
       },
     );
 

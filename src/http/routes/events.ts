@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from "fastify";
 import { invalid, SluiceError, unauthorized } from "../../errors.js";
 import { TooManySubscribersError, type EventHub } from "../../events/hub.js";
 import type { QueryValue } from "../query.js";
-import { streamToken } from "../auth.js";
+import { sessionOfRequest, streamToken, type SessionAuthenticator } from "../auth.js";
 import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, endStreamsOnRevocation, SseStream, takeOver, type RevocationSource, type SseOptions } from "../sse.js";
 import { documentRoutes, SECURITY, TAGS } from "../openapi.js";
 
@@ -22,6 +22,8 @@ export interface EventRouteDeps {
   hub: EventHub;
   /** Resolves the request's token; undefined when it is not valid. */
   resolveToken(token: string): Promise<EventSubject | undefined>;
+  /** Sign-in sessions: without a token, the `sluice_session` cookie opens the stream (its id stands for the token's). */
+  sessions?: SessionAuthenticator;
   /** The identity service: its `revoked` events end the streams of the tokens they name. */
   revocations: RevocationSource;
   sse?: Partial<SseOptions>;
@@ -35,7 +37,8 @@ const MAX_CHANNELS = 20;
 /**
  * For the PUBLIC slot: `GET /events?channels=a,b.id&token=T`, TagoIO's SSE endpoint as the
  * SDK's `openSSEListening` opens it. Each event is `data: {"channel":"…","payload":…}`.
- * The token may also come in the `token` header. A channel without an id that concerns one
+ * The token may also come in the `token` header; without a token, a signed-in session's cookie
+ * opens it (GET needs no CSRF header, so a browser's EventSource can). A channel without an id that concerns one
  * analysis (`analysis_trigger`) is bound to the analysis whose token opened the stream; an
  * analysis token asking for another analysis's `analysis_trigger.<id>` gets a 403. The stream
  * ends within the expiry watch's tick of its token being revoked, replaced or expiring.
@@ -49,8 +52,14 @@ export function eventRoutes(deps: EventRouteDeps): FastifyPluginAsync {
 
     app.get<{ Querystring: Record<string, QueryValue | undefined> }>("/events", async (request, reply) => {
       const token = streamToken(request);
-      if (token === undefined) throw unauthorized("Authorization denied: send a token in the `token` header or `?token=`");
-      const subject = await deps.resolveToken(token);
+      let subject: EventSubject | undefined;
+      if (token !== undefined) {
+        subject = await deps.resolveToken(token);
+      } else {
+        const session = await sessionOfRequest(request, deps.sessions);
+        if (!session) throw unauthorized("Authorization denied: send a token in the `token` header or `?token=`, or sign in");
+        subject = { accountId: session.accountId, tokenId: session.sessionId };
+      }
       if (!subject) throw unauthorized();
       const channels = parseChannels(request.query.channels ?? request.query.channel).map((channel) => {
         const [name, id] = channel.split(".");

@@ -5,8 +5,9 @@ import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Inspector } from "../../inspecto
 import { isInspectorEventKind } from "../../inspector/kinds.js";
 import { eventSseText, serializeEvent } from "../../inspector/serialize.js";
 import type { InspectorEvent, InspectorEventKind } from "../../inspector/types.js";
+import type { InspectorSwitchJson } from "../api_types.js";
 import type { QueryValue } from "../query.js";
-import { accountOf, streamToken } from "../auth.js";
+import { accountOf, resolveAccount, type SessionAuthenticator } from "../auth.js";
 import { ok } from "../envelope.js";
 import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, endStreamsOnRevocation, SseStream, takeOver, type SseOptions } from "../sse.js";
 import { documentRoutes, SECURITY, TAGS } from "../openapi.js";
@@ -14,6 +15,8 @@ import { documentRoutes, SECURITY, TAGS } from "../openapi.js";
 export interface InspectorRouteDeps {
   identity: IdentityService;
   inspector: Inspector;
+  /** Sign-in sessions: the stream also opens with the `sluice_session` cookie when no token is sent. */
+  sessions?: SessionAuthenticator;
 }
 
 const idParams = { type: "object", required: ["id"], properties: { id: { type: "string", minLength: 1 } } } as const;
@@ -24,7 +27,8 @@ type Query = Record<string, QueryValue | undefined>;
  * The live inspector over HTTP, for the ACCOUNT slot (behind `accountAuth`):
  * `GET /device/:id/inspector?kinds=a,b&search=s&limit=50&before=ID|ISO&since=ID|ISO` lists the
  * device's recent events, newest first; `PUT /device/:id/inspector` `{ enabled }` is the
- * start/stop switch.
+ * start/stop switch, and `GET /device/:id/inspector/state` reads it (so a UI can show the
+ * switch as it is before anyone flips it).
  */
 export function inspectorRoutes(deps: InspectorRouteDeps): FastifyPluginAsync {
   const { identity, inspector } = deps;
@@ -43,6 +47,11 @@ export function inspectorRoutes(deps: InspectorRouteDeps): FastifyPluginAsync {
       return ok(events.map(serializeEvent));
     });
 
+    app.get<{ Params: { id: string } }>("/device/:id/inspector/state", { schema: { params: idParams } }, async (request) => {
+      const device = await identity.getDevice(accountOf(request), request.params.id);
+      return ok(switchJson(device.id));
+    });
+
     app.put<{ Params: { id: string }; Body: { enabled: boolean } }>(
       "/device/:id/inspector",
       {
@@ -54,17 +63,21 @@ export function inspectorRoutes(deps: InspectorRouteDeps): FastifyPluginAsync {
       async (request) => {
         const device = await identity.getDevice(accountOf(request), request.params.id);
         await inspector.setEnabled(device.id, request.body.enabled);
-        return ok({ device_id: device.id, enabled: inspector.isEnabled(device.id) });
+        return ok(switchJson(device.id));
       },
     );
   };
+
+  function switchJson(deviceId: string): InspectorSwitchJson {
+    return { device_id: deviceId, enabled: inspector.isEnabled(deviceId) };
+  }
 }
 
 /**
  * For the PUBLIC slot: `GET /device/:id/inspector/stream`, the live inspector as Server-Sent
  * Events. It authenticates itself because a browser's EventSource cannot set headers: the
  * account token comes in the `token` header or else `?token=` (which then sits in URLs and
- * proxy logs: use the header where the client can). Query: `backlog=N` recent events first
+ * proxy logs: use the header where the client can), or else a signed-in session's cookie. Query: `backlog=N` recent events first
  * (default 50, 0 for live only), `kinds=a,b`; `Last-Event-ID` (or `?last_event_id=`) resumes
  * after that event instead of sending a backlog. The stream ends when its token is revoked or
  * expires (the identity service's `revoked` event) and when the device is deleted.
@@ -78,7 +91,7 @@ export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial
     const bindToToken = endStreamsOnRevocation(app, identity);
 
     app.get<{ Params: { id: string }; Querystring: Query }>("/device/:id/inspector/stream", { schema: { params: idParams } }, async (request, reply) => {
-      const { accountId, tokenId } = await authenticate(identity, request);
+      const { accountId, tokenId } = await authenticate(identity, request, deps.sessions);
       const device = await identity.getDevice(accountId, request.params.id);
       const query = request.query;
       const kinds = parseKinds(query.kinds);
@@ -119,11 +132,9 @@ export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial
   };
 }
 
-async function authenticate(identity: IdentityService, request: FastifyRequest<{ Querystring: Query }>): Promise<AccountPrincipal> {
-  const token = streamToken(request);
-  if (token === undefined || token === "") throw unauthorized("Authorization denied: send an account token in the `token` header or `?token=`");
-  const principal = await identity.authenticateAccountToken(token);
-  if (principal === undefined) throw unauthorized();
+async function authenticate(identity: IdentityService, request: FastifyRequest<{ Querystring: Query }>, sessions: SessionAuthenticator | undefined): Promise<AccountPrincipal> {
+  const { principal, presented } = await resolveAccount(request, identity, sessions, true);
+  if (principal === undefined) throw unauthorized(presented ? undefined : "Authorization denied: send an account token in the `token` header or `?token=`, or sign in");
   return principal;
 }
 

@@ -3,7 +3,9 @@ import { invalid } from "../../errors.js";
 import type { IdentityService } from "../../identity/service.js";
 import type { RecordInput } from "../../data/types.js";
 import { httpParserInput, toParserInput } from "../../sandbox/parser_input.js";
+import { parserInputJson } from "../../sandbox/nesting.js";
 import { ParserError, type ParserDevice, type ParserSandbox } from "../../sandbox/types.js";
+import type { ParserTestFailureJson, ParserTestResultJson } from "../api_types.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { DATA_BODY_LIMIT } from "./data.js";
@@ -98,7 +100,8 @@ const idParams = { type: "object", required: ["id"], properties: { id: { type: "
  *   one (`httpParserInput`: an array as it is, anything else as a list of one). A body whose
  *   JSON is larger than POST /data accepts is refused (400).
  * A failing parser answers 400 with `result.kind` (compile, exception, timeout, memory,
- * invalid_output) and the console lines written before it failed.
+ * invalid_output; invalid_input for a sample nested deeper than the sandbox takes, see
+ * sandbox/nesting.ts) and the console lines written before it failed.
  */
 export function parserTestRoutes(deps: ParserTestDeps): FastifyPluginAsync {
   const { identity, sandbox } = deps;
@@ -113,19 +116,20 @@ export function parserTestRoutes(deps: ParserTestDeps): FastifyPluginAsync {
         if (typeof script !== "string" || script.trim() === "") {
           throw invalid("The device has no payload parser: send the one to test as `script`");
         }
-        const input = parserInput(request.body);
         const params = (await deps.paramsOf?.(device.id)) ?? [];
         try {
+          const input = parserInput(request.body);
           const result = await sandbox.run(script, {
             payload: input,
             device: { id: device.id, name: device.name, params, tags: device.tags },
           });
-          return ok({ payload: result.payload, logs: result.logs, duration_ms: Math.round(result.durationMs * 1000) / 1000 });
+          const answer: ParserTestResultJson = { payload: result.payload, logs: result.logs, duration_ms: Math.round(result.durationMs * 1000) / 1000 };
+          return ok(answer);
         } catch (error) {
           if (!(error instanceof ParserError)) throw error;
           // Not the plain error envelope: the kind and the console lines are what make a failed
           // parser debuggable, so they travel in `result` beside the message.
-          const result = { kind: error.kind, logs: error.logs, ...(error.line === undefined ? {} : { line: error.line }) };
+          const result: ParserTestFailureJson = { kind: error.kind, logs: error.logs, ...(error.line === undefined ? {} : { line: error.line }) };
           return reply.code(400).send({ status: false, message: error.message, result });
         }
       },
@@ -136,13 +140,14 @@ export function parserTestRoutes(deps: ParserTestDeps): FastifyPluginAsync {
 /** The records the parser gets for the sample, through the door the request names. */
 function parserInput(request: ParserTestBody): RecordInput[] {
   if (request.door === "http") {
-    // Measured as JSON.stringify writes it: the sample's own text is not at hand any more.
-    const bytes = Buffer.byteLength(JSON.stringify(request.body), "utf8");
+    // Measured as JSON.stringify writes it: the sample's own text is not at hand any more (a
+    // sample nested too deeply for that is refused as the sandbox refuses it: invalid_input).
+    const bytes = Buffer.byteLength(parserInputJson(request.body), "utf8");
     if (bytes > DATA_BODY_LIMIT) throw invalid(`body is ${bytes} bytes as JSON: POST /data accepts at most ${DATA_BODY_LIMIT}`);
     return httpParserInput(request.body);
   }
   const { payload, topic = DEFAULT_TEST_TOPIC } = request;
   // The schema makes `payload` present for this door.
-  const message = Buffer.from(typeof payload === "string" ? payload : JSON.stringify(payload), "utf8");
+  const message = Buffer.from(typeof payload === "string" ? payload : parserInputJson(payload), "utf8");
   return toParserInput(topic, message);
 }

@@ -19,7 +19,8 @@ import { documentRoutes, TAGS } from "../openapi.js";
  *   with their `id`, which `DELETE` takes in place of the token. Analysis tokens are listed,
  *   marked `type: "analysis"` with the analysis in `ref_id`.
  * - `POST /profile/:id/token` `{ name, permission?, expire_time? }` → `{ token, ... }`, once.
- *   TagoIO also asks for `email`/`password` here; Sluice has no passwords and ignores them.
+ *   TagoIO also asks for `email`/`password` here; the caller's token (or session) is the
+ *   authentication and they are ignored (`POST /account/profile/token` takes them instead).
  * - `DELETE /profile/:id/token/:token` (the token or its id): revokes it; its streams close.
  *   Refused for an analysis's token and for the account's last full token (409, see
  *   `IdentityService.revokeAccountToken` and docs/accounts.md).

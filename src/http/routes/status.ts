@@ -2,15 +2,24 @@ import type { FastifyPluginAsync } from "fastify";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { MqttListenersJson, StatusJson } from "../api_types.js";
 import { ok } from "../envelope.js";
 import { documentRoutes, TAGS } from "../openapi.js";
 
-/** Liveness probe that also says which Sluice answers; no auth, no per-account data. */
-export function statusRoutes(): FastifyPluginAsync {
-  const result = { name: "sluice", version: packageVersion() };
+/**
+ * Liveness probe that also says which Sluice answers and where devices connect (the MQTT
+ * listeners' ports, which anyone can find by trying them anyway); no auth, no per-account data.
+ * The console's "how to connect" reads the ports here.
+ */
+export function statusRoutes(deps: { mqttListeners?: () => MqttListenersJson | undefined } = {}): FastifyPluginAsync {
+  const version = packageVersion();
   return async (app) => {
     documentRoutes(app, { tag: TAGS.server.name });
-    app.get("/status", async () => ok(result));
+    app.get("/status", async () => {
+      const mqtt = deps.mqttListeners?.();
+      const result: StatusJson = { name: "sluice", version, ...(mqtt && { mqtt }) };
+      return ok(result);
+    });
   };
 }
 

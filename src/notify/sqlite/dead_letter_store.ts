@@ -50,6 +50,7 @@ export class SqliteDeadLetterStore {
       ),
       list: db.prepare("SELECT * FROM webhook_dead_letters WHERE account_id = ? AND action_id = ? ORDER BY seq DESC LIMIT ? OFFSET ?"),
       clear: db.prepare("DELETE FROM webhook_dead_letters WHERE account_id = ? AND action_id = ?"),
+      remove: db.prepare("DELETE FROM webhook_dead_letters WHERE account_id = ? AND action_id = ? AND id = ?"),
     };
     this.insertAndPrune = writeTransaction(db, (d: DeadLetter, keep: number) => {
       const body = d.body.length > MAX_BODY ? `${d.body.slice(0, MAX_BODY)}…` : d.body;
@@ -73,5 +74,10 @@ export class SqliteDeadLetterStore {
 
   clear(accountId: string, actionId: string): number {
     return this.q.clear.run(accountId, actionId).changes;
+  }
+
+  /** Removes one dead letter of an action; false when the action has none by that id. */
+  remove(accountId: string, actionId: string, id: string): boolean {
+    return this.q.remove.run(accountId, actionId, id).changes > 0;
   }
 }

@@ -1,12 +1,15 @@
+import type { Statement } from "better-sqlite3";
+import { nameSortKey } from "../name_key.js";
 import { wildcardMatch } from "../wildcard.js";
-import type { AccountRow, AccountTokenRow, DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../types.js";
-import type { Db } from "./open.js";
+import type { AccountRow, AccountTokenRow, DeviceListQuery, DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../types.js";
+import { deviceListSql } from "./device_list_sql.js";
+import { writeTransaction, type Db } from "./open.js";
 
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 
 interface DeviceRecord {
   id: string; account_id: string; name: string; active: number; tags: string; extra: string;
-  created_at: number; updated_at: number;
+  created_at: number; updated_at: number; last_input: number | null;
 }
 interface TokenRecord {
   id: string; device_id: string; account_id: string; token_hash: string; prefix: string; name: string;
@@ -31,7 +34,7 @@ function toDevice(r: DeviceRecord): DeviceRow {
   return {
     id: r.id, accountId: r.account_id, name: r.name, active: r.active === 1,
     tags: JSON.parse(r.tags), extra: JSON.parse(r.extra),
-    createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at),
+    createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at), lastInput: date(r.last_input),
   };
 }
 
@@ -45,8 +48,13 @@ function toToken(r: TokenRecord): DeviceTokenRow {
 
 export class SqliteIdentityRepository implements IdentityRepository {
   private readonly q;
+  private readonly db: Db;
+  /** Prepared list statements by their SQL (a few shapes: order × which filters are set). */
+  private readonly listStatements = new Map<string, Statement<unknown[]>>();
+  private readonly raiseLastInputs: (entries: readonly (readonly [string, number])[]) => void;
 
   constructor(db: Db) {
+    this.db = db;
     // SQLite's LIKE backtracks on `%`: pattern × name per row, and names have no length bound.
     // The list filters' own matcher is linear (store/wildcard.ts); SQL calls it instead.
     db.function("sluice_wildcard", { deterministic: true }, (pattern: unknown, text: unknown) =>
@@ -69,15 +77,13 @@ export class SqliteIdentityRepository implements IdentityRepository {
       touchAccountToken: db.prepare("UPDATE account_tokens SET last_authorization = ? WHERE id = ?"),
       accountTokensExpiring: db.prepare("SELECT * FROM account_tokens WHERE expires_at > ? AND expires_at <= ?"),
       insertDevice: db.prepare(
-        "INSERT INTO devices (id, account_id, name, active, tags, extra, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO devices (id, account_id, name, name_key, name_lower, active, tags, extra, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
       ),
       updateDevice: db.prepare(
-        "UPDATE devices SET name = ?, active = ?, tags = ?, extra = ?, updated_at = ? WHERE id = ? AND account_id = ?",
+        "UPDATE devices SET name = ?, name_key = ?, name_lower = ?, active = ?, tags = ?, extra = ?, updated_at = ? WHERE id = ? AND account_id = ?",
       ),
       getDevice: db.prepare("SELECT * FROM devices WHERE id = ? AND account_id = ?"),
-      listDevices: db.prepare(
-        "SELECT * FROM devices WHERE account_id = ? AND (? IS NULL OR sluice_wildcard(?, name)) ORDER BY created_at, id LIMIT ? OFFSET ?",
-      ),
+      raiseLastInput: db.prepare("UPDATE devices SET last_input = ? WHERE id = ? AND (last_input IS NULL OR last_input < ?)"),
       deleteDevice: db.prepare("DELETE FROM devices WHERE id = ? AND account_id = ?"),
       insertToken: db.prepare(
         `INSERT INTO device_tokens (id, device_id, account_id, token_hash, prefix, name, permission, created_at, expires_at, serie_number, minted_by)
@@ -91,6 +97,20 @@ export class SqliteIdentityRepository implements IdentityRepository {
       tokensExpiring: db.prepare("SELECT * FROM device_tokens WHERE expires_at > ? AND expires_at <= ?"),
       deleteTokensMintedBy: db.prepare("DELETE FROM device_tokens WHERE minted_by = ? RETURNING id"),
     };
+    this.raiseLastInputs = writeTransaction(db, (entries: readonly (readonly [string, number])[]) => {
+      for (const [id, at] of entries) this.q.raiseLastInput.run(at, id, at);
+    });
+    this.fillNameKeys();
+  }
+
+  /** Rows from before migration 15 get their sort key and lower case once (SQL computes neither as JavaScript does). */
+  private fillNameKeys(): void {
+    const missing = this.db.prepare("SELECT id, name FROM devices WHERE name_key IS NULL OR name_lower IS NULL").all() as { id: string; name: string }[];
+    if (missing.length === 0) return;
+    const set = this.db.prepare("UPDATE devices SET name_key = ?, name_lower = ? WHERE id = ?");
+    writeTransaction(this.db, () => {
+      for (const row of missing) set.run(nameSortKey(row.name), row.name.toLowerCase(), row.id);
+    })();
   }
 
   async insertAccount(row: AccountRow): Promise<void> {
@@ -135,11 +155,11 @@ export class SqliteIdentityRepository implements IdentityRepository {
   }
 
   async insertDevice(row: DeviceRow): Promise<void> {
-    this.q.insertDevice.run(row.id, row.accountId, row.name, row.active ? 1 : 0, JSON.stringify(row.tags),
+    this.q.insertDevice.run(row.id, row.accountId, row.name, nameSortKey(row.name), row.name.toLowerCase(), row.active ? 1 : 0, JSON.stringify(row.tags),
       JSON.stringify(row.extra), row.createdAt.getTime(), row.updatedAt.getTime());
   }
   async updateDevice(row: DeviceRow): Promise<void> {
-    this.q.updateDevice.run(row.name, row.active ? 1 : 0, JSON.stringify(row.tags), JSON.stringify(row.extra),
+    this.q.updateDevice.run(row.name, nameSortKey(row.name), row.name.toLowerCase(), row.active ? 1 : 0, JSON.stringify(row.tags), JSON.stringify(row.extra),
       row.updatedAt.getTime(), row.id, row.accountId);
   }
   async getDevice(accountId: string, id: string): Promise<DeviceRow | undefined> {
@@ -149,9 +169,17 @@ export class SqliteIdentityRepository implements IdentityRepository {
   async countDevices(accountId: string): Promise<number> {
     return (this.q.countDevices.get(accountId) as { n: number }).n;
   }
-  async listDevices(accountId: string, page: { limit: number; offset: number; name?: string }): Promise<DeviceRow[]> {
-    const pattern = page.name ?? null;
-    return (this.q.listDevices.all(accountId, pattern, pattern, page.limit, page.offset) as DeviceRecord[]).map(toDevice);
+  async listDevices(accountId: string, query: DeviceListQuery): Promise<DeviceRow[]> {
+    const { sql, params } = deviceListSql(accountId, query);
+    let statement = this.listStatements.get(sql);
+    if (!statement) {
+      if (this.listStatements.size >= 64) this.listStatements.clear();
+      this.listStatements.set(sql, (statement = this.db.prepare<unknown[]>(sql)));
+    }
+    return (statement.all(...params) as DeviceRecord[]).map(toDevice);
+  }
+  async setLastInputs(entries: readonly (readonly [string, number])[]): Promise<void> {
+    if (entries.length > 0) this.raiseLastInputs(entries);
   }
   async deleteDevice(accountId: string, id: string): Promise<boolean> {
     return this.q.deleteDevice.run(id, accountId).changes > 0;

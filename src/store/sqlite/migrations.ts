@@ -388,4 +388,66 @@ export const migrations: { version: number; name: string; sql: string }[] = [
       CREATE INDEX device_tokens_by_minted_by ON device_tokens(minted_by) WHERE minted_by IS NOT NULL;
     `,
   },
+  {
+    version: 14,
+    name: "users, sign-in sessions, setup links",
+    // Users sign in to an account with an email and a password (scrypt, identity/passwords.ts).
+    // The email is stored normalized (lower case) so one index keeps it unique across accounts.
+    // Sessions and setup links store only SHA-256 hashes of their random tokens, like tokens.
+    // `user_sessions`, not `sessions`: that one is the broker's MQTT sessions.
+    sql: `
+      CREATE TABLE users (
+        id TEXT PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        email TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        password_hash TEXT,
+        created_at INTEGER NOT NULL,
+        last_login INTEGER
+      );
+      CREATE INDEX users_by_account ON users(account_id, created_at);
+      CREATE TABLE user_sessions (
+        id TEXT PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX user_sessions_by_user ON user_sessions(user_id, created_at);
+      CREATE INDEX user_sessions_by_expiry ON user_sessions(expires_at);
+      CREATE INDEX user_sessions_by_last_seen ON user_sessions(last_seen_at);
+      CREATE TABLE user_setup_tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+      );
+      CREATE INDEX user_setup_tokens_by_user ON user_setup_tokens(user_id);
+    `,
+  },
+  {
+    version: 15,
+    name: "device list in SQL: name sort key, last input",
+    // `GET /device` pages in SQL at 100 000 devices, so each order it offers has an index that
+    // ends in the id (the tie-break): name by `name_key` (store/name_key.ts, filled by the
+    // repository, which also fills it for rows older than this migration) then the name itself,
+    // which a name filter then reads from the index, not from each row; created_at,
+    // updated_at, and last_input (NULL, never heard from, is listed last either way).
+    // `name_lower`: the name in JavaScript's lower case, as the list's wildcard matcher reads it,
+    // so SQL finds `*text*` with instr() instead of calling JavaScript for each row.
+    // `last_input`: epoch ms of the device's newest message or data, written in batches
+    // (identity/last_input.ts), never on the message's path.
+    sql: `
+      ALTER TABLE devices ADD COLUMN name_key TEXT;
+      ALTER TABLE devices ADD COLUMN name_lower TEXT;
+      ALTER TABLE devices ADD COLUMN last_input INTEGER;
+      DROP INDEX devices_by_account;
+      CREATE INDEX devices_by_created ON devices(account_id, created_at, id);
+      CREATE INDEX devices_by_updated ON devices(account_id, updated_at, id);
+      CREATE INDEX devices_by_name ON devices(account_id, name_key, name, id);
+      CREATE INDEX devices_by_last_input ON devices(account_id, last_input, id);
+    `,
+  },
 ];

@@ -34,6 +34,9 @@ export function writeTransaction<A extends unknown[], R>(db: Db, fn: (...args: A
   return db.transaction(fn).immediate;
 }
 
+/** The schema version this Sluice brings a database to: its highest migration. */
+export const schemaVersion = Math.max(...migrations.map((m) => m.version));
+
 export function migrate(db: Db): void {
   const current = db.pragma("user_version", { simple: true }) as number;
   // Sorted, so a migration appended out of order by a parallel branch still runs in order.
