@@ -31,8 +31,10 @@ describe("the account page", () => {
       await fetch(`${sluice.api}/notification`, { method: "POST", headers: { token: sluice.adminToken, "content-type": "application/json" }, body: JSON.stringify({ title: `n${i}`, message: "m" }) });
     }
     for (const [name, width, dark] of [["account-usage-desktop", 1280, false], ["account-usage-phone-dark", 390, true]] as const) {
-      const { page, context, foreignRequests, pageErrors } = await openConsole(browser, sluice.api, { width, height: 900, dark });
+      const { page, context, foreignRequests, pageErrors } = await openConsole(browser, sluice.api, { height: 900, dark });
       await signIn(page, sluice);
+      // Signed in wide (the phone folds the navigation signIn waits for), then at the width under test.
+      await page.setViewportSize({ width, height: 900 });
       await page.goto(`${sluice.api}/#/account`);
       await page.getByRole("heading", { name: /This month/ }).waitFor();
       await page.locator(".bar-chart canvas").first().waitFor();

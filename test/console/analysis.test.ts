@@ -110,8 +110,10 @@ describe("the analyses pages", () => {
   test("dark and on a phone: the page fits 390 px, the token is masked until shown, regenerating asks first", async () => {
     const created = await (await fetch(`${sluice.api}/analysis`, { method: "POST", headers: { token: sluice.adminToken, "content-type": "application/json" }, body: JSON.stringify({ name: "Phone one" }) })).json() as { result: { id: string; token: string } };
     const { id, token } = created.result;
-    const { page, context, pageErrors } = await openConsole(browser, sluice.api, { width: 390, height: 844, dark: true });
+    const { page, context, pageErrors } = await openConsole(browser, sluice.api, { dark: true });
     await signIn(page, sluice);
+    // Signed in wide (the phone folds the navigation signIn waits for), then on a phone.
+    await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${sluice.api}/#/analyses/${id}`);
     await page.getByRole("heading", { name: "Phone one" }).waitFor();
     await page.getByRole("textbox", { name: "Analysis script" }).waitFor();

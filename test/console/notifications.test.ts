@@ -88,8 +88,10 @@ describe("the notifications page and the bell", () => {
 
   test("dark, on a phone, and paged: older ones on the next page", async () => {
     for (let i = 1; i <= 30; i++) await send(`Reading ${i}`, `Value ${i}`);
-    const { page, context, pageErrors } = await openConsole(browser, sluice.api, { width: 390, height: 844, dark: true });
+    const { page, context, pageErrors } = await openConsole(browser, sluice.api, { dark: true });
     await signIn(page, sluice);
+    // Signed in wide (the phone folds the navigation signIn waits for), then on a phone.
+    await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${sluice.api}/#/notifications`);
     await page.getByRole("list", { name: "Notifications, page 1" }).getByText("Reading 30", { exact: true }).waitFor();
     await screenshot(page, "notifications-phone-dark");

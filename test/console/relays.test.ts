@@ -89,8 +89,10 @@ describe("the relays pages", () => {
     assert.ok(relay);
     const caFile = join(mosq.dir, "upload-ca.pem");
     writeFileSync(caFile, mosq.ca);
-    const { page, context, pageErrors } = await openConsole(browser, sluice.api, { width: 390, height: 844, dark: true });
+    const { page, context, pageErrors } = await openConsole(browser, sluice.api, { dark: true });
     await signIn(page, sluice);
+    // Signed in wide (the phone folds the navigation signIn waits for), then on a phone.
+    await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${sluice.api}/#/relays/${relay.id}`);
     const form = page.getByRole("form", { name: "Relay settings" });
     await form.getByLabel("Name", { exact: true }).waitFor();
