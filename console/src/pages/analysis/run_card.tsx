@@ -79,10 +79,11 @@ export function RunCard({ analysis }: AnalysisCardProps) {
   );
 }
 
+/** In a box of fixed height: runs coming and going never move the console below. */
 function RunList({ runs }: { runs: { active: Run[]; recent: Run[] } }) {
-  if (runs.active.length === 0 && runs.recent.length === 0) return <p class="muted small queue-empty">Nothing queued or running.</p>;
+  if (runs.active.length === 0 && runs.recent.length === 0) return <p class="muted small queue-empty run-box">Nothing queued or running.</p>;
   return (
-    <ul class="run-list" aria-label="Runs of this analysis">
+    <ul class="run-list run-box" aria-label="Runs of this analysis" tabIndex={0}>
       {[...runs.active, ...runs.recent].map((r) => (
         <li key={r.id} class={`run ${r.status}`}>
           <span class="run-id">#{r.id}</span>

@@ -82,7 +82,7 @@ export function RelayStatus({ relayId }: { relayId: string }) {
           </div>
           <h3 class="small">Recent events</h3>
           {status.events.length === 0 ? (
-            <p class="muted small">None yet.</p>
+            <p class="muted small relay-events-empty">None yet.</p>
           ) : (
             <ul class="relay-events" aria-label="Recent relay events, newest first" tabIndex={0}>
               {status.events.map((e, i) => (
