@@ -116,3 +116,14 @@ export function bodyOf(d: Draft, creating: boolean): RelayInputJson {
   }
   return body as RelayInputJson;
 }
+
+/**
+ * A broker URL pasted into the host field (`mqtts://broker.example.com:8883`) fills host, port
+ * and TLS; a plain host name is kept as typed.
+ */
+export function withHost(d: Draft, typed: string): Draft {
+  const url = /^\s*(mqtts?|ssl|tls|tcp|mqtt\+ssl):\/\/(\[[^\]]+\]|[^:/\s]+)(?::(\d{1,5}))?\/?\s*$/i.exec(typed);
+  if (!url) return { ...d, host: typed };
+  const tls = /^(mqtts|ssl|tls|mqtt\+ssl)$/i.test(url[1]!);
+  return { ...d, host: url[2]!.replace(/^\[|\]$/g, ""), tls, port: url[3] ?? (tls ? "8883" : "1883") };
+}

@@ -4,7 +4,7 @@
  */
 import type { RelayJson, RelayKeyMatch } from "../../../../src/http/api_types.js";
 import { PemField } from "./pem_field.js";
-import { subscriptionRow, type Draft, type SecretChange } from "./draft.js";
+import { subscriptionRow, withHost, type Draft, type SecretChange } from "./draft.js";
 
 export interface RelayFormProps {
   draft: Draft;
@@ -40,8 +40,17 @@ export function RelayForm({ draft: d, onChange, stored }: RelayFormProps) {
         <legend>Broker</legend>
         <div class="form-row">
           <label>
-            Host
-            <input required value={d.host} onInput={text("host")} placeholder="broker.example.com" autoComplete="off" spellcheck={false} />
+            Host or broker URL
+            <input
+              required
+              value={d.host}
+              onInput={text("host")}
+              // On leaving the field (or a paste's commit), not while typing "mqtt://b…".
+              onChange={(e) => onChange(withHost(d, e.currentTarget.value))}
+              placeholder="broker.example.com or mqtts://broker:8883"
+              autoComplete="off"
+              spellcheck={false}
+            />
           </label>
           <label>
             Port
@@ -244,3 +253,4 @@ export function RelayForm({ draft: d, onChange, stored }: RelayFormProps) {
     </div>
   );
 }
+
