@@ -11,7 +11,7 @@ import { SqliteParamStore } from "./data/sqlite/param_store.js";
 import { CachedParamStore } from "./data/cached_param_store.js";
 import { accountRoutes } from "./http/routes/account.js";
 import { AnalysisConsole } from "./analysis/console.js";
-import { RunQueue } from "./analysis/run_queue.js";
+import { RunQueue, runEventJson } from "./analysis/run_queue.js";
 import { ScriptFiles } from "./analysis/script_files.js";
 import { AnalysisService } from "./analysis/service.js";
 import { ProcessLedger } from "./analysis/leftovers.js";
@@ -227,7 +227,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const analysisConsole = new AnalysisConsole(events, { lines: config.analysis.consoleLines, bytes: config.analysis.consoleBytes });
   const analyses = new AnalysisService({
     store: new SqliteAnalysisStore(store.db), console: analysisConsole, hub: events, limits: config.analysis,
-    queue: new RunQueue(config.analysis), files: new ScriptFiles(analysisWorkspace),
+    queue: new RunQueue(config.analysis, (run, change) => {
+      // Told live on `analysis_run.<id>` (the console's run queue); built only when someone listens.
+      const channel = `analysis_run.${run.analysisId}`;
+      if (events.listening(run.accountId, channel)) events.publish(run.accountId, channel, runEventJson(run, change));
+    }),
+    files: new ScriptFiles(analysisWorkspace),
     allowPrivateTargets: config.outbound.allowPrivateTargets, ledger: analysisLedger,
     apiUrl: () => apiUrl, logger: logger.child({ part: "analysis" }),
     admitRun(accountId) {
@@ -372,6 +377,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     inspector,
     logger: logger.child({ part: "relay" }),
     guard: relayGuard,
+    statusChanged: (accountId, event) => events.publish(accountId, "relay_state", event),
     admitRelay(accountId, existing) {
       const plan = limits.planOf(accountId);
       if (!plan.features.relay) throw new LimitExceeded("features.relay", "the account's plan has no MQTT relays");

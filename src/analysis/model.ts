@@ -1,4 +1,5 @@
 import { invalid } from "../errors.js";
+import type { AnalysisInfoJson } from "../http/api_types.js";
 
 /** Where an analysis runs: in a child process of Sluice, or on the user's machine (SDK over SSE). */
 export type RunOn = "sluice" | "external";
@@ -94,7 +95,7 @@ function parseKeyValues(value: unknown, field: string, coerceValues: boolean): K
 }
 
 /** The SDK's `AnalysisInfo`; `run_on` answers "tago" is never used: Sluice says what it is. */
-export function analysisInfo(row: AnalysisRow, runs?: { running: number; queued: number }): Record<string, unknown> {
+export function analysisInfo(row: AnalysisRow, runs?: { running: number; queued: number }): AnalysisInfoJson {
   return {
     id: row.id,
     name: row.name,

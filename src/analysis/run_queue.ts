@@ -1,4 +1,5 @@
 import { SluiceError } from "../errors.js";
+import type { AnalysisRunEventJson, AnalysisRunJson } from "../http/api_types.js";
 import { FairQueue, QueueFull } from "../limits/fair_queue.js";
 
 export interface RunEntry {
@@ -16,6 +17,26 @@ export interface RunQueueLimits {
   concurrencyPerAccount: number;
   queueSize: number;
   queuePerAccount: number;
+}
+
+/** What happened to a run: it waits, it started, its job ended, or it left the queue unstarted. */
+export type RunChange = "queued" | "running" | "finished" | "dropped";
+
+/** A run as the API shows it. */
+export function runJson(entry: RunEntry): AnalysisRunJson {
+  return {
+    id: entry.id,
+    analysis: entry.analysisId,
+    status: entry.state,
+    queued_at: entry.queuedAt.toISOString(),
+    started_at: entry.startedAt?.toISOString() ?? null,
+  };
+}
+
+/** A run's change as the `analysis_run.<id>` channel carries it. */
+export function runEventJson(entry: RunEntry, change: RunChange, at = new Date()): AnalysisRunEventJson {
+  const ended = change === "finished" || change === "dropped";
+  return { ...runJson(entry), status: change, ended_at: ended ? at.toISOString() : null };
 }
 
 interface Waiting {
@@ -37,7 +58,14 @@ export class RunQueue {
   private nextId = 1;
   private stopped = false;
 
-  constructor(private readonly limits: RunQueueLimits) {
+  /**
+   * `onChange` hears each run's changes (queued, running, finished, dropped), so they can be
+   * told live; it must not throw, and must not enqueue.
+   */
+  constructor(
+    private readonly limits: RunQueueLimits,
+    private readonly onChange: (entry: RunEntry, change: RunChange) => void = () => {},
+  ) {
     this.waiting = new FairQueue({ concurrency: limits.concurrency, concurrencyPerAccount: limits.concurrencyPerAccount, maxWaiting: limits.queueSize, maxWaitingPerAccount: limits.queuePerAccount });
   }
 
@@ -54,6 +82,7 @@ export class RunQueue {
         : `the analysis run queue is full (${err.bound} waiting)`);
     }
     this.nextId++;
+    this.onChange(entry, "queued");
     this.pump();
     return entry;
   }
@@ -74,7 +103,7 @@ export class RunQueue {
 
   /** Drops the waiting runs of an analysis (it was deleted); running ones finish or are killed by their owner. */
   drop(analysisId: string): void {
-    this.waiting.remove((w) => w.entry.analysisId === analysisId);
+    for (const w of this.waiting.remove((w) => w.entry.analysisId === analysisId)) this.onChange(w.entry, "dropped");
   }
 
   /** Refuses new runs and forgets waiting ones. */
@@ -89,12 +118,14 @@ export class RunQueue {
       entry.state = "running";
       entry.startedAt = new Date();
       this.running.add(entry);
+      this.onChange(entry, "running");
       // A job reports its own failures (to the console); the queue only keeps the slot count right.
       void job()
         .catch(() => undefined)
         .finally(() => {
           this.running.delete(entry);
           this.waiting.finish(entry.accountId);
+          this.onChange(entry, "finished");
           this.pump();
         });
     }

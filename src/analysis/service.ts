@@ -1,6 +1,7 @@
 import { invalid, notFound, SluiceError } from "../errors.js";
 import type { AnalysisLimits } from "../config/schema.js";
 import type { EventHub } from "../events/hub.js";
+import type { AnalysisInfoJson } from "../http/api_types.js";
 import { generateId, generateToken, hashToken } from "../identity/tokens.js";
 import type { Logger } from "../observability/logger.js";
 import type { AnalysisConsole } from "./console.js";
@@ -78,7 +79,7 @@ export class AnalysisService {
   }
 
   /** The analysis info as the API shows it, with its queued and running runs. */
-  async info(accountId: string, id: string): Promise<Record<string, unknown>> {
+  async info(accountId: string, id: string): Promise<AnalysisInfoJson> {
     return analysisInfo(await this.get(accountId, id), this.deps.queue.count(id));
   }
 
@@ -108,6 +109,14 @@ export class AnalysisService {
     if (code.length === 0) throw invalid("file is empty");
     if (code.length > this.deps.limits.scriptBytes) throw invalid(`file is larger than ${this.deps.limits.scriptBytes} bytes`);
     await this.deps.store.saveCode(accountId, id, code, fileName, moduleKindOf(fileName, code.toString("utf8")));
+  }
+
+  /** The uploaded script as it was uploaded; 404 when there is none yet. */
+  async script(accountId: string, id: string): Promise<{ code: Buffer; version: number; fileName: string }> {
+    const row = await this.get(accountId, id);
+    const stored = row.module ? await this.deps.store.code(id) : undefined;
+    if (!stored) throw new SluiceError("NOT_FOUND", "the analysis has no script yet: upload one first", 404);
+    return { code: stored.code, version: stored.version, fileName: row.fileName ?? "script.js" };
   }
 
   /** A new analysis token; the old one stops working at once. */

@@ -1,3 +1,4 @@
+import type { PlanJson } from "../http/api_types.js";
 import { invalid } from "../errors.js";
 
 /**
@@ -218,6 +219,6 @@ function checkSwitch(value: unknown, where: string): boolean {
 }
 
 /** A plan as JSON (the API): no limit shows as null. */
-export function planJson(plan: Plan): unknown {
-  return JSON.parse(JSON.stringify(plan, (_key, value: unknown) => (value === Infinity ? null : value)));
+export function planJson(plan: Plan): PlanJson {
+  return JSON.parse(JSON.stringify(plan, (_key, value: unknown) => (value === Infinity ? null : value))) as PlanJson;
 }

@@ -1,3 +1,4 @@
+import type { UsageLineJson, UsageReportJson } from "../http/api_types.js";
 import type { IdentityService } from "../identity/service.js";
 import { monthOf } from "./month.js";
 import { MONTHLY, type Limits, type MonthlyMetric } from "./limits.js";
@@ -16,17 +17,8 @@ export interface UsageDeps {
 }
 
 /** One limit's consumption; `limit` null means none. */
-export interface UsageLine {
-  used: number;
-  limit: number | null;
-}
-
-export interface UsageReport {
-  plan: string;
-  period: string;
-  limits: unknown;
-  usage: Record<string, UsageLine | Record<string, UsageLine>>;
-}
+export type UsageLine = UsageLineJson;
+export type UsageReport = UsageReportJson;
 
 const line = (used: number, limit: number): UsageLine => ({ used, limit: Number.isFinite(limit) ? limit : null });
 
@@ -54,7 +46,12 @@ export async function usageReport(deps: UsageDeps, accountId: string): Promise<U
       analysisRunsPerMonth: monthly("analysis_runs"),
       notificationsPerMonth: monthly("notifications"),
       emailsPerMonth: monthly("emails"),
-      http: Object.fromEntries((Object.keys(plan.http) as (keyof Plan["http"])[]).map((cls) => [cls, line(rates.http[cls] ?? 0, plan.http[cls])])),
+      http: {
+        data: line(rates.http.data ?? 0, plan.http.data),
+        dataEdits: line(rates.http.dataEdits ?? 0, plan.http.dataEdits),
+        aggregate: line(rates.http.aggregate ?? 0, plan.http.aggregate),
+        deviceCreates: line(rates.http.deviceCreates ?? 0, plan.http.deviceCreates),
+      },
     },
   };
 }
@@ -65,23 +62,23 @@ export async function usageReport(deps: UsageDeps, accountId: string): Promise<U
  */
 export async function profileSummary(deps: UsageDeps, accountId: string): Promise<unknown> {
   const report = await usageReport(deps, accountId);
-  const u = report.usage as Record<string, UsageLine>;
+  const u = report.usage;
   const limitOf = (l: UsageLine) => l.limit ?? 0;
   return {
     limit: {
-      input: limitOf(u.publishesPerMinute!),
-      data_records: limitOf(u.recordsPerMonth!),
-      analysis: limitOf(u.analysisRunsPerMonth!),
-      push_notification: limitOf(u.notificationsPerMonth!),
-      email: limitOf(u.emailsPerMonth!),
+      input: limitOf(u.publishesPerMinute),
+      data_records: limitOf(u.recordsPerMonth),
+      analysis: limitOf(u.analysisRunsPerMonth),
+      push_notification: limitOf(u.notificationsPerMonth),
+      email: limitOf(u.emailsPerMonth),
     },
-    amount: { device: u.devices!.used },
+    amount: { device: u.devices.used },
     limit_used: {
-      input: u.publishesPerMinute!.used,
-      data_records: u.recordsPerMonth!.used,
-      analysis: u.analysisRunsPerMonth!.used,
-      push_notification: u.notificationsPerMonth!.used,
-      email: u.emailsPerMonth!.used,
+      input: u.publishesPerMinute.used,
+      data_records: u.recordsPerMonth.used,
+      analysis: u.analysisRunsPerMonth.used,
+      push_notification: u.notificationsPerMonth.used,
+      email: u.emailsPerMonth.used,
     },
   };
 }

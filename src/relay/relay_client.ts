@@ -1,35 +1,13 @@
 import { MqttClient, type IClientOptions, type IPublishPacket } from "mqtt";
+import type { RelayCountersJson, RelayEventJson, RelayStateName } from "../http/api_types.js";
 import type { Logger } from "../observability/logger.js";
 import type { OutboundGuard } from "../outbound/guard.js";
 import type { DownlinkQueue } from "./downlink_queue.js";
 import type { RelaySettings } from "./relay_model.js";
 
-export type RelayState = "connecting" | "connected" | "disconnected" | "stopped";
-
-export interface RelayCounters {
-  /** Messages received from the external broker. */
-  messages_in: number;
-  /** Downlink messages published to the external broker (QoS 1/2: acknowledged by it). */
-  messages_out: number;
-  /** Downlink messages waiting in the persisted queue (in flight included). */
-  queued: number;
-  /** Downlink messages lost: QoS 0 while disconnected, or the queue full. */
-  dropped: number;
-  /** Connection attempts after the first. */
-  reconnects: number;
-  /** Uplink messages whose device could not be determined. */
-  unmapped: number;
-  /** Uplink messages the pipeline refused (parser, validation, store): shown on the device's inspector. */
-  failed: number;
-  /** Uplink QoS 0 messages not processed because too many were already in the pipeline. */
-  busy_dropped: number;
-}
-
-export interface RelayEvent {
-  time: string;
-  kind: "connect" | "disconnect" | "error" | "unmapped";
-  summary: string;
-}
+export type RelayState = RelayStateName;
+export type RelayCounters = RelayCountersJson;
+export type RelayEvent = RelayEventJson;
 
 export interface RelayClientDeps {
   relayId: string;
@@ -45,6 +23,8 @@ export interface RelayClientDeps {
   /** An uplink message; the QoS 1/2 acknowledgement waits for the promise (stored, or failed for good). */
   onMessage(topic: string, payload: Buffer, qos: 0 | 1 | 2): Promise<void>;
   onEvent(kind: RelayEvent["kind"], summary: string, detail?: Record<string, unknown>): void;
+  /** The connection state changed (`state` holds the new one). */
+  onState?(state: RelayState): void;
   logger: Logger;
   /**
    * Every connection goes through it: `outbound.allowPrivateTargets` and Sluice's own
@@ -68,7 +48,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * in SQLite is the one record of what still has to go out.
  */
 export class RelayClient {
-  state: RelayState = "disconnected";
+  private current: RelayState = "disconnected";
   lastError: string | null = null;
   lastErrorAt: Date | null = null;
   connectedAt: Date | null = null;
@@ -83,6 +63,16 @@ export class RelayClient {
 
   constructor(private readonly deps: RelayClientDeps) {}
 
+  get state(): RelayState {
+    return this.current;
+  }
+
+  private setState(state: RelayState): void {
+    if (state === this.current) return;
+    this.current = state;
+    this.deps.onState?.(state);
+  }
+
   start(): void {
     this.connect();
   }
@@ -90,7 +80,8 @@ export class RelayClient {
   /** Ends the connection (a DISCONNECT, so a persistent session stays on the broker). */
   async stop(): Promise<void> {
     this.stopped = true;
-    this.state = "stopped";
+    this.connectedAt = null;
+    this.setState("stopped");
     clearTimeout(this.timer);
     const client = this.client;
     this.client = undefined;
@@ -146,7 +137,7 @@ export class RelayClient {
   private connect(): void {
     if (this.stopped) return;
     const gen = ++this.generation;
-    this.state = "connecting";
+    this.setState("connecting");
     const s = this.deps.settings;
     let client: MqttClient;
     try {
@@ -198,9 +189,9 @@ export class RelayClient {
     };
     client.on("connect", (connack) => {
       if (gen !== this.generation) return;
-      this.state = "connected";
       this.connectedAt = new Date();
       this.attempts = 0;
+      this.setState("connected");
       const sessionPresent = connack.sessionPresent;
       this.deps.onEvent("connect", `connected to ${s.host}:${s.port} as ${s.client_id}${sessionPresent ? " (session resumed)" : ""}`, {
         host: s.host, port: s.port, clientId: s.client_id, sessionPresent,
@@ -220,8 +211,8 @@ export class RelayClient {
     client.on("close", () => {
       if (gen !== this.generation) return;
       const wasConnected = this.state === "connected";
-      this.state = "disconnected";
       this.connectedAt = null;
+      this.setState("disconnected");
       this.deps.queue.rewind();
       if (wasConnected) this.deps.onEvent("disconnect", `disconnected from ${s.host}:${s.port}`, { host: s.host, port: s.port });
       client.removeAllListeners();

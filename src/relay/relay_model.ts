@@ -1,51 +1,18 @@
 import { createSecureContext } from "node:tls";
 import { invalid } from "../errors.js";
+import type { RelayDeviceMapping, RelayJson, RelayKeyMatch, RelaySecretMask, RelaySettingsJson, RelaySubscriptionJson } from "../http/api_types.js";
 import { isValidTopicFilter, isValidTopicName } from "../mqtt/topics.js";
 
-/** How a relayed message names its device (see device_mapping.ts). */
-export type DeviceMapping =
-  | { source: "fixed"; device: string }
-  | { source: "topic"; index: number; match: KeyMatch; tag_key?: string }
-  | { source: "json"; field: string; match: KeyMatch; tag_key?: string };
-
+/** How a relayed message names its device (see device_mapping.ts); the API's own shapes. */
+export type DeviceMapping = RelayDeviceMapping;
 /**
  * What the key taken from a topic segment or payload field is compared with: a device token's
  * `serie_number` (TagoIO's "serial"), the value of a device tag (`tag_key`), or the device id.
  */
-export type KeyMatch = "serial" | "tag" | "id";
-
-export interface RelaySubscription {
-  topic: string;
-  qos: 0 | 1 | 2;
-}
-
+export type KeyMatch = RelayKeyMatch;
+export type RelaySubscription = RelaySubscriptionJson;
 /** A relay's settings, as stored (credentials apart, see `RelaySecretsPlain`). */
-export interface RelaySettings {
-  name: string;
-  active: boolean;
-  host: string;
-  port: number;
-  tls: boolean;
-  /** PEM; not secret, kept in the clear. */
-  ca: string | null;
-  cert: string | null;
-  username: string | null;
-  client_id: string;
-  protocol_version: 4 | 5;
-  keepalive: number;
-  clean: boolean;
-  subscriptions: RelaySubscription[];
-  mapping: DeviceMapping;
-  /** Topic template for what the platform publishes to a relayed device; null = no downlink. */
-  downlink_topic: string | null;
-  /** Also route relayed messages to the account's own broker subscribers. */
-  forward_to_broker: boolean;
-  /** QoS 1/2 downlink messages kept while the external broker is unreachable. */
-  max_queue: number;
-  /** Reconnect backoff: the first delay and the cap, ms (doubled per failed attempt, jittered). */
-  reconnect_min_ms: number;
-  reconnect_max_ms: number;
-}
+export type RelaySettings = RelaySettingsJson;
 
 export interface RelaySecretsPlain {
   password?: string;
@@ -63,7 +30,7 @@ export interface Relay {
 }
 
 /** What the API returns in place of a stored secret. */
-export const MASK = "********";
+export const MASK: RelaySecretMask = "********";
 
 export const DEFAULT_MAX_QUEUE = 1000;
 const MAX_MAX_QUEUE = 1_000_000;
@@ -127,7 +94,7 @@ export function validateRelayInput(
 }
 
 /** The API's view: settings, `password`/`key` masked when set, never their values. */
-export function relayInfo(relay: Relay): Record<string, unknown> {
+export function relayInfo(relay: Relay): Omit<RelayJson, "status"> {
   return {
     id: relay.id,
     ...relay.settings,

@@ -1,4 +1,5 @@
 import { notFound } from "../errors.js";
+import type { RelayJson, RelayStateEventJson, RelayStatusDetailJson, RelayStatusJson } from "../http/api_types.js";
 import { RC } from "../mqtt/reason_codes.js";
 import { generateId } from "../identity/tokens.js";
 import type { InspectorSink } from "../inspector/types.js";
@@ -34,6 +35,11 @@ export interface RelayServiceDeps {
   admitRelay?(accountId: string, existing: number): void;
   /** What relays may connect to (relay_client.ts); also refuses a forbidden IP literal on create/edit. */
   guard: OutboundGuard;
+  /**
+   * A relay's status changed (connection state, an error) or the relay was deleted (`status`
+   * null): the composition root tells it on the account's `relay_state` channel of `/events`.
+   */
+  statusChanged?(accountId: string, event: RelayStateEventJson): void;
 }
 
 /** Relay-level events kept for the status API. */
@@ -86,15 +92,15 @@ export class RelayService {
     this.resolver.clear();
   }
 
-  list(accountId: string): Record<string, unknown>[] {
+  list(accountId: string): RelayJson[] {
     return [...this.running.values()].filter((r) => r.relay.accountId === accountId).map((r) => this.info(r));
   }
 
-  get(accountId: string, id: string): Record<string, unknown> {
+  get(accountId: string, id: string): RelayJson {
     return this.info(this.find(accountId, id));
   }
 
-  status(accountId: string, id: string): Record<string, unknown> {
+  status(accountId: string, id: string): RelayStatusDetailJson {
     const r = this.find(accountId, id);
     return { ...this.statusOf(r), events: [...r.events].reverse() };
   }
@@ -132,6 +138,7 @@ export class RelayService {
     await r.client?.stop();
     this.running.delete(id);
     this.deps.repo.delete(accountId, id); // its queue goes with it (ON DELETE CASCADE)
+    this.deps.statusChanged?.(accountId, { relay: id, status: null });
   }
 
   /**
@@ -169,11 +176,11 @@ export class RelayService {
     return r;
   }
 
-  private info(r: Running): Record<string, unknown> {
+  private info(r: Running): RelayJson {
     return { ...relayInfo(r.relay), status: this.statusOf(r) };
   }
 
-  private statusOf(r: Running): Record<string, unknown> {
+  private statusOf(r: Running): RelayStatusJson {
     const c = r.client;
     r.counters.queued = r.queue.length;
     return {
@@ -184,6 +191,11 @@ export class RelayService {
       last_error_at: c?.lastErrorAt?.toISOString() ?? null,
       counters: { ...r.counters },
     };
+  }
+
+  /** Tells the relay's status live (only state changes and errors: never per message). */
+  private tell(r: Running): void {
+    this.deps.statusChanged?.(r.relay.accountId, { relay: r.relay.id, status: this.statusOf(r) });
   }
 
   private applySecrets(relay: Relay, secrets: { password?: string | null; key?: string | null }): void {
@@ -213,7 +225,7 @@ export class RelayService {
     r.client = undefined;
     r.counters.queued = queue.length;
     this.running.set(relay.id, r);
-    if (!relay.settings.active) return;
+    if (!relay.settings.active) return this.tell(r);
     let password: string | undefined;
     let key: string | undefined;
     try {
@@ -223,7 +235,7 @@ export class RelayService {
       // Not started: connecting without the credentials would only fail at the broker.
       this.event(r, "error", (err as Error).message);
       this.deps.logger.error({ relay: relay.id, err: (err as Error).message }, "relay not started");
-      return;
+      return this.tell(r);
     }
     r.client = new RelayClient({
       relayId: relay.id,
@@ -235,6 +247,7 @@ export class RelayService {
       ...subscribe,
       onMessage: (topic, payload, qos) => this.uplink(r, topic, payload, qos),
       onEvent: (kind, summary, detail) => this.event(r, kind, summary, detail),
+      onState: () => this.tell(r),
       logger: this.deps.logger,
       guard: this.deps.guard,
     });
@@ -280,6 +293,7 @@ export class RelayService {
     r.events.push({ time: new Date().toISOString(), kind, summary });
     if (r.events.length > EVENTS_KEPT) r.events.shift();
     if (kind === "unmapped") return;
+    if (kind === "error") this.tell(r); // last_error changed; connects and disconnects come as state changes
     const { mapping, name } = r.relay.settings;
     const devices = mapping.source === "fixed" ? [mapping.device] : [...r.seen];
     for (const deviceId of devices) {

@@ -11,7 +11,7 @@ import { EditorState } from "@codemirror/state";
 import { EditorView } from "@codemirror/view";
 import { tags } from "@lezer/highlight";
 import { basicSetup } from "codemirror";
-import { useEffect, useRef } from "preact/hooks";
+import { useEffect, useLayoutEffect, useRef } from "preact/hooks";
 import "../styles/code_editor.css";
 
 export interface CodeError {
@@ -61,6 +61,8 @@ export function CodeEditor(props: CodeEditorProps) {
   const view = useRef<EditorView | undefined>(undefined);
   const onChange = useRef(props.onChange);
   onChange.current = props.onChange;
+  /** The text this editor last reported: the parent handing it back is not a change from outside. */
+  const emitted = useRef(props.value);
 
   useEffect(() => {
     view.current = new EditorView({
@@ -75,9 +77,12 @@ export function CodeEditor(props: CodeEditorProps) {
           lintGutter(), // a failing line gets a marker in the gutter, not only an underline
           // Long lines wrap: no sideways scrolling on a phone, and no scroll region without a focusable element in it.
           EditorView.lineWrapping,
-          EditorView.contentAttributes.of({ "aria-label": props.label }),
+          // tabindex: an editor of fixed height scrolls; axe counts only tabindex'd or native controls as the keyboard's way into it.
+          EditorView.contentAttributes.of({ "aria-label": props.label, tabindex: "0" }),
           EditorView.updateListener.of((update) => {
-            if (update.docChanged) onChange.current(update.state.doc.toString());
+            if (!update.docChanged) return;
+            emitted.current = update.state.doc.toString();
+            onChange.current(emitted.current);
           }),
         ],
       }),
@@ -85,10 +90,15 @@ export function CodeEditor(props: CodeEditorProps) {
     return () => view.current?.destroy();
   }, []);
 
-  // A value set from outside (a loaded parser, a reset) replaces the text; typing does not loop back.
-  useEffect(() => {
+  // A value set from outside (a loaded parser, a reset) replaces the text; typing does not loop
+  // back. A layout effect, so it runs in the same task as the render: a passive effect runs
+  // after paint, when more typing may have changed the text, and would put the older value
+  // back, whose echo would then undo the newer one, forever (the page hangs).
+  useLayoutEffect(() => {
     const v = view.current;
-    if (v && v.state.doc.toString() !== props.value) v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: props.value } });
+    if (!v || props.value === emitted.current) return;
+    emitted.current = props.value;
+    if (v.state.doc.toString() !== props.value) v.dispatch({ changes: { from: 0, to: v.state.doc.length, insert: props.value } });
   }, [props.value]);
 
   useEffect(() => {

@@ -55,7 +55,8 @@ export function VirtualList<T>(props: VirtualListProps<T>) {
 
   return (
     <div ref={scroller} class={`vlist ${props.class ?? ""}`} onScroll={onScroll} role="list" aria-label={props.label} tabIndex={0}>
-      {props.items.length === 0 && props.empty}
+      {/* A list's children must be list items (axe aria-required-children), the "nothing yet" note too. */}
+      {props.items.length === 0 && props.empty && <div role="listitem">{props.empty}</div>}
       <div style={{ height: `${virtualizer.getTotalSize()}px`, position: "relative" }}>
         {virtualizer.getVirtualItems().map((row) => (
           <div

@@ -2,7 +2,9 @@ import type { FastifyPluginAsync } from "fastify";
 import type { AnalysisConsole } from "../../analysis/console.js";
 import { analysisInfo, type AnalysisInput } from "../../analysis/model.js";
 import type { AnalysisService } from "../../analysis/service.js";
-import type { RunEntry } from "../../analysis/run_queue.js";
+import { runJson } from "../../analysis/run_queue.js";
+import type { AnalysisRunAnswerJson, AnalysisScriptJson } from "../api_types.js";
+import { SluiceError } from "../../errors.js";
 import { accountOf, analysisTokenFor, refuseAnalysisToken } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
@@ -30,7 +32,7 @@ export function analysisRoutes(deps: { analyses: AnalysisService; console: Analy
       return ok(await analyses.create(accountOf(request), request.body ?? {}));
     });
     // Queued and running runs of the account (a static path: Fastify prefers it to /analysis/:id).
-    app.get("/analysis/runs", async (request) => ok(analyses.runs(accountOf(request)).map(runInfo)));
+    app.get("/analysis/runs", async (request) => ok(analyses.runs(accountOf(request)).map(runJson)));
     app.get<{ Params: { id: string } }>("/analysis/:id", async (request) => {
       const info = await analyses.info(accountOf(request), request.params.id);
       return ok({ ...info, token: analysisTokenFor(request, request.params.id, String(info.token)) });
@@ -47,11 +49,40 @@ export function analysisRoutes(deps: { analyses: AnalysisService; console: Analy
       const accountId = accountOf(request);
       const result = await analyses.run(accountId, request.params.id, request.body?.scope ?? []);
       const { token } = await analyses.get(accountId, request.params.id);
-      return ok({
+      const answer: AnalysisRunAnswerJson = {
         analysis_token: analysisTokenFor(request, request.params.id, token),
-        ...(result.mode === "sluice" ? { run: runInfo(result.run) } : { delivered: result.delivered }),
-      });
+        ...(result.mode === "sluice" ? { run: runJson(result.run) } : { delivered: result.delivered }),
+      };
+      return ok(answer);
     });
+    // One analysis's runs in the queue, running first (what its page shows; live on `analysis_run.<id>`).
+    app.get<{ Params: { id: string } }>("/analysis/:id/runs", async (request) => {
+      const accountId = accountOf(request);
+      await analyses.get(accountId, request.params.id);
+      return ok(analyses.runs(accountId).filter((run) => run.analysisId === request.params.id).map(runJson));
+    });
+    // The SDK's downloadScript. TagoIO answers a short-lived storage URL; the script itself, as
+    // a data: URL, serves the same callers without a second route or a signed link.
+    app.get<{ Params: { id: string }; Querystring: { version?: number } }>(
+      "/analysis/:id/download",
+      { schema: { querystring: { type: "object", properties: { version: { type: "integer", minimum: 1 } } } } },
+      async (request) => {
+        const script = await analyses.script(accountOf(request), request.params.id);
+        const wanted = request.query.version;
+        if (wanted !== undefined && wanted !== script.version) {
+          throw new SluiceError("NOT_FOUND", `only the current version of the script (${script.version}) is kept`, 404);
+        }
+        const answer: AnalysisScriptJson = {
+          url: `data:text/javascript;base64,${script.code.toString("base64")}`,
+          size: script.code.length,
+          size_unit: "B",
+          expire_at: null,
+          file_name: script.fileName,
+          version: script.version,
+        };
+        return ok(answer);
+      },
+    );
     app.get<{ Params: { id: string } }>("/analysis/:id/token", async (request) => {
       refuseAnalysisToken(request, "regenerate analysis tokens");
       return ok({ analysis_token: await analyses.regenerateToken(accountOf(request), request.params.id) });
@@ -75,15 +106,5 @@ export function analysisRoutes(deps: { analyses: AnalysisService; console: Analy
       deps.console.clear(request.params.id);
       return ok("Successfully Removed");
     });
-  };
-}
-
-function runInfo(run: RunEntry) {
-  return {
-    id: run.id,
-    analysis: run.analysisId,
-    status: run.state,
-    queued_at: run.queuedAt.toISOString(),
-    started_at: run.startedAt?.toISOString() ?? null,
   };
 }

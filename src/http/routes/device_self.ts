@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from "fastify";
 import type { IdentityService } from "../../identity/service.js";
+import type { AnalysisInfoJson } from "../api_types.js";
 import type { Metrics } from "../../observability/metrics.js";
 import { deviceAuth, deviceOf, requestToken } from "../auth.js";
 import { ok } from "../envelope.js";
@@ -10,7 +11,7 @@ export interface SelfInfoDeps {
   identity: IdentityService;
   metrics: Metrics;
   /** The analysis info for an analysis token, or undefined for any other token. */
-  analysisInfo?(token: string): Promise<Record<string, unknown> | undefined>;
+  analysisInfo?(token: string): Promise<AnalysisInfoJson | undefined>;
 }
 
 /**

@@ -2,9 +2,10 @@ import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { SluiceError } from "../../errors.js";
 import type { IdentityService } from "../../identity/service.js";
 import type { AccountRow, AccountTokenRow } from "../../store/types.js";
+import type { AccountTokenCreatedJson, AccountTokenJson } from "../api_types.js";
 import { accountPrincipalOf, refuseAnalysisToken } from "../auth.js";
 import { ok } from "../envelope.js";
-import { applyListQuery, listQuerySchema, type ApiItem, type ListQuery } from "../listing.js";
+import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
 import { parseExpireTime } from "./device_token.js";
 import { documentRoutes, TAGS } from "../openapi.js";
 
@@ -47,7 +48,7 @@ const profileParams = { type: "object", required: ["id"], properties: { id: { ty
 const iso = (date: Date | null): string | null => date?.toISOString() ?? null;
 
 /** AccountTokenRow → TagoIO's TokenDataList, with the token masked and the id added. */
-export function accountTokenItem(row: AccountTokenRow): ApiItem {
+export function accountTokenItem(row: AccountTokenRow): AccountTokenJson {
   return {
     id: row.id,
     token: row.prefix === null ? "****" : `${row.prefix}-****`,
@@ -131,7 +132,8 @@ export function profileRoutes(deps: ProfileRouteDeps): FastifyPluginAsync {
           permission: request.body.permission,
           expiresAt: parseExpireTime(request.body.expire_time),
         });
-        return ok({ id: row.id, token, name: row.name, permission: row.permission, expire_date: iso(row.expiresAt) ?? "never" });
+        const created: AccountTokenCreatedJson = { id: row.id, token, name: row.name, permission: row.permission, expire_date: iso(row.expiresAt) ?? "never" };
+        return ok(created);
       },
     );
 
