@@ -125,12 +125,16 @@ export default function InspectorTab({ device }: DeviceTabProps) {
   };
 
   const switchInspector = async () => {
+    const before = enabled;
+    // The switch shows its new state at once (as the click did), and goes back if the server refuses.
+    setEnabled(!before);
     setSwitching(true);
     try {
-      const s = await put<InspectorSwitchJson>(`/device/${seg(device.id)}/inspector`, { enabled: !enabled });
+      const s = await put<InspectorSwitchJson>(`/device/${seg(device.id)}/inspector`, { enabled: !before });
       setEnabled(s.enabled);
       setError(undefined);
     } catch (err) {
+      setEnabled(before);
       setError(err);
     } finally {
       setSwitching(false);
