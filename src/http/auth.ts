@@ -78,6 +78,20 @@ export function requireCsrfHeader(request: FastifyRequest): void {
 }
 
 /**
+ * For the few TagoIO GET routes that change something (`GET /analysis/:id/token` regenerates a
+ * token, `GET /dashboard/:id/share/public` replaces the public link): signed in by cookie, they
+ * need the CSRF header too, else a same-site page's `<img src>` (sibling subdomains are
+ * same-site, so SameSite=Strict sends the cookie) could make them happen. Tokens are unaffected.
+ */
+export function requireCsrfForSessionGet(request: FastifyRequest): void {
+  if (!accountPrincipalOf(request).session) return;
+  const header = request.headers[CSRF_HEADER];
+  if ((Array.isArray(header) ? header[0] : header) !== "1") {
+    throw new SluiceError("CSRF", `this request changes something: signed in by cookie, it must carry the header X-Sluice-Csrf: 1`, 403);
+  }
+}
+
+/**
  * onRequest hook for account routes: rejects with 401 before the body is even read. An account
  * token (header) or, without one, a signed-in session's cookie (`sessions`), which acts as a
  * full account token of its account, CSRF header required.

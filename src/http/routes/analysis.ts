@@ -5,7 +5,7 @@ import type { AnalysisService } from "../../analysis/service.js";
 import { runJson } from "../../analysis/run_queue.js";
 import type { AnalysisRunAnswerJson, AnalysisScriptJson } from "../api_types.js";
 import { SluiceError } from "../../errors.js";
-import { accountOf, analysisTokenFor, refuseAnalysisToken } from "../auth.js";
+import { accountOf, analysisTokenFor, refuseAnalysisToken, requireCsrfForSessionGet } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
 import { documentRoutes, TAGS } from "../openapi.js";
@@ -85,6 +85,7 @@ export function analysisRoutes(deps: { analyses: AnalysisService; console: Analy
     );
     app.get<{ Params: { id: string } }>("/analysis/:id/token", async (request) => {
       refuseAnalysisToken(request, "regenerate analysis tokens");
+      requireCsrfForSessionGet(request);
       return ok({ analysis_token: await analyses.regenerateToken(accountOf(request), request.params.id) });
     });
     app.post<{ Params: { id: string }; Body: { file?: unknown; file_name?: unknown; language?: unknown } }>(

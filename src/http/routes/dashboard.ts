@@ -4,7 +4,7 @@ import { dashboardInfo, widgetInfo } from "../../dashboards/model.js";
 import type { DashboardService } from "../../dashboards/service.js";
 import type { IdentityService } from "../../identity/service.js";
 import { SluiceError } from "../../errors.js";
-import { accountOf } from "../auth.js";
+import { accountOf, requireCsrfForSessionGet } from "../auth.js";
 import type { DashboardDeviceJson, DashboardJson } from "../api_types.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
@@ -100,9 +100,10 @@ export function dashboardRoutes(deps: DashboardRouteDeps): FastifyPluginAsync {
       return ok(dashboards.export(accountId, request.params.id, names));
     });
 
-    app.get<DashboardParams & { Querystring: { expire_time?: unknown } }>("/dashboard/:id/share/public", { schema: { params: dashboardParams } }, async (request) =>
-      ok(dashboards.share(accountOf(request), request.params.id, request.query.expire_time)),
-    );
+    app.get<DashboardParams & { Querystring: { expire_time?: unknown } }>("/dashboard/:id/share/public", { schema: { params: dashboardParams } }, async (request) => {
+      requireCsrfForSessionGet(request);
+      return ok(dashboards.share(accountOf(request), request.params.id, request.query.expire_time));
+    });
 
     app.delete<DashboardParams>("/dashboard/:id/share/public", { schema: { params: dashboardParams } }, async (request) => {
       dashboards.unshare(accountOf(request), request.params.id);
