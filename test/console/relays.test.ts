@@ -37,8 +37,12 @@ describe("the relays pages", () => {
     await page.getByRole("link", { name: "New relay" }).click();
     const form = page.getByRole("form", { name: "New relay" });
     await form.getByLabel("Name", { exact: true }).fill("Plant A");
-    await form.getByLabel("Host").fill("127.0.0.1");
-    await form.getByLabel("Port", { exact: true }).fill(String(mosq.port));
+    // A broker URL pasted in the host field fills host, port and TLS.
+    const host = form.getByLabel("Host or broker URL");
+    await host.fill(`mqtt://127.0.0.1:${mosq.port}`);
+    await host.blur();
+    assert.equal(await host.inputValue(), "127.0.0.1");
+    assert.equal(await form.getByLabel("Port", { exact: true }).inputValue(), String(mosq.port));
     await form.getByLabel("Username").fill(mosq.user);
     await form.getByLabel("Password", { exact: true }).fill(mosq.password);
     await form.getByLabel("Subscription 1 topic filter").fill("plant/+/up");
