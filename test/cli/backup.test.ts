@@ -1,43 +1,27 @@
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import Database from "better-sqlite3";
 import sdk from "@tago-io/sdk";
 import type { MqttClient } from "mqtt";
 import { schemaVersion } from "../../src/store/sqlite/open.js";
+import { runCli, type CliRun } from "../helpers/cli.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
 // `sluice backup` on a live server under QoS 1 ingest, `sluice restore` into a fresh data dir,
 // and a server started on it: every record acknowledged before the backup began is there.
 // The CLI runs as a child process, never blocking this process, which runs the server.
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 const { Device, Resources } = sdk;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.on("exit", (code) => resolve({ code, stdout, stderr }));
-  });
-}
+// A backup of a loaded database may take a while on a busy machine: a generous kill timer.
+const cli = (...args: string[]): Promise<CliRun> => runCli(args, 120_000);
 
 /** A refusal: exit 1 and one line on stderr matching `pattern`. */
-function assertRefused(run: Run, pattern: RegExp): void {
+function assertRefused(run: CliRun, pattern: RegExp): void {
   assert.equal(run.code, 1, `exit code; stderr: ${run.stderr}`);
   assert.equal(run.stderr.trim().split("\n").length, 1, `one line: ${run.stderr}`);
   assert.match(run.stderr, pattern);

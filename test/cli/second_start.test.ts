@@ -4,8 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { processStartTime } from "../../src/analysis/leftovers.js";
+import { runCli, type CliRun } from "../helpers/cli.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
 // Review of issue 11: a second `sluice start` on the data dir of a running server (the port
@@ -15,25 +15,8 @@ import { startSluice, type TestSluice } from "../helpers/sluice.js";
 // running server (everything it acknowledged afterwards lost at its next start). It is now
 // refused before it touches anything.
 
-const MAIN = fileURLToPath(new URL("../../src/cli/main.js", import.meta.url));
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { stdio: ["ignore", "pipe", "pipe"] });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on("data", (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
-    child.on("exit", (code) => (clearTimeout(timer), resolve({ code, stdout, stderr })));
-  });
-}
+const cli = (...args: string[]): Promise<CliRun> => runCli(args);
 
 const alive = (pid: number) => {
   try {
