@@ -852,3 +852,23 @@ export interface DashboardExportJson {
   widgets: (Pick<WidgetJson, "label" | "type" | "display" | "data" | "resource" | "realtime" | "analysis_run"> & { ref: string; [extra: string]: unknown })[];
   devices?: { id: string; name: string }[];
 }
+
+/**
+ * A control widget's MQTT downlink (push button, switch, slider), kept in its `display.downlink`:
+ * `POST /dashboard/:id/widget/:widget/publish` publishes it to the device the widget reads.
+ * `{{value}}` in `topic` or `payload` is replaced by the value sent (a button's configured value,
+ * a switch's true/false, a slider's number); `{{device}}` by the device's id.
+ */
+export interface WidgetDownlinkJson {
+  topic: string;
+  payload: string;
+  qos: 0 | 1 | 2;
+  retain: boolean;
+}
+
+/** The body of `POST /dashboard/:id/widget/:widget/publish`. */
+export interface WidgetPublishJson {
+  value: string | number | boolean;
+  /** On a blueprint dashboard: the device picked for the widget's slot. */
+  device?: string;
+}
