@@ -278,6 +278,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     maxPageBytes: config.data.maxPageBytes,
     apiUrl: () => apiUrl,
     logger: logger.child({ part: "reports" }),
+    // Made below, with the rest of the dashboards; reports only call it once the server runs.
+    dashboards: { get: (accountId, id) => dashboards.get(accountId, id), printKey: (accountId, id, ttlMs) => dashboards.printKey(accountId, id, ttlMs) },
   });
   const webhooks = new WebhookDelivery({ policy: config.webhooks, deadLetters, inspector, logger: logger.child({ part: "webhooks" }), guard: webhookGuard });
   const registry = new ActionRegistry().register(insertBucketAction).register(mqttPublishAction)

@@ -4,6 +4,7 @@ import type { DashboardLimits } from "../config/schema.js";
 import { parseDate, parseRelativeFuture } from "../data/dates.js";
 import { invalid, notFound } from "../errors.js";
 import type { DashboardShareJson } from "../http/api_types.js";
+import { PrintGrants } from "./print_grants.js";
 import { generateId } from "../identity/tokens.js";
 import { LimitExceeded } from "../limits/errors.js";
 import type { SqliteDashboardRepository } from "../store/sqlite/dashboards.js";
@@ -49,6 +50,7 @@ const SHARE_KEY = /^[A-Za-z0-9_-]{43}$/;
 export class DashboardService extends EventEmitter {
   private readonly repo: SqliteDashboardRepository;
   readonly bounds: DashboardBounds;
+  private readonly prints = new PrintGrants();
 
   constructor(private readonly deps: DashboardServiceDeps) {
     super();
@@ -89,6 +91,7 @@ export class DashboardService extends EventEmitter {
 
   delete(accountId: string, id: string): void {
     if (!this.repo.delete(accountId, id)) throw notFound("Dashboard");
+    this.prints.endDashboard(id);
     this.emit("shareRevoked", { dashboardId: id });
     this.changed({ accountId, dashboardId: id, deleted: true });
   }
@@ -211,9 +214,20 @@ export class DashboardService extends EventEmitter {
     return { prefix: row.prefix, created_at: row.createdAt.toISOString(), expire_time: row.expiresAt === null ? "never" : row.expiresAt.toISOString() };
   }
 
-  /** The dashboard a public link opens, or undefined when the key is unknown, revoked or expired. */
+  /**
+   * A key that opens the account's dashboard in the share view for one print (a dashboard
+   * report), for at most `ttlMs`; not the public link, which stays as the user left it.
+   */
+  printKey(accountId: string, id: string, ttlMs: number): { key: string; release(): void } {
+    this.get(accountId, id);
+    return this.prints.grant(accountId, id, ttlMs);
+  }
+
+  /** The dashboard a public link (or a print key) opens, or undefined when the key is unknown, revoked or expired. */
   resolveShare(key: string): ShareGrant | undefined {
     if (!SHARE_KEY.test(key)) return undefined;
+    const print = this.prints.resolve(key);
+    if (print !== undefined) return { accountId: print.accountId, dashboardId: print.dashboardId, keyHash: shareKeyHash(key) };
     const keyHash = shareKeyHash(key);
     const row = this.repo.shareByHash(keyHash);
     if (!row || (row.expiresAt !== null && row.expiresAt.getTime() <= Date.now())) return undefined;

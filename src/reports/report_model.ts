@@ -49,8 +49,6 @@ export interface ReportRow {
   id: string;
   accountId: string;
   definition: ReportDefinition;
-  /** The public share key the report made for its dashboard (type "dashboard"). */
-  shareKey: string | null;
   createdAt: Date;
   updatedAt: Date;
   lastRun: LastRun | null;
@@ -220,7 +218,7 @@ export function periodOf(selection: DataSelection, now: Date): { start: Date; en
 }
 
 /** The report as the API shows it. */
-export function reportInfo(row: ReportRow, nextRun: Date | null, shareUrl?: string) {
+export function reportInfo(row: ReportRow, nextRun: Date | null) {
   const d = row.definition;
   return {
     id: row.id,
@@ -236,7 +234,6 @@ export function reportInfo(row: ReportRow, nextRun: Date | null, shareUrl?: stri
       end_date: d.data.end?.toISOString() ?? null,
     },
     dashboard: d.dashboard,
-    ...(d.type === "dashboard" && { share_key: row.shareKey, share_url: shareUrl ?? null }),
     schedule: d.schedule,
     timezone: d.timezone,
     recipients: d.recipients,

@@ -24,12 +24,18 @@ import { parseReport, periodOf, reportInfo, type DataSelection, type LastRun, ty
 import { renderCsv, renderReportHtml, timeFormatter, type Series } from "./report_render.js";
 import type { SqliteFileStore, SqliteReportStore, StoredFileInfo } from "./sqlite/report_store.js";
 
-/** What the dashboards part offers reports: a public share key of a dashboard, made and revoked. */
-export interface DashboardShares {
-  /** A new share key of the account's dashboard (NOT_FOUND for a dashboard of another account). */
-  create(accountId: string, dashboardId: string): Promise<string>;
-  revoke(accountId: string, dashboardId: string, key: string): Promise<void>;
+/** What the dashboards part offers reports: the share view of a dashboard, opened for one print. */
+export interface DashboardPrints {
+  /** Throws NOT_FOUND for a dashboard that is not the account's. */
+  get(accountId: string, dashboardId: string): unknown;
+  /** A key that opens the share view for `ttlMs` at most; `release` ends it sooner. */
+  printKey(accountId: string, dashboardId: string, ttlMs: number): { key: string; release(): void };
 }
+
+/** Where the share view of a dashboard opens (the console's `share.html` entry). */
+const PRINT_KEY_TTL_MS = 10 * 60_000;
+
+export const shareViewUrl = (origin: string, key: string): string => `${origin}/#/share/${encodeURIComponent(key)}`;
 
 export interface ReportServiceDeps {
   store: SqliteReportStore;
@@ -46,8 +52,7 @@ export interface ReportServiceDeps {
   /** Sluice's own HTTP API, where the console's share page is (dashboard reports). */
   apiUrl(): string;
   logger: Logger;
-  /** Absent until the dashboards API exists on this server: dashboard reports are then refused. */
-  dashboards?: DashboardShares;
+  dashboards: DashboardPrints;
 }
 
 export interface FileInfo {
@@ -109,10 +114,9 @@ export class ReportService {
       throw new SluiceError("REPORT_LIMIT", `the account has ${this.deps.limits.maxPerAccount} reports already (reports.maxPerAccount)`, 403);
     }
     const definition = parseReport(body, { minIntervalSeconds: this.deps.limits.minIntervalSeconds });
-    await this.checkDevices(accountId, definition);
-    const shareKey = definition.type === "dashboard" ? await this.share(accountId, definition.dashboard!) : null;
+    await this.checkSources(accountId, definition);
     const now = new Date();
-    const row: ReportRow = { id: generateId(), accountId, definition, shareKey, createdAt: now, updatedAt: now, lastRun: null };
+    const row: ReportRow = { id: generateId(), accountId, definition, createdAt: now, updatedAt: now, lastRun: null };
     this.deps.store.insert(row);
     this.arm(row);
     return { id: row.id };
@@ -130,15 +134,8 @@ export class ReportService {
   async edit(accountId: string, id: string, body: unknown): Promise<void> {
     const row = this.get(accountId, id);
     const definition = parseReport(body, { current: row.definition, minIntervalSeconds: this.deps.limits.minIntervalSeconds });
-    await this.checkDevices(accountId, definition);
-    let shareKey = row.shareKey;
-    const oldDashboard = row.definition.type === "dashboard" ? row.definition.dashboard : null;
-    const newDashboard = definition.type === "dashboard" ? definition.dashboard : null;
-    if (oldDashboard !== newDashboard) {
-      shareKey = newDashboard === null ? null : await this.share(accountId, newDashboard);
-      if (oldDashboard !== null && row.shareKey !== null) await this.unshare(accountId, oldDashboard, row.shareKey);
-    }
-    this.deps.store.update(accountId, id, definition, shareKey, new Date());
+    await this.checkSources(accountId, definition);
+    this.deps.store.update(accountId, id, definition, new Date());
     this.arm(this.get(accountId, id));
   }
 
@@ -147,7 +144,6 @@ export class ReportService {
     this.disarm(id);
     this.deps.store.delete(accountId, id);
     this.deps.files.deleteOfReport(accountId, id);
-    if (row.definition.type === "dashboard" && row.shareKey !== null) await this.unshare(accountId, row.definition.dashboard!, row.shareKey);
   }
 
   /** Runs the report now (or joins the run in progress) and answers its outcome. */
@@ -237,12 +233,19 @@ export class ReportService {
         }
         if (d.formats.includes("csv")) produced.push({ name: `${base}.csv`, contentType: "text/csv; charset=utf-8", data: Buffer.from(renderCsv(series)) });
       } else {
-        if (row.shareKey === null) throw new SluiceError("NOT_AVAILABLE", "the report has no share key of its dashboard", 409);
         const origin = this.deps.apiUrl();
-        const result = await this.deps.pdf.render(row.accountId, {
-          source: { kind: "site", url: `${origin}/#/share/${encodeURIComponent(row.shareKey)}`, origin },
-          options: { ...DASHBOARD_PDF_DEFAULTS, ...d.pdfOptions },
-        });
+        // The key outlives the longest print (a wait for a PDF slot, then the render's own
+        // deadline) and ends with it.
+        const print = this.deps.dashboards.printKey(row.accountId, d.dashboard!, PRINT_KEY_TTL_MS);
+        let result;
+        try {
+          result = await this.deps.pdf.render(row.accountId, {
+            source: { kind: "site", url: shareViewUrl(origin, print.key), origin },
+            options: { ...DASHBOARD_PDF_DEFAULTS, ...d.pdfOptions },
+          });
+        } finally {
+          print.release();
+        }
         produced.push({ name: `${base}.pdf`, contentType: "application/pdf", data: result.pdf });
       }
       for (const file of produced) files.push(this.keep(row.accountId, { kind: "report", reportId: row.id, ...file }));
@@ -384,6 +387,12 @@ export class ReportService {
     return row;
   }
 
+  /** A report's devices and dashboard must be the account's (404 otherwise, as their own routes answer). */
+  private async checkSources(accountId: string, definition: ReportDefinition): Promise<void> {
+    if (definition.type === "dashboard") this.deps.dashboards.get(accountId, definition.dashboard!);
+    await this.checkDevices(accountId, definition);
+  }
+
   private async checkDevices(accountId: string, definition: ReportDefinition): Promise<void> {
     for (const id of definition.data?.devices ?? []) {
       try {
@@ -392,17 +401,6 @@ export class ReportService {
         throw invalid(`query.devices: device ${id} is not a device of the account`);
       }
     }
-  }
-
-  private async share(accountId: string, dashboardId: string): Promise<string> {
-    if (!this.deps.dashboards) {
-      throw new SluiceError("NOT_AVAILABLE", "dashboard reports need the dashboards API, which this server does not have yet; use a data report (type \"data\")", 501);
-    }
-    return this.deps.dashboards.create(accountId, dashboardId);
-  }
-
-  private async unshare(accountId: string, dashboardId: string, key: string): Promise<void> {
-    await this.deps.dashboards?.revoke(accountId, dashboardId, key).catch((err) => this.deps.logger.warn({ err, dashboardId }, "revoking a report's share key failed"));
   }
 
   private slot(accountId: string): Promise<void> {

@@ -160,7 +160,7 @@ describe("reports", () => {
       [{ name: "x", query, schedule: { cron: "0 8 * * *", timezone: "Mars/Olympus" } }, 400, /"Mars\/Olympus" is not a timezone/],
       [{ name: "x", query, recipients: ["not an address"] }, 400, /recipients: .*not an email address/],
       [{ name: "x", query, pdf_options: { format: "B9" } }, 400, /pdf_options\.format must be one of/],
-      [{ name: "x", type: "dashboard", dashboard: "d1" }, 501, /dashboard reports need the dashboards API/],
+      [{ name: "x", type: "dashboard", dashboard: "d1" }, 404, /Dashboard not found/],
       [{ name: "x", type: "dashboard", dashboard: "d1", format: ["pdf", "csv"] }, 400, /a dashboard report is a PDF only/],
     ] as const) {
       const answer = await call(sluice, "POST", "/report", body);

@@ -3,13 +3,13 @@ import { writeTransaction } from "../../store/sqlite/open.js";
 import { deserializeDefinition, serializeDefinition, type LastRun, type ReportDefinition, type ReportRow } from "../report_model.js";
 
 interface ReportRecord {
-  id: string; account_id: string; name: string; definition: string; share_key: string | null;
+  id: string; account_id: string; name: string; definition: string;
   created_at: number; updated_at: number; last_run_at: number | null; last_status: string | null; last_message: string | null; last_files: string | null;
 }
 
 function toRow(r: ReportRecord): ReportRow {
   return {
-    id: r.id, accountId: r.account_id, definition: deserializeDefinition(r.definition), shareKey: r.share_key,
+    id: r.id, accountId: r.account_id, definition: deserializeDefinition(r.definition),
     createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at),
     lastRun: r.last_run_at === null ? null : {
       at: new Date(r.last_run_at), status: r.last_status === "ok" ? "ok" : "failed", message: r.last_message ?? "",
@@ -24,8 +24,10 @@ export class SqliteReportStore {
 
   constructor(db: Db) {
     this.q = {
-      insert: db.prepare("INSERT INTO reports (id, account_id, name, definition, share_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)"),
-      update: db.prepare("UPDATE reports SET name = ?, definition = ?, share_key = ?, updated_at = ? WHERE account_id = ? AND id = ?"),
+      // share_key (migration 16) stays NULL: dashboard reports print through a key made per run
+      // (dashboards/print_grants.ts), never a stored one.
+      insert: db.prepare("INSERT INTO reports (id, account_id, name, definition, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)"),
+      update: db.prepare("UPDATE reports SET name = ?, definition = ?, updated_at = ? WHERE account_id = ? AND id = ?"),
       get: db.prepare("SELECT * FROM reports WHERE account_id = ? AND id = ?"),
       list: db.prepare("SELECT * FROM reports WHERE account_id = ? ORDER BY created_at, id"),
       all: db.prepare("SELECT * FROM reports"),
@@ -36,11 +38,11 @@ export class SqliteReportStore {
   }
 
   insert(row: ReportRow): void {
-    this.q.insert.run(row.id, row.accountId, row.definition.name, serializeDefinition(row.definition), row.shareKey, row.createdAt.getTime(), row.updatedAt.getTime());
+    this.q.insert.run(row.id, row.accountId, row.definition.name, serializeDefinition(row.definition), row.createdAt.getTime(), row.updatedAt.getTime());
   }
 
-  update(accountId: string, id: string, definition: ReportDefinition, shareKey: string | null, at: Date): void {
-    this.q.update.run(definition.name, serializeDefinition(definition), shareKey, at.getTime(), accountId, id);
+  update(accountId: string, id: string, definition: ReportDefinition, at: Date): void {
+    this.q.update.run(definition.name, serializeDefinition(definition), at.getTime(), accountId, id);
   }
 
   get(accountId: string, id: string): ReportRow | undefined {
