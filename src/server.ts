@@ -104,6 +104,7 @@ import { DashboardService } from "./dashboards/service.js";
 import { AccountDevices } from "./dashboards/devices.js";
 import { WidgetData } from "./dashboards/widget_data.js";
 import { DashboardLive } from "./dashboards/live.js";
+import { ChartWarmer } from "./dashboards/warm_charts.js";
 import { dashboardRoutes, widgetDataRoutes } from "./http/routes/dashboard.js";
 import { shareRoutes } from "./http/routes/share.js";
 
@@ -412,6 +413,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     onError: (err) => logger.error({ err }, "preparing a live dashboard failed"),
   });
   buckets.onInserted(dashboardLive.stored);
+  const chartWarmer = new ChartWarmer({
+    dashboards, buckets, hub: events, horizonMs: 366 * 86_400_000,
+    onError: (err) => logger.error({ err }, "preparing a dashboard's charts failed"),
+  });
 
   const servers: Server[] = [];
   let mqttListeners: MqttListenersJson | undefined;
@@ -520,6 +525,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await lastInputs.stop();
     await http.close();
     buckets.onInserted(undefined);
+    chartWarmer.close();
     dashboardLive.close();
     timers.stop();
     await webhooks.stop();

@@ -106,6 +106,8 @@ export interface BucketStore {
 
   /** Answers a `GET /data` query. */
   query(deviceId: string, query: DataQuery): Promise<QueryResult>;
+  /** A hint that `query=downsample` will be asked over this range (a chart was saved or opened): work ahead in the background. */
+  prepareDownsample?(deviceId: string, variables: string[], from: Date, to: Date): void;
   /** Applies edits by record id; ids not in this bucket are skipped. Returns how many changed. */
   edit(deviceId: string, edits: RecordEdit[]): Promise<number>;
   /** Deletes the records `query` selects (ids or filter; summaries are refused). Returns how many. */

@@ -191,6 +191,32 @@ describe("query=downsample over whole hours (kept hour summaries)", () => {
     }
   });
 
+  test("a chart prepared ahead (prepareDownsample) is answered from kept hours on its first query", async () => {
+    const fresh = SqliteBucketStore.open(file, { retentionSweepMs: 0, writerThread: false });
+    try {
+      const queries = (fresh as unknown as { queries: { downsampleStep: (...args: unknown[]) => unknown } }).queries;
+      const step = queries.downsampleStep.bind(queries);
+      let reads = 0;
+      queries.downsampleStep = (...args: unknown[]) => {
+        reads++;
+        return step(...args);
+      };
+      fresh.prepareDownsample("hours", ["load"], new Date(T0), new Date(T0 + 72 * HOUR));
+      await fresh.summariesDone();
+      assert.ok(reads >= 72, `the preparation read each hour once (${reads})`);
+      reads = 0;
+      const qs = q(`query=downsample&buckets=3&variables=load&${range(0, 72 * HOUR - 1)}`);
+      const prepared = ((await fresh.query("hours", qs)) as { series: DownsampleBucket[] }).series;
+      assert.equal(reads, 0, "the first query read no record");
+      same(prepared, ((await reference.query("hours", qs)) as { series: DownsampleBucket[] }).series);
+      // A device without a bucket, or an unknown variable, is nothing to prepare.
+      fresh.prepareDownsample("no-such-device", ["load"], new Date(T0), new Date(T0 + HOUR));
+      await fresh.summariesDone();
+    } finally {
+      await fresh.close();
+    }
+  });
+
   test("stays exact after inserts into kept hours, edits and deletes", async () => {
     const qs = `query=downsample&buckets=4&variables=load&${range(0, 72 * HOUR - 1)}`;
     await both(qs); // keeps the hours

@@ -443,6 +443,17 @@ export class SqliteBucketStore implements BucketStore {
     }
   }
 
+  /**
+   * Summarizes, in the background, the whole hours of [from, to) of a device's variables, so the
+   * first `query=downsample` over them (a chart opened) reads hour summaries instead of every
+   * record. Bounded like any summary: by `data.downsampleCacheBytes` and the queue's length.
+   */
+  prepareDownsample(deviceId: string, variables: string[], from: Date, to: Date): void {
+    const bucket = this.bucketId(deviceId, false);
+    if (bucket === undefined || !this.slots.enabled || this.closed) return;
+    for (const variable of variables) this.summarizeHours(bucket, variable, from.getTime(), to.getTime());
+  }
+
   /** Resolves once the hour summaries queued by earlier downsample queries are made (tests, benches). */
   async summariesDone(): Promise<void> {
     while (this.summarizing) await this.summarizing.catch(() => undefined);

@@ -1,0 +1,90 @@
+/**
+ * Charts open fast: when a dashboard's widgets are saved, or the dashboard is opened (its live
+ * channel gains a listener), the bucket store is told which device variables its sources read,
+ * and summarizes their hours over the last `horizonMs` in the background
+ * (`BucketStore.prepareDownsample`). The first chart over a year of a million records then
+ * reads hour summaries, not the million records (docs/dashboards.md, "Downsampling").
+ *
+ * Only sources naming a device are prepared; a blueprint slot's device is known when a viewer
+ * picks it, and its first query queues the same work. Bounded by the summary cache's own
+ * bounds; repeated saves of one dashboard within `DEBOUNCE_MS` are one preparation.
+ */
+import type { BucketStore } from "../data/types.js";
+import type { EventHub } from "../events/hub.js";
+import { LIVE_CHANNEL } from "./live.js";
+import type { DashboardChange, DashboardService } from "./service.js";
+
+const DEBOUNCE_MS = 1_000;
+
+export interface ChartWarmerDeps {
+  dashboards: DashboardService;
+  buckets: Pick<BucketStore, "prepareDownsample">;
+  hub: EventHub;
+  /** How far back to prepare (a year and a day: a "last year" chart). */
+  horizonMs: number;
+  onError(error: unknown): void;
+}
+
+export class ChartWarmer {
+  private readonly pending = new Map<string, NodeJS.Timeout>();
+  private readonly stopWatching: () => void;
+  private readonly onChanged = (change: DashboardChange): void => {
+    if (!change.deleted) this.queue(change.accountId, change.dashboardId);
+  };
+
+  constructor(private readonly deps: ChartWarmerDeps) {
+    deps.dashboards.on("changed", this.onChanged);
+    this.stopWatching = deps.hub.watch(LIVE_CHANNEL, (accountId, channel, listening) => {
+      const dashboardId = channel.slice(LIVE_CHANNEL.length + 1);
+      if (listening && dashboardId !== "") this.queue(accountId, dashboardId);
+    });
+  }
+
+  close(): void {
+    this.stopWatching();
+    this.deps.dashboards.off("changed", this.onChanged);
+    for (const timer of this.pending.values()) clearTimeout(timer);
+    this.pending.clear();
+  }
+
+  private queue(accountId: string, dashboardId: string): void {
+    const key = `${accountId}\n${dashboardId}`;
+    if (this.pending.has(key)) return;
+    const timer = setTimeout(() => {
+      this.pending.delete(key);
+      try {
+        this.prepare(accountId, dashboardId);
+      } catch (err) {
+        this.deps.onError(err);
+      }
+    }, DEBOUNCE_MS);
+    timer.unref();
+    this.pending.set(key, timer);
+  }
+
+  private prepare(accountId: string, dashboardId: string): void {
+    const prepare = this.deps.buckets.prepareDownsample;
+    if (!prepare) return;
+    let dashboard;
+    try {
+      dashboard = this.deps.dashboards.get(accountId, dashboardId);
+    } catch {
+      return; // deleted meanwhile
+    }
+    const slots = new Set(dashboard.blueprint_devices.map((slot) => slot.id));
+    const variables = new Map<string, Set<string>>();
+    for (const widget of this.deps.dashboards.widgets(accountId, dashboardId)) {
+      for (const source of widget.data) {
+        if (slots.has(source.origin) || !source.variables?.length) continue;
+        let set = variables.get(source.origin);
+        if (!set) variables.set(source.origin, (set = new Set()));
+        for (const v of source.variables) set.add(v);
+      }
+    }
+    const to = new Date();
+    const from = new Date(to.getTime() - this.deps.horizonMs);
+    // Devices are the account's: widget sources are checked when saved, and a device deleted
+    // since has no bucket (the store then does nothing).
+    for (const [deviceId, set] of variables) prepare.call(this.deps.buckets, deviceId, [...set], from, to);
+  }
+}

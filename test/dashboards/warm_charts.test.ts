@@ -1,0 +1,80 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, test } from "node:test";
+import { setTimeout as delay } from "node:timers/promises";
+import { defaultConfig } from "../../src/config/schema.js";
+import { DashboardService } from "../../src/dashboards/service.js";
+import { ChartWarmer } from "../../src/dashboards/warm_charts.js";
+import { SqliteBucketStore } from "../../src/data/sqlite/bucket_store.js";
+import { EventHub } from "../../src/events/hub.js";
+import { IdentityService } from "../../src/identity/service.js";
+import { SqliteDashboardRepository } from "../../src/store/sqlite/dashboards.js";
+import { SqliteStore } from "../../src/store/sqlite/index.js";
+
+// A chart opens fast: saving a widget (or opening its dashboard) has the hours of its variables
+// over the last year summarized in the background, so its first downsample reads no record
+// of a whole hour.
+const HOUR = 3_600_000;
+
+describe("ChartWarmer", () => {
+  test("a saved chart's device variables are summarized before anyone asks; slots and other variables are not", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-warm-"));
+    const store = new SqliteStore(":memory:");
+    const buckets = SqliteBucketStore.open(join(dir, "data.db"), { retentionSweepMs: 0, writerThread: false });
+    const identity = new IdentityService(store.identity);
+    const { accountId } = await identity.createAccount("a");
+    const hub = new EventHub();
+    const dashboards = new DashboardService({ repo: new SqliteDashboardRepository(store.db), limits: defaultConfig.dashboards });
+    const prepared: string[] = [];
+    const prepare = buckets.prepareDownsample.bind(buckets);
+    buckets.prepareDownsample = (device, variables, from, to) => {
+      prepared.push(`${device}:${variables.join(",")}:${Math.round((to.getTime() - from.getTime()) / HOUR)}h`);
+      prepare(device, variables, from, to);
+    };
+    const warmer = new ChartWarmer({ dashboards, buckets, hub, horizonMs: 48 * HOUR, onError: (err) => assert.fail(String(err)) });
+    try {
+      const now = Date.now();
+      const records = Array.from({ length: 480 }, (_, i) => ({
+        variable: i % 2 ? "temperature" : "humidity", value: i, unit: null, time: new Date(now - 47 * HOUR + i * 6 * 60_000), group: "g", location: null, metadata: null,
+      }));
+      await buckets.insert("dev1", records);
+      const dashboard = dashboards.create(accountId, { label: "boiler", type: "blueprint", blueprint_devices: [{ id: "slot", name: "s", conditions: [{ key: "k", value: "v" }] }] });
+      dashboards.createWidget(accountId, dashboard.id, { label: "t", type: "line", display: {}, data: [{ origin: "dev1", variables: ["temperature"] }, { origin: "slot", variables: ["x"] }] });
+      dashboards.createWidget(accountId, dashboard.id, { label: "n", type: "note", display: {}, data: [] });
+      // Saves within a second are one preparation.
+      await delay(1_300);
+      assert.deepEqual(prepared, ["dev1:temperature:48h"]);
+      await buckets.summariesDone();
+
+      // The first query of the chart's range reads no whole hour's records.
+      const queries = (buckets as unknown as { queries: { downsampleStep: (...args: unknown[]) => unknown } }).queries;
+      const step = queries.downsampleStep.bind(queries);
+      let reads = 0;
+      queries.downsampleStep = (...args: unknown[]) => {
+        reads++;
+        return step(...args);
+      };
+      const start = Math.ceil((now - 46 * HOUR) / HOUR) * HOUR;
+      const { parseDataQuery } = await import("../../src/data/query.js");
+      const query = parseDataQuery({ query: "downsample", variables: "temperature", buckets: "4", start_date: new Date(start).toISOString(), end_date: new Date(start + 40 * HOUR - 1).toISOString() }, new Date());
+      const result = await buckets.query("dev1", query);
+      assert.equal(result.type, "series");
+      assert.equal(reads, 0, "whole hours came from the summaries");
+
+      // Opening the dashboard (its live channel's first listener) prepares it again.
+      prepared.length = 0;
+      const off = hub.subscribe(accountId, [`dashboard.${dashboard.id}`], () => {});
+      await delay(1_300);
+      off();
+      assert.deepEqual(prepared, ["dev1:temperature:48h"]);
+    } finally {
+      warmer.close();
+      await buckets.close();
+      identity.stop();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
