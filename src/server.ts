@@ -1,4 +1,5 @@
 import { writeFile } from "node:fs/promises";
+import { hostname } from "node:os";
 import type { AddressInfo, Server } from "node:net";
 import { join, resolve } from "node:path";
 import { Acl } from "./access/acl.js";
@@ -84,6 +85,7 @@ import { composeHooks } from "./mqtt/compose_hooks.js";
 import { crossedUsageAlerts, USAGE_SERVICE_OF, type UsageStep } from "./pipeline/triggers/usage_alert.js";
 import { SqliteUsageRepository } from "./store/sqlite/usage.js";
 import { Broker } from "./mqtt/broker.js";
+import { ClusterNode } from "./cluster/node.js";
 import type { ClientInfo, Message } from "./mqtt/types.js";
 import { listen, listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
@@ -121,6 +123,8 @@ export interface RunningServer {
   readonly config: SluiceConfig;
   readonly ports: Ports;
   readonly broker: Broker;
+  /** This node's part of a cluster, when `cluster.url` is set (docs/cluster.md). */
+  readonly cluster: ClusterNode | undefined;
   readonly identity: IdentityService;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -362,9 +366,20 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     authFailureDelayMaxMs: config.authFailureDelayMaxMs,
   });
   metrics.bindBroker(broker);
+  // Without `cluster.url` nothing of the cluster is built: the broker runs as one node.
+  const cluster = config.cluster.url === "" ? undefined : new ClusterNode({
+    url: config.cluster.url, nodeId: config.cluster.nodeId || hostname(), ackTimeoutMs: config.cluster.ackTimeoutMs,
+    logger: logger.child({ part: "cluster" }),
+  });
+  if (cluster) {
+    broker.attachCluster(cluster);
+    metrics.bindCluster(cluster.stats);
+  }
   disconnectOnRevocation(identity, broker);
   identity.startExpiryWatch();
   await broker.start();
+  // Connects in the background: MQTT clients get CONNACK 0x88 until NATS answers, HTTP serves meanwhile.
+  cluster?.start(broker);
 
   const relaySecrets = RelaySecrets.open(config.relaySecret, dataDir);
   if (relaySecrets.generated) logger.info({ path: relaySecrets.generated }, "generated the key for relay credentials; keep this file with the database");
@@ -522,6 +537,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     analysisWorkspace.dispose();
     await relays?.stop();
     await broker.stop();
+    await cluster?.stop();
     await lastInputs.stop();
     await http.close();
     buckets.onInserted(undefined);
@@ -581,7 +597,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   let closing: Promise<void> | undefined;
   return {
-    config, ports, broker, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
+    config, ports, broker, cluster, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
     close() {
       closing ??= shutdown();
       return closing;

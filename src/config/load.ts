@@ -32,7 +32,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
  * its default). Some keys have flags too, named `<section>-<key>`: `--smtp-host` =
  * `SLUICE_SMTP_HOST` = `smtp: { host }`.
  */
-const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline", "users", "sessions", "login", "pdf", "reports", "dashboards"] as const satisfies readonly (keyof SluiceConfig)[];
+const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline", "users", "sessions", "login", "pdf", "reports", "dashboards", "cluster"] as const satisfies readonly (keyof SluiceConfig)[];
 type Section = (typeof sections)[number];
 const sectionFlags: Record<string, [Section, string]> = {
   "smtp-host": ["smtp", "host"],
@@ -46,6 +46,9 @@ const sectionFlags: Record<string, [Section, string]> = {
   "http-cors-origins": ["http", "corsOrigins"],
   "users-admin-email": ["users", "adminEmail"],
   "pdf-chromium-path": ["pdf", "chromiumPath"],
+  // `--cluster nats://...` = `SLUICE_CLUSTER` = `cluster: { url }` (docs/cluster.md).
+  cluster: ["cluster", "url"],
+  "node-id": ["cluster", "nodeId"],
 };
 /** Counts where 0 would mean "never works" rather than "off". */
 const atLeastOne = [
@@ -60,6 +63,7 @@ const atLeastOne = [
   "reports.maxFilesPerAccount", "reports.maxFileBytesPerAccount", "reports.maxRecords", "reports.concurrency", "reports.concurrencyPerAccount",
   "dashboards.maxWidgetsPerDashboard", "dashboards.maxWidgetBytes", "dashboards.maxDashboardBytes",
   "dashboards.shareRequestsPerMinute", "dashboards.shareStreamsPerKey", "dashboards.liveEventsPerSecond", "dashboards.liveRecordsPerEvent",
+  "cluster.ackTimeoutMs",
 ];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;
@@ -242,6 +246,7 @@ export function loadConfig(options: LoadOptions = {}): SluiceConfig {
   if (config.login.failureDelayMaxMs < config.login.failureDelayMs) {
     throw new ConfigError(`login.failureDelayMaxMs (${config.login.failureDelayMaxMs}) must be at least login.failureDelayMs (${config.login.failureDelayMs})`);
   }
+  checkCluster(config.cluster);
   // isolated-vm refuses heaps under 8 MB.
   if (config.parsers.memoryMb < 8) throw new ConfigError("parsers.memoryMb must be at least 8");
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
@@ -253,6 +258,26 @@ export function loadConfig(options: LoadOptions = {}): SluiceConfig {
     throw err instanceof SluiceError ? new ConfigError(err.message) : err;
   }
   return config;
+}
+
+/**
+ * The NATS URLs must be URLs NATS clients take (`nats://`, `tls://`, or a bare `host:port`), and the node id fit the origin every bus message carries.
+ */
+function checkCluster(cluster: SluiceConfig["cluster"]): void {
+  for (const url of cluster.url.split(",").map((u) => u.trim()).filter((u) => u !== "")) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(url.includes("://") ? url : `nats://${url}`);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !["nats:", "tls:"].includes(parsed.protocol) || parsed.hostname === "") {
+      throw new ConfigError(`cluster.url: ${JSON.stringify(url)} is not a NATS server URL (nats://host:port, comma-separated for several)`);
+    }
+  }
+  if (cluster.nodeId !== "" && !/^[A-Za-z0-9_.-]{1,64}$/.test(cluster.nodeId)) {
+    throw new ConfigError(`cluster.nodeId must be 1 to 64 letters, digits, "-", "_" or ".", got ${JSON.stringify(cluster.nodeId)}`);
+  }
 }
 
 export const configFlags = [...Object.keys(scalarKeys), ...Object.keys(sectionFlags)];

@@ -147,6 +147,18 @@ export interface SluiceConfig {
   reports: ReportLimits;
   /** Dashboards, their widgets, live updates and public links (docs/dashboards.md). */
   dashboards: DashboardLimits;
+  /** Several nodes routing MQTT messages over NATS (docs/cluster.md); off while `url` is empty. */
+  cluster: ClusterConfig;
+}
+
+/** docs/cluster.md, "Routing over NATS". */
+export interface ClusterConfig {
+  /** NATS server URL(s), comma-separated (`nats://10.0.0.5:4222`); empty: a single node, no NATS. */
+  url: string;
+  /** This node's name on the bus (letters, digits, `-`, `_`, `.`; at most 64); empty: the host name. */
+  nodeId: string;
+  /** How long a QoS 1/2 PUBLISH's ack waits for NATS to confirm the message before the client is disconnected unacknowledged. */
+  ackTimeoutMs: number;
 }
 
 export interface UserSettings {
@@ -551,4 +563,5 @@ export const defaultConfig: SluiceConfig = {
     maxPerAccount: 1000, maxWidgetsPerDashboard: 100, maxWidgetBytes: 64 * 1024, maxDashboardBytes: 64 * 1024,
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
   },
+  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000 },
 };

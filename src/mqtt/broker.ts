@@ -13,9 +13,10 @@ import { RetainedMessages, retainedMessageBytes } from "./retain.js";
 import { Session, type InflightDelivery } from "./session.js";
 import { messageFromStored, messageToStored, storedDeliveryOf } from "./session_persistence.js";
 import { SessionManager } from "./sessions.js";
+import type { ClusterLink } from "./cluster_link.js";
 import { BrokerStats, NamespaceStats } from "./stats.js";
 import { SubscriptionTree, type SharedGroup, type Subscriber } from "./subscription_tree.js";
-import { parseSharedFilter, topicLevels, type SharedFilter } from "./topics.js";
+import { parseSharedFilter, topicLevels, topicMatches, type SharedFilter } from "./topics.js";
 import type { BrokerHooks, ClientInfo, Message, QoS, SubscriptionOptions } from "./types.js";
 import { publishSysTopics } from "./sys.js";
 
@@ -70,6 +71,8 @@ export class Broker {
    * back once a read's packets have cost `mqtt.maxTurnMs` (connection.ts).
    */
   routeWork = 0;
+  /** The other nodes, when this one is part of a cluster (`attachCluster`); undefined on a single node. */
+  cluster: ClusterLink | undefined;
   private readonly namespaces = new Map<string, Namespace>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private sysTimer: NodeJS.Timeout | undefined;
@@ -88,11 +91,20 @@ export class Broker {
     this.authThrottle = new AuthThrottle(options.authFailureDelayMs ?? 250, options.authFailureDelayMaxMs ?? 5000);
   }
 
+  /**
+   * Joins a cluster, before `start`: from then on retained messages live where the link keeps
+   * them (they are not loaded from, nor written to, this node's store), `$share` groups are
+   * served through the link, and accepted messages go to it too.
+   */
+  attachCluster(link: ClusterLink): void {
+    this.cluster = link;
+  }
+
   /** Loads retained messages and persistent sessions, and starts the timers. */
   async start(): Promise<void> {
     if (this.store) {
       let skipped = 0;
-      for (const r of await this.store.loadRetained()) {
+      for (const r of this.cluster ? [] : await this.store.loadRetained()) {
         // Stored before the bound existed (or under a larger one): loading it would bring back
         // what the bound is for, at every start.
         if (topicLevels(r.topic) > this.limits.maxTopicLevels) {
@@ -229,15 +241,63 @@ export class Broker {
     // Copies queued for offline persistent sessions are written by group commit; the ack waits
     // for that commit, as it waited for the row-by-row INSERTs before (docs/mqtt.md).
     const stored = this.sessions.persistence.track(() => this.route(ns, message));
-    if (!stored) return held;
-    return held ? Promise.all([held, stored]).then(() => undefined) : stored;
+    let sent: Promise<void> | undefined;
+    if (this.cluster) {
+      sent = this.cluster.publish(namespace, message);
+      // A will has no ack to hold: the bus's failure is counted by the link, not thrown here.
+      if (sent && origin === "will") {
+        sent.catch(() => undefined);
+        sent = undefined;
+      }
+    }
+    const waits = [held, stored, sent].filter((p): p is Promise<void> => p !== undefined);
+    if (waits.length <= 1) return waits[0];
+    return Promise.all(waits).then(() => undefined);
+  }
+
+  /**
+   * A message another node accepted, for this node's subscribers (the bus brought it because
+   * they hold a matching filter). `$share` groups are not served here: they get their copy
+   * through `routeToGroup`. A namespace this node does not know has no one to deliver to.
+   */
+  routeFromCluster(namespace: string, message: Message): void {
+    const ns = this.namespaces.get(namespace);
+    if (!ns) return;
+    void this.sessions.persistence.track(() => this.route(ns, message, undefined, false));
+  }
+
+  /**
+   * A message for one `$share/{group}/{filter}` that the bus gave to this node: one member here
+   * gets it. Returns false when no member is left here (its last one just went).
+   */
+  routeToGroup(namespace: string, group: string, filter: string, message: Message): boolean {
+    const ns = this.namespaces.get(namespace);
+    if (!ns) return false;
+    const g = ns.tree.match(message.topic).groups.find((candidate) => candidate.name === group && candidate.filter === filter);
+    if (!g || g.members.size === 0 || !topicMatches(filter, message.topic)) return false;
+    this.routeWork += 1;
+    void this.sessions.persistence.track(() => this.routeShared(g, message));
+    return true;
+  }
+
+  /** A retained message as the cluster keeps it (set on any node, this one included): kept here for SUBSCRIBE. */
+  applyRetained(namespace: string, message: Message): void {
+    if (topicLevels(message.topic) > this.limits.maxTopicLevels) {
+      this.stats.drop("topic_too_deep");
+      return;
+    }
+    const ns = this.namespace(namespace);
+    const had = ns.retained.get(message.topic) !== undefined;
+    ns.retained.set(message);
+    this.retainedCount += (ns.retained.get(message.topic) ? 1 : 0) - (had ? 1 : 0);
   }
 
   /** Publishes a broker-made message (e.g. `$SYS`) into one namespace. */
   publishInternal(namespace: string, message: Message): void {
     const ns = this.namespace(namespace);
     if (message.retain) ns.retained.set(message);
-    this.route(ns, message);
+    // Each node's `$SYS` is its own: its groups are served here, whatever the cluster.
+    this.route(ns, message, undefined, true);
   }
 
   /**
@@ -251,6 +311,8 @@ export class Broker {
     // A targeted message is not retained, so it must not arrive flagged as retained either.
     // Its copies for offline sessions are one change, as a client's publish's are; no ack waits.
     void this.sessions.persistence.track(() => this.route(ns, only && message.retain ? { ...message, retain: false } : message, only));
+    // A message for chosen sessions stays on this node: whom `only` chooses cannot travel.
+    if (this.cluster && !only) this.cluster.publish(namespace, message)?.catch(() => undefined);
   }
 
   private retain(ns: Namespace, message: Message): void {
@@ -283,26 +345,29 @@ export class Broker {
     }
     ns.retained.set(kept);
     this.retainedCount += (ns.retained.get(message.topic) ? 1 : 0) - (had ? 1 : 0);
-    this.store?.putRetained(ns.name, messageToStored(message)).catch((err) => this.logger.error({ err }, "storing retained message failed"));
+    if (this.cluster) this.cluster.retain(ns.name, kept);
+    else this.store?.putRetained(ns.name, messageToStored(message)).catch((err) => this.logger.error({ err }, "storing retained message failed"));
   }
 
   private unretain(ns: Namespace, topic: string): void {
     const empty: Message = { topic, payload: Buffer.alloc(0), qos: 0, retain: true, properties: undefined, expiresAt: undefined, publisher: undefined };
     ns.retained.set(empty);
     this.retainedCount--;
-    this.store?.putRetained(ns.name, messageToStored(empty)).catch((err) => this.logger.error({ err }, "storing retained message failed"));
+    if (this.cluster) this.cluster.retain(ns.name, empty);
+    else this.store?.putRetained(ns.name, messageToStored(empty)).catch((err) => this.logger.error({ err }, "storing retained message failed"));
   }
 
   /**
    * Delivers to every matching subscription of the namespace. A session with several matching
    * subscriptions gets one copy at the highest QoS, carrying all their identifiers (§3.3.4).
    */
-  private route(ns: Namespace, message: Message, only?: (client: ClientInfo) => boolean): void {
+  private route(ns: Namespace, message: Message, only?: (client: ClientInfo) => boolean, sharedHere = this.cluster === undefined): void {
     const match = ns.tree.match(message.topic);
     this.routeWork += 1 + match.subscribers.length + match.groups.length;
     const subscribers = only ? match.subscribers.filter((s) => only(s.session.client)) : match.subscribers;
     // A targeted message skips shared groups: it is meant for chosen sessions, not one of a pool.
-    const groups = only ? [] : match.groups;
+    // In a cluster the bus picks the node that serves each group (`routeToGroup`), this one included.
+    const groups = only || !sharedHere ? [] : match.groups;
     if (subscribers.length === 1) {
       const s = subscribers[0]!;
       if (!(s.options.nl && s.session.key === message.publisher)) {
@@ -361,6 +426,7 @@ export class Broker {
     session.subscriptions.set(filter, options);
     if (isNew) ns.stats.subscriptions++;
     ns.tree.add(shared ? shared.filter : filter, shared?.group, session.key, { session, options });
+    if (isNew) this.cluster?.interestAdded(ns.name, shared ? shared.filter : filter, shared?.group);
     return isNew;
   }
 
@@ -370,6 +436,7 @@ export class Broker {
     const ns = this.namespace(session.namespace);
     ns.stats.subscriptions--;
     ns.tree.remove(shared ? shared.filter : filter, shared?.group, session.key);
+    this.cluster?.interestRemoved(ns.name, shared ? shared.filter : filter, shared?.group);
     return true;
   }
 

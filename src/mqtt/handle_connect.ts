@@ -31,6 +31,12 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
     if (props.requestProblemInformation === false) conn.requestProblemInformation = false;
   }
 
+  // A node cut off from its cluster would take sessions whose messages it cannot route.
+  if (broker.cluster && !broker.cluster.available) {
+    broker.stats.refuse("connect");
+    return refuse(conn, RC.SERVER_UNAVAILABLE, "the cluster's message bus is unreachable; retry later");
+  }
+
   let clientId = packet.clientId ?? "";
   let assignedClientId: string | undefined;
   if (!isValidUtf8String(clientId)) return refuse(conn, RC.CLIENT_IDENTIFIER_NOT_VALID, "client identifier is not valid UTF-8");

@@ -66,6 +66,12 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     }
   }
   const message: Message = { topic, payload, qos, retain: packet.retain, properties, expiresAt, publisher: session.key };
+  if (qos > 0 && broker.cluster && !broker.cluster.available) {
+    // Not routed, not acknowledged: the client keeps the message and sends it again once it
+    // can connect (CONNACK 0x88 until the bus is back). An ack would say the cluster has it.
+    conn.disconnect(RC.SERVER_BUSY, "the cluster's message bus is unreachable; the message was not taken");
+    return;
+  }
 
   const held = broker.publish(message, client);
   if (qos === 0) {
@@ -98,6 +104,8 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     // A quota refusal is temporary, unlike a bad payload: 3.1.1 cannot say "not now", and an
     // ack would say "taken", so the client keeps the message and resends it after reconnecting.
     if (rc === RC.QUOTA_EXCEEDED && conn.protocolVersion !== 5) conn.disconnect(rc, "refused by the account's plan");
+    // The bus did not confirm it (cluster.publish): unacknowledged, so the client sends it again.
+    else if (rc === RC.SERVER_BUSY) conn.disconnect(rc, "the cluster's message bus did not take the message");
     else acknowledge(conn, qos, id!, rc);
   });
   conn.ackChain = chain;

@@ -11,7 +11,7 @@ export interface Subscriber<S> {
 export class SharedGroup<S> {
   readonly members = new Map<string, Subscriber<S>>();
   cursor = 0;
-  constructor(readonly name: string) {}
+  constructor(readonly name: string, readonly filter: string) {}
 }
 
 class TrieNode<S> {
@@ -71,7 +71,7 @@ export class SubscriptionTree<S> {
       node.groups ??= new Map();
       let g = node.groups.get(group);
       if (!g) {
-        g = new SharedGroup<S>(group);
+        g = new SharedGroup<S>(group, filter);
         node.groups.set(group, g);
       }
       members = g.members;

@@ -70,6 +70,28 @@ export class Metrics {
     new Gauge({ name: "sluice_mqtt_retained_messages", help: "Retained messages held", registers, collect() { this.set(broker.retainedCount); } });
   }
 
+  /** The cluster's counters (src/cluster/stats.ts), read at scrape time like the broker's. */
+  bindCluster(stats: { readonly published: number; readonly received: number; readonly routed: number; readonly dropped: Record<string, number>; readonly subscriptions: number; readonly disconnects: number }): void {
+    const registers = [this.registry];
+    const metrics = this;
+    const counters: [string, string, string | undefined, () => Record<string, number>][] = [
+      ["sluice_cluster_published_total", "Messages this node sent on the NATS bus", undefined, () => ({ "": stats.published })],
+      ["sluice_cluster_received_total", "Messages this node received from the NATS bus, valid or not", undefined, () => ({ "": stats.received })],
+      ["sluice_cluster_routed_total", "Messages from the bus handed to this node's subscribers", undefined, () => ({ "": stats.routed })],
+      ["sluice_cluster_dropped_total", "Messages from or for the bus dropped, by reason (malformed, version, subject_mismatch, duplicate, unavailable, ...)", "reason", () => stats.dropped],
+      ["sluice_cluster_disconnects_total", "Times a NATS connection was lost", undefined, () => ({ "": stats.disconnects })],
+    ];
+    for (const [name, help, label, read] of counters) {
+      new Counter({
+        name, help, labelNames: label ? [label] : [], registers,
+        collect() {
+          for (const [key, value] of Object.entries(read())) metrics.advance(this, name, label ? { [label]: key } : {}, value);
+        },
+      });
+    }
+    new Gauge({ name: "sluice_cluster_subscriptions", help: "NATS subscriptions this node holds for its clients' filters", registers, collect() { this.set(stats.subscriptions); } });
+  }
+
   /** Counters only go up: add what the source counted since the last scrape. */
   private advance(counter: Counter<string>, name: string, labels: Record<string, string>, value: number): void {
     const key = `${name}|${JSON.stringify(labels)}`;

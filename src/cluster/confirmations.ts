@@ -1,0 +1,56 @@
+/**
+ * "The bus has it": core NATS says nothing per message, but the server answers a PING only
+ * after every command sent before it on the connection, so a PONG confirms every PUBLISH
+ * written before the PING. Publishes waiting for confirmation share one PING per event-loop
+ * turn; a batch not confirmed within `timeoutMs` (the connection was lost, or the server is
+ * stuck) fails, and nats.js itself fails pending PINGs when the connection drops.
+ */
+export class Confirmations {
+  private batch: { resolve: () => void; reject: (err: Error) => void }[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly ping: () => Promise<void>,
+    private readonly timeoutMs: number,
+    private readonly failure: () => Error,
+  ) {}
+
+  /** Resolves once everything published so far on the connection is confirmed. */
+  wait(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.batch.push({ resolve, reject });
+      if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => this.flush());
+      }
+    });
+  }
+
+  private flush(): void {
+    this.scheduled = false;
+    const batch = this.batch;
+    this.batch = [];
+    let settled = false;
+    const fail = () => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      const err = this.failure();
+      for (const w of batch) w.reject(err);
+    };
+    const timer = setTimeout(fail, this.timeoutMs);
+    let pong: Promise<void>;
+    try {
+      pong = this.ping();
+    } catch {
+      fail();
+      return;
+    }
+    pong.then(() => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      for (const w of batch) w.resolve();
+    }, fail);
+  }
+}

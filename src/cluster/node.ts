@@ -1,0 +1,291 @@
+import { randomBytes } from "node:crypto";
+import { connect, type NatsConnection, type Subscription } from "nats";
+import type { Broker } from "../mqtt/broker.js";
+import type { ClusterLink } from "../mqtt/cluster_link.js";
+import { RC } from "../mqtt/reason_codes.js";
+import type { Message } from "../mqtt/types.js";
+import type { Logger } from "../observability/logger.js";
+import { Confirmations } from "./confirmations.js";
+import { decodeEnvelope, encodeEnvelope, type Envelope } from "./envelope.js";
+import { InterestTable, type BusSubscription } from "./interest.js";
+import { KvRetainedStore, type SharedRetainedStore } from "./retained_store.js";
+import { ClusterStats, type ClusterDropReason } from "./stats.js";
+import { overflowSubject, topicSubject } from "./subjects.js";
+
+export interface ClusterOptions {
+  /** NATS server URL(s), comma-separated (`nats://10.0.0.5:4222,nats://10.0.0.6:4222`). */
+  url: string;
+  /** This node's name on the bus; its messages carry it (with a per-start nonce) as their origin. */
+  nodeId: string;
+  /** How long a QoS 1/2 PUBLISH's ack waits for the bus to confirm it (docs/cluster.md). */
+  ackTimeoutMs: number;
+  logger: Logger;
+}
+
+/** How many origins the duplicate filter remembers (a node restarted is a new origin). */
+const MAX_ORIGINS = 4096;
+/** Retained puts kept while the bucket is not open yet. */
+const MAX_PENDING_RETAINED = 10_000;
+
+/**
+ * This node's part of a cluster: two NATS connections, the interest table, the retained-message
+ * store, and the checks on everything that comes off the bus. Plain subscriptions and all
+ * publishing share the `bus` connection, opened with no echo, so the server never sends a node
+ * its own messages back (its own subscribers got them from its broker already). Queue
+ * subscriptions for `$share` groups live on a second connection, which does hear this node's
+ * messages: the bus may well choose this node to serve a group, and no echo would make it skip
+ * the node altogether, losing the message for a group whose members are all here.
+ */
+export class ClusterNode implements ClusterLink {
+  readonly stats = new ClusterStats();
+  /** The origin id this node's messages carry: node id and a nonce of this start. */
+  readonly origin: string;
+  private readonly interest: InterestTable;
+  private readonly lastSeq = new Map<string, number>();
+  private broker: Broker | undefined;
+  private bus: NatsConnection | undefined;
+  private groups: NatsConnection | undefined;
+  private retained: SharedRetainedStore | undefined;
+  private retainedReady = false;
+  private readonly pendingRetained: { namespace: string; message: Message }[] = [];
+  private confirmations: Confirmations | undefined;
+  private busUp = false;
+  private groupsUp = false;
+  private stopped = false;
+  private seq = 0;
+  /** Subscriptions asked for before the connections opened: made once they are. */
+  private readonly waiting = new Set<LazySubscription>();
+
+  constructor(private readonly options: ClusterOptions) {
+    this.origin = `${options.nodeId}/${randomBytes(4).toString("hex")}`;
+    this.interest = new InterestTable(
+      { subscribe: (subject, queue, onMessage) => this.subscribe(subject, queue, onMessage) },
+      (subject, data) => this.plain(subject, data),
+      (subject, data, target) => this.group(subject, data, target),
+    );
+  }
+
+  get available(): boolean {
+    return this.busUp && this.groupsUp && this.retainedReady && !this.stopped;
+  }
+
+  /** NATS subscriptions held for interest now (what the node hears). */
+  heldSubjects(): { subject: string; queue: string | undefined }[] {
+    return this.interest.held();
+  }
+
+  /**
+   * Starts connecting and returns at once: the node serves HTTP and refuses MQTT connections
+   * (CONNACK 0x88) until the bus is reached and the retained messages are loaded; nats.js keeps
+   * trying, and reconnects by itself whenever the connection drops.
+   */
+  start(broker: Broker): void {
+    this.broker = broker;
+    void this.open().catch((err: unknown) => this.options.logger.error({ err }, "cluster: could not start"));
+  }
+
+  private async open(): Promise<void> {
+    const servers = this.options.url.split(",").map((s) => s.trim()).filter((s) => s !== "");
+    const common = { servers, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100, pingInterval: 10_000 };
+    const [bus, groups] = await Promise.all([
+      connect({ ...common, name: `sluice ${this.origin} bus`, noEcho: true }),
+      connect({ ...common, name: `sluice ${this.origin} groups` }),
+    ]);
+    if (this.stopped) {
+      await Promise.all([bus.close(), groups.close()]);
+      return;
+    }
+    this.bus = bus;
+    this.groups = groups;
+    this.busUp = true;
+    this.groupsUp = true;
+    this.confirmations = new Confirmations(() => bus.flush(), this.options.ackTimeoutMs, () => unavailable("the bus did not confirm the message"));
+    this.watch(bus, "bus", (up) => (this.busUp = up));
+    this.watch(groups, "groups", (up) => (this.groupsUp = up));
+    for (const lazy of [...this.waiting]) lazy.open();
+    this.waiting.clear();
+    this.options.logger.info({ servers: bus.getServer(), origin: this.origin }, "cluster: connected to NATS");
+    await this.openRetained(new KvRetainedStore(bus, this.origin, this.stats, this.options.logger));
+  }
+
+  private async openRetained(store: SharedRetainedStore): Promise<void> {
+    for (;;) {
+      try {
+        await store.start((namespace, message) => this.broker?.applyRetained(namespace, message));
+        break;
+      } catch (err) {
+        if (this.stopped) return;
+        // JetStream off, or not reachable yet: no node may take clients that would see retained
+        // messages differ from node to node.
+        this.options.logger.error({ err }, "cluster: the retained-message bucket cannot be opened (is JetStream enabled on the NATS server?); retrying");
+        await new Promise((r) => setTimeout(r, 2000).unref());
+      }
+    }
+    this.retained = store;
+    for (const p of this.pendingRetained.splice(0)) store.put(p.namespace, p.message);
+    this.retainedReady = true;
+    this.options.logger.info("cluster: retained messages loaded; taking MQTT clients");
+  }
+
+  private watch(nc: NatsConnection, which: string, set: (up: boolean) => void): void {
+    void (async () => {
+      for await (const s of nc.status()) {
+        if (s.type === "disconnect") {
+          set(false);
+          this.stats.disconnects++;
+          this.options.logger.warn({ connection: which, server: s.data }, "cluster: lost NATS; refusing new MQTT work until it is back");
+        } else if (s.type === "reconnect") {
+          set(true);
+          this.options.logger.info({ connection: which, server: s.data }, "cluster: NATS is back");
+        }
+      }
+    })();
+    nc.closed().then(() => set(false), () => set(false));
+  }
+
+  private subscribe(subject: string, queue: string | undefined, onMessage: (subject: string, data: Uint8Array) => void): BusSubscription {
+    const lazy = new LazySubscription(() => {
+      const nc = queue === undefined ? this.bus : this.groups;
+      if (!nc) return undefined;
+      this.stats.subscriptions++;
+      return nc.subscribe(subject, { queue, callback: (err, msg) => (err ? undefined : onMessage(msg.subject, msg.data)) });
+    }, (made) => {
+      if (made) this.stats.subscriptions--;
+      this.waiting.delete(lazy);
+    });
+    if (!lazy.open()) this.waiting.add(lazy);
+    return lazy;
+  }
+
+  publish(namespace: string, message: Message): Promise<void> | undefined {
+    const bus = this.bus;
+    if (!bus || !this.available) return this.fail(message, "unavailable", unavailable("the cluster's message bus is unreachable"));
+    const subject = topicSubject(namespace, message.topic) ?? overflowSubject(namespace);
+    const data = encodeEnvelope(this.origin, ++this.seq, namespace, message);
+    const max = bus.info?.max_payload;
+    if (max !== undefined && data.length > max) {
+      return this.fail(message, "too_large", Object.assign(new Error(`message of ${data.length} bytes is larger than the bus's max_payload (${max})`), { reasonCode: RC.IMPLEMENTATION_SPECIFIC_ERROR }));
+    }
+    try {
+      bus.publish(subject, data);
+    } catch (err) {
+      this.options.logger.warn({ err }, "cluster: publishing failed");
+      return this.fail(message, "publish_failed", unavailable("publishing on the bus failed"));
+    }
+    this.stats.published++;
+    if (message.qos === 0) return undefined;
+    return this.confirmations!.wait().catch((err: Error) => {
+      this.stats.drop("publish_failed");
+      throw err;
+    });
+  }
+
+  private fail(message: Message, reason: ClusterDropReason, err: Error): Promise<void> | undefined {
+    this.stats.drop(reason);
+    return message.qos === 0 ? undefined : Promise.reject(err);
+  }
+
+  interestAdded(namespace: string, filter: string, group: string | undefined): void {
+    this.interest.add(namespace, filter, group);
+  }
+
+  interestRemoved(namespace: string, filter: string, group: string | undefined): void {
+    this.interest.remove(namespace, filter, group);
+  }
+
+  retain(namespace: string, message: Message): void {
+    if (this.retained) {
+      this.retained.put(namespace, message);
+      return;
+    }
+    if (this.pendingRetained.length >= MAX_PENDING_RETAINED) {
+      this.stats.drop("unavailable");
+      return;
+    }
+    this.pendingRetained.push({ namespace, message });
+  }
+
+  /** A message on a plain subscription: for this node's subscribers, once. */
+  private plain(subject: string, data: Uint8Array): void {
+    const envelope = this.check(subject, data);
+    if (!envelope) return;
+    if (envelope.origin === this.origin) {
+      this.stats.drop("own");
+      return;
+    }
+    // Overlapping filters (`a/+` and `a/#`) are separate NATS subscriptions, each with its copy;
+    // one origin's messages reach this connection in the order it sent them.
+    const last = this.lastSeq.get(envelope.origin);
+    if (last !== undefined && envelope.seq <= last) {
+      this.stats.drop("duplicate");
+      return;
+    }
+    if (last === undefined && this.lastSeq.size >= MAX_ORIGINS) this.lastSeq.delete(this.lastSeq.keys().next().value!);
+    this.lastSeq.set(envelope.origin, envelope.seq);
+    this.stats.routed++;
+    this.broker?.routeFromCluster(envelope.namespace, envelope.message);
+  }
+
+  /** A message the bus chose this node for, for one `$share` group. */
+  private group(subject: string, data: Uint8Array, target: { namespace: string; group: string; filter: string }): void {
+    const envelope = this.check(subject, data);
+    if (!envelope) return;
+    if (envelope.namespace !== target.namespace) {
+      this.stats.drop("subject_mismatch");
+      return;
+    }
+    if (this.broker?.routeToGroup(target.namespace, target.group, target.filter, envelope.message)) this.stats.routed++;
+    else this.stats.drop("no_group_member");
+  }
+
+  /** Decodes and checks a message from the bus: whatever is wrong with it is counted, never thrown. */
+  private check(subject: string, data: Uint8Array): Envelope | undefined {
+    this.stats.received++;
+    const decoded = decodeEnvelope(data);
+    if (!decoded.ok) {
+      this.stats.drop(decoded.reason);
+      return undefined;
+    }
+    const { namespace, message } = decoded.envelope;
+    // A message is heard only on the subject its own namespace and topic give; anything else
+    // was put on the bus by someone else, and could reach a namespace it does not belong to.
+    if ((topicSubject(namespace, message.topic) ?? overflowSubject(namespace)) !== subject) {
+      this.stats.drop("subject_mismatch");
+      return undefined;
+    }
+    return decoded.envelope;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.interest.clear();
+    await this.retained?.stop();
+    await Promise.all([this.bus?.close(), this.groups?.close()]);
+  }
+}
+
+function unavailable(message: string): Error {
+  return Object.assign(new Error(message), { reasonCode: RC.SERVER_BUSY });
+}
+
+/** A subscription asked for before its connection existed, made once it does. */
+class LazySubscription implements BusSubscription {
+  private sub: Subscription | undefined;
+  private gone = false;
+
+  constructor(private readonly make: () => Subscription | undefined, private readonly released: (made: boolean) => void) {}
+
+  /** Returns false while there is no connection to subscribe on. */
+  open(): boolean {
+    if (this.gone) return true;
+    this.sub ??= this.make();
+    return this.sub !== undefined;
+  }
+
+  unsubscribe(): void {
+    if (this.gone) return;
+    this.gone = true;
+    this.sub?.unsubscribe();
+    this.released(this.sub !== undefined);
+  }
+}
