@@ -100,7 +100,17 @@ export class ClusterNode implements ClusterLink {
     this.busUp = true;
     this.groupsUp = true;
     this.confirmations = new Confirmations(() => bus.flush(), this.options.ackTimeoutMs, () => unavailable("the bus did not confirm the message"));
-    this.watch(bus, "bus", (up) => (this.busUp = up));
+    this.watch(bus, "bus", (up) => {
+      this.busUp = up;
+      // Retained messages set while this node was cut off: read before taking clients again.
+      if (up && this.retained) {
+        this.retainedReady = false;
+        const store = this.retained;
+        void store.resume().then(() => {
+          if (this.retained === store) this.retainedReady = true;
+        });
+      }
+    });
     this.watch(groups, "groups", (up) => (this.groupsUp = up));
     for (const lazy of [...this.waiting]) lazy.open();
     this.waiting.clear();
@@ -254,6 +264,14 @@ export class ClusterNode implements ClusterLink {
       return undefined;
     }
     return decoded.envelope;
+  }
+
+  /**
+   * Resolves once the NATS server has every subscription and message this node sent so far (a
+   * round-trip on both connections): after it, the bus routes by this node's current interest.
+   */
+  async settled(): Promise<void> {
+    await Promise.all([this.bus?.flush(), this.groups?.flush()]);
   }
 
   async stop(): Promise<void> {

@@ -13,6 +13,8 @@ import type { ClusterStats } from "./stats.js";
 export interface SharedRetainedStore {
   /** Loads every retained message into `apply`, then keeps calling it for changes made on any node (this one too). */
   start(apply: (namespace: string, message: Message) => void): Promise<void>;
+  /** Catches up after the connection to the store was lost and came back. */
+  resume(): Promise<void>;
   /** Sets (or clears, empty payload) one retained message for every node. */
   put(namespace: string, message: Message): void;
   stop(): Promise<void>;
@@ -30,6 +32,8 @@ export class KvRetainedStore implements SharedRetainedStore {
   private kv: KV | undefined;
   private watch: QueuedIterator<KvEntry> | undefined;
   private stopped = false;
+  /** The current watch's number: an older one's entries and ending are ignored. */
+  private generation = 0;
   private lastRevision = 0;
   private apply: ((namespace: string, message: Message) => void) | undefined;
   private readonly pending: { key: string; value: Uint8Array }[] = [];
@@ -48,40 +52,57 @@ export class KvRetainedStore implements SharedRetainedStore {
     for (const p of this.pending.splice(0)) this.write(p.key, p.value);
   }
 
-  /** Watches from the last revision seen (all current values the first time); again after a lost watch. */
+  /**
+   * Watches from the last revision seen (all current values the first time). Resolves once the
+   * watch has caught up. A watch that ends by itself is followed by a new one.
+   */
   private async follow(): Promise<void> {
     const kv = this.kv!;
-    const initialized = new Promise<void>((resolve) => {
-      void kv.watch({
+    const generation = ++this.generation;
+    await new Promise<void>((resolve, reject) => {
+      kv.watch({
         key: ">",
         initializedFn: resolve,
         ...(this.lastRevision > 0 ? { resumeFromRevision: this.lastRevision + 1 } : {}),
       }).then((watch) => {
         this.watch = watch;
-        void this.consume(watch);
-      }, (err: unknown) => {
-        this.logger.error({ err }, "watching the cluster's retained messages failed");
-        resolve();
-        this.retryFollow();
-      });
+        void this.consume(watch, generation);
+      }, reject);
     });
-    await initialized;
   }
 
-  private async consume(watch: QueuedIterator<KvEntry>): Promise<void> {
+  /**
+   * After the connection to NATS came back: a new watch from the last revision seen, rather than
+   * waiting for the old one to notice its missed heartbeats (seconds). Resolves once caught up.
+   */
+  async resume(): Promise<void> {
+    if (!this.kv || this.stopped) return;
+    const old = this.watch;
+    this.generation++;
+    old?.stop();
+    for (;;) {
+      try {
+        await this.follow();
+        return;
+      } catch (err) {
+        if (this.stopped) return;
+        // JetStream comes back a little after the server does.
+        this.logger.warn({ err }, "resuming the cluster's retained-message watch failed; retrying");
+        await new Promise((r) => setTimeout(r, 500).unref());
+      }
+    }
+  }
+
+  private async consume(watch: QueuedIterator<KvEntry>, generation: number): Promise<void> {
     try {
-      for await (const entry of watch) this.entry(entry);
+      for await (const entry of watch) {
+        if (generation !== this.generation) break;
+        this.entry(entry);
+      }
     } catch (err) {
       this.logger.warn({ err }, "the cluster's retained-message watch ended");
     }
-    if (!this.stopped) this.retryFollow();
-  }
-
-  private retryFollow(): void {
-    if (this.stopped) return;
-    setTimeout(() => {
-      if (!this.stopped) void this.follow();
-    }, 1000).unref();
+    if (!this.stopped && generation === this.generation) void this.resume();
   }
 
   private entry(entry: KvEntry): void {
@@ -121,6 +142,7 @@ export class KvRetainedStore implements SharedRetainedStore {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.generation++;
     this.watch?.stop();
   }
 }
