@@ -332,3 +332,25 @@ describe("dashboards", () => {
     assert.throws(() => loadConfig({ configFile: file("dash-x.yaml", "dashboards:\n  maxTabs: 3\n"), env: {} }), /unknown dashboards key "maxTabs"/);
   });
 });
+
+describe("cluster", () => {
+  test("off by default; --cluster = SLUICE_CLUSTER = cluster.url, --node-id = SLUICE_NODE_ID = cluster.nodeId", () => {
+    assert.deepEqual(load().cluster, { url: "", nodeId: "", ackTimeoutMs: 5000 });
+    assert.equal(load({ flags: { cluster: "nats://10.0.0.5:4222" } }).cluster.url, "nats://10.0.0.5:4222");
+    assert.deepEqual(load({ env: { SLUICE_CLUSTER: "nats://a:4222,nats://b:4222", SLUICE_NODE_ID: "node-1" } }).cluster, { url: "nats://a:4222,nats://b:4222", nodeId: "node-1", ackTimeoutMs: 5000 });
+    assert.equal(load({ env: { SLUICE_NODE_ID: "env" }, flags: { "node-id": "flag" } }).cluster.nodeId, "flag");
+    const config = load({ configFile: file("cluster.yaml", "cluster:\n  url: tls://nats.example:4222\n  nodeId: n2\n  ackTimeoutMs: 2000\n") });
+    assert.deepEqual(config.cluster, { url: "tls://nats.example:4222", nodeId: "n2", ackTimeoutMs: 2000 });
+    assert.equal(load({ flags: { cluster: "127.0.0.1:4222" } }).cluster.url, "127.0.0.1:4222");
+  });
+
+  test("a URL NATS clients cannot use, a node id that cannot travel, and a zero ack timeout are refused and named", () => {
+    refused({ flags: { cluster: "http://x:4222" } }, "cluster.url", "http://x:4222");
+    refused({ flags: { cluster: "nats://" } }, "cluster.url");
+    refused({ flags: { cluster: "nats://ok:4222, ws://x:1" } }, "cluster.url", "ws://x:1");
+    refused({ env: { SLUICE_NODE_ID: "has space" } }, "cluster.nodeId");
+    refused({ env: { SLUICE_NODE_ID: "x".repeat(65) } }, "cluster.nodeId");
+    refused({ configFile: file("cluster-ack.yaml", "cluster:\n  ackTimeoutMs: 0\n") }, "cluster.ackTimeoutMs must be at least 1");
+    refused({ configFile: file("cluster-x.yaml", "cluster:\n  subjectPrefix: x\n") }, "unknown cluster key", "subjectPrefix");
+  });
+});
