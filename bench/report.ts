@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { PhaseResult } from "./load/protocol.js";
-import type { AbuseResult, BenchReport, DashboardsResult, DevicesResult, IdleResult, IngestPhaseReport, IngestResult, InspectorLatencyResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
+import type { AbuseResult, BenchReport, ClusterResult, DashboardsResult, DevicesResult, IdleResult, IngestPhaseReport, IngestResult, InspectorLatencyResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
 
 /** The issue's absolute targets for Sluice. */
 export const P99_LIMIT_MS = 5;
@@ -346,6 +346,27 @@ export function formatScenario(scenario: ScenarioReport): string {
       ),
     );
   }
+  for (const r of scenario.runs.filter((x) => x.result?.kind === "cluster")) {
+    const res = r.result as ClusterResult;
+    const base = res.runs.find((x) => x.name === "single")?.saturation?.deliveredPerS;
+    out.push(
+      table(
+        ["set-up", "delivered/s", "vs single", "CPU broker/gen", "p99 ms (p50)", "at pub/s"],
+        res.runs.map((run) => {
+          const sat = run.saturation;
+          const lat = run.latency?.phase.latency;
+          return [
+            `${run.name} (${run.title})`,
+            sat ? Math.round(sat.deliveredPerS).toLocaleString("en-US") : "-",
+            sat && base ? `${((sat.deliveredPerS / base) * 100).toFixed(0)} %` : "-",
+            sat ? `${sat.brokerCpu === null ? "-" : sat.brokerCpu.toFixed(2)}/${sat.generatorCpu.toFixed(2)}` : "-",
+            lat ? `${lat.p99Ms.toFixed(2)} (${lat.p50Ms.toFixed(2)})` : "-",
+            run.latency ? Math.round(run.latency.rate).toLocaleString("en-US") : "-",
+          ];
+        }),
+      ),
+    );
+  }
   for (const r of scenario.runs.filter((x) => x.result?.kind === "relay")) {
     const res = r.result as RelayResult;
     const c = res.check;
@@ -459,6 +480,15 @@ export function verdicts(report: BenchReport): Verdict[] {
         check: `${scenario.name}: no long task over 50 ms at 1 000/s`,
         pass: p1000 === undefined ? false : p1000.longTasks === 0,
         detail: p1000 === undefined ? "not measured" : p1000.longTasks === 0 ? "none" : `${p1000.longTasks}, longest ${Math.round(p1000.longestTaskMs)} ms`,
+      });
+    } else if (result.kind === "cluster") {
+      const sat = (name: string) => result.runs.find((x) => x.name === name)?.saturation?.deliveredPerS;
+      const single = sat("single");
+      const clustered = sat("single+cluster");
+      list.push({
+        check: `${scenario.name}: one node's throughput with --cluster ≥ 80 % of without`,
+        pass: single === undefined || clustered === undefined ? false : clustered >= 0.8 * single,
+        detail: single === undefined || clustered === undefined ? "not measured" : `${Math.round(clustered).toLocaleString("en-US")} vs ${Math.round(single).toLocaleString("en-US")} msg/s (${((clustered / single) * 100).toFixed(0)} %)`,
       });
     } else if (result.kind === "relay") {
       // No throughput target for the relay yet: the figure is reported; what is checked is that

@@ -119,6 +119,23 @@ export interface IngestResult {
   phases: IngestPhaseReport[];
 }
 
+/**
+ * The cluster scenario (Sluice only): one publisher and one subscriber, QoS 0, in three set-ups:
+ * a single node without cluster, a single node with the cluster on (NATS, no other node), and
+ * the publisher on node A with the subscriber on node B.
+ */
+export interface ClusterResult {
+  kind: "cluster";
+  runs: ClusterRun[];
+}
+
+export interface ClusterRun {
+  name: "single" | "single+cluster" | "cross-node";
+  title: string;
+  saturation?: PhaseResult;
+  latency?: PacedPhase;
+}
+
 /** The relay scenario: an external Mosquitto → Sluice's MQTT relay → insert action → SQLite. */
 export interface RelayResult {
   kind: "relay";
@@ -223,7 +240,7 @@ export interface DashboardsResult {
   statusMaxMs?: number;
 }
 
-export type ScenarioResult = ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | InspectorLatencyResult | DevicesResult | DashboardsResult;
+export type ScenarioResult = ClusterResult | ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | InspectorLatencyResult | DevicesResult | DashboardsResult;
 
 export interface TargetRun {
   slot: string;

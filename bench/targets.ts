@@ -122,6 +122,8 @@ export interface StartOptions {
   cpus?: string;
   /** Add `set_tcp_nodelay true` to Mosquitto's config (BENCH_MOSQUITTO_NODELAY). */
   mosquittoNoDelay: boolean;
+  /** More `sluice start` flags (the cluster scenario: `--cluster`, `--node-id`). */
+  sluiceArgs?: string[];
 }
 
 async function startMosquitto(slot: TargetSlot, options: StartOptions): Promise<RunningTarget> {
@@ -226,6 +228,7 @@ async function startSluice(slot: TargetSlot, options: StartOptions): Promise<Run
     "warn",
     "--config",
     writeBenchConfig(dir),
+    ...(options.sluiceArgs ?? []),
   ];
   const child = startChild(process.execPath, args, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"] }, cpus);
   const { exitReason, tail } = track(child);

@@ -56,7 +56,7 @@ async function setup(req: SetupRequest): Promise<SetupResult> {
   subscribers = await Promise.all(
     req.subscribeFilters.map(async (filter, i) => {
       const creds = req.subscribeCredentials?.[i];
-      const client = await LoadClient.open({ ...opts, clientId: `bench-${tag}-${g}s${i}`, connect: creds });
+      const client = await LoadClient.open({ ...opts, port: req.subscribePort ?? req.port, clientId: `bench-${tag}-${g}s${i}`, connect: creds });
       await client.subscribe(filter);
       return client;
     }),

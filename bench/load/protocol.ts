@@ -10,6 +10,8 @@ export interface SetupRequest {
   publishTopics: string[];
   /** One filter per subscriber connection. */
   subscribeFilters: string[];
+  /** Where subscribers connect when not on `port` (the cluster scenario: another node). */
+  subscribePort?: number;
   /** CONNECT credentials (username, password) per publisher; anonymous when absent. */
   publishCredentials?: Credentials[];
   /** CONNECT credentials per subscriber; anonymous when absent. */

@@ -1,4 +1,5 @@
 import { abuseScenario } from "./abuse.js";
+import { clusterScenario } from "./cluster.js";
 import { devicesScenario } from "./devices.js";
 import type { Scenario } from "./context.js";
 import { dashboardsScenario } from "./dashboards.js";
@@ -9,7 +10,7 @@ import { limitsScenario } from "./limits.js";
 import { relayScenario } from "./relay.js";
 import { throughputScenario, topologies } from "./throughput.js";
 
-export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario, abuseScenario, inspectorLatencyScenario, devicesScenario, dashboardsScenario];
+export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario, abuseScenario, inspectorLatencyScenario, devicesScenario, dashboardsScenario, clusterScenario];
 
 export function scenarioByName(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);
