@@ -6,6 +6,7 @@ import { RC } from "../mqtt/reason_codes.js";
 import type { Message } from "../mqtt/types.js";
 import type { Logger } from "../observability/logger.js";
 import { Confirmations } from "./confirmations.js";
+import { encodeBatch, MAX_BATCH_ENVELOPES, splitBatch } from "./batch.js";
 import { decodeEnvelope, encodeEnvelope, type Envelope } from "./envelope.js";
 import { InterestTable, type BusSubscription } from "./interest.js";
 import { KvRetainedStore, type SharedRetainedStore } from "./retained_store.js";
@@ -24,6 +25,8 @@ export interface ClusterOptions {
 
 /** How many origins the duplicate filter remembers (a node restarted is a new origin). */
 const MAX_ORIGINS = 4096;
+const SUBJECT_CACHE_ENTRIES = 10_000;
+const SUBJECT_CACHE_BYTES = 8 * 1024 * 1024;
 /** Retained puts kept while the bucket is not open yet. */
 const MAX_PENDING_RETAINED = 10_000;
 
@@ -53,6 +56,13 @@ export class ClusterNode implements ClusterLink {
   private groupsUp = false;
   private stopped = false;
   private seq = 0;
+  /** Envelopes waiting to go out together, all for `batchSubject` (`sendBatch`). */
+  private batch: Buffer[] = [];
+  private batchBytes = 5;
+  private batchSubject: string | undefined;
+  private batchScheduled = false;
+  private readonly subjects = new Map<string, string>();
+  private subjectBytes = 0;
   /** Subscriptions asked for before the connections opened: made once they are. */
   private readonly waiting = new Set<LazySubscription>();
 
@@ -99,7 +109,10 @@ export class ClusterNode implements ClusterLink {
     this.groups = groups;
     this.busUp = true;
     this.groupsUp = true;
-    this.confirmations = new Confirmations(() => bus.flush(), this.options.ackTimeoutMs, () => unavailable("the bus did not confirm the message"));
+    this.confirmations = new Confirmations(() => {
+      this.sendBatch();
+      return bus.flush();
+    }, this.options.ackTimeoutMs, () => unavailable("the bus did not confirm the message"));
     this.watch(bus, "bus", (up) => {
       this.busUp = up;
       // Retained messages set while this node was cut off: read before taking clients again.
@@ -170,17 +183,24 @@ export class ClusterNode implements ClusterLink {
   publish(namespace: string, message: Message): Promise<void> | undefined {
     const bus = this.bus;
     if (!bus || !this.available) return this.fail(message, "unavailable", unavailable("the cluster's message bus is unreachable"));
-    const subject = topicSubject(namespace, message.topic) ?? overflowSubject(namespace);
+    const subject = this.subjectOf(namespace, message.topic);
     const data = encodeEnvelope(this.origin, ++this.seq, namespace, message);
     const max = bus.info?.max_payload;
     if (max !== undefined && data.length > max) {
       return this.fail(message, "too_large", Object.assign(new Error(`message of ${data.length} bytes is larger than the bus's max_payload (${max})`), { reasonCode: RC.IMPLEMENTATION_SPECIFIC_ERROR }));
     }
-    try {
-      bus.publish(subject, data);
-    } catch (err) {
-      this.options.logger.warn({ err }, "cluster: publishing failed");
-      return this.fail(message, "publish_failed", unavailable("publishing on the bus failed"));
+    if (this.batchSubject !== subject || this.batchBytes + data.length > (max ?? 1024 * 1024) - 1024 || this.batch.length >= MAX_BATCH_ENVELOPES) {
+      if (!this.sendBatch()) return this.fail(message, "publish_failed", unavailable("publishing on the bus failed"));
+    }
+    this.batch.push(data);
+    this.batchBytes += data.length + 4;
+    this.batchSubject = subject;
+    if (!this.batchScheduled) {
+      this.batchScheduled = true;
+      setImmediate(() => {
+        this.batchScheduled = false;
+        this.sendBatch();
+      });
     }
     this.stats.published++;
     if (message.qos === 0) return undefined;
@@ -188,6 +208,48 @@ export class ClusterNode implements ClusterLink {
       this.stats.drop("publish_failed");
       throw err;
     });
+  }
+
+  /**
+   * Sends the envelopes coalesced so far (all for one subject, in the order they came). Runs
+   * when the subject changes, at the end of the event-loop turn, and before every PING that
+   * confirms publishes. Returns false when the client library refused the message.
+   */
+  private sendBatch(): boolean {
+    const subject = this.batchSubject;
+    if (this.batch.length === 0 || subject === undefined || !this.bus) return true;
+    const data = encodeBatch(this.batch);
+    const n = this.batch.length;
+    this.batch = [];
+    this.batchBytes = 5;
+    this.batchSubject = undefined;
+    try {
+      this.bus.publish(subject, data);
+      return true;
+    } catch (err) {
+      this.options.logger.warn({ err }, "cluster: publishing failed");
+      this.stats.drop("publish_failed", n);
+      return false;
+    }
+  }
+
+  /**
+   * The subject of a topic, remembered: devices publish to the same few topics over and over.
+   * Bounded by entries and by the bytes of their keys; forgotten all at once when full.
+   */
+  private subjectOf(namespace: string, topic: string): string {
+    const key = `${namespace}\u0000${topic}`;
+    let subject = this.subjects.get(key);
+    if (subject === undefined) {
+      subject = topicSubject(namespace, topic) ?? overflowSubject(namespace);
+      if (this.subjects.size >= SUBJECT_CACHE_ENTRIES || this.subjectBytes > SUBJECT_CACHE_BYTES) {
+        this.subjects.clear();
+        this.subjectBytes = 0;
+      }
+      this.subjects.set(key, subject);
+      this.subjectBytes += 2 * (key.length + subject.length);
+    }
+    return subject;
   }
 
   private fail(message: Message, reason: ClusterDropReason, err: Error): Promise<void> | undefined {
@@ -215,8 +277,18 @@ export class ClusterNode implements ClusterLink {
     this.pendingRetained.push({ namespace, message });
   }
 
-  /** A message on a plain subscription: for this node's subscribers, once. */
+  /** A NATS message on a plain subscription: each envelope in it for this node's subscribers, once. */
   private plain(subject: string, data: Uint8Array): void {
+    const envelopes = splitBatch(data);
+    if (!envelopes) {
+      this.stats.received++;
+      this.stats.drop("malformed");
+      return;
+    }
+    for (const e of envelopes) this.plainOne(subject, e);
+  }
+
+  private plainOne(subject: string, data: Uint8Array): void {
     const envelope = this.check(subject, data);
     if (!envelope) return;
     if (envelope.origin === this.origin) {
@@ -236,8 +308,18 @@ export class ClusterNode implements ClusterLink {
     this.broker?.routeFromCluster(envelope.namespace, envelope.message);
   }
 
-  /** A message the bus chose this node for, for one `$share` group. */
+  /** A NATS message the bus chose this node for, for one `$share` group: each envelope in it to one member. */
   private group(subject: string, data: Uint8Array, target: { namespace: string; group: string; filter: string }): void {
+    const envelopes = splitBatch(data);
+    if (!envelopes) {
+      this.stats.received++;
+      this.stats.drop("malformed");
+      return;
+    }
+    for (const e of envelopes) this.groupOne(subject, e, target);
+  }
+
+  private groupOne(subject: string, data: Uint8Array, target: { namespace: string; group: string; filter: string }): void {
     const envelope = this.check(subject, data);
     if (!envelope) return;
     if (envelope.namespace !== target.namespace) {
@@ -259,7 +341,7 @@ export class ClusterNode implements ClusterLink {
     const { namespace, message } = decoded.envelope;
     // A message is heard only on the subject its own namespace and topic give; anything else
     // was put on the bus by someone else, and could reach a namespace it does not belong to.
-    if ((topicSubject(namespace, message.topic) ?? overflowSubject(namespace)) !== subject) {
+    if (this.subjectOf(namespace, message.topic) !== subject) {
       this.stats.drop("subject_mismatch");
       return undefined;
     }
@@ -275,6 +357,7 @@ export class ClusterNode implements ClusterLink {
   }
 
   async stop(): Promise<void> {
+    this.sendBatch();
     this.stopped = true;
     this.interest.clear();
     await this.retained?.stop();
