@@ -42,46 +42,94 @@ const TAG_RESPONSE_TOPIC = 3;
 const TAG_CORRELATION_DATA = 4;
 const TAG_USER_PROPERTY = 5;
 
-/**
- * Encodes `message` as sent now: its expiry becomes the time it has left. Written into one
- * buffer sized first: it runs for every message a clustered node accepts.
- */
+/** Encodes `message` as sent now: its expiry becomes the time it has left. */
 export function encodeEnvelope(origin: string, seq: number, namespace: string, message: Message, now = Date.now()): Buffer {
-  const originBytes = Buffer.byteLength(origin);
-  if (originBytes > 255) throw new RangeError("origin id longer than 255 bytes");
-  const namespaceBytes = Buffer.byteLength(namespace);
-  const topicBytes = Buffer.byteLength(message.topic);
-  if (namespaceBytes > 0xffff || topicBytes > 0xffff) throw new RangeError("namespace or topic longer than 65535 bytes");
-  const publisherBytes = message.publisher === undefined ? -1 : Buffer.byteLength(message.publisher);
-  const properties = message.properties ? encodeProperties(message.properties) : undefined;
-  let flags = message.qos & 3;
-  if (message.retain) flags |= FLAG_RETAIN;
-  if (message.expiresAt !== undefined) flags |= FLAG_EXPIRY;
-  if (publisherBytes >= 0) flags |= FLAG_PUBLISHER;
-  const size = 5 + originBytes + 6 + 2 + namespaceBytes + 2 + topicBytes + (publisherBytes >= 0 ? 4 + publisherBytes : 0) +
-    (message.expiresAt !== undefined ? 8 : 0) + (properties ? properties.length : 2) + 4 + message.payload.length;
-  const out = Buffer.allocUnsafe(size);
-  out[0] = MAGIC_0;
-  out[1] = MAGIC_1;
-  out[2] = ENVELOPE_VERSION;
-  out[3] = flags;
-  out[4] = originBytes;
-  let at = 5 + out.write(origin, 5, "utf8");
-  out.writeUIntBE(seq, at, 6);
-  at = out.writeUInt16BE(namespaceBytes, at + 6);
-  at += out.write(namespace, at, "utf8");
-  at = out.writeUInt16BE(topicBytes, at);
-  at += out.write(message.topic, at, "utf8");
-  if (publisherBytes >= 0) {
-    at = out.writeUInt32BE(publisherBytes, at);
-    at += out.write(message.publisher!, at, "utf8");
+  return new EnvelopeWriter(origin).write(seq, namespace, message, now);
+}
+
+/** Entries each of the writer's caches keeps before it starts again. */
+const WRITER_CACHE_ENTRIES = 10_000;
+
+/**
+ * Writes envelopes for one origin, into one buffer sized first. It runs for every message a
+ * clustered node accepts, so what repeats is encoded once and kept: the origin, each namespace
+ * and topic pair (devices publish to the same few topics), each publisher's session key. The
+ * caches are bounded by entries, and forgotten all at once when full.
+ */
+export class EnvelopeWriter {
+  private readonly origin: Buffer;
+  private readonly places = new Map<string, Map<string, Buffer>>();
+  private placeCount = 0;
+  private readonly publishers = new Map<string, Buffer>();
+
+  constructor(origin: string) {
+    const bytes = Buffer.from(origin, "utf8");
+    if (bytes.length > 255) throw new RangeError("origin id longer than 255 bytes");
+    this.origin = Buffer.concat([Buffer.from([bytes.length]), bytes]);
   }
-  if (message.expiresAt !== undefined) at = out.writeDoubleBE(Math.max(0, message.expiresAt - now), at);
-  if (properties) at += properties.copy(out, at);
-  else at = out.writeUInt16BE(0, at);
-  at = out.writeUInt32BE(message.payload.length, at);
-  message.payload.copy(out, at);
-  return out;
+
+  write(seq: number, namespace: string, message: Message, now = Date.now()): Buffer {
+    const place = this.place(namespace, message.topic);
+    const publisher = message.publisher === undefined ? undefined : this.publisher(message.publisher);
+    const properties = message.properties ? encodeProperties(message.properties) : undefined;
+    let flags = message.qos & 3;
+    if (message.retain) flags |= FLAG_RETAIN;
+    if (message.expiresAt !== undefined) flags |= FLAG_EXPIRY;
+    if (publisher) flags |= FLAG_PUBLISHER;
+    const size = 4 + this.origin.length + 6 + place.length + (publisher ? publisher.length : 0) +
+      (message.expiresAt !== undefined ? 8 : 0) + (properties ? properties.length : 2) + 4 + message.payload.length;
+    const out = Buffer.allocUnsafe(size);
+    out[0] = MAGIC_0;
+    out[1] = MAGIC_1;
+    out[2] = ENVELOPE_VERSION;
+    out[3] = flags;
+    let at = 4 + this.origin.copy(out, 4);
+    out.writeUIntBE(seq, at, 6);
+    at += 6;
+    at += place.copy(out, at);
+    if (publisher) at += publisher.copy(out, at);
+    if (message.expiresAt !== undefined) at = out.writeDoubleBE(Math.max(0, message.expiresAt - now), at);
+    if (properties) at += properties.copy(out, at);
+    else at = out.writeUInt16BE(0, at);
+    at = out.writeUInt32BE(message.payload.length, at);
+    message.payload.copy(out, at);
+    return out;
+  }
+
+  /** Namespace and topic, each with its u16 length. */
+  private place(namespace: string, topic: string): Buffer {
+    let topics = this.places.get(namespace);
+    if (!topics) {
+      topics = new Map();
+      this.places.set(namespace, topics);
+    }
+    let place = topics.get(topic);
+    if (!place) {
+      place = Buffer.concat([short(namespace), short(topic)]);
+      if (++this.placeCount > WRITER_CACHE_ENTRIES) {
+        this.places.clear();
+        this.placeCount = 1;
+        topics = new Map();
+        this.places.set(namespace, topics);
+      }
+      topics.set(topic, place);
+    }
+    return place;
+  }
+
+  /** A publisher's session key with its u32 length. */
+  private publisher(key: string): Buffer {
+    let bytes = this.publishers.get(key);
+    if (!bytes) {
+      const text = Buffer.from(key, "utf8");
+      bytes = Buffer.allocUnsafe(4 + text.length);
+      bytes.writeUInt32BE(text.length, 0);
+      text.copy(bytes, 4);
+      if (this.publishers.size >= WRITER_CACHE_ENTRIES) this.publishers.clear();
+      this.publishers.set(key, bytes);
+    }
+    return bytes;
+  }
 }
 
 function short(s: string | Buffer): Buffer {

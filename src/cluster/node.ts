@@ -7,7 +7,7 @@ import type { Message } from "../mqtt/types.js";
 import type { Logger } from "../observability/logger.js";
 import { Confirmations } from "./confirmations.js";
 import { encodeBatch, MAX_BATCH_ENVELOPES, splitBatch } from "./batch.js";
-import { decodeEnvelope, encodeEnvelope, type Envelope } from "./envelope.js";
+import { decodeEnvelope, EnvelopeWriter, type Envelope } from "./envelope.js";
 import { InterestTable, type BusSubscription } from "./interest.js";
 import { KvRetainedStore, type SharedRetainedStore } from "./retained_store.js";
 import { ClusterStats, type ClusterDropReason } from "./stats.js";
@@ -44,6 +44,7 @@ export class ClusterNode implements ClusterLink {
   /** The origin id this node's messages carry: node id and a nonce of this start. */
   readonly origin: string;
   private readonly interest: InterestTable;
+  private readonly writer: EnvelopeWriter;
   private readonly lastSeq = new Map<string, number>();
   private broker: Broker | undefined;
   private bus: NatsConnection | undefined;
@@ -61,13 +62,16 @@ export class ClusterNode implements ClusterLink {
   private batchBytes = 5;
   private batchSubject: string | undefined;
   private batchScheduled = false;
-  private readonly subjects = new Map<string, string>();
+  /** Subjects by namespace and topic (`subjectOf`). */
+  private readonly subjects = new Map<string, Map<string, string>>();
+  private subjectCount = 0;
   private subjectBytes = 0;
   /** Subscriptions asked for before the connections opened: made once they are. */
   private readonly waiting = new Set<LazySubscription>();
 
   constructor(private readonly options: ClusterOptions) {
     this.origin = `${options.nodeId}/${randomBytes(4).toString("hex")}`;
+    this.writer = new EnvelopeWriter(this.origin);
     this.interest = new InterestTable(
       { subscribe: (subject, queue, onMessage) => this.subscribe(subject, queue, onMessage) },
       (subject, data) => this.plain(subject, data),
@@ -184,7 +188,7 @@ export class ClusterNode implements ClusterLink {
     const bus = this.bus;
     if (!bus || !this.available) return this.fail(message, "unavailable", unavailable("the cluster's message bus is unreachable"));
     const subject = this.subjectOf(namespace, message.topic);
-    const data = encodeEnvelope(this.origin, ++this.seq, namespace, message);
+    const data = this.writer.write(++this.seq, namespace, message);
     const max = bus.info?.max_payload;
     if (max !== undefined && data.length > max) {
       return this.fail(message, "too_large", Object.assign(new Error(`message of ${data.length} bytes is larger than the bus's max_payload (${max})`), { reasonCode: RC.IMPLEMENTATION_SPECIFIC_ERROR }));
@@ -238,16 +242,23 @@ export class ClusterNode implements ClusterLink {
    * Bounded by entries and by the bytes of their keys; forgotten all at once when full.
    */
   private subjectOf(namespace: string, topic: string): string {
-    const key = `${namespace}\u0000${topic}`;
-    let subject = this.subjects.get(key);
+    let topics = this.subjects.get(namespace);
+    if (!topics) {
+      topics = new Map();
+      this.subjects.set(namespace, topics);
+    }
+    let subject = topics.get(topic);
     if (subject === undefined) {
       subject = topicSubject(namespace, topic) ?? overflowSubject(namespace);
-      if (this.subjects.size >= SUBJECT_CACHE_ENTRIES || this.subjectBytes > SUBJECT_CACHE_BYTES) {
+      if (++this.subjectCount > SUBJECT_CACHE_ENTRIES || this.subjectBytes > SUBJECT_CACHE_BYTES) {
         this.subjects.clear();
+        this.subjectCount = 1;
         this.subjectBytes = 0;
+        topics = new Map();
+        this.subjects.set(namespace, topics);
       }
-      this.subjects.set(key, subject);
-      this.subjectBytes += 2 * (key.length + subject.length);
+      topics.set(topic, subject);
+      this.subjectBytes += 2 * (topic.length + subject.length);
     }
     return subject;
   }
