@@ -287,9 +287,18 @@ export class Broker {
       return;
     }
     const ns = this.namespace(namespace);
-    const had = ns.retained.get(message.topic) !== undefined;
+    const previous = ns.retained.get(message.topic);
+    if (message.payload.length > 0) {
+      // The same bounds as for this node's own clients: the bucket may hold more than this
+      // node can (each node checks only what its clients set), or what someone else put there.
+      const after = ns.retained.bytes - (previous ? retainedMessageBytes(previous) : 0) + retainedMessageBytes(message);
+      if ((!previous && ns.retained.size >= this.limits.maxRetainedPerAccount) || after > this.limits.maxRetainedBytesPerAccount) {
+        this.stats.drop("retained_limit");
+        return;
+      }
+    }
     ns.retained.set(message);
-    this.retainedCount += (ns.retained.get(message.topic) ? 1 : 0) - (had ? 1 : 0);
+    this.retainedCount += (ns.retained.get(message.topic) ? 1 : 0) - (previous ? 1 : 0);
   }
 
   /** Publishes a broker-made message (e.g. `$SYS`) into one namespace. */

@@ -1,7 +1,9 @@
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
-import { existsSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import mqtt from "mqtt";
 import { connect as natsConnect, type NatsConnection } from "nats";
@@ -9,6 +11,7 @@ import { encodeEnvelope } from "../../src/cluster/envelope.js";
 import { filterSubjects, topicSubject } from "../../src/cluster/subjects.js";
 import { ANONYMOUS_NAMESPACE } from "../../src/access/broker_hooks.js";
 import type { Message } from "../../src/mqtt/types.js";
+import { CLI_MAIN } from "../helpers/cli.js";
 import { collect, publish, settled, startNodes, subscribe, type TestNode } from "../helpers/cluster.js";
 import { startNats, type TestNats } from "../helpers/nats_server.js";
 import { metricValue, uid } from "../helpers/raw_mqtt.js";
@@ -351,6 +354,52 @@ describe("retained messages across nodes", () => {
     const clearer = await b.client();
     await publish(clearer, `${t}/x`, "", { qos: 1, retain: true });
     await until(async () => (nodes.every((n) => n.server.broker.retainedFor(ANONYMOUS_NAMESPACE, `${t}/#`).length === 0) ? true : undefined));
+  });
+});
+
+describe("sluice start --cluster", () => {
+  test("a node started from the command line (--cluster, SLUICE_NODE_ID) joins: a publish on node A reaches its subscriber", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-cli-node-"));
+    const ports = ["--mqtt-port", "0", "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0", "--https-port", "0"];
+    const child = spawn(process.execPath, [CLI_MAIN, "start", "--data-dir", dir, ...ports, "--host", "127.0.0.1", "--allow-anonymous", "--log-level", "warn", "--cluster", nats.url], {
+      env: { ...process.env, SLUICE_NODE_ID: "cli-node" }, stdio: ["ignore", "ignore", "pipe"],
+    });
+    try {
+      const portsFile = join(dir, "ports.json");
+      const mqttPort = await until(async () => {
+        try {
+          return (JSON.parse(readFileSync(portsFile, "utf8")) as { mqtt: number }).mqtt;
+        } catch {
+          return undefined;
+        }
+      }, 20_000);
+      // CONNACK 0x88 until it reached NATS: retry until it takes the client.
+      const sub = await until(async () => {
+        const client = mqtt.connect(`mqtt://127.0.0.1:${mqttPort}`, { protocolVersion: 5, reconnectPeriod: 0 });
+        return new Promise<mqtt.MqttClient | undefined>((resolve) => {
+          client.once("connect", () => resolve(client));
+          client.once("error", () => {
+            client.end(true);
+            resolve(undefined);
+          });
+        });
+      }, 20_000);
+      const t = uid("cli/");
+      await subscribe(sub, `${t}/#`, { qos: 1 });
+      const connz = async () => (await (await fetch(`${nats.monitor}/connz?subs=1`)).json()) as { connections: { name?: string; subscriptions_list?: string[] }[] };
+      // Its subscription is on NATS once the server lists it for the node named cli-node.
+      await until(async () => ((await connz()).connections.some((c) => c.name?.includes("cli-node") && (c.subscriptions_list ?? []).some((x) => x.includes(t.split("/")[1]!))) ? true : undefined));
+      const pub = await a.client();
+      const got = nextMessages(sub, 1);
+      await publish(pub, `${t}/x`, "to the cli node", { qos: 1 });
+      assert.equal((await got)[0]!.payload, "to the cli node");
+      sub.end(true);
+    } finally {
+      const exited = new Promise((r) => child.once("exit", r));
+      child.kill("SIGTERM");
+      await exited;
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
