@@ -373,7 +373,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   });
   if (cluster) {
     broker.attachCluster(cluster);
-    metrics.bindCluster(cluster.stats);
+    metrics.bindCluster(cluster.stats, () => cluster.available);
   }
   disconnectOnRevocation(identity, broker);
   identity.startExpiryWatch();

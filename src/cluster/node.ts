@@ -3,6 +3,7 @@ import { connect, type NatsConnection, type Subscription } from "nats";
 import type { Broker } from "../mqtt/broker.js";
 import type { ClusterLink } from "../mqtt/cluster_link.js";
 import { RC } from "../mqtt/reason_codes.js";
+import { topicLevels } from "../mqtt/topics.js";
 import type { Message } from "../mqtt/types.js";
 import type { Logger } from "../observability/logger.js";
 import { Confirmations } from "./confirmations.js";
@@ -175,7 +176,19 @@ export class ClusterNode implements ClusterLink {
       const nc = queue === undefined ? this.bus : this.groups;
       if (!nc) return undefined;
       this.stats.subscriptions++;
-      return nc.subscribe(subject, { queue, callback: (err, msg) => (err ? undefined : onMessage(msg.subject, msg.data)) });
+      return nc.subscribe(subject, {
+        queue,
+        callback: (err, msg) => {
+          if (err) return;
+          // Whatever a message from the bus makes go wrong stays with that message.
+          try {
+            onMessage(msg.subject, msg.data);
+          } catch (error) {
+            this.stats.drop("handler_error");
+            this.options.logger.error({ err: error, subject: msg.subject.slice(0, 200) }, "cluster: a message from the bus could not be routed");
+          }
+        },
+      });
     }, (made) => {
       if (made) this.stats.subscriptions--;
       this.waiting.delete(lazy);
@@ -350,6 +363,11 @@ export class ClusterNode implements ClusterLink {
       return undefined;
     }
     const { namespace, message } = decoded.envelope;
+    const maxLevels = this.broker?.limits.maxTopicLevels;
+    if (maxLevels !== undefined && topicLevels(message.topic) > maxLevels) {
+      this.stats.drop("topic_too_deep");
+      return undefined;
+    }
     // A message is heard only on the subject its own namespace and topic give; anything else
     // was put on the bus by someone else, and could reach a namespace it does not belong to.
     if (this.subjectOf(namespace, message.topic) !== subject) {

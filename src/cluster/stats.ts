@@ -17,7 +17,11 @@ export type ClusterDropReason =
   /** Larger than the bus's max_payload. */
   | "too_large"
   /** The bus did not confirm it in time, or refused it. */
-  | "publish_failed";
+  | "publish_failed"
+  /** Deeper than this node's `mqtt.maxTopicLevels` (another node may be configured otherwise). */
+  | "topic_too_deep"
+  /** Routing it threw (a defect): dropped and logged, the node goes on. */
+  | "handler_error";
 
 /** Counters the cluster keeps on its path (plain numbers; Prometheus reads them at scrape time). */
 export class ClusterStats {

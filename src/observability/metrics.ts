@@ -71,7 +71,7 @@ export class Metrics {
   }
 
   /** The cluster's counters (src/cluster/stats.ts), read at scrape time like the broker's. */
-  bindCluster(stats: { readonly published: number; readonly received: number; readonly routed: number; readonly dropped: Record<string, number>; readonly subscriptions: number; readonly disconnects: number }): void {
+  bindCluster(stats: { readonly published: number; readonly received: number; readonly routed: number; readonly dropped: Record<string, number>; readonly subscriptions: number; readonly disconnects: number }, available: () => boolean): void {
     const registers = [this.registry];
     const metrics = this;
     const counters: [string, string, string | undefined, () => Record<string, number>][] = [
@@ -89,6 +89,7 @@ export class Metrics {
         },
       });
     }
+    new Gauge({ name: "sluice_cluster_available", help: "1 while this node reaches NATS and takes MQTT clients, 0 while it refuses them (CONNACK 0x88)", registers, collect() { this.set(available() ? 1 : 0); } });
     new Gauge({ name: "sluice_cluster_subscriptions", help: "NATS subscriptions this node holds for its clients' filters", registers, collect() { this.set(stats.subscriptions); } });
   }
 

@@ -77,7 +77,9 @@ describe("a publish on one node reaches subscribers on the others", () => {
     const t = uid("mosq/");
     const sub = spawn("mosquitto_sub", ["-h", "127.0.0.1", "-p", String(c.ports.mqtt), "-t", `${t}/#`, "-q", "1", "-C", "1", "-v", "-V", "mqttv311"], { stdio: ["ignore", "pipe", "pipe"] });
     let out = "";
+    let err = "";
     sub.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    sub.stderr.on("data", (d: Buffer) => (err += d.toString()));
     const exited = new Promise<number | null>((resolve) => sub.once("exit", resolve));
     // Its subscription is in place once node C holds it and NATS has it.
     await until(async () => (c.server.cluster!.heldSubjects().some((s) => s.subject.endsWith(".>") && s.subject.includes(t.split("/")[1]!)) ? true : undefined));
@@ -85,8 +87,9 @@ describe("a publish on one node reaches subscribers on the others", () => {
     // Not spawnSync: the nodes run in this process, and must answer it.
     await execFileAsync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(a.ports.mqtt), "-t", `${t}/x`, "-m", "from mosquitto", "-q", "1"], { timeout: 10_000 });
     const timer = setTimeout(() => sub.kill(), 10_000);
-    assert.equal(await exited, 0);
+    const code = await exited;
     clearTimeout(timer);
+    assert.equal(code, 0, `mosquitto_sub: exit ${code}, stdout ${JSON.stringify(out)}, stderr ${JSON.stringify(err)}, node C cluster ${JSON.stringify(c.server.cluster!.stats)}`);
     assert.equal(out.trim(), `${t}/x from mosquitto`);
   });
 });
@@ -417,6 +420,7 @@ describe("NATS restarted", () => {
     await assert.rejects(a.client({ protocolVersion: 4 }), (err: Error & { code?: number }) => err.code === 3);
     const health = await fetch(`${a.api}/metrics`);
     assert.equal(health.status, 200);
+    assert.equal(await metricValue(a.ports.http, "sluice_cluster_available"), 0);
 
     // An existing client's QoS 1 message: not acknowledged, the client is disconnected (0x89) and keeps it.
     const closed = new Promise<void>((resolve) => pub.once("close", () => resolve()));
@@ -427,6 +431,7 @@ describe("NATS restarted", () => {
 
     await nats.start();
     await until(async () => (nodes.every((n) => n.server.cluster!.available) ? true : undefined), 20_000);
+    assert.equal(await metricValue(a.ports.http, "sluice_cluster_available"), 1);
     // B's subscription came back with its connection (nats.js subscribes again).
     await settled(nodes);
     const pub2 = await a.client();
