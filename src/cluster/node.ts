@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { connect, type NatsConnection, type Subscription } from "nats";
+import { connect, type ConnectionOptions, type NatsConnection, type Subscription } from "nats";
 import type { Broker } from "../mqtt/broker.js";
 import type { ClusterLink } from "../mqtt/cluster_link.js";
 import { RC } from "../mqtt/reason_codes.js";
@@ -101,13 +101,11 @@ export class ClusterNode implements ClusterLink {
 
   private async open(): Promise<void> {
     const servers = this.options.url.split(",").map((s) => s.trim()).filter((s) => s !== "");
-    const common = { servers, waitOnFirstConnect: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100, pingInterval: 10_000 };
-    const [bus, groups] = await Promise.all([
-      connect({ ...common, name: `sluice ${this.origin} bus`, noEcho: true }),
-      connect({ ...common, name: `sluice ${this.origin} groups` }),
-    ]);
-    if (this.stopped) {
-      await Promise.all([bus.close(), groups.close()]);
+    const common = { servers, maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100, pingInterval: 10_000 };
+    const bus = await this.firstConnect({ ...common, name: `sluice ${this.origin} bus`, noEcho: true });
+    const groups = bus && (await this.firstConnect({ ...common, name: `sluice ${this.origin} groups` }));
+    if (!bus || !groups || this.stopped) {
+      await Promise.all([bus?.close(), groups?.close()]);
       return;
     }
     this.bus = bus;
@@ -134,6 +132,24 @@ export class ClusterNode implements ClusterLink {
     this.waiting.clear();
     this.options.logger.info({ servers: bus.getServer(), origin: this.origin }, "cluster: connected to NATS");
     await this.openRetained(new KvRetainedStore(bus, this.origin, this.stats, this.options.logger));
+  }
+
+  /**
+   * Tries until NATS answers or the node stops (nats.js's own wait for a first connection
+   * cannot be called off). Once connected, nats.js reconnects by itself.
+   */
+  private async firstConnect(options: ConnectionOptions): Promise<NatsConnection | undefined> {
+    let logged = false;
+    while (!this.stopped) {
+      try {
+        return await connect(options);
+      } catch (err) {
+        if (!logged) this.options.logger.warn({ err, servers: options.servers }, "cluster: NATS unreachable; refusing MQTT clients (CONNACK 0x88) until it answers");
+        logged = true;
+        await new Promise((r) => setTimeout(r, 500).unref());
+      }
+    }
+    return undefined;
   }
 
   private async openRetained(store: SharedRetainedStore): Promise<void> {

@@ -15,7 +15,7 @@ import { CLI_MAIN } from "../helpers/cli.js";
 import { collect, publish, settled, startNodes, subscribe, type TestNode } from "../helpers/cluster.js";
 import { startNats, type TestNats } from "../helpers/nats_server.js";
 import { metricValue, uid } from "../helpers/raw_mqtt.js";
-import { nextMessages } from "../helpers/sluice.js";
+import { nextMessages, startSluice, type TestSluice } from "../helpers/sluice.js";
 import { generateTopic, ODD_LEVELS, random } from "../helpers/topic_gen.js";
 import { until } from "../helpers/until.js";
 
@@ -407,6 +407,9 @@ describe("sluice start --cluster", () => {
 });
 
 describe("NATS restarted", () => {
+  let lateNode: TestSluice | undefined;
+  after(async () => lateNode?.close());
+
   test("while it is down: CONNACK 0x88 (5.0) / 3 (3.1.1), HTTP answers, a QoS 1 PUBLISH is not acknowledged; after: recovery by itself", async () => {
     const t = uid("down/");
     const sub = await b.client({ reconnectPeriod: 0 });
@@ -415,6 +418,12 @@ describe("NATS restarted", () => {
     await settled(nodes);
     await nats.stop();
     await until(async () => (nodes.every((n) => !n.server.cluster!.available) ? true : undefined), 15_000);
+
+    // A node started while NATS is down starts (HTTP up), refuses MQTT, and joins once NATS is back.
+    const late = await startSluice({ allowAnonymous: true, cluster: { url: nats.url, nodeId: "node-late", ackTimeoutMs: 5000 }, sysInterval: 0 });
+    lateNode = late;
+    assert.equal((await fetch(`${late.api}/metrics`)).status, 200);
+    await assert.rejects(late.connect({ protocolVersion: 5 }), (err: Error & { code?: number }) => err.code === 0x88);
 
     await assert.rejects(a.client(), (err: Error & { code?: number }) => err.code === 0x88);
     await assert.rejects(a.client({ protocolVersion: 4 }), (err: Error & { code?: number }) => err.code === 3);
@@ -432,12 +441,17 @@ describe("NATS restarted", () => {
     await nats.start();
     await until(async () => (nodes.every((n) => n.server.cluster!.available) ? true : undefined), 20_000);
     assert.equal(await metricValue(a.ports.http, "sluice_cluster_available"), 1);
+    await until(async () => (late.server.cluster!.available ? true : undefined), 20_000);
+    const onLate = await late.connect({ protocolVersion: 5 });
+    await subscribe(onLate, `${t}/#`, { qos: 1 });
     // B's subscription came back with its connection (nats.js subscribes again).
-    await settled(nodes);
+    await settled([...nodes, late]);
     const pub2 = await a.client();
     const got = nextMessages(sub, 1, 10_000);
+    const gotLate = nextMessages(onLate, 1, 10_000);
     await publish(pub2, `${t}/y`, "after", { qos: 1 });
     assert.equal((await got)[0]!.payload, "after");
+    assert.equal((await gotLate)[0]!.payload, "after");
     // Retained messages work again too.
     await publish(pub2, `${t}/r`, "retained after restart", { qos: 1, retain: true });
     await until(async () => (c.server.broker.retainedFor(ANONYMOUS_NAMESPACE, `${t}/r`).length === 1 ? true : undefined), 10_000);
