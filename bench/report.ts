@@ -359,7 +359,7 @@ export function formatScenario(scenario: ScenarioReport): string {
     const base = median(res.runs.filter((x) => x.name === "single").map((x) => x.saturation?.deliveredPerS).filter((x): x is number => x !== undefined));
     out.push(
       table(
-        ["set-up", "delivered/s", "vs single (median)", "CPU broker/gen", "p99 ms (p50)", "at pub/s"],
+        ["set-up", "delivered/s", "vs single (median)", "CPU broker/gen", "broker µs/msg", "nats-server CPU", "p99 ms (p50)", "at pub/s"],
         res.runs.map((run) => {
           const sat = run.saturation;
           const lat = run.latency?.phase.latency;
@@ -368,6 +368,9 @@ export function formatScenario(scenario: ScenarioReport): string {
             sat ? Math.round(sat.deliveredPerS).toLocaleString("en-US") : "-",
             sat && base ? `${((sat.deliveredPerS / base) * 100).toFixed(0)} %` : "-",
             sat ? `${sat.brokerCpu === null ? "-" : sat.brokerCpu.toFixed(2)}/${sat.generatorCpu.toFixed(2)}` : "-",
+            // CPU per message moves less with the machine's other load than throughput does.
+            sat && sat.brokerCpu !== null && sat.deliveredPerS > 0 ? ((sat.brokerCpu / sat.deliveredPerS) * 1e6).toFixed(2) : "-",
+            run.natsCpu === undefined ? "-" : run.natsCpu.toFixed(2),
             lat ? `${lat.p99Ms.toFixed(2)} (${lat.p50Ms.toFixed(2)})` : "-",
             run.latency ? Math.round(run.latency.rate).toLocaleString("en-US") : "-",
           ];

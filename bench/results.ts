@@ -134,6 +134,8 @@ export interface ClusterRun {
   title: string;
   saturation?: PhaseResult;
   latency?: PacedPhase;
+  /** Cores nats-server used during the saturation phase (warm-up included). */
+  natsCpu?: number;
 }
 
 /** The relay scenario: an external Mosquitto → Sluice's MQTT relay → insert action → SQLite. */

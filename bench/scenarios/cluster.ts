@@ -16,7 +16,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { registerTempDir, releaseTempDir, startChild, stopChild } from "../children.js";
 import { LoadAgent } from "../load/remote.js";
 import { probe } from "../probe.js";
-import { waitUntilIdle } from "../proc.js";
+import { cpuSeconds, waitUntilIdle } from "../proc.js";
 import type { ClusterResult, ClusterRun } from "../results.js";
 import { startTarget, type RunningTarget } from "../targets.js";
 import type { Scenario, ScenarioContext } from "./context.js";
@@ -41,7 +41,7 @@ async function freePort(host: string): Promise<number> {
 }
 
 /** A nats-server with JetStream in a temp dir (the nodes keep retained messages in its KV). */
-async function startNats(host: string, cpus: string | undefined): Promise<{ url: string; stop(): Promise<void> }> {
+async function startNats(host: string, cpus: string | undefined): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   if (!NATS_SERVER) throw new Error("nats-server not found (Debian package nats-server)");
   const dir = mkdtempSync(join(tmpdir(), "sluice-bench-nats-"));
   registerTempDir(dir);
@@ -57,6 +57,7 @@ async function startNats(host: string, cpus: string | undefined): Promise<{ url:
   }
   return {
     url: `nats://${host}:${port}`,
+    pid: child.pid!,
     async stop() {
       await stopChild(child);
       releaseTempDir(dir);
@@ -74,7 +75,7 @@ async function untilTakingClients(target: RunningTarget): Promise<void> {
   }
 }
 
-async function measure(run: ClusterRun, publishOn: RunningTarget, subscribeOn: RunningTarget, ctx: ScenarioContext): Promise<void> {
+async function measure(run: ClusterRun, publishOn: RunningTarget, subscribeOn: RunningTarget, ctx: ScenarioContext, natsPid?: number): Promise<void> {
   const agent = LoadAgent.start(ctx.generatorCpus);
   const fresh = async (): Promise<void> => {
     await agent.reset();
@@ -90,7 +91,12 @@ async function measure(run: ClusterRun, publishOn: RunningTarget, subscribeOn: R
   try {
     const measureMs = ctx.config.durationS * 1000;
     await fresh();
+    // nats-server's share of the machine while it carries the blast (read around the phase).
+    const natsBefore = natsPid === undefined ? null : cpuSeconds(natsPid);
+    const startedAt = performance.now();
     run.saturation = await agent.phase({ mode: "blast", rate: 0, warmupMs: ctx.config.warmupS * 1000, measureMs, latency: false, quiesceTimeoutMs: 0 });
+    const natsAfter = natsPid === undefined ? null : cpuSeconds(natsPid);
+    if (natsBefore !== null && natsAfter !== null) run.natsCpu = (natsAfter - natsBefore) / ((performance.now() - startedAt) / 1000);
     const rate = run.saturation.deliveredPerS * ctx.config.latencyLoad;
     if (rate <= 0) throw new Error(`${run.name}: nothing delivered at saturation`);
     await fresh();
@@ -123,7 +129,7 @@ export const clusterScenario: Scenario<ClusterResult> = {
         await measure(single, target, target, ctx);
         const withCluster: ClusterRun = { name: "single+cluster", title: `one node with --cluster, NATS on (round ${round})` };
         result.runs.push(withCluster);
-        await measure(withCluster, alone, alone, ctx);
+        await measure(withCluster, alone, alone, ctx, nats.pid);
       }
       await alone.stop();
       nodes.length = 0;
@@ -135,7 +141,7 @@ export const clusterScenario: Scenario<ClusterResult> = {
       await Promise.all([untilTakingClients(a), untilTakingClients(b)]);
       const cross: ClusterRun = { name: "cross-node", title: "publisher on node A, subscriber on node B" };
       result.runs.push(cross);
-      await measure(cross, a, b, ctx);
+      await measure(cross, a, b, ctx, nats.pid);
     } finally {
       for (const n of nodes) await n.stop();
       await nats.stop();

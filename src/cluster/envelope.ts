@@ -47,6 +47,15 @@ export function encodeEnvelope(origin: string, seq: number, namespace: string, m
   return new EnvelopeWriter(origin).write(seq, namespace, message, now);
 }
 
+/** One envelope measured and its repeated parts looked up, before it is written (`EnvelopeWriter.prepare`). */
+export interface PreparedEnvelope {
+  size: number;
+  flags: number;
+  place: Buffer;
+  publisher: Buffer | undefined;
+  properties: Buffer | undefined;
+}
+
 /** Entries each of the writer's caches keeps before it starts again. */
 const WRITER_CACHE_ENTRIES = 10_000;
 
@@ -69,6 +78,14 @@ export class EnvelopeWriter {
   }
 
   write(seq: number, namespace: string, message: Message, now = Date.now()): Buffer {
+    const prepared = this.prepare(namespace, message);
+    const out = Buffer.allocUnsafe(prepared.size);
+    this.writeInto(out, 0, seq, prepared, message, now);
+    return out;
+  }
+
+  /** What `writeInto` will write, and its size, so that a batch can make room for it first. */
+  prepare(namespace: string, message: Message): PreparedEnvelope {
     const place = this.place(namespace, message.topic);
     const publisher = message.publisher === undefined ? undefined : this.publisher(message.publisher);
     const properties = message.properties ? encodeProperties(message.properties) : undefined;
@@ -78,22 +95,26 @@ export class EnvelopeWriter {
     if (publisher) flags |= FLAG_PUBLISHER;
     const size = 4 + this.origin.length + 6 + place.length + (publisher ? publisher.length : 0) +
       (message.expiresAt !== undefined ? 8 : 0) + (properties ? properties.length : 2) + 4 + message.payload.length;
-    const out = Buffer.allocUnsafe(size);
-    out[0] = MAGIC_0;
-    out[1] = MAGIC_1;
-    out[2] = ENVELOPE_VERSION;
-    out[3] = flags;
-    let at = 4 + this.origin.copy(out, 4);
+    return { size, flags, place, publisher, properties };
+  }
+
+  /** Writes the envelope at `at` of `out` (which has `prepared.size` bytes free there); returns where it ends. */
+  writeInto(out: Buffer, at: number, seq: number, prepared: PreparedEnvelope, message: Message, now = Date.now()): number {
+    out[at] = MAGIC_0;
+    out[at + 1] = MAGIC_1;
+    out[at + 2] = ENVELOPE_VERSION;
+    out[at + 3] = prepared.flags;
+    at += 4;
+    at += this.origin.copy(out, at);
     out.writeUIntBE(seq, at, 6);
     at += 6;
-    at += place.copy(out, at);
-    if (publisher) at += publisher.copy(out, at);
+    at += prepared.place.copy(out, at);
+    if (prepared.publisher) at += prepared.publisher.copy(out, at);
     if (message.expiresAt !== undefined) at = out.writeDoubleBE(Math.max(0, message.expiresAt - now), at);
-    if (properties) at += properties.copy(out, at);
+    if (prepared.properties) at += prepared.properties.copy(out, at);
     else at = out.writeUInt16BE(0, at);
     at = out.writeUInt32BE(message.payload.length, at);
-    message.payload.copy(out, at);
-    return out;
+    return at + message.payload.copy(out, at);
   }
 
   /** Namespace and topic, each with its u16 length. */

@@ -7,7 +7,7 @@ import { topicLevels } from "../mqtt/topics.js";
 import type { Message } from "../mqtt/types.js";
 import type { Logger } from "../observability/logger.js";
 import { Confirmations } from "./confirmations.js";
-import { encodeBatch, MAX_BATCH_ENVELOPES, splitBatch } from "./batch.js";
+import { BatchBuilder, splitBatch } from "./batch.js";
 import { decodeEnvelope, EnvelopeWriter, type Envelope } from "./envelope.js";
 import { InterestTable, type BusSubscription } from "./interest.js";
 import { KvRetainedStore, type SharedRetainedStore } from "./retained_store.js";
@@ -26,6 +26,8 @@ export interface ClusterOptions {
 
 /** How many origins the duplicate filter remembers (a node restarted is a new origin). */
 const MAX_ORIGINS = 4096;
+/** One batch's buffer: well under NATS's max_payload (1 MB by default), and few enough allocations. */
+const BATCH_BYTES = 64 * 1024;
 const SUBJECT_CACHE_ENTRIES = 10_000;
 const SUBJECT_CACHE_BYTES = 8 * 1024 * 1024;
 /** Retained puts kept while the bucket is not open yet. */
@@ -58,10 +60,8 @@ export class ClusterNode implements ClusterLink {
   private groupsUp = false;
   private stopped = false;
   private seq = 0;
-  /** Envelopes waiting to go out together, all for `batchSubject` (`sendBatch`). */
-  private batch: Buffer[] = [];
-  private batchBytes = 5;
-  private batchSubject: string | undefined;
+  /** Envelopes waiting to go out together, all for one subject (`sendBatch`). */
+  private readonly batch = new BatchBuilder(BATCH_BYTES);
   private batchScheduled = false;
   /** Subjects by namespace and topic (`subjectOf`). */
   private readonly subjects = new Map<string, Map<string, string>>();
@@ -217,17 +217,16 @@ export class ClusterNode implements ClusterLink {
     const bus = this.bus;
     if (!bus || !this.available) return this.fail(message, "unavailable", unavailable("the cluster's message bus is unreachable"));
     const subject = this.subjectOf(namespace, message.topic);
-    const data = this.writer.write(++this.seq, namespace, message);
+    const prepared = this.writer.prepare(namespace, message);
     const max = bus.info?.max_payload;
-    if (max !== undefined && data.length > max) {
-      return this.fail(message, "too_large", Object.assign(new Error(`message of ${data.length} bytes is larger than the bus's max_payload (${max})`), { reasonCode: RC.IMPLEMENTATION_SPECIFIC_ERROR }));
+    if (max !== undefined && prepared.size > max) {
+      return this.fail(message, "too_large", Object.assign(new Error(`message of ${prepared.size} bytes is larger than the bus's max_payload (${max})`), { reasonCode: RC.IMPLEMENTATION_SPECIFIC_ERROR }));
     }
-    if (this.batchSubject !== subject || this.batchBytes + data.length > (max ?? 1024 * 1024) - 1024 || this.batch.length >= MAX_BATCH_ENVELOPES) {
-      if (!this.sendBatch()) return this.fail(message, "publish_failed", unavailable("publishing on the bus failed"));
+    if (!this.batch.fits(subject, prepared.size) && !this.sendBatch()) {
+      return this.fail(message, "publish_failed", unavailable("publishing on the bus failed"));
     }
-    this.batch.push(data);
-    this.batchBytes += data.length + 4;
-    this.batchSubject = subject;
+    const room = this.batch.reserve(subject, prepared.size);
+    this.writer.writeInto(room.buf, room.at, ++this.seq, prepared, message);
     if (!this.batchScheduled) {
       this.batchScheduled = true;
       setImmediate(() => {
@@ -249,13 +248,10 @@ export class ClusterNode implements ClusterLink {
    * confirms publishes. Returns false when the client library refused the message.
    */
   private sendBatch(): boolean {
-    const subject = this.batchSubject;
-    if (this.batch.length === 0 || subject === undefined || !this.bus) return true;
-    const data = encodeBatch(this.batch);
-    const n = this.batch.length;
-    this.batch = [];
-    this.batchBytes = 5;
-    this.batchSubject = undefined;
+    const subject = this.batch.subject;
+    const n = this.batch.size;
+    const data = this.batch.take();
+    if (data === undefined || subject === undefined || !this.bus) return true;
     try {
       this.bus.publish(subject, data);
       return true;
