@@ -501,6 +501,15 @@ export function verdicts(report: BenchReport): Verdict[] {
         pass: single === undefined || clustered === undefined ? false : clustered >= 0.8 * single,
         detail: single === undefined || clustered === undefined ? "not measured" : `${Math.round(clustered).toLocaleString("en-US")} vs ${Math.round(single).toLocaleString("en-US")} msg/s (${((clustered / single) * 100).toFixed(0)} %)`,
       });
+      // The same target in the node's CPU per message, which the machine's other load moves far less.
+      const perMessage = (name: string) => median(result.runs.filter((x) => x.name === name).flatMap((x) => (x.saturation && x.saturation.brokerCpu !== null && x.saturation.deliveredPerS > 0 ? [(x.saturation.brokerCpu / x.saturation.deliveredPerS) * 1e6] : [])));
+      const cpuSingle = perMessage("single");
+      const cpuClustered = perMessage("single+cluster");
+      list.push({
+        check: `${scenario.name}: one node's CPU per message with --cluster ≤ 1.2 × without (medians)`,
+        pass: cpuSingle === undefined || cpuClustered === undefined ? false : cpuClustered <= 1.2 * cpuSingle,
+        detail: cpuSingle === undefined || cpuClustered === undefined ? "not measured" : `${cpuClustered.toFixed(2)} vs ${cpuSingle.toFixed(2)} µs (+${((cpuClustered / cpuSingle - 1) * 100).toFixed(0)} %)`,
+      });
     } else if (result.kind === "relay") {
       // No throughput target for the relay yet: the figure is reported; what is checked is that
       // every message it took (and acknowledged to Mosquitto) is in the buckets.
