@@ -508,7 +508,7 @@ export function verdicts(report: BenchReport): Verdict[] {
       list.push({
         check: `${scenario.name}: one node's CPU per message with --cluster ≤ 1.2 × without (medians)`,
         pass: cpuSingle === undefined || cpuClustered === undefined ? false : cpuClustered <= 1.2 * cpuSingle,
-        detail: cpuSingle === undefined || cpuClustered === undefined ? "not measured" : `${cpuClustered.toFixed(2)} vs ${cpuSingle.toFixed(2)} µs (+${((cpuClustered / cpuSingle - 1) * 100).toFixed(0)} %)`,
+        detail: cpuSingle === undefined || cpuClustered === undefined ? "not measured" : `${cpuClustered.toFixed(2)} vs ${cpuSingle.toFixed(2)} µs (${cpuClustered >= cpuSingle ? "+" : ""}${((cpuClustered / cpuSingle - 1) * 100).toFixed(0)} %)`,
       });
     } else if (result.kind === "relay") {
       // No throughput target for the relay yet: the figure is reported; what is checked is that
