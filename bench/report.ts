@@ -326,7 +326,7 @@ export function formatScenario(scenario: ScenarioReport): string {
     const ms = (x: number | undefined) => (x === undefined ? "-" : `${x.toFixed(0)} ms`);
     out.push(
       `${r.slot}: ${res.records.toLocaleString("en-US")} records over a year (stored in ${res.fillMs === undefined ? "-" : `${(res.fillMs / 1000).toFixed(1)} s`}), ` +
-        `${res.buckets} buckets: first ${ms(res.firstMs)} (broker CPU ${ms(res.firstCpuMs)}), then median ${ms(res.medianMs)}, p95 ${ms(res.p95Ms)} (${res.queryMs.map((x) => x.toFixed(0)).join(", ")}), broker CPU ${ms(res.cpuMsPerQuery)} per query; ` +
+        `${res.buckets} buckets: cold ${ms(res.coldMs)} (broker CPU ${ms(res.coldCpuMs)}), the saved chart's first view ${ms(res.firstMs)} (broker CPU ${ms(res.firstCpuMs)}), then median ${ms(res.medianMs)}, p95 ${ms(res.p95Ms)} (${res.queryMs.map((x) => x.toFixed(0)).join(", ")}), broker CPU ${ms(res.cpuMsPerQuery)} per query; ` +
         `GET /status meanwhile p99 ${res.statusP99Ms?.toFixed(1) ?? "-"} ms, max ${res.statusMaxMs?.toFixed(1) ?? "-"} ms`,
     );
   }
@@ -433,11 +433,11 @@ export function verdicts(report: BenchReport): Verdict[] {
       });
     } else if (result.kind === "dashboards") {
       list.push({
-        check: `${scenario.name}: ${result.buckets}-bucket chart over ${result.records.toLocaleString("en-US")} records ≤ ${CHART_QUERY_LIMIT_MS} ms (median, after the first)`,
-        pass: result.medianMs === undefined ? false : result.medianMs <= CHART_QUERY_LIMIT_MS,
+        check: `${scenario.name}: ${result.buckets}-bucket chart over ${result.records.toLocaleString("en-US")} records ≤ ${CHART_QUERY_LIMIT_MS} ms (its first view and the median after)`,
+        pass: result.medianMs !== undefined && result.firstMs !== undefined && Math.max(result.firstMs, result.medianMs) <= CHART_QUERY_LIMIT_MS,
         detail: result.medianMs === undefined
           ? "not measured"
-          : `${result.medianMs.toFixed(0)} ms (p95 ${result.p95Ms?.toFixed(0)} ms); first query ${result.firstMs?.toFixed(0)} ms, broker CPU ${result.firstCpuMs?.toFixed(0)} ms`,
+          : `first view ${result.firstMs?.toFixed(0)} ms (broker CPU ${result.firstCpuMs?.toFixed(0)} ms), then median ${result.medianMs.toFixed(0)} ms (p95 ${result.p95Ms?.toFixed(0)} ms); cold (no chart saved) ${result.coldMs?.toFixed(0)} ms`,
       });
     } else if (result.kind === "devices") {
       const worst = result.firstRenderMs.length > 0 ? Math.max(...result.firstRenderMs) : undefined;

@@ -209,7 +209,10 @@ export interface DashboardsResult {
   buckets: number;
   /** Storing the records through the HTTP API. */
   fillMs?: number;
-  /** The first query (no hour summaries kept yet: every record read), and the broker's CPU time for it. */
+  /** A device's downsample before any chart names it (no hour summary kept: every record read). */
+  coldMs?: number;
+  coldCpuMs?: number;
+  /** The saved chart's first view (its hours summarized in the background once it was saved). */
   firstMs?: number;
   firstCpuMs?: number;
   /** Each timed `GET /data/:dashboard/:widget?buckets=` after the first. */
