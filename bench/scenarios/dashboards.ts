@@ -84,7 +84,8 @@ export const dashboardsScenario: Scenario<DashboardsResult> = {
     // (dashboards/warm_charts.ts); its first view then reads summaries.
     const { dashboard } = await api.request<{ dashboard: string }>("POST", "/dashboard", { label: "bench chart" });
     const { widget } = await api.request<{ widget: string }>("POST", `/dashboard/${dashboard}/widget`, {
-      label: "temperature", type: "line", display: {}, data: [{ origin: device.id, variables: ["temperature"] }],
+      label: "temperature", type: "line", display: {},
+      data: [{ origin: device.id, variables: ["temperature"], start_date: new Date(START).toISOString(), end_date: new Date(START + YEAR_MS - 1).toISOString() }],
     });
     const path = `/data/${dashboard}/${widget}?${range}`;
     const first = await timed(async () => {
