@@ -420,6 +420,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     connectionBounds: config.http,
     maxResponseBytesInFlight: config.http.maxResponseBytesInFlight,
     corsOrigins: config.http.corsOrigins,
+    shareFrameAncestors: config.dashboards.shareFrameAncestors,
     admit: httpAdmission({ limits, identity, inspector }),
     deviceState: { connected: (id) => presence.connected(id), pendingLastInput: (id) => lastInputs.pending(id) },
     mqttListeners: () => mqttListeners,

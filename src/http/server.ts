@@ -55,6 +55,8 @@ export interface HttpServerDeps {
    */
   /** Where the built console is (tests point elsewhere); default dist/console. */
   consoleDir?: string;
+  /** Who may frame the public share view (config `dashboards.shareFrameAncestors`); default any. */
+  shareFrameAncestors?: readonly string[];
   routes?: { account?: FastifyPluginAsync[]; device?: FastifyPluginAsync[]; public?: FastifyPluginAsync[] };
   /**
    * Admission of an authenticated request by its account (plans: request rates, ceilings);
@@ -128,7 +130,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
 
   // Before every route, so the reference sees them all (openapi.ts); public, outside both slots.
   await installOpenApi(app, packageVersion());
-  await app.register(consoleRoutes(deps.consoleDir));
+  await app.register(consoleRoutes(deps.consoleDir, { shareFrameAncestors: deps.shareFrameAncestors }));
   await app.register(statusRoutes(deps));
   await app.register(metricsRoutes(deps));
   await app.register(async (account) => {
