@@ -427,6 +427,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     connectionBounds: config.http,
     maxResponseBytesInFlight: config.http.maxResponseBytesInFlight,
     corsOrigins: config.http.corsOrigins,
+    consoleImageSources: config.http.consoleImageSources,
     admit: httpAdmission({ limits, identity, inspector }),
     deviceState: { connected: (id) => presence.connected(id), pendingLastInput: (id) => lastInputs.pending(id) },
     mqttListeners: () => mqttListeners,

@@ -13,25 +13,32 @@ import { SluiceError } from "../errors.js";
 export const CONSOLE_DIR = fileURLToPath(new URL("../../console/", import.meta.url));
 
 /**
- * The console loads nothing from another host and runs no inline script; styles may be
- * inline because the code editor sets them. No site may frame the console (clickjacking).
+ * The console runs no inline script and no script from another host; styles may be inline
+ * because the code editor sets them. Images may also come from `imageSources` (config
+ * `http.consoleImageSources`: map tiles, image widgets). No site may frame the console (clickjacking).
  */
-export const CONSOLE_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "frame-ancestors 'none'",
-  "base-uri 'none'",
-  "form-action 'self'",
-].join("; ");
+export function consoleCsp(imageSources: readonly string[] = []): string {
+  return [
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
+    ["img-src 'self' data: blob:", ...imageSources].join(" "),
+    "connect-src 'self'",
+    "font-src 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+  ].join("; ");
+}
+
+/** The policy with no other image host. */
+export const CONSOLE_CSP = consoleCsp();
 
 /** The console's own routes: a page and its files, not part of the API (kept out of its reference). */
 export const isConsoleRoute = (url: string): boolean => url === "/" || url.startsWith("/assets/");
 
-export function consoleRoutes(dir: string = CONSOLE_DIR): FastifyPluginAsync {
+export function consoleRoutes(dir: string = CONSOLE_DIR, imageSources: readonly string[] = []): FastifyPluginAsync {
+  const csp = consoleCsp(imageSources);
   return async (app) => {
     const indexPath = `${dir}index.html`;
     // Read once: the page is small and changes only with a new build (a restart).
@@ -41,7 +48,7 @@ export function consoleRoutes(dir: string = CONSOLE_DIR): FastifyPluginAsync {
       return reply
         .header("content-type", "text/html; charset=utf-8")
         .header("cache-control", "no-cache")
-        .header("content-security-policy", CONSOLE_CSP)
+        .header("content-security-policy", csp)
         .header("x-content-type-options", "nosniff")
         .header("referrer-policy", "no-referrer")
         .send(index);

@@ -305,6 +305,17 @@ describe("http.corsOrigins", () => {
   });
 });
 
+describe("http.consoleImageSources", () => {
+  test("https: by default; hosts and schemes accepted; anything that could break out of img-src refused", () => {
+    assert.deepEqual(load().http.consoleImageSources, ["https:"]);
+    assert.deepEqual(load({ env: { SLUICE_HTTP_CONSOLE_IMAGE_SOURCES: "https://tile.openstreetmap.org, *.example.com" } }).http.consoleImageSources, ["https://tile.openstreetmap.org", "*.example.com"]);
+    assert.deepEqual(load({ configFile: file("img-none.yaml", "http:\n  consoleImageSources: []\n") }).http.consoleImageSources, []);
+    for (const bad of ["https:; script-src *", "'unsafe-inline'", "https://a.example b.example", "\"x\""]) {
+      refused({ configFile: file("img-bad.json", JSON.stringify({ http: { consoleImageSources: [bad] } })) }, "http.consoleImageSources", "is not a CSP source");
+    }
+  });
+});
+
 describe("users, sessions and sign-in keys", () => {
   test("read from the file, the environment and flags; checked", () => {
     const configFile = file("users.yaml", "users:\n  setupLinkSeconds: 60\nsessions:\n  idleSeconds: 3600\n  maxPerUser: 5\nlogin:\n  failureDelayMs: 500\n");
