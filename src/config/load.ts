@@ -44,6 +44,7 @@ const sectionFlags: Record<string, [Section, string]> = {
   "smtp-from": ["smtp", "from"],
   "outbound-allow-private-targets": ["outbound", "allowPrivateTargets"],
   "http-cors-origins": ["http", "corsOrigins"],
+  "http-console-image-sources": ["http", "consoleImageSources"],
   "users-admin-email": ["users", "adminEmail"],
   "pdf-chromium-path": ["pdf", "chromiumPath"],
 };
@@ -108,7 +109,18 @@ function stringList(key: string, raw: unknown): string[] {
   }
   if (key === "http.corsOrigins") for (const origin of items as string[]) checkOrigin(key, origin);
   if (key === "dashboards.shareFrameAncestors") checkFrameAncestors(key, items as string[]);
+  if (key === "http.consoleImageSources") for (const source of items as string[]) checkCspSource(key, source);
   return items as string[];
+}
+
+/**
+ * One CSP source as `img-src` takes it: a scheme (`https:`) or a host (`https://tile.example.com`,
+ * `*.example.com`). Nothing that could end the directive or add a keyword (`;`, `,`, spaces, quotes).
+ */
+function checkCspSource(key: string, source: string): void {
+  if (!/^(?:[a-z][a-z0-9+.-]*:|(?:[a-z][a-z0-9+.-]*:\/\/)?(?:\*\.)?[a-z0-9.-]+(?::\d{1,5})?(?:\/[^\s;,'"]*)?)$/i.test(source)) {
+    throw new ConfigError(`${key}: "${source}" is not a CSP source (a scheme like https: or a host like https://tile.example.com)`);
+  }
 }
 
 /**

@@ -349,6 +349,11 @@ export interface HttpLimits {
    * or `*` for any. Empty: no CORS headers at all, so browsers keep other sites' pages out.
    */
   corsOrigins: string[];
+  /**
+   * Where the console may load images from besides itself (CSP `img-src` sources): map tiles
+   * and image widgets. Default `https:` (any HTTPS host); empty: this server only.
+   */
+  consoleImageSources: string[];
 }
 
 /** Outbound connections made on an account's behalf. */
@@ -534,6 +539,7 @@ export const defaultConfig: SluiceConfig = {
     headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000,
     idleTimeoutMs: 30_000, maxResponseBytesInFlight: 256 * 1024 * 1024,
     corsOrigins: [],
+    consoleImageSources: ["https:"],
   },
   parsers: { loopSliceMs: 2, maxBatchMs: 4, maxIsolates: 256, memoryMb: 32, timeoutMs: 200 },
   // 100, as /events allows per account.

@@ -16,37 +16,41 @@ export const CONSOLE_DIR = fileURLToPath(new URL("../../console/", import.meta.u
 
 /**
  * The pages load no script, style, font or data from another host and run no inline script;
- * styles may be inline because the code editor and the grid set them. Pictures may come from
- * any https URL: the image and map widgets show what their owner configured (pictures, map
- * tiles), and an image reads nothing of the page (docs/security.md). `frame-ancestors`: the
- * console may be framed by no site (clickjacking); the share view by the configured ones.
+ * styles may be inline because the code editor and the grid set them. Pictures may also come
+ * from `imageSources` (config `http.consoleImageSources`, default `https:`: map tiles and image
+ * widgets show what their owner configured; docs/security.md). `frameAncestors`: the console
+ * may be framed by no site (clickjacking); the share view by the configured ones.
  */
-export function pageCsp(frameAncestors: string): string {
+export function consoleCsp(imageSources: readonly string[] = [], frameAncestors: readonly string[] = ["'none'"]): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
     "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data: blob: https:",
+    ["img-src 'self' data: blob:", ...imageSources].join(" "),
     "connect-src 'self'",
     "font-src 'self'",
-    `frame-ancestors ${frameAncestors}`,
+    `frame-ancestors ${frameAncestors.join(" ")}`,
     "base-uri 'none'",
     "form-action 'self'",
   ].join("; ");
 }
 
-export const CONSOLE_CSP = pageCsp("'none'");
-
+/** The console's policy with no other image host. */
+export const CONSOLE_CSP = consoleCsp();
 
 /** The console's own routes: pages and their files, not part of the API (kept out of its reference). */
 export const isConsoleRoute = (url: string): boolean => url === "/" || url === SHARE_VIEW_PATH || url.startsWith("/assets/");
 
 export interface ConsoleOptions {
-  /** `frame-ancestors` sources of the share view (config `dashboards.shareFrameAncestors`). */
+  /** Image sources both pages allow besides this server (config `http.consoleImageSources`). */
+  imageSources?: readonly string[];
+  /** `frame-ancestors` sources of the share view (config `dashboards.shareFrameAncestors`); default any. */
   shareFrameAncestors?: readonly string[];
 }
 
 export function consoleRoutes(dir: string = CONSOLE_DIR, options: ConsoleOptions = {}): FastifyPluginAsync {
+  const consolePolicy = consoleCsp(options.imageSources ?? []);
+  const sharePolicy = consoleCsp(options.imageSources ?? [], options.shareFrameAncestors ?? ["*"]);
   return async (app) => {
     // Read once: the pages are small and change only with a new build (a restart).
     const read = (name: string) => (existsSync(`${dir}${name}`) ? readFileSync(`${dir}${name}`) : undefined);
@@ -60,8 +64,8 @@ export function consoleRoutes(dir: string = CONSOLE_DIR, options: ConsoleOptions
         .header("referrer-policy", "no-referrer")
         .send(html);
     };
-    app.get("/", { schema: { hide: true } }, page(read("index.html"), CONSOLE_CSP));
-    app.get(SHARE_VIEW_PATH, { schema: { hide: true } }, page(read("share.html"), pageCsp((options.shareFrameAncestors ?? ["*"]).join(" "))));
+    app.get("/", { schema: { hide: true } }, page(read("index.html"), consolePolicy));
+    app.get(SHARE_VIEW_PATH, { schema: { hide: true } }, page(read("share.html"), sharePolicy));
     if (existsSync(`${dir}assets`)) {
       await app.register(fastifyStatic, {
         root: `${dir}assets`,
