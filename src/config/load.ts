@@ -45,6 +45,7 @@ const sectionFlags: Record<string, [Section, string]> = {
   "outbound-allow-private-targets": ["outbound", "allowPrivateTargets"],
   "http-cors-origins": ["http", "corsOrigins"],
   "http-console-image-sources": ["http", "consoleImageSources"],
+  "dashboards-share-frame-ancestors": ["dashboards", "shareFrameAncestors"],
   "users-admin-email": ["users", "adminEmail"],
   "pdf-chromium-path": ["pdf", "chromiumPath"],
 };
