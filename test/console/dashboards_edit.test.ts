@@ -96,7 +96,7 @@ describe("editing a dashboard", () => {
 
   test("drag, resize and the keyboard move widgets; each change is stored", async () => {
     const { dashboard: id } = await api<{ dashboard: string }>("POST", "/dashboard", { label: "Layout" });
-    const { widget: a } = await api<{ widget: string }>("POST", `/dashboard/${id}/widget`, { label: "Alpha", type: "note", display: { text: "# Alpha" } });
+    const { widget: a } = await api<{ widget: string }>("POST", `/dashboard/${id}/widget`, { label: "Alpha", type: "note", display: { markdown: "# Alpha" } });
     const { widget: b } = await api<{ widget: string }>("POST", `/dashboard/${id}/widget`, { label: "Beta", type: "hologram", display: {} });
     await api("PUT", `/dashboard/${id}`, { arrangement: [{ widget_id: a, x: 0, y: 0, width: 4, height: 2 }, { widget_id: b, x: 0, y: 2, width: 4, height: 2 }] });
 
@@ -145,7 +145,7 @@ describe("editing a dashboard", () => {
 
   test("tabs: add, rename, hide, delete", async () => {
     const { dashboard: id } = await api<{ dashboard: string }>("POST", "/dashboard", { label: "Tabs" });
-    const { widget: w } = await api<{ widget: string }>("POST", `/dashboard/${id}/widget`, { label: "Kept", type: "note", display: { text: "kept" } });
+    const { widget: w } = await api<{ widget: string }>("POST", `/dashboard/${id}/widget`, { label: "Kept", type: "note", display: { markdown: "kept" } });
     await api("PUT", `/dashboard/${id}`, { arrangement: [{ widget_id: w, x: 0, y: 0, width: 4, height: 2 }] });
     const { page, pageErrors } = await openConsole(browser, sluice.api);
     await signIn(page, sluice);
