@@ -3,6 +3,8 @@ const PATHS: Record<string, string> = {
   device: "M4 2h8v12H4zM7 12h2",
   action: "M9 1 3 9h5l-1 6 6-8H8z",
   analysis: "M2 14V6m4 8V2m4 12V8m4 6V4",
+  edit: "M11 2l3 3-8 8H3v-3zM9 4l3 3",
+  trash: "M3 4h10M6 4V2h4v2M4 4l1 10h6l1-10",
   dashboard: "M2 2h5v7H2zM9 2h5v4H9zM9 8h5v6H9zM2 11h5v3H2z",
   bell: "M4 11V7a4 4 0 0 1 8 0v4l1 2H3zM7 14h2",
   relay: "M2 8h4m4 0h4M6 5l4 3-4 3",

@@ -1,0 +1,30 @@
+import "../../styles/widget_parts.css";
+import type { EditorProps } from "../types.js";
+import { FITS, imageUrl, type ImageOptions } from "./options.js";
+
+export function ImageEditor({ options: o, onChange }: EditorProps<ImageOptions>) {
+  const url = imageUrl(o.url);
+  return (
+    <>
+      <label>
+        Image address
+        <input type="url" value={o.url} maxLength={2048} required placeholder="https://…" onInput={(e) => onChange({ ...o, url: e.currentTarget.value })} aria-invalid={o.url !== "" && "error" in url} />
+        {o.url !== "" && "error" in url && <span class="error small">{url.error}</span>}
+      </label>
+      <label>
+        Description (alt text)
+        <input value={o.alt} maxLength={500} required onInput={(e) => onChange({ ...o, alt: e.currentTarget.value })} aria-invalid={o.alt.trim() === ""} />
+        <span class="muted small">Required: what the image shows, read to people who cannot see it.</span>
+      </label>
+      <fieldset class="widget-fieldset">
+        <legend>Fit</legend>
+        {FITS.map((f) => (
+          <label key={f} class="inline">
+            <input type="radio" name="image-fit" checked={o.fit === f} onChange={() => onChange({ ...o, fit: f })} />
+            {f === "contain" ? "Contain: the whole image, with margins" : "Cover: fill the widget, cropping the image"}
+          </label>
+        ))}
+      </fieldset>
+    </>
+  );
+}
