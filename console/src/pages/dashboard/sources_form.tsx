@@ -34,7 +34,7 @@ export function SourcesForm({ sources, onChange, arity, devices, slots }: Source
   const [tagError, setTagError] = useState<unknown>(undefined);
   const [tagNote, setTagNote] = useState("");
   const set = (i: number, part: Partial<WidgetSourceJson>) => {
-    const next = sources.map((s, j) => {
+    const next = list.map((s, j) => {
       if (j !== i) return s;
       const merged: WidgetSourceJson = { ...s, ...part };
       for (const [k, v] of Object.entries(part)) if (v === undefined) delete merged[k];
