@@ -36,6 +36,16 @@ function alpha(color: string, a: number): string {
     .padStart(2, "0")}`;
 }
 
+/** Dots on a line only when its values are few and far apart (a lone value would not show as a line at all). */
+function sparse(u: uPlot, seriesIdx: number, i0: number, i1: number): boolean {
+  const values = u.data[seriesIdx];
+  if (!values) return false;
+  const most = u.bbox.width / devicePixelRatio / 12;
+  let n = 0;
+  for (let i = i0; i <= i1; i++) if (values[i] !== null && values[i] !== undefined && ++n > most) return false;
+  return true;
+}
+
 /** The index nearest `at` holding a value, within 50 buckets; `at` when none is. */
 function nearestValue(values: (number | null)[] | undefined, at: number): number {
   if (!values || values[at] !== null) return at;
@@ -176,7 +186,7 @@ export class ChartPlot {
     const bands: uPlot.Band[] = [];
     labels.forEach((label, i) => {
       const color = colors[i]!;
-      const main: uPlot.Series = { label, stroke: color, width: 1.5, spanGaps: style !== "bar", points: { show: false }, value: valueOf(this.store.series[i]!.key) };
+      const main: uPlot.Series = { label, stroke: color, width: 1.5, spanGaps: style !== "bar", points: { show: sparse, size: 5, fill: color }, value: valueOf(this.store.series[i]!.key) };
       if (style === "area") main.fill = alpha(color, 0.18);
       if (style === "bar") {
         // Several series overlap in each bucket, see-through so none hides another.
