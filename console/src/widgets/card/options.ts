@@ -1,5 +1,6 @@
 /** The card's options: a caption, the last value with unit and decimals, colours by thresholds, its trend and age. */
-import { readBoolean, readColor, readDecimals, readString, record } from "../fields/read.js";
+import { flag, record, text } from "../display_read.js";
+import { readColor, readDecimals } from "../fields/read.js";
 import { parseThresholds, type Threshold } from "../fields/thresholds.js";
 
 export interface CardOptions {
@@ -21,12 +22,12 @@ export function parse(display: unknown): CardOptions {
   const d = record(display);
   const base = defaults();
   return {
-    caption: readString(d.caption, base.caption, 100),
-    unit: readString(d.unit, base.unit, 20),
+    caption: text(d.caption, base.caption, 100),
+    unit: text(d.unit, base.unit, 20),
     decimals: readDecimals(d.decimals, base.decimals),
     thresholds: parseThresholds(d.thresholds),
     color: readColor(d.color, base.color),
-    showTrend: readBoolean(d.showTrend, base.showTrend),
-    showTime: readBoolean(d.showTime, base.showTime),
+    showTrend: flag(d.showTrend, base.showTrend),
+    showTime: flag(d.showTime, base.showTime),
   };
 }

@@ -28,15 +28,19 @@ export function CardRenderer({ widget, options, ctx }: RendererProps<CardOptions
   return (
     <div class="value-widget card-widget" style={{ "--value-color": valueColor(last.value, options.thresholds, options.color) }}>
       <p class="card-caption">{caption}</p>
-      <p class="card-value" data-value={String(last.value)} aria-label={`${caption}: ${text}${unit ? ` ${unit}` : ""}`}>
+      <p class="card-value" data-value={String(last.value)}>
         <span>{text}</span>
         {unit && <span class="value-unit">{unit}</span>}
       </p>
       <p class="card-foot muted small">
         {options.showTrend && trend !== undefined && delta !== undefined && (
-          <span class={`card-trend card-trend-${trend}`} data-trend={trend} aria-label={`${trend === "flat" ? "unchanged" : trend === "up" ? "up" : "down"} ${formatNumber(Math.abs(delta), options.decimals)} since the value before`}>
-            <span aria-hidden="true">{trend === "up" ? "▲" : trend === "down" ? "▼" : "■"} </span>
-            <span aria-hidden="true">{formatNumber(Math.abs(delta), options.decimals)}</span>
+          <span class={`card-trend card-trend-${trend}`} data-trend={trend}>
+            <span aria-hidden="true">
+              {trend === "up" ? "▲" : trend === "down" ? "▼" : "■"} {formatNumber(Math.abs(delta), options.decimals)}
+            </span>
+            <span class="visually-hidden">
+              {trend === "flat" ? "unchanged" : `${trend} ${formatNumber(Math.abs(delta), options.decimals)}`} since the value before
+            </span>
           </span>
         )}
         {options.showTime && <RelativeTime iso={last.time} />}

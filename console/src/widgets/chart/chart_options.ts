@@ -2,7 +2,8 @@
  * The options of the chart types (line, area, bar): one shape, so the three share the module
  * and differ by `style` and their defaults. Kept in the widget's `display`.
  */
-import { readBoolean, readColor, readDecimals, readNumber, readString, record } from "../fields/read.js";
+import { flag, record, text } from "../display_read.js";
+import { readColor, readDecimals, readNumber } from "../fields/read.js";
 import { parseThresholds, type Threshold } from "../fields/thresholds.js";
 
 export type ChartStyle = "line" | "area" | "bar";
@@ -47,15 +48,15 @@ export function parseChartOptions(style: ChartStyle, display: unknown): ChartOpt
   const series: Record<string, SeriesStyle> = {};
   for (const [key, value] of Object.entries(record(d.series)).slice(0, MAX_SERIES_STYLES)) {
     const s = record(value);
-    series[key] = { label: readString(s.label, "", 100), color: readColor(s.color, "") };
+    series[key] = { label: text(s.label, "", 100), color: readColor(s.color, "") };
   }
   return {
-    unit: readString(d.unit, defaults.unit, 20),
+    unit: text(d.unit, defaults.unit, 20),
     decimals: readDecimals(d.decimals, defaults.decimals),
     min: readNumber(d.min, null),
     max: readNumber(d.max, null),
     thresholds: parseThresholds(d.thresholds),
-    band: readBoolean(d.band, defaults.band),
+    band: flag(d.band, defaults.band),
     series,
   };
 }

@@ -53,6 +53,10 @@ export function ChartRenderer({ widget, options, ctx, width, height, style }: Re
   });
 
   const host = useRef<HTMLDivElement>(null);
+  const legend = useRef<HTMLDivElement>(null);
+  const box = useRef<HTMLDivElement>(null);
+  // The box as laid out wins over the size given (a frame's padding may be counted in that).
+  const measured = () => ({ width: Math.min(width, box.current?.clientWidth || width), height: Math.min(height, box.current?.clientHeight || height) });
   const plot = useRef<ChartPlot | undefined>(undefined);
   const [zoomed, setZoomed] = useState(false);
   const themeName = theme.value;
@@ -62,12 +66,13 @@ export function ChartRenderer({ widget, options, ctx, width, height, style }: Re
   const colors = series.map((s, i) => options.series[s.key]?.color || PALETTE[themeName][i % PALETTE[themeName].length]!);
 
   useEffect(() => {
-    if (!store || !host.current) return undefined;
+    if (!store || !host.current || !legend.current) return undefined;
     const made = new ChartPlot(
       host.current,
+      legend.current,
       store,
       { style, options, labels, colors, text: cssVar("--text"), muted: cssVar("--muted"), grid: cssVar("--border"), font: `12px ${cssVar("--font") || "sans-serif"}` },
-      { width, height },
+      measured(),
       setZoomed,
     );
     plot.current = made;
@@ -83,7 +88,10 @@ export function ChartRenderer({ widget, options, ctx, width, height, style }: Re
     if (store) plot.current?.setStore(store);
   }, [store]);
 
-  useEffect(() => plot.current?.setSize(width, height), [width, height]);
+  useEffect(() => {
+    const size = measured();
+    plot.current?.setSize(size.width, size.height);
+  }, [width, height]);
 
   const onKey = (e: KeyboardEvent) => {
     const p = plot.current;
@@ -107,7 +115,7 @@ export function ChartRenderer({ widget, options, ctx, width, height, style }: Re
   const hintId = `chart-hint-${widget.id}`;
   const empty = store !== undefined && series.length === 0;
   return (
-    <div class="chart-widget" data-buckets={buckets} data-series-count={series.length} data-zoomed={zoomed ? "true" : "false"}>
+    <div ref={box} class="chart-widget" data-buckets={buckets} data-series-count={series.length} data-zoomed={zoomed ? "true" : "false"}>
       {error && <p class="error small">{error}</p>}
       {loading && !store && <p class="muted small chart-loading">Loading…</p>}
       {empty && <p class="muted small chart-loading">No numeric data in this range.</p>}
@@ -117,6 +125,7 @@ export function ChartRenderer({ widget, options, ctx, width, height, style }: Re
         </button>
       )}
       <div ref={host} class="chart-plot" tabIndex={0} role="group" aria-label={name} aria-describedby={hintId} onKeyDown={onKey} />
+      <div ref={legend} class="chart-legend" />
       <p id={hintId} class="visually-hidden">
         Drag across the chart to zoom; shift+drag, the wheel or the arrow keys move a zoomed view; plus and minus zoom; Escape or a double click resets.
       </p>

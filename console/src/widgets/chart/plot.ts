@@ -36,26 +36,47 @@ function alpha(color: string, a: number): string {
     .padStart(2, "0")}`;
 }
 
+/** Dots on a line only when its values are few and far apart (a lone value would not show as a line at all). */
+function sparse(u: uPlot, seriesIdx: number, i0: number, i1: number): boolean {
+  const values = u.data[seriesIdx];
+  if (!values) return false;
+  const most = u.bbox.width / devicePixelRatio / 12;
+  let n = 0;
+  for (let i = i0; i <= i1; i++) if (values[i] !== null && values[i] !== undefined && ++n > most) return false;
+  return true;
+}
+
+/** The index nearest `at` holding a value, within 50 buckets; `at` when none is. */
+function nearestValue(values: (number | null)[] | undefined, at: number): number {
+  if (!values || values[at] !== null) return at;
+  for (let d = 1; d <= 50; d++) {
+    if (values[at - d] !== null && values[at - d] !== undefined) return at - d;
+    if (values[at + d] !== null && values[at + d] !== undefined) return at + d;
+  }
+  return at;
+}
+
 export class ChartPlot {
   private readonly u: uPlot;
   private view: View | null = null;
   private frame = 0;
   private readonly slide: ReturnType<typeof setInterval> | undefined;
   private readonly cleanups: (() => void)[] = [];
-  private height: number;
 
   constructor(
     private readonly host: HTMLElement,
+    /** Where the legend goes (under the plot, outside uPlot's box, so its height is known before the plot's). */
+    private readonly legendHost: HTMLElement,
     private store: SeriesStore,
     private readonly look: PlotLook,
     size: { width: number; height: number },
     /** Told when the view is zoomed or back to the whole range. */
     private readonly onZoom: (zoomed: boolean) => void,
   ) {
-    this.height = size.height;
     this.u = new uPlot(this.config(size.width, size.height), this.data(), host);
     this.hideBandLegends();
-    this.fitHeight();
+    // The legend is drawn now: the plot takes the height it leaves.
+    this.setSize(size.width, size.height);
     this.bindPan();
     store.onChange = () => this.schedule();
     // A sliding range moves even without records; one step per bucket (at least a second) is enough.
@@ -72,7 +93,6 @@ export class ChartPlot {
   }
 
   setSize(width: number, height: number): void {
-    this.height = height;
     this.u.setSize({ width, height: this.plotHeight(height) });
   }
 
@@ -122,6 +142,9 @@ export class ChartPlot {
       this.u.setData(this.data(), false);
       this.u.setScale("x", { min, max });
     });
+    // With no cursor on the plot the legend shows the latest values: they just changed.
+    // (uPlot types `idx` as a number; its own "no cursor" is null, which it takes here too.)
+    if (this.u.cursor.idx === null || this.u.cursor.idx === undefined) this.u.setLegend({ idx: null as unknown as number });
     this.host.dataset.points = String(this.store.points);
   }
 
@@ -150,12 +173,20 @@ export class ChartPlot {
   private config(width: number, height: number): uPlot.Options {
     const { style, options, labels, colors } = this.look;
     const band = options.band && style !== "bar";
-    const value = (_u: uPlot, v: number | null) => (v === null || v === undefined ? "—" : formatValue(v, options.decimals, options.unit));
-    const series: uPlot.Series[] = [{ label: "Time", value: (_u, v: number | null) => (v === null ? "—" : new Date(v).toLocaleString()) }];
+    const format = (v: number | null | undefined) => (v === null || v === undefined ? "—" : formatValue(v, options.decimals, options.unit));
+    // Under the cursor: the bucket's value; with no cursor on the plot, the latest value.
+    const valueOf = (key: string) => (_u: uPlot, v: number | null, _series: number, idx: number | null) => format(idx === null ? this.store.latest.get(key)?.value : v);
+    const value = (_u: uPlot, v: number | null) => format(v);
+    const series: uPlot.Series[] = [
+      {
+        label: "Time",
+        value: (_u, v: number | null, _s, idx: number | null) => (idx === null ? "latest" : v === null ? "—" : new Date(v).toLocaleString()),
+      },
+    ];
     const bands: uPlot.Band[] = [];
     labels.forEach((label, i) => {
       const color = colors[i]!;
-      const main: uPlot.Series = { label, stroke: color, width: 1.5, spanGaps: style !== "bar", points: { show: false }, value };
+      const main: uPlot.Series = { label, stroke: color, width: 1.5, spanGaps: style !== "bar", points: { show: sparse, size: 5, fill: color }, value: valueOf(this.store.series[i]!.key) };
       if (style === "area") main.fill = alpha(color, 0.18);
       if (style === "bar") {
         // Several series overlap in each bucket, see-through so none hides another.
@@ -178,11 +209,13 @@ export class ChartPlot {
       ms: 1,
       series,
       bands,
-      legend: { live: true },
+      legend: { live: true, mount: (_u, el) => this.legendHost.replaceChildren(el) },
       cursor: {
         drag: { x: true, y: false, setScale: false },
         // Double click resets to the widget's range (uPlot's own would fit the data instead).
         bind: { dblclick: () => null },
+        // Buckets without records are gaps: the cursor shows each series' nearest value instead of "—".
+        dataIdx: (u, seriesIdx, closest) => nearestValue(u.data[seriesIdx] as (number | null)[] | undefined, closest),
         points: { size: 6 },
       },
       scales: {
@@ -250,24 +283,19 @@ export class ChartPlot {
   /** The min and max series only draw the band: their legend rows would repeat the average's. */
   private hideBandLegends(): void {
     if (!(this.look.options.band && this.look.style !== "bar")) return;
-    const rows = this.u.root.querySelectorAll<HTMLElement>(".u-legend .u-series");
+    const rows = this.legendHost.querySelectorAll<HTMLElement>(".u-series");
     rows.forEach((row, i) => {
       // Row 0 is time; then avg, min, max per series.
-      if (i > 0 && (i - 1) % 3 !== 0) row.hidden = true;
+      if (i > 0 && (i - 1) % 3 !== 0) row.style.display = "none";
     });
   }
 
   private legendHeight(): number {
-    return this.u?.root.querySelector<HTMLElement>(".u-legend")?.offsetHeight ?? 0;
+    return this.legendHost.offsetHeight;
   }
 
   private plotHeight(total: number): number {
     return Math.max(60, total - this.legendHeight());
-  }
-
-  /** The legend's height is known once drawn: the plot then takes what is left. */
-  private fitHeight(): void {
-    this.u.setSize({ width: this.u.width, height: this.plotHeight(this.height) });
   }
 
   private bindPan(): void {

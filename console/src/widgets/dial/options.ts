@@ -1,5 +1,6 @@
 /** The dial's options: its scale, colour bands by thresholds, the value's unit and decimals. */
-import { readColor, readDecimals, readNumber, readString, record } from "../fields/read.js";
+import { record, text } from "../display_read.js";
+import { readColor, readDecimals, readNumber } from "../fields/read.js";
 import { parseThresholds, type Threshold } from "../fields/thresholds.js";
 
 export interface DialOptions {
@@ -24,7 +25,7 @@ export function parse(display: unknown): DialOptions {
   return {
     min,
     max,
-    unit: readString(d.unit, base.unit, 20),
+    unit: text(d.unit, base.unit, 20),
     decimals: readDecimals(d.decimals, base.decimals),
     thresholds: parseThresholds(d.thresholds),
     color: readColor(d.color, base.color),

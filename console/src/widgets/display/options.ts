@@ -1,5 +1,6 @@
 /** The display's options: its last value as a big number, with unit, decimals and colours by thresholds. */
-import { readBoolean, readColor, readDecimals, readString, record } from "../fields/read.js";
+import { flag, record, text } from "../display_read.js";
+import { readColor, readDecimals } from "../fields/read.js";
 import { parseThresholds, type Threshold } from "../fields/thresholds.js";
 
 export interface DisplayOptions {
@@ -18,10 +19,10 @@ export function parse(display: unknown): DisplayOptions {
   const d = record(display);
   const base = defaults();
   return {
-    unit: readString(d.unit, base.unit, 20),
+    unit: text(d.unit, base.unit, 20),
     decimals: readDecimals(d.decimals, base.decimals),
     thresholds: parseThresholds(d.thresholds),
     color: readColor(d.color, base.color),
-    showTime: readBoolean(d.showTime, base.showTime),
+    showTime: flag(d.showTime, base.showTime),
   };
 }

@@ -18,7 +18,7 @@ export function DisplayRenderer({ widget, options, ctx, width, height }: Rendere
   const size = Math.max(16, Math.min(height * 0.45, (width * 0.8) / Math.max(2, (text + unit).length * 0.6)));
   return (
     <div class="value-widget display-widget" style={{ "--value-color": valueColor(last.value, options.thresholds, options.color) }}>
-      <p class="display-value" data-value={String(last.value)} aria-label={`${widget.label || last.variable}: ${text}${unit ? ` ${unit}` : ""}`} style={{ fontSize: `${size}px` }}>
+      <p class="display-value" data-value={String(last.value)} style={{ fontSize: `${size}px` }}>
         <span>{text}</span>
         {unit && <span class="value-unit">{unit}</span>}
       </p>

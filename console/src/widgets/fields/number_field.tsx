@@ -13,10 +13,9 @@ interface Props {
   max?: number;
   step?: number | "any";
   placeholder?: string;
-  hint?: string;
 }
 
-export function NumberField({ label, value, onChange, optional = false, min, max, step = "any", placeholder, hint }: Props) {
+export function NumberField({ label, value, onChange, optional = false, min, max, step = "any", placeholder }: Props) {
   const [text, setText] = useState(value === null ? "" : String(value));
   useEffect(() => {
     if (Number(text) !== value || (value === null && text !== "")) setText(value === null ? "" : String(value));
@@ -45,7 +44,6 @@ export function NumberField({ label, value, onChange, optional = false, min, max
           if (Number.isFinite(n) && (min === undefined || n >= min) && (max === undefined || n <= max)) onChange(n);
         }}
       />
-      {hint && <span class="muted small">{hint}</span>}
     </label>
   );
 }

@@ -10,15 +10,15 @@ interface Props {
 }
 
 export function RangeField({ min, max, onChange, optional = true }: Props) {
-  const hint = optional ? "Empty: from the data" : undefined;
   const wrong = min !== null && max !== null && min >= max;
   return (
     <fieldset class="widget-fieldset">
       <legend>Scale</legend>
       <div class="widget-field-row">
-        <NumberField label="Minimum" value={min} optional={optional} placeholder={optional ? "auto" : undefined} hint={hint} onChange={(v) => onChange({ min: v, max })} />
-        <NumberField label="Maximum" value={max} optional={optional} placeholder={optional ? "auto" : undefined} hint={hint} onChange={(v) => onChange({ min, max: v })} />
+        <NumberField label="Minimum" value={min} optional={optional} placeholder={optional ? "auto" : undefined} onChange={(v) => onChange({ min: v, max })} />
+        <NumberField label="Maximum" value={max} optional={optional} placeholder={optional ? "auto" : undefined} onChange={(v) => onChange({ min, max: v })} />
       </div>
+      {optional && <p class="muted small">Empty: from the data.</p>}
       {wrong && (
         <p class="error" role="alert">
           The minimum must be below the maximum.

@@ -1,25 +1,13 @@
 /**
- * Defensive readers for a stored `display`: it may hold anything (the API keeps it as sent, an
- * imported file or TagoIO's own editor wrote it), so each option is read with a fallback.
+ * The option readers the value and chart widgets add to display_read.ts (which reads a stored
+ * `display` defensively): numbers that may come as text, `#rrggbb` colours, decimals.
  */
-
-export function record(value: unknown): Record<string, unknown> {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-}
 
 /** A finite number, or numeric text; otherwise the fallback. */
 export function readNumber<F extends number | null>(value: unknown, fallback: F): number | F {
   if (typeof value === "number" && Number.isFinite(value)) return value;
   if (typeof value === "string" && value.trim() !== "" && Number.isFinite(Number(value))) return Number(value);
   return fallback;
-}
-
-export function readString(value: unknown, fallback: string, maxLength = 200): string {
-  return typeof value === "string" ? value.slice(0, maxLength) : fallback;
-}
-
-export function readBoolean(value: unknown, fallback: boolean): boolean {
-  return typeof value === "boolean" ? value : fallback;
 }
 
 const HEX_COLOR = /^#[0-9a-f]{6}$/i;
