@@ -272,6 +272,26 @@ describe("widgets: table, map, image, note, controls, form", () => {
     assert.deepEqual(pageErrors, []);
   });
 
+  test("Leaflet is downloaded by dashboards with a map only", async () => {
+    const { dashboard: plain } = await api<{ dashboard: string }>("POST", "/dashboard", { label: "No map" });
+    const { widget: w } = await api<{ widget: string }>("POST", `/dashboard/${plain}/widget`, { label: "Hello", type: "note", display: { markdown: "hello" } });
+    await api("PUT", `/dashboard/${plain}`, { arrangement: [{ widget_id: w, x: 0, y: 0, width: 4, height: 2 }] });
+    const { page, context } = await openConsole(browser, sluice.api);
+    await page.route(`https://${TILE_HOST}/**`, (route) => route.abort("internetdisconnected"));
+    const scripts: string[] = [];
+    page.on("request", (request) => {
+      if (request.resourceType() === "script" || request.resourceType() === "stylesheet") scripts.push(new URL(request.url()).pathname);
+    });
+    await signIn(page, sluice);
+    await page.goto(`${sluice.api}/#/dashboards/${plain}`);
+    await widget(page, "Hello").getByText("hello").waitFor();
+    assert.deepEqual(scripts.filter((p) => /leaflet/i.test(p)), []);
+    await page.goto(`${sluice.api}/#/dashboards/${dashboard}`);
+    await widget(page, "Fleet").locator("path.map-marker").waitFor({ timeout: 15_000 });
+    assert.ok(scripts.some((p) => /leaflet/i.test(p)), JSON.stringify(scripts));
+    await context.close();
+  });
+
   test("the whole dashboard, light and dark: screenshots and no serious accessibility violation", async () => {
     for (const dark of [false, true]) {
       const { page, context, pageErrors } = await openDashboard(dark);

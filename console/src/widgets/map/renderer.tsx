@@ -77,7 +77,7 @@ export function MapRenderer({ widget, options, ctx, width, height }: RendererPro
 
   const fit = (map: Leaflet.Map) => {
     map.invalidateSize();
-    if (!userMoved.current && bounds.current?.isValid()) map.fitBounds(bounds.current, { padding: [40, 40], maxZoom: 16 });
+    if (!userMoved.current && bounds.current?.isValid()) map.fitBounds(bounds.current, { paddingTopLeft: [60, 40], paddingBottomRight: [40, 40], maxZoom: 16 });
   };
   useEffect(() => {
     if (leaflet) fit(leaflet.map);
