@@ -428,6 +428,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     maxResponseBytesInFlight: config.http.maxResponseBytesInFlight,
     corsOrigins: config.http.corsOrigins,
     consoleImageSources: config.http.consoleImageSources,
+    shareFrameAncestors: config.dashboards.shareFrameAncestors,
     admit: httpAdmission({ limits, identity, inspector }),
     deviceState: { connected: (id) => presence.connected(id), pendingLastInput: (id) => lastInputs.pending(id) },
     mqttListeners: () => mqttListeners,

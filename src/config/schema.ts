@@ -248,6 +248,12 @@ export interface DashboardLimits {
   liveEventsPerSecond: number;
   /** Records one live event carries at most; past it the rest is dropped and counted in `dropped`. */
   liveRecordsPerEvent: number;
+  /**
+   * Who may frame the public share view (`/view`): its Content-Security-Policy `frame-ancestors`
+   * sources. `*` (default): any site, since a public link is meant to be embedded; `'none'`:
+   * no site; or origins (`https://intranet.example.com`, `https://*.example.com`).
+   */
+  shareFrameAncestors: string[];
 }
 
 /** Caches the message path reads instead of the store; each bounded in (approximate) bytes. */
@@ -556,5 +562,6 @@ export const defaultConfig: SluiceConfig = {
   dashboards: {
     maxPerAccount: 1000, maxWidgetsPerDashboard: 100, maxWidgetBytes: 64 * 1024, maxDashboardBytes: 64 * 1024,
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
+    shareFrameAncestors: ["*"],
   },
 };

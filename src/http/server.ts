@@ -52,6 +52,8 @@ export interface HttpServerDeps {
   consoleDir?: string;
   /** Image sources the console's CSP allows besides itself (config `http.consoleImageSources`). */
   consoleImageSources?: readonly string[];
+  /** Who may frame the public share view (config `dashboards.shareFrameAncestors`); default any. */
+  shareFrameAncestors?: readonly string[];
   /**
    * Routes of other parts (data, inspector, actions...), registered by the composition root:
    * `account` ones behind the account-token hook, `device` ones behind the device-token hook,
@@ -130,7 +132,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
 
   // Before every route, so the reference sees them all (openapi.ts); public, outside both slots.
   await installOpenApi(app, packageVersion());
-  await app.register(consoleRoutes(deps.consoleDir, deps.consoleImageSources));
+  await app.register(consoleRoutes(deps.consoleDir, { imageSources: deps.consoleImageSources, shareFrameAncestors: deps.shareFrameAncestors }));
   await app.register(statusRoutes(deps));
   await app.register(metricsRoutes(deps));
   await app.register(async (account) => {

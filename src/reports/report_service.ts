@@ -4,11 +4,12 @@
  *
  * A run of a data report reads the selected devices' records (bounded by `reports.maxRecords`
  * in all), renders them to HTML (report_render.ts) printed by the PDF service, and/or to CSV. A
- * dashboard report prints the console's public share page of the dashboard, through a share
+ * dashboard report prints the public share view of the dashboard (`/view#<key>`), through a share
  * key the report made when it was created. Runs share `reports.concurrency` slots fairly by
  * account; a report is never queued twice (a manual run joins the one in progress, a schedule
  * firing meanwhile is skipped). The PDF itself waits its turn in the PDF service's own queue.
  */
+import { shareViewUrl } from "../dashboards/share_view.js";
 import { CronExpressionParser } from "cron-parser";
 import type { ReportLimits } from "../config/schema.js";
 import type { BucketStore } from "../data/types.js";
@@ -240,7 +241,7 @@ export class ReportService {
         if (row.shareKey === null) throw new SluiceError("NOT_AVAILABLE", "the report has no share key of its dashboard", 409);
         const origin = this.deps.apiUrl();
         const result = await this.deps.pdf.render(row.accountId, {
-          source: { kind: "site", url: `${origin}/#/share/${encodeURIComponent(row.shareKey)}`, origin },
+          source: { kind: "site", url: shareViewUrl(origin, row.shareKey), origin },
           options: { ...DASHBOARD_PDF_DEFAULTS, ...d.pdfOptions },
         });
         produced.push({ name: `${base}.pdf`, contentType: "application/pdf", data: result.pdf });

@@ -1,0 +1,13 @@
+/**
+ * The public share view (`/view#<key>`), a page of its own: served with its own
+ * Content-Security-Policy (framing allowed for `dashboards.shareFrameAncestors`), signed out,
+ * reading only `/share/<key>/...`. It shows the console's dashboard view with a read-only
+ * WidgetContext; the key is taken from after the `#`, so it never appears in a request line
+ * of this page (only in the API requests it makes, which the server masks in its logs).
+ */
+import { render } from "preact";
+import { ShareApp } from "./share_app.js";
+import "../styles/theme.css";
+import "../components/theme_toggle.js";
+
+render(<ShareApp shareKey={decodeURIComponent(location.hash.replace(/^#/, "").split("?")[0] ?? "")} />, document.getElementById("app")!);
