@@ -272,6 +272,30 @@ describe("widgets: table, map, image, note, controls, form", () => {
     assert.deepEqual(pageErrors, []);
   });
 
+  test("on a public link the controls and the form are disabled, saying why; nothing can be sent", async () => {
+    const { token: key } = await api<{ token: string }>("GET", `/dashboard/${dashboard}/share/public`);
+    const { page, context, foreignRequests, pageErrors } = await openConsole(browser, sluice.api, { width: 1400, height: 1350 });
+    await page.route(`https://${TILE_HOST}/**`, (route) => route.abort("internetdisconnected"));
+    await page.route(IMAGE_URL, (route) => route.fulfill({ status: 200, contentType: "image/png", body: PNG }));
+    await page.goto(`${sluice.api}/view#${key}`);
+    const open = widget(page, "Open valve").getByRole("button", { name: "Open" });
+    await open.waitFor();
+    assert.equal(await open.isDisabled(), true);
+    assert.match((await widget(page, "Open valve").locator(".control-readonly").getAttribute("title")) ?? "", /Read only: a public link/);
+    assert.equal(await widget(page, "Pump").getByRole("switch").isDisabled(), true);
+    assert.equal(await widget(page, "Setpoint").getByRole("slider").isDisabled(), true);
+    assert.equal(await widget(page, "Settings").getByRole("button", { name: "Save settings" }).isDisabled(), true);
+    assert.equal(await widget(page, "Settings").getByLabel("Limit").isDisabled(), true);
+    // What it shows still comes: the table's rows, the map's marker, the switch's state.
+    await widget(page, "Log").locator("tbody tr").first().waitFor();
+    await widget(page, "Fleet").locator("path.map-marker").waitFor({ timeout: 15_000 });
+    await screenshot(page, "dashboard-widgets-shared");
+    assert.deepEqual(await seriousA11yViolations(page), []);
+    assert.deepEqual(unexpected(foreignRequests), []);
+    assert.deepEqual(pageErrors, []);
+    await context.close();
+  });
+
   test("Leaflet is downloaded by dashboards with a map only", async () => {
     const { dashboard: plain } = await api<{ dashboard: string }>("POST", "/dashboard", { label: "No map" });
     const { widget: w } = await api<{ widget: string }>("POST", `/dashboard/${plain}/widget`, { label: "Hello", type: "note", display: { markdown: "hello" } });
@@ -284,7 +308,7 @@ describe("widgets: table, map, image, note, controls, form", () => {
     });
     await signIn(page, sluice);
     await page.goto(`${sluice.api}/#/dashboards/${plain}`);
-    await widget(page, "Hello").getByText("hello").waitFor();
+    await widget(page, "Hello").locator(".widget-note").getByText("hello").waitFor();
     assert.deepEqual(scripts.filter((p) => /leaflet/i.test(p)), []);
     await page.goto(`${sluice.api}/#/dashboards/${dashboard}`);
     await widget(page, "Fleet").locator("path.map-marker").waitFor({ timeout: 15_000 });
