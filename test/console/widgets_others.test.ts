@@ -296,6 +296,61 @@ describe("widgets: table, map, image, note, controls, form", () => {
     await context.close();
   });
 
+  test("a switch made through the editor publishes the downlink its editor set", async () => {
+    await api("PUT", `/device/${device.deviceId}`, { name: "Boiler" });
+    const { dashboard: id } = await api<{ dashboard: string }>("POST", "/dashboard", { label: "Editing" });
+    const { page, pageErrors } = await openConsole(browser, sluice.api, { width: 1280, height: 1000 });
+    await signIn(page, sluice);
+    await page.goto(`${sluice.api}/#/dashboards/${id}`);
+    await page.getByRole("button", { name: "Edit" }).click();
+    await page.getByRole("button", { name: "Add widget" }).click();
+    await page.getByRole("dialog", { name: "Add a widget" }).getByRole("button", { name: /^Switch/ }).click();
+    const form = page.getByRole("form", { name: "New Switch widget" });
+    await form.getByLabel("Label").fill("Heater");
+    await form.getByRole("combobox", { name: /^Device/ }).selectOption({ label: "Boiler" });
+    await form.getByLabel("Variables", { exact: true }).fill("heater");
+    await form.getByLabel("Variable", { exact: true }).fill("heater");
+    await form.getByLabel("Topic").fill("cmd/{{device}}/heater");
+    await form.getByLabel("Payload").fill('{"on":{{value}}}');
+    await form.getByLabel("QoS").selectOption("1");
+    await form.getByLabel("Text when on").fill("Heating");
+    await screenshot(page, "widget-editor-switch");
+    assert.deepEqual(await seriousA11yViolations(page), []);
+    await form.getByRole("button", { name: "Add widget" }).click();
+    await page.getByRole("button", { name: "Done editing" }).click();
+    const stored = (await api<{ type: string; display: { downlink: unknown } }[]>("GET", `/dashboard/${id}/widget`))[0]!;
+    assert.deepEqual([stored.type, stored.display.downlink], ["switch", { topic: "cmd/{{device}}/heater", payload: '{"on":{{value}}}', qos: 1, retain: false }]);
+    const heater = widget(page, "Heater").getByRole("switch", { name: "Heater" });
+    const message = nextMessages(mqttClient, 1, 10_000);
+    await heater.click();
+    await screenshot(page, "widget-editor-switch-added");
+    const [m] = await message;
+    assert.deepEqual([m!.topic, JSON.parse(m!.payload), m!.packet.qos], [`cmd/${device.deviceId}/heater`, { on: true }, 1]);
+    assert.deepEqual(pageErrors, []);
+  });
+
+  test("the editors of the map, input form and table: labelled, light and dark", async () => {
+    const { dashboard: id } = await api<{ dashboard: string }>("POST", "/dashboard", { label: "Editors" });
+    for (const dark of [false, true]) {
+      const { page, context, pageErrors } = await openConsole(browser, sluice.api, { width: 1280, height: 1100, dark });
+      await signIn(page, sluice);
+      await page.goto(`${sluice.api}/#/dashboards/${id}`);
+      await page.getByRole("button", { name: "Edit" }).click();
+      for (const [type, shot] of [["Map", "map"], ["Input form", "input-form"], ["Table", "table"], ["Push button", "push-button"], ["Note", "note"], ["Image", "image"]] as const) {
+        await page.getByRole("button", { name: "Add widget" }).click();
+        await page.getByRole("dialog", { name: "Add a widget" }).getByRole("button", { name: new RegExp(`^${type}`) }).click();
+        const form = page.getByRole("form", { name: `New ${type} widget` });
+        await form.getByRole("group", { name: `${type} options` }).waitFor();
+        if (type === "Input form") await form.getByRole("button", { name: "Add a field" }).click();
+        if (shot === "map" || shot === "input-form") await screenshot(page, `widget-editor-${shot}-${dark ? "dark" : "light"}`);
+        assert.deepEqual(await seriousA11yViolations(page), [], `${type} editor`);
+        await form.getByRole("button", { name: "Cancel" }).click();
+      }
+      assert.deepEqual(pageErrors, []);
+      await context.close();
+    }
+  });
+
   test("Leaflet is downloaded by dashboards with a map only", async () => {
     const { dashboard: plain } = await api<{ dashboard: string }>("POST", "/dashboard", { label: "No map" });
     const { widget: w } = await api<{ widget: string }>("POST", `/dashboard/${plain}/widget`, { label: "Hello", type: "note", display: { markdown: "hello" } });
