@@ -27,6 +27,8 @@ interface Drag {
 
 export interface EditGridProps {
   dashboard: DashboardJson;
+  /** The dashboard shows tabs: the grid is their tab panel. */
+  tabbed: boolean;
   widgets: WidgetJson[];
   tab: string;
   ctx: WidgetContext;
@@ -35,7 +37,7 @@ export interface EditGridProps {
   onDelete(widget: WidgetJson): void;
 }
 
-export function EditGrid({ dashboard, widgets, tab, ctx, onChange, onEdit, onDelete }: EditGridProps) {
+export function EditGrid({ dashboard, tabbed, widgets, tab, ctx, onChange, onEdit, onDelete }: EditGridProps) {
   const grid = useRef<HTMLDivElement>(null);
   const [drag, setDrag] = useState<Drag | undefined>(undefined);
   const [announce, setAnnounce] = useState("");
@@ -102,7 +104,7 @@ export function EditGrid({ dashboard, widgets, tab, ctx, onChange, onEdit, onDel
   return (
     <>
       <p class="hint">Drag a widget by its title to move it and by its corner to resize it; or focus it and use the arrow keys (Shift+arrows resize, Enter edits).</p>
-      <div class="dash-grid editing" ref={grid} onPointerMove={onPointerMove} onPointerUp={onPointerUp} onPointerCancel={() => setDrag(undefined)}>
+      <div class="dash-grid editing" ref={grid} id="dash-tabpanel" role={tabbed ? "tabpanel" : undefined} aria-labelledby={tabbed ? `dash-tab-${tab}` : undefined} onPointerMove={onPointerMove} onPointerUp={onPointerUp} onPointerCancel={() => setDrag(undefined)}>
         {shown.length === 0 && <p class="muted dash-empty">No widget on this tab yet: add one.</p>}
         {shown.map((item) => {
           const widget = byId.get(item.widget_id);
