@@ -1,5 +1,5 @@
 /**
- * The grid in edit mode: each widget is dragged by its title bar and resized by its corner
+ * The grid in edit mode: each widget is dragged (anywhere on it) and resized by its corner
  * (pointer events, snapped to whole cells), or, focused, moved with the arrow keys and resized
  * with Shift+arrows. Whatever a widget lands on is pushed down below it (`settle`). Each
  * finished move calls `onChange` with the whole arrangement.
@@ -103,7 +103,7 @@ export function EditGrid({ dashboard, tabbed, widgets, tab, ctx, onChange, onEdi
 
   return (
     <>
-      <p class="hint">Drag a widget by its title to move it and by its corner to resize it; or focus it and use the arrow keys (Shift+arrows resize, Enter edits).</p>
+      <p class="hint">Drag a widget to move it, its bottom-right corner to resize it; or focus it (Tab) and use the arrow keys: Shift+arrows resize, Enter edits.</p>
       <div class="dash-grid editing" ref={grid} id="dash-tabpanel" role={tabbed ? "tabpanel" : undefined} aria-labelledby={tabbed ? `dash-tab-${tab}` : undefined} onPointerMove={onPointerMove} onPointerUp={onPointerUp} onPointerCancel={() => setDrag(undefined)}>
         {shown.length === 0 && <p class="muted dash-empty">No widget on this tab yet: add one.</p>}
         {shown.map((item) => {
