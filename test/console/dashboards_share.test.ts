@@ -3,7 +3,12 @@ import { readFileSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
 import type { DashboardExportJson, DashboardJson, WidgetJson } from "../../src/http/api_types.js";
+import { pino } from "pino";
 import { defaultConfig } from "../../src/config/schema.js";
+import { shareViewUrl } from "../../src/dashboards/share_view.js";
+import { OutboundGuard } from "../../src/outbound/guard.js";
+import { PdfService } from "../../src/pdf/pdf_service.js";
+import { readPdf } from "../helpers/pdf_tools.js";
 import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn } from "../helpers/browser.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
@@ -137,5 +142,26 @@ describe("sharing and moving dashboards", () => {
     await screenshot(page, "dashboards-list-import-error");
     assert.deepEqual(pageErrors, []);
     await context.close();
+  });
+
+  test("a dashboard report's mechanism: the share view printed once its widgets have drawn", async () => {
+    const device = await sluice.device();
+    await sendData(device.token, 8128);
+    const { dashboard: id } = await api<{ dashboard: string }>("POST", "/dashboard", { label: "Printed board" });
+    const { widget: card } = await api<{ widget: string }>("POST", `/dashboard/${id}/widget`, { label: "Depth", type: "card", display: { unit: "mm" }, data: [{ origin: device.deviceId, variables: ["level"] }] });
+    const { widget: note } = await api<{ widget: string }>("POST", `/dashboard/${id}/widget`, { label: "Legend", type: "note", display: { markdown: "Measured at the *north* gauge." } });
+    await api("PUT", `/dashboard/${id}`, { arrangement: [{ widget_id: card, x: 0, y: 0, width: 4, height: 3 }, { widget_id: note, x: 4, y: 0, width: 6, height: 3 }] });
+    const { token } = await api<{ token: string }>("GET", `/dashboard/${id}/share/public`);
+    const pdf = new PdfService({ config: { ...defaultConfig.pdf, timeoutMs: 30_000 }, guard: new OutboundGuard({ allowPrivateTargets: true }), logger: pino({ level: "silent" }) });
+    try {
+      const result = await pdf.render("acc", { source: { kind: "site", url: shareViewUrl(sluice.api, token), origin: sluice.api }, options: { format: "A4", landscape: true } });
+      const facts = readPdf(result.pdf);
+      assert.match(facts.text, /Printed board/);
+      assert.match(facts.text, /8,?128 mm/, "the card's value, loaded through the link, was drawn before printing");
+      assert.match(facts.text, /north/);
+      assert.doesNotMatch(facts.text, /Time range/, "the viewer's controls are not printed");
+    } finally {
+      await pdf.close();
+    }
   });
 });
