@@ -90,6 +90,24 @@ describe("editing a dashboard", () => {
     await sendData(device.token, 23.25);
     await card.getByText("23.25").waitFor();
     await screenshot(page, "dashboard-card-live");
+
+    // Edit it (the pencil), then delete it (the bin, after asking).
+    await page.getByRole("button", { name: "Edit", exact: true }).click();
+    await page.getByRole("button", { name: "Edit Boiler temperature" }).click();
+    const edit = page.getByRole("form", { name: "Edit Boiler temperature" });
+    await edit.getByLabel("Label").fill("Boiler");
+    await edit.getByLabel("Unit").fill("°C");
+    await edit.getByRole("button", { name: "Save widget" }).click();
+    await page.getByRole("region", { name: "Boiler", exact: true }).getByText("°C").waitFor();
+    const edited = await api<WidgetJson>("GET", `/dashboard/${id}/widget/${widgets[0]!.id}`);
+    assert.equal(edited.label, "Boiler");
+    assert.equal((edited.display as { unit?: string }).unit, "°C");
+    assert.deepEqual(edited.data, widgets[0]!.data, "its sources kept");
+    await page.getByRole("button", { name: "Delete Boiler" }).click();
+    await page.getByRole("dialog").getByRole("button", { name: "Delete widget" }).click();
+    await page.getByText("No widget on this tab yet").waitFor();
+    assert.equal((await api<WidgetJson[]>("GET", `/dashboard/${id}/widget`)).length, 0);
+    assert.equal((await api<DashboardJson>("GET", `/dashboard/${id}`)).arrangement.length, 0);
     assert.deepEqual(foreignRequests, []);
     assert.deepEqual(pageErrors, []);
   });
@@ -128,6 +146,7 @@ describe("editing a dashboard", () => {
     await page.keyboard.press("ArrowLeft");
     await page.keyboard.press("ArrowUp");
     await page.keyboard.press("Shift+ArrowLeft");
+    assert.equal(await alpha.evaluate((el) => el === document.activeElement), true, "the widget keeps the focus");
     d = await stored(id, (x) => placeOf(x, a).x === 1 && placeOf(x, a).y === 2 && placeOf(x, a).width === 4, "the keyboard's moves");
     assert.equal(placeOf(d, a).height, 4);
     await page.getByRole("status").filter({ hasText: "Alpha: column 2, row 3, 4 wide, 4 high" }).waitFor();
@@ -147,7 +166,7 @@ describe("editing a dashboard", () => {
     const { dashboard: id } = await api<{ dashboard: string }>("POST", "/dashboard", { label: "Tabs" });
     const { widget: w } = await api<{ widget: string }>("POST", `/dashboard/${id}/widget`, { label: "Kept", type: "note", display: { markdown: "kept" } });
     await api("PUT", `/dashboard/${id}`, { arrangement: [{ widget_id: w, x: 0, y: 0, width: 4, height: 2 }] });
-    const { page, pageErrors } = await openConsole(browser, sluice.api);
+    const { page, pageErrors } = await openConsole(browser, sluice.api, { dark: true });
     await signIn(page, sluice);
     await page.goto(`${sluice.api}/#/dashboards/${id}?edit=1`);
     await page.getByRole("region", { name: "Kept" }).waitFor();
@@ -179,6 +198,23 @@ describe("editing a dashboard", () => {
     d = await stored(id, (x) => x.tabs.length === 1, "the tab deleted");
     assert.equal(d.tabs[0]!.value, "Overview");
     assert.equal(d.arrangement.length, 1);
+
+    // Settings: a new name, and a blueprint with a slot.
+    await page.getByRole("button", { name: "Dashboard settings" }).click();
+    const settings = page.getByRole("form", { name: "Dashboard settings" });
+    await settings.getByLabel("Name", { exact: true }).fill("Pump house");
+    await settings.getByRole("radio", { name: /Blueprint/ }).check();
+    await settings.getByRole("button", { name: "Add slot" }).click();
+    await settings.getByLabel("Slot 1 name").fill("Pump");
+    await settings.getByLabel("Tag 1 key").fill("kind");
+    await settings.getByLabel("Tag 1 value").fill("pump*");
+    await screenshot(page, "dashboard-settings-dark");
+    assert.deepEqual(await seriousA11yViolations(page), []);
+    await settings.getByRole("button", { name: "Save settings" }).click();
+    await page.getByRole("heading", { level: 1, name: "Pump house" }).waitFor();
+    d = await stored(id, (x) => x.type === "blueprint", "the settings");
+    assert.equal(d.label, "Pump house");
+    assert.deepEqual(d.blueprint_devices.map((b) => [b.name, b.conditions]), [["Pump", [{ key: "kind", value: "pump*" }]]]);
     assert.deepEqual(pageErrors, []);
   });
 });

@@ -8,7 +8,7 @@
  * styles), which fights Preact's own rendering of the same nodes; here Preact draws everything
  * and the CSS grid does the placing, so a drag is only a state change.
  */
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { ArrangementJson, DashboardJson, WidgetJson } from "../../../../src/http/api_types.js";
 import { Icon } from "../../components/icon.js";
 import { WidgetCell } from "../../dashboard/dashboard_view.js";
@@ -41,6 +41,14 @@ export function EditGrid({ dashboard, tabbed, widgets, tab, ctx, onChange, onEdi
   const grid = useRef<HTMLDivElement>(null);
   const [drag, setDrag] = useState<Drag | undefined>(undefined);
   const [announce, setAnnounce] = useState("");
+  // A widget moved with the keyboard may change places in the DOM (reading order), which
+  // drops its focus: it gets it back after the render.
+  const refocus = useRef<string | undefined>(undefined);
+  useEffect(() => {
+    const id = refocus.current;
+    refocus.current = undefined;
+    if (id && grid.current) grid.current.querySelector<HTMLElement>(`[data-widget="${CSS.escape(id)}"]`)?.focus();
+  });
   const byId = new Map(widgets.map((w) => [w.id, w]));
   const sameTab = (a: ArrangementJson) => tabOf(a, dashboard) === tab;
 
@@ -97,6 +105,7 @@ export function EditGrid({ dashboard, tabbed, widgets, tab, ctx, onChange, onEdi
     if (!step) return;
     event.preventDefault();
     const [dx, dy] = step;
+    refocus.current = item.widget_id;
     const place = event.shiftKey ? { ...item, width: item.width + dx, height: item.height + dy } : { ...item, x: item.x + dx, y: item.y + dy };
     commit(place, widget?.label ?? "Widget");
   };
@@ -116,6 +125,7 @@ export function EditGrid({ dashboard, tabbed, widgets, tab, ctx, onChange, onEdi
               widget={widget}
               class={`editable${drag?.id === item.widget_id ? " dragging" : ""}`}
               tabIndex={0}
+              data-widget={item.widget_id}
               aria-roledescription="movable widget"
               aria-describedby="dash-edit-keys"
               onKeyDown={(e: KeyboardEvent) => onKeyDown(e, item)}
