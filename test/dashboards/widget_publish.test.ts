@@ -153,6 +153,16 @@ describe("POST /dashboard/:id/widget/:widget/publish", () => {
     assert.equal(await noMessage(client, 300), true, "nothing refused was published");
   });
 
+  test("the API reference documents the route and its body", async () => {
+    const doc = (await (await fetch(`${sluice.api}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { tags?: string[]; requestBody?: { content: Record<string, { schema: { required?: string[]; properties?: Record<string, unknown> } }> } }>> };
+    const op = doc.paths["/dashboard/{id}/widget/{widget}/publish"]?.post;
+    assert.ok(op, "POST /dashboard/{id}/widget/{widget}/publish is in the document");
+    assert.deepEqual(op.tags, ["Dashboards"]);
+    const schema = op.requestBody!.content["application/json"]!.schema;
+    assert.deepEqual(schema.required, ["value"]);
+    assert.deepEqual(Object.keys(schema.properties ?? {}), ["value", "device"]);
+  });
+
   test("counts against the plan's data rate like POST /data: 429 past it", async () => {
     const limited = await startSluice({ plans: { small: { http: { data: 3 } } }, defaultPlan: "small" });
     try {
