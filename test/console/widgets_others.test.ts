@@ -296,6 +296,32 @@ describe("widgets: table, map, image, note, controls, form", () => {
     await context.close();
   });
 
+  test("what the API refuses is shown inline, in its words: a bad downlink, a variable the widget does not write", async () => {
+    const { dashboard: id } = await api<{ dashboard: string }>("POST", "/dashboard", { label: "Refusals" });
+    const { widget: b } = await api<{ widget: string }>("POST", `/dashboard/${id}/widget`, {
+      label: "Bad topic", type: "push_button", data: [{ origin: device.deviceId }],
+      display: { text: "Go", value: "1", value_type: "number", downlink: { topic: "cmd/+/x", payload: "{{value}}", qos: 0, retain: false } },
+    });
+    const { widget: f } = await api<{ widget: string }>("POST", `/dashboard/${id}/widget`, {
+      label: "Narrow form", type: "input_form", data: [{ origin: device.deviceId, variables: ["allowed"] }],
+      display: { fields: [{ variable: "other", label: "Other", type: "text", required: true }], submit_text: "Send" },
+    });
+    await api("PUT", `/dashboard/${id}`, { arrangement: [{ widget_id: b, x: 0, y: 0, width: 4, height: 2 }, { widget_id: f, x: 4, y: 0, width: 4, height: 3 }] });
+    const { page, pageErrors } = await openConsole(browser, sluice.api);
+    await signIn(page, sluice);
+    await page.goto(`${sluice.api}/#/dashboards/${id}`);
+    const button = widget(page, "Bad topic");
+    await button.getByRole("button", { name: "Go" }).click();
+    assert.match((await button.getByRole("alert").textContent()) ?? "", /not a valid topic name/);
+    const form = widget(page, "Narrow form");
+    await form.getByLabel("Other").fill("x");
+    await form.getByRole("button", { name: "Send" }).click();
+    assert.match((await form.getByRole("alert").textContent()) ?? "", /"other" is not one this widget shows/);
+    await screenshot(page, "widgets-refused");
+    assert.deepEqual(await seriousA11yViolations(page), []);
+    assert.deepEqual(pageErrors, []);
+  });
+
   test("a switch made through the editor publishes the downlink its editor set", async () => {
     await api("PUT", `/device/${device.deviceId}`, { name: "Boiler" });
     const { dashboard: id } = await api<{ dashboard: string }>("POST", "/dashboard", { label: "Editing" });

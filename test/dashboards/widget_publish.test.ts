@@ -153,8 +153,37 @@ describe("POST /dashboard/:id/widget/:widget/publish", () => {
     assert.equal(await noMessage(client, 300), true, "nothing refused was published");
   });
 
-  test("counts against the plan's data rate like POST /data", async () => {
-    const { httpRequestClass } = await import("../../src/limits/http_admission.js");
-    assert.equal(httpRequestClass("POST", "/dashboard/:id/widget/:widget/publish", {}), "data");
+  test("the API reference documents the route and its body", async () => {
+    const doc = (await (await fetch(`${sluice.api}/api/openapi.json`)).json()) as { paths: Record<string, Record<string, { tags?: string[]; requestBody?: { content: Record<string, { schema: { required?: string[]; properties?: Record<string, unknown> } }> } }>> };
+    const op = doc.paths["/dashboard/{id}/widget/{widget}/publish"]?.post;
+    assert.ok(op, "POST /dashboard/{id}/widget/{widget}/publish is in the document");
+    assert.deepEqual(op.tags, ["Dashboards"]);
+    const schema = op.requestBody!.content["application/json"]!.schema;
+    assert.deepEqual(schema.required, ["value"]);
+    assert.deepEqual(Object.keys(schema.properties ?? {}), ["value", "device"]);
+  });
+
+  test("counts against the plan's data rate like POST /data: 429 past it", async () => {
+    const limited = await startSluice({ plans: { small: { http: { data: 3 } } }, defaultPlan: "small" });
+    try {
+      const created = await fetch(`${limited.api}/admin/account`, { method: "POST", headers: { token: limited.adminToken, "content-type": "application/json" }, body: JSON.stringify({ name: "small", plan: "small" }) });
+      const { account_id: accountId, token } = ((await created.json()) as { result: { account_id: string; token: string } }).result;
+      const dev = await limited.device({ accountId });
+      const at = async <T>(method: string, path: string, body: unknown) => {
+        const res = await fetch(`${limited.api}${path}`, { method, headers: { token, "content-type": "application/json" }, body: JSON.stringify(body) });
+        return { status: res.status, body: (await res.json()) as { result: T; message?: string } };
+      };
+      const dashboard = (await at<{ dashboard: string }>("POST", "/dashboard", { label: "d" })).body.result.dashboard;
+      const widget = (await at<{ widget: string }>("POST", `/dashboard/${dashboard}/widget`, { label: "b", type: "push_button", data: [{ origin: dev.deviceId }], display: downlink("t/x") })).body.result.widget;
+      const statuses: number[] = [];
+      for (let i = 0; i < 3; i++) statuses.push((await at("POST", `/dashboard/${dashboard}/widget/${widget}/publish`, { value: i })).status);
+      // The plan's `http.data` allows 3 a minute: the fourth publish is refused, as a fourth POST /data would be.
+      const refused = await at("POST", `/dashboard/${dashboard}/widget/${widget}/publish`, { value: 9 });
+      assert.deepEqual(statuses, [200, 200, 200]);
+      assert.equal(refused.status, 429);
+      assert.match(refused.body.message ?? "", /^Too many requests/);
+    } finally {
+      await limited.close();
+    }
   });
 });

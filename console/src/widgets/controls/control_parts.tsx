@@ -62,7 +62,7 @@ export function ReadOnlyWrap(props: { readOnly: boolean; children: ComponentChil
 export function ControlStatus({ control }: { control: Control }) {
   if (control.error !== undefined) {
     return (
-      <p class="control-status error" role="alert">
+      <p class="control-status error" role="alert" title={control.error}>
         {control.error}
       </p>
     );

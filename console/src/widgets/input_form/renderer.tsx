@@ -99,7 +99,7 @@ export function FormRenderer({ widget, options, ctx }: RendererProps<InputFormOp
         </button>
         {ctx.readOnly && <span class="muted small">Read only</span>}
         {outcome && (
-          <span class={outcome.ok ? "ok" : "error"} role={outcome.ok ? "status" : "alert"}>
+          <span class={outcome.ok ? "ok" : "error"} role={outcome.ok ? "status" : "alert"} title={outcome.ok ? undefined : outcome.message}>
             {outcome.message}
           </span>
         )}
