@@ -31,7 +31,7 @@ export interface Latest {
 
 function isBucket(item: unknown): item is DownsampleBucketJson {
   const b = item as DownsampleBucketJson;
-  return typeof item === "object" && item !== null && typeof b.variable === "string" && typeof b.time === "string" && typeof b.avg === "number";
+  return typeof item === "object" && item !== null && typeof b.variable === "string" && typeof b.time === "string" && typeof b.end === "string" && typeof b.avg === "number";
 }
 
 export function seriesKey(device: string, variable: string): string {
@@ -77,8 +77,9 @@ export class SeriesStore {
       if (!Array.isArray(source.result)) continue;
       for (const bucket of source.result) {
         if (!isBucket(bucket)) continue;
-        // The server's bucket i starts at origin + floor(i × span / buckets): this inverts it.
-        const i = Math.ceil(((Date.parse(bucket.time) - store.origin) * buckets) / store.span - 1e-9);
+        // By the bucket's middle, well inside one cell of the grid: the server may have cut the
+        // range from its own "now" (a dashboard range ending now sends no end_date), a few ms off ours.
+        const i = Math.floor(((Date.parse(bucket.time) + Date.parse(bucket.end)) / 2 - store.origin) / store.size);
         store.put(store.ensure(source.device, bucket.variable), i, bucket.avg, bucket.min, bucket.max, bucket.count);
         store.noteLatest(seriesKey(source.device, bucket.variable), bucket.avg, Date.parse(bucket.last_time));
       }
