@@ -100,4 +100,50 @@ describe("the dashboards pages", () => {
     assert.equal(widget.type, "hologram");
     assert.deepEqual(pageErrors, []);
   });
+
+  test("a blueprint: a device per slot picked in the selector, kept in the address; on a phone, one column", async () => {
+    const sendLevel = async (token: string, value: number) => {
+      const response = await fetch(`${sluice.api}/data`, { method: "POST", headers: { token, "content-type": "application/json" }, body: JSON.stringify([{ variable: "level", value }]) });
+      assert.equal(response.status, 200);
+    };
+    const east = await sluice.device();
+    const west = await sluice.device();
+    await api("PUT", `/device/${east.deviceId}`, { name: "Tank east", tags: [{ key: "kind", value: "tank" }] });
+    await api("PUT", `/device/${west.deviceId}`, { name: "Tank west", tags: [{ key: "kind", value: "tank" }] });
+    await sendLevel(east.token, 11);
+    await sendLevel(west.token, 22);
+    const { dashboard: id } = await api<{ dashboard: string }>("POST", "/dashboard", {
+      label: "Any tank",
+      type: "blueprint",
+      blueprint_devices: [{ id: "tank", name: "Tank", conditions: [{ key: "kind", value: "tank" }] }],
+    });
+    const { widget: card } = await api<{ widget: string }>("POST", `/dashboard/${id}/widget`, { label: "Level", type: "card", display: {}, data: [{ origin: "tank", variables: ["level"] }] });
+    const { widget: note } = await api<{ widget: string }>("POST", `/dashboard/${id}/widget`, { label: "Notes", type: "note", display: { markdown: "Pick a tank above." } });
+    await api("PUT", `/dashboard/${id}`, { arrangement: [{ widget_id: card, x: 0, y: 0, width: 4, height: 3 }, { widget_id: note, x: 4, y: 0, width: 4, height: 3 }] });
+
+    const { page, pageErrors } = await openConsole(browser, sluice.api);
+    await signIn(page, sluice);
+    await page.goto(`${sluice.api}/#/dashboards/${id}`);
+    const selector = page.getByRole("combobox", { name: "Tank" });
+    await selector.locator("option", { hasText: "Tank west" }).waitFor({ state: "attached" });
+    assert.deepEqual(await selector.locator("option").allTextContents(), ["First fitting device", "Tank east", "Tank west"]);
+    // Without a pick, the first fitting device by name.
+    const level = page.getByRole("region", { name: "Level" });
+    await level.getByText("11").waitFor();
+    await selector.selectOption({ label: "Tank west" });
+    await level.getByText("22").waitFor();
+    assert.match(decodeURIComponent(page.url()), new RegExp(`device\\.tank=${west.deviceId}`));
+    await page.reload();
+    await level.getByText("22").waitFor();
+    assert.equal(await selector.inputValue(), west.deviceId);
+    assert.deepEqual(await seriousA11yViolations(page), []);
+
+    await page.setViewportSize({ width: 390, height: 800 });
+    const notes = page.getByRole("region", { name: "Notes" });
+    const a = (await level.boundingBox())!;
+    const b = (await notes.boundingBox())!;
+    assert.ok(Math.abs(a.x - b.x) < 2 && b.y >= a.y + a.height, "stacked in reading order");
+    await screenshot(page, "dashboard-blueprint-phone");
+    assert.deepEqual(pageErrors, []);
+  });
 });

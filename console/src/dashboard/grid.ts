@@ -5,7 +5,12 @@
 import type { ArrangementJson, DashboardJson } from "../../../src/http/api_types.js";
 
 export const COLUMNS = 12;
-/** One grid row, in CSS pixels (a widget `height` rows tall is this many times that, plus gaps). */
+/**
+ * One grid row and the gap between cells, in CSS pixels (a widget `height` rows tall is that
+ * many rows plus the gaps between them). The CSS grid (styles/dashboard.css, `--row`, `--gap`)
+ * draws with the same numbers; the edit grid measures the grid itself, so they cannot drift
+ * apart there.
+ */
 export const ROW_HEIGHT = 60;
 export const GAP = 12;
 

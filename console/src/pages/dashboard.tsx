@@ -191,7 +191,7 @@ export default function DashboardPage({ params }: PageProps) {
               <TabBar tabs={tabs} current={tab} onTab={onTab}>
                 <TabTools dashboard={d} tab={tab} onTab={onTab} onChange={(changes) => save(changes)} />
               </TabBar>
-              <EditGrid dashboard={d} widgets={widgets.data} tab={tab} ctx={ctx} onChange={(arrangement) => save({ arrangement })} onEdit={(widget) => setDialog({ kind: "edit", widget })} onDelete={setDeleting} />
+              <EditGrid dashboard={d} tabbed={tabs.length > 1} widgets={widgets.data} tab={tab} ctx={ctx} onChange={(arrangement) => save({ arrangement })} onEdit={(widget) => setDialog({ kind: "edit", widget })} onDelete={setDeleting} />
               {unplaced.length > 0 && (
                 <div class="card">
                   <h2>Widgets not on the grid</h2>

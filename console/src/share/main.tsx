@@ -10,4 +10,17 @@ import { ShareApp } from "./share_app.js";
 import "../styles/theme.css";
 import "../components/theme_toggle.js";
 
-render(<ShareApp shareKey={decodeURIComponent(location.hash.replace(/^#/, "").split("?")[0] ?? "")} />, document.getElementById("app")!);
+const keyOf = (): string => {
+  try {
+    return decodeURIComponent(location.hash.replace(/^#/, ""));
+  } catch {
+    return ""; // a malformed escape: no key, and the page says the link is incomplete
+  }
+};
+const show = () => render(<ShareApp key={keyOf()} shareKey={keyOf()} />, document.getElementById("app")!);
+// Another link pasted into the same tab changes only the part after `#`: no reload.
+window.addEventListener("hashchange", () => {
+  delete document.documentElement.dataset.ready;
+  show();
+});
+show();

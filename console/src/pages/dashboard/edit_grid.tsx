@@ -1,5 +1,5 @@
 /**
- * The grid in edit mode: each widget is dragged by its title bar and resized by its corner
+ * The grid in edit mode: each widget is dragged (anywhere on it) and resized by its corner
  * (pointer events, snapped to whole cells), or, focused, moved with the arrow keys and resized
  * with Shift+arrows. Whatever a widget lands on is pushed down below it (`settle`). Each
  * finished move calls `onChange` with the whole arrangement.
@@ -8,7 +8,7 @@
  * styles), which fights Preact's own rendering of the same nodes; here Preact draws everything
  * and the CSS grid does the placing, so a drag is only a state change.
  */
-import { useRef, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import type { ArrangementJson, DashboardJson, WidgetJson } from "../../../../src/http/api_types.js";
 import { Icon } from "../../components/icon.js";
 import { WidgetCell } from "../../dashboard/dashboard_view.js";
@@ -27,6 +27,8 @@ interface Drag {
 
 export interface EditGridProps {
   dashboard: DashboardJson;
+  /** The dashboard shows tabs: the grid is their tab panel. */
+  tabbed: boolean;
   widgets: WidgetJson[];
   tab: string;
   ctx: WidgetContext;
@@ -35,10 +37,18 @@ export interface EditGridProps {
   onDelete(widget: WidgetJson): void;
 }
 
-export function EditGrid({ dashboard, widgets, tab, ctx, onChange, onEdit, onDelete }: EditGridProps) {
+export function EditGrid({ dashboard, tabbed, widgets, tab, ctx, onChange, onEdit, onDelete }: EditGridProps) {
   const grid = useRef<HTMLDivElement>(null);
   const [drag, setDrag] = useState<Drag | undefined>(undefined);
   const [announce, setAnnounce] = useState("");
+  // A widget moved with the keyboard may change places in the DOM (reading order), which
+  // drops its focus: it gets it back after the render.
+  const refocus = useRef<string | undefined>(undefined);
+  useEffect(() => {
+    const id = refocus.current;
+    refocus.current = undefined;
+    if (id && grid.current) grid.current.querySelector<HTMLElement>(`[data-widget="${CSS.escape(id)}"]`)?.focus();
+  });
   const byId = new Map(widgets.map((w) => [w.id, w]));
   const sameTab = (a: ArrangementJson) => tabOf(a, dashboard) === tab;
 
@@ -95,14 +105,15 @@ export function EditGrid({ dashboard, widgets, tab, ctx, onChange, onEdit, onDel
     if (!step) return;
     event.preventDefault();
     const [dx, dy] = step;
+    refocus.current = item.widget_id;
     const place = event.shiftKey ? { ...item, width: item.width + dx, height: item.height + dy } : { ...item, x: item.x + dx, y: item.y + dy };
     commit(place, widget?.label ?? "Widget");
   };
 
   return (
     <>
-      <p class="hint">Drag a widget by its title to move it and by its corner to resize it; or focus it and use the arrow keys (Shift+arrows resize, Enter edits).</p>
-      <div class="dash-grid editing" ref={grid} onPointerMove={onPointerMove} onPointerUp={onPointerUp} onPointerCancel={() => setDrag(undefined)}>
+      <p class="hint">Drag a widget to move it, its bottom-right corner to resize it; or focus it (Tab) and use the arrow keys: Shift+arrows resize, Enter edits.</p>
+      <div class="dash-grid editing" ref={grid} id="dash-tabpanel" role={tabbed ? "tabpanel" : undefined} aria-labelledby={tabbed ? `dash-tab-${tab}` : undefined} onPointerMove={onPointerMove} onPointerUp={onPointerUp} onPointerCancel={() => setDrag(undefined)}>
         {shown.length === 0 && <p class="muted dash-empty">No widget on this tab yet: add one.</p>}
         {shown.map((item) => {
           const widget = byId.get(item.widget_id);
@@ -114,6 +125,7 @@ export function EditGrid({ dashboard, widgets, tab, ctx, onChange, onEdit, onDel
               widget={widget}
               class={`editable${drag?.id === item.widget_id ? " dragging" : ""}`}
               tabIndex={0}
+              data-widget={item.widget_id}
               aria-roledescription="movable widget"
               aria-describedby="dash-edit-keys"
               onKeyDown={(e: KeyboardEvent) => onKeyDown(e, item)}

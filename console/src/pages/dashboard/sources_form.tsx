@@ -33,6 +33,7 @@ export function SourcesForm({ sources, onChange, arity, devices, slots }: Source
   const [tagValue, setTagValue] = useState("");
   const [tagError, setTagError] = useState<unknown>(undefined);
   const [tagNote, setTagNote] = useState("");
+  const list = sources.length > 0 ? sources : [{ origin: "" }];
   const set = (i: number, part: Partial<WidgetSourceJson>) => {
     const next = list.map((s, j) => {
       if (j !== i) return s;
@@ -42,7 +43,6 @@ export function SourcesForm({ sources, onChange, arity, devices, slots }: Source
     });
     onChange(next);
   };
-  const list = sources.length > 0 ? sources : [{ origin: "" }];
 
   const addByTag = async () => {
     setTagError(undefined);
@@ -93,10 +93,12 @@ export function SourcesForm({ sources, onChange, arity, devices, slots }: Source
               </label>
               <label>
                 Variables{n}
+                {/* Uncontrolled: the text is parsed as typed, and a half-typed ", " must stay. */}
                 <input
+                  key={list.length}
                   placeholder="temperature, humidity"
-                  value={(source.variables ?? []).join(", ")}
-                  onChange={(e) => {
+                  defaultValue={(source.variables ?? []).join(", ")}
+                  onInput={(e) => {
                     const vars = e.currentTarget.value.split(",").map((v) => v.trim()).filter(Boolean);
                     set(i, { variables: vars.length > 0 ? vars : undefined });
                   }}

@@ -1,9 +1,16 @@
-import "../../styles/widget_parts.css";
 /** The editor fields of a control's target (downlink or variable) and confirmation, shared by the control types. */
+import { useRef } from "preact/hooks";
+import "../../styles/widget_parts.css";
+import { HintedField } from "../hinted_field.js";
+import type { WidgetSourceJson } from "../../../../src/http/api_types.js";
 import type { ControlTarget } from "./target.js";
 
-export function TargetEditor<O extends ControlTarget>(props: { options: O; onChange(options: O): void; variableHint: string }) {
+let lists = 0;
+
+export function TargetEditor<O extends ControlTarget>(props: { options: O; onChange(options: O): void; variableHint: string; sources: WidgetSourceJson[] }) {
   const { options: o, onChange } = props;
+  const listId = useRef(`control-variables-${++lists}`).current;
+  const offered = [...new Set(props.sources.flatMap((s) => s.variables ?? []))];
   const set = (patch: Partial<ControlTarget>) => onChange({ ...o, ...patch });
   const setDownlink = (patch: Partial<ControlTarget["downlink"]>) => set({ downlink: { ...o.downlink, ...patch } });
   return (
@@ -19,18 +26,19 @@ export function TargetEditor<O extends ControlTarget>(props: { options: O; onCha
           a record of a variable
         </label>
       </fieldset>
-      <label>
-        Variable
-        <input value={o.variable} maxLength={100} onInput={(e) => set({ variable: e.currentTarget.value.trim().toLowerCase() })} required={o.target === "variable"} />
-        <span class="muted small">{props.variableHint}</span>
-      </label>
+      <HintedField label="Variable" hint={props.variableHint}>
+        {(ids) => <input {...ids} value={o.variable} maxLength={100} list={listId} onInput={(e) => set({ variable: e.currentTarget.value.trim().toLowerCase() })} required={o.target === "variable"} />}
+      </HintedField>
+      <datalist id={listId}>
+        {offered.map((v) => (
+          <option key={v} value={v} />
+        ))}
+      </datalist>
       {o.target === "downlink" && (
         <>
-          <label>
-            Topic
-            <input value={o.downlink.topic} maxLength={1024} onInput={(e) => setDownlink({ topic: e.currentTarget.value })} required />
-            <span class="muted small">No + or # wildcards. {"{{value}}"} and {"{{device}}"} are replaced when sent.</span>
-          </label>
+          <HintedField label="Topic" hint={<>No + or # wildcards. {"{{value}}"} and {"{{device}}"} are replaced when sent.</>}>
+            {(ids) => <input {...ids} value={o.downlink.topic} maxLength={1024} onInput={(e) => setDownlink({ topic: e.currentTarget.value })} required />}
+          </HintedField>
           <label>
             Payload
             <textarea rows={3} value={o.downlink.payload} onInput={(e) => setDownlink({ payload: e.currentTarget.value })} />

@@ -1,4 +1,5 @@
 import "../../styles/widget_parts.css";
+import { HintedField } from "../hinted_field.js";
 import type { EditorProps } from "../types.js";
 import { FITS, imageUrl, type ImageOptions } from "./options.js";
 
@@ -6,16 +7,12 @@ export function ImageEditor({ options: o, onChange }: EditorProps<ImageOptions>)
   const url = imageUrl(o.url);
   return (
     <>
-      <label>
-        Image address
-        <input type="url" value={o.url} maxLength={2048} required placeholder="https://…" onInput={(e) => onChange({ ...o, url: e.currentTarget.value })} aria-invalid={o.url !== "" && "error" in url} />
-        {o.url !== "" && "error" in url && <span class="error small">{url.error}</span>}
-      </label>
-      <label>
-        Description (alt text)
-        <input value={o.alt} maxLength={500} required onInput={(e) => onChange({ ...o, alt: e.currentTarget.value })} aria-invalid={o.alt.trim() === ""} />
-        <span class="muted small">Required: what the image shows, read to people who cannot see it.</span>
-      </label>
+      <HintedField label="Image address" error={o.url !== "" && "error" in url ? url.error : undefined}>
+        {(ids) => <input {...ids} type="url" value={o.url} maxLength={2048} required placeholder="https://…" onInput={(e) => onChange({ ...o, url: e.currentTarget.value })} />}
+      </HintedField>
+      <HintedField label="Description (alt text)" hint="Required: what the image shows, read to people who cannot see it.">
+        {(ids) => <input {...ids} value={o.alt} maxLength={500} required onInput={(e) => onChange({ ...o, alt: e.currentTarget.value })} />}
+      </HintedField>
       <fieldset class="widget-fieldset">
         <legend>Fit</legend>
         {FITS.map((f) => (

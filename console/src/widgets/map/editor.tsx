@@ -1,4 +1,5 @@
 import "../../styles/widget_parts.css";
+import { HintedField } from "../hinted_field.js";
 import type { EditorProps } from "../types.js";
 import { MAX_POINTS, OSM_ATTRIBUTION, OSM_TILES, tileTemplate, type MapOptions } from "./options.js";
 
@@ -6,16 +7,12 @@ export function MapEditor({ options: o, onChange }: EditorProps<MapOptions>) {
   const tiles = tileTemplate(o.tile_url);
   return (
     <>
-      <label>
-        Tile address
-        <input value={o.tile_url} maxLength={2048} placeholder={OSM_TILES} onInput={(e) => onChange({ ...o, tile_url: e.currentTarget.value })} aria-invalid={"error" in tiles} />
-        {"error" in tiles ? <span class="error small">{tiles.error}</span> : <span class="muted small">Points and tracks show even when tiles cannot load (offline).</span>}
-      </label>
-      <label>
-        Attribution
-        <input value={o.attribution} maxLength={300} placeholder={OSM_ATTRIBUTION} onInput={(e) => onChange({ ...o, attribution: e.currentTarget.value })} />
-        <span class="muted small">The credit the tile provider asks for, shown in the map's corner.</span>
-      </label>
+      <HintedField label="Tile address" error={"error" in tiles ? tiles.error : undefined} hint="Points and tracks show even when tiles cannot load (offline).">
+        {(ids) => <input {...ids} value={o.tile_url} maxLength={2048} placeholder={OSM_TILES} onInput={(e) => onChange({ ...o, tile_url: e.currentTarget.value })} />}
+      </HintedField>
+      <HintedField label="Attribution" hint="The credit the tile provider asks for, shown in the map's corner.">
+        {(ids) => <input {...ids} value={o.attribution} maxLength={300} placeholder={OSM_ATTRIBUTION} onInput={(e) => onChange({ ...o, attribution: e.currentTarget.value })} />}
+      </HintedField>
       <label>
         Points per source
         <input

@@ -36,7 +36,9 @@ export function MapRenderer({ widget, options, ctx, width, height }: RendererPro
   const [leaflet, setLeaflet] = useState<{ L: L; map: Leaflet.Map; layers: Leaflet.LayerGroup } | undefined>(undefined);
   const [loadError, setLoadError] = useState<string | undefined>(undefined);
   const [tilesFailed, setTilesFailed] = useState(false);
-  const fitted = useRef(false);
+  // The map follows the data (fitted to every point) until the viewer pans or zooms it.
+  const userMoved = useRef(false);
+  const bounds = useRef<Leaflet.LatLngBounds | undefined>(undefined);
   const tiles = tileTemplate(options.tile_url);
 
   // The map itself, once Leaflet is here; a new tile address makes a new map.
@@ -44,7 +46,12 @@ export function MapRenderer({ widget, options, ctx, width, height }: RendererPro
     let map: Leaflet.Map | undefined;
     let cancelled = false;
     setTilesFailed(false);
-    fitted.current = false;
+    userMoved.current = false;
+    const el = box.current;
+    const moved = () => {
+      userMoved.current = true;
+    };
+    for (const type of ["pointerdown", "wheel", "keydown"]) el?.addEventListener(type, moved, { passive: true });
     Promise.all([import("leaflet"), import("leaflet/dist/leaflet.css")]).then(
       ([module]) => {
         if (cancelled || !box.current) return;
@@ -62,13 +69,18 @@ export function MapRenderer({ widget, options, ctx, width, height }: RendererPro
     );
     return () => {
       cancelled = true;
+      for (const type of ["pointerdown", "wheel", "keydown"]) el?.removeEventListener(type, moved);
       map?.remove();
       setLeaflet(undefined);
     };
   }, [options.tile_url, options.attribution]);
 
+  const fit = (map: Leaflet.Map) => {
+    map.invalidateSize();
+    if (!userMoved.current && bounds.current?.isValid()) map.fitBounds(bounds.current, { paddingTopLeft: [60, 40], paddingBottomRight: [40, 40], maxZoom: 16 });
+  };
   useEffect(() => {
-    leaflet?.map.invalidateSize();
+    if (leaflet) fit(leaflet.map);
   }, [leaflet, width, height]);
 
   // Points and tracks, redrawn as data comes (a live point moves its device's marker and extends its track).
@@ -89,10 +101,8 @@ export function MapRenderer({ widget, options, ctx, width, height }: RendererPro
         .bindTooltip(`${device} · ${new Date(last.time).toLocaleString()}${last.value !== undefined ? ` · ${last.variable} ${String(last.value)}` : ""}`)
         .addTo(layers);
     });
-    if (!fitted.current && all.length > 0) {
-      fitted.current = true;
-      map.fitBounds(L.latLngBounds(all), { padding: [24, 24], maxZoom: 16 });
-    }
+    bounds.current = all.length > 0 ? L.latLngBounds(all) : undefined;
+    fit(map);
   }, [leaflet, data, options.track]);
 
   const points = data ? [...data.values()].reduce((n, p) => n + p.length, 0) : 0;

@@ -2,7 +2,7 @@ import type { EditorProps } from "../types.js";
 import { TargetEditor } from "../controls/target_editor.js";
 import type { SliderOptions } from "./options.js";
 
-export function SliderEditor({ options: o, onChange }: EditorProps<SliderOptions>) {
+export function SliderEditor({ options: o, onChange, sources }: EditorProps<SliderOptions>) {
   const num = (key: "min" | "max" | "step") => (e: Event) => {
     const n = (e.currentTarget as HTMLInputElement).valueAsNumber;
     if (Number.isFinite(n)) onChange({ ...o, [key]: n });
@@ -28,7 +28,7 @@ export function SliderEditor({ options: o, onChange }: EditorProps<SliderOptions
         Unit
         <input value={o.unit} maxLength={20} onInput={(e) => onChange({ ...o, unit: e.currentTarget.value })} />
       </label>
-      <TargetEditor options={o} onChange={onChange} variableHint="Its last value is where the slider starts; a record of it is sent on release." />
+      <TargetEditor options={o} onChange={onChange} sources={sources} variableHint="Its last value is where the slider starts; a record of it is sent on release." />
     </>
   );
 }

@@ -2,7 +2,7 @@ import type { EditorProps } from "../types.js";
 import { TargetEditor } from "../controls/target_editor.js";
 import type { SwitchOptions } from "./options.js";
 
-export function SwitchEditor({ options: o, onChange }: EditorProps<SwitchOptions>) {
+export function SwitchEditor({ options: o, onChange, sources }: EditorProps<SwitchOptions>) {
   return (
     <>
       <label>
@@ -13,7 +13,7 @@ export function SwitchEditor({ options: o, onChange }: EditorProps<SwitchOptions
         Text when off
         <input value={o.off_text} maxLength={50} onInput={(e) => onChange({ ...o, off_text: e.currentTarget.value })} />
       </label>
-      <TargetEditor options={o} onChange={onChange} variableHint="Its last value is the switch's state (true/false, 1/0, on/off); sends true or false." />
+      <TargetEditor options={o} onChange={onChange} sources={sources} variableHint="Its last value is the switch's state (true/false, 1/0, on/off); sends true or false." />
     </>
   );
 }

@@ -71,7 +71,7 @@ export function TableRenderer({ widget, options, ctx }: RendererProps<TableOptio
             {data?.rows.map((r) => (
               <tr key={`${r.id}:${r.device}`}>
                 {columns.map((c) => (
-                  <td key={c} class={c === "value" || c === "device" ? "mono" : undefined}>
+                  <td key={c} class={c === "device" ? "mono" : c === "value" && typeof r.value === "number" ? "number" : undefined}>
                     {cell(r, c)}
                   </td>
                 ))}
