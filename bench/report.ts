@@ -463,12 +463,13 @@ export function verdicts(report: BenchReport): Verdict[] {
         pass: l?.p99Ms === undefined ? false : l.p99Ms <= WIDGET_P99_LIMIT_MS && l.seen >= 0.95 * l.sent,
         detail: l?.p99Ms === undefined ? "not measured" : `${Math.round(l.p99Ms)} ms (${l.seen}/${l.sent} seen)`,
       });
-      const warm = [...result.warmLoadMs].sort((a, b) => a - b);
+      const warm = [...result.warmQueryAndRenderMs].sort((a, b) => a - b);
       const median = warm[Math.floor(warm.length / 2)];
+      const first = result.coldQueryAndRenderMs;
       list.push({
-        check: `${scenario.name}: year chart of ${result.records.toLocaleString("en-US")} records drawn ≤ ${YEAR_CHART_LOAD_LIMIT_MS} ms (median of warm loads)`,
-        pass: median === undefined ? false : median <= YEAR_CHART_LOAD_LIMIT_MS,
-        detail: median === undefined ? "not measured" : `${Math.round(median)} ms; cold (first query) ${result.coldLoadMs === undefined ? "-" : Math.round(result.coldLoadMs)} ms`,
+        check: `${scenario.name}: year chart of ${result.records.toLocaleString("en-US")} records, query plus first render ≤ ${YEAR_CHART_LOAD_LIMIT_MS} ms (its first view and the median of the next)`,
+        pass: median !== undefined && first !== undefined && Math.max(first, median) <= YEAR_CHART_LOAD_LIMIT_MS,
+        detail: median === undefined ? "not measured" : `first view ${first === undefined ? "-" : Math.round(first)} ms, then median ${Math.round(median)} ms; navigation → drawn ${result.coldLoadMs === undefined ? "-" : Math.round(result.coldLoadMs)} ms, then ${result.warmLoadMs.map((x) => Math.round(x)).join(", ")} ms`,
       });
       const s = result.storm;
       list.push({

@@ -239,6 +239,9 @@ export interface DashboardViewResult {
   coldLoadMs?: number;
   coldDataMs?: number;
   warmLoadMs: number[];
+  /** The widget's data request's start → its first drawing: the query plus the first render. */
+  coldQueryAndRenderMs?: number;
+  warmQueryAndRenderMs: number[];
   /** The widget data request's duration in each warm load (Resource Timing). */
   warmDataMs?: number[];
   /** When each warm load's widget data request started (navigation start = 0): the page's own boot before it. */

@@ -1,7 +1,8 @@
 /**
  * uPlot for the chart widgets: made once per series set and theme, then fed in place. Updates
  * (live records, the sliding range, a reload) only schedule a draw; at most one `setData` runs
- * per animation frame, whatever the rate of records. Zoom is a drag across the plot, pan is
+ * per animation frame, whatever the rate of records, and the page's charts share each frame's
+ * drawing budget (draw_queue.ts). Zoom is a drag across the plot, pan is
  * shift+drag or the wheel (while zoomed) or the arrow keys, reset is a double click, Escape or
  * the renderer's button; the legend under the plot shows the values under the cursor.
  */
@@ -9,6 +10,7 @@ import uPlot from "uplot";
 import "uplot/dist/uPlot.min.css";
 import { formatNumber, formatValue } from "../fields/format.js";
 import type { ChartOptions, ChartStyle } from "./chart_options.js";
+import { cancelDraw, requestDraw } from "./draw_queue.js";
 import type { SeriesStore } from "./series_store.js";
 
 export interface PlotLook {
@@ -59,7 +61,7 @@ function nearestValue(values: (number | null)[] | undefined, at: number): number
 export class ChartPlot {
   private readonly u: uPlot;
   private view: View | null = null;
-  private frame = 0;
+  private readonly drawable = { draw: () => this.flush() };
   private readonly slide: ReturnType<typeof setInterval> | undefined;
   private readonly cleanups: (() => void)[] = [];
 
@@ -123,7 +125,7 @@ export class ChartPlot {
   }
 
   destroy(): void {
-    cancelAnimationFrame(this.frame);
+    cancelDraw(this.drawable);
     clearInterval(this.slide);
     this.store.onChange = undefined;
     for (const off of this.cleanups) off();
@@ -131,11 +133,10 @@ export class ChartPlot {
   }
 
   private schedule(): void {
-    if (this.frame === 0) this.frame = requestAnimationFrame(() => this.flush());
+    requestDraw(this.drawable);
   }
 
   private flush(): void {
-    this.frame = 0;
     if (this.store.live) this.store.trim(Date.now() - this.store.span);
     const [min, max] = this.view ? [this.view.min, this.view.max] : this.range();
     this.u.batch(() => {
