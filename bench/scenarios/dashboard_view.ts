@@ -171,6 +171,8 @@ export const dashboardViewScenario: Scenario<DashboardViewResult> = {
         // Saving the chart had the server summarize its year's hours in the background
         // (dashboards/warm_charts.ts): the first view comes once the server is idle again, as a
         // viewer opening a dashboard saved earlier would find it.
+        // (The preparation starts a second after the last save, hence the pause before.)
+        await sleep(1500);
         await waitUntilIdle(target.pid, 60_000);
         const cold = await load();
         result.coldLoadMs = cold.drawnMs;

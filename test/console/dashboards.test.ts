@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
 import type { DashboardJson, WidgetJson } from "../../src/http/api_types.js";
 import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn } from "../helpers/browser.js";
+import { adminApi } from "../helpers/admin_api.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
 // The dashboards list and a dashboard's page in a real browser against a real Sluice: create,
@@ -21,16 +22,7 @@ describe("the dashboards pages", () => {
     await sluice?.close();
   });
 
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${sluice.api}${path}`, {
-      method,
-      headers: { token: sluice.adminToken, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = (await response.json()) as { status: boolean; result: T; message?: string };
-    assert.ok(json.status, `${method} ${path}: ${json.message}`);
-    return json.result;
-  };
+  const api = adminApi(() => sluice);
 
   test("create a dashboard from the list, open it, delete it", async () => {
     const { page, foreignRequests, pageErrors } = await openConsole(browser, sluice.api);

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import type { ArrangementJson, DashboardJson, WidgetJson } from "../../src/http/api_types.js";
 import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn } from "../helpers/browser.js";
+import { adminApi } from "../helpers/admin_api.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
 // A dashboard's edit mode in a real browser against a real Sluice: a widget added through the
@@ -21,16 +22,7 @@ describe("editing a dashboard", () => {
     await sluice?.close();
   });
 
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${sluice.api}${path}`, {
-      method,
-      headers: { token: sluice.adminToken, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = (await response.json()) as { status: boolean; result: T; message?: string };
-    assert.ok(json.status, `${method} ${path}: ${json.message}`);
-    return json.result;
-  };
+  const api = adminApi(() => sluice);
   /** Polls the stored dashboard until `check` holds (saves are sent as the user acts). */
   const stored = async (id: string, check: (d: DashboardJson) => boolean, what: string): Promise<DashboardJson> => {
     for (let i = 0; i < 100; i++) {

@@ -10,6 +10,7 @@ import { OutboundGuard } from "../../src/outbound/guard.js";
 import { PdfService } from "../../src/pdf/pdf_service.js";
 import { readPdf } from "../helpers/pdf_tools.js";
 import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn } from "../helpers/browser.js";
+import { adminApi } from "../helpers/admin_api.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
 // A dashboard's public link made in the console and opened signed out in a fresh browser
@@ -29,16 +30,7 @@ describe("sharing and moving dashboards", () => {
     await sluice?.close();
   });
 
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${sluice.api}${path}`, {
-      method,
-      headers: { token: sluice.adminToken, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = (await response.json()) as { status: boolean; result: T; message?: string };
-    assert.ok(json.status, `${method} ${path}: ${json.message}`);
-    return json.result;
-  };
+  const api = adminApi(() => sluice);
   const sendData = async (token: string, value: number) => {
     const response = await fetch(`${sluice.api}/data`, { method: "POST", headers: { token, "content-type": "application/json" }, body: JSON.stringify([{ variable: "level", value }]) });
     assert.equal(response.status, 200);

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn } from "../helpers/browser.js";
+import { adminApi } from "../helpers/admin_api.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
 // The chart, dial, display and card widgets on a dashboard's page, in a real browser against a
@@ -21,16 +22,7 @@ describe("chart, dial, display and card widgets", () => {
     await sluice?.close();
   });
 
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${sluice.api}${path}`, {
-      method,
-      headers: { token: sluice.adminToken, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = (await response.json()) as { status: boolean; result: T; message?: string };
-    assert.ok(json.status, `${method} ${path}: ${json.message}`);
-    return json.result;
-  };
+  const api = adminApi(() => sluice);
 
   const widget = async (dashboard: string, body: Record<string, unknown>) => (await api<{ widget: string }>("POST", `/dashboard/${dashboard}/widget`, body)).widget;
 

@@ -4,6 +4,7 @@ import type { MqttClient } from "mqtt";
 import type { Browser, Page } from "playwright-core";
 import type { DataRecordJson } from "../../src/http/api_types.js";
 import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn } from "../helpers/browser.js";
+import { adminApi } from "../helpers/admin_api.js";
 import { nextMessages, startSluice, type TestSluice } from "../helpers/sluice.js";
 import { until } from "../helpers/until.js";
 
@@ -43,16 +44,7 @@ describe("widgets: table, map, image, note, controls, form", () => {
   let dashboard: string;
   const widgets: Record<string, string> = {};
 
-  const api = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const response = await fetch(`${sluice.api}${path}`, {
-      method,
-      headers: { token: sluice.adminToken, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const json = (await response.json()) as { status: boolean; result: T; message?: string };
-    assert.ok(json.status, `${method} ${path}: ${json.message}`);
-    return json.result;
-  };
+  const api = adminApi(() => sluice);
   const recordsOf = (deviceId: string, variable: string) => api<DataRecordJson[]>("GET", `/device/${deviceId}/data?variables=${variable}&qty=50`);
 
   before(async () => {
