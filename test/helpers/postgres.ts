@@ -101,7 +101,15 @@ function templateCluster(bin: string): string {
 
 let databases = 0;
 
-export async function startPostgres(): Promise<TestPostgres> {
+export interface StartOptions {
+  /**
+   * false (tests): fsync and full-page writes off, a thrown-away database needs no crash
+   * durability. true (benchmarks): PostgreSQL's defaults, so a commit waits for the disk.
+   */
+  fsync?: boolean;
+}
+
+export async function startPostgres(options: StartOptions = {}): Promise<TestPostgres> {
   const bin = postgresBin();
   if (!bin) throw new Error("PostgreSQL is not installed (apt-get install postgresql, or set PG_BIN)");
   const template = templateCluster(bin);
@@ -120,7 +128,7 @@ export async function startPostgres(): Promise<TestPostgres> {
     "-D", data, "-p", String(port), "-k", join(dir, "run"),
     "-c", "listen_addresses=127.0.0.1",
     // Tests only (see the file comment): a thrown-away database needs no crash durability.
-    "-c", "fsync=off", "-c", "full_page_writes=off",
+    ...(options.fsync ? [] : ["-c", "fsync=off", "-c", "full_page_writes=off"]),
     "-c", "max_connections=200", "-c", "shared_buffers=64MB",
   ];
   const script = '"$0" "$@" & pid=$!; read _ || true; kill -INT "$pid" 2>/dev/null; wait "$pid"';
