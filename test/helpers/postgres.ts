@@ -15,7 +15,7 @@
  * if the test process dies, the pipe closes and PostgreSQL goes with it, no orphan left.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
-import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, renameSync, rmSync } from "node:fs";
+import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -28,8 +28,34 @@ export interface TestPostgres {
   port: number;
   /** A new empty database's URL (a name of its own each call). */
   database(): Promise<string>;
+  /** CPU seconds the server's processes have used so far (benchmarks; Linux /proc). */
+  cpuSeconds(): number;
   /** Stops the server and removes its directory. */
   stop(): Promise<void>;
+}
+
+/** CLK_TCK on Linux. */
+const TICKS = 100;
+
+/** utime + stime of the postmaster and its live children, and what its ended children used (cutime + cstime). */
+function processTreeCpu(postmaster: number): number {
+  const fields = (pid: number | string) => {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  };
+  // Fields after the name: [0] state, [1] ppid, ... [11] utime, [12] stime, [13] cutime, [14] cstime.
+  const own = fields(postmaster);
+  let ticks = Number(own[11]) + Number(own[12]) + Number(own[13]) + Number(own[14]);
+  for (const pid of readdirSync("/proc")) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      const f = fields(pid);
+      if (Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12]);
+    } catch {
+      // Ended meanwhile.
+    }
+  }
+  return ticks / TICKS;
 }
 
 /** Where PostgreSQL's programs are: PG_BIN, else the newest /usr/lib/postgresql/<n>/bin. */
@@ -83,7 +109,7 @@ function serverDir(prefix: string): string {
 
 /** An initdb'd data directory, made once and copied for each instance. */
 function templateCluster(bin: string): string {
-  const version = execFileSync(join(bin, "postgres"), ["--version"], { encoding: "utf8" }).replace(/\D+/g, "-").replace(/^-|-$/g, "");
+  const version = /\d+(\.\d+)*/.exec(execFileSync(join(bin, "postgres"), ["--version"], { encoding: "utf8" }))?.[0] ?? "unknown";
   const kept = join(tmpdir(), `sluice-pg-initdb-${version}-${process.getuid?.() ?? "x"}`);
   if (existsSync(join(kept, "PG_VERSION"))) return kept;
   const work = serverDir("sluice-pg-initdb-");
@@ -158,9 +184,11 @@ export async function startPostgres(options: StartOptions = {}): Promise<TestPos
     }
   }
   let stopped = false;
+  const postmaster = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
   return {
     url,
     port,
+    cpuSeconds: () => processTreeCpu(postmaster),
     async database() {
       const name = `t${process.pid}_${++databases}`;
       const client = new pg.Client({ connectionString: url });

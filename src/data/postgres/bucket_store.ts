@@ -6,7 +6,8 @@
  * Inserts are group-committed (the shared InsertBatcher): the calls waiting when a commit
  * starts go in one transaction, and every caller's promise settles after COMMIT has returned,
  * so an acknowledged record is a committed one (with `synchronous_commit` on, as by default,
- * on disk). One commit is in flight per store. Large deletions (retention, a dropped device)
+ * on disk). Devices are spread over a few commit lanes (`commitLanes`), one commit in flight
+ * per lane. Large deletions (retention, a dropped device)
  * go in chunks of their own transactions. The periodic retention sweep runs on one node at a
  * time (a session advisory lock, tried, never waited for).
  */
@@ -34,6 +35,14 @@ export interface PgBucketStoreOptions {
   onError?: (error: unknown) => void;
   /** How a commit sends its rows (default "copy"; see insert_commit.ts and docs/benchmarks.md). */
   insertMethod?: InsertMethod;
+  /**
+   * Commits in flight at once (default 4), each on its own connection, each lane a group commit
+   * of its own. A device always uses the same lane, so its calls commit in the order made, and
+   * two lanes never touch the same bucket rows (no lock waits, no deadlock between them).
+   * A commit waits for the disk (WAL flush); with one lane the store waits with it, with
+   * several the next batches travel meanwhile and PostgreSQL flushes them together.
+   */
+  commitLanes?: number;
 }
 
 interface InsertCall {
@@ -47,7 +56,7 @@ const DAY_MS = 86_400_000;
 const SWEEP_LOCK = 0x736c_7569_6365_03n;
 
 export class PgBucketStore implements BucketStore {
-  private readonly batcher: InsertBatcher<InsertCall, StoredRecord[]>;
+  private readonly lanes: InsertBatcher<InsertCall, StoredRecord[]>[];
   private readonly queries: PgBucketQueries;
   private readonly partitions: Partitions;
   private readonly buckets = new Map<string, number>();
@@ -92,10 +101,11 @@ export class PgBucketStore implements BucketStore {
     this.onError = options.onError ?? (() => {});
     this.queries = new PgBucketQueries(pool);
     this.partitions = new Partitions(pool);
-    this.batcher = new InsertBatcher((calls) => this.commit(calls), {
+    const lanes = Math.max(1, Math.floor(options.commitLanes ?? 4));
+    this.lanes = Array.from({ length: lanes }, () => new InsertBatcher<InsertCall, StoredRecord[]>((calls) => this.commit(calls), {
       maxUnits: options.maxBatchRecords ?? 5000,
       units: (call) => call.records.length,
-    });
+    }));
     const sweepMs = options.retentionSweepMs ?? 10 * 60_000;
     if (sweepMs > 0) {
       this.sweep = setInterval(() => this.background(this.sweepRetention()), sweepMs);
@@ -108,7 +118,18 @@ export class PgBucketStore implements BucketStore {
   async insert(deviceId: string, records: NormalizedRecord[]): Promise<StoredRecord[]> {
     if (this.closed) throw new Error("bucket store is closed");
     if (records.length === 0) return [];
-    return this.batcher.submit({ deviceId, records });
+    return this.laneOf(deviceId).submit({ deviceId, records });
+  }
+
+  private laneOf(deviceId: string): InsertBatcher<InsertCall, StoredRecord[]> {
+    if (this.lanes.length === 1) return this.lanes[0]!;
+    let h = 0;
+    for (let i = 0; i < deviceId.length; i++) h = (h * 31 + deviceId.charCodeAt(i)) | 0;
+    return this.lanes[(h >>> 0) % this.lanes.length]!;
+  }
+
+  private async drained(): Promise<void> {
+    await Promise.all(this.lanes.map((lane) => lane.drained()));
   }
 
   /** Tells `listener` of every insert once committed (as SqliteBucketStore.onInserted). */
@@ -118,7 +139,7 @@ export class PgBucketStore implements BucketStore {
 
   /** Resolves once what is waiting now is committed. */
   flush(): Promise<void> {
-    return this.batcher.drained();
+    return this.drained();
   }
 
   private async commit(calls: InsertCall[]): Promise<StoredRecord[][]> {
@@ -224,7 +245,7 @@ export class PgBucketStore implements BucketStore {
   }
 
   async dropDevice(deviceId: string): Promise<void> {
-    await this.batcher.drained();
+    await this.laneOf(deviceId).drained();
     const bucket = await this.bucketId(deviceId, false);
     if (bucket === undefined) return;
     // The bucket goes at once (queries see nothing, new inserts make a new one); its records
@@ -394,7 +415,7 @@ export class PgBucketStore implements BucketStore {
   /** Commits what is waiting, stops background work, and ends the pool if `open` made it. */
   async close(): Promise<void> {
     if (this.closed) return;
-    await this.batcher.drained();
+    await this.drained();
     this.closed = true;
     clearInterval(this.sweep);
     await Promise.all(this.work);
