@@ -87,6 +87,8 @@ for (const h0 of backends()) {
     });
 
     test("calls made in the same tick share one commit (one createdAt) and each gets its own records", async () => {
+      // One commit lane (PostgreSQL spreads devices over several, each a group commit of its own).
+      const store = await h.buckets({ commitLanes: 1 });
       const d1 = device();
       const d2 = device();
       const [a, b, c] = await Promise.all([
@@ -101,6 +103,19 @@ for (const h0 of backends()) {
       assert.equal(created.size, 1);
       assert.equal(await store.count(d1), 2);
       assert.equal(await store.count(d2), 2);
+      await store.close();
+    });
+
+    test("a device's calls made at once commit in the order made (PostgreSQL: in its lane), across many devices", async () => {
+      const devices = Array.from({ length: 12 }, () => device());
+      const calls = devices.flatMap((d) => Array.from({ length: 5 }, (_, i) => store.insert(d, [rec("n", i, 0)])));
+      await Promise.all(calls);
+      for (const d of devices) {
+        assert.deepEqual(values(await records(d, "query=last_insert&variables=n")), [4], d);
+        const ids = (await records(d, "variables=n&qty=10&ordination=ascending")).map((r) => r.id);
+        assert.deepEqual(values(await records(d, "variables=n&qty=10&ordination=ascending")), [0, 1, 2, 3, 4], "same time: insertion order");
+        assert.equal(new Set(ids).size, 5);
+      }
     });
 
     test("a call that fails is stored not at all, and the calls batched with it are stored whole", async () => {

@@ -28,6 +28,8 @@ export type TestStore = Store & { users: UserRepository; userSessions: UserSessi
 export interface BucketOptions {
   maxBatchRecords?: number;
   deleteChunk?: number;
+  /** PostgreSQL's commit lanes (PgBucketStore); SQLite has one writer and ignores it. */
+  commitLanes?: number;
 }
 
 /** One backend's database for one test file. */
@@ -58,7 +60,8 @@ const sqlite: Backend = {
     return {
       name: "sqlite",
       async buckets(options = {}) {
-        const store = SqliteBucketStore.open(file, { retentionSweepMs: 0, ...options });
+        const { commitLanes: _lanes, ...sqliteOptions } = options;
+        const store = SqliteBucketStore.open(file, { retentionSweepMs: 0, ...sqliteOptions });
         open.push(store);
         return store;
       },
