@@ -535,6 +535,71 @@ for (const h0 of backends()) {
     });
   });
 
+  describe("pages bounded in bytes (maxBytes, data.maxPageBytes)", () => {
+    const BOUND = 20_000;
+    let d: string;
+    before(async () => {
+      d = device();
+      const batch: NormalizedRecord[] = [];
+      for (let i = 0; i < 60; i++) {
+        for (const [k, variable] of ["a", "b", "c"].entries()) {
+          // ~100 bytes to ~6 KB each, some of it escaped characters, some metadata; every fourth a number.
+          const size = ((i * 7 + k * 13) % 11) * 600;
+          const value = i % 4 === 0 ? i : k === 1 ? '\n"'.repeat(size / 12) : "x".repeat(size);
+          batch.push(rec(variable, value, Math.floor(i / 2), i % 3 === 0 ? { metadata: { note: "\u0001".repeat(size / 6) } } : {}));
+        }
+      }
+      await store.insert(d, batch);
+    });
+    const page = async (qs: string, bound = BOUND) => {
+      const result = await store.query(d, parseDataQuery(parseQueryString(qs), new Date(T0 + 86_400_000 * 400), { maxPageBytes: bound }));
+      assert.equal(result.type, "records");
+      return result as Extract<QueryResult, { type: "records" }>;
+    };
+    async function pageThrough(qs: string, perVariable: boolean): Promise<StoredRecord[]> {
+      const seen: StoredRecord[] = [];
+      let cut = 0;
+      for (let skip = 0; ; ) {
+        const { records: got, truncated } = await page(`${qs}&qty=1000&skip=${skip}`);
+        if (got.length === 0) break;
+        if (truncated) cut++;
+        seen.push(...got);
+        const variables = new Set(got.map((r) => r.variable)).size;
+        skip += perVariable ? got.length / variables : got.length;
+        assert.ok(Number.isInteger(skip), "a cut page holds as many records of each variable");
+      }
+      assert.ok(cut > 0, "some pages were cut");
+      assert.equal(new Set(seen.map((r) => r.id)).size, seen.length, "no record twice");
+      return seen;
+    }
+
+    for (const ordination of ["descending", "ascending"]) {
+      test(`one variable, across variables, and per variable, ${ordination}: every record once, pages cut`, async () => {
+        assert.equal((await pageThrough(`variables=a&ordination=${ordination}`, false)).length, 60);
+        const merged = await pageThrough(`ordination=${ordination}`, false);
+        assert.equal(merged.length, 180);
+        const times = merged.map((r) => r.time.getTime());
+        assert.deepEqual(times, [...times].sort((x, y) => (ordination === "ascending" ? x - y : y - x)));
+        assert.equal((await pageThrough(`variables[0]=a&variables[1]=b&ordination=${ordination}`, true)).length, 120);
+      });
+    }
+
+    test("a page that fits is not marked; a record larger than the bound still comes alone", async () => {
+      const small = await page("variables=a&qty=2");
+      assert.equal(small.truncated, undefined);
+      assert.equal(small.records.length, 2);
+      const one = await page("variables=b&qty=50", 1);
+      assert.equal(one.records.length, 1);
+      assert.equal(one.truncated, true);
+    });
+
+    test("conditional pages by the same bound", async () => {
+      const { records: got } = await page(`query=conditional&function=gte&value=0&start_date=${at(-1).toISOString()}&qty=1000`, 1500);
+      assert.ok(got.length >= 1 && got.length < 45, `${got.length} of the 45 numeric records fit`);
+      assert.ok(got.every((r) => typeof r.value === "number"));
+    });
+  });
+
   describe("validated input end to end", () => {
     test("validateRecords output stores and reads back unchanged", async () => {
       const d = device();
