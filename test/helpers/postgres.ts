@@ -11,8 +11,9 @@
  * suite (`database()`, a CREATE DATABASE, cheap). `initdb` is the slow part (~2 s here), so
  * its output is kept once per machine, version and user under the temp dir and copied.
  *
- * The server runs under a small shell that stops it (fast shutdown) when its stdin closes:
- * if the test process dies, the pipe closes and PostgreSQL goes with it, no orphan left.
+ * The server runs under a small shell that stops it (fast shutdown) when its stdin closes, then
+ * removes its directory: if the test process dies, the pipe closes and PostgreSQL and its files
+ * go with it, no orphan left.
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
@@ -157,8 +158,9 @@ export async function startPostgres(options: StartOptions = {}): Promise<TestPos
     ...(options.fsync ? [] : ["-c", "fsync=off", "-c", "full_page_writes=off"]),
     "-c", "max_connections=200", "-c", "shared_buffers=64MB",
   ];
-  const script = '"$0" "$@" & pid=$!; read _ || true; kill -INT "$pid" 2>/dev/null; wait "$pid"';
-  const [command, args] = asServerUser("sh", ["-c", script, join(bin, "postgres"), ...settings]);
+  // $0: the instance's directory, removed once the server is gone; $1: the server program.
+  const script = 'dir="$0"; bin="$1"; shift; "$bin" "$@" & pid=$!; read _ || true; kill -INT "$pid" 2>/dev/null; wait "$pid"; rm -rf "$dir"';
+  const [command, args] = asServerUser("sh", ["-c", script, dir, join(bin, "postgres"), ...settings]);
   const child: ChildProcess = spawn(command, args, { stdio: ["pipe", "ignore", "pipe"] });
   let log = "";
   child.stderr!.on("data", (d: Buffer) => {
