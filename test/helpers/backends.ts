@@ -14,6 +14,7 @@ import { PgBucketStore } from "../../src/data/postgres/bucket_store.js";
 import { SqliteBucketStore } from "../../src/data/sqlite/bucket_store.js";
 import type { BucketStore } from "../../src/data/types.js";
 import { PgStore } from "../../src/store/postgres/index.js";
+import type { ActionRepository } from "../../src/store/sqlite/actions.js";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
 import { SqliteUserSessionRepository } from "../../src/store/sqlite/user_sessions.js";
 import { SqliteUserRepository } from "../../src/store/sqlite/users.js";
@@ -23,7 +24,7 @@ import { startPostgres } from "./postgres.js";
 export type BackendName = "sqlite" | "postgres";
 
 export type TestBucketStore = BucketStore & { close(): Promise<void>; flush(): Promise<void> };
-export type TestStore = Store & { users: UserRepository; userSessions: UserSessionRepository };
+export type TestStore = Store & { users: UserRepository; userSessions: UserSessionRepository; actions: ActionRepository };
 
 export interface BucketOptions {
   maxBatchRecords?: number;

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
+import type { Action } from "../../src/pipeline/action_model.js";
 import type { AccountRow, DeviceRow, DeviceTokenRow, StoredSessionState } from "../../src/store/types.js";
 import { backends, type BackendHandle, type TestStore } from "../helpers/backends.js";
 
@@ -222,6 +223,28 @@ for (const h0 of backends()) {
         await store.userSessions.insertSession(s(8, { lastSeenAt: at(90) }));
         assert.deepEqual((await store.userSessions.deleteExpiredSessions(at(10), at(50))).sort(), [s(6).id, s(7).id]);
         assert.deepEqual(await store.userSessions.deleteUserSessions(u.id), [s(8).id]);
+      });
+    });
+
+    describe("actions", () => {
+      test("stored whole, replaced by id, deleted within their account, gone with their account's delete only", async () => {
+        const a = await account();
+        const action = (name: string, extra: Partial<Action> = {}): Action => ({
+          id: id("act"), accountId: a.id, name, active: true, description: null, tags: [{ key: "k", value: "v" }], type: "mqtt_topic",
+          trigger: [{ topic: "a/#" }] as unknown as Action["trigger"], action: { type: "insert_bucket" } as unknown as Action["action"],
+          lock: false, trigger_when_unlock: false, last_triggered: null, createdAt: at(1), updatedAt: at(1), ...extra,
+        });
+        const one = action("one", { last_triggered: at(5) });
+        const two = action("two");
+        await store.actions.put(one);
+        await store.actions.put(two);
+        const changed = { ...two, name: "two, renamed", lock: true, updatedAt: at(9) };
+        await store.actions.put(changed);
+        const mine = (await store.actions.all()).filter((x) => x.accountId === a.id).sort((x, y) => (x.id < y.id ? -1 : 1));
+        assert.deepEqual(mine, [one, changed].sort((x, y) => (x.id < y.id ? -1 : 1)), "dates come back as dates");
+        assert.equal(await store.actions.delete((await account()).id, one.id), false, "not from another account");
+        assert.equal(await store.actions.delete(a.id, one.id), true);
+        assert.deepEqual((await store.actions.all()).filter((x) => x.accountId === a.id).map((x) => x.id), [two.id]);
       });
     });
 

@@ -1,4 +1,5 @@
 import type { Store } from "../types.js";
+import { PgActionRepository } from "./actions.js";
 import { PgBrokerRepository } from "./broker.js";
 import { PgIdentityRepository } from "./identity.js";
 import { migratePg } from "./migrations.js";
@@ -7,7 +8,7 @@ import { PgUserSessionRepository } from "./user_sessions.js";
 import { PgUserRepository } from "./users.js";
 
 /**
- * The PostgreSQL `Store` (docs/cluster.md): identity, broker state, users and their sessions,
+ * The PostgreSQL `Store` (docs/cluster.md): identity, broker state, users and their sessions, actions,
  * on one bounded pool that the bucket store may share (`PgBucketStore` takes `pool`).
  * `PgStore.open` migrates the database first (once, whatever the number of nodes starting).
  */
@@ -16,12 +17,14 @@ export class PgStore implements Store {
   readonly broker: PgBrokerRepository;
   readonly users: PgUserRepository;
   readonly userSessions: PgUserSessionRepository;
+  readonly actions: PgActionRepository;
 
   private constructor(readonly pool: Pool) {
     this.identity = new PgIdentityRepository(pool);
     this.broker = new PgBrokerRepository(pool);
     this.users = new PgUserRepository(pool);
     this.userSessions = new PgUserSessionRepository(pool);
+    this.actions = new PgActionRepository(pool);
   }
 
   static async open(url: string, options: PoolOptions = {}): Promise<PgStore> {

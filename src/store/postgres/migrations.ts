@@ -260,6 +260,21 @@ export const pgMigrations: PgMigration[] = [
       CREATE INDEX user_setup_tokens_by_user ON user_setup_tokens(user_id);
     `,
   },
+  {
+    version: 5,
+    name: "actions",
+    // As SQLite's migration 4: actions are few and read whole at start, one JSON text each.
+    sql: `
+      CREATE TABLE actions (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        body TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX actions_by_account ON actions(account_id);
+    `,
+  },
 ];
 
 /** The schema version this Sluice brings a PostgreSQL database to. */
