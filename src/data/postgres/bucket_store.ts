@@ -13,7 +13,7 @@
  */
 import { invalid } from "../../errors.js";
 import { migratePg } from "../../store/postgres/migrations.js";
-import { openPool, transaction, type Pool, type PoolClient, type PoolOptions, type Queryable } from "../../store/postgres/pool.js";
+import { DEFAULT_POOL_SIZE, openPool, transaction, type Pool, type PoolClient, type PoolOptions, type Queryable } from "../../store/postgres/pool.js";
 import type { DataQuery } from "../query.js";
 import { downsampleEdges } from "../sqlite/bucket_queries.js";
 import { InsertBatcher } from "../sqlite/insert_batcher.js";
@@ -72,7 +72,8 @@ export class PgBucketStore implements BucketStore {
 
   /** Opens a pool of its own to `url`, migrates the database, and resumes unfinished device removals. */
   static async open(url: string, options: PgBucketStoreOptions & PoolOptions = {}): Promise<PgBucketStore> {
-    const pool = openPool(url, options);
+    // Two at least: the retention sweep holds one (its lock) while it deletes through another.
+    const pool = openPool(url, { ...options, max: Math.max(2, options.max ?? DEFAULT_POOL_SIZE) });
     try {
       await migratePg(pool);
       const store = await PgBucketStore.create(pool, options);
