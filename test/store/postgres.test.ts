@@ -146,6 +146,26 @@ describe("several stores (nodes) on one database", () => {
     }
   });
 
+  test("the retention sweep runs on the nodes that have one, one at a time, and trims by age", async () => {
+    const url = await server.database();
+    const errors: unknown[] = [];
+    const a = await PgBucketStore.open(url, { retentionSweepMs: 100, onError: (e) => errors.push(e) });
+    const b = await PgBucketStore.open(url, { retentionSweepMs: 100, onError: (e) => errors.push(e) });
+    try {
+      const now = Date.now();
+      await a.insert("old", [rec("v", 1, new Date(now - 10 * 86_400_000)), rec("v", 2, new Date(now - 86_400_000))]);
+      await b.setRetention("old", { days: 5 });
+      const deadline = Date.now() + 10_000;
+      while ((await a.count("old")) !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await a.count("old"), 1);
+      assert.equal((await b.lastValue("old", "v"))?.value, 2);
+      assert.deepEqual(errors, []);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   test("an insert resolves only after its transaction committed: another connection sees it at once", async () => {
     const url = await server.database();
     const a = await PgBucketStore.open(url, { retentionSweepMs: 0 });
