@@ -9,7 +9,9 @@ import { downsampleEdges, downsampleSql } from "../../src/data/sqlite/bucket_que
 import { SqliteBucketStore } from "../../src/data/sqlite/bucket_store.js";
 import type { DownsampleBucket, NormalizedRecord, RecordValue } from "../../src/data/types.js";
 import { parseQueryString } from "../../src/http/query.js";
+import { downsampleSql as pgDownsampleSql, Params } from "../../src/data/postgres/bucket_queries.js";
 import { backends, type BackendHandle, type TestBucketStore } from "../helpers/backends.js";
+import { explainPg } from "../helpers/pg_explain.js";
 
 // `query=downsample`: min, max, average, count and first/last time per time bucket, computed in
 // SQLite on the record index, checked on data whose answer is known.
@@ -119,6 +121,16 @@ for (const h0 of backends()) {
       assert.deepEqual(await series("nobody", `query=downsample&buckets=10&${range(0, 999)}`), []);
       assert.deepEqual(await series("dev", `query=downsample&buckets=10&${range(5000, 9000)}`), []);
     });
+
+    if (h0.name === "postgres") {
+      test("one statement over the record index's range (no scan of the table)", async () => {
+        const p = new Params();
+        const sql = pgDownsampleSql(p, 1, { variables: ["temperature"] }, downsampleEdges(T0, T0 + 999, 4));
+        const text = await explainPg(h.url!, sql, p.values);
+        assert.match(text, /Index Scan using \w+_bucket_variable_time_seq_idx/, text);
+        assert.doesNotMatch(text, /Seq Scan/, text);
+      });
+    }
 
     test("needs start_date and buckets (1 to 10 000); end_date defaults to now", () => {
       assert.throws(() => q("query=downsample&buckets=10"), /needs start_date/);

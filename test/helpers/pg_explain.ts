@@ -7,7 +7,8 @@ import pg from "pg";
  * serve the statement in the order asked (what the plan tests ask), not what a tiny table costs.
  */
 export async function explainPg(url: string, sql: string, params: unknown[]): Promise<string> {
-  const literal = (v: unknown) => (typeof v === "number" ? String(v) : `'${String(v).replace(/'/g, "''")}'`);
+  const literal = (v: unknown): string =>
+    Array.isArray(v) ? `ARRAY[${v.map(literal).join(", ")}]` : typeof v === "number" ? String(v) : `'${String(v).replace(/'/g, "''")}'`;
   const inlined = sql.replace(/\$(\d+)/g, (_, n: string) => literal(params[Number(n) - 1]));
   const client = new pg.Client({ connectionString: url });
   await client.connect();

@@ -153,15 +153,8 @@ export class PgBucketQueries {
    */
   async downsample(bucket: number, query: Extract<DataQuery, { kind: "downsample" }>, edges: number[]): Promise<DownsampleBucket[]> {
     const p = new Params();
-    const where = whereFor(p, bucket, { ...query.filter, start: undefined, end: undefined }, NUMERIC);
-    const e = p.add(edges);
-    const rows = (await this.db.query(
-      `SELECT variable, width_bucket(time, ${e}::bigint[]) AS b, min(num) AS mn, max(num) AS mx, sum(num) AS total, count(*) AS n,
-              min(time) AS first, max(time) AS last
-       FROM data_records WHERE ${where} AND time >= ${p.add(edges[0])} AND time < ${p.add(edges[edges.length - 1])}
-       GROUP BY variable, b ORDER BY b, variable`,
-      p.values,
-    )).rows as { variable: string; b: number; mn: number; mx: number; total: number; n: number; first: number; last: number }[];
+    const rows = (await this.db.query(downsampleSql(p, bucket, query.filter, edges), p.values)).rows as
+      { variable: string; b: number; mn: number; mx: number; total: number; n: number; first: number; last: number }[];
     return rows.map((r) => ({
       variable: r.variable, start: new Date(edges[r.b - 1]!), end: new Date(edges[r.b]!), min: r.mn, max: r.mx,
       avg: r.total / r.n, count: r.n, first: new Date(r.first), last: new Date(r.last),
@@ -354,6 +347,20 @@ function lastOfBucketSql(target: EdgeTarget): string {
   const order = target === "insert" ? "l.insert_seq DESC" : `l.${target}_time DESC, l.${target}_seq DESC`;
   return `SELECT ${JOINED_COLUMNS} FROM data_last l JOIN data_records r ON r.bucket = l.bucket AND r.seq = l.${target}_seq${time}
     WHERE l.bucket = $1 ORDER BY ${order} LIMIT 1`;
+}
+
+/**
+ * The statement behind `query=downsample` (see PgBucketQueries.downsample): every numeric record
+ * of the range in its time bucket by `width_bucket` over the edges, grouped by variable and
+ * bucket. Exported so tests can EXPLAIN it.
+ */
+export function downsampleSql(p: Params, bucket: number, filter: DataFilter, edges: number[]): string {
+  const where = whereFor(p, bucket, { ...filter, start: undefined, end: undefined }, NUMERIC);
+  const e = p.add(edges);
+  return `SELECT variable, width_bucket(time, ${e}::bigint[]) AS b, min(num) AS mn, max(num) AS mx, sum(num) AS total, count(*) AS n,
+            min(time) AS first, max(time) AS last
+     FROM data_records WHERE ${where} AND time >= ${p.add(edges[0])} AND time < ${p.add(edges[edges.length - 1])}
+     GROUP BY variable, b ORDER BY b, variable`;
 }
 
 /**
