@@ -258,6 +258,12 @@ export interface DashboardLimits {
   liveEventsPerSecond: number;
   /** Records one live event carries at most; past it the rest is dropped and counted in `dropped`. */
   liveRecordsPerEvent: number;
+  /**
+   * Who may frame the public share view (`/view`): its Content-Security-Policy `frame-ancestors`
+   * sources. `*` (default): any site, since a public link is meant to be embedded; `'none'`:
+   * no site; or origins (`https://intranet.example.com`, `https://*.example.com`).
+   */
+  shareFrameAncestors: string[];
 }
 
 /** Caches the message path reads instead of the store; each bounded in (approximate) bytes. */
@@ -353,6 +359,11 @@ export interface HttpLimits {
    * or `*` for any. Empty: no CORS headers at all, so browsers keep other sites' pages out.
    */
   corsOrigins: string[];
+  /**
+   * Where the console may load images from besides itself (CSP `img-src` sources): map tiles
+   * and image widgets. Default `https:` (any HTTPS host); empty: this server only.
+   */
+  consoleImageSources: string[];
 }
 
 /** Outbound connections made on an account's behalf. */
@@ -538,6 +549,7 @@ export const defaultConfig: SluiceConfig = {
     headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000,
     idleTimeoutMs: 30_000, maxResponseBytesInFlight: 256 * 1024 * 1024,
     corsOrigins: [],
+    consoleImageSources: ["https:"],
   },
   parsers: { loopSliceMs: 2, maxBatchMs: 4, maxIsolates: 256, memoryMb: 32, timeoutMs: 200 },
   // 100, as /events allows per account.
@@ -560,6 +572,7 @@ export const defaultConfig: SluiceConfig = {
   dashboards: {
     maxPerAccount: 1000, maxWidgetsPerDashboard: 100, maxWidgetBytes: 64 * 1024, maxDashboardBytes: 64 * 1024,
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
+    shareFrameAncestors: ["*"],
   },
   postgres: { poolSize: 10 },
 };
