@@ -32,7 +32,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
  * its default). Some keys have flags too, named `<section>-<key>`: `--smtp-host` =
  * `SLUICE_SMTP_HOST` = `smtp: { host }`.
  */
-const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline", "users", "sessions", "login", "pdf", "reports", "dashboards"] as const satisfies readonly (keyof SluiceConfig)[];
+const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline", "users", "sessions", "login", "pdf", "reports", "dashboards", "postgres"] as const satisfies readonly (keyof SluiceConfig)[];
 type Section = (typeof sections)[number];
 const sectionFlags: Record<string, [Section, string]> = {
   "smtp-host": ["smtp", "host"],
@@ -62,6 +62,7 @@ const atLeastOne = [
   "reports.maxFilesPerAccount", "reports.maxFileBytesPerAccount", "reports.maxRecords", "reports.concurrency", "reports.concurrencyPerAccount",
   "dashboards.maxWidgetsPerDashboard", "dashboards.maxWidgetBytes", "dashboards.maxDashboardBytes",
   "dashboards.shareRequestsPerMinute", "dashboards.shareStreamsPerKey", "dashboards.liveEventsPerSecond", "dashboards.liveRecordsPerEvent",
+  "postgres.poolSize",
 ];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;

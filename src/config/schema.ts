@@ -147,6 +147,16 @@ export interface SluiceConfig {
   reports: ReportLimits;
   /** Dashboards, their widgets, live updates and public links (docs/dashboards.md). */
   dashboards: DashboardLimits;
+  /** The PostgreSQL store of a cluster (docs/cluster.md); unused on embedded SQLite. */
+  postgres: PostgresSettings;
+}
+
+export interface PostgresSettings {
+  /**
+   * Connections one node opens to PostgreSQL at most (store/postgres/pool.ts); callers past it
+   * wait for one. PostgreSQL's own `max_connections` must cover every node's pool.
+   */
+  poolSize: number;
 }
 
 export interface UserSettings {
@@ -564,4 +574,5 @@ export const defaultConfig: SluiceConfig = {
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
     shareFrameAncestors: ["*"],
   },
+  postgres: { poolSize: 10 },
 };

@@ -356,3 +356,12 @@ describe("dashboards", () => {
     assert.throws(() => loadConfig({ configFile: file("dash-x.yaml", "dashboards:\n  maxTabs: 3\n"), env: {} }), /unknown dashboards key "maxTabs"/);
   });
 });
+
+describe("postgres", () => {
+  test("postgres.poolSize is read from the file, at least 1; unknown keys are refused", () => {
+    assert.equal(defaultConfig.postgres.poolSize, 10);
+    assert.equal(loadConfig({ configFile: file("pg.yaml", "postgres:\n  poolSize: 4\n"), env: {} }).postgres.poolSize, 4);
+    assert.throws(() => loadConfig({ configFile: file("pg-0.yaml", "postgres:\n  poolSize: 0\n"), env: {} }), /postgres.poolSize must be at least 1/);
+    assert.throws(() => loadConfig({ configFile: file("pg-x.yaml", "postgres:\n  url: x\n"), env: {} }), /unknown postgres key "url"/);
+  });
+});
