@@ -34,13 +34,13 @@ export interface BenchConfig {
   relayDevices: number;
   /** Devices scenario: devices in the account whose list is measured. */
   listDevices: number;
-  /** Dashboards scenario: records of the year the chart shows. */
+  /** Dashboards and dashboard scenarios: records of the year the chart shows. */
   dashboardRecords: number;
   host: string;
   resultsPath: string;
 }
 
-export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest", "relay", "limits", "abuse", "inspector", "devices", "dashboards", "cluster"] as const;
+export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest", "relay", "limits", "abuse", "inspector", "devices", "dashboards", "dashboard", "cluster"] as const;
 
 function num(name: string, fallback: number, min: number): number {
   const raw = process.env[name];

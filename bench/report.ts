@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
 import type { PhaseResult } from "./load/protocol.js";
-import type { AbuseResult, BenchReport, ClusterResult, DashboardsResult, DevicesResult, IdleResult, IngestPhaseReport, IngestResult, InspectorLatencyResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
+import type { AbuseResult, BenchReport, ClusterResult, DashboardsResult, DashboardViewResult, DevicesResult, IdleResult, IngestPhaseReport, IngestResult, InspectorLatencyResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
 
 /** The issue's absolute targets for Sluice. */
 export const P99_LIMIT_MS = 5;
@@ -17,6 +17,10 @@ export const ROUTING_WITH_PIPELINE_MIN = 0.9;
 export const INSPECTOR_P99_LIMIT_MS = 100;
 /** The issue's budget for a year-long chart of 1 000 000 records: query plus first render; the query alone is judged against it. */
 export const CHART_QUERY_LIMIT_MS = 500;
+/** Issue 13: publish → a dashboard widget's value, p99. */
+export const WIDGET_P99_LIMIT_MS = 200;
+/** Issue 13: a year chart of 1 000 000 records, navigation → drawn. */
+export const YEAR_CHART_LOAD_LIMIT_MS = 500;
 /** Relative spread we see between identical runs; used only to annotate near misses. */
 const NOISE = 0.05;
 
@@ -334,9 +338,21 @@ export function formatScenario(scenario: ScenarioReport): string {
     const ms = (x: number | undefined) => (x === undefined ? "-" : `${x.toFixed(0)} ms`);
     out.push(
       `${r.slot}: ${res.records.toLocaleString("en-US")} records over a year (stored in ${res.fillMs === undefined ? "-" : `${(res.fillMs / 1000).toFixed(1)} s`}), ` +
-        `${res.buckets} buckets: first ${ms(res.firstMs)} (broker CPU ${ms(res.firstCpuMs)}), then median ${ms(res.medianMs)}, p95 ${ms(res.p95Ms)} (${res.queryMs.map((x) => x.toFixed(0)).join(", ")}), broker CPU ${ms(res.cpuMsPerQuery)} per query; ` +
+        `${res.buckets} buckets: cold ${ms(res.coldMs)} (broker CPU ${ms(res.coldCpuMs)}), the saved chart's first view ${ms(res.firstMs)} (broker CPU ${ms(res.firstCpuMs)}), then median ${ms(res.medianMs)}, p95 ${ms(res.p95Ms)} (${res.queryMs.map((x) => x.toFixed(0)).join(", ")}), broker CPU ${ms(res.cpuMsPerQuery)} per query; ` +
         `GET /status meanwhile p99 ${res.statusP99Ms?.toFixed(1) ?? "-"} ms, max ${res.statusMaxMs?.toFixed(1) ?? "-"} ms`,
     );
+  }
+  for (const r of scenario.runs.filter((x) => x.result?.kind === "dashboard")) {
+    const res = r.result as DashboardViewResult;
+    const ms = (x: number | undefined) => (x === undefined ? "-" : `${Math.round(x)} ms`);
+    const l = res.latency;
+    if (l) out.push(`${r.slot}: publish → display widget at ${l.rate}/s: ${l.seen}/${l.sent} seen, p50 ${ms(l.p50Ms)}, p99 ${ms(l.p99Ms)}, max ${ms(l.maxMs)}`);
+    out.push(
+      `${r.slot}: year chart of ${res.records.toLocaleString("en-US")} records (${res.buckets ?? "-"} buckets), navigation → drawn: cold ${ms(res.coldLoadMs)} (data ${ms(res.coldDataMs)}), ` +
+        `warm ${res.warmLoadMs.map((x) => Math.round(x)).join(", ") || "-"} ms (data asked at ${res.warmDataStartMs?.map((x) => Math.round(x)).join(", ") ?? "-"} ms, answered in ${res.warmDataMs?.map((x) => Math.round(x)).join(", ") ?? "-"} ms)`,
+    );
+    const s = res.storm;
+    if (s) out.push(`${r.slot}: ${s.widgets} widgets × ${s.rate} updates/s for ${s.seconds} s: ${s.valueUpdates} value changes in the DOM, ${s.longTasks} long tasks${s.longTasks > 0 ? ` (longest ${Math.round(s.longestTaskMs)} ms)` : ""}`);
   }
   for (const r of scenario.runs.filter((x) => x.result?.kind === "devices")) {
     const res = r.result as DevicesResult;
@@ -465,11 +481,33 @@ export function verdicts(report: BenchReport): Verdict[] {
       });
     } else if (result.kind === "dashboards") {
       list.push({
-        check: `${scenario.name}: ${result.buckets}-bucket chart over ${result.records.toLocaleString("en-US")} records ≤ ${CHART_QUERY_LIMIT_MS} ms (median, after the first)`,
-        pass: result.medianMs === undefined ? false : result.medianMs <= CHART_QUERY_LIMIT_MS,
+        check: `${scenario.name}: ${result.buckets}-bucket chart over ${result.records.toLocaleString("en-US")} records ≤ ${CHART_QUERY_LIMIT_MS} ms (its first view and the median after)`,
+        pass: result.medianMs !== undefined && result.firstMs !== undefined && Math.max(result.firstMs, result.medianMs) <= CHART_QUERY_LIMIT_MS,
         detail: result.medianMs === undefined
           ? "not measured"
-          : `${result.medianMs.toFixed(0)} ms (p95 ${result.p95Ms?.toFixed(0)} ms); first query ${result.firstMs?.toFixed(0)} ms, broker CPU ${result.firstCpuMs?.toFixed(0)} ms`,
+          : `first view ${result.firstMs?.toFixed(0)} ms (broker CPU ${result.firstCpuMs?.toFixed(0)} ms), then median ${result.medianMs.toFixed(0)} ms (p95 ${result.p95Ms?.toFixed(0)} ms); cold (no chart saved) ${result.coldMs?.toFixed(0)} ms`,
+      });
+    } else if (result.kind === "dashboard") {
+      const l = result.latency;
+      list.push({
+        check: `${scenario.name}: publish → widget p99 ≤ ${WIDGET_P99_LIMIT_MS} ms`,
+        // A value superseded within the same live event is never drawn (the display shows the newest): most, not all, are seen.
+        pass: l?.p99Ms === undefined ? false : l.p99Ms <= WIDGET_P99_LIMIT_MS && l.seen >= 0.95 * l.sent,
+        detail: l?.p99Ms === undefined ? "not measured" : `${Math.round(l.p99Ms)} ms (${l.seen}/${l.sent} seen)`,
+      });
+      const warm = [...result.warmQueryAndRenderMs].sort((a, b) => a - b);
+      const median = warm[Math.floor(warm.length / 2)];
+      const first = result.coldQueryAndRenderMs;
+      list.push({
+        check: `${scenario.name}: year chart of ${result.records.toLocaleString("en-US")} records, query plus first render ≤ ${YEAR_CHART_LOAD_LIMIT_MS} ms (its first view and the median of the next)`,
+        pass: median !== undefined && first !== undefined && Math.max(first, median) <= YEAR_CHART_LOAD_LIMIT_MS,
+        detail: median === undefined ? "not measured" : `first view ${first === undefined ? "-" : Math.round(first)} ms, then median ${Math.round(median)} ms; navigation → drawn ${result.coldLoadMs === undefined ? "-" : Math.round(result.coldLoadMs)} ms, then ${result.warmLoadMs.map((x) => Math.round(x)).join(", ")} ms`,
+      });
+      const s = result.storm;
+      list.push({
+        check: `${scenario.name}: no long task over 50 ms, ${s?.widgets ?? 20} widgets × ${s?.rate ?? 100} updates/s`,
+        pass: s === undefined ? false : s.longTasks === 0,
+        detail: s === undefined ? "not measured" : s.longTasks === 0 ? "none" : `${s.longTasks}, longest ${Math.round(s.longestTaskMs)} ms`,
       });
     } else if (result.kind === "devices") {
       const worst = result.firstRenderMs.length > 0 ? Math.max(...result.firstRenderMs) : undefined;

@@ -228,7 +228,10 @@ export interface DashboardsResult {
   buckets: number;
   /** Storing the records through the HTTP API. */
   fillMs?: number;
-  /** The first query (no hour summaries kept yet: every record read), and the broker's CPU time for it. */
+  /** A device's downsample before any chart names it (no hour summary kept: every record read). */
+  coldMs?: number;
+  coldCpuMs?: number;
+  /** The saved chart's first view (its hours summarized in the background once it was saved). */
   firstMs?: number;
   firstCpuMs?: number;
   /** Each timed `GET /data/:dashboard/:widget?buckets=` after the first. */
@@ -242,7 +245,31 @@ export interface DashboardsResult {
   statusMaxMs?: number;
 }
 
-export type ScenarioResult = ClusterResult | ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | InspectorLatencyResult | DevicesResult | DashboardsResult;
+/** The dashboard scenario: the console's widgets in Chromium (bench/scenarios/dashboard_view.ts). */
+export interface DashboardViewResult {
+  kind: "dashboard";
+  /** Records of the year chart. */
+  records: number;
+  /** Publish (its clock as the value) → the display widget's value in the DOM. */
+  latency?: { rate: number; seconds: number; sent: number; seen: number; p50Ms?: number; p99Ms?: number; maxMs?: number };
+  /** The buckets the year chart asked for (its width in pixels). */
+  buckets?: number;
+  /** Navigation start → the year chart's first drawing; the first load runs the server's cold query. */
+  coldLoadMs?: number;
+  coldDataMs?: number;
+  warmLoadMs: number[];
+  /** The widget's data request's start → its first drawing: the query plus the first render. */
+  coldQueryAndRenderMs?: number;
+  warmQueryAndRenderMs: number[];
+  /** The widget data request's duration in each warm load (Resource Timing). */
+  warmDataMs?: number[];
+  /** When each warm load's widget data request started (navigation start = 0): the page's own boot before it. */
+  warmDataStartMs?: number[];
+  /** 20 widgets each updated `rate` times a second: long tasks (> 50 ms) in the page meanwhile. */
+  storm?: { widgets: number; rate: number; seconds: number; messages: number; valueUpdates: number; longTasks: number; longestTaskMs: number };
+}
+
+export type ScenarioResult = ClusterResult | ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | InspectorLatencyResult | DevicesResult | DashboardsResult | DashboardViewResult;
 
 export interface TargetRun {
   slot: string;

@@ -14,6 +14,14 @@ export default defineConfig({
     target: "es2022",
     sourcemap: true,
     chunkSizeWarningLimit: 600,
+    // Two pages: the console (`/`) and the public share view of a dashboard (`/view`), each
+    // served with its own Content-Security-Policy (src/http/console.ts).
+    rollupOptions: {
+      input: {
+        main: fileURLToPath(new URL("index.html", import.meta.url)),
+        share: fileURLToPath(new URL("share.html", import.meta.url)),
+      },
+    },
   },
   logLevel: "warn",
 });

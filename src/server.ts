@@ -108,6 +108,7 @@ import { WidgetData } from "./dashboards/widget_data.js";
 import { DashboardLive } from "./dashboards/live.js";
 import { ChartWarmer } from "./dashboards/warm_charts.js";
 import { dashboardRoutes, widgetDataRoutes } from "./http/routes/dashboard.js";
+import { widgetPublishRoutes } from "./http/routes/widget_publish.js";
 import { shareRoutes } from "./http/routes/share.js";
 
 export interface Ports {
@@ -307,6 +308,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     // A device served by an MQTT relay also gets it on the relay's external broker.
     if (deviceId) relays?.downlink(accountId, deviceId, m).catch((err) => logger.error({ err, deviceId }, "relay downlink failed"));
   };
+  // Messages the API publishes (analyses' MQTT service, control widgets): counted like a device's
+  // publish, or the API would be a way around the plan's rate.
+  const admittedPublish: ActionServices["publish"] = (accountId, m, deviceId) => {
+    Limits.enforce(limits.admitPublish(accountId, m.payload.length));
+    publish(accountId, m, deviceId);
+  };
   const devices = new DeviceCache(identity, { maxBytes: config.pipeline.deviceCacheBytes });
   const pipeline = new Pipeline({
     actions, registry, buckets, sandbox, inspector, devices, logger: logger.child({ part: "pipeline" }), paramsOf,
@@ -442,6 +449,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     connectionBounds: config.http,
     maxResponseBytesInFlight: config.http.maxResponseBytesInFlight,
     corsOrigins: config.http.corsOrigins,
+    consoleImageSources: config.http.consoleImageSources,
+    shareFrameAncestors: config.dashboards.shareFrameAncestors,
     admit: httpAdmission({ limits, identity, inspector }),
     deviceState: { connected: (id) => presence.connected(id), pendingLastInput: (id) => lastInputs.pending(id) },
     mqttListeners: () => mqttListeners,
@@ -465,11 +474,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         analysisRoutes({ analyses, console: analysisConsole }),
         analysisServiceRoutes({
           analyses, console: analysisConsole, identity,
-          // Counted like a device's publish: the service would otherwise be a way around the plan's rate.
-          publish: (accountId, m, deviceId) => {
-            Limits.enforce(limits.admitPublish(accountId, m.payload.length));
-            publish(accountId, m, deviceId);
-          },
+          publish: admittedPublish,
           notify: (accountId, notification) => notifications.send(accountId, notification),
           email: (accountId, mail) => {
             admitEmail(accountId);
@@ -495,6 +500,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         userRoutes({ identity, users, throttle: loginThrottle }),
         dashboardRoutes({ dashboards, widgetData, identity }),
         widgetDataRoutes({ dashboards, widgetData, identity }),
+        widgetPublishRoutes({ dashboards, widgetData, publish: admittedPublish }),
       ],
       device: [
         dataRoutes({ buckets, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),

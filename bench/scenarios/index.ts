@@ -3,6 +3,7 @@ import { clusterScenario } from "./cluster.js";
 import { devicesScenario } from "./devices.js";
 import type { Scenario } from "./context.js";
 import { dashboardsScenario } from "./dashboards.js";
+import { dashboardViewScenario } from "./dashboard_view.js";
 import { idleScenario } from "./idle.js";
 import { ingestScenario } from "./ingest.js";
 import { inspectorLatencyScenario } from "./inspector_latency.js";
@@ -10,7 +11,7 @@ import { limitsScenario } from "./limits.js";
 import { relayScenario } from "./relay.js";
 import { throughputScenario, topologies } from "./throughput.js";
 
-export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario, abuseScenario, inspectorLatencyScenario, devicesScenario, dashboardsScenario, clusterScenario];
+export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario, abuseScenario, inspectorLatencyScenario, devicesScenario, dashboardsScenario, dashboardViewScenario, clusterScenario];
 
 export function scenarioByName(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);

@@ -24,6 +24,8 @@ export const ROUTES: RouteDef[] = [
   { pattern: "/", load: () => import("./pages/devices.js") },
   { pattern: "/devices", load: () => import("./pages/devices.js") },
   { pattern: "/devices/:id/:tab?", load: () => import("./pages/device.js") },
+  { pattern: "/dashboards", load: () => import("./pages/dashboards.js") },
+  { pattern: "/dashboards/:id", load: () => import("./pages/dashboard.js") },
   { pattern: "/actions", load: () => import("./pages/actions.js") },
   { pattern: "/actions/:id", load: () => import("./pages/action.js") },
   { pattern: "/analyses", load: () => import("./pages/analyses.js") },
@@ -37,6 +39,7 @@ export const ROUTES: RouteDef[] = [
 /** Entries of the side navigation, in order. */
 export const NAV: { href: string; label: string; icon: string }[] = [
   { href: "/devices", label: "Devices", icon: "device" },
+  { href: "/dashboards", label: "Dashboards", icon: "dashboard" },
   { href: "/actions", label: "Actions", icon: "action" },
   { href: "/analyses", label: "Analyses", icon: "analysis" },
   { href: "/notifications", label: "Notifications", icon: "bell" },

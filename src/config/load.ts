@@ -32,7 +32,7 @@ const scalarKeys: Record<string, keyof SluiceConfig> = {
  * its default). Some keys have flags too, named `<section>-<key>`: `--smtp-host` =
  * `SLUICE_SMTP_HOST` = `smtp: { host }`.
  */
-const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline", "users", "sessions", "login", "pdf", "reports", "dashboards", "cluster"] as const satisfies readonly (keyof SluiceConfig)[];
+const sections = ["analysis", "notifications", "webhooks", "smtp", "outbound", "http", "parsers", "inspector", "data", "pipeline", "users", "sessions", "login", "pdf", "reports", "dashboards", "postgres", "cluster"] as const satisfies readonly (keyof SluiceConfig)[];
 type Section = (typeof sections)[number];
 const sectionFlags: Record<string, [Section, string]> = {
   "smtp-host": ["smtp", "host"],
@@ -44,6 +44,8 @@ const sectionFlags: Record<string, [Section, string]> = {
   "smtp-from": ["smtp", "from"],
   "outbound-allow-private-targets": ["outbound", "allowPrivateTargets"],
   "http-cors-origins": ["http", "corsOrigins"],
+  "http-console-image-sources": ["http", "consoleImageSources"],
+  "dashboards-share-frame-ancestors": ["dashboards", "shareFrameAncestors"],
   "users-admin-email": ["users", "adminEmail"],
   "pdf-chromium-path": ["pdf", "chromiumPath"],
   // `--cluster nats://...` = `SLUICE_CLUSTER` = `cluster: { url }` (docs/cluster.md).
@@ -64,6 +66,7 @@ const atLeastOne = [
   "dashboards.maxWidgetsPerDashboard", "dashboards.maxWidgetBytes", "dashboards.maxDashboardBytes",
   "dashboards.shareRequestsPerMinute", "dashboards.shareStreamsPerKey", "dashboards.liveEventsPerSecond", "dashboards.liveRecordsPerEvent",
   "cluster.ackTimeoutMs",
+  "postgres.poolSize",
 ];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;
@@ -111,7 +114,19 @@ function stringList(key: string, raw: unknown): string[] {
     throw new ConfigError(`${key} must be a list of strings (comma-separated in the environment and flags), got ${JSON.stringify(raw)}`);
   }
   if (key === "http.corsOrigins") for (const origin of items as string[]) checkOrigin(key, origin);
+  if (key === "dashboards.shareFrameAncestors") checkFrameAncestors(key, items as string[]);
+  if (key === "http.consoleImageSources") for (const source of items as string[]) checkCspSource(key, source);
   return items as string[];
+}
+
+/**
+ * One CSP source as `img-src` takes it: a scheme (`https:`) or a host (`https://tile.example.com`,
+ * `*.example.com`). Nothing that could end the directive or add a keyword (`;`, `,`, spaces, quotes).
+ */
+function checkCspSource(key: string, source: string): void {
+  if (!/^(?:[a-z][a-z0-9+.-]*:|(?:[a-z][a-z0-9+.-]*:\/\/)?(?:\*\.)?[a-z0-9.-]+(?::\d{1,5})?(?:\/[^\s;,'"]*)?)$/i.test(source)) {
+    throw new ConfigError(`${key}: "${source}" is not a CSP source (a scheme like https: or a host like https://tile.example.com)`);
+  }
 }
 
 /**
@@ -130,6 +145,22 @@ function checkOrigin(key: string, origin: string): void {
   }
   if (parsed === undefined || (parsed.protocol !== "http:" && parsed.protocol !== "https:") || parsed.origin !== origin) {
     throw new ConfigError(`${key}: ${JSON.stringify(origin)} is not an origin: write it as browsers send it, scheme://host[:port] with no path or trailing slash (e.g. https://app.example.com), or * for any`);
+  }
+}
+
+/**
+ * CSP `frame-ancestors` sources, written into a response header: `*`, `'self'`, `'none'` (alone),
+ * or `scheme://host[:port]` with an optional `*.` before the host. Anything else (a `;` or a
+ * space would end the directive and start another) is refused.
+ */
+function checkFrameAncestors(key: string, sources: string[]): void {
+  if (sources.length === 0) throw new ConfigError(`${key} needs at least one source: * (any site), 'none', 'self' or an origin`);
+  if (sources.includes("'none'") && sources.length > 1) throw new ConfigError(`${key}: 'none' must be the only source`);
+  for (const source of sources) {
+    if (source === "*" || source === "'self'" || source === "'none'") continue;
+    if (!/^https?:\/\/(\*\.)?[a-z0-9.-]+(:\d{1,5})?$/i.test(source)) {
+      throw new ConfigError(`${key}: ${JSON.stringify(source)} is not a frame ancestor: write *, 'self', 'none' or an origin such as https://intranet.example.com (https://*.example.com for its subdomains)`);
+    }
   }
 }
 

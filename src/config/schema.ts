@@ -147,6 +147,8 @@ export interface SluiceConfig {
   reports: ReportLimits;
   /** Dashboards, their widgets, live updates and public links (docs/dashboards.md). */
   dashboards: DashboardLimits;
+  /** The PostgreSQL store of a cluster (docs/cluster.md); unused on embedded SQLite. */
+  postgres: PostgresSettings;
   /** Several nodes routing MQTT messages over NATS (docs/cluster.md); off while `url` is empty. */
   cluster: ClusterConfig;
 }
@@ -159,6 +161,14 @@ export interface ClusterConfig {
   nodeId: string;
   /** How long a QoS 1/2 PUBLISH's ack waits for NATS to confirm the message before the client is disconnected unacknowledged. */
   ackTimeoutMs: number;
+}
+
+export interface PostgresSettings {
+  /**
+   * Connections one node opens to PostgreSQL at most (store/postgres/pool.ts); callers past it
+   * wait for one. PostgreSQL's own `max_connections` must cover every node's pool.
+   */
+  poolSize: number;
 }
 
 export interface UserSettings {
@@ -260,6 +270,12 @@ export interface DashboardLimits {
   liveEventsPerSecond: number;
   /** Records one live event carries at most; past it the rest is dropped and counted in `dropped`. */
   liveRecordsPerEvent: number;
+  /**
+   * Who may frame the public share view (`/view`): its Content-Security-Policy `frame-ancestors`
+   * sources. `*` (default): any site, since a public link is meant to be embedded; `'none'`:
+   * no site; or origins (`https://intranet.example.com`, `https://*.example.com`).
+   */
+  shareFrameAncestors: string[];
 }
 
 /** Caches the message path reads instead of the store; each bounded in (approximate) bytes. */
@@ -355,6 +371,11 @@ export interface HttpLimits {
    * or `*` for any. Empty: no CORS headers at all, so browsers keep other sites' pages out.
    */
   corsOrigins: string[];
+  /**
+   * Where the console may load images from besides itself (CSP `img-src` sources): map tiles
+   * and image widgets. Default `https:` (any HTTPS host); empty: this server only.
+   */
+  consoleImageSources: string[];
 }
 
 /** Outbound connections made on an account's behalf. */
@@ -540,6 +561,7 @@ export const defaultConfig: SluiceConfig = {
     headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, keepAliveTimeoutMs: 5000,
     idleTimeoutMs: 30_000, maxResponseBytesInFlight: 256 * 1024 * 1024,
     corsOrigins: [],
+    consoleImageSources: ["https:"],
   },
   parsers: { loopSliceMs: 2, maxBatchMs: 4, maxIsolates: 256, memoryMb: 32, timeoutMs: 200 },
   // 100, as /events allows per account.
@@ -562,6 +584,8 @@ export const defaultConfig: SluiceConfig = {
   dashboards: {
     maxPerAccount: 1000, maxWidgetsPerDashboard: 100, maxWidgetBytes: 64 * 1024, maxDashboardBytes: 64 * 1024,
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
+    shareFrameAncestors: ["*"],
   },
   cluster: { url: "", nodeId: "", ackTimeoutMs: 5000 },
+  postgres: { poolSize: 10 },
 };

@@ -1,7 +1,8 @@
 /**
  * Charts open fast: when a dashboard's widgets are saved, or the dashboard is opened (its live
  * channel gains a listener), the bucket store is told which device variables its sources read,
- * and summarizes their hours over the last `horizonMs` in the background
+ * and summarizes their hours in the background, over each source's own dates when it has
+ * absolute ones, else over the last `horizonMs`
  * (`BucketStore.prepareDownsample`). The first chart over a year of a million records then
  * reads hour summaries, not the million records (docs/dashboards.md, "Downsampling").
  *
@@ -72,19 +73,33 @@ export class ChartWarmer {
       return; // deleted meanwhile
     }
     const slots = new Set(dashboard.blueprint_devices.map((slot) => slot.id));
-    const variables = new Map<string, Set<string>>();
+    const now = new Date();
+    const lastYear = new Date(now.getTime() - this.deps.horizonMs);
+    // Device and range → variables: a source with dates of its own (a chart of 2025) is
+    // prepared over those, any other over the last `horizonMs`.
+    const wanted = new Map<string, { deviceId: string; from: Date; to: Date; variables: Set<string> }>();
     for (const widget of this.deps.dashboards.widgets(accountId, dashboardId)) {
       for (const source of widget.data) {
         if (slots.has(source.origin) || !source.variables?.length) continue;
-        let set = variables.get(source.origin);
-        if (!set) variables.set(source.origin, (set = new Set()));
-        for (const v of source.variables) set.add(v);
+        const from = dateOf(source.start_date) ?? lastYear;
+        const to = dateOf(source.end_date) ?? now;
+        if (to.getTime() <= from.getTime()) continue;
+        const key = `${source.origin}\n${from.getTime()}\n${to.getTime()}`;
+        let entry = wanted.get(key);
+        if (!entry) wanted.set(key, (entry = { deviceId: source.origin, from, to, variables: new Set() }));
+        for (const v of source.variables) entry.variables.add(v);
       }
     }
-    const to = new Date();
-    const from = new Date(to.getTime() - this.deps.horizonMs);
     // Devices are the account's: widget sources are checked when saved, and a device deleted
     // since has no bucket (the store then does nothing).
-    for (const [deviceId, set] of variables) prepare.call(this.deps.buckets, deviceId, [...set], from, to);
+    for (const { deviceId, from, to, variables } of wanted.values()) prepare.call(this.deps.buckets, deviceId, [...variables], from, to);
   }
+}
+
+/** A source's absolute date (ISO text or epoch ms); relative ones ("1 day") are the viewer's to resolve. */
+function dateOf(value: unknown): Date | undefined {
+  if (typeof value !== "string" && typeof value !== "number") return undefined;
+  if (typeof value === "string" && !/^\d{4}-\d{2}-\d{2}/.test(value)) return undefined;
+  const date = new Date(value);
+  return Number.isNaN(date.getTime()) ? undefined : date;
 }

@@ -149,6 +149,22 @@ export class WidgetData {
     return [...out.values()];
   }
 
+  /**
+   * The device a control widget acts on (its MQTT downlink): its first source's device, or for a
+   * blueprint slot `pick` (checked: the account's, fitting the slot), else the first fitting
+   * device, as the widget's data shows. 400 when the widget reads no device or `pick` is given
+   * for a widget that names its device itself.
+   */
+  async controlTarget(accountId: string, dashboard: Dashboard, widget: Widget, pick: string | undefined): Promise<DeviceRow> {
+    const origin = widget.data[0]?.origin;
+    if (origin === undefined) throw invalid("this widget reads no device: give it a data source");
+    const isSlot = dashboard.blueprint_devices.some((s) => s.id === origin);
+    if (!isSlot && pick !== undefined && pick !== origin) throw invalid("device is only for a widget of a blueprint device; this widget names its device");
+    const device = await this.deviceOf(accountId, dashboard, origin, new Map(isSlot && pick !== undefined ? [[origin, pick]] : []));
+    if (!device) throw invalid("No device fits this blueprint device's conditions");
+    return device;
+  }
+
   /** Devices fitting a blueprint slot, by name. */
   async candidates(accountId: string, slot: BlueprintDeviceJson): Promise<DeviceSummary[]> {
     return (await this.deps.devices.list(accountId)).filter((d) => fitsSlot(d.tags, slot, wildcardMatch));

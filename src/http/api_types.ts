@@ -872,3 +872,11 @@ export interface WidgetPublishJson {
   /** On a blueprint dashboard: the device picked for the widget's slot. */
   device?: string;
 }
+
+/** What `POST /dashboard/:id/widget/:widget/publish` answers: where the message went. */
+export interface WidgetPublishResultJson {
+  topic: string;
+  /** The payload's bytes. */
+  bytes: number;
+  device: string;
+}

@@ -48,13 +48,17 @@ export interface HttpServerDeps {
   mqttListeners?: () => MqttListenersJson | undefined;
   /** Web origins allowed to call the API from a browser, `*` for any (config `http.corsOrigins`; cors.ts). None: no CORS. */
   corsOrigins?: readonly string[];
+  /** Where the built console is (tests point elsewhere); default dist/console. */
+  consoleDir?: string;
+  /** Image sources the console's CSP allows besides itself (config `http.consoleImageSources`). */
+  consoleImageSources?: readonly string[];
+  /** Who may frame the public share view (config `dashboards.shareFrameAncestors`); default any. */
+  shareFrameAncestors?: readonly string[];
   /**
    * Routes of other parts (data, inspector, actions...), registered by the composition root:
    * `account` ones behind the account-token hook, `device` ones behind the device-token hook,
    * `public` ones without (they authenticate themselves, e.g. an SSE stream with `?token=`).
    */
-  /** Where the built console is (tests point elsewhere); default dist/console. */
-  consoleDir?: string;
   routes?: { account?: FastifyPluginAsync[]; device?: FastifyPluginAsync[]; public?: FastifyPluginAsync[] };
   /**
    * Admission of an authenticated request by its account (plans: request rates, ceilings);
@@ -128,7 +132,7 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
 
   // Before every route, so the reference sees them all (openapi.ts); public, outside both slots.
   await installOpenApi(app, packageVersion());
-  await app.register(consoleRoutes(deps.consoleDir));
+  await app.register(consoleRoutes(deps.consoleDir, { imageSources: deps.consoleImageSources, shareFrameAncestors: deps.shareFrameAncestors }));
   await app.register(statusRoutes(deps));
   await app.register(metricsRoutes(deps));
   await app.register(async (account) => {

@@ -19,6 +19,8 @@ export function httpRequestClass(method: string, route: string | undefined, quer
     if (verb === "GET" || verb === "POST") return "data";
     return verb === "PUT" || verb === "DELETE" ? "dataEdits" : undefined;
   }
+  // A control widget's downlink: a write through a dashboard, like sending it data.
+  if (route === "/dashboard/:id/widget/:widget/publish") return verb === "POST" ? "data" : undefined;
   if (route !== "/data" && route !== "/device/:id/data") return undefined;
   if (verb === "GET") return (query as Record<string, unknown> | undefined)?.query === "aggregate" ? "aggregate" : "data";
   if (verb === "POST") return "data";

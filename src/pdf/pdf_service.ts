@@ -167,8 +167,18 @@ export class PdfService {
           setInterval(check, 50);
           check();
         }));
-        // An app of Sluice's own asks its API after it loaded: printed once that has settled.
-        if (job.source.kind === "site") await traffic.quiet(SITE_QUIET_MS, abort.signal);
+        // An app of Sluice's own (the dashboard share view) asks its API after it loaded and
+        // says when everything is drawn (`data-ready="1"` on <html>): printed once it has said
+        // so and its requests (pictures) have settled; a page that never does meets the deadline.
+        if (job.source.kind === "site") {
+          await page.evaluate(() => new Promise<boolean>((resolve) => {
+            const root = (globalThis as unknown as { document: { documentElement: { dataset: Record<string, string | undefined> } } }).document.documentElement;
+            const check = () => root.dataset.ready === "1" && resolve(true);
+            setInterval(check, 50);
+            check();
+          }));
+          await traffic.quiet(SITE_QUIET_MS, abort.signal);
+        }
         return page.pdf(this.printOptions(job.options));
       })();
       work.catch(() => {}); // past the deadline nobody waits for it any more

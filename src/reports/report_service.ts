@@ -4,11 +4,12 @@
  *
  * A run of a data report reads the selected devices' records (bounded by `reports.maxRecords`
  * in all), renders them to HTML (report_render.ts) printed by the PDF service, and/or to CSV. A
- * dashboard report prints the console's public share page of the dashboard, through a share
+ * dashboard report prints the public share view of the dashboard (`/view#<key>`), through a share
  * key the report made when it was created. Runs share `reports.concurrency` slots fairly by
  * account; a report is never queued twice (a manual run joins the one in progress, a schedule
  * firing meanwhile is skipped). The PDF itself waits its turn in the PDF service's own queue.
  */
+import { shareViewUrl } from "../dashboards/share_view.js";
 import { CronExpressionParser } from "cron-parser";
 import type { ReportLimits } from "../config/schema.js";
 import type { BucketStore } from "../data/types.js";
@@ -32,10 +33,7 @@ export interface DashboardPrints {
   printKey(accountId: string, dashboardId: string, ttlMs: number): { key: string; release(): void };
 }
 
-/** Where the share view of a dashboard opens (the console's `share.html` entry). */
 const PRINT_KEY_TTL_MS = 10 * 60_000;
-
-export const shareViewUrl = (origin: string, key: string): string => `${origin}/#/share/${encodeURIComponent(key)}`;
 
 export interface ReportServiceDeps {
   store: SqliteReportStore;

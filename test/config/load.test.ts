@@ -305,6 +305,30 @@ describe("http.corsOrigins", () => {
   });
 });
 
+describe("http.consoleImageSources", () => {
+  test("https: by default; hosts and schemes accepted; anything that could break out of img-src refused", () => {
+    assert.deepEqual(load().http.consoleImageSources, ["https:"]);
+    assert.deepEqual(load({ env: { SLUICE_HTTP_CONSOLE_IMAGE_SOURCES: "https://tile.openstreetmap.org, *.example.com" } }).http.consoleImageSources, ["https://tile.openstreetmap.org", "*.example.com"]);
+    assert.deepEqual(load({ configFile: file("img-none.yaml", "http:\n  consoleImageSources: []\n") }).http.consoleImageSources, []);
+    for (const bad of ["https:; script-src *", "'unsafe-inline'", "https://a.example b.example", "\"x\""]) {
+      refused({ configFile: file("img-bad.json", JSON.stringify({ http: { consoleImageSources: [bad] } })) }, "http.consoleImageSources", "is not a CSP source");
+    }
+  });
+});
+
+describe("dashboards.shareFrameAncestors", () => {
+  test("* by default; origins, 'self' and 'none' accepted; anything that could break out of frame-ancestors refused", () => {
+    assert.deepEqual(load().dashboards.shareFrameAncestors, ["*"]);
+    assert.deepEqual(load({ env: { SLUICE_DASHBOARDS_SHARE_FRAME_ANCESTORS: "https://intranet.example.com, https://*.example.org:8443" } }).dashboards.shareFrameAncestors, ["https://intranet.example.com", "https://*.example.org:8443"]);
+    assert.deepEqual(load({ configFile: file("fa-none.yaml", "dashboards:\n  shareFrameAncestors: [\"'none'\"]\n") }).dashboards.shareFrameAncestors, ["'none'"]);
+    for (const bad of ["https://a.example; script-src *", "https://a.example/path", "a.example", "'unsafe-inline'", "https://a.example b.example"]) {
+      refused({ configFile: file("fa-bad.json", JSON.stringify({ dashboards: { shareFrameAncestors: [bad] } })) }, "dashboards.shareFrameAncestors", "is not a frame ancestor");
+    }
+    refused({ configFile: file("fa-mixed.json", JSON.stringify({ dashboards: { shareFrameAncestors: ["'none'", "https://a.example"] } })) }, "dashboards.shareFrameAncestors", "'none' must be the only source");
+    refused({ configFile: file("fa-empty.json", JSON.stringify({ dashboards: { shareFrameAncestors: [] } })) }, "dashboards.shareFrameAncestors", "needs at least one source");
+  });
+});
+
 describe("users, sessions and sign-in keys", () => {
   test("read from the file, the environment and flags; checked", () => {
     const configFile = file("users.yaml", "users:\n  setupLinkSeconds: 60\nsessions:\n  idleSeconds: 3600\n  maxPerUser: 5\nlogin:\n  failureDelayMs: 500\n");
@@ -352,5 +376,14 @@ describe("cluster", () => {
     refused({ env: { SLUICE_NODE_ID: "x".repeat(65) } }, "cluster.nodeId");
     refused({ configFile: file("cluster-ack.yaml", "cluster:\n  ackTimeoutMs: 0\n") }, "cluster.ackTimeoutMs must be at least 1");
     refused({ configFile: file("cluster-x.yaml", "cluster:\n  subjectPrefix: x\n") }, "unknown cluster key", "subjectPrefix");
+  });
+});
+
+describe("postgres", () => {
+  test("postgres.poolSize is read from the file, at least 1; unknown keys are refused", () => {
+    assert.equal(defaultConfig.postgres.poolSize, 10);
+    assert.equal(loadConfig({ configFile: file("pg.yaml", "postgres:\n  poolSize: 4\n"), env: {} }).postgres.poolSize, 4);
+    assert.throws(() => loadConfig({ configFile: file("pg-0.yaml", "postgres:\n  poolSize: 0\n"), env: {} }), /postgres.poolSize must be at least 1/);
+    assert.throws(() => loadConfig({ configFile: file("pg-x.yaml", "postgres:\n  url: x\n"), env: {} }), /unknown postgres key "url"/);
   });
 });

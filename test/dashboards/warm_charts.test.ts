@@ -43,9 +43,12 @@ describe("ChartWarmer", () => {
       const dashboard = dashboards.create(accountId, { label: "boiler", type: "blueprint", blueprint_devices: [{ id: "slot", name: "s", conditions: [{ key: "k", value: "v" }] }] });
       dashboards.createWidget(accountId, dashboard.id, { label: "t", type: "line", display: {}, data: [{ origin: "dev1", variables: ["temperature"] }, { origin: "slot", variables: ["x"] }] });
       dashboards.createWidget(accountId, dashboard.id, { label: "n", type: "note", display: {}, data: [] });
+      // A chart with dates of its own is prepared over them.
+      const from = new Date(Math.floor((now - 20 * HOUR) / HOUR) * HOUR);
+      dashboards.createWidget(accountId, dashboard.id, { label: "h", type: "line", display: {}, data: [{ origin: "dev1", variables: ["humidity"], start_date: from.toISOString(), end_date: new Date(from.getTime() + 10 * HOUR).toISOString() }] });
       // Saves within a second are one preparation.
       await delay(1_300);
-      assert.deepEqual(prepared, ["dev1:temperature:48h"]);
+      assert.deepEqual(prepared, ["dev1:temperature:48h", "dev1:humidity:10h"]);
       await buckets.summariesDone();
 
       // The first query of the chart's range reads no whole hour's records.
@@ -68,7 +71,7 @@ describe("ChartWarmer", () => {
       const off = hub.subscribe(accountId, [`dashboard.${dashboard.id}`], () => {});
       await delay(1_300);
       off();
-      assert.deepEqual(prepared, ["dev1:temperature:48h"]);
+      assert.deepEqual(prepared, ["dev1:temperature:48h", "dev1:humidity:10h"]);
     } finally {
       warmer.close();
       await buckets.close();

@@ -9,9 +9,13 @@ import { downsampleEdges, downsampleSql } from "../../src/data/sqlite/bucket_que
 import { SqliteBucketStore } from "../../src/data/sqlite/bucket_store.js";
 import type { DownsampleBucket, NormalizedRecord, RecordValue } from "../../src/data/types.js";
 import { parseQueryString } from "../../src/http/query.js";
+import { downsampleSql as pgDownsampleSql, Params } from "../../src/data/postgres/bucket_queries.js";
+import { backends, type BackendHandle, type TestBucketStore } from "../helpers/backends.js";
+import { explainPg } from "../helpers/pg_explain.js";
 
-// `query=downsample`: min, max, average, count and first/last time per time bucket, computed in
-// SQLite on the record index, checked on data whose answer is known.
+// `query=downsample`: min, max, average, count and first/last time per time bucket, computed on
+// the record index, checked on data whose answer is known: on every backend, then SQLite's plan
+// and its kept hour summaries.
 
 let dir: string;
 let file: string;
@@ -33,90 +37,113 @@ const rec = (variable: string, value: RecordValue | null, ms: number): Normalize
 });
 const q = (qs: string): DataQuery => parseDataQuery(parseQueryString(qs), new Date(T0 + 86_400_000));
 
-async function series(device: string, qs: string): Promise<DownsampleBucket[]> {
-  const result = await store.query(device, q(qs));
-  assert.equal(result.type, "series");
-  return (result as { series: DownsampleBucket[] }).series;
-}
 const iso = (ms: number) => new Date(T0 + ms).toISOString();
 const range = (from: number, to: number) => `start_date=${iso(from)}&end_date=${iso(to)}`;
 
-describe("query=downsample", () => {
-  before(async () => {
-    // temperature: 0..99 at t = 0, 10, ..., 990 ms; humidity every 100 ms; a string and a
-    // boolean that numeric summaries must skip; another device that must not leak in.
-    await store.insert("dev", Array.from({ length: 100 }, (_, i) => rec("temperature", i, i * 10)));
-    await store.insert("dev", Array.from({ length: 10 }, (_, i) => rec("humidity", 50 + i, i * 100)));
-    await store.insert("dev", [rec("temperature", "broken", 5), rec("temperature", true, 15), rec("temperature", null, 25)]);
-    await store.insert("other", Array.from({ length: 100 }, (_, i) => rec("temperature", 1000, i * 10)));
-  });
+// The same tests on every backend (test/helpers/backends.ts): SQLite and PostgreSQL compute
+// the buckets each their own way (per-bucket index ranges; one GROUP BY over width_bucket).
+for (const h0 of backends()) {
+  describe(`query=downsample on ${h0.name}`, () => {
+    let h: BackendHandle;
+    let store: TestBucketStore;
+    async function series(device: string, qs: string): Promise<DownsampleBucket[]> {
+      const result = await store.query(device, q(qs));
+      assert.equal(result.type, "series");
+      return (result as { series: DownsampleBucket[] }).series;
+    }
+    after(async () => {
+      await h.stop();
+    });
+    before(async () => {
+      h = await h0.start();
+      store = await h.buckets();
+      // temperature: 0..99 at t = 0, 10, ..., 990 ms; humidity every 100 ms; a string and a
+      // boolean that numeric summaries must skip; another device that must not leak in.
+      await store.insert("dev", Array.from({ length: 100 }, (_, i) => rec("temperature", i, i * 10)));
+      await store.insert("dev", Array.from({ length: 10 }, (_, i) => rec("humidity", 50 + i, i * 100)));
+      await store.insert("dev", [rec("temperature", "broken", 5), rec("temperature", true, 15), rec("temperature", null, 25)]);
+      await store.insert("other", Array.from({ length: 100 }, (_, i) => rec("temperature", 1000, i * 10)));
+    });
 
-  test("min, max, average, count and first/last time per bucket, numeric records only", async () => {
-    // [0, 999] in 4 buckets of 250 ms: temperature 0-24, 25-49, 50-74, 75-99.
-    const got = await series("dev", `query=downsample&buckets=4&variables=temperature&${range(0, 999)}`);
-    assert.equal(got.length, 4);
-    got.forEach((b, i) => {
-      assert.equal(b.variable, "temperature");
-      assert.equal(b.start.getTime(), T0 + i * 250);
-      assert.equal(b.end.getTime(), T0 + (i + 1) * 250);
-      assert.equal(b.min, i * 25);
-      assert.equal(b.max, i * 25 + 24);
-      assert.equal(b.count, 25);
-      assert.equal(b.avg, i * 25 + 12);
-      assert.equal(b.first.getTime(), T0 + i * 250);
-      assert.equal(b.last.getTime(), T0 + i * 250 + 240);
+    test("min, max, average, count and first/last time per bucket, numeric records only", async () => {
+      // [0, 999] in 4 buckets of 250 ms: temperature 0-24, 25-49, 50-74, 75-99.
+      const got = await series("dev", `query=downsample&buckets=4&variables=temperature&${range(0, 999)}`);
+      assert.equal(got.length, 4);
+      got.forEach((b, i) => {
+        assert.equal(b.variable, "temperature");
+        assert.equal(b.start.getTime(), T0 + i * 250);
+        assert.equal(b.end.getTime(), T0 + (i + 1) * 250);
+        assert.equal(b.min, i * 25);
+        assert.equal(b.max, i * 25 + 24);
+        assert.equal(b.count, 25);
+        assert.equal(b.avg, i * 25 + 12);
+        assert.equal(b.first.getTime(), T0 + i * 250);
+        assert.equal(b.last.getTime(), T0 + i * 250 + 240);
+      });
+    });
+
+    test("bucket edges: a record on an edge belongs to the bucket it starts; the end date is included", async () => {
+      // [0, 99]: 2 buckets [0, 50) and [50, 100). Records at 0, 10, 20, 30, 40 | 50, 60, 70, 80, 90.
+      const got = await series("dev", `query=downsample&buckets=2&variables=temperature&${range(0, 99)}`);
+      assert.deepEqual(got.map((b) => [b.min, b.max, b.count]), [[0, 4, 5], [5, 9, 5]]);
+      // Ending exactly on a record's time includes it: [0, 90] holds the record at 90.
+      const inclusive = await series("dev", `query=downsample&buckets=1&variables=temperature&${range(0, 90)}`);
+      assert.deepEqual(inclusive.map((b) => [b.min, b.max, b.count]), [[0, 9, 10]]);
+      assert.equal(inclusive[0]!.end.getTime(), T0 + 91);
+      // Starting right after a record leaves it out.
+      const after = await series("dev", `query=downsample&buckets=1&variables=temperature&${range(11, 90)}`);
+      assert.deepEqual(after.map((b) => [b.min, b.count]), [[2, 8]]);
+    });
+
+    test("empty buckets are left out; never more buckets than milliseconds", async () => {
+      const got = await series("dev", `query=downsample&buckets=1000&variables=humidity&${range(0, 999)}`);
+      assert.equal(got.length, 10);
+      assert.deepEqual(got.map((b) => b.count), Array(10).fill(1));
+      assert.deepEqual(downsampleEdges(0, 4, 10), [0, 1, 2, 3, 4, 5]);
+      assert.deepEqual(downsampleEdges(0, 9, 3), [0, 3, 6, 10]);
+      // A century in 10 000 buckets: exact integer edges (no float drift), the last one past the end.
+      const century = downsampleEdges(-1e12, 2e12, 10_000);
+      assert.equal(century.length, 10_001);
+      assert.equal(century.at(-1), 2e12 + 1);
+      assert.ok(century.every((e, i) => i === 0 || e > century[i - 1]!));
+    });
+
+    test("without variables: every variable of the device, in time order then by variable", async () => {
+      const got = await series("dev", `query=downsample&buckets=2&${range(0, 999)}`);
+      assert.deepEqual(got.map((b) => `${b.start.getTime() - T0} ${b.variable} ${b.count}`), ["0 humidity 5", "0 temperature 50", "500 humidity 5", "500 temperature 50"]);
+    });
+
+    test("a device with no records, or none in the range, answers no buckets", async () => {
+      assert.deepEqual(await series("nobody", `query=downsample&buckets=10&${range(0, 999)}`), []);
+      assert.deepEqual(await series("dev", `query=downsample&buckets=10&${range(5000, 9000)}`), []);
+    });
+
+    if (h0.name === "postgres") {
+      test("one statement over the record index's range (no scan of the table)", async () => {
+        const p = new Params();
+        const sql = pgDownsampleSql(p, 1, { variables: ["temperature"] }, downsampleEdges(T0, T0 + 999, 4));
+        const text = await explainPg(h.url!, sql, p.values);
+        assert.match(text, /Index Scan using \w+_bucket_variable_time_seq_idx/, text);
+        assert.doesNotMatch(text, /Seq Scan/, text);
+      });
+    }
+
+    test("needs start_date and buckets (1 to 10 000); end_date defaults to now", () => {
+      assert.throws(() => q("query=downsample&buckets=10"), /needs start_date/);
+      assert.throws(() => q(`query=downsample&start_date=${iso(0)}`), /needs buckets/);
+      assert.throws(() => q(`query=downsample&buckets=0&start_date=${iso(0)}`), /buckets must be an integer from 1 to 10000/);
+      assert.throws(() => q(`query=downsample&buckets=10001&start_date=${iso(0)}`), /buckets must be an integer/);
+      const parsed = q(`query=downsample&buckets=5&start_date=${iso(0)}`);
+      assert.equal(parsed.kind === "downsample" && parsed.end.getTime(), T0 + 86_400_000);
+    });
+
+    test("it selects nothing to delete", async () => {
+      await assert.rejects(store.remove("dev", q(`query=downsample&buckets=5&start_date=${iso(0)}`)), /cannot be used to delete/);
     });
   });
+}
 
-  test("bucket edges: a record on an edge belongs to the bucket it starts; the end date is included", async () => {
-    // [0, 99]: 2 buckets [0, 50) and [50, 100). Records at 0, 10, 20, 30, 40 | 50, 60, 70, 80, 90.
-    const got = await series("dev", `query=downsample&buckets=2&variables=temperature&${range(0, 99)}`);
-    assert.deepEqual(got.map((b) => [b.min, b.max, b.count]), [[0, 4, 5], [5, 9, 5]]);
-    // Ending exactly on a record's time includes it: [0, 90] holds the record at 90.
-    const inclusive = await series("dev", `query=downsample&buckets=1&variables=temperature&${range(0, 90)}`);
-    assert.deepEqual(inclusive.map((b) => [b.min, b.max, b.count]), [[0, 9, 10]]);
-    assert.equal(inclusive[0]!.end.getTime(), T0 + 91);
-    // Starting right after a record leaves it out.
-    const after = await series("dev", `query=downsample&buckets=1&variables=temperature&${range(11, 90)}`);
-    assert.deepEqual(after.map((b) => [b.min, b.count]), [[2, 8]]);
-  });
-
-  test("empty buckets are left out; never more buckets than milliseconds", async () => {
-    const got = await series("dev", `query=downsample&buckets=1000&variables=humidity&${range(0, 999)}`);
-    assert.equal(got.length, 10);
-    assert.deepEqual(got.map((b) => b.count), Array(10).fill(1));
-    assert.deepEqual(downsampleEdges(0, 4, 10), [0, 1, 2, 3, 4, 5]);
-    assert.deepEqual(downsampleEdges(0, 9, 3), [0, 3, 6, 10]);
-    // A century in 10 000 buckets: exact integer edges (no float drift), the last one past the end.
-    const century = downsampleEdges(-1e12, 2e12, 10_000);
-    assert.equal(century.length, 10_001);
-    assert.equal(century.at(-1), 2e12 + 1);
-    assert.ok(century.every((e, i) => i === 0 || e > century[i - 1]!));
-  });
-
-  test("without variables: every variable of the device, in time order then by variable", async () => {
-    const got = await series("dev", `query=downsample&buckets=2&${range(0, 999)}`);
-    assert.deepEqual(got.map((b) => `${b.start.getTime() - T0} ${b.variable} ${b.count}`), ["0 humidity 5", "0 temperature 50", "500 humidity 5", "500 temperature 50"]);
-  });
-
-  test("a device with no records, or none in the range, answers no buckets", async () => {
-    assert.deepEqual(await series("nobody", `query=downsample&buckets=10&${range(0, 999)}`), []);
-    assert.deepEqual(await series("dev", `query=downsample&buckets=10&${range(5000, 9000)}`), []);
-  });
-
-  test("needs start_date and buckets (1 to 10 000); end_date defaults to now", () => {
-    assert.throws(() => q("query=downsample&buckets=10"), /needs start_date/);
-    assert.throws(() => q(`query=downsample&start_date=${iso(0)}`), /needs buckets/);
-    assert.throws(() => q(`query=downsample&buckets=0&start_date=${iso(0)}`), /buckets must be an integer from 1 to 10000/);
-    assert.throws(() => q(`query=downsample&buckets=10001&start_date=${iso(0)}`), /buckets must be an integer/);
-    const parsed = q(`query=downsample&buckets=5&start_date=${iso(0)}`);
-    assert.equal(parsed.kind === "downsample" && parsed.end.getTime(), T0 + 86_400_000);
-  });
-
-  test("it selects nothing to delete", async () => {
-    await assert.rejects(store.remove("dev", q(`query=downsample&buckets=5&start_date=${iso(0)}`)), /cannot be used to delete/);
-  });
-
+describe("query=downsample in SQLite", () => {
   test("each bucket is a range on the record index, even when statistics would prefer a scan", () => {
     const db = new Database(file);
     db.exec("ANALYZE");

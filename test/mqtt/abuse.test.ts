@@ -8,6 +8,7 @@ import { nextMessages, startSluice } from "../helpers/sluice.js";
 import { connectPacket, WireClient } from "../helpers/wire.js";
 import { brokerOnLoopback } from "../helpers/bare_broker.js";
 import { liveBytes } from "../helpers/memory.js";
+import { until } from "../helpers/until.js";
 
 // One client misbehaving on purpose (issue 10) must cost the broker a bounded amount, counted
 // in bytes, and must not stop an unrelated client from being served. Each describe reproduces
@@ -182,16 +183,17 @@ describe("connections in progress (maxPendingConnections, maxPendingConnectionsP
     for (let i = 0; i < 4; i++) silent.push(await openFrom(bare.port(), "127.0.0.1"));
     const refusedBefore = bare.broker().stats.pendingRefused;
     const fifth = await openFrom(bare.port(), "127.0.0.1");
-    await fifth.waitClosed(1000);
+    await fifth.waitClosed(5000); // at once; 5 s only bounds the wait (connectTimeoutMs is 10 s)
     assert.equal(bare.broker().stats.pendingRefused - refusedBefore, 1);
     await roundTrip(bare.port(), "127.0.0.2");
     silent.push(await openFrom(bare.port(), "127.0.0.2"), await openFrom(bare.port(), "127.0.0.2"));
     const third = await openFrom(bare.port(), "127.0.0.3");
-    await third.waitClosed(1000);
+    await third.waitClosed(5000);
     assert.equal(bare.broker().stats.pendingRefused - refusedBefore, 2);
     for (const s of silent) s.destroy();
     await Promise.all(silent.map((s) => s.closed));
-    await new Promise((r) => setTimeout(r, 50));
+    // The broker's side of each socket closes a moment after the client's: polled, not a fixed wait.
+    await until(async () => (bare.broker().pendingConnections.size === 0 ? true : undefined), 10_000).catch(() => undefined);
     assert.equal(bare.broker().pendingConnections.size, 0, "slots are given back when sockets close");
     await roundTrip(bare.port(), "127.0.0.3");
   });
@@ -308,7 +310,7 @@ describe("slow QoS 1 consumers (maxSocketBufferBytes, maxBufferedBytesTotal)", (
     }
     assert.deepEqual(seen, [...seen].sort((a, b) => a - b), "in publish order");
     assert.equal(new Set(seen).size, held, "each once");
-    await new Promise((r) => setTimeout(r, 100));
+    await until(async () => (session.inflight.size + session.queue.length === 0 ? true : undefined), 10_000).catch(() => undefined);
     assert.equal(session.inflight.size + session.queue.length, 0);
     slow.destroy();
     good.destroy();
@@ -352,7 +354,7 @@ describe("buffered bytes over all connections (maxBufferedBytesTotal)", () => {
     for (const w of stalled) w.destroy();
     good.destroy();
     pub.destroy();
-    await new Promise((r) => setTimeout(r, 100));
+    await until(async () => (broker.backlog.total < 64 * 1024 ? true : undefined), 10_000).catch(() => undefined);
     assert.ok(broker.backlog.total < 64 * 1024, `the count returns to about zero (${broker.backlog.total})`);
     await roundTrip(bare.port());
   });

@@ -213,7 +213,11 @@ describe("SUBSCRIBE on a persistent session writes its own rows (issue 10: 4 000
       await persistence.drained();
       const before = { ...persistence.committed };
       for (let i = 1; i <= PACKETS; i++) client.send({ cmd: "subscribe", messageId: i, subscriptions: [{ topic: `s/${i}`, qos: 1 }] });
+      // Meanwhile a client of another account is served, each of its packets within RawClient's
+      // 3 s (the stated bound: a deadline for a loaded machine, not a measurement).
+      const bystander = roundTripInAnotherAccount(first);
       await client.next("suback", (p) => (p as ISubackPacket).messageId === PACKETS, 30_000);
+      await bystander;
       client.send({ cmd: "unsubscribe", messageId: PACKETS + 1, unsubscriptions: ["s/1", "s/2", "s/3"] });
       await client.next("unsuback", (p) => (p as IUnsubackPacket).messageId === PACKETS + 1);
       await persistence.drained();

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { lookup } from "node:dns/promises";
-import { createServer, type Server, type Socket } from "node:net";
+import { createServer, isIP, type Server, type Socket } from "node:net";
 import { after, before, describe, test } from "node:test";
 import { OutboundGuard, OutboundRefused, REFUSED_BY_POLICY } from "../../src/outbound/guard.js";
 import { GuardedPoster } from "../../src/outbound/http_post.js";
@@ -104,6 +104,26 @@ describe("TCP/TLS connects through the guard (relays)", () => {
       assert.ok(t instanceof OutboundRefused, `${host} (TLS): ${String(t)}`);
     }
     assert.equal(accepted, 0);
+  });
+
+  test("a name that resolves to a private, non-loopback address (10.x, 192.168.x, cloud metadata) is refused on the resolved address", async (t) => {
+    let checked = 0;
+    const guard = new OutboundGuard({ allowPrivateTargets: false });
+    // Not IP literals (isIP says 0), so the decision cannot be made on the text: getaddrinfo
+    // resolves each (as it would a DNS name) to 10.0.0.1, 192.168.0.1 and 169.254.169.254, and
+    // the guard refuses what it resolved to, before any packet leaves.
+    for (const host of ["167772161", "0xa.1", "3232235521", "0xa9fea9fe"]) {
+      assert.equal(isIP(host), 0, host);
+      const resolved = await lookup(host).then((a) => a.address, () => undefined);
+      if (resolved === undefined) continue; // a resolver that does not take numeric names decides nothing here
+      assert.match(resolved, /^(10\.|192\.168\.|169\.254\.)/, `${host} resolved to ${resolved}`);
+      const r = await outcome(guard.connect({ host, port: 80 }));
+      assert.ok(r instanceof OutboundRefused, `${host} (${resolved}): ${String(r)}`);
+      const web = await new GuardedPoster(guard).post(`http://${host}/`, { headers: {}, body: "{}", signal: AbortSignal.timeout(5000) }).then(() => undefined, (e: unknown) => e);
+      assert.ok(web instanceof OutboundRefused, `webhook to ${host} (${resolved}): ${String(web)}`);
+      checked++;
+    }
+    if (checked === 0) t.skip("this resolver takes no numeric names");
   });
 
   test("Sluice's own listener is refused whatever allowPrivateTargets says; another local port is not", async () => {

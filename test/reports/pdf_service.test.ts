@@ -289,21 +289,23 @@ describe("PDF service, outbound.allowPrivateTargets: true", () => {
   });
 
   test("a site job (what dashboard reports print) loads its app and API answers from its own origin, and nothing else", async () => {
-    // The mechanism of dashboard reports (the console's `<http base>/#/share/<key>`, answered by
+    // The mechanism of dashboard reports (the share view `<http base>/view#<key>`, answered by
     // Sluice's API), on a small single-page app: a script that asks its API after the page
-    // loaded, opens an event stream, and tries another origin.
+    // loaded, opens an event stream, tries another origin, and draws only well after its
+    // requests ended (longer than the quiet wait), then says so with `data-ready`.
     const appHits: string[] = [];
     const app = createServer((request, response) => {
       appHits.push(request.url ?? "");
-      if (request.url === "/") response.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>Dashboard</title><div id='root'>loading</div><script src='/app.js'></script>");
+      if (request.url === "/view") response.writeHead(200, { "content-type": "text/html" }).end("<!doctype html><title>Dashboard</title><div id='root'>loading</div><script src='/app.js'></script>");
       else if (request.url === "/app.js") {
         response.writeHead(200, { "content-type": "text/javascript" }).end(`
           addEventListener("load", async () => {
             new EventSource("/events");
             fetch("${hits.url}/foreign").catch(() => {});
             const data = await (await fetch("/api/widget", { headers: { token: "t" } })).json();
-            await new Promise((resolve) => setTimeout(resolve, 150));
+            await new Promise((resolve) => setTimeout(resolve, 1500));
             document.getElementById("root").textContent = "Gauge " + data.value + " bar";
+            document.documentElement.dataset.ready = "1";
           });`);
       } else if (request.url === "/api/widget") response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ value: 8128 }));
       else response.writeHead(404).end();
@@ -313,11 +315,11 @@ describe("PDF service, outbound.allowPrivateTargets: true", () => {
     const pdf = new PdfService({ config: { ...defaultConfig.pdf, timeoutMs: 15_000 }, guard: new OutboundGuard({ allowPrivateTargets: true }), logger: pino({ level: "silent" }) });
     try {
       hits.hits.length = 0;
-      const result = await pdf.render("acc", { source: { kind: "site", url: `${origin}/#/share/k3y`, origin }, options: { format: "A4", landscape: true } });
+      const result = await pdf.render("acc", { source: { kind: "site", url: `${origin}/view#k3y`, origin }, options: { format: "A4", landscape: true } });
       const facts = readPdf(result.pdf);
       assert.equal(facts.title, "Dashboard");
       assert.match(facts.text, /Gauge 8128 bar/, "drawn by the app from its API's answer");
-      assert.deepEqual(appHits.sort(), ["/", "/api/widget", "/app.js"], "the event stream was not opened");
+      assert.deepEqual(appHits.sort(), ["/api/widget", "/app.js", "/view"], "the event stream was not opened");
       assert.deepEqual(hits.hits, [], "another origin was not reached");
     } finally {
       await pdf.close();

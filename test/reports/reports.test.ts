@@ -124,6 +124,41 @@ describe("reports", () => {
     await call(sluice, "DELETE", `/report/${id}`);
   });
 
+  test("a scheduled dashboard report prints the dashboard as the console shows it, mails it, and leaves its public link alone", async () => {
+    const resources = resourcesOf(sluice);
+    const { dashboard } = await resources.dashboards.create({ label: "Cold rooms board" });
+    const { widget: card } = await resources.dashboards.widgets.create(dashboard, {
+      label: "Room A now", type: "card", display: { unit: "°C", decimals: 2 }, data: [{ origin: deviceA, variables: ["humidity"] as never, qty: 1 as never }],
+    });
+    const { widget: note } = await resources.dashboards.widgets.create(dashboard, { label: "Shift notes", type: "note", display: { markdown: "Checked by **night shift**" }, data: [] });
+    await resources.dashboards.edit(dashboard, { arrangement: [{ widget_id: card, x: 0, y: 0, width: 4, height: 3 }, { widget_id: note, x: 4, y: 0, width: 4, height: 3 }] as never });
+    // The owner's own public link, given out before the report exists.
+    const link = (await call(sluice, "GET", `/dashboard/${dashboard}/share/public`)).body.result as { token: string };
+    const before = smtp.mails.length;
+    const id = await create({ name: "Board daily", type: "dashboard", dashboard, title: "Cold rooms board", schedule: { cron: "*/3 * * * * *", timezone: "UTC" }, recipients: ["ops@example.com"] });
+    const info = (await call(sluice, "GET", `/report/${id}`)).body.result;
+    assert.equal(info.share_key, undefined, "no key is kept with the report");
+
+    const mail = (await smtp.waitFor(before + 1, 30_000))[before]!;
+    assert.equal((await call(sluice, "PUT", `/report/${id}`, { active: false })).status, 200);
+    const pdfPart = mimeParts(mail.raw).find((p) => p.filename?.endsWith(".pdf"));
+    assert.ok(pdfPart, "the PDF is attached");
+    const facts = readPdf(pdfPart.content);
+    assert.equal(facts.pages, 1);
+    // What the widgets show: the card's last humidity of room A (60 + 29), the note's text.
+    assert.match(facts.text, /Room A now/);
+    assert.match(facts.text, /89\.00/);
+    assert.match(facts.text, /Checked by night shift/);
+    assert.match(facts.text, /Cold rooms board/);
+    // The print used a key of its own, ended with it: the owner's link still opens the dashboard.
+    const shared = await fetch(`${sluice.api}/share/${link.token}/dashboard`);
+    assert.equal(shared.status, 200);
+    assert.equal((await call(sluice, "GET", `/dashboard/${dashboard}`)).body.result.public_share.prefix, link.token.slice(0, 6));
+    // A dashboard of another account is not found, as on its own routes.
+    const other = await sluice.server.identity.createAccount("report-other");
+    assert.equal((await call(sluice, "POST", "/report", { name: "x", type: "dashboard", dashboard }, other.token)).status, 404);
+  });
+
   test("run on demand: the answer says what was made; CSV only; fixed dates", async () => {
     const id = await create({
       name: "Humidity export", format: "csv",

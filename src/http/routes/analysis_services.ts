@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import type { AnalysisConsole } from "../../analysis/console.js";
 import type { AnalysisRow } from "../../analysis/model.js";
 import type { AnalysisService } from "../../analysis/service.js";
+import { MAX_MQTT_MESSAGE_BYTES } from "../../dashboards/downlink.js";
 import { invalid } from "../../errors.js";
 import type { IdentityService } from "../../identity/service.js";
 import { isValidTopicName } from "../../mqtt/topics.js";
@@ -49,8 +50,6 @@ const BODY_OVERHEAD = 1024 * 1024;
 export function base64BodyLimit(bytes: number): number {
   return Math.ceil((bytes * 4) / 3) + BODY_OVERHEAD;
 }
-
-const MAX_MQTT_MESSAGE_BYTES = 256 * 1024;
 
 /**
  * `/analysis/services/*`, what the SDK's `Services` call from an analysis (ACCOUNT slot). Any

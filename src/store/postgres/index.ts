@@ -1,0 +1,44 @@
+import type { Store } from "../types.js";
+import { PgActionRepository } from "./actions.js";
+import { PgBrokerRepository } from "./broker.js";
+import { PgIdentityRepository } from "./identity.js";
+import { migratePg } from "./migrations.js";
+import { openPool, type Pool, type PoolOptions } from "./pool.js";
+import { PgUserSessionRepository } from "./user_sessions.js";
+import { PgUserRepository } from "./users.js";
+
+/**
+ * The PostgreSQL `Store` (docs/cluster.md): identity, broker state, users and their sessions, actions,
+ * on one bounded pool that the bucket store may share (`PgBucketStore` takes `pool`).
+ * `PgStore.open` migrates the database first (once, whatever the number of nodes starting).
+ */
+export class PgStore implements Store {
+  readonly identity: PgIdentityRepository;
+  readonly broker: PgBrokerRepository;
+  readonly users: PgUserRepository;
+  readonly userSessions: PgUserSessionRepository;
+  readonly actions: PgActionRepository;
+
+  private constructor(readonly pool: Pool) {
+    this.identity = new PgIdentityRepository(pool);
+    this.broker = new PgBrokerRepository(pool);
+    this.users = new PgUserRepository(pool);
+    this.userSessions = new PgUserSessionRepository(pool);
+    this.actions = new PgActionRepository(pool);
+  }
+
+  static async open(url: string, options: PoolOptions = {}): Promise<PgStore> {
+    const pool = openPool(url, options);
+    try {
+      await migratePg(pool);
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return new PgStore(pool);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

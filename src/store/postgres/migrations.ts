@@ -1,0 +1,318 @@
+/**
+ * PostgreSQL schema migrations, numbered like store/sqlite/migrations.ts and never edited once
+ * released: add the next. Applied versions are rows of `schema_migrations`. `migrate` runs
+ * them all in ONE transaction holding an advisory lock, so several nodes started at once
+ * migrate exactly once: the others wait on the lock, then find the versions applied.
+ *
+ * The tables mirror SQLite's (same names, same columns where they mean the same) with
+ * PostgreSQL types: times are BIGINT epoch ms, JSON kept as text where it is only stored and
+ * returned (key order kept, nothing to re-encode), `jsonb` where SQL reads inside it. Text
+ * that is sorted or compared for order is COLLATE "C" (byte order, as SQLite and the in-memory
+ * lists compare), whatever locale the database was created with.
+ */
+import type { Pool } from "./pool.js";
+
+export interface PgMigration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Records before 2000 and from 2100 on land in two fixed partitions (see migration 3). */
+export const PARTITIONED_FROM = Date.UTC(2000, 0, 1);
+export const PARTITIONED_TO = Date.UTC(2100, 0, 1);
+
+export const pgMigrations: PgMigration[] = [
+  {
+    version: 1,
+    name: "identity",
+    // As SQLite's migrations 1, 9, 10, 13 and 15 left them. `tags_lower`: the tags in
+    // JavaScript's lower case (store/wildcard.ts matches case-insensitively, and PostgreSQL's
+    // lower() under the C locale folds ASCII only); written by the repository, like name_key.
+    sql: `
+      CREATE TABLE accounts (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        plan TEXT,
+        admin BOOLEAN NOT NULL DEFAULT false,
+        rank BIGSERIAL NOT NULL
+      );
+      CREATE TABLE account_tokens (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        token_hash TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT,
+        permission TEXT NOT NULL DEFAULT 'full' CHECK (permission IN ('full','write','read')),
+        prefix TEXT,
+        last_authorization BIGINT,
+        analysis_id TEXT
+      );
+      CREATE INDEX account_tokens_by_account ON account_tokens(account_id, created_at);
+      CREATE INDEX account_tokens_by_expiry ON account_tokens(expires_at) WHERE expires_at IS NOT NULL;
+      CREATE TABLE devices (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT COLLATE "C" NOT NULL,
+        name_key TEXT COLLATE "C" NOT NULL,
+        name_lower TEXT NOT NULL,
+        active BOOLEAN NOT NULL DEFAULT true,
+        tags JSONB NOT NULL DEFAULT '[]',
+        tags_lower JSONB NOT NULL DEFAULT '[]',
+        extra TEXT NOT NULL DEFAULT '{}',
+        visible BOOLEAN NOT NULL DEFAULT true,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        last_input BIGINT
+      );
+      CREATE INDEX devices_by_created ON devices(account_id, created_at, id);
+      CREATE INDEX devices_by_updated ON devices(account_id, updated_at, id);
+      CREATE INDEX devices_by_name ON devices(account_id, name_key, name, id);
+      CREATE INDEX devices_by_last_input ON devices(account_id, last_input, id);
+      CREATE TABLE device_tokens (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        device_id TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        name TEXT NOT NULL,
+        permission TEXT NOT NULL CHECK (permission IN ('full','write','read')),
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT,
+        serie_number TEXT,
+        last_authorization BIGINT,
+        minted_by TEXT
+      );
+      CREATE INDEX device_tokens_by_device ON device_tokens(device_id, created_at);
+      CREATE INDEX device_tokens_by_expiry ON device_tokens(expires_at) WHERE expires_at IS NOT NULL;
+      CREATE INDEX device_tokens_by_serie ON device_tokens(account_id, serie_number) WHERE serie_number IS NOT NULL;
+      CREATE INDEX device_tokens_by_minted_by ON device_tokens(minted_by) WHERE minted_by IS NOT NULL;
+    `,
+  },
+  {
+    version: 2,
+    name: "broker state",
+    // Retained messages and persistent sessions. A message queued for offline sessions is one
+    // session_queue row (its payload once) and one small session_queue_copies row per session
+    // naming it: unlike SQLite's packed copies (migration 12 there), which rely on generations
+    // held in one process's memory, rows keep working when several nodes share the store.
+    // A copy goes with its session; a queue row left without copies is collected.
+    sql: `
+      CREATE TABLE retained (
+        namespace TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        payload BYTEA NOT NULL,
+        qos SMALLINT NOT NULL,
+        properties TEXT,
+        expires_at BIGINT,
+        PRIMARY KEY (namespace, topic)
+      );
+      CREATE TABLE sessions (
+        namespace TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        expiry_interval BIGINT NOT NULL,
+        disconnected_at BIGINT,
+        incoming_qos2 TEXT NOT NULL,
+        principal TEXT,
+        PRIMARY KEY (namespace, client_id)
+      );
+      CREATE TABLE session_subscriptions (
+        namespace TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        filter TEXT NOT NULL,
+        qos SMALLINT NOT NULL,
+        nl BOOLEAN NOT NULL,
+        rap BOOLEAN NOT NULL,
+        rh SMALLINT NOT NULL,
+        sub_id INTEGER,
+        PRIMARY KEY (namespace, client_id, filter)
+      );
+      CREATE TABLE session_messages (
+        namespace TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        state TEXT NOT NULL,
+        packet_id INTEGER,
+        topic TEXT NOT NULL,
+        payload BYTEA NOT NULL,
+        qos SMALLINT NOT NULL,
+        retain BOOLEAN NOT NULL,
+        properties TEXT,
+        expires_at BIGINT,
+        PRIMARY KEY (namespace, client_id, seq)
+      );
+      CREATE TABLE session_queue (
+        id BIGSERIAL PRIMARY KEY,
+        namespace TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        payload BYTEA NOT NULL,
+        qos SMALLINT NOT NULL,
+        properties TEXT,
+        expires_at BIGINT
+      );
+      CREATE TABLE session_queue_copies (
+        namespace TEXT NOT NULL,
+        client_id TEXT NOT NULL,
+        seq BIGINT NOT NULL,
+        queue_id BIGINT NOT NULL REFERENCES session_queue(id) ON DELETE CASCADE,
+        qos SMALLINT NOT NULL,
+        retain BOOLEAN NOT NULL,
+        subscription_ids INTEGER[],
+        PRIMARY KEY (namespace, client_id, seq)
+      );
+      CREATE INDEX session_queue_copies_by_message ON session_queue_copies(queue_id);
+    `,
+  },
+  {
+    version: 3,
+    name: "device data",
+    // As SQLite's migration 3, with the records table partitioned by record time (declarative
+    // range partitioning, one partition per calendar month, created on demand by the bucket
+    // store; see docs/cluster.md for why monthly). Record times are the client's: any date a
+    // JavaScript Date holds. So that no input can make partitions without bound, months are
+    // made only within [2000, 2100); a time before or after lands in one of two fixed
+    // partitions. A partitioned table's indexes must hold the partition key, and need not be
+    // unique: seqs come from one sequence, unique by construction.
+    // Indexes: (bucket, variable, time, seq) serves every query kind (a range per variable,
+    // walked either way; downsample's per-bucket ranges); (grp, bucket) group lookups; (seq)
+    // lookups by record id (edits, deletes, ids filters, a merged page's rows).
+    // The value keeps its JSON type through vtype (0 none, 1 number, 2 string, 3 boolean):
+    // numbers and booleans (0/1) in num, strings in str, so numeric queries read a float column.
+    sql: `
+      CREATE TABLE data_buckets (
+        id BIGSERIAL PRIMARY KEY,
+        device TEXT NOT NULL UNIQUE,
+        records BIGINT NOT NULL DEFAULT 0,
+        retention_days INTEGER,
+        retention_records BIGINT
+      );
+      CREATE SEQUENCE data_records_seq;
+      CREATE TABLE data_records (
+        seq BIGINT NOT NULL,
+        bucket BIGINT NOT NULL,
+        variable TEXT COLLATE "C" NOT NULL,
+        time BIGINT NOT NULL,
+        vtype SMALLINT NOT NULL,
+        num DOUBLE PRECISION,
+        str TEXT,
+        unit TEXT,
+        grp TEXT COLLATE "C" NOT NULL,
+        lat DOUBLE PRECISION,
+        lng DOUBLE PRECISION,
+        metadata TEXT,
+        created_at BIGINT NOT NULL
+      ) PARTITION BY RANGE (time);
+      CREATE INDEX data_records_by_variable ON data_records(bucket, variable, time, seq);
+      CREATE INDEX data_records_by_group ON data_records(grp, bucket);
+      CREATE INDEX data_records_by_seq ON data_records(seq);
+      CREATE TABLE data_records_before PARTITION OF data_records FOR VALUES FROM (MINVALUE) TO (${PARTITIONED_FROM});
+      CREATE TABLE data_records_after PARTITION OF data_records FOR VALUES FROM (${PARTITIONED_TO}) TO (MAXVALUE);
+      CREATE TABLE data_last (
+        bucket BIGINT NOT NULL,
+        variable TEXT COLLATE "C" NOT NULL,
+        item_seq BIGINT,
+        item_time BIGINT,
+        value_seq BIGINT,
+        value_time BIGINT,
+        location_seq BIGINT,
+        location_time BIGINT,
+        insert_seq BIGINT,
+        PRIMARY KEY (bucket, variable)
+      );
+      CREATE TABLE data_dropped (bucket BIGINT PRIMARY KEY);
+    `,
+  },
+  {
+    version: 4,
+    name: "users, sign-in sessions, setup links",
+    // As SQLite's migration 14.
+    sql: `
+      CREATE TABLE users (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        email TEXT NOT NULL UNIQUE,
+        name TEXT NOT NULL,
+        password_hash TEXT,
+        created_at BIGINT NOT NULL,
+        last_login BIGINT
+      );
+      CREATE INDEX users_by_account ON users(account_id, created_at);
+      CREATE TABLE user_sessions (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        token_hash TEXT NOT NULL UNIQUE,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        account_id TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        last_seen_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX user_sessions_by_user ON user_sessions(user_id, created_at);
+      CREATE INDEX user_sessions_by_expiry ON user_sessions(expires_at);
+      CREATE INDEX user_sessions_by_last_seen ON user_sessions(last_seen_at);
+      CREATE TABLE user_setup_tokens (
+        token_hash TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+      );
+      CREATE INDEX user_setup_tokens_by_user ON user_setup_tokens(user_id);
+    `,
+  },
+  {
+    version: 5,
+    name: "actions",
+    // As SQLite's migration 4: actions are few and read whole at start, one JSON text each.
+    sql: `
+      CREATE TABLE actions (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        body TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL
+      );
+      CREATE INDEX actions_by_account ON actions(account_id);
+    `,
+  },
+];
+
+/** The schema version this Sluice brings a PostgreSQL database to. */
+export const pgSchemaVersion = Math.max(...pgMigrations.map((m) => m.version));
+
+/** Any 64-bit number, the same in every Sluice: the lock that serializes migrations across nodes. */
+const MIGRATION_LOCK = 0x736c_7569_6365_01n;
+
+/**
+ * Applies the migrations the database lacks, all in one transaction under an advisory lock
+ * (released at COMMIT or ROLLBACK): a node that fails half-way leaves the schema as it was.
+ * Returns the versions it applied. Refuses a database migrated by a newer Sluice.
+ */
+export async function migratePg(pool: Pool): Promise<number[]> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    await client.query("SELECT pg_advisory_xact_lock($1)", [MIGRATION_LOCK.toString()]);
+    await client.query(`CREATE TABLE IF NOT EXISTS schema_migrations (
+      version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())`);
+    const applied = new Set((await client.query("SELECT version FROM schema_migrations")).rows.map((r: { version: number }) => r.version));
+    const newest = Math.max(0, ...applied);
+    if (newest > pgSchemaVersion) {
+      throw new Error(`the database's schema is version ${newest}, newer than this Sluice knows (${pgSchemaVersion}): upgrade Sluice`);
+    }
+    const done: number[] = [];
+    for (const m of [...pgMigrations].sort((a, b) => a.version - b.version)) {
+      if (applied.has(m.version)) continue;
+      await client.query(m.sql);
+      await client.query("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)", [m.version, m.name]);
+      done.push(m.version);
+    }
+    await client.query("COMMIT");
+    return done;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

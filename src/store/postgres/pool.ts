@@ -1,0 +1,73 @@
+/**
+ * The connection pool every PostgreSQL repository shares, and the few helpers they need.
+ *
+ * Times are stored as BIGINT epoch milliseconds, as in SQLite, so rows carry the same numbers
+ * through both stores; node-postgres returns BIGINT as a string by default (it may pass 2^53),
+ * which no Sluice time or counter does, so this pool reads them as numbers.
+ */
+import pg from "pg";
+
+export type Pool = pg.Pool;
+export type PoolClient = pg.PoolClient;
+export type Queryable = Pick<pg.Pool, "query"> | Pick<pg.PoolClient, "query">;
+
+/** Connections one node opens at most by default (`postgres.poolSize`). */
+export const DEFAULT_POOL_SIZE = 10;
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+
+const types = {
+  getTypeParser(oid: number, format?: "text" | "binary") {
+    if (oid === INT8_OID || oid === NUMERIC_OID) return (text: string) => Number(text);
+    return pg.types.getTypeParser(oid, format);
+  },
+};
+
+export interface PoolOptions {
+  /** Connections at most (default DEFAULT_POOL_SIZE); callers past it wait for one. */
+  max?: number;
+  /** How long a caller waits for a connection before failing (default 10 s). */
+  connectionTimeoutMs?: number;
+}
+
+export function openPool(url: string, options: PoolOptions = {}): Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: options.max ?? DEFAULT_POOL_SIZE,
+    connectionTimeoutMillis: options.connectionTimeoutMs ?? 10_000,
+    idleTimeoutMillis: 30_000,
+    types,
+    application_name: "sluice",
+  });
+  // An idle connection's error (the server restarted) must not crash the process: the pool
+  // drops that client and the next query opens a new one.
+  pool.on("error", () => undefined);
+  return pool;
+}
+
+/** Runs `fn` in one transaction on one connection: committed when it resolves, rolled back when it throws. */
+export async function transaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  try {
+    await client.query("BEGIN");
+    const result = await fn(client);
+    await client.query("COMMIT");
+    return result;
+  } catch (error) {
+    await client.query("ROLLBACK").catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+/** The first row of a query, or undefined. */
+export async function one<T>(db: Queryable, sql: string, params: unknown[] = []): Promise<T | undefined> {
+  const result = await db.query(sql, params);
+  return result.rows[0] as T | undefined;
+}
+
+export async function all<T>(db: Queryable, sql: string, params: unknown[] = []): Promise<T[]> {
+  return (await db.query(sql, params)).rows as T[];
+}

@@ -1,0 +1,130 @@
+/**
+ * The storage backends the store contract tests run against: embedded SQLite (a temp file) and
+ * PostgreSQL (a private instance per test file, test/helpers/postgres.ts). A contract test
+ * loops over `backends()` and runs the same tests on each (docs/cluster.md: "the store
+ * interfaces are tested once per backend"). SLUICE_TEST_BACKENDS=sqlite (or postgres) narrows
+ * the list for a quick local run; CI runs both.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import Database from "better-sqlite3";
+import pg from "pg";
+import { PgBucketStore } from "../../src/data/postgres/bucket_store.js";
+import { SqliteBucketStore } from "../../src/data/sqlite/bucket_store.js";
+import type { BucketStore } from "../../src/data/types.js";
+import { PgStore } from "../../src/store/postgres/index.js";
+import type { ActionRepository } from "../../src/store/sqlite/actions.js";
+import { SqliteStore } from "../../src/store/sqlite/index.js";
+import { SqliteUserSessionRepository } from "../../src/store/sqlite/user_sessions.js";
+import { SqliteUserRepository } from "../../src/store/sqlite/users.js";
+import type { Store, UserRepository, UserSessionRepository } from "../../src/store/types.js";
+import { startPostgres } from "./postgres.js";
+
+export type BackendName = "sqlite" | "postgres";
+
+export type TestBucketStore = BucketStore & { close(): Promise<void>; flush(): Promise<void> };
+export type TestStore = Store & { users: UserRepository; userSessions: UserSessionRepository; actions: ActionRepository };
+
+export interface BucketOptions {
+  maxBatchRecords?: number;
+  deleteChunk?: number;
+  /** PostgreSQL's commit lanes (PgBucketStore); SQLite has one writer and ignores it. */
+  commitLanes?: number;
+}
+
+/** One backend's database for one test file. */
+export interface BackendHandle {
+  name: BackendName;
+  /** PostgreSQL's database URL (postgres only). */
+  url?: string;
+  /** A bucket store on this database; called again, another store on the same data (as after a restart). */
+  buckets(options?: BucketOptions): Promise<TestBucketStore>;
+  /** A Store (identity, broker, users, sessions) on this database; called again, another on the same data. */
+  store(): Promise<TestStore>;
+  /** Runs SQL directly (internals the contract cannot see, e.g. unfinished removals); `?` placeholders. */
+  rows<T>(sql: string, params?: unknown[]): Promise<T[]>;
+  stop(): Promise<void>;
+}
+
+export interface Backend {
+  name: BackendName;
+  start(): Promise<BackendHandle>;
+}
+
+const sqlite: Backend = {
+  name: "sqlite",
+  async start() {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-contract-"));
+    const file = join(dir, "sluice.db");
+    const open: { close(): Promise<void> }[] = [];
+    return {
+      name: "sqlite",
+      async buckets(options = {}) {
+        const { commitLanes: _lanes, ...sqliteOptions } = options;
+        const store = SqliteBucketStore.open(file, { retentionSweepMs: 0, ...sqliteOptions });
+        open.push(store);
+        return store;
+      },
+      async store() {
+        const store = new SqliteStore(dir);
+        open.push(store);
+        return Object.assign(store, { users: new SqliteUserRepository(store.db), userSessions: new SqliteUserSessionRepository(store.db) });
+      },
+      async rows<T>(sql: string, params: unknown[] = []) {
+        const db = new Database(file, { readonly: true });
+        try {
+          return db.prepare(sql).all(...params) as T[];
+        } finally {
+          db.close();
+        }
+      },
+      async stop() {
+        for (const s of open) await s.close().catch(() => undefined);
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+const postgres: Backend = {
+  name: "postgres",
+  async start() {
+    const server = await startPostgres();
+    const url = await server.database();
+    const open: { close(): Promise<void> }[] = [];
+    return {
+      name: "postgres",
+      url,
+      async buckets(options = {}) {
+        const store = await PgBucketStore.open(url, { retentionSweepMs: 0, ...options });
+        open.push(store);
+        return store;
+      },
+      async store() {
+        const store = await PgStore.open(url);
+        open.push(store);
+        return store;
+      },
+      async rows<T>(sql: string, params: unknown[] = []) {
+        let i = 0;
+        const client = new pg.Client({ connectionString: url });
+        await client.connect();
+        try {
+          return (await client.query(sql.replace(/\?/g, () => `$${++i}`), params)).rows as T[];
+        } finally {
+          await client.end();
+        }
+      },
+      async stop() {
+        for (const s of open) await s.close().catch(() => undefined);
+        await server.stop();
+      },
+    };
+  },
+};
+
+export function backends(): Backend[] {
+  const wanted = process.env.SLUICE_TEST_BACKENDS?.split(",").map((s) => s.trim());
+  return [sqlite, postgres].filter((b) => !wanted || wanted.includes(b.name));
+}

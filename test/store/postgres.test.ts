@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { after, before, describe, test } from "node:test";
+import pg from "pg";
+import { PgBucketStore } from "../../src/data/postgres/bucket_store.js";
+import { parseDataQuery } from "../../src/data/query.js";
+import type { NormalizedRecord, QueryResult, StoredRecord } from "../../src/data/types.js";
+import { PgStore } from "../../src/store/postgres/index.js";
+import { pgMigrations, pgSchemaVersion } from "../../src/store/postgres/migrations.js";
+import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+
+// What only the PostgreSQL store has: migrations shared by nodes, time partitions made on
+// demand, several stores (nodes) on one database. The interfaces themselves are tested once per
+// backend (test/store/store_contract.test.ts, test/data/bucket_store.test.ts).
+
+let server: TestPostgres;
+before(async () => {
+  server = await startPostgres();
+});
+after(async () => {
+  await server.stop();
+});
+
+async function sql<T>(url: string, text: string, params: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(text, params)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+const rec = (variable: string, value: number, time: Date): NormalizedRecord => ({
+  variable, value, unit: null, time, group: "g", location: null, metadata: null,
+});
+
+describe("migrations", () => {
+  test("five nodes starting at once migrate once: each version applied exactly one time", async () => {
+    const url = await server.database();
+    const stores = await Promise.all(Array.from({ length: 5 }, () => PgStore.open(url)));
+    const rows = await sql<{ version: number; n: string }>(url, "SELECT version, count(*) AS n FROM schema_migrations GROUP BY version ORDER BY version");
+    assert.deepEqual(rows.map((r) => [r.version, Number(r.n)]), pgMigrations.map((m) => [m.version, 1]).sort((a, b) => a[0]! - b[0]!));
+    await Promise.all(stores.map((s) => s.close()));
+  });
+
+  test("a database migrated by a newer Sluice is refused, naming both versions", async () => {
+    const url = await server.database();
+    await (await PgStore.open(url)).close();
+    await sql(url, "INSERT INTO schema_migrations (version, name) VALUES ($1, 'from the future')", [pgSchemaVersion + 1]);
+    await assert.rejects(PgStore.open(url), new RegExp(`schema is version ${pgSchemaVersion + 1}, newer than this Sluice knows \\(${pgSchemaVersion}\\)`));
+  });
+});
+
+describe("record partitions", () => {
+  let url: string;
+  let store: PgBucketStore;
+  before(async () => {
+    url = await server.database();
+    store = await PgBucketStore.open(url, { retentionSweepMs: 0 });
+  });
+  after(async () => {
+    await store.close();
+  });
+  const partitions = async () =>
+    (await sql<{ name: string }>(url, "SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'data_records'::regclass ORDER BY 1"))
+      .map((r) => r.name);
+  const where = async (seqTimes: number[]) =>
+    sql<{ part: string; time: number }>(url, "SELECT tableoid::regclass::text AS part, time FROM data_records WHERE time = ANY($1::bigint[]) ORDER BY time", [seqTimes]);
+
+  test("months near now get their own partition; far dates their year's; before 2000 and from 2100 the fixed ones", async () => {
+    const now = new Date();
+    const thisMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 15));
+    const times = [thisMonth, new Date("2010-05-05T00:00:00Z"), new Date("2010-11-05T00:00:00Z"), new Date("1970-01-01T00:00:00Z"), new Date("2150-01-01T00:00:00Z")];
+    await store.insert("p1", times.map((t, i) => rec("v", i, t)));
+    const month = `data_records_m${thisMonth.getUTCFullYear()}${String(thisMonth.getUTCMonth() + 1).padStart(2, "0")}`;
+    const got = await where(times.map((t) => t.getTime()));
+    assert.equal(got.length, 5);
+    const byTime = new Map(got.map((r) => [Number(r.time), r.part]));
+    assert.equal(byTime.get(times[0]!.getTime()), month);
+    assert.equal(byTime.get(times[1]!.getTime()), "data_records_y2010");
+    assert.equal(byTime.get(times[2]!.getTime()), "data_records_y2010", "one partition for the whole far year");
+    assert.equal(byTime.get(times[3]!.getTime()), "data_records_before");
+    assert.equal(byTime.get(times[4]!.getTime()), "data_records_after");
+  });
+
+  test("a device sending scattered dates makes at most one partition per year, never one per record", async () => {
+    const before = (await partitions()).length;
+    const records = Array.from({ length: 2000 }, (_, i) => rec("v", i, new Date(Date.UTC(2030, 0, 1) + i * 3_600_000 * 13)));
+    await store.insert("p2", records);
+    const made = (await partitions()).filter((p) => /_y203\d$/.test(p));
+    assert.ok(made.length >= 3 && made.length <= 4, `${made.join(", ")}`);
+    assert.equal((await partitions()).length, before + made.length);
+    assert.equal(await store.count("p2"), 2000);
+  });
+
+  test("an edit that moves a record to another month moves it to that partition (made if needed)", async () => {
+    const [r] = await store.insert("p3", [rec("v", 1, new Date("2011-03-01T00:00:00Z"))]);
+    assert.equal(await store.edit("p3", [{ id: r!.id, time: new Date("2160-03-01T00:00:00Z") }]), 1);
+    assert.deepEqual((await where([Date.parse("2160-03-01T00:00:00Z")])).map((x) => x.part), ["data_records_after"]);
+    assert.equal((await store.lastValue("p3", "v"))?.time.toISOString(), "2160-03-01T00:00:00.000Z");
+  });
+});
+
+describe("several stores (nodes) on one database", () => {
+  test("what one stores, the other reads; a device dropped on one gets a new bucket on the other", async () => {
+    const url = await server.database();
+    const a = await PgBucketStore.open(url, { retentionSweepMs: 0 });
+    const b = await PgBucketStore.open(url, { retentionSweepMs: 0 });
+    try {
+      const t = new Date();
+      await a.insert("shared", [rec("v", 1, t)]);
+      assert.equal((await b.lastValue("shared", "v"))?.value, 1, "b's bucket id cache now holds the device");
+      await a.dropDevice("shared");
+      // b still has the old bucket id cached: its insert fails once (the bucket is gone), and
+      // the next one makes a new bucket.
+      await assert.rejects(b.insert("shared", [rec("v", 2, t)]), /bucket was removed/);
+      await b.insert("shared", [rec("v", 3, t)]);
+      assert.equal(await a.count("shared"), 1);
+      assert.equal((await a.lastValue("shared", "v"))?.value, 3);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("inserts through two stores at once: every resolved record is stored, counts agree", async () => {
+    const url = await server.database();
+    const a = await PgBucketStore.open(url, { retentionSweepMs: 0 });
+    const b = await PgBucketStore.open(url, { retentionSweepMs: 0 });
+    try {
+      const t0 = Date.now();
+      const calls: Promise<StoredRecord[]>[] = [];
+      for (let i = 0; i < 200; i++) calls.push((i % 2 ? a : b).insert(`d${i % 7}`, [rec("x", i, new Date(t0 + i)), rec("y", i, new Date(t0 + i))]));
+      const stored = (await Promise.all(calls)).flat();
+      assert.equal(stored.length, 400);
+      assert.equal(new Set(stored.map((r) => r.id)).size, 400, "ids are unique across nodes");
+      let total = 0;
+      for (let d = 0; d < 7; d++) total += await a.count(`d${d}`);
+      assert.equal(total, 400);
+      const result = (await b.query("d0", parseDataQuery({ qty: "1000", variables: "x" }, new Date()))) as Extract<QueryResult, { type: "records" }>;
+      assert.equal(result.records.length, stored.filter((r) => r.device === "d0" && r.variable === "x").length);
+      assert.equal((await a.lastValue("d0", "x"))?.value, 196, "the newest by time, whichever node stored it");
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("the retention sweep runs on the nodes that have one, one at a time, and trims by age", async () => {
+    const url = await server.database();
+    const errors: unknown[] = [];
+    const a = await PgBucketStore.open(url, { retentionSweepMs: 100, onError: (e) => errors.push(e) });
+    const b = await PgBucketStore.open(url, { retentionSweepMs: 100, onError: (e) => errors.push(e) });
+    try {
+      const now = Date.now();
+      await a.insert("old", [rec("v", 1, new Date(now - 10 * 86_400_000)), rec("v", 2, new Date(now - 86_400_000))]);
+      await b.setRetention("old", { days: 5 });
+      const deadline = Date.now() + 10_000;
+      while ((await a.count("old")) !== 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+      assert.equal(await a.count("old"), 1);
+      assert.equal((await b.lastValue("old", "v"))?.value, 2);
+      assert.deepEqual(errors, []);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  test("an insert resolves only after its transaction committed: another connection sees it at once", async () => {
+    const url = await server.database();
+    const a = await PgBucketStore.open(url, { retentionSweepMs: 0 });
+    try {
+      const stored = await a.insert("acked", [rec("v", 42, new Date())]);
+      const rows = await sql<{ n: string }>(url, "SELECT count(*) AS n FROM data_records r JOIN data_buckets b ON b.id = r.bucket WHERE b.device = 'acked'");
+      assert.equal(Number(rows[0]!.n), stored.length);
+    } finally {
+      await a.close();
+    }
+  });
+});
