@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { Browser } from "playwright-core";
 import { shareViewUrl } from "../../src/dashboards/share_view.js";
-import { launchBrowser, openConsole, screenshot } from "../helpers/browser.js";
+import { launchBrowser, openConsole, screenshot, signIn } from "../helpers/browser.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
 // Review 13: what a device writes reaches the console and the public share view; it must show as
@@ -52,6 +52,30 @@ describe("device data in the share view", () => {
       await screenshot(page, "review13-map-tooltip");
       assert.match((await tooltip.textContent()) ?? "", /<b id="injected">bold<\/b>/);
       assert.equal(await page.locator("#injected, #beacon, #phish").count(), 0);
+    } finally {
+      await context.close();
+    }
+  });
+
+  test("a hostile key after # never sends the viewer's session to the account's API", async () => {
+    const { page, context } = await openConsole(browser, sluice.api);
+    try {
+      await signIn(page, sluice);
+      // "..": the share view's /share/../dashboard is /dashboard, with the signed-in viewer's cookie.
+      const seen: { path: string; cookie: boolean }[] = [];
+      page.on("request", (request) => {
+        const url = new URL(request.url());
+        if (url.origin === new URL(sluice.api).origin) seen.push({ path: url.pathname, cookie: (request.headers().cookie ?? "") !== "" || request.headers()["x-sluice-csrf"] !== undefined });
+      });
+      for (const hostile of ["..", "%2E%2E", "../events", "."]) {
+        seen.length = 0;
+        await page.goto(`${sluice.api}/view#${hostile}`);
+        await page.getByText(/link is (incomplete|unknown)|not a public link/i).waitFor({ timeout: 10_000 });
+        await page.waitForTimeout(300);
+        const outside = seen.filter((r) => r.path !== "/view" && !r.path.startsWith("/assets/") && !r.path.startsWith("/share/"));
+        assert.deepEqual(outside, [], `${hostile}: ${JSON.stringify(seen)}`);
+      }
+      await screenshot(page, "review13-hostile-key");
     } finally {
       await context.close();
     }
