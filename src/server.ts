@@ -437,6 +437,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   buckets.onInserted(dashboardLive.stored);
   const chartWarmer = new ChartWarmer({
     dashboards, buckets, hub: events, horizonMs: 366 * 86_400_000,
+    owns: (accountId, deviceId) => identity.getDevice(accountId, deviceId).then(() => true, () => false),
     onError: (err) => logger.error({ err }, "preparing a dashboard's charts failed"),
   });
 

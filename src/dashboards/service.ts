@@ -31,6 +31,8 @@ export interface ShareGrant {
   dashboardId: string;
   /** The key's hash: what the link's rate limit and stream count are kept by. */
   keyHash: string;
+  /** When the key stops working (ms since the epoch), or null for a link that never expires: open streams end then. */
+  expiresAt: number | null;
 }
 
 /** A public link's key: 32 random bytes, URL-safe base64 (43 characters); stored as its SHA-256. */
@@ -227,11 +229,11 @@ export class DashboardService extends EventEmitter {
   resolveShare(key: string): ShareGrant | undefined {
     if (!SHARE_KEY.test(key)) return undefined;
     const print = this.prints.resolve(key);
-    if (print !== undefined) return { accountId: print.accountId, dashboardId: print.dashboardId, keyHash: shareKeyHash(key) };
+    if (print !== undefined) return { accountId: print.accountId, dashboardId: print.dashboardId, keyHash: shareKeyHash(key), expiresAt: print.expiresAt };
     const keyHash = shareKeyHash(key);
     const row = this.repo.shareByHash(keyHash);
     if (!row || (row.expiresAt !== null && row.expiresAt.getTime() <= Date.now())) return undefined;
-    return { accountId: row.accountId, dashboardId: row.dashboardId, keyHash };
+    return { accountId: row.accountId, dashboardId: row.dashboardId, keyHash, expiresAt: row.expiresAt === null ? null : row.expiresAt.getTime() };
   }
 
   // ---- plumbing -------------------------------------------------------------------------------

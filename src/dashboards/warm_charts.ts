@@ -23,6 +23,12 @@ export interface ChartWarmerDeps {
   hub: EventHub;
   /** How far back to prepare (a year and a day: a "last year" chart). */
   horizonMs: number;
+  /**
+   * Whether the device is the account's. Widget sources are not checked when saved (a source
+   * naming another account's device reads "Device not found"), so without this a dashboard
+   * could have another account's records summarized.
+   */
+  owns(accountId: string, deviceId: string): Promise<boolean>;
   onError(error: unknown): void;
 }
 
@@ -53,17 +59,13 @@ export class ChartWarmer {
     if (this.pending.has(key)) return;
     const timer = setTimeout(() => {
       this.pending.delete(key);
-      try {
-        this.prepare(accountId, dashboardId);
-      } catch (err) {
-        this.deps.onError(err);
-      }
+      this.prepare(accountId, dashboardId).catch((err: unknown) => this.deps.onError(err));
     }, DEBOUNCE_MS);
     timer.unref();
     this.pending.set(key, timer);
   }
 
-  private prepare(accountId: string, dashboardId: string): void {
+  private async prepare(accountId: string, dashboardId: string): Promise<void> {
     const prepare = this.deps.buckets.prepareDownsample;
     if (!prepare) return;
     let dashboard;
@@ -90,9 +92,12 @@ export class ChartWarmer {
         for (const v of source.variables) entry.variables.add(v);
       }
     }
-    // Devices are the account's: widget sources are checked when saved, and a device deleted
-    // since has no bucket (the store then does nothing).
-    for (const { deviceId, from, to, variables } of wanted.values()) prepare.call(this.deps.buckets, deviceId, [...variables], from, to);
+    const owned = new Map<string, boolean>();
+    for (const { deviceId, from, to, variables } of wanted.values()) {
+      let mine = owned.get(deviceId);
+      if (mine === undefined) owned.set(deviceId, (mine = await this.deps.owns(accountId, deviceId)));
+      if (mine) prepare.call(this.deps.buckets, deviceId, [...variables], from, to);
+    }
   }
 }
 

@@ -126,6 +126,23 @@ describe("revocation and limits", () => {
     assert.equal((await anonymous("GET", `/share/${key}/dashboard`)).status, 401);
   });
 
+  test("an expired key's open stream ends when it expires, and gets nothing after", async () => {
+    // Review 13: only revocation ended streams; a stream opened before expiry kept receiving records.
+    const { dashboard: d } = await resources.dashboards.create({ label: "expiring live" });
+    await resources.dashboards.widgets.create(d, { label: "p", type: "display", display: {}, data: [{ origin: device, variables: ["power"] as never }] });
+    const key = (await resources.dashboards.getPublicKey(d, "2 seconds" as never)).token;
+    const stream = await openStream(`${sluice.api}/share/${key}/events`);
+    try {
+      assert.equal(stream.status, 200);
+      await stream.ended(10_000);
+      await resources.devices.sendDeviceData(device, { variable: "power", value: 13 });
+      await delay(300);
+      assert.equal(stream.pending, 0);
+    } finally {
+      stream.close();
+    }
+  });
+
   test("deleting the dashboard ends its links", async () => {
     const { dashboard: d } = await resources.dashboards.create({ label: "short lived" });
     const key = (await resources.dashboards.getPublicKey(d)).token;

@@ -33,7 +33,8 @@ describe("ChartWarmer", () => {
       prepared.push(`${device}:${variables.join(",")}:${Math.round((to.getTime() - from.getTime()) / HOUR)}h`);
       prepare(device, variables, from, to);
     };
-    const warmer = new ChartWarmer({ dashboards, buckets, hub, horizonMs: 48 * HOUR, onError: (err) => assert.fail(String(err)) });
+    // "dev1" is a bucket only, not a device of the identity store: owned for this test.
+    const warmer = new ChartWarmer({ dashboards, buckets, hub, horizonMs: 48 * HOUR, owns: async () => true, onError: (err) => assert.fail(String(err)) });
     try {
       const now = Date.now();
       const records = Array.from({ length: 480 }, (_, i) => ({
@@ -72,6 +73,41 @@ describe("ChartWarmer", () => {
       await delay(1_300);
       off();
       assert.deepEqual(prepared, ["dev1:temperature:48h", "dev1:humidity:10h"]);
+    } finally {
+      warmer.close();
+      await buckets.close();
+      identity.stop();
+      await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("a widget naming another account's device has nothing of that device prepared (review 13)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sluice-warm-"));
+    const store = new SqliteStore(":memory:");
+    const buckets = SqliteBucketStore.open(join(dir, "data.db"), { retentionSweepMs: 0, writerThread: false });
+    const identity = new IdentityService(store.identity);
+    const hub = new EventHub();
+    const dashboards = new DashboardService({ repo: new SqliteDashboardRepository(store.db), limits: defaultConfig.dashboards });
+    const prepared: string[] = [];
+    const prepare = buckets.prepareDownsample.bind(buckets);
+    buckets.prepareDownsample = (device, variables, from, to) => {
+      prepared.push(device);
+      prepare(device, variables, from, to);
+    };
+    const warmer = new ChartWarmer({
+      dashboards, buckets, hub, horizonMs: 48 * HOUR, onError: (err) => assert.fail(String(err)),
+      owns: (accountId, deviceId) => identity.getDevice(accountId, deviceId).then(() => true, () => false),
+    });
+    try {
+      const a = await identity.createAccount("a");
+      const b = await identity.createAccount("b");
+      const { device: victim } = await identity.createDevice(a.accountId, { name: "victim" });
+      const { device: own } = await identity.createDevice(b.accountId, { name: "own" });
+      const dashboard = dashboards.create(b.accountId, { label: "greedy" });
+      dashboards.createWidget(b.accountId, dashboard.id, { label: "t", type: "line", display: {}, data: [{ origin: victim.id, variables: ["temperature"] }, { origin: own.id, variables: ["temperature"] }] });
+      await delay(1_300);
+      assert.deepEqual(prepared, [own.id]);
     } finally {
       warmer.close();
       await buckets.close();

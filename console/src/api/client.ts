@@ -26,6 +26,11 @@ export interface RequestOptions {
   query?: Record<string, QueryValue>;
   body?: unknown;
   signal?: AbortSignal;
+  /**
+   * Without the session: no cookie and no `X-Sluice-Csrf` (the public share view, whose only
+   * credential is the link's key; it must never act as whoever is signed in on this browser).
+   */
+  anonymous?: boolean;
 }
 
 /** Called when any request answers 401: the session ended (expired, signed out elsewhere). */
@@ -35,7 +40,7 @@ export function whenUnauthorized(handler: () => void): void {
 }
 
 export async function request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { "x-sluice-csrf": "1" };
+  const headers: Record<string, string> = options.anonymous ? {} : { "x-sluice-csrf": "1" };
   if (options.body !== undefined) headers["content-type"] = "application/json";
   let response: Response;
   try {
@@ -43,7 +48,7 @@ export async function request<T>(method: string, path: string, options: RequestO
       method,
       headers,
       body: options.body === undefined ? undefined : JSON.stringify(options.body),
-      credentials: "same-origin",
+      credentials: options.anonymous ? "omit" : "same-origin",
       signal: options.signal,
     });
   } catch (err) {
@@ -52,7 +57,7 @@ export async function request<T>(method: string, path: string, options: RequestO
   }
   const envelope = await parseEnvelope<T>(response);
   if (envelope.status) return envelope.result;
-  if (response.status === 401 && !path.startsWith("/account/login")) onUnauthorized();
+  if (response.status === 401 && !options.anonymous && !path.startsWith("/account/login")) onUnauthorized();
   throw new ApiError(response.status, envelope.message, envelope.result);
 }
 
@@ -68,6 +73,8 @@ async function parseEnvelope<T>(response: Response): Promise<Envelope<T>> {
 }
 
 export const get = <T>(path: string, query?: Record<string, QueryValue>, signal?: AbortSignal) => request<T>("GET", path, { query, signal });
+/** A GET without the session (`RequestOptions.anonymous`). */
+export const getAnonymous = <T>(path: string, query?: Record<string, QueryValue>, signal?: AbortSignal) => request<T>("GET", path, { query, signal, anonymous: true });
 export const post = <T>(path: string, body?: unknown) => request<T>("POST", path, { body: body ?? {} });
 export const put = <T>(path: string, body?: unknown) => request<T>("PUT", path, { body: body ?? {} });
 export const del = <T>(path: string, query?: Record<string, QueryValue>) => request<T>("DELETE", path, { query });
@@ -86,5 +93,12 @@ export function queryString(query: Record<string, QueryValue> | undefined): stri
   return parts.length > 0 ? `?${parts.join("&")}` : "";
 }
 
-/** Path segments from user data (ids, tokens) always go through this. */
-export const seg = (value: string): string => encodeURIComponent(value);
+/**
+ * Path segments from user data (ids, tokens) always go through this. `.` and `..` are refused:
+ * encoded or not, the browser resolves them as a path's own dots (`/share/../dashboard` is
+ * `/dashboard`), so a value from the address could aim a request at another route.
+ */
+export const seg = (value: string): string => {
+  if (value === "." || value === "..") throw new ApiError(400, `"${value}" is not an id`);
+  return encodeURIComponent(value);
+};

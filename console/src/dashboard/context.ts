@@ -5,7 +5,7 @@
  * `start_date`/`end_date`, which win over the widget's own.
  */
 import type { DataRecordInputJson, WidgetDataJson, WidgetJson, WidgetPublishJson, WidgetSourceResultJson } from "../../../src/http/api_types.js";
-import { ApiError, get, post, seg, type QueryValue } from "../api/client.js";
+import { ApiError, get, getAnonymous, post, seg, type QueryValue } from "../api/client.js";
 import type { TimeRange, WidgetContext } from "../widgets/types.js";
 import type { LiveFanout } from "./live_fanout.js";
 
@@ -75,7 +75,7 @@ export function shareContext(c: Common & { shareKey: string }): WidgetContext {
     ...base(c),
     readOnly: true,
     async loadData(widgetId, query, signal): Promise<WidgetSourceResultJson[]> {
-      const answer = await get<WidgetDataJson>(`/share/${key}/data/${seg(widgetId)}`, viewQuery(query, c), signal);
+      const answer = await getAnonymous<WidgetDataJson>(`/share/${key}/data/${seg(widgetId)}`, viewQuery(query, c), signal);
       return answer.result;
     },
     sendData: refuse,

@@ -7,7 +7,7 @@
  */
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { DashboardDeviceJson, SharedDashboardJson } from "../../../src/http/api_types.js";
-import { ApiError, get, seg } from "../api/client.js";
+import { ApiError, getAnonymous, seg } from "../api/client.js";
 import { ErrorText } from "../components/error_text.js";
 import { BlueprintSelector } from "../dashboard/blueprint_selector.js";
 import { shareContext } from "../dashboard/context.js";
@@ -19,12 +19,19 @@ import { stream } from "../live/sse.js";
 import "../styles/dashboard.css";
 import "../styles/share.css";
 
+/** A public link's key as the server makes them (32 random bytes, base64url): anything else is refused before any request. */
+const SHARE_KEY = /^[A-Za-z0-9_-]{43}$/;
+
 export function ShareApp({ shareKey }: { shareKey: string }) {
-  const key = seg(shareKey);
-  const shared = useApi((signal) => (shareKey ? get<SharedDashboardJson>(`/share/${key}/dashboard`, undefined, signal) : Promise.reject(new Error("This link is incomplete: it has no key after #"))), [key]);
+  const valid = SHARE_KEY.test(shareKey);
+  const key = valid ? seg(shareKey) : "";
+  const shared = useApi(
+    (signal) => (valid ? getAnonymous<SharedDashboardJson>(`/share/${key}/dashboard`, undefined, signal) : Promise.reject(new Error(shareKey ? "This link is incomplete: what follows # is not a public link's key" : "This link is incomplete: it has no key after #"))),
+    [key, valid],
+  );
   const dashboard = shared.data?.dashboard;
   const isBlueprint = dashboard?.type === "blueprint";
-  const devices = useApi((signal) => (isBlueprint ? get<DashboardDeviceJson[]>(`/share/${key}/devices`, undefined, signal) : Promise.resolve([])), [key, isBlueprint]);
+  const devices = useApi((signal) => (isBlueprint ? getAnonymous<DashboardDeviceJson[]>(`/share/${key}/devices`, undefined, signal) : Promise.resolve([])), [key, isBlueprint]);
   const [picks, setPicks] = useState<Record<string, string>>({});
   const [choice, setChoice] = useState<RangeChoice>({});
   const [tab, setTab] = useState<string | undefined>(undefined);
@@ -38,7 +45,7 @@ export function ShareApp({ shareKey }: { shareKey: string }) {
 
   const picksKey = JSON.stringify(picks);
   const choiceKey = JSON.stringify(choice);
-  const ctx = useMemo(() => shareContext({ dashboardId: id, shareKey, fanout, blueprintPicks: picks, range: rangeOf(choice), onReady: () => {} }), [id, shareKey, fanout, picksKey, choiceKey]);
+  const ctx = useMemo(() => shareContext({ dashboardId: id, shareKey: valid ? shareKey : "", fanout, blueprintPicks: picks, range: rangeOf(choice), onReady: () => {} }), [id, shareKey, fanout, picksKey, choiceKey]);
 
   useEffect(() => {
     if (dashboard) document.title = dashboard.label;

@@ -24,6 +24,22 @@ export interface ShareRouteDeps {
   sse?: Partial<SseOptions>;
 }
 
+/** setTimeout's longest delay (about 24.8 days); a later expiry is reached in steps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** Ends `stream` at `at` (ms since the epoch); the returned holder's timer is the one pending now. */
+function endAt(stream: SseStream, at: number): { timer: NodeJS.Timeout } {
+  const holder = {} as { timer: NodeJS.Timeout };
+  const arm = (): void => {
+    const wait = at - Date.now();
+    if (wait <= 0) return stream.end();
+    holder.timer = setTimeout(arm, Math.min(wait, MAX_TIMER_MS));
+    holder.timer.unref();
+  };
+  arm();
+  return holder;
+}
+
 /** Links whose rate is tracked at once; past it the least recently used is forgotten (it starts full again). */
 const MAX_TRACKED_LINKS = 10_000;
 
@@ -102,7 +118,7 @@ export function shareRoutes(deps: ShareRouteDeps): FastifyPluginAsync {
     });
 
     app.get<{ Params: { key: string } }>("/share/:key/events", { schema: { params: keyParams } }, async (request, reply) => {
-      const { accountId, dashboardId, keyHash } = grantOf(request, reply);
+      const { accountId, dashboardId, keyHash, expiresAt } = grantOf(request, reply);
       const channel = `${LIVE_CHANNEL}.${dashboardId}`;
       let sequence = 0;
       let unsubscribe: () => void;
@@ -119,7 +135,11 @@ export function shareRoutes(deps: ShareRouteDeps): FastifyPluginAsync {
       let open = streams.get(dashboardId);
       if (!open) streams.set(dashboardId, (open = new Set()));
       open.add(stream);
+      // A link that expires ends its streams then, as a revoked one does: the key no longer
+      // opens anything, so it must not keep receiving what it was let in to see.
+      const expiry = expiresAt === null ? undefined : endAt(stream, expiresAt);
       stream.onClose(() => {
+        if (expiry) clearTimeout(expiry.timer);
         unsubscribe();
         open.delete(stream);
         if (open.size === 0 && streams.get(dashboardId) === open) streams.delete(dashboardId);

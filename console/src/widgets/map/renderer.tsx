@@ -19,6 +19,16 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/**
+ * A marker's tooltip as an element holding text: Leaflet sets a string tooltip as HTML, and a
+ * record's value and variable are whatever the device wrote.
+ */
+function tooltipOf(text: string): HTMLElement {
+  const span = document.createElement("span");
+  span.textContent = text;
+  return span;
+}
+
 /** Colours of the theme for the devices, in turn. */
 function palette(el: HTMLElement): string[] {
   const css = getComputedStyle(el);
@@ -98,7 +108,7 @@ export function MapRenderer({ widget, options, ctx, width, height }: RendererPro
       if (options.track && line.length > 1) L.polyline(line, { color: colour, weight: 3, opacity: 0.8, className: "map-track", interactive: false }).addTo(layers);
       const last = points[points.length - 1]!;
       L.circleMarker([last.lat, last.lng], { radius: 8, color: "#ffffff", weight: 2, fillColor: colour, fillOpacity: 1, className: "map-marker" })
-        .bindTooltip(`${device} · ${new Date(last.time).toLocaleString()}${last.value !== undefined ? ` · ${last.variable} ${String(last.value)}` : ""}`)
+        .bindTooltip(tooltipOf(`${device} · ${new Date(last.time).toLocaleString()}${last.value !== undefined ? ` · ${last.variable} ${String(last.value)}` : ""}`))
         .addTo(layers);
     });
     bounds.current = all.length > 0 ? L.latLngBounds(all) : undefined;
