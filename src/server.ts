@@ -520,6 +520,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         shareRoutes({
           dashboards, widgetData, hub: events,
           requestsPerMinute: config.dashboards.shareRequestsPerMinute, streamsPerKey: config.dashboards.shareStreamsPerKey,
+          reads: { concurrency: config.dashboards.shareReadsConcurrency, perKey: config.dashboards.shareReadsPerKey, waitingPerKey: config.dashboards.shareReadsWaitingPerKey },
         }),
         eventRoutes({
           hub: events,

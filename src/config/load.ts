@@ -64,7 +64,7 @@ const atLeastOne = [
   "pdf.concurrency", "pdf.concurrencyPerAccount", "pdf.timeoutMs", "pdf.maxInputBytes", "pdf.maxOutputBytes", "pdf.maxPages",
   "reports.maxFilesPerAccount", "reports.maxFileBytesPerAccount", "reports.maxRecords", "reports.concurrency", "reports.concurrencyPerAccount",
   "dashboards.maxWidgetsPerDashboard", "dashboards.maxWidgetBytes", "dashboards.maxDashboardBytes",
-  "dashboards.shareRequestsPerMinute", "dashboards.shareStreamsPerKey", "dashboards.liveEventsPerSecond", "dashboards.liveRecordsPerEvent",
+  "dashboards.shareRequestsPerMinute", "dashboards.shareStreamsPerKey", "dashboards.shareReadsConcurrency", "dashboards.shareReadsPerKey", "dashboards.shareReadsWaitingPerKey", "dashboards.liveEventsPerSecond", "dashboards.liveRecordsPerEvent",
   "cluster.ackTimeoutMs",
   "postgres.poolSize",
 ];

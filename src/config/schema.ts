@@ -266,6 +266,11 @@ export interface DashboardLimits {
   shareRequestsPerMinute: number;
   /** Live streams open at once on one public link; past it 429. */
   shareStreamsPerKey: number;
+  /** Widget data reads running at once for all public links, and for one link; the rest wait in turn. */
+  shareReadsConcurrency: number;
+  shareReadsPerKey: number;
+  /** Widget data reads of one public link waiting for a slot; past it 429. */
+  shareReadsWaitingPerKey: number;
   /** Live events one dashboard's channel sends per second at most; records in between are batched. */
   liveEventsPerSecond: number;
   /** Records one live event carries at most; past it the rest is dropped and counted in `dropped`. */
@@ -583,7 +588,7 @@ export const defaultConfig: SluiceConfig = {
   },
   dashboards: {
     maxPerAccount: 1000, maxWidgetsPerDashboard: 100, maxWidgetBytes: 64 * 1024, maxDashboardBytes: 64 * 1024,
-    shareRequestsPerMinute: 600, shareStreamsPerKey: 10, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
+    shareRequestsPerMinute: 600, shareStreamsPerKey: 10, shareReadsConcurrency: 8, shareReadsPerKey: 2, shareReadsWaitingPerKey: 64, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
     shareFrameAncestors: ["*"],
   },
   cluster: { url: "", nodeId: "", ackTimeoutMs: 5000 },

@@ -6,8 +6,9 @@ import type { WidgetData } from "../../dashboards/widget_data.js";
 import { SluiceError, unauthorized } from "../../errors.js";
 import { TooManySubscribersError, type EventHub } from "../../events/hub.js";
 import { LimitExceeded } from "../../limits/errors.js";
+import { FairQueue, QueueFull } from "../../limits/fair_queue.js";
 import { TokenBucket } from "../../limits/token_bucket.js";
-import type { DashboardDeviceJson, SharedDashboardJson } from "../api_types.js";
+import type { DashboardDeviceJson, SharedDashboardJson, WidgetJson } from "../api_types.js";
 import { ok } from "../envelope.js";
 import { documentRoutes, SECURITY, TAGS } from "../openapi.js";
 import { DEFAULT_SSE_OPTIONS, endStreamsOnClose, SseStream, takeOver, type SseOptions } from "../sse.js";
@@ -21,6 +22,12 @@ export interface ShareRouteDeps {
   requestsPerMinute: number;
   /** Streams open at once on one link (`dashboards.shareStreamsPerKey`). */
   streamsPerKey: number;
+  /**
+   * Widget data reads running at once: for all links, for one link, and how many of one link's
+   * may wait (`dashboards.shareReads*`). A read over a long range costs real CPU, and a link's
+   * per-minute rate does not say how many run together.
+   */
+  reads: { concurrency: number; perKey: number; waitingPerKey: number };
   sse?: Partial<SseOptions>;
 }
 
@@ -62,6 +69,24 @@ const widgetParams = {
 export function shareRoutes(deps: ShareRouteDeps): FastifyPluginAsync {
   const { dashboards, widgetData, hub } = deps;
   const rates = new Map<string, TokenBucket>();
+  // Keyed by the link (its key's hash): one link's readers wait behind each other, not behind
+  // another link's, and never hold more than their share of the slots.
+  const reads = new FairQueue<() => void>({ concurrency: deps.reads.concurrency, concurrencyPerAccount: deps.reads.perKey, maxWaitingPerAccount: deps.reads.waitingPerKey });
+  const readSlot = (keyHash: string): Promise<void> =>
+    new Promise((resolve, reject) => {
+      try {
+        reads.push(keyHash, resolve);
+      } catch (err) {
+        if (err instanceof QueueFull) reject(new LimitExceeded("dashboards.shareReadsWaitingPerKey", `this public link already has ${deps.reads.waitingPerKey} widget reads waiting`, 1000));
+        else reject(err);
+        return;
+      }
+      for (let next = reads.take(); next; next = reads.take()) next.item();
+    });
+  const readDone = (keyHash: string): void => {
+    reads.finish(keyHash);
+    for (let next = reads.take(); next; next = reads.take()) next.item();
+  };
   const sseOptions: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...deps.sse };
 
   /** The link's grant, counted against its rate; 401 / 429 otherwise. */
@@ -97,17 +122,22 @@ export function shareRoutes(deps: ShareRouteDeps): FastifyPluginAsync {
     app.get<{ Params: { key: string } }>("/share/:key/dashboard", { schema: { params: keyParams } }, async (request, reply) => {
       const { accountId, dashboardId } = grantOf(request, reply);
       const d = dashboards.get(accountId, dashboardId);
-      const shared: SharedDashboardJson = { dashboard: dashboardInfo(d), widgets: dashboards.widgets(accountId, d.id).map(widgetInfo) };
+      const shared: SharedDashboardJson = { dashboard: dashboardInfo(d), widgets: dashboards.widgets(accountId, d.id).map((w) => publicWidget(widgetInfo(w))) };
       return ok(shared);
     });
 
     app.get<{ Params: { key: string; widget: string } }>("/share/:key/data/:widget", { schema: { params: widgetParams } }, async (request, reply) => {
-      const { accountId, dashboardId } = grantOf(request, reply);
+      const { accountId, dashboardId, keyHash } = grantOf(request, reply);
       const dashboard = dashboards.get(accountId, dashboardId);
       const widget = dashboards.widget(accountId, dashboardId, request.params.widget);
-      const { json, truncated } = await widgetData.get(accountId, dashboard, widget, request.query as Record<string, unknown>);
-      if (truncated) void reply.header(TRUNCATED_HEADER, "bytes");
-      return ok(json);
+      await readSlot(keyHash);
+      try {
+        const { json, truncated } = await widgetData.get(accountId, dashboard, widget, request.query as Record<string, unknown>);
+        if (truncated) void reply.header(TRUNCATED_HEADER, "bytes");
+        return ok({ ...json, widget: publicWidget(json.widget) });
+      } finally {
+        readDone(keyHash);
+      }
     });
 
     app.get<{ Params: { key: string } }>("/share/:key/devices", { schema: { params: keyParams } }, async (request, reply) => {
@@ -146,4 +176,16 @@ export function shareRoutes(deps: ShareRouteDeps): FastifyPluginAsync {
       });
     });
   };
+}
+
+/**
+ * A widget as a public link shows it: without a control's MQTT downlink (`display.downlink`),
+ * whose topic and payload templates are the owner's business; the share view's controls are
+ * disabled and never need it.
+ */
+function publicWidget(widget: WidgetJson): WidgetJson {
+  const display = widget.display;
+  if (typeof display !== "object" || display === null || !("downlink" in display)) return widget;
+  const { downlink: _hidden, ...rest } = display as Record<string, unknown>;
+  return { ...widget, display: rest };
 }
