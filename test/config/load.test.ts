@@ -350,7 +350,7 @@ describe("dashboards", () => {
   test("dashboards: keys are read from the file and checked; maxPerAccount may be 0 (no dashboards), the others not", () => {
     const config = loadConfig({ configFile: file("dash.yaml", "dashboards:\n  maxPerAccount: 0\n  shareStreamsPerKey: 3\n"), env: {} });
     assert.deepEqual(config.dashboards, { ...defaultConfig.dashboards, maxPerAccount: 0, shareStreamsPerKey: 3 });
-    for (const key of ["maxWidgetsPerDashboard", "maxWidgetBytes", "maxDashboardBytes", "shareRequestsPerMinute", "shareStreamsPerKey", "liveEventsPerSecond", "liveRecordsPerEvent"]) {
+    for (const key of ["maxWidgetsPerDashboard", "maxWidgetBytes", "maxDashboardBytes", "shareRequestsPerMinute", "shareStreamsPerKey", "shareReadsConcurrency", "shareReadsPerKey", "shareReadsWaitingPerKey", "liveEventsPerSecond", "liveRecordsPerEvent"]) {
       assert.throws(() => loadConfig({ configFile: file(`dash-${key}.yaml`, `dashboards:\n  ${key}: 0\n`), env: {} }), new RegExp(`dashboards.${key} must be at least 1`));
     }
     assert.throws(() => loadConfig({ configFile: file("dash-x.yaml", "dashboards:\n  maxTabs: 3\n"), env: {} }), /unknown dashboards key "maxTabs"/);
