@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { launchBrowser, openConsole, screenshot, seriousA11yViolations, signIn } from "../helpers/browser.js";
 import { adminApi } from "../helpers/admin_api.js";
+import { until } from "../helpers/until.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
 // The chart, dial, display and card widgets on a dashboard's page, in a real browser against a
@@ -45,6 +46,8 @@ describe("chart, dial, display and card widgets", () => {
       Array.from({ length: 72 }, (_, i) => ({ variable, value: Math.round((base + amplitude * Math.sin(i / 8)) * 10) / 10, time: new Date(now - (72 - i) * 20 * 60_000).toISOString() }));
     await seed(boiler.deviceId, [...history("temperature", 20, 5), ...history("humidity", 50, 8)]);
     await seed(attic.deviceId, history("temperature", 14, 3));
+    await api("PUT", `/device/${boiler.deviceId}`, { name: "Boiler" });
+    await api("PUT", `/device/${attic.deviceId}`, { name: "Attic" });
 
     const { dashboard } = await api<{ dashboard: string }>("POST", "/dashboard", { label: "Boiler room" });
     const thresholds = [
@@ -78,12 +81,14 @@ describe("chart, dial, display and card widgets", () => {
     await page.goto(`${sluice.api}/#/dashboards/${dashboard}`);
     const chartRegion = page.getByRole("region", { name: "Temperatures" });
     await chartRegion.locator(".chart-widget[data-series-count='3'] canvas").waitFor();
-    // One legend row per device × variable, the devices told apart when several.
-    const legend = await chartRegion.locator(".chart-legend .u-series:visible th").allTextContents();
-    assert.deepEqual(
-      legend.map((t) => t.trim()),
-      ["Time", `temperature · ${boiler.deviceId.slice(-6)}`, `humidity · ${boiler.deviceId.slice(-6)}`, `temperature · ${attic.deviceId.slice(-6)}`],
-    );
+    // One legend row per device × variable, the devices told apart by name when several (the
+    // names come with the dashboard's devices, just after the data).
+    const expected = ["Time", "temperature · Boiler", "humidity · Boiler", "temperature · Attic"];
+    let legend: string[] = [];
+    await until(async () => {
+      legend = (await chartRegion.locator(".chart-legend .u-series:visible th").allTextContents()).map((t) => t.trim());
+      return JSON.stringify(legend) === JSON.stringify(expected) ? true : undefined;
+    }, 10_000).catch(() => assert.deepEqual(legend, expected));
     const lastSeeded = history("temperature", 20, 5).at(-1)!.value;
     const meter = page.getByRole("meter", { name: "Boiler dial" });
     await meter.waitFor();

@@ -29,13 +29,15 @@ export function viewQuery(query: Record<string, unknown>, choices: ViewChoices):
 
 interface Common extends ViewChoices {
   dashboardId: string;
+  deviceNames: WidgetContext["deviceNames"];
   fanout: LiveFanout;
   onReady(widgetId: string): void;
 }
 
-function base(c: Common): Pick<WidgetContext, "dashboardId" | "blueprintPicks" | "range" | "onLive" | "onResync" | "ready"> {
+function base(c: Common): Pick<WidgetContext, "dashboardId" | "deviceNames" | "blueprintPicks" | "range" | "onLive" | "onResync" | "ready"> {
   return {
     dashboardId: c.dashboardId,
+    deviceNames: c.deviceNames,
     blueprintPicks: c.blueprintPicks,
     range: c.range,
     onLive: (widgetId, listener) => c.fanout.onLive(widgetId, listener),

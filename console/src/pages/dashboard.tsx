@@ -6,6 +6,7 @@
  * resized (`dashboard/edit_grid.tsx`), and tabs and settings changed. Every change is saved at
  * once (`PUT /dashboard/:id`, in order: a later change never lands before an earlier one).
  */
+import { signal } from "@preact/signals";
 import { useEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { DashboardDeviceJson, DashboardJson, WidgetJson } from "../../../src/http/api_types.js";
 import { del, get, put, seg } from "../api/client.js";
@@ -67,7 +68,12 @@ export default function DashboardPage({ params }: PageProps) {
   const choiceKey = JSON.stringify(choice);
 
   const isBlueprint = dashboard?.type === "blueprint";
-  const related = useApi((signal) => (isBlueprint ? get<DashboardDeviceJson[]>(`/dashboard/${seg(id)}/devices`, undefined, signal) : Promise.resolve([])), [id, isBlueprint, dashboard?.blueprint_devices]);
+  // The devices the widgets read (their names label charts) and, on a blueprint, those fitting its slots.
+  const related = useApi((signal) => get<DashboardDeviceJson[]>(`/dashboard/${seg(id)}/devices`, undefined, signal), [id, dashboard?.blueprint_devices, widgets.data]);
+  const deviceNames = useMemo(() => signal<ReadonlyMap<string, string>>(new Map()), [id]);
+  useEffect(() => {
+    if (related.data) deviceNames.value = new Map(related.data.map((d) => [d.id, d.name]));
+  }, [related.data, deviceNames]);
 
   const fanout = useMemo(() => new LiveFanout(id), [id]);
   useEffect(() => channel(`dashboard.${id}`, (payload) => fanout.deliver(payload)), [id, fanout]);
@@ -78,13 +84,14 @@ export default function DashboardPage({ params }: PageProps) {
     () =>
       sessionContext({
         dashboardId: id,
+        deviceNames,
         fanout,
         blueprintPicks: picks,
         range: rangeOf(choice),
         onReady: () => {},
         widget: (w) => widgetsRef.current.find((x) => x.id === w),
       }),
-    [id, fanout, picksKey, choiceKey],
+    [id, deviceNames, fanout, picksKey, choiceKey],
   );
 
   // Saves go one at a time, each with everything changed since the last: the server always

@@ -5,6 +5,7 @@
  * picker; nothing can be changed. When every widget of the tab shown has drawn, the page sets
  * `data-ready="1"` on <html>: a report printing this page waits for it.
  */
+import { signal } from "@preact/signals";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import type { DashboardDeviceJson, SharedDashboardJson } from "../../../src/http/api_types.js";
 import { ApiError, getAnonymous, seg } from "../api/client.js";
@@ -31,7 +32,12 @@ export function ShareApp({ shareKey }: { shareKey: string }) {
   );
   const dashboard = shared.data?.dashboard;
   const isBlueprint = dashboard?.type === "blueprint";
-  const devices = useApi((signal) => (isBlueprint ? getAnonymous<DashboardDeviceJson[]>(`/share/${key}/devices`, undefined, signal) : Promise.resolve([])), [key, isBlueprint]);
+  // The devices the widgets read (their names label charts) and, on a blueprint, those fitting its slots.
+  const devices = useApi((signal) => (dashboard ? getAnonymous<DashboardDeviceJson[]>(`/share/${key}/devices`, undefined, signal) : Promise.resolve([])), [key, dashboard?.id]);
+  const deviceNames = useMemo(() => signal<ReadonlyMap<string, string>>(new Map()), [key]);
+  useEffect(() => {
+    if (devices.data) deviceNames.value = new Map(devices.data.map((d) => [d.id, d.name]));
+  }, [devices.data, deviceNames]);
   const [picks, setPicks] = useState<Record<string, string>>({});
   const [choice, setChoice] = useState<RangeChoice>({});
   const [tab, setTab] = useState<string | undefined>(undefined);
@@ -45,7 +51,7 @@ export function ShareApp({ shareKey }: { shareKey: string }) {
 
   const picksKey = JSON.stringify(picks);
   const choiceKey = JSON.stringify(choice);
-  const ctx = useMemo(() => shareContext({ dashboardId: id, shareKey: valid ? shareKey : "", fanout, blueprintPicks: picks, range: rangeOf(choice), onReady: () => {} }), [id, shareKey, fanout, picksKey, choiceKey]);
+  const ctx = useMemo(() => shareContext({ dashboardId: id, deviceNames, shareKey: valid ? shareKey : "", fanout, blueprintPicks: picks, range: rangeOf(choice), onReady: () => {} }), [id, deviceNames, shareKey, fanout, picksKey, choiceKey]);
 
   useEffect(() => {
     if (dashboard) document.title = dashboard.label;

@@ -9,6 +9,7 @@
  *   shared sources form unless the type says it has none);
  * - `renderer.tsx`: what the widget shows, given its size in pixels.
  */
+import type { ReadonlySignal } from "@preact/signals";
 import type { ComponentType } from "preact";
 import type { DataRecordInputJson, DataRecordJson, WidgetJson, WidgetSourceJson, WidgetSourceResultJson } from "../../../src/http/api_types.js";
 
@@ -76,6 +77,8 @@ export interface WidgetContext {
   onLive(widgetId: string, listener: (records: DataRecordJson[]) => void): () => void;
   /** Called when the live channel dropped records: the widget reloads its data. */
   onResync(listener: () => void): () => void;
+  /** Device id → name of the devices the dashboard reads (empty until known): read it in render, a change redraws. */
+  deviceNames: ReadonlySignal<ReadonlyMap<string, string>>;
   /** Blueprint picks, slot id → device id; a widget's data follows them. */
   blueprintPicks: Record<string, string>;
   range: TimeRange | undefined;

@@ -26,11 +26,12 @@ function cssVar(name: string): string {
   return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
 }
 
-export function seriesLabel(options: ChartOptions, series: SeriesInfo, all: readonly SeriesInfo[]): string {
+/** A series' label: the one chosen in the options, else its variable, with its device's name when the chart shows several devices. */
+export function seriesLabel(options: ChartOptions, series: SeriesInfo, all: readonly SeriesInfo[], deviceNames: ReadonlyMap<string, string>): string {
   const chosen = options.series[series.key]?.label;
   if (chosen) return chosen;
   const devices = new Set(all.map((s) => s.device));
-  return devices.size > 1 ? `${series.variable} · ${series.device.slice(-6)}` : series.variable;
+  return devices.size > 1 ? `${series.variable} · ${deviceNames.get(series.device) ?? series.device.slice(-6)}` : series.variable;
 }
 
 const STYLE_NAMES: Record<ChartStyle, string> = { line: "Line chart", area: "Area chart", bar: "Bar chart" };
@@ -62,7 +63,8 @@ export function ChartRenderer({ widget, options, ctx, width, height, style }: Re
   const themeName = theme.value;
   const series = store?.series ?? [];
   const structure = `${series.map((s) => s.key).join("|")}#${store?.structure ?? 0}`;
-  const labels = series.map((s) => seriesLabel(options, s, series));
+  const names = ctx.deviceNames.value;
+  const labels = series.map((s) => seriesLabel(options, s, series, names));
   const colors = series.map((s, i) => options.series[s.key]?.color || PALETTE[themeName][i % PALETTE[themeName].length]!);
 
   useEffect(() => {
@@ -82,7 +84,7 @@ export function ChartRenderer({ widget, options, ctx, width, height, style }: Re
       setZoomed(false);
     };
     // Made again only when what it draws changes shape; data and size go in place below.
-  }, [structure, themeName, JSON.stringify(options), style, store !== undefined]);
+  }, [structure, themeName, JSON.stringify(options), labels.join("\n"), style, store !== undefined]);
 
   useEffect(() => {
     if (store) plot.current?.setStore(store);

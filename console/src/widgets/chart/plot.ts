@@ -62,6 +62,9 @@ export class ChartPlot {
   private readonly u: uPlot;
   private view: View | null = null;
   private readonly drawable = { draw: () => this.flush() };
+  /** The size given (plot and legend) and the legend's height the plot was fitted to. */
+  private size = { width: 0, height: 0 };
+  private sizedLegend = 0;
   private readonly slide: ReturnType<typeof setInterval> | undefined;
   private readonly cleanups: (() => void)[] = [];
 
@@ -95,6 +98,8 @@ export class ChartPlot {
   }
 
   setSize(width: number, height: number): void {
+    this.size = { width, height };
+    this.sizedLegend = this.legendHeight();
     this.u.setSize({ width, height: this.plotHeight(height) });
   }
 
@@ -146,6 +151,8 @@ export class ChartPlot {
     // With no cursor on the plot the legend shows the latest values: they just changed.
     // (uPlot types `idx` as a number; its own "no cursor" is null, which it takes here too.)
     if (this.u.cursor.idx === null || this.u.cursor.idx === undefined) this.u.setLegend({ idx: null as unknown as number });
+    // Values (or names) in the legend may wrap it onto another line: the plot gives up that room.
+    if (this.legendHeight() !== this.sizedLegend) this.setSize(this.size.width, this.size.height);
     this.host.dataset.points = String(this.store.points);
   }
 
