@@ -12,7 +12,9 @@ import { decodeEnvelope, EnvelopeWriter, type Envelope } from "./envelope.js";
 import { InterestTable, type BusSubscription } from "./interest.js";
 import { KvRetainedStore, type SharedRetainedStore } from "./retained_store.js";
 import { ClusterStats, type ClusterDropReason } from "./stats.js";
-import { overflowSubject, topicSubject } from "./subjects.js";
+import { CONNECT_WILDCARD, connectSubject, overflowSubject, topicSubject } from "./subjects.js";
+import { ConnectClock, decodeNotice, encodeNotice, type ConnectNotice } from "./connect_notice.js";
+import type { ConnectionStamp } from "../mqtt/cluster_link.js";
 
 export interface ClusterOptions {
   /** NATS server URL(s), comma-separated (`nats://10.0.0.5:4222,nats://10.0.0.6:4222`). */
@@ -67,6 +69,8 @@ export class ClusterNode implements ClusterLink {
   private readonly subjects = new Map<string, Map<string, string>>();
   private subjectCount = 0;
   private subjectBytes = 0;
+  /** Stamps this node's connections (`clientConnected`). */
+  private readonly clock = new ConnectClock();
   /** Subscriptions asked for before the connections opened: made once they are. */
   private readonly waiting = new Set<LazySubscription>();
 
@@ -128,6 +132,18 @@ export class ClusterNode implements ClusterLink {
       }
     });
     this.watch(groups, "groups", (up) => (this.groupsUp = up));
+    // Connect notices of every namespace: few, and each may end a connection here.
+    bus.subscribe(CONNECT_WILDCARD, {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          this.connectNotice(msg.subject, msg.data);
+        } catch (error) {
+          this.stats.drop("handler_error");
+          this.options.logger.error({ err: error }, "cluster: a connect notice could not be handled");
+        }
+      },
+    });
     for (const lazy of [...this.waiting]) lazy.open();
     this.waiting.clear();
     this.options.logger.info({ servers: bus.getServer(), origin: this.origin }, "cluster: connected to NATS");
@@ -311,6 +327,42 @@ export class ClusterNode implements ClusterLink {
       return;
     }
     this.pendingRetained.push({ namespace, message });
+  }
+
+  clientConnected(namespace: string, clientId: string): ConnectionStamp {
+    const stamp = { at: this.clock.stamp(), origin: this.origin };
+    this.announce({ namespace, clientId, ...stamp });
+    return stamp;
+  }
+
+  private announce(notice: ConnectNotice): void {
+    const bus = this.bus;
+    if (!bus) return this.stats.drop("unavailable");
+    try {
+      bus.publish(connectSubject(notice.namespace), encodeNotice(notice));
+    } catch (err) {
+      this.options.logger.warn({ err }, "cluster: publishing a connect notice failed");
+      this.stats.drop("publish_failed");
+    }
+  }
+
+  /**
+   * Another node's client connected: an older connection here with its client id ends (takeover);
+   * a newer one here is announced again, so the other node ends its own. Either way exactly one
+   * connection per client id stays, whichever node heard of the other first.
+   */
+  private connectNotice(subject: string, data: Uint8Array): void {
+    this.stats.notices++;
+    const decoded = decodeNotice(data);
+    if (!decoded.ok) return this.stats.drop(decoded.reason);
+    const notice = decoded.notice;
+    if (connectSubject(notice.namespace) !== subject) return this.stats.drop("subject_mismatch");
+    if (notice.origin === this.origin) return this.stats.drop("own");
+    if (!this.clock.observe(notice.at)) return this.stats.drop("clock_ahead");
+    const outcome = this.broker?.connectedElsewhere(notice.namespace, notice.clientId, { at: notice.at, origin: notice.origin });
+    if (!outcome) return;
+    if ("ended" in outcome) this.stats.takeovers++;
+    else this.announce({ namespace: notice.namespace, clientId: notice.clientId, ...outcome.kept });
   }
 
   /** A NATS message on a plain subscription: each envelope in it for this node's subscribers, once. */

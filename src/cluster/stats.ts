@@ -20,6 +20,8 @@ export type ClusterDropReason =
   | "publish_failed"
   /** Deeper than this node's `mqtt.maxTopicLevels` (another node may be configured otherwise). */
   | "topic_too_deep"
+  /** A connect notice stamped too far ahead of this node's clock to believe. */
+  | "clock_ahead"
   /** Routing it threw (a defect): dropped and logged, the node goes on. */
   | "handler_error";
 
@@ -34,6 +36,10 @@ export class ClusterStats {
   readonly dropped: Record<string, number> = {};
   /** NATS subscriptions held for interest (plain and queue), now. */
   subscriptions = 0;
+  /** Connect notices received from the bus, valid or not (src/cluster/connect_notice.ts). */
+  notices = 0;
+  /** Connections ended here because their client id connected on another node. */
+  takeovers = 0;
   /** Times the bus connection was lost. */
   disconnects = 0;
 

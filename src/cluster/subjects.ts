@@ -143,3 +143,11 @@ export function natsSubjectMatches(subscription: string, subject: string): boole
 export function queueName(namespace: string, group: string, filter: string): string {
   return `sq_${createHash("sha256").update(`${namespace}\u0000${group}\u0000${filter}`).digest("base64url").slice(0, 32)}`;
 }
+
+/** The subject a namespace's connect notices travel on (src/cluster/connect_notice.ts). */
+export function connectSubject(namespace: string): string {
+  return `${SUBJECT_PREFIX}.c.${escapeLevel(namespace)}.connect`;
+}
+
+/** What every node subscribes for the connect notices of all namespaces. */
+export const CONNECT_WILDCARD = `${SUBJECT_PREFIX}.c.*.connect`;

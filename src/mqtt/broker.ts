@@ -13,7 +13,7 @@ import { RetainedMessages, retainedMessageBytes } from "./retain.js";
 import { Session, type InflightDelivery } from "./session.js";
 import { messageFromStored, messageToStored, storedDeliveryOf } from "./session_persistence.js";
 import { SessionManager } from "./sessions.js";
-import type { ClusterLink } from "./cluster_link.js";
+import { stampBefore, type ClusterLink, type ConnectionStamp } from "./cluster_link.js";
 import { BrokerStats, NamespaceStats } from "./stats.js";
 import { SubscriptionTree, type SharedGroup, type Subscriber } from "./subscription_tree.js";
 import { parseSharedFilter, topicLevels, topicMatches, type SharedFilter } from "./topics.js";
@@ -193,6 +193,9 @@ export class Broker {
 
   clientConnected(session: Session, present: boolean): void {
     this.logger.debug({ clientId: session.clientId, namespace: session.namespace, present }, "client connected");
+    const conn = session.connection;
+    // Before anything is delivered: the other nodes end their older connection with this client id.
+    if (this.cluster && conn) conn.clusterStamp = this.cluster.clientConnected(session.namespace, session.clientId);
     this.hooks.clientConnected?.(session.client, present);
     if (present) {
       resendInflight(session);
@@ -264,6 +267,20 @@ export class Broker {
     const ns = this.namespaces.get(namespace);
     if (!ns) return;
     void this.sessions.persistence.track(() => this.route(ns, message, undefined, false));
+  }
+
+  /**
+   * Another node says the client id `clientId` of `namespace` connected there, at `stamp`. An
+   * older live connection here is taken over, as a second CONNECT on this node would take it
+   * (`ended`); a newer one stays (`kept`, with its stamp: the other node must hear of it and end
+   * its own). Undefined when no connection here has that client id.
+   */
+  connectedElsewhere(namespace: string, clientId: string, stamp: ConnectionStamp): { ended: true } | { kept: ConnectionStamp } | undefined {
+    const conn = this.namespaces.get(namespace)?.sessions.get(clientId)?.connection;
+    if (!conn?.clusterStamp) return undefined;
+    if (!stampBefore(conn.clusterStamp, stamp)) return { kept: conn.clusterStamp };
+    conn.disconnect(RC.SESSION_TAKEN_OVER, "session taken over by a new connection on another node");
+    return { ended: true };
   }
 
   /**

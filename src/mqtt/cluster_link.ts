@@ -23,4 +23,23 @@ export interface ClusterLink {
   interestRemoved(namespace: string, filter: string, group: string | undefined): void;
   /** A retained message set (or cleared, empty payload) on this node: every node keeps it. */
   retain(namespace: string, message: Message): void;
+  /**
+   * A client connected on this node: the other nodes end any older connection with its client
+   * id in `namespace` (takeover, as on one node). Returns the connection's stamp, which the
+   * broker keeps on it to answer `Broker.connectedElsewhere`.
+   */
+  clientConnected(namespace: string, clientId: string): ConnectionStamp;
+}
+
+/** Where and when a connection was made, as the cluster orders connections of one client id. */
+export interface ConnectionStamp {
+  /** Milliseconds, never below a stamp the node had heard of when it made this one. */
+  at: number;
+  /** The node instance that made it. */
+  origin: string;
+}
+
+/** True when `a` was made before `b`: by stamp, then by origin, so two nodes always agree. */
+export function stampBefore(a: ConnectionStamp, b: ConnectionStamp): boolean {
+  return a.at < b.at || (a.at === b.at && a.origin < b.origin);
 }

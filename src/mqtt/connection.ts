@@ -13,6 +13,7 @@ import { decodePackets, type PacketSink } from "./packet_decoder.js";
 import { PacketFramer } from "./packet_framer.js";
 import { ProtocolViolation, RC } from "./reason_codes.js";
 import type { Session, Will } from "./session.js";
+import type { ConnectionStamp } from "./cluster_link.js";
 import type { PendingSlot } from "./pending_connections.js";
 import type { ClientInfo, ProtocolVersion, Transport } from "./types.js";
 
@@ -43,6 +44,8 @@ export class Connection implements PacketSink {
   client: ClientInfo | undefined;
   session: Session | undefined;
   will: Will | undefined;
+  /** When and on which node the cluster holds this connection was made (`ClusterLink.clientConnected`); undefined on one node. */
+  clusterStamp: ConnectionStamp | undefined;
   /** Limits the client announced in CONNECT (5.0). */
   clientReceiveMaximum = 65535;
   clientMaximumPacketSize = Number.POSITIVE_INFINITY;
