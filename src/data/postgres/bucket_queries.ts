@@ -9,6 +9,7 @@
  */
 import type { Queryable } from "../../store/postgres/pool.js";
 import type { AggregateFunction, AggregateInterval, Comparison, DataFilter, DataQuery, EdgeTarget, Page } from "../query.js";
+import { PageCut } from "../page_cut.js";
 import { seqOf, rowJsonBytes, ValueType, type RecordRow } from "../sqlite/record_codec.js";
 import type { AggregateBucket, DownsampleBucket, RecordValue } from "../types.js";
 import { variablesOf } from "./last_values.js";
@@ -202,28 +203,19 @@ export class PgBucketQueries {
     const dir = page.ordination === "ascending" ? "ASC" : "DESC";
     const { filters, overall } = await this.scope(bucket, filter);
     if (overall && filters.length > 1) return this.mergedList(bucket, filter, filters, page, budget, extra);
-    let limit = page.qty;
-    let truncated = false;
-    const rowBytes: number[] = [];
+    const cut = new PageCut(budget, page.qty);
     const perFilter: RecordRow[][] = [];
     for (const f of filters) {
       const rows: RecordRow[] = [];
-      let pageBytes = 0;
-      for await (const row of this.ordered(bucket, f, dir, page.skip, limit, extra)) {
-        const i = rows.length;
-        if (i >= limit) break;
-        const bytes = rowJsonBytes(row);
-        pageBytes += (rowBytes[i] ?? 0) + bytes;
-        if (pageBytes > budget && i > 0) {
-          limit = i;
-          truncated = true;
-          break;
-        }
-        rowBytes[i] = (rowBytes[i] ?? 0) + bytes;
+      const fits = cut.leg();
+      for await (const row of this.ordered(bucket, f, dir, page.skip, cut.limit, extra)) {
+        if (rows.length >= cut.limit || !fits(row, rows.length)) break;
         rows.push(row);
       }
       perFilter.push(rows);
     }
+    const limit = cut.limit;
+    const truncated = cut.truncated;
     const rows = perFilter.flatMap((r) => (r.length > limit ? r.slice(0, limit) : r));
     if (filters.length > 1) rows.sort(byTime(dir === "ASC" ? 1 : -1));
     return { rows, truncated };

@@ -14,6 +14,7 @@ import type { AggregateFunction, AggregateInterval, DataFilter, DataQuery, EdgeT
 import type { AggregateBucket } from "../types.js";
 import { COMPARISON_SQL, intervalStartSql, sourceFor, whereFor, type SqlParam, type Where } from "./filter_sql.js";
 import type { LastValues } from "./last_values.js";
+import { PageCut } from "../page_cut.js";
 import { RECORD_COLUMNS, rowJsonBytes, ValueType, type RecordRow } from "./record_codec.js";
 
 /** `truncated`: the rows were cut at the query's `maxBytes`; more were within `qty`. */
@@ -195,31 +196,22 @@ export class BucketQueries {
     const dir = page.ordination === "ascending" ? "ASC" : "DESC";
     const { filters, overall } = this.scope(bucket, filter);
     if (overall && filters.length > 1) return this.mergedList(bucket, filter, filters, page, budget, extra);
-    let limit = page.qty;
-    let truncated = false;
-    /** rowBytes[i]: bytes of the i-th rows of the variables read so far. */
-    const rowBytes: number[] = [];
+    const cut = new PageCut(budget, page.qty);
     const perFilter: RecordRow[][] = [];
     for (const f of filters) {
       const where = whereFor(bucket, f, extra);
       const sql = `SELECT ${RECORD_COLUMNS} FROM ${sourceFor(f)} WHERE ${where.sql} ORDER BY time ${dir}, seq ${dir} LIMIT ? OFFSET ?`;
       const rows: RecordRow[] = [];
-      let pageBytes = 0; // of the page if every variable were cut after this row
-      for (const row of this.iterate<RecordRow>(sql, [...where.params, limit, page.skip])) {
-        const i = rows.length;
-        const bytes = rowJsonBytes(row);
-        pageBytes += (rowBytes[i] ?? 0) + bytes;
-        if (pageBytes > budget && i > 0) {
-          // Leaving the loop closes the iterator: nothing past this row is read.
-          limit = i;
-          truncated = true;
-          break;
-        }
-        rowBytes[i] = (rowBytes[i] ?? 0) + bytes;
+      const fits = cut.leg();
+      // Leaving the loop closes the iterator: nothing past the cut is read.
+      for (const row of this.iterate<RecordRow>(sql, [...where.params, cut.limit, page.skip])) {
+        if (!fits(row, rows.length)) break;
         rows.push(row);
       }
       perFilter.push(rows);
     }
+    const limit = cut.limit;
+    const truncated = cut.truncated;
     const rows = perFilter.flatMap((r) => (r.length > limit ? r.slice(0, limit) : r));
     if (filters.length > 1) rows.sort(byTime(dir === "ASC" ? 1 : -1));
     return { rows, truncated };
