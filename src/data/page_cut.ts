@@ -8,6 +8,25 @@
  */
 import { rowJsonBytes, type RecordRow } from "./sqlite/record_codec.js";
 
+/** Rows of a page, and whether the byte bound cut it. */
+export interface Rows {
+  rows: RecordRow[];
+  truncated: boolean;
+}
+
+/** The first of `rows` whose JSON fits in `budget` bytes (at least one). */
+export function cutRows(rows: RecordRow[], budget: number): Rows {
+  let pageBytes = 0;
+  for (let i = 0; i < rows.length; i++) {
+    pageBytes += rowJsonBytes(rows[i]!);
+    if (pageBytes > budget && i > 0) return { rows: rows.slice(0, i), truncated: true };
+  }
+  return { rows, truncated: false };
+}
+
+/** Records in time order (ties by insertion), `sign` 1 ascending, -1 descending. */
+export const byTime = (sign: 1 | -1) => (a: RecordRow, b: RecordRow) => (a.time - b.time || a.seq - b.seq) * sign;
+
 export class PageCut {
   /** rowBytes[i]: bytes of the i-th rows of the legs read so far. */
   private readonly rowBytes: number[] = [];

@@ -69,6 +69,11 @@ export interface DataFilter {
   end?: Date;
 }
 
+/** Whether a filter names nothing but variables (no group, id, value or time bound). */
+export function onlyVariables(filter: DataFilter): boolean {
+  return !filter.groups && !filter.ids && !filter.values && !filter.start && !filter.end;
+}
+
 export interface Page {
   qty: number;
   skip: number;

@@ -8,8 +8,8 @@
  * a page stops once its JSON would pass the byte bound, so a page never reads far past it.
  */
 import type { Queryable } from "../../store/postgres/pool.js";
-import type { AggregateFunction, AggregateInterval, Comparison, DataFilter, DataQuery, EdgeTarget, Page } from "../query.js";
-import { PageCut } from "../page_cut.js";
+import { onlyVariables, type AggregateFunction, type AggregateInterval, type Comparison, type DataFilter, type DataQuery, type EdgeTarget, type Page } from "../query.js";
+import { byTime, cutRows, PageCut, type Rows } from "../page_cut.js";
 import { seqOf, rowJsonBytes, ValueType, type RecordRow } from "../sqlite/record_codec.js";
 import type { AggregateBucket, DownsampleBucket, RecordValue } from "../types.js";
 import { variablesOf } from "./last_values.js";
@@ -109,11 +109,6 @@ interface Scope {
   overall: boolean;
 }
 
-interface Rows {
-  rows: RecordRow[];
-  truncated: boolean;
-}
-
 export class PgBucketQueries {
   constructor(private readonly db: Queryable) {}
 
@@ -130,10 +125,10 @@ export class PgBucketQueries {
       }
       case "last":
       case "first":
-        return this.rowsResult(cut(await this.edge(bucket, query.kind, query.target, filter), budget));
+        return this.rowsResult(cutRows(await this.edge(bucket, query.kind, query.target, filter), budget));
       case "min":
       case "max":
-        return this.rowsResult(cut(await this.extreme(bucket, query.kind, filter), budget));
+        return this.rowsResult(cutRows(await this.extreme(bucket, query.kind, filter), budget));
       case "count":
         return { type: "number", value: await this.count(bucket, filter) };
       case "avg":
@@ -368,17 +363,3 @@ export function mergedPageSql(p: Params, bucket: number, filter: DataFilter, fil
   return { sql: legs.join(" UNION ALL ") };
 }
 
-function cut(rows: RecordRow[], budget: number): Rows {
-  let pageBytes = 0;
-  for (let i = 0; i < rows.length; i++) {
-    pageBytes += rowJsonBytes(rows[i]!);
-    if (pageBytes > budget && i > 0) return { rows: rows.slice(0, i), truncated: true };
-  }
-  return { rows, truncated: false };
-}
-
-const byTime = (sign: 1 | -1) => (a: RecordRow, b: RecordRow) => (a.time - b.time || a.seq - b.seq) * sign;
-
-function onlyVariables(filter: DataFilter): boolean {
-  return !filter.groups && !filter.ids && !filter.values && !filter.start && !filter.end;
-}

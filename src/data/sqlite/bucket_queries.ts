@@ -10,11 +10,11 @@
  * every record they summarize, within the variables' date ranges.
  */
 import type { Database, Statement } from "better-sqlite3";
-import type { AggregateFunction, AggregateInterval, DataFilter, DataQuery, EdgeTarget, Page } from "../query.js";
+import { onlyVariables, type AggregateFunction, type AggregateInterval, type DataFilter, type DataQuery, type EdgeTarget, type Page } from "../query.js";
 import type { AggregateBucket } from "../types.js";
 import { COMPARISON_SQL, intervalStartSql, sourceFor, whereFor, type SqlParam, type Where } from "./filter_sql.js";
 import type { LastValues } from "./last_values.js";
-import { PageCut } from "../page_cut.js";
+import { byTime, cutRows, PageCut, type Rows } from "../page_cut.js";
 import { RECORD_COLUMNS, rowJsonBytes, ValueType, type RecordRow } from "./record_codec.js";
 
 /** `truncated`: the rows were cut at the query's `maxBytes`; more were within `qty`. */
@@ -118,12 +118,6 @@ const MAX_CACHED_STATEMENTS = 256;
 /** Rows read by seq at a time for a page across variables, cut in bytes as they come. */
 const PAGE_CHUNK = 64;
 
-/** Rows of a page, and whether the byte bound cut it. */
-interface Rows {
-  rows: RecordRow[];
-  truncated: boolean;
-}
-
 export class BucketQueries {
   // Statement text varies with the filter's list lengths; preparing costs more than running a
   // small query, so the recent ones are kept.
@@ -146,10 +140,10 @@ export class BucketQueries {
         );
       case "last":
       case "first":
-        return this.rows(cut(this.edge(bucket, query.kind, query.target, filter), budget));
+        return this.rows(cutRows(this.edge(bucket, query.kind, query.target, filter), budget));
       case "min":
       case "max":
-        return this.rows(cut(this.extreme(bucket, query.kind, filter), budget));
+        return this.rows(cutRows(this.extreme(bucket, query.kind, filter), budget));
       case "count":
         return { type: "number", value: this.count(bucket, filter) };
       case "avg":
@@ -343,22 +337,6 @@ export class BucketQueries {
     }
     return statement;
   }
-}
-
-/** The first of `rows` whose JSON fits in `budget` bytes (at least one). */
-function cut(rows: RecordRow[], budget: number): Rows {
-  let pageBytes = 0;
-  for (let i = 0; i < rows.length; i++) {
-    pageBytes += rowJsonBytes(rows[i]!);
-    if (pageBytes > budget && i > 0) return { rows: rows.slice(0, i), truncated: true };
-  }
-  return { rows, truncated: false };
-}
-
-const byTime = (sign: 1 | -1) => (a: RecordRow, b: RecordRow) => (a.time - b.time || a.seq - b.seq) * sign;
-
-function onlyVariables(filter: DataFilter): boolean {
-  return !filter.groups && !filter.ids && !filter.values && !filter.start && !filter.end;
 }
 
 function isEmpty(filter: DataFilter): boolean {
