@@ -98,6 +98,8 @@ import { Metrics } from "./observability/metrics.js";
 import { privateDir, privateFile } from "./store/private_files.js";
 import { refuseSecondServer, writeServerPid } from "./store/server_pid.js";
 import { SqliteStore } from "./store/sqlite/index.js";
+import { PgStore } from "./store/postgres/index.js";
+import { PgBucketStore } from "./data/postgres/bucket_store.js";
 import { SqliteAnalysisStore } from "./store/sqlite/analyses.js";
 import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
 import { SqliteRelayRepository } from "./store/sqlite/relays.js";
@@ -149,7 +151,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   refuseSecondServer(dataDir);
   // 0700 at every start: the dir holds the database, the admin token and the keys (store/private_files.ts).
   privateDir(dataDir);
-  const store = new SqliteStore(dataDir);
+  // The embedded file always opens: the tables PostgreSQL does not hold yet stay in it (docs/cluster.md).
+  const sqlite = new SqliteStore(dataDir);
+  // `--store postgres://...`: identity, broker state, users, actions and buckets shared by every node.
+  const pgStore = config.postgres.url === "" ? undefined : await PgStore.open(config.postgres.url, { max: config.postgres.poolSize });
+  const store = pgStore ?? sqlite;
   // How `sluice restore` and another start know a server runs on this data dir: written once the
   // database is open, which is what tells a live server from a reused pid (store/server_pid.ts).
   const releasePid = writeServerPid(dataDir);
@@ -166,12 +172,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const hasher = new PasswordHasher({ concurrency: config.users.hashConcurrency, queue: config.users.hashQueue });
   hasher.prepare().catch((err) => logger.error({ err }, "preparing the password hasher failed"));
   const sessions = new SessionService(
-    new SqliteUserSessionRepository(store.db),
+    pgStore?.userSessions ?? new SqliteUserSessionRepository(sqlite.db),
     { idleMs: config.sessions.idleSeconds * 1000, maxAgeMs: config.sessions.maxAgeSeconds * 1000, maxPerUser: config.sessions.maxPerUser },
     // A session's id stands for a token id: its SSE streams end like a revoked token's.
     (event) => identity.announceRevoked(event),
   );
-  const users = new UserService(new SqliteUserRepository(store.db), hasher, sessions, {
+  const users = new UserService(pgStore?.users ?? new SqliteUserRepository(sqlite.db), hasher, sessions, {
     maxPerAccount: config.users.maxPerAccount, setupLinkMs: config.users.setupLinkSeconds * 1000,
   });
   const loginThrottle = new LoginThrottle({ baseMs: config.login.failureDelayMs, maxMs: config.login.failureDelayMaxMs, maxTracked: config.login.maxTracked });
@@ -182,7 +188,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const limits = new Limits({
     plans: resolvePlans(config.plans),
     defaultPlan: config.defaultPlan,
-    usage: new SqliteUsageRepository(store.db),
+    usage: new SqliteUsageRepository(sqlite.db),
     onError: (err) => logger.error({ err }, "writing plan usage failed; retrying with the next flush"),
     onUsage: (c) => usageAlerts(c.accountId, { service: USAGE_SERVICE_OF[c.metric], before: c.before, after: c.after, limit: c.limit }),
   });
@@ -197,11 +203,13 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const flapping = new FlappingGuard();
 
   const metrics = new Metrics();
-  const buckets = SqliteBucketStore.open(join(dataDir, "sluice.db"), {
-    onError: (err) => logger.error({ err }, "bucket store"), downsampleCacheBytes: config.data.downsampleCacheBytes,
-  });
-  const params = new CachedParamStore(new SqliteParamStore(store.db), { maxBytes: config.pipeline.paramCacheBytes });
-  const switches = new SqliteInspectorSwitches(store.db);
+  const buckets = pgStore
+    ? await PgBucketStore.create(pgStore.pool, { onError: (err) => logger.error({ err }, "bucket store") })
+    : SqliteBucketStore.open(join(dataDir, "sluice.db"), {
+      onError: (err) => logger.error({ err }, "bucket store"), downsampleCacheBytes: config.data.downsampleCacheBytes,
+    });
+  const params = new CachedParamStore(new SqliteParamStore(sqlite.db), { maxBytes: config.pipeline.paramCacheBytes });
+  const switches = new SqliteInspectorSwitches(sqlite.db);
   const inspector = new Inspector({
     disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled),
     maxStreamsPerAccount: config.inspector.maxStreamsPerAccount,
@@ -232,7 +240,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   if (leftovers.length > 0) logger.warn({ pids: leftovers }, "killed analysis processes left running by a previous Sluice");
   const analysisConsole = new AnalysisConsole(events, { lines: config.analysis.consoleLines, bytes: config.analysis.consoleBytes });
   const analyses = new AnalysisService({
-    store: new SqliteAnalysisStore(store.db), console: analysisConsole, hub: events, limits: config.analysis,
+    store: new SqliteAnalysisStore(sqlite.db), console: analysisConsole, hub: events, limits: config.analysis,
     queue: new RunQueue(config.analysis, (run, change) => {
       // Told live on `analysis_run.<id>` (the console's run queue); built only when someone listens.
       const channel = `analysis_run.${run.analysisId}`;
@@ -255,7 +263,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     },
   });
   // Notifications, email and webhooks: services that actions (and analyses' services) call.
-  const notifications = new NotificationService(new SqliteNotificationStore(store.db), events, config.notifications.maxPerAccount,
+  const notifications = new NotificationService(new SqliteNotificationStore(sqlite.db), events, config.notifications.maxPerAccount,
     (accountId) => Limits.enforce(limits.admitMonthly(accountId, "notifications")));
   const mailer = new Mailer(config.smtp);
   // Both ways to send mail (`email` actions, the analysis email service) share the plan's
@@ -263,7 +271,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const admitEmail = (accountId: string) => {
     if (mailer.configured) Limits.enforce(limits.admitMonthly(accountId, "emails"));
   };
-  const deadLetters = new SqliteDeadLetterStore(store.db);
+  const deadLetters = new SqliteDeadLetterStore(sqlite.db);
   // Outbound connections made for accounts: webhooks and relays. Relays also never reach
   // Sluice's own MQTT listeners (a relay to itself loops), whatever allowPrivateTargets says.
   const ownListeners = new OwnListeners();
@@ -276,8 +284,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const pdfUnavailable = pdf.unavailable();
   if (pdfUnavailable !== undefined) logger.info({ reason: pdfUnavailable }, "PDF features are off (Chromium not found); see docs/reports.md");
   const reports = new ReportService({
-    store: new SqliteReportStore(store.db),
-    files: new SqliteFileStore(store.db, { maxFiles: config.reports.maxFilesPerAccount, maxBytes: config.reports.maxFileBytesPerAccount }),
+    store: new SqliteReportStore(sqlite.db),
+    files: new SqliteFileStore(sqlite.db, { maxFiles: config.reports.maxFilesPerAccount, maxBytes: config.reports.maxFileBytesPerAccount }),
     pdf, mailer, admitEmail, buckets,
     devices: identity,
     limits: config.reports,
@@ -391,7 +399,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const relaySecrets = RelaySecrets.open(config.relaySecret, dataDir);
   if (relaySecrets.generated) logger.info({ path: relaySecrets.generated }, "generated the key for relay credentials; keep this file with the database");
   relays = new RelayService({
-    repo: new SqliteRelayRepository(store.db),
+    repo: new SqliteRelayRepository(sqlite.db),
     secrets: relaySecrets.secrets,
     ingest: (device, topic, payload, via) => {
       lastInputs.record(device.accountId, device.id);
@@ -417,7 +425,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   // Dashboards: their store, widget data over the buckets, live updates from every committed insert.
   const dashboards = new DashboardService({
-    repo: new SqliteDashboardRepository(store.db),
+    repo: new SqliteDashboardRepository(sqlite.db),
     limits: config.dashboards,
     admitDashboard(accountId, existing) {
       const plan = limits.planOf(accountId);
@@ -562,7 +570,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     flapping.stop();
     await sandbox.close();
     await buckets.close();
-    await store.close();
+    await pgStore?.close();
+    await sqlite.close();
     releasePid();
   };
   try {

@@ -51,6 +51,8 @@ const sectionFlags: Record<string, [Section, string]> = {
   // `--cluster nats://...` = `SLUICE_CLUSTER` = `cluster: { url }` (docs/cluster.md).
   cluster: ["cluster", "url"],
   "node-id": ["cluster", "nodeId"],
+  // `--store postgres://...` = `SLUICE_STORE` = `postgres: { url }` (docs/cluster.md).
+  store: ["postgres", "url"],
 };
 /** Counts where 0 would mean "never works" rather than "off". */
 const atLeastOne = [
@@ -278,6 +280,7 @@ export function loadConfig(options: LoadOptions = {}): SluiceConfig {
     throw new ConfigError(`login.failureDelayMaxMs (${config.login.failureDelayMaxMs}) must be at least login.failureDelayMs (${config.login.failureDelayMs})`);
   }
   checkCluster(config.cluster);
+  checkStore(config.postgres);
   // isolated-vm refuses heaps under 8 MB.
   if (config.parsers.memoryMb < 8) throw new ConfigError("parsers.memoryMb must be at least 8");
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {
@@ -308,6 +311,21 @@ function checkCluster(cluster: SluiceConfig["cluster"]): void {
   }
   if (cluster.nodeId !== "" && !/^[A-Za-z0-9_.-]{1,64}$/.test(cluster.nodeId)) {
     throw new ConfigError(`cluster.nodeId must be 1 to 64 letters, digits, "-", "_" or ".", got ${JSON.stringify(cluster.nodeId)}`);
+  }
+}
+
+/** The store URL must be one PostgreSQL's clients take; anything else is a typo better refused at start. */
+function checkStore(postgres: SluiceConfig["postgres"]): void {
+  if (postgres.url === "") return;
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(postgres.url);
+  } catch {
+    parsed = undefined;
+  }
+  if (!parsed || !["postgres:", "postgresql:"].includes(parsed.protocol)) {
+    // The URL may carry a password: name the scheme, never echo the value.
+    throw new ConfigError("postgres.url (--store, SLUICE_STORE) must be a postgres:// or postgresql:// URL");
   }
 }
 

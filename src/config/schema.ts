@@ -165,6 +165,11 @@ export interface ClusterConfig {
 
 export interface PostgresSettings {
   /**
+   * The PostgreSQL database every node of a cluster shares (`postgres://user:pass@host:5432/sluice`);
+   * empty: the embedded SQLite file in the data dir (docs/cluster.md).
+   */
+  url: string;
+  /**
    * Connections one node opens to PostgreSQL at most (store/postgres/pool.ts); callers past it
    * wait for one. PostgreSQL's own `max_connections` must cover every node's pool.
    */
@@ -592,5 +597,5 @@ export const defaultConfig: SluiceConfig = {
     shareFrameAncestors: ["*"],
   },
   cluster: { url: "", nodeId: "", ackTimeoutMs: 5000 },
-  postgres: { poolSize: 10 },
+  postgres: { url: "", poolSize: 10 },
 };

@@ -19,7 +19,8 @@ const DEBOUNCE_MS = 1_000;
 
 export interface ChartWarmerDeps {
   dashboards: DashboardService;
-  buckets: Pick<BucketStore, "prepareDownsample">;
+  // The whole store, not a Pick of the optional method: a store without it (PostgreSQL summarizes in SQL) still fits.
+  buckets: BucketStore;
   hub: EventHub;
   /** How far back to prepare (a year and a day: a "last year" chart). */
   horizonMs: number;
