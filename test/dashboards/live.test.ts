@@ -173,7 +173,7 @@ describe("DashboardLive", () => {
     try {
       const { accountId } = await identity.createAccount("a");
       const { device } = await identity.createDevice(accountId, { name: "d" });
-      dashboards.create(accountId, { label: "x" });
+      await dashboards.create(accountId, { label: "x" });
       const record: StoredRecord = { id: "0".repeat(24), device: device.id, variable: "v", value: 1, unit: null, time: new Date(), group: "g", location: null, metadata: null, createdAt: new Date() };
       // Another channel listened to does not count.
       const off = hub.subscribe(accountId, ["notification"], () => {});

@@ -41,12 +41,12 @@ describe("ChartWarmer", () => {
         variable: i % 2 ? "temperature" : "humidity", value: i, unit: null, time: new Date(now - 47 * HOUR + i * 6 * 60_000), group: "g", location: null, metadata: null,
       }));
       await buckets.insert("dev1", records);
-      const dashboard = dashboards.create(accountId, { label: "boiler", type: "blueprint", blueprint_devices: [{ id: "slot", name: "s", conditions: [{ key: "k", value: "v" }] }] });
-      dashboards.createWidget(accountId, dashboard.id, { label: "t", type: "line", display: {}, data: [{ origin: "dev1", variables: ["temperature"] }, { origin: "slot", variables: ["x"] }] });
-      dashboards.createWidget(accountId, dashboard.id, { label: "n", type: "note", display: {}, data: [] });
+      const dashboard = await dashboards.create(accountId, { label: "boiler", type: "blueprint", blueprint_devices: [{ id: "slot", name: "s", conditions: [{ key: "k", value: "v" }] }] });
+      await dashboards.createWidget(accountId, dashboard.id, { label: "t", type: "line", display: {}, data: [{ origin: "dev1", variables: ["temperature"] }, { origin: "slot", variables: ["x"] }] });
+      await dashboards.createWidget(accountId, dashboard.id, { label: "n", type: "note", display: {}, data: [] });
       // A chart with dates of its own is prepared over them.
       const from = new Date(Math.floor((now - 20 * HOUR) / HOUR) * HOUR);
-      dashboards.createWidget(accountId, dashboard.id, { label: "h", type: "line", display: {}, data: [{ origin: "dev1", variables: ["humidity"], start_date: from.toISOString(), end_date: new Date(from.getTime() + 10 * HOUR).toISOString() }] });
+      await dashboards.createWidget(accountId, dashboard.id, { label: "h", type: "line", display: {}, data: [{ origin: "dev1", variables: ["humidity"], start_date: from.toISOString(), end_date: new Date(from.getTime() + 10 * HOUR).toISOString() }] });
       // Saves within a second are one preparation.
       await delay(1_300);
       assert.deepEqual(prepared, ["dev1:temperature:48h", "dev1:humidity:10h"]);
@@ -104,8 +104,8 @@ describe("ChartWarmer", () => {
       const b = await identity.createAccount("b");
       const { device: victim } = await identity.createDevice(a.accountId, { name: "victim" });
       const { device: own } = await identity.createDevice(b.accountId, { name: "own" });
-      const dashboard = dashboards.create(b.accountId, { label: "greedy" });
-      dashboards.createWidget(b.accountId, dashboard.id, { label: "t", type: "line", display: {}, data: [{ origin: victim.id, variables: ["temperature"] }, { origin: own.id, variables: ["temperature"] }] });
+      const dashboard = await dashboards.create(b.accountId, { label: "greedy" });
+      await dashboards.createWidget(b.accountId, dashboard.id, { label: "t", type: "line", display: {}, data: [{ origin: victim.id, variables: ["temperature"] }, { origin: own.id, variables: ["temperature"] }] });
       await delay(1_300);
       assert.deepEqual(prepared, [own.id]);
     } finally {
