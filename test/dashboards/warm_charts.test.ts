@@ -10,23 +10,24 @@ import { ChartWarmer } from "../../src/dashboards/warm_charts.js";
 import { SqliteBucketStore } from "../../src/data/sqlite/bucket_store.js";
 import { EventHub } from "../../src/events/hub.js";
 import { IdentityService } from "../../src/identity/service.js";
-import { SqliteDashboardRepository } from "../../src/store/sqlite/dashboards.js";
-import { SqliteStore } from "../../src/store/sqlite/index.js";
+import { backends } from "../helpers/backends.js";
 
 // A chart opens fast: saving a widget (or opening its dashboard) has the hours of its variables
 // over the last year summarized in the background, so its first downsample reads no record
-// of a whole hour.
+// of a whole hour. The dashboards (and the identity) come from each store backend; the summaries
+// are the SQLite bucket store's.
 const HOUR = 3_600_000;
 
-describe("ChartWarmer", () => {
+for (const h0 of backends()) describe(`ChartWarmer, dashboards on ${h0.name}`, () => {
   test("a saved chart's device variables are summarized before anyone asks; slots and other variables are not", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sluice-warm-"));
-    const store = new SqliteStore(":memory:");
+    const h = await h0.start();
+    const store = await h.store();
     const buckets = SqliteBucketStore.open(join(dir, "data.db"), { retentionSweepMs: 0, writerThread: false });
     const identity = new IdentityService(store.identity);
     const { accountId } = await identity.createAccount("a");
     const hub = new EventHub();
-    const dashboards = new DashboardService({ repo: new SqliteDashboardRepository(store.db), limits: defaultConfig.dashboards });
+    const dashboards = new DashboardService({ repo: store.dashboards, limits: defaultConfig.dashboards });
     const prepared: string[] = [];
     const prepare = buckets.prepareDownsample.bind(buckets);
     buckets.prepareDownsample = (device, variables, from, to) => {
@@ -77,18 +78,19 @@ describe("ChartWarmer", () => {
       warmer.close();
       await buckets.close();
       identity.stop();
-      await store.close();
+      await h.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   test("a widget naming another account's device has nothing of that device prepared (review 13)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sluice-warm-"));
-    const store = new SqliteStore(":memory:");
+    const h = await h0.start();
+    const store = await h.store();
     const buckets = SqliteBucketStore.open(join(dir, "data.db"), { retentionSweepMs: 0, writerThread: false });
     const identity = new IdentityService(store.identity);
     const hub = new EventHub();
-    const dashboards = new DashboardService({ repo: new SqliteDashboardRepository(store.db), limits: defaultConfig.dashboards });
+    const dashboards = new DashboardService({ repo: store.dashboards, limits: defaultConfig.dashboards });
     const prepared: string[] = [];
     const prepare = buckets.prepareDownsample.bind(buckets);
     buckets.prepareDownsample = (device, variables, from, to) => {
@@ -112,7 +114,7 @@ describe("ChartWarmer", () => {
       warmer.close();
       await buckets.close();
       identity.stop();
-      await store.close();
+      await h.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
