@@ -46,7 +46,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * One relay's connection to its external broker. A fresh MQTT.js client per attempt, with
  * MQTT.js's own reconnect off: the backoff (exponential, jittered, bounded) is ours, and no
  * state of a dead connection (its outgoing store) is carried into the next; the downlink queue
- * in SQLite is the one record of what still has to go out.
+ * in the store is the one record of what still has to go out.
  */
 export class RelayClient {
   private current: RelayState = "disconnected";
@@ -130,7 +130,7 @@ export class RelayClient {
       password: this.deps.password,
       reconnectPeriod: 0,
       connectTimeout: CONNECT_TIMEOUT_MS,
-      // Only messages of this connection go out; the SQLite queue holds the rest.
+      // Only messages of this connection go out; the stored queue holds the rest.
       queueQoSZero: false,
       resubscribe: false,
       ...(s.protocol_version === 5 && !s.clean && { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } }),

@@ -5,8 +5,12 @@ import { defaultConfig } from "../../src/config/schema.js";
 import { validateDashboard, validateWidget, type Dashboard, type Widget } from "../../src/dashboards/model.js";
 import { MAX_BODY, type DeadLetter } from "../../src/notify/sqlite/dead_letter_store.js";
 import type { NotificationRow } from "../../src/notify/sqlite/notification_store.js";
+import { createLogger } from "../../src/observability/logger.js";
+import { OutboundGuard } from "../../src/outbound/guard.js";
 import { DownlinkQueue } from "../../src/relay/downlink_queue.js";
 import { validateRelayInput, type Relay } from "../../src/relay/relay_model.js";
+import { RelayService } from "../../src/relay/relay_service.js";
+import { RelaySecrets } from "../../src/relay/secrets.js";
 import type { AccountRow, DeviceRow } from "../../src/store/types.js";
 import { backends, type BackendHandle, type TestStore } from "../helpers/backends.js";
 
@@ -334,6 +338,30 @@ for (const h0 of backends()) {
         const again = await DownlinkQueue.open(store.relays, r.id, 30);
         assert.equal(again.length, 28);
         assert.equal(await store.relays.queued(r.id), 28);
+      });
+
+      test("RelayService: creates racing past the plan's relay count make exactly that many; a restart loads them", async () => {
+        const a = await account();
+        const service = () => new RelayService({
+          repo: store.relays, secrets: RelaySecrets.fromKey(Buffer.alloc(32, 7)), ingest: async () => undefined, route: () => undefined,
+          device: async () => undefined, inspector: { wants: () => false, watching: () => false, record: () => undefined },
+          logger: createLogger("silent"), guard: new OutboundGuard({ allowPrivateTargets: true }),
+          admitRelay: (_accountId, existing) => {
+            if (existing >= 2) throw new Error("the plan's 2 relays exist already");
+          },
+        });
+        const first = service();
+        // Inactive: nothing connects.
+        const input = (i: number) => ({ name: `r${i}`, active: false, host: "broker.example", subscriptions: ["a/#"], mapping: { source: "topic" } });
+        const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => first.create(a.id, input(i))));
+        assert.equal(results.filter((r) => r.status === "fulfilled").length, 2);
+        const made = first.list(a.id).map((r) => r.id).sort();
+        assert.equal(made.length, 2);
+        await first.stop();
+        const second = service();
+        await second.start();
+        assert.deepEqual(second.list(a.id).map((r) => r.id).sort(), made);
+        await second.stop();
       });
     });
 
