@@ -181,7 +181,7 @@ describe("several stores (nodes) on one database", () => {
 });
 
 describe("bucket ids", () => {
-  test("the calls of a new device waiting in one commit look its bucket up once", async () => {
+  test("a commit looks its devices' buckets up together, once each", async () => {
     const url = await server.database();
     const pool = openPool(url, { max: 8 });
     await migratePg(pool);
@@ -199,6 +199,18 @@ describe("bucket ids", () => {
       await Promise.all(Array.from({ length: 64 }, (_, i) => store.insert("fresh", [rec("v", i, t)])));
       assert.equal(await store.count("fresh"), 64);
       assert.equal(upserts, 1);
+      // 50 new devices at once: their first commits (one per lane) make the buckets in one statement each.
+      await Promise.all(Array.from({ length: 50 }, (_, i) => store.insert(`new-${i}`, [rec("v", i, t)])));
+      assert.ok(upserts - 1 <= 4, `${upserts - 1} upserts for 50 new devices in 4 lanes`);
+      for (let i = 0; i < 50; i += 7) assert.equal(await store.count(`new-${i}`), 1);
+      // Known to the database, not to this store (another node made them): read, not upserted.
+      const other = await PgBucketStore.open(url, { retentionSweepMs: 0 });
+      try {
+        await Promise.all(Array.from({ length: 10 }, (_, i) => other.insert(`new-${i}`, [rec("v", 100 + i, t)])));
+      } finally {
+        await other.close();
+      }
+      assert.equal(await store.count("new-3"), 2);
     } finally {
       await store.close();
       await pool.end();
