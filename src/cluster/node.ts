@@ -73,6 +73,8 @@ export class ClusterNode implements ClusterLink {
   private readonly clock = new ConnectClock();
   /** Subscriptions asked for before the connections opened: made once they are. */
   private readonly waiting = new Set<LazySubscription>();
+  /** Requests this node answers (`serve`), by subject. */
+  private readonly services = new Map<string, (data: Uint8Array) => Promise<Uint8Array>>();
 
   constructor(private readonly options: ClusterOptions) {
     this.origin = `${options.nodeId}/${randomBytes(4).toString("hex")}`;
@@ -144,6 +146,7 @@ export class ClusterNode implements ClusterLink {
         }
       },
     });
+    for (const [subject, handler] of this.services) this.serveOn(bus, subject, handler);
     for (const lazy of [...this.waiting]) lazy.open();
     this.waiting.clear();
     this.options.logger.info({ servers: bus.getServer(), origin: this.origin }, "cluster: connected to NATS");
@@ -242,7 +245,9 @@ export class ClusterNode implements ClusterLink {
       return this.fail(message, "publish_failed", unavailable("publishing on the bus failed"));
     }
     const room = this.batch.reserve(subject, prepared.size);
-    this.writer.writeInto(room.buf, room.at, ++this.seq, prepared, message);
+    const seq = ++this.seq;
+    this.writer.writeInto(room.buf, room.at, seq, prepared, message);
+    message.busId = `${this.origin}:${seq}`;
     if (!this.batchScheduled) {
       this.batchScheduled = true;
       setImmediate(() => {
@@ -392,6 +397,7 @@ export class ClusterNode implements ClusterLink {
     }
     if (last === undefined && this.lastSeq.size >= MAX_ORIGINS) this.lastSeq.delete(this.lastSeq.keys().next().value!);
     this.lastSeq.set(envelope.origin, envelope.seq);
+    envelope.message.busId = `${envelope.origin}:${envelope.seq}`;
     this.stats.routed++;
     this.broker?.routeFromCluster(envelope.namespace, envelope.message);
   }
@@ -414,6 +420,7 @@ export class ClusterNode implements ClusterLink {
       this.stats.drop("subject_mismatch");
       return;
     }
+    envelope.message.busId = `${envelope.origin}:${envelope.seq}`;
     if (this.broker?.routeToGroup(target.namespace, target.group, target.filter, envelope.message)) this.stats.routed++;
     else this.stats.drop("no_group_member");
   }
@@ -439,6 +446,43 @@ export class ClusterNode implements ClusterLink {
       return undefined;
     }
     return decoded.envelope;
+  }
+
+  /**
+   * Answers requests on `subject` (on the bus connection, from when it opens) with what
+   * `handler` resolves to; a handler that fails sends no answer (the asker times out).
+   */
+  serve(subject: string, handler: (data: Uint8Array) => Promise<Uint8Array>): void {
+    this.services.set(subject, handler);
+    if (this.bus) this.serveOn(this.bus, subject, handler);
+  }
+
+  private serveOn(bus: NatsConnection, subject: string, handler: (data: Uint8Array) => Promise<Uint8Array>): void {
+    bus.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return;
+        handler(msg.data).then((answer) => msg.respond(answer), (error: unknown) => {
+          this.stats.drop("handler_error");
+          this.options.logger.error({ err: error, subject }, "cluster: a request could not be answered");
+        });
+      },
+    });
+  }
+
+  /**
+   * Asks whoever serves `subject` and resolves with the answer; rejects when no one serves it
+   * (`no_responders`), after `timeoutMs`, or while the bus is unreachable.
+   */
+  async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const bus = this.bus;
+    if (!bus || !this.available) throw unavailable("the cluster's message bus is unreachable");
+    try {
+      return (await bus.request(subject, data, { timeout: timeoutMs })).data;
+    } catch (err) {
+      // nats.js says "no one listens" by the code 503.
+      const code = (err as { code?: string }).code;
+      throw Object.assign(new Error(code === "503" ? "no_responders" : "timeout"), { cause: err });
+    }
   }
 
   /**
