@@ -386,7 +386,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   metrics.bindBroker(broker);
   // Without `cluster.url` nothing of the cluster is built: the broker runs as one node.
   const cluster = config.cluster.url === "" ? undefined : new ClusterNode({
-    url: config.cluster.url, nodeId: config.cluster.nodeId || hostname(), ackTimeoutMs: config.cluster.ackTimeoutMs,
+    url: config.cluster.url, nodeId: config.cluster.nodeId || hostname(), ackTimeoutMs: config.cluster.ackTimeoutMs, heartbeatMs: config.cluster.heartbeatMs,
     logger: logger.child({ part: "cluster" }),
   });
   if (cluster) {

@@ -7,6 +7,7 @@ import { topicLevels } from "../mqtt/topics.js";
 import type { Message } from "../mqtt/types.js";
 import type { Logger } from "../observability/logger.js";
 import { Confirmations } from "./confirmations.js";
+import { DurablePeers } from "./durable_peers.js";
 import { BatchBuilder, splitBatch } from "./batch.js";
 import { decodeEnvelope, EnvelopeWriter, type Envelope } from "./envelope.js";
 import { InterestTable, type BusSubscription } from "./interest.js";
@@ -23,6 +24,8 @@ export interface ClusterOptions {
   nodeId: string;
   /** How long a QoS 1/2 PUBLISH's ack waits for the bus to confirm it (docs/cluster.md). */
   ackTimeoutMs: number;
+  /** Between heartbeats saying whether this node holds offline persistent sessions (durable_peers.ts). */
+  heartbeatMs: number;
   logger: Logger;
 }
 
@@ -73,6 +76,9 @@ export class ClusterNode implements ClusterLink {
   private readonly clock = new ConnectClock();
   /** Subscriptions asked for before the connections opened: made once they are. */
   private readonly waiting = new Set<LazySubscription>();
+  /** Peers holding offline persistent sessions, whom a QoS 1/2 ack waits for. */
+  private peers: DurablePeers | undefined;
+  private peerWatch: NodeJS.Timeout | undefined;
   /** Requests this node answers (`serve`), by subject. */
   private readonly services = new Map<string, (data: Uint8Array) => Promise<Uint8Array>>();
 
@@ -118,10 +124,22 @@ export class ClusterNode implements ClusterLink {
     this.groups = groups;
     this.busUp = true;
     this.groupsUp = true;
+    const peers = new DurablePeers({
+      origin: this.origin, heartbeatMs: this.options.heartbeatMs, maxPeers: MAX_ORIGINS, timeoutMs: this.options.ackTimeoutMs, logger: this.options.logger,
+      durable: () => (this.broker?.sessions.offlineCount ?? 0) > 0,
+      drained: () => this.broker?.sessions.persistence.drained() ?? Promise.resolve(),
+    });
+    this.peers = peers;
+    peers.start(bus);
+    // Confirmed: the bus has the messages (PONG), and the peers holding offline persistent
+    // sessions committed the copies they queued from them (docs/cluster.md).
     this.confirmations = new Confirmations(() => {
       this.sendBatch();
-      return bus.flush();
+      return Promise.all([bus.flush(), peers.drain()]).then(() => undefined);
     }, this.options.ackTimeoutMs, () => unavailable("the bus did not confirm the message"));
+    // A node going from no offline persistent session to one says so at once, not at its next beat.
+    this.peerWatch = setInterval(() => peers.beat(false), 100);
+    this.peerWatch.unref();
     this.watch(bus, "bus", (up) => {
       this.busUp = up;
       // Retained messages set while this node was cut off: read before taking clients again.
@@ -448,6 +466,11 @@ export class ClusterNode implements ClusterLink {
     return decoded.envelope;
   }
 
+  /** Peers this node heard say they hold offline persistent sessions (a QoS 1/2 ack waits for their stores). */
+  durablePeers(): string[] {
+    return this.peers?.durable() ?? [];
+  }
+
   /**
    * Answers requests on `subject` (on the bus connection, from when it opens) with what
    * `handler` resolves to; a handler that fails sends no answer (the asker times out).
@@ -496,6 +519,8 @@ export class ClusterNode implements ClusterLink {
   async stop(): Promise<void> {
     this.sendBatch();
     this.stopped = true;
+    clearInterval(this.peerWatch);
+    this.peers?.stop();
     this.interest.clear();
     await this.retained?.stop();
     await Promise.all([this.bus?.close(), this.groups?.close()]);

@@ -15,6 +15,11 @@ export class SessionManager {
   private readonly offline = new Set<Session>();
   readonly persistence: SessionPersistence;
 
+  /** Offline sessions that outlive their connection (a cluster's peers are told whether there are any). */
+  get offlineCount(): number {
+    return this.offline.size;
+  }
+
   constructor(private readonly broker: Broker) {
     this.persistence = new SessionPersistence(broker.store, (err, what) => broker.logger.error({ err }, `session store: ${what} failed`));
   }

@@ -70,6 +70,27 @@ async function queued(node: TestNode, clientId: string, n: number): Promise<void
   await until(async () => (node.server.broker.sessionOf(ANONYMOUS_NAMESPACE, clientId)?.queue.length === n ? true : undefined));
 }
 
+describe("what PUBACK means for another node's offline sessions", () => {
+  test("a QoS 1 publish on B is acknowledged only once A committed the copy it queued for its offline session", async () => {
+    const clientId = uid("drain-");
+    const t = uid("drain/");
+    const first = await a.client({ clientId, clean: false, properties: { sessionExpiryInterval: 300 } });
+    await subscribe(first, `${t}/#`, { qos: 1 });
+    await end(first);
+    await until(async () => ((await ownerInStore(clientId)) === "node-a" ? true : undefined));
+    // B has heard A's heartbeat saying it holds offline persistent sessions.
+    await until(async () => (b.server.cluster!.durablePeers().includes(a.server.cluster!.origin) ? true : undefined));
+    await settled(nodes);
+    const pub = await b.client();
+    const copies = async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM session_queue_copies WHERE client_id = $1", [clientId])).rows[0]!.n;
+    for (let i = 1; i <= 20; i++) {
+      await publish(pub, `${t}/x`, `m${i}`, { qos: 1 });
+      // Read right after the PUBACK, no waiting: the copy is committed already.
+      assert.equal(await copies(), i, `copy ${i} stored before its PUBACK`);
+    }
+  });
+});
+
 describe("a persistent session moves to the node its client reconnects to", () => {
   test("MQTT 5: queued QoS 1/2 messages published on A, B and C while offline, then its subscriptions, on B", async () => {
     const clientId = uid("ho5-");
