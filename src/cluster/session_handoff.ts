@@ -21,6 +21,8 @@ interface ReleaseRequest {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+/** Claims of one CONNECT when the session keeps moving to other nodes meanwhile. */
+const CLAIM_ATTEMPTS = 3;
 /** A release request's bound: a namespace and a client id (65 535 bytes each at most). */
 const MAX_REQUEST_BYTES = 256 * 1024;
 
@@ -113,6 +115,16 @@ export class SessionHandoff {
   }
 
   private async claimNow(namespace: string, clientId: string, cleanStart: boolean): Promise<string | undefined> {
+    // The session may move again while this node asks for it (another node's CONNECT got it
+    // first): ask its new owner, a few times at most.
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
+      const outcome = await this.claimOnce(namespace, clientId, cleanStart);
+      if (outcome !== "moved") return outcome;
+    }
+    return "the session kept moving between nodes; retry later";
+  }
+
+  private async claimOnce(namespace: string, clientId: string, cleanStart: boolean): Promise<string | undefined | "moved"> {
     const { broker, store, node } = this.options;
     if (broker.sessionOf(namespace, clientId)) return undefined;
     const owner = await store.ownerOf(namespace, clientId);
@@ -143,7 +155,7 @@ export class SessionHandoff {
     } finally {
       if (!stored) for (const filter of [...pending.subscriptions.keys()]) broker.unsubscribe(pending, filter);
     }
-    if (!stored) return undefined;
+    if (!stored) return "moved";
     if (broker.sessionOf(namespace, clientId)) {
       // Made here meanwhile (the adoption sweep): that one stays.
       for (const filter of [...pending.subscriptions.keys()]) broker.unsubscribe(pending, filter);
