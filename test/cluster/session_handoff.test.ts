@@ -183,6 +183,42 @@ describe("a persistent session moves to the node its client reconnects to", () =
     assert.deepEqual(holder(clientId), ["node-b"]);
   });
 
+  test("the same client id resuming on B and C at once: one node ends up holding the session, nothing queued is lost", async () => {
+    const clientId = uid("both-");
+    const t = uid("both/");
+    const first = await a.client({ clientId, clean: false, properties: { sessionExpiryInterval: 300 } });
+    await subscribe(first, `${t}/#`, { qos: 1 });
+    await end(first);
+    await until(async () => ((await ownerInStore(clientId)) === "node-a" ? true : undefined));
+    await settled(nodes);
+    const pub = await c.client();
+    for (let i = 0; i < 10; i++) await publish(pub, `${t}/m`, `q${i}`, { qos: 1 });
+    await queued(a, clientId, 10);
+    const options = { clientId, clean: false, properties: { sessionExpiryInterval: 300 } };
+    // Either CONNECT may be refused (0x88) while the other moves the session: as a client would, retry.
+    const resumeRetrying = async (node: TestNode) => {
+      for (;;) {
+        try {
+          return await resume(node, options);
+        } catch {
+          await new Promise((r) => setTimeout(r, 50));
+        }
+      }
+    };
+    const [onB, onC] = await Promise.all([resumeRetrying(b), resumeRetrying(c)]);
+    // The connect notices leave one connection; the other node then holds nothing either.
+    await until(async () => ((onB.client.connected ? 1 : 0) + (onC.client.connected ? 1 : 0) === 1 ? true : undefined));
+    await until(async () => (holder(clientId).length === 1 ? true : undefined));
+    const [kept] = holder(clientId);
+    await until(async () => ((await ownerInStore(clientId)) === kept ? true : undefined));
+    // Whichever connection got them, every queued message was delivered.
+    const delivered = new Set([...onB.got, ...onC.got].map((m) => m.payload));
+    await until(async () => {
+      for (const m of [...onB.got, ...onC.got]) delivered.add(m.payload);
+      return delivered.size === 10 ? true : undefined;
+    });
+  });
+
   test("a clean start on another node ends the old session everywhere", async () => {
     const clientId = uid("clean-");
     const t = uid("clean/");
