@@ -402,6 +402,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Connects in the background: MQTT clients get CONNACK 0x88 until NATS answers, HTTP serves meanwhile.
   cluster?.start(broker);
   shared?.start();
+  if (shared) metrics.bindSessionMoves(shared.handoff.stats);
 
   const relaySecrets = RelaySecrets.open(config.relaySecret, dataDir);
   if (relaySecrets.generated) logger.info({ path: relaySecrets.generated }, "generated the key for relay credentials; keep this file with the database");

@@ -7,7 +7,7 @@ import { collect, publish, startNode, untilAvailable, type TestNode } from "../h
 import { startNats, type TestNats } from "../helpers/nats_server.js";
 import { spawnNode, type NodeProcess } from "../helpers/node_process.js";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
-import { uid } from "../helpers/raw_mqtt.js";
+import { metricValue, uid } from "../helpers/raw_mqtt.js";
 import { until } from "../helpers/until.js";
 
 // Issue 14: "a persistent session resumes on any node ... when the node it was on was killed" and
@@ -98,6 +98,7 @@ describe("a node killed with kill -9", () => {
     const adopter = holders()[0]!;
     t.diagnostic(`adoption gap: ${gap} ms from kill -9 to the session live on ${adopter.name}`);
     assert.equal(await ownerInStore(clientId), adopter.name);
+    assert.ok((await metricValue(adopter.ports.http, 'sluice_cluster_sessions_moved_total{how="adopted"}')) >= 1);
 
     // Published after the adoption, on the node that did not adopt: queued by the adopter.
     const other = adopter === b ? c : b;
