@@ -86,6 +86,7 @@ import { crossedUsageAlerts, USAGE_SERVICE_OF, type UsageStep } from "./pipeline
 import { SqliteUsageRepository } from "./store/sqlite/usage.js";
 import { Broker } from "./mqtt/broker.js";
 import { ClusterNode } from "./cluster/node.js";
+import { SharedSessions } from "./cluster/shared_sessions.js";
 import type { ClientInfo, Message } from "./mqtt/types.js";
 import { listen, listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
@@ -128,6 +129,8 @@ export interface RunningServer {
   readonly broker: Broker;
   /** This node's part of a cluster, when `cluster.url` is set (docs/cluster.md). */
   readonly cluster: ClusterNode | undefined;
+  /** Persistent sessions moving between nodes, with a cluster on PostgreSQL (docs/cluster.md). */
+  readonly sharedSessions: SharedSessions | undefined;
   readonly identity: IdentityService;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -384,7 +387,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   metrics.bindBroker(broker);
   // Without `cluster.url` nothing of the cluster is built: the broker runs as one node.
   const cluster = config.cluster.url === "" ? undefined : new ClusterNode({
-    url: config.cluster.url, nodeId: config.cluster.nodeId || hostname(), ackTimeoutMs: config.cluster.ackTimeoutMs,
+    url: config.cluster.url, nodeId: config.cluster.nodeId || hostname(), ackTimeoutMs: config.cluster.ackTimeoutMs, heartbeatMs: config.cluster.heartbeatMs,
     logger: logger.child({ part: "cluster" }),
   });
   if (cluster) {
@@ -393,9 +396,13 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   }
   disconnectOnRevocation(identity, broker);
   identity.startExpiryWatch();
+  // A cluster on PostgreSQL: this node's liveness lock first, then only its own sessions load (docs/cluster.md).
+  const shared = cluster && pgStore ? await SharedSessions.open({ config: config.cluster, postgresUrl: config.postgres.url, store: pgStore.broker, broker, cluster, logger: logger.child({ part: "cluster" }) }) : undefined;
   await broker.start();
   // Connects in the background: MQTT clients get CONNACK 0x88 until NATS answers, HTTP serves meanwhile.
   cluster?.start(broker);
+  shared?.start();
+  if (shared) metrics.bindSessionMoves(shared.handoff.stats);
 
   const relaySecrets = RelaySecrets.open(config.relaySecret, dataDir);
   if (relaySecrets.generated) logger.info({ path: relaySecrets.generated }, "generated the key for relay credentials; keep this file with the database");
@@ -553,7 +560,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     analyses.stop();
     analysisWorkspace.dispose();
     await relays?.stop();
+    shared?.handoff.stop();
     await broker.stop();
+    // After the sessions are written: the other nodes take them over once the lock is free.
+    await shared?.liveness.stop();
     await cluster?.stop();
     await lastInputs.stop();
     await http.close();
@@ -615,7 +625,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   let closing: Promise<void> | undefined;
   return {
-    config, ports, broker, cluster, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
+    config, ports, broker, cluster, sharedSessions: shared, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
     close() {
       closing ??= shutdown();
       return closing;

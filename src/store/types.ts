@@ -204,6 +204,8 @@ export interface StoredMessage {
   properties: Record<string, unknown> | null;
   /** Absolute expiry (epoch ms) from the message expiry interval, or null. */
   expiresAt: number | null;
+  /** The message's identity on a cluster's bus (`Message.busId`); kept by the PostgreSQL store only. */
+  busId?: string | null;
 }
 
 export interface StoredSessionMessage extends StoredMessage {

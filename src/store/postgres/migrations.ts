@@ -442,6 +442,22 @@ export const pgMigrations: PgMigration[] = [
       CREATE INDEX account_files_by_report ON account_files(report_id, created_at, rank) WHERE report_id IS NOT NULL;
     `,
   },
+  {
+    version: 8,
+    name: "session owners",
+    // A persistent session lives in one node's memory at a time (docs/cluster.md, "Persistent
+    // sessions on any node"): `node` names it (NULL: a node without a cluster, or none yet), so
+    // a node loads only its own at start, another takes it over by compare-and-set, and a write
+    // from a node that no longer owns it changes nothing. `bus_id` is a queued message's identity
+    // on the bus (origin and sequence of its envelope): a node taking a session over drops the
+    // copies it got from the bus itself that the previous owner had already stored.
+    sql: `
+      ALTER TABLE sessions ADD COLUMN node TEXT;
+      CREATE INDEX sessions_by_node ON sessions(node);
+      ALTER TABLE session_queue ADD COLUMN bus_id TEXT;
+      ALTER TABLE session_messages ADD COLUMN bus_id TEXT;
+    `,
+  },
 ];
 
 /** The schema version this Sluice brings a PostgreSQL database to. */
