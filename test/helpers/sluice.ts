@@ -27,7 +27,9 @@ export interface TestSluice {
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data" | "users" | "sessions" | "login">> & {
+export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data" | "users" | "sessions" | "login" | "cluster" | "postgres">> & {
+  cluster?: Partial<SluiceConfig["cluster"]>;
+  postgres?: Partial<SluiceConfig["postgres"]>;
   mqtt?: Partial<SluiceConfig["mqtt"]>;
   data?: Partial<SluiceConfig["data"]>;
   users?: Partial<SluiceConfig["users"]>;
@@ -57,6 +59,8 @@ export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: str
     ...overrides,
     mqtt: { ...defaultConfig.mqtt, ...overrides.mqtt },
     data: { ...defaultConfig.data, ...overrides.data },
+    cluster: { ...defaultConfig.cluster, ...overrides.cluster },
+    postgres: { ...defaultConfig.postgres, ...overrides.postgres },
     users: { ...defaultConfig.users, ...overrides.users },
     sessions: { ...defaultConfig.sessions, ...overrides.sessions },
     // Short sign-in throttling, like the MQTT one above: a test's deliberate wrong password must not make the next sign-in wait a second.
