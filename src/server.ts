@@ -86,6 +86,7 @@ import { crossedUsageAlerts, USAGE_SERVICE_OF, type UsageStep } from "./pipeline
 import { SqliteUsageRepository } from "./store/sqlite/usage.js";
 import { Broker } from "./mqtt/broker.js";
 import { ClusterNode } from "./cluster/node.js";
+import { sharedPlanLimits, startClusterServices } from "./cluster/services.js";
 import type { ClientInfo, Message } from "./mqtt/types.js";
 import { listen, listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
@@ -128,6 +129,8 @@ export interface RunningServer {
   readonly broker: Broker;
   /** This node's part of a cluster, when `cluster.url` is set (docs/cluster.md). */
   readonly cluster: ClusterNode | undefined;
+  /** The `/events` hub (a cluster relays its events between nodes). */
+  readonly events: EventHub;
   readonly identity: IdentityService;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -185,7 +188,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   // Plans: every account's limits, in memory; monthly usage persists in SQLite.
   let usageAlerts: (accountId: string, step: UsageStep) => void = () => {};
+  // A cluster on PostgreSQL counts connections and rates across its nodes (docs/cluster.md).
+  const shared = sharedPlanLimits(config.cluster, pgStore?.pool, config.cluster.nodeId || hostname(), logger.child({ part: "cluster" }));
   const limits = new Limits({
+    ...(shared && { rateGate: shared.rates.gate }),
     plans: resolvePlans(config.plans),
     defaultPlan: config.defaultPlan,
     usage: new SqliteUsageRepository(sqlite.db),
@@ -328,10 +334,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     admitRecords: (accountId, n) => limits.admitRecords(accountId, n),
     services: { buckets, publish },
   });
-  identity.on("deviceChanged", ({ deviceId, deleted }: { deviceId: string; deleted?: boolean }) => {
+  identity.on("deviceChanged", ({ deviceId, deleted, remote }: { deviceId: string; deleted?: boolean; remote?: boolean }) => {
     if (deleted) {
       inspector.forget(deviceId);
-      buckets.dropDevice(deviceId).catch((err) => logger.error({ err, deviceId }, "dropping a deleted device's bucket failed"));
+      // Told by another node of a cluster: that node dropped it from the shared store.
+      if (!remote || !pgStore) buckets.dropDevice(deviceId).catch((err) => logger.error({ err, deviceId }, "dropping a deleted device's bucket failed"));
     }
   });
   const pull = new PullRequests({
@@ -361,7 +368,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     limits: config.mqtt,
     hooks: composeHooks(
       createBrokerHooks({ identity, acl: new Acl(config.acl), allowAnonymous: config.allowAnonymous }),
-      mqttAdmission({ limits, flapping, inspector }),
+      mqttAdmission({ limits, flapping, inspector, ...(shared && { shared: shared.connections }) }),
       inspectorBrokerHooks(inspector),
       deviceEvents.hooks(),
       presence.hooks(),
@@ -390,6 +397,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     broker.attachCluster(cluster);
     metrics.bindCluster(cluster.stats, () => cluster.available);
   }
+  // Revocations, cache invalidations and events reach every node (docs/cluster.md).
+  const services = cluster && startClusterServices(cluster, {
+    identity, actions, params, limits, hub: events, inspector, refreshMs: config.cluster.interestRefreshMs, logger: logger.child({ part: "cluster" }),
+  });
+  if (services) params.onChanged = (deviceId) => services.control.paramsChanged(deviceId);
   disconnectOnRevocation(identity, broker);
   identity.startExpiryWatch();
   await broker.start();
@@ -553,7 +565,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     analysisWorkspace.dispose();
     await relays?.stop();
     await broker.stop();
+    services?.stop();
     await cluster?.stop();
+    await shared?.stop();
     await lastInputs.stop();
     await http.close();
     buckets.onInserted(undefined);
@@ -614,7 +628,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   let closing: Promise<void> | undefined;
   return {
-    config, ports, broker, cluster, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
+    config, ports, broker, cluster, events, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
     close() {
       closing ??= shutdown();
       return closing;

@@ -161,6 +161,14 @@ export interface ClusterConfig {
   nodeId: string;
   /** How long a QoS 1/2 PUBLISH's ack waits for NATS to confirm the message before the client is disconnected unacknowledged. */
   ackTimeoutMs: number;
+  /** How often a node announces again the `/events` channels and inspector devices it has listeners for (docs/cluster.md, "Events from every node"). */
+  interestRefreshMs: number;
+  /** How often a node on PostgreSQL marks itself alive in `cluster_nodes` (docs/cluster.md, "Plan limits across nodes"). */
+  heartbeatMs: number;
+  /** A node not seen alive for this long is dead: its MQTT connections stop counting against plans. */
+  nodeTimeoutMs: number;
+  /** Percent of a plan's per-minute rate all nodes together may spend ahead of their leases from the shared bucket. */
+  rateCreditPercent: number;
 }
 
 export interface PostgresSettings {
@@ -596,6 +604,6 @@ export const defaultConfig: SluiceConfig = {
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, shareReadsConcurrency: 8, shareReadsPerKey: 2, shareReadsWaitingPerKey: 64, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
     shareFrameAncestors: ["*"],
   },
-  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000 },
+  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, interestRefreshMs: 2000, heartbeatMs: 1000, nodeTimeoutMs: 10_000, rateCreditPercent: 5 },
   postgres: { url: "", poolSize: 10 },
 };

@@ -1,3 +1,4 @@
+import { defaultConfig } from "../../src/config/schema.js";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
@@ -434,7 +435,7 @@ describe("NATS restarted", () => {
     await until(async () => (nodes.every((n) => !n.server.cluster!.available) ? true : undefined), 15_000);
 
     // A node started while NATS is down starts (HTTP up), refuses MQTT, and joins once NATS is back.
-    const late = await startSluice({ allowAnonymous: true, cluster: { url: nats.url, nodeId: "node-late", ackTimeoutMs: 5000 }, sysInterval: 0 });
+    const late = await startSluice({ allowAnonymous: true, cluster: { ...defaultConfig.cluster, url: nats.url, nodeId: "node-late", ackTimeoutMs: 5000 }, sysInterval: 0 });
     lateNode = late;
     assert.equal((await fetch(`${late.api}/metrics`)).status, 200);
     await assert.rejects(late.connect({ protocolVersion: 5 }), (err: Error & { code?: number }) => err.code === 0x88);

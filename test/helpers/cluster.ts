@@ -1,5 +1,6 @@
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { startSluice, type TestSluice } from "./sluice.js";
+import { defaultConfig, type SluiceConfig } from "../../src/config/schema.js";
+import { startSluice, type ConfigOverrides, type TestSluice } from "./sluice.js";
 import { until } from "./until.js";
 
 /** One Sluice node of a test cluster: its own data dir, the shared NATS. */
@@ -11,13 +12,22 @@ export interface TestNode extends TestSluice {
 
 /**
  * Starts Sluice nodes on loopback, each with its own data dir, joined through the NATS at `url`,
- * and waits until each takes clients. Anonymous clients share one namespace on every node
- * (until accounts live in a shared store, a token is known only to the node that made it).
+ * and waits until each takes clients. Anonymous clients share one namespace on every node. With
+ * `store` (a PostgreSQL URL) the nodes share accounts, devices and tokens; without it a token is
+ * known only to the node that made it.
  */
-export async function startNodes(url: string, names: string[], options: { ackTimeoutMs?: number } = {}): Promise<TestNode[]> {
+export async function startNodes(
+  url: string, names: string[],
+  options: { ackTimeoutMs?: number; store?: string; overrides?: ConfigOverrides; cluster?: Partial<SluiceConfig["cluster"]> } = {},
+): Promise<TestNode[]> {
   const nodes: TestNode[] = [];
   for (const name of names) {
-    const s = await startSluice({ allowAnonymous: true, cluster: { url, nodeId: name, ackTimeoutMs: options.ackTimeoutMs ?? 5000 }, sysInterval: 0 });
+    // `store`: one PostgreSQL for every node; only the first node writes the admin-token file.
+    const s = await startSluice({
+      allowAnonymous: true, sysInterval: 0, ...options.overrides,
+      cluster: { ...defaultConfig.cluster, ...options.cluster, url, nodeId: name, ackTimeoutMs: options.ackTimeoutMs ?? 5000 },
+      ...(options.store !== undefined && { postgres: { url: options.store, poolSize: 4 } }),
+    }, undefined, { adminToken: nodes[0]?.adminToken });
     const node: TestNode = {
       ...s,
       name,

@@ -38,9 +38,9 @@ export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data" | "user
 /**
  * A whole Sluice (broker, HTTP API, SQLite in a temp dir) on ephemeral loopback ports, as a
  * user would run it. Pass `dataDir` to restart on an earlier instance's data, `options.logger`
- * to read what it logs.
+ * to read what it logs, `options.adminToken` when another node made the admin account.
  */
-export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: string, options: { logger?: Logger } = {}): Promise<TestSluice> {
+export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: string, options: { logger?: Logger; adminToken?: string } = {}): Promise<TestSluice> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "sluice-test-"));
   const config: SluiceConfig = {
     ...structuredClone(defaultConfig),
@@ -65,7 +65,8 @@ export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: str
   };
   const server = await startServer(config, options.logger ?? pino({ level: process.env.SLUICE_TEST_LOG ?? "silent" }));
   const { readFileSync } = await import("node:fs");
-  const adminToken = server.adminToken ?? readFileSync(join(dir, "admin-token"), "utf8").trim();
+  // A second node on a shared PostgreSQL finds the admin account made: its token is the first node's.
+  const adminToken = server.adminToken ?? options.adminToken ?? readFileSync(join(dir, "admin-token"), "utf8").trim();
   const adminAccount = (await server.identity.authenticateAccount(adminToken))!;
   const clients = new Set<MqttClient>();
   const mqttUrl = `mqtt://127.0.0.1:${server.ports.mqtt}`;
