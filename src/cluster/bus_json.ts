@@ -13,6 +13,7 @@ const MAX_ORIGIN_CHARS = 255;
 
 export type BusJsonResult = { ok: true; origin: string; kind: string; body: Record<string, unknown> } | { ok: false; reason: "malformed" | "version" };
 
+/** `body` must not use the envelope's own keys (`v`, `origin`, `kind`): they win. */
 export function encodeBusJson(origin: string, kind: string, body: Record<string, unknown>): Buffer {
   return Buffer.from(JSON.stringify({ ...body, v: BUS_JSON_VERSION, origin, kind }), "utf8");
 }

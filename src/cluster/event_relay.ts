@@ -158,7 +158,7 @@ export class EventRelay {
 
   private forwardInspector(event: InspectorEvent): void {
     this.send(inspectorSubject(event.deviceId), "inspector", {
-      deviceId: event.deviceId, kind: event.kind, summary: event.summary,
+      deviceId: event.deviceId, event: event.kind, summary: event.summary,
       time: event.time.getTime(), ...(event.detail !== undefined && { detail: event.detail }),
     });
   }
@@ -244,7 +244,7 @@ export class EventRelay {
     if (decoded.origin === bus.origin) return bus.stats.drop("own");
     const o = decoded.body;
     const deviceId = idField(o, "deviceId");
-    const kind = textField(o, "kind", 32);
+    const kind = textField(o, "event", 32);
     const summary = textField(o, "summary", MAX_SUMMARY_CHARS);
     const detail = o.detail;
     if (decoded.kind !== "inspector" || !deviceId || !kind || !isInspectorEventKind(kind) || summary === undefined ||
