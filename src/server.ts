@@ -131,6 +131,8 @@ export interface RunningServer {
   readonly cluster: ClusterNode | undefined;
   /** The `/events` hub (a cluster relays its events between nodes). */
   readonly events: EventHub;
+  /** Plans as this node enforces them. */
+  readonly limits: Limits;
   readonly identity: IdentityService;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -628,7 +630,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   let closing: Promise<void> | undefined;
   return {
-    config, ports, broker, cluster, events, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
+    config, ports, broker, cluster, events, limits, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
     close() {
       closing ??= shutdown();
       return closing;
