@@ -128,6 +128,8 @@ export class EventRelay {
       ...this.options.hub.localChannels().map(({ accountId, channel }): Entry => ({ c: [accountId, channel] })),
       ...this.options.inspector.locallyWatched().map((d): Entry => ({ d })),
     ];
+    // Nothing listened here: nothing to keep alive elsewhere, and the bus stays quiet.
+    if (entries.length === 0 && !hello) return true;
     let first = true;
     for (let i = 0; i === 0 || i < entries.length; i += ENTRIES_PER_MESSAGE) {
       const sent = this.send(INTEREST_SUBJECT, "interest", { op: "alive", ...(hello && i === 0 && { hello: true }), entries: entries.slice(i, i + ENTRIES_PER_MESSAGE) });
