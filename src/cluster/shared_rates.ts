@@ -11,9 +11,10 @@ import type { Pool } from "../store/postgres/pool.js";
  * nodes never spend the same token twice.
  *
  * What a node may spend without a lease (its first message after a quiet spell, while the
- * lease is on its way) is its credit: `creditPercent` of the rate, divided among the live nodes.
- * That credit is the only overshoot: at most `creditPercent` of the rate, cluster-wide, per
- * time the nodes start from an empty pocket. Tokens a node leased and did not spend go back to
+ * lease is on its way) is its credit: `creditPercent` of the rate, divided among the live nodes,
+ * or one request whatever its size when the node owes nothing (a batch of records). That credit
+ * is the only overshoot: at most `creditPercent` of the rate cluster-wide (plus one request per
+ * node) each time the nodes start from an empty pocket; the debt is paid from the next lease. Tokens a node leased and did not spend go back to
  * the bucket when it has been quiet for `idleMs`.
  */
 export interface SharedRatesOptions {
@@ -111,14 +112,16 @@ class LeasedRate implements RateGate {
       if (this.pocket < this.chunk() / 2) this.lease(now);
       return true;
     }
+    // On credit: within this node's share of it, or one request of any size from a pocket in no
+    // debt (a batch of records larger than the credit must not be refused for good).
     const credit = (this.capacity * this.owner.options.creditPercent) / 100 / Math.max(1, this.owner.options.liveNodes());
-    if (!this.dry && this.pocket - n >= -credit) {
+    if (!this.dry && (this.pocket - n >= -credit || this.pocket >= 0)) {
       this.pocket -= n;
       this.spent += n;
       this.lease(now);
       return true;
     }
-    this.lease(now);
+    this.lease(now, n);
     return false;
   }
 
@@ -136,10 +139,11 @@ class LeasedRate implements RateGate {
     return Math.min(this.capacity / 4, Math.max(this.capacity / 50, 1, this.spent));
   }
 
-  private lease(now: number): void {
+  /** `need`: a request refused now, which the lease should cover. */
+  private lease(now: number, need = 0): void {
     if (this.leasing || now < this.nextLeaseAt) return;
     this.leasing = true;
-    const want = this.chunk() + Math.max(0, -this.pocket);
+    const want = Math.max(this.chunk(), need) + Math.max(0, -this.pocket);
     this.spent = 0;
     this.owner.lease(this.accountId, this.metric, this.capacity, want, 0).then(
       ({ granted, left }) => {
