@@ -48,6 +48,8 @@ export class ClusterControl {
   private applying = false;
   private sub: BusSubscription | undefined;
   private readonly off: (() => void)[] = [];
+  /** Accounts whose actions are being read again, and whether another change came meanwhile. */
+  private readonly reloading = new Map<string, { again: boolean }>();
 
   constructor(private readonly deps: ControlDeps) {}
 
@@ -87,6 +89,27 @@ export class ClusterControl {
   /** A device's params changed here (the params cache's `onChanged`). */
   paramsChanged(deviceId: string): void {
     this.send("params", { deviceId });
+  }
+
+  /**
+   * One reload at a time per account, and one more after it when changes came meanwhile: a burst
+   * of edits (or of forged messages) costs two reads, not one per message.
+   */
+  private reloadActions(accountId: string): void {
+    const state = this.reloading.get(accountId);
+    if (state) {
+      state.again = true;
+      return;
+    }
+    const run = (): void => {
+      const current = { again: false };
+      this.reloading.set(accountId, current);
+      this.deps.actions.reload(accountId).catch((err: unknown) => this.deps.logger.error({ err, accountId }, "cluster: reloading an account's actions failed")).finally(() => {
+        if (current.again) run();
+        else this.reloading.delete(accountId);
+      });
+    };
+    run();
   }
 
   stop(): void {
@@ -148,7 +171,7 @@ export class ClusterControl {
         case "actions": {
           const accountId = idField(o, "accountId");
           if (!accountId) return false;
-          actions.reload(accountId).catch((err: unknown) => logger.error({ err, accountId }, "cluster: reloading an account's actions failed"));
+          this.reloadActions(accountId);
           return true;
         }
         case "params": {
