@@ -61,15 +61,18 @@ describe("revocations reach every node", () => {
     assert.equal(reasonCode, RC.ADMINISTRATIVE_ACTION);
   });
 
-  test("a device deleted through node A is disconnected on node C", async (t) => {
+  test("a device deleted through node A is disconnected on node C, and its inspector stream on node B ends", async (t) => {
     const dev = await a.device();
     const client = await c.connect({ username: "Token", password: dev.token, protocolVersion: 5 });
+    const stream = await openStream(`${b.api}/device/${dev.deviceId}/inspector/stream?backlog=0`, { token: b.adminToken });
+    assert.equal(stream.status, 200);
     const ended = ending(client);
     const start = Date.now();
     assert.equal((await api(a, `/device/${dev.deviceId}`, { method: "DELETE" })).status, 200);
     const { at, reasonCode } = await ended;
     t.diagnostic(`disconnected on node C ${at - start} ms after the deletion call to node A`);
     assert.equal(reasonCode, RC.ADMINISTRATIVE_ACTION);
+    await stream.ended(5000);
   });
 
   test("an account token revoked through node A ends its /events stream on node B", async (t) => {
