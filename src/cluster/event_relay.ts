@@ -81,6 +81,9 @@ export class EventRelay {
 
   stop(): void {
     clearInterval(this.timer);
+    // The other nodes stop serving this one now rather than when its entries time out.
+    const entries = this.localEntries();
+    for (let i = 0; i < entries.length; i += ENTRIES_PER_MESSAGE) this.announce("gone", entries.slice(i, i + ENTRIES_PER_MESSAGE));
     for (const off of this.off.splice(0)) off();
     this.options.hub.attachRelay(undefined);
     this.options.inspector.attachRelay(undefined);
@@ -124,10 +127,7 @@ export class EventRelay {
 
   /** Sends every local entry as alive; false when the first message could not be sent. */
   private announceAll(hello: boolean): boolean {
-    const entries: Entry[] = [
-      ...this.options.hub.localChannels().map(({ accountId, channel }): Entry => ({ c: [accountId, channel] })),
-      ...this.options.inspector.locallyWatched().map((d): Entry => ({ d })),
-    ];
+    const entries = this.localEntries();
     // Nothing listened here: nothing to keep alive elsewhere, and the bus stays quiet.
     if (entries.length === 0 && !hello) return true;
     let first = true;
@@ -136,6 +136,13 @@ export class EventRelay {
       if (i === 0) first = sent;
     }
     return first;
+  }
+
+  private localEntries(): Entry[] {
+    return [
+      ...this.options.hub.localChannels().map(({ accountId, channel }): Entry => ({ c: [accountId, channel] })),
+      ...this.options.inspector.locallyWatched().map((d): Entry => ({ d })),
+    ];
   }
 
   private announce(op: "alive" | "gone", entries: Entry[]): void {
