@@ -75,6 +75,13 @@ describe("revocations reach every node", () => {
     await stream.ended(5000);
   });
 
+  test("a token created on node A expiring ends the device's connection on node B (each node watches expiry in the shared store)", async () => {
+    const dev = await a.device({ expiresAt: new Date(Date.now() + 1500) });
+    const client = await b.connect({ username: "Token", password: dev.token, protocolVersion: 5 });
+    const { reasonCode } = await ending(client);
+    assert.equal(reasonCode, RC.NOT_AUTHORIZED);
+  });
+
   test("an account token revoked through node A ends its /events stream on node B", async (t) => {
     const { row, token } = await a.server.identity.issueAccountToken(adminAccount, { name: "stream" });
     const stream = await openStream(`${b.api}/events?channels=notification&token=${token}`);
