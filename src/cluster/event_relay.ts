@@ -47,6 +47,11 @@ export interface EventRelayOptions {
 /** Entries one interest message carries at most (well under the bus message bound). */
 const ENTRIES_PER_MESSAGE = 1000;
 const MAX_CHANNEL_CHARS = 256;
+/**
+ * Other nodes' listened channels and followed devices held at most: a bound against whoever can
+ * publish on the bus, far above what real nodes announce (each stream is one entry).
+ */
+const MAX_REMOTE_ENTRIES = 200_000;
 const MAX_SUMMARY_CHARS = 4096;
 
 type Entry = { c: [string, string] } | { d: string };
@@ -192,6 +197,10 @@ export class EventRelay {
     for (const { key, apply } of keys) {
       let origins = this.remote.get(key);
       if (o.op === "alive") {
+        if (!origins && this.remote.size >= MAX_REMOTE_ENTRIES) {
+          bus.stats.drop("too_large");
+          continue;
+        }
         if (!origins) {
           this.remote.set(key, (origins = new Map()));
           apply(true);
