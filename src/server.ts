@@ -87,6 +87,7 @@ import { SqliteUsageRepository } from "./store/sqlite/usage.js";
 import { Broker } from "./mqtt/broker.js";
 import { ClusterNode } from "./cluster/node.js";
 import { SharedSessions } from "./cluster/shared_sessions.js";
+import { sharedPlanLimits, startClusterServices } from "./cluster/services.js";
 import type { ClientInfo, Message } from "./mqtt/types.js";
 import { listen, listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
@@ -131,6 +132,10 @@ export interface RunningServer {
   readonly cluster: ClusterNode | undefined;
   /** Persistent sessions moving between nodes, with a cluster on PostgreSQL (docs/cluster.md). */
   readonly sharedSessions: SharedSessions | undefined;
+  /** The `/events` hub (a cluster relays its events between nodes). */
+  readonly events: EventHub;
+  /** Plans as this node enforces them. */
+  readonly limits: Limits;
   readonly identity: IdentityService;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -188,7 +193,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   // Plans: every account's limits, in memory; monthly usage persists in SQLite.
   let usageAlerts: (accountId: string, step: UsageStep) => void = () => {};
+  // A cluster on PostgreSQL counts connections and rates across its nodes (docs/cluster.md).
+  const sharedLimits = sharedPlanLimits(config.cluster, pgStore?.pool, config.cluster.nodeId || hostname(), logger.child({ part: "cluster" }));
   const limits = new Limits({
+    ...(sharedLimits && { rateGate: sharedLimits.rates.gate }),
     plans: resolvePlans(config.plans),
     defaultPlan: config.defaultPlan,
     usage: new SqliteUsageRepository(sqlite.db),
@@ -332,10 +340,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     admitRecords: (accountId, n) => limits.admitRecords(accountId, n),
     services: { buckets, publish },
   });
-  identity.on("deviceChanged", ({ deviceId, deleted }: { deviceId: string; deleted?: boolean }) => {
+  identity.on("deviceChanged", ({ deviceId, deleted, remote }: { deviceId: string; deleted?: boolean; remote?: boolean }) => {
     if (deleted) {
       inspector.forget(deviceId);
-      buckets.dropDevice(deviceId).catch((err) => logger.error({ err, deviceId }, "dropping a deleted device's bucket failed"));
+      // Told by another node of a cluster: that node dropped it from the shared store.
+      if (!remote || !pgStore) buckets.dropDevice(deviceId).catch((err) => logger.error({ err, deviceId }, "dropping a deleted device's bucket failed"));
     }
   });
   const pull = new PullRequests({
@@ -365,7 +374,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     limits: config.mqtt,
     hooks: composeHooks(
       createBrokerHooks({ identity, acl: new Acl(config.acl), allowAnonymous: config.allowAnonymous }),
-      mqttAdmission({ limits, flapping, inspector }),
+      mqttAdmission({ limits, flapping, inspector, ...(sharedLimits && { shared: sharedLimits.connections }) }),
       inspectorBrokerHooks(inspector),
       deviceEvents.hooks(),
       presence.hooks(),
@@ -394,6 +403,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     broker.attachCluster(cluster);
     metrics.bindCluster(cluster.stats, () => cluster.available);
   }
+  // Revocations, cache invalidations and events reach every node (docs/cluster.md).
+  const services = cluster && startClusterServices(cluster, {
+    identity, actions, params, limits, hub: events, inspector, refreshMs: config.cluster.interestRefreshMs, logger: logger.child({ part: "cluster" }),
+  });
+  if (services) params.onChanged = (deviceId) => services.control.paramsChanged(deviceId);
   disconnectOnRevocation(identity, broker);
   identity.startExpiryWatch();
   // A cluster on PostgreSQL: this node's liveness lock first, then only its own sessions load (docs/cluster.md).
@@ -564,7 +578,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await broker.stop();
     // After the sessions are written: the other nodes take them over once the lock is free.
     await shared?.liveness.stop();
+    services?.stop();
     await cluster?.stop();
+    await sharedLimits?.stop();
     await lastInputs.stop();
     await http.close();
     buckets.onInserted(undefined);
@@ -625,7 +641,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   let closing: Promise<void> | undefined;
   return {
-    config, ports, broker, cluster, sharedSessions: shared, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
+    config, ports, broker, cluster, sharedSessions: shared, events, limits, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
     close() {
       closing ??= shutdown();
       return closing;

@@ -250,6 +250,27 @@ export class ClusterNode implements ClusterLink {
     return lazy;
   }
 
+  /**
+   * Sends one control message (cluster/control.ts, event_relay.ts, ...) on the bus connection:
+   * best effort, core NATS; false while the bus is unreachable.
+   */
+  send(subject: string, data: Uint8Array): boolean {
+    const bus = this.bus;
+    if (!bus || !this.busUp) return false;
+    try {
+      bus.publish(subject, data);
+      return true;
+    } catch (err) {
+      this.options.logger.warn({ err, subject }, "cluster: publishing a control message failed");
+      return false;
+    }
+  }
+
+  /** Hears `subject` on the bus connection (now, or once it is up), for the parts beside routing. */
+  listen(subject: string, onMessage: (subject: string, data: Uint8Array) => void): BusSubscription {
+    return this.subscribe(subject, undefined, onMessage);
+  }
+
   publish(namespace: string, message: Message): Promise<void> | undefined {
     const bus = this.bus;
     if (!bus || !this.available) return this.fail(message, "unavailable", unavailable("the cluster's message bus is unreachable"));

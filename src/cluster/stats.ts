@@ -38,6 +38,10 @@ export class ClusterStats {
   subscriptions = 0;
   /** Connect notices received from the bus, valid or not (src/cluster/connect_notice.ts). */
   notices = 0;
+  /** Control messages received from the bus (revocations, cache invalidations, interest, usage), valid or not. */
+  controls = 0;
+  /** Events of `/events` and the inspector received from other nodes and handed to listeners here. */
+  relayed = 0;
   /** Connections ended here because their client id connected on another node. */
   takeovers = 0;
   /** Times the bus connection was lost. */

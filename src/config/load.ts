@@ -68,6 +68,7 @@ const atLeastOne = [
   "dashboards.maxWidgetsPerDashboard", "dashboards.maxWidgetBytes", "dashboards.maxDashboardBytes",
   "dashboards.shareRequestsPerMinute", "dashboards.shareStreamsPerKey", "dashboards.shareReadsConcurrency", "dashboards.shareReadsPerKey", "dashboards.shareReadsWaitingPerKey", "dashboards.liveEventsPerSecond", "dashboards.liveRecordsPerEvent",
   "cluster.ackTimeoutMs", "cluster.handoffTimeoutMs", "cluster.adoptIntervalMs", "cluster.livenessWaitMs", "cluster.heartbeatMs",
+  "cluster.interestRefreshMs", "cluster.nodeTimeoutMs",
   "postgres.poolSize",
 ];
 
@@ -312,6 +313,11 @@ function checkCluster(cluster: SluiceConfig["cluster"]): void {
   if (cluster.nodeId !== "" && !/^[A-Za-z0-9_.-]{1,64}$/.test(cluster.nodeId)) {
     throw new ConfigError(`cluster.nodeId must be 1 to 64 letters, digits, "-", "_" or ".", got ${JSON.stringify(cluster.nodeId)}`);
   }
+  // A node beating less often than it is declared dead would be dead between its own beats.
+  if (cluster.nodeTimeoutMs < 2 * cluster.heartbeatMs) {
+    throw new ConfigError(`cluster.nodeTimeoutMs (${cluster.nodeTimeoutMs}) must be at least twice cluster.heartbeatMs (${cluster.heartbeatMs})`);
+  }
+  if (cluster.rateCreditPercent > 100) throw new ConfigError(`cluster.rateCreditPercent must be 0 to 100, got ${cluster.rateCreditPercent}`);
 }
 
 /** The store URL must be one PostgreSQL's clients take; anything else is a typo better refused at start. */

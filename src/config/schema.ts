@@ -167,8 +167,17 @@ export interface ClusterConfig {
   adoptIntervalMs: number;
   /** With a PostgreSQL store: how long a starting node tries to take its liveness lock (a node of the same id may still be going). */
   livenessWaitMs: number;
-  /** Between a node's heartbeats on the bus (whether it holds offline persistent sessions, whose copies a QoS 1/2 ack waits for). */
+  /**
+   * Between a node's heartbeats: on the bus (whether it holds offline persistent sessions, whose
+   * copies a QoS 1/2 ack waits for) and, with PostgreSQL, in `cluster_nodes` (its connections count against plans).
+   */
   heartbeatMs: number;
+  /** How often a node announces again the `/events` channels and inspector devices it has listeners for (docs/cluster.md, "Events from every node"). */
+  interestRefreshMs: number;
+  /** A node not seen alive for this long is dead: its MQTT connections stop counting against plans. */
+  nodeTimeoutMs: number;
+  /** Percent of a plan's per-minute rate all nodes together may spend ahead of their leases from the shared bucket. */
+  rateCreditPercent: number;
 }
 
 export interface PostgresSettings {
@@ -604,6 +613,6 @@ export const defaultConfig: SluiceConfig = {
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, shareReadsConcurrency: 8, shareReadsPerKey: 2, shareReadsWaitingPerKey: 64, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
     shareFrameAncestors: ["*"],
   },
-  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10_000, heartbeatMs: 1000 },
+  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10_000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10_000, rateCreditPercent: 5 },
   postgres: { url: "", poolSize: 10 },
 };

@@ -9,6 +9,9 @@ import type { DeviceParam, ParamInput, ParamStore } from "./params.js";
 export class CachedParamStore implements ParamStore {
   private readonly byDevice: ReadCache<DeviceParam[]>;
 
+  /** Told after each write (a cluster tells the other nodes to drop their copy, cluster/control.ts). */
+  onChanged: ((deviceId: string) => void) | undefined;
+
   constructor(private readonly inner: ParamStore, options: { max?: number; maxBytes?: number } = {}) {
     this.byDevice = new ReadCache<DeviceParam[]>({ max: options.max ?? 50_000, maxBytes: options.maxBytes ?? 32 * 1024 * 1024, sizeOf: approximateBytes });
   }
@@ -28,7 +31,8 @@ export class CachedParamStore implements ParamStore {
       return await this.inner.save(deviceId, inputs);
     } finally {
       // After the write: a read that raced it may have cached what was there before.
-      this.byDevice.delete(deviceId);
+      this.forget(deviceId);
+      this.onChanged?.(deviceId);
     }
   }
 
@@ -37,7 +41,8 @@ export class CachedParamStore implements ParamStore {
       return await this.inner.markSent(deviceId, id, sent);
     } finally {
       // After the write: a read that raced it may have cached what was there before.
-      this.byDevice.delete(deviceId);
+      this.forget(deviceId);
+      this.onChanged?.(deviceId);
     }
   }
 
@@ -46,7 +51,13 @@ export class CachedParamStore implements ParamStore {
       return await this.inner.remove(deviceId, id);
     } finally {
       // After the write: a read that raced it may have cached what was there before.
-      this.byDevice.delete(deviceId);
+      this.forget(deviceId);
+      this.onChanged?.(deviceId);
     }
+  }
+
+  /** Drops a device's cached params (changed elsewhere: another node of a cluster). */
+  forget(deviceId: string): void {
+    this.byDevice.delete(deviceId);
   }
 }

@@ -28,6 +28,15 @@ export interface SubscriptionQuota {
   max: number;
 }
 
+/**
+ * Where a hub's events also go beyond this process: a cluster's event relay
+ * (cluster/event_relay.ts). Absent on one node.
+ */
+export interface HubRelay {
+  /** An event published here on a channel another node listens to. */
+  forward(accountId: string, channel: string, payload: unknown): void;
+}
+
 export class TooManySubscribersError extends Error {
   readonly code = "TOO_MANY_STREAMS";
 }
@@ -40,6 +49,11 @@ export class EventHub {
   private readonly maxPerAccount: number;
   /** Channel name (before the dot) → observers. */
   private readonly observers = new Map<string, Set<ChannelObserver>>();
+  /** Channels (`${accountId}\n${channel}`) another node of a cluster listens to (`remoteInterest`). */
+  private readonly remote = new Set<string>();
+  private relay: HubRelay | undefined;
+  /** Told when a channel gains its first local listener or loses its last (`onLocalInterest`). */
+  private readonly localObservers = new Set<ChannelObserver>();
 
   constructor(options: EventHubOptions = {}) {
     this.maxPerAccount = options.maxSubscribersPerAccount ?? 100;
@@ -47,13 +61,56 @@ export class EventHub {
 
   /** Whether anyone listens (so a part can skip building an event nobody receives). */
   listening(accountId: string, channel: string): boolean {
-    return this.listeners.has(key(accountId, channel));
+    const k = key(accountId, channel);
+    return this.listeners.has(k) || this.remote.has(k);
   }
 
   publish(accountId: string, channel: string, payload: unknown): void {
+    const k = key(accountId, channel);
+    if (this.relay && this.remote.has(k)) this.relay.forward(accountId, channel, payload);
+    this.deliver(accountId, channel, payload);
+  }
+
+  /** Hands an event to this process's listeners only: an event another node published. */
+  deliver(accountId: string, channel: string, payload: unknown): void {
     const set = this.listeners.get(key(accountId, channel));
     if (!set) return;
     for (const listener of [...set]) listener(channel, payload);
+  }
+
+  /** Sends what is published on channels other nodes listen to through `relay` (a cluster). */
+  attachRelay(relay: HubRelay | undefined): void {
+    this.relay = relay;
+  }
+
+  /**
+   * Another node gained its first listener on a channel (true) or the last node listening lost
+   * it (false): parts watching the channel's name hear it as they hear local listeners.
+   */
+  remoteInterest(accountId: string, channel: string, listening: boolean): void {
+    const k = key(accountId, channel);
+    if (listening === this.remote.has(k)) return;
+    if (listening) this.remote.add(k);
+    else this.remote.delete(k);
+    if (!this.listeners.has(k)) this.notify(accountId, channel, listening);
+  }
+
+  /** Tells `observer` when any channel gains its first local listener or loses its last; returns the function that stops it. */
+  onLocalInterest(observer: ChannelObserver): () => void {
+    this.localObservers.add(observer);
+    for (const k of this.listeners.keys()) {
+      const [accountId, channel] = k.split("\n") as [string, string];
+      observer(accountId, channel, true);
+    }
+    return () => this.localObservers.delete(observer);
+  }
+
+  /** Channels listened to here, for a cluster's interest refresh. */
+  localChannels(): { accountId: string; channel: string }[] {
+    return [...this.listeners.keys()].map((k) => {
+      const [accountId, channel] = k.split("\n") as [string, string];
+      return { accountId, channel };
+    });
   }
 
   /**
@@ -65,7 +122,7 @@ export class EventHub {
     let set = this.observers.get(name);
     if (!set) this.observers.set(name, (set = new Set()));
     set.add(observer);
-    for (const k of this.listeners.keys()) {
+    for (const k of new Set([...this.listeners.keys(), ...this.remote])) {
       const [accountId, channel] = k.split("\n") as [string, string];
       if (nameOf(channel) === name) observer(accountId, channel, true);
     }
@@ -87,7 +144,7 @@ export class EventHub {
       const first = !set;
       if (!set) this.listeners.set(k, (set = new Set()));
       set.add(listener);
-      if (first) this.notify(accountId, channel, true);
+      if (first) this.localChanged(accountId, channel, true);
     }
     let done = false;
     return () => {
@@ -99,13 +156,19 @@ export class EventHub {
         set?.delete(listener);
         if (set?.size === 0) {
           this.listeners.delete(k);
-          this.notify(accountId, channel, false);
+          this.localChanged(accountId, channel, false);
         }
       }
       const n = (this.open.get(quota.key) ?? 1) - 1;
       if (n <= 0) this.open.delete(quota.key);
       else this.open.set(quota.key, n);
     };
+  }
+
+  private localChanged(accountId: string, channel: string, listening: boolean): void {
+    for (const observer of this.localObservers) observer(accountId, channel, listening);
+    // Watchers hear the channel's state, local or remote: it changes only when no other node listens.
+    if (!this.remote.has(key(accountId, channel))) this.notify(accountId, channel, listening);
   }
 
   private notify(accountId: string, channel: string, listening: boolean): void {

@@ -50,6 +50,7 @@ export interface NewToken {
 /**
  * Events:
  * - `deviceChanged` ({ accountId, deviceId, deleted? }): a device was edited or deleted.
+ * - `planChanged` ({ accountId, plan }): an account got a plan (assigned, or created with one).
  * - `revoked` ({ tokenIds?, deviceId?, reason }): credentials (device or account token ids)
  *   stopped being valid: revoked, expired, replaced, or their device or analysis deleted.
  *   Whoever holds live sessions on them (the broker's connections, the SSE streams) must end
@@ -74,6 +75,8 @@ export class IdentityService extends EventEmitter {
     const accountId = generateId();
     await this.repo.insertAccount({ id: accountId, name, createdAt: new Date(), plan: options.plan ?? null, admin: options.admin === true });
     const token = await this.createAccountToken(accountId, name);
+    // Other nodes of a cluster assign plans from this event (cluster/control.ts).
+    if (options.plan) this.emit("planChanged", { accountId, plan: options.plan });
     return { accountId, token };
   }
 

@@ -45,6 +45,17 @@ export interface ListOptions {
   limit?: number;
 }
 
+/**
+ * Where a device's events also go when another node of a cluster follows it live
+ * (cluster/event_relay.ts). Absent on one node.
+ */
+export interface InspectorRelay {
+  forward(event: InspectorEvent): void;
+}
+
+/** A device gained its first live listener here (true) or lost its last (false). */
+export type WatchObserver = (deviceId: string, watching: boolean) => void;
+
 /** A live listener gets the events recorded since its last call, oldest first, on a later tick. */
 export type InspectorListener = (events: readonly InspectorEvent[]) => void;
 
@@ -107,6 +118,10 @@ export class Inspector implements InspectorSink {
   private readonly maxStreamsPerAccount: number;
   private readonly streamsPerAccount = new Map<string, number>();
   private switching: Promise<void> = Promise.resolve();
+  /** Devices another node follows live (`remoteWatch`): their events are recorded and forwarded. */
+  private readonly remoteWatched = new Set<string>();
+  private relay: InspectorRelay | undefined;
+  private readonly watchObservers = new Set<WatchObserver>();
 
   constructor(options: InspectorOptions = {}) {
     this.maxEvents = positiveInteger(options.maxEventsPerDevice ?? 500, "maxEventsPerDevice");
@@ -128,7 +143,39 @@ export class Inspector implements InspectorSink {
 
   /** Whether a live listener (an open inspector) follows the device. */
   watching(deviceId: string): boolean {
-    return this.subscribers.has(deviceId);
+    return this.subscribers.has(deviceId) || this.remoteWatched.has(deviceId);
+  }
+
+  /** Sends the events of devices other nodes follow through `relay` (a cluster). */
+  attachRelay(relay: InspectorRelay | undefined): void {
+    this.relay = relay;
+  }
+
+  /** Another node follows the device live (true), or no other node does any more (false). */
+  remoteWatch(deviceId: string, watching: boolean): void {
+    if (watching) this.remoteWatched.add(deviceId);
+    else this.remoteWatched.delete(deviceId);
+  }
+
+  /** Tells `observer` when a device gains its first local live listener or loses its last; returns the function that stops it. */
+  onLocalWatch(observer: WatchObserver): () => void {
+    this.watchObservers.add(observer);
+    for (const deviceId of this.subscribers.keys()) observer(deviceId, true);
+    return () => this.watchObservers.delete(observer);
+  }
+
+  /** Devices followed live here, for a cluster's interest refresh. */
+  locallyWatched(): string[] {
+    return [...this.subscribers.keys()];
+  }
+
+  /**
+   * An event another node recorded for a device followed here: kept in this node's ring (with
+   * an id of this node, so streams resume by it) and handed to the live listeners, never
+   * forwarded again. The sending node's switch decided whether it was recorded.
+   */
+  deliver(deviceId: string, kind: InspectorEventKind, summary: string, time: Date, detail: Record<string, unknown> | undefined): void {
+    this.store(deviceId, kind, summary, time.getTime(), detail, false);
   }
 
   isEnabled(deviceId: string): boolean {
@@ -158,7 +205,10 @@ export class Inspector implements InspectorSink {
 
   record(deviceId: string, kind: InspectorEventKind, summary: string, detail?: Record<string, unknown>): void {
     if (!this.wants(deviceId)) return;
-    const now = this.now();
+    this.store(deviceId, kind, summary, this.now(), detail, true);
+  }
+
+  private store(deviceId: string, kind: InspectorEventKind, summary: string, now: number, detail: Record<string, unknown> | undefined, local: boolean): void {
     const bounded = detail === undefined ? undefined : boundDetail(detail, this.detailLimits);
     const event: InspectorEvent = {
       id: ++this.lastId,
@@ -171,6 +221,7 @@ export class Inspector implements InspectorSink {
     const bytes = EVENT_OVERHEAD_BYTES + event.summary.length * 2 + (bounded?.bytes ?? 0) * 2; // UTF-16 strings
     this.totalBytes += this.ringFor(deviceId).push(event, bytes, now - this.maxAgeMs);
     this.evict(deviceId);
+    if (local && this.relay && this.remoteWatched.has(deviceId)) this.relay.forward(event);
 
     if (!this.subscribers.has(deviceId)) return;
     let queued = this.pending.get(deviceId);
@@ -258,12 +309,18 @@ export class Inspector implements InspectorSink {
   subscribe(deviceId: string, listener: InspectorListener, onEnd?: () => void): () => void {
     const subscriber: Subscriber = { listener, onEnd, after: this.lastId };
     let set = this.subscribers.get(deviceId);
-    if (set === undefined) this.subscribers.set(deviceId, (set = new Set()));
+    if (set === undefined) {
+      this.subscribers.set(deviceId, (set = new Set()));
+      for (const observer of this.watchObservers) observer(deviceId, true);
+    }
     set.add(subscriber);
     return () => {
       const current = this.subscribers.get(deviceId);
       if (current === undefined || !current.delete(subscriber)) return;
-      if (current.size === 0) this.subscribers.delete(deviceId);
+      if (current.size === 0) {
+        this.subscribers.delete(deviceId);
+        for (const observer of this.watchObservers) observer(deviceId, false);
+      }
     };
   }
 
@@ -276,6 +333,8 @@ export class Inspector implements InspectorSink {
     this.disabled.delete(deviceId);
     const subscribers = this.subscribers.get(deviceId);
     this.subscribers.delete(deviceId);
+    this.remoteWatched.delete(deviceId);
+    if (subscribers) for (const observer of this.watchObservers) observer(deviceId, false);
     for (const subscriber of subscribers ?? []) subscriber.onEnd?.();
   }
 

@@ -53,7 +53,23 @@ export interface UsageChange {
   limit: number;
 }
 
+/**
+ * One per-minute rate of one account, as `Limits` takes from it: a local token bucket on one
+ * node; in a cluster, tokens leased from the bucket every node shares (cluster/shared_rates.ts).
+ */
+export interface RateGate {
+  readonly capacity: number;
+  take(now: number, n?: number): boolean;
+  waitMs(now: number, n?: number): number;
+  used(now: number): number;
+}
+
+/** Makes the gate of one account's rate (`metric`: publishes, records, http.<class>), `capacity` per minute. */
+export type RateGateFactory = (accountId: string, metric: string, capacity: number, now: number) => RateGate;
+
 export interface LimitsOptions {
+  /** Where rates are kept; default: a token bucket in this process. */
+  rateGate?: RateGateFactory;
   plans: Map<string, Plan>;
   defaultPlan: string;
   usage: UsageRepository;
@@ -70,9 +86,9 @@ export interface LimitsOptions {
 class AccountState {
   /** False on a plan with no finite publish rate: the MQTT hot path then stops at this flag. */
   readonly limitsPublishes: boolean;
-  readonly publishes?: TokenBucket;
-  readonly records?: TokenBucket;
-  readonly http: Partial<Record<HttpClass, TokenBucket>> = {};
+  readonly publishes?: RateGate;
+  readonly records?: RateGate;
+  readonly http: Partial<Record<HttpClass, RateGate>> = {};
   period = "";
   periodEndsAt = 0;
   monthly = new Map<string, number>();
@@ -81,12 +97,13 @@ class AccountState {
     readonly accountId: string,
     readonly plan: Plan,
     now: number,
+    gate: RateGateFactory = (_account, _metric, capacity, at) => new TokenBucket(capacity, MINUTE, at),
   ) {
     this.limitsPublishes = Number.isFinite(plan.publishesPerMinute) || Number.isFinite(plan.maxPayloadBytes);
-    if (Number.isFinite(plan.publishesPerMinute)) this.publishes = new TokenBucket(plan.publishesPerMinute, MINUTE, now);
-    if (Number.isFinite(plan.recordsPerMinute)) this.records = new TokenBucket(plan.recordsPerMinute, MINUTE, now);
+    if (Number.isFinite(plan.publishesPerMinute)) this.publishes = gate(accountId, "publishes", plan.publishesPerMinute, now);
+    if (Number.isFinite(plan.recordsPerMinute)) this.records = gate(accountId, "records", plan.recordsPerMinute, now);
     for (const [cls, perMinute] of Object.entries(plan.http) as [HttpClass, number][]) {
-      if (Number.isFinite(perMinute)) this.http[cls] = new TokenBucket(perMinute, MINUTE, now);
+      if (Number.isFinite(perMinute)) this.http[cls] = gate(accountId, `http.${cls}`, perMinute, now);
     }
   }
 }
@@ -207,7 +224,7 @@ export class Limits {
     const s = this.state(accountId);
     const now = this.now();
     const http: Partial<Record<HttpClass, number>> = {};
-    for (const [cls, bucket] of Object.entries(s.http) as [HttpClass, TokenBucket][]) http[cls] = Math.round(bucket.used(now));
+    for (const [cls, bucket] of Object.entries(s.http) as [HttpClass, RateGate][]) http[cls] = Math.round(bucket.used(now));
     return { publishes: Math.round(s.publishes?.used(now) ?? 0), records: Math.round(s.records?.used(now) ?? 0), http };
   }
 
@@ -253,13 +270,13 @@ export class Limits {
     let s = this.accounts.get(accountId);
     if (!s) {
       const plan = this.options.plans.get(this.assigned.get(accountId) ?? this.options.defaultPlan) ?? this.options.plans.get(this.options.defaultPlan)!;
-      s = new AccountState(accountId, plan, this.now());
+      s = new AccountState(accountId, plan, this.now(), this.options.rateGate);
       this.accounts.set(accountId, s);
     }
     return s;
   }
 
-  private takeRate(bucket: TokenBucket, limit: LimitName, what: string, n = 1, now = this.now()): Refusal | undefined {
+  private takeRate(bucket: RateGate, limit: LimitName, what: string, n = 1, now = this.now()): Refusal | undefined {
     if (bucket.take(now, n)) return undefined;
     // More than a whole minute's allowance at once can never pass: say so rather than "retry".
     if (n > bucket.capacity) return { limit, message: `${n} is more than the plan's ${bucket.capacity} ${what}` };

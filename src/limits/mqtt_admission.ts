@@ -30,8 +30,18 @@ interface ConnectionState {
  * Every refusal shows in the device's inspector (at most one event a second per connection).
  * Anonymous clients (no device) are outside plans.
  */
-export function mqttAdmission(deps: { limits: Limits; flapping: FlappingGuard; inspector: InspectorSink; now?: () => number }): Required<Pick<BrokerHooks, "admitConnect" | "admitPublish" | "admitSubscribe" | "clientDisconnected">> {
-  const { limits, flapping, inspector } = deps;
+/**
+ * Connection counts kept across the nodes of a cluster (cluster/shared_limits.ts): the plan's
+ * `connections` and `connectionsPerDevice` are checked there, cluster-wide, after this node's
+ * own checks.
+ */
+export interface SharedConnectionCounts {
+  claim(client: ClientInfo, accountId: string, deviceId: string, maxAccount: number, maxDevice: number): Promise<"connections" | "connectionsPerDevice" | "unavailable" | undefined>;
+  release(client: ClientInfo): void;
+}
+
+export function mqttAdmission(deps: { limits: Limits; flapping: FlappingGuard; inspector: InspectorSink; now?: () => number; shared?: SharedConnectionCounts }): Required<Pick<BrokerHooks, "admitConnect" | "admitPublish" | "admitSubscribe" | "clientDisconnected" | "admissionAbandoned">> {
+  const { limits, flapping, inspector, shared } = deps;
   const now = deps.now ?? Date.now;
   const connections = new Map<ClientInfo, ConnectionState>();
   const perDevice = new Map<string, number>();
@@ -43,6 +53,15 @@ export function mqttAdmission(deps: { limits: Limits; flapping: FlappingGuard; i
       state.lastEventAt = t;
     }
     if (inspector.wants(deviceId)) inspector.record(deviceId, "error", `${what} refused: ${refusal.message}`, { code: "LIMIT_EXCEEDED", limit: refusal.limit });
+  };
+
+  const forget = (client: ClientInfo): void => {
+    const state = connections.get(client);
+    if (!state) return;
+    connections.delete(client);
+    const n = (perDevice.get(state.deviceId) ?? 1) - 1;
+    if (n <= 0) perDevice.delete(state.deviceId);
+    else perDevice.set(state.deviceId, n);
   };
 
   return {
@@ -78,16 +97,30 @@ export function mqttAdmission(deps: { limits: Limits; flapping: FlappingGuard; i
       if (sessions?.owner !== undefined && sessions.owner >= plan.persistentSessionsPerDevice) {
         return refuse(RC.QUOTA_EXCEEDED, { limit: "persistentSessionsPerDevice", message: `the device holds its plan's ${plan.persistentSessionsPerDevice} persistent sessions; connect with a clean session or reuse a client id` });
       }
-      perDevice.set(p.deviceId, ofDevice + 1);
-      const perConnection = plan.publishesPerMinutePerConnection;
-      const allowance = Math.min(perConnection, plan.publishesPerMinute);
-      connections.set(client, {
-        deviceId: p.deviceId,
-        lastEventAt: 0,
-        ...(Number.isFinite(perConnection) && { publishes: new TokenBucket(perConnection, MINUTE, now()) }),
-        ...(Number.isFinite(allowance) && { grace: new TokenBucket(Math.max(10, allowance), MINUTE, now()) }),
+      const admit = (): undefined => {
+        perDevice.set(p.deviceId, (perDevice.get(p.deviceId) ?? 0) + 1);
+        const perConnection = plan.publishesPerMinutePerConnection;
+        const allowance = Math.min(perConnection, plan.publishesPerMinute);
+        connections.set(client, {
+          deviceId: p.deviceId,
+          lastEventAt: 0,
+          ...(Number.isFinite(perConnection) && { publishes: new TokenBucket(perConnection, MINUTE, now()) }),
+          ...(Number.isFinite(allowance) && { grace: new TokenBucket(Math.max(10, allowance), MINUTE, now()) }),
+        });
+        return undefined;
+      };
+      if (!shared || (!Number.isFinite(plan.connections) && !Number.isFinite(plan.connectionsPerDevice))) return admit();
+      return shared.claim(client, p.accountId, p.deviceId, plan.connections, plan.connectionsPerDevice).then((verdict) => {
+        if (verdict === "connections") return refuse(RC.QUOTA_EXCEEDED, { limit: "connections", message: `the plan's ${plan.connections} connections are in use (across the cluster)` });
+        if (verdict === "connectionsPerDevice") return refuse(RC.QUOTA_EXCEEDED, { limit: "connectionsPerDevice", message: `the device has its plan's ${plan.connectionsPerDevice} connections open (across the cluster)` });
+        if (verdict === "unavailable") return { reasonCode: RC.SERVER_UNAVAILABLE, reason: "the cluster's store is unreachable; retry later" };
+        return admit();
       });
-      return undefined;
+    },
+
+    admissionAbandoned(client) {
+      shared?.release(client);
+      forget(client);
     },
 
     admitPublish(client, _topic, payloadBytes) {
@@ -126,12 +159,8 @@ export function mqttAdmission(deps: { limits: Limits; flapping: FlappingGuard; i
     },
 
     clientDisconnected(client) {
-      const state = connections.get(client);
-      if (!state) return;
-      connections.delete(client);
-      const n = (perDevice.get(state.deviceId) ?? 1) - 1;
-      if (n <= 0) perDevice.delete(state.deviceId);
-      else perDevice.set(state.deviceId, n);
+      shared?.release(client);
+      forget(client);
     },
   };
 }

@@ -131,11 +131,19 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
       return;
     }
   }
-  const refused = broker.hooks.admitConnect?.(client, {
+  let refused = broker.hooks.admitConnect?.(client, {
     connections: ns.stats.connected,
     replacing: ns.sessions.get(clientId)?.connection !== undefined,
     newPersistentSession,
   });
+  // A cluster counts connections in its shared store (cluster/shared_limits.ts): an answer to wait for.
+  if (refused instanceof Promise) {
+    refused = await refused;
+    if (conn.state !== "authenticating") {
+      if (!refused) broker.hooks.admissionAbandoned?.(client);
+      return;
+    }
+  }
   if (refused) {
     broker.stats.refuse("connect");
     broker.logger.info({ clientId, namespace: client.namespace, reason: refused.reason }, "connection refused");

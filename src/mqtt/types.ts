@@ -109,7 +109,12 @@ export interface BrokerHooks {
    * PUBLISH from a client: keep it cheap. `admitSubscribe` gets the subscriptions the session
    * and the namespace hold already.
    */
-  admitConnect?(client: ClientInfo, counts: { connections: number; replacing: boolean; newPersistentSession?: { namespace: number; owner: number | undefined } }): Refused | undefined;
+  admitConnect?(client: ClientInfo, counts: { connections: number; replacing: boolean; newPersistentSession?: { namespace: number; owner: number | undefined } }): Refused | undefined | Promise<Refused | undefined>;
+  /**
+   * A connection `admitConnect` admitted by a promise went away before its session opened: what
+   * the admission counted for it is released (no `clientDisconnected` follows for it).
+   */
+  admissionAbandoned?(client: ClientInfo): void;
   admitPublish?(client: ClientInfo, topic: string, payloadBytes: number): Refused | undefined;
   admitSubscribe?(client: ClientInfo, filter: string, counts: { session: number; namespace: number }): Refused | undefined;
   /**

@@ -71,7 +71,7 @@ export class Metrics {
   }
 
   /** The cluster's counters (src/cluster/stats.ts), read at scrape time like the broker's. */
-  bindCluster(stats: { readonly published: number; readonly received: number; readonly routed: number; readonly dropped: Record<string, number>; readonly subscriptions: number; readonly disconnects: number; readonly notices: number; readonly takeovers: number }, available: () => boolean): void {
+  bindCluster(stats: { readonly published: number; readonly received: number; readonly routed: number; readonly dropped: Record<string, number>; readonly subscriptions: number; readonly disconnects: number; readonly notices: number; readonly takeovers: number; readonly controls: number; readonly relayed: number }, available: () => boolean): void {
     const registers = [this.registry];
     const metrics = this;
     const counters: [string, string, string | undefined, () => Record<string, number>][] = [
@@ -81,6 +81,8 @@ export class Metrics {
       ["sluice_cluster_dropped_total", "Messages from or for the bus dropped, by reason (malformed, version, subject_mismatch, duplicate, unavailable, ...)", "reason", () => stats.dropped],
       ["sluice_cluster_connect_notices_total", "Connect notices (a client id connected on another node) this node received from the bus, valid or not", undefined, () => ({ "": stats.notices })],
       ["sluice_cluster_takeovers_total", "Connections this node ended because their client id connected on another node", undefined, () => ({ "": stats.takeovers })],
+      ["sluice_cluster_controls_total", "Control messages (revocations, cache invalidations, listener interest) this node received from the bus, valid or not", undefined, () => ({ "": stats.controls })],
+      ["sluice_cluster_relayed_events_total", "/events and inspector events from other nodes handed to this node's listeners", undefined, () => ({ "": stats.relayed })],
       ["sluice_cluster_disconnects_total", "Times a NATS connection was lost", undefined, () => ({ "": stats.disconnects })],
     ];
     for (const [name, help, label, read] of counters) {

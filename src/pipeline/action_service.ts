@@ -99,9 +99,31 @@ export class ActionService extends EventEmitter {
     this.mqttByAccount.delete(accountId);
   }
 
-  private changed(accountId: string): void {
+  /** `remote`: the change was made on another node of a cluster and is only applied here (cluster/control.ts). */
+  private changed(accountId: string, remote = false): void {
     this.dropTopicCache(accountId);
-    this.emit("changed", accountId);
+    this.emit("changed", accountId, remote);
+  }
+
+  /**
+   * Reads one account's actions from the store again: another node of a cluster changed them
+   * (cluster/control.ts). A run time touched here and not saved yet moves to the new copy, so
+   * the batched save cannot write the old copy over the other node's edit.
+   */
+  async reload(accountId: string): Promise<void> {
+    const fresh = (await this.repo.all()).filter((a) => a.accountId === accountId);
+    const current = this.byAccount.get(accountId);
+    const next = new Map(fresh.map((a) => [a.id, a]));
+    for (const old of current?.values() ?? []) {
+      if (!this.unsaved.delete(old)) continue;
+      const replaced = next.get(old.id);
+      if (!replaced) continue;
+      if (old.last_triggered && (!replaced.last_triggered || replaced.last_triggered < old.last_triggered)) replaced.last_triggered = old.last_triggered;
+      this.unsaved.add(replaced);
+    }
+    if (next.size > 0) this.byAccount.set(accountId, next);
+    else this.byAccount.delete(accountId);
+    this.changed(accountId, true);
   }
 
   list(accountId: string): Action[] {

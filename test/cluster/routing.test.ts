@@ -1,3 +1,4 @@
+import { defaultConfig } from "../../src/config/schema.js";
 import assert from "node:assert/strict";
 import { execFile, spawn } from "node:child_process";
 import { promisify } from "node:util";
@@ -7,7 +8,6 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import mqtt from "mqtt";
 import { connect as natsConnect, type NatsConnection } from "nats";
-import { defaultConfig } from "../../src/config/schema.js";
 import { encodeEnvelope } from "../../src/cluster/envelope.js";
 import { filterSubjects, topicSubject } from "../../src/cluster/subjects.js";
 import { ANONYMOUS_NAMESPACE } from "../../src/access/broker_hooks.js";

@@ -359,17 +359,22 @@ describe("dashboards", () => {
 
 describe("cluster", () => {
   test("off by default; --cluster = SLUICE_CLUSTER = cluster.url, --node-id = SLUICE_NODE_ID = cluster.nodeId", () => {
-    assert.deepEqual(load().cluster, { url: "", nodeId: "", ackTimeoutMs: 5000 });
+    assert.deepEqual(load().cluster, { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10000, rateCreditPercent: 5 });
     assert.equal(load({ flags: { cluster: "nats://10.0.0.5:4222" } }).cluster.url, "nats://10.0.0.5:4222");
-    assert.deepEqual(load({ env: { SLUICE_CLUSTER: "nats://a:4222,nats://b:4222", SLUICE_NODE_ID: "node-1" } }).cluster, { url: "nats://a:4222,nats://b:4222", nodeId: "node-1", ackTimeoutMs: 5000 });
+    assert.deepEqual(load({ env: { SLUICE_CLUSTER: "nats://a:4222,nats://b:4222", SLUICE_NODE_ID: "node-1" } }).cluster, { url: "nats://a:4222,nats://b:4222", nodeId: "node-1", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10000, rateCreditPercent: 5 });
     assert.equal(load({ env: { SLUICE_NODE_ID: "env" }, flags: { "node-id": "flag" } }).cluster.nodeId, "flag");
     const config = load({ configFile: file("cluster.yaml", "cluster:\n  url: tls://nats.example:4222\n  nodeId: n2\n  ackTimeoutMs: 2000\n") });
-    assert.deepEqual(config.cluster, { url: "tls://nats.example:4222", nodeId: "n2", ackTimeoutMs: 2000 });
+    assert.deepEqual(config.cluster, { url: "tls://nats.example:4222", nodeId: "n2", ackTimeoutMs: 2000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10000, rateCreditPercent: 5 });
+    const tuned = load({ configFile: file("cluster-tuned.yaml", "cluster:\n  heartbeatMs: 500\n  nodeTimeoutMs: 3000\n  interestRefreshMs: 1000\n  rateCreditPercent: 0\n") }).cluster;
+    assert.deepEqual([tuned.heartbeatMs, tuned.nodeTimeoutMs, tuned.interestRefreshMs, tuned.rateCreditPercent], [500, 3000, 1000, 0]);
     assert.equal(load({ flags: { cluster: "127.0.0.1:4222" } }).cluster.url, "127.0.0.1:4222");
   });
 
   test("a URL NATS clients cannot use, a node id that cannot travel, and a zero ack timeout are refused and named", () => {
     refused({ flags: { cluster: "http://x:4222" } }, "cluster.url", "http://x:4222");
+    refused({ configFile: file("cluster-dead.yaml", "cluster:\n  heartbeatMs: 1000\n  nodeTimeoutMs: 1500\n") }, "cluster.nodeTimeoutMs", "twice cluster.heartbeatMs");
+    refused({ configFile: file("cluster-credit.yaml", "cluster:\n  rateCreditPercent: 101\n") }, "cluster.rateCreditPercent");
+    refused({ configFile: file("cluster-beat.yaml", "cluster:\n  heartbeatMs: 0\n") }, "cluster.heartbeatMs");
     refused({ flags: { cluster: "nats://" } }, "cluster.url");
     refused({ flags: { cluster: "nats://ok:4222, ws://x:1" } }, "cluster.url", "ws://x:1");
     refused({ env: { SLUICE_NODE_ID: "has space" } }, "cluster.nodeId");
@@ -384,6 +389,14 @@ describe("postgres", () => {
     assert.equal(defaultConfig.postgres.poolSize, 10);
     assert.equal(loadConfig({ configFile: file("pg.yaml", "postgres:\n  poolSize: 4\n"), env: {} }).postgres.poolSize, 4);
     assert.throws(() => loadConfig({ configFile: file("pg-0.yaml", "postgres:\n  poolSize: 0\n"), env: {} }), /postgres.poolSize must be at least 1/);
-    assert.throws(() => loadConfig({ configFile: file("pg-x.yaml", "postgres:\n  url: x\n"), env: {} }), /unknown postgres key "url"/);
+    assert.throws(() => loadConfig({ configFile: file("pg-x.yaml", "postgres:\n  host: x\n"), env: {} }), /unknown postgres key "host"/);
+  });
+
+  test("--store, SLUICE_STORE and postgres.url name the database; anything but a postgres URL is refused without echoing it", () => {
+    assert.equal(defaultConfig.postgres.url, "");
+    assert.equal(loadConfig({ flags: { store: "postgres://u:p@db:5432/sluice" }, env: {} }).postgres.url, "postgres://u:p@db:5432/sluice");
+    assert.equal(loadConfig({ env: { SLUICE_STORE: "postgresql://db/sluice" } }).postgres.url, "postgresql://db/sluice");
+    assert.equal(loadConfig({ configFile: file("pg-url.yaml", "postgres:\n  url: postgres://db/s\n"), env: {} }).postgres.url, "postgres://db/s");
+    assert.throws(() => loadConfig({ flags: { store: "mysql://u:secret@db/s" }, env: {} }), (err: Error) => /postgres:\/\//.test(err.message) && !err.message.includes("secret"));
   });
 });

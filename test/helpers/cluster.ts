@@ -1,7 +1,15 @@
-import { defaultConfig } from "../../src/config/schema.js";
+import { defaultConfig, type SluiceConfig } from "../../src/config/schema.js";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { startSluice, type ConfigOverrides, type TestSluice } from "./sluice.js";
 import { until } from "./until.js";
+
+export interface NodeOptions {
+  ackTimeoutMs?: number;
+  /** A PostgreSQL URL every node shares; without it each node has its own SQLite. */
+  store?: string;
+  overrides?: ConfigOverrides;
+  cluster?: Partial<SluiceConfig["cluster"]>;
+}
 
 /** One Sluice node of a test cluster: its own data dir, the shared NATS. */
 export interface TestNode extends TestSluice {
@@ -12,10 +20,11 @@ export interface TestNode extends TestSluice {
 
 /**
  * Starts Sluice nodes on loopback, each with its own data dir, joined through the NATS at `url`,
- * and waits until each takes clients. Anonymous clients share one namespace on every node
- * (until accounts live in a shared store, a token is known only to the node that made it).
+ * and waits until each takes clients. Anonymous clients share one namespace on every node. With
+ * `store` (a PostgreSQL URL) the nodes share accounts, devices and tokens; without it a token is
+ * known only to the node that made it.
  */
-export async function startNodes(url: string, names: string[], options: { ackTimeoutMs?: number; store?: string; overrides?: ConfigOverrides } = {}): Promise<TestNode[]> {
+export async function startNodes(url: string, names: string[], options: NodeOptions = {}): Promise<TestNode[]> {
   const nodes: TestNode[] = [];
   for (const name of names) {
     const s = await startNode(url, name, options);
@@ -30,9 +39,9 @@ export async function startNodes(url: string, names: string[], options: { ackTim
  * URL, it runs on that shared database; only the first node to start writes the admin token
  * file, so the others are given it (`adminToken`).
  */
-export async function startNode(url: string, name: string, options: { ackTimeoutMs?: number; store?: string; adminToken?: string; overrides?: ConfigOverrides } = {}, dataDir?: string): Promise<TestNode> {
+export async function startNode(url: string, name: string, options: NodeOptions & { adminToken?: string } = {}, dataDir?: string): Promise<TestNode> {
   const s = await startSluice({
-    allowAnonymous: true, cluster: { ...defaultConfig.cluster, url, nodeId: name, ackTimeoutMs: options.ackTimeoutMs ?? 5000 }, sysInterval: 0,
+    allowAnonymous: true, cluster: { ...defaultConfig.cluster, ...options.cluster, url, nodeId: name, ackTimeoutMs: options.ackTimeoutMs ?? 5000 }, sysInterval: 0,
     ...(options.store !== undefined && { postgres: { url: options.store, poolSize: 4 } }),
     ...options.overrides,
   }, dataDir, { adminToken: options.adminToken ?? sharedAdminTokens.get(options.store ?? "") });

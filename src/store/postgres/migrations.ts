@@ -458,6 +458,36 @@ export const pgMigrations: PgMigration[] = [
       ALTER TABLE session_messages ADD COLUMN bus_id TEXT;
     `,
   },
+  {
+    version: 9,
+    name: "cluster coordination: live nodes, live MQTT connections, shared plan rates",
+    // docs/cluster.md, "Plan limits across nodes". UNLOGGED: live state, not data. A crash of
+    // PostgreSQL empties these tables; each node then finds its liveness row gone and writes its
+    // live connections again (cluster/shared_limits.ts), and rate buckets start full.
+    sql: `
+      CREATE UNLOGGED TABLE cluster_nodes (
+        origin TEXT COLLATE "C" PRIMARY KEY,
+        seen_at BIGINT NOT NULL
+      );
+      CREATE UNLOGGED TABLE cluster_connections (
+        account_id TEXT COLLATE "C" NOT NULL,
+        client_id TEXT COLLATE "C" NOT NULL,
+        device_id TEXT COLLATE "C" NOT NULL,
+        origin TEXT COLLATE "C" NOT NULL,
+        conn TEXT COLLATE "C" NOT NULL,
+        PRIMARY KEY (account_id, client_id)
+      );
+      CREATE INDEX cluster_connections_by_origin ON cluster_connections(origin);
+      CREATE UNLOGGED TABLE plan_rate_buckets (
+        account_id TEXT COLLATE "C" NOT NULL,
+        metric TEXT COLLATE "C" NOT NULL,
+        tokens DOUBLE PRECISION NOT NULL,
+        updated_at BIGINT NOT NULL,
+        granted DOUBLE PRECISION NOT NULL DEFAULT 0,
+        PRIMARY KEY (account_id, metric)
+      );
+    `,
+  },
 ];
 
 /** The schema version this Sluice brings a PostgreSQL database to. */

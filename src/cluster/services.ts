@@ -1,0 +1,59 @@
+import type { ClusterConfig } from "../config/schema.js";
+import type { EventHub } from "../events/hub.js";
+import type { Inspector } from "../inspector/inspector.js";
+import type { Logger } from "../observability/logger.js";
+import type { Pool } from "../store/postgres/pool.js";
+import { ClusterControl, type ControlDeps } from "./control.js";
+import { EventRelay } from "./event_relay.js";
+import type { ClusterNode } from "./node.js";
+import { SharedLimits } from "./shared_limits.js";
+import { SharedRates } from "./shared_rates.js";
+
+/**
+ * What a clustered node adds beside routing, built by the composition root (server.ts):
+ * plan limits counted in the shared PostgreSQL (built before the broker, whose admission uses
+ * them), then the control subject and the event relay (once the bus node exists).
+ */
+export interface SharedPlanLimits {
+  connections: SharedLimits;
+  rates: SharedRates;
+  stop(): Promise<void>;
+}
+
+/** Only with both a bus and PostgreSQL: without a shared store, accounts are not shared either. */
+export function sharedPlanLimits(cluster: ClusterConfig, pool: Pool | undefined, nodeId: string, logger: Logger): SharedPlanLimits | undefined {
+  if (cluster.url === "" || !pool) return undefined;
+  const connections = new SharedLimits({ pool, nodeId, heartbeatMs: cluster.heartbeatMs, nodeTimeoutMs: cluster.nodeTimeoutMs, logger });
+  const rates = new SharedRates({ pool, creditPercent: cluster.rateCreditPercent, liveNodes: () => connections.liveNodes, logger });
+  connections.start();
+  return {
+    connections, rates,
+    async stop() {
+      await rates.stop();
+      await connections.stop();
+    },
+  };
+}
+
+export interface ClusterServices {
+  control: ClusterControl;
+  relay: EventRelay;
+  stop(): void;
+}
+
+export function startClusterServices(
+  node: ClusterNode,
+  deps: Omit<ControlDeps, "bus" | "logger"> & { hub: EventHub; inspector: Inspector; refreshMs: number; logger: Logger },
+): ClusterServices {
+  const control = new ClusterControl({ bus: node, identity: deps.identity, actions: deps.actions, params: deps.params, limits: deps.limits, logger: deps.logger });
+  const relay = new EventRelay({ bus: node, hub: deps.hub, inspector: deps.inspector, refreshMs: deps.refreshMs, logger: deps.logger });
+  control.start();
+  relay.start();
+  return {
+    control, relay,
+    stop() {
+      relay.stop();
+      control.stop();
+    },
+  };
+}
