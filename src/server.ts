@@ -86,6 +86,9 @@ import { crossedUsageAlerts, USAGE_SERVICE_OF, type UsageStep } from "./pipeline
 import { SqliteUsageRepository } from "./store/sqlite/usage.js";
 import { Broker } from "./mqtt/broker.js";
 import { ClusterNode } from "./cluster/node.js";
+import { LocalLeases, PgLeases, type Leases } from "./cluster/singleton.js";
+import { bindSingletons } from "./cluster/singleton_work.js";
+import { RelayDownlinkBus } from "./cluster/relay_downlink.js";
 import type { ClientInfo, Message } from "./mqtt/types.js";
 import { listen, listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
@@ -307,6 +310,15 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // The pipeline needs the broker to publish, and the broker needs the pipeline's hook.
   let broker: Broker | undefined;
   let relays: RelayService | undefined;
+  // Interval and schedule actions, report schedules and relays run on one node of a cluster on a
+  // shared store: the one holding each kind's lease (docs/cluster.md, "Once cluster-wide").
+  const leases: Leases = pgStore
+    ? new PgLeases({
+      url: config.postgres.url, nodeId: config.cluster.nodeId || hostname(), retryMs: config.cluster.leaseRetryMs,
+      timeoutMs: config.cluster.leaseTimeoutMs, logger: logger.child({ part: "singleton" }),
+    })
+    : new LocalLeases();
+  let downlinks: RelayDownlinkBus | undefined;
   const paramsOf = async (deviceId: string) => (await params.list(deviceId)).map(({ key, value, sent }) => ({ key, value, sent }));
   // Messages Sluice makes itself (actions, analyses, relays): no properties, no expiry, no publisher.
   const made = (m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }): Message => ({ ...m, properties: undefined, expiresAt: undefined, publisher: undefined });
@@ -314,7 +326,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const publish: ActionServices["publish"] = (accountId, m, deviceId) => {
     broker!.inject(accountId, made(m), deviceId ? ofDevice(deviceId) : undefined);
     // A device served by an MQTT relay also gets it on the relay's external broker.
-    if (deviceId) relays?.downlink(accountId, deviceId, m).catch((err) => logger.error({ err, deviceId }, "relay downlink failed"));
+    // In a cluster, the node running the relays may be another one: forwarded to it.
+    const viaRelays = !deviceId ? undefined : relays?.leading || !downlinks ? relays?.downlink(accountId, deviceId, m) : downlinks.forward({ accountId, deviceId, ...m });
+    viaRelays?.catch((err) => logger.error({ err, deviceId }, "relay downlink failed"));
   };
   // Messages the API publishes (analyses' MQTT service, control widgets): counted like a device's
   // publish, or the API would be a way around the plan's rate.
@@ -350,8 +364,6 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     );
   });
   const timers = new TimerTriggers((action) => void pipeline.runTimed(action), logger);
-  timers.sync(actions.all());
-  actions.on("changed", () => timers.sync(actions.all()));
   const deviceEvents = new DeviceEventTriggers({
     actions, devices, logger: logger.child({ part: "device-events" }),
     run: (device, matched, event) => pipeline.runDeviceEvent(device, matched, event),
@@ -411,6 +423,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     logger: logger.child({ part: "relay" }),
     guard: relayGuard,
     statusChanged: (accountId, event) => events.publish(accountId, "relay_state", event),
+    connects: leases.held("relays"),
     admitRelay(accountId, existing) {
       const plan = limits.planOf(accountId);
       if (!plan.features.relay) throw new LimitExceeded("features.relay", "the account's plan has no MQTT relays");
@@ -419,6 +432,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   });
   identity.on("deviceChanged", () => relays?.devicesChanged());
   relays.start();
+  if (cluster && pgStore) {
+    const relayService = relays;
+    downlinks = new RelayDownlinkBus({ connection: () => cluster.connection, timeoutMs: config.cluster.ackTimeoutMs, logger: logger.child({ part: "relay" }) });
+    const bus = downlinks;
+    bindSingletons(leases, { timers, actions, reports, relays, logger, downlinks: { serve: () => bus.serve((d) => relayService.downlink(d.accountId, d.deviceId, d)), unserve: () => bus.unserve() } });
+  } else bindSingletons(leases, { timers, actions, reports, relays, logger });
 
   const tls = await loadTlsMaterial(dataDir, config.tlsCert, config.tlsKey);
   if (tls.selfSigned) logger.info({ cert: tls.certPath }, "using a self-signed TLS certificate");
@@ -547,6 +566,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Listeners first, then the broker (its DISCONNECTs), then the stores the rest writes to.
   const shutdown = async () => {
     for (const s of servers) s.close();
+    // First: its locks go with it, so another node takes the singletons over at once.
+    await leases.stop();
     reports.stop();
     await deviceEvents.stop();
     analyses.stop();
@@ -609,7 +630,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     }).catch((err) => logger.error({ err }, "preparing the admin user's setup link failed"));
   }
   // Schedules fire once the API they may print (a dashboard's share page) answers.
-  reports.start();
+  if (leases.held("reports")) reports.start();
+  leases.start();
   logStartup(logger, { host: config.host, wsPath: config.wsPath, ports, dataDir, adminTokenPath, adminCreated: admin !== null, adminTokenFound });
 
   let closing: Promise<void> | undefined;

@@ -161,6 +161,13 @@ export interface ClusterConfig {
   nodeId: string;
   /** How long a QoS 1/2 PUBLISH's ack waits for NATS to confirm the message before the client is disconnected unacknowledged. */
   ackTimeoutMs: number;
+  /**
+   * With a PostgreSQL store: how often a node tries the singleton leases it does not hold
+   * (timers, report schedules, relays), and checks the one it holds (cluster/singleton.ts).
+   */
+  leaseRetryMs: number;
+  /** A lease check PostgreSQL does not answer within this drops every lease the node holds. */
+  leaseTimeoutMs: number;
 }
 
 export interface PostgresSettings {
@@ -596,6 +603,6 @@ export const defaultConfig: SluiceConfig = {
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, shareReadsConcurrency: 8, shareReadsPerKey: 2, shareReadsWaitingPerKey: 64, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
     shareFrameAncestors: ["*"],
   },
-  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000 },
+  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, leaseRetryMs: 1000, leaseTimeoutMs: 3000 },
   postgres: { url: "", poolSize: 10 },
 };

@@ -59,6 +59,22 @@ export class ActionService extends EventEmitter {
     for (const a of await this.repo.all()) this.accountMap(a.accountId).set(a.id, a);
   }
 
+  /**
+   * Reads every action again, for a node taking over the cluster's timers (docs/cluster.md):
+   * in a shared store other nodes may have added, edited or deleted actions meanwhile. Run
+   * times not stored yet are kept where the action is unchanged.
+   */
+  async reload(): Promise<void> {
+    const fresh = await this.repo.all();
+    const before = new Set(this.byAccount.keys());
+    this.byAccount.clear();
+    for (const a of fresh) {
+      const known = [...this.unsaved].find((u) => u.id === a.id && u.updatedAt.getTime() === a.updatedAt.getTime());
+      this.accountMap(a.accountId).set(a.id, known ?? a);
+    }
+    for (const accountId of new Set([...before, ...this.byAccount.keys()])) this.changed(accountId);
+  }
+
   private accountMap(accountId: string): Map<string, Action> {
     let m = this.byAccount.get(accountId);
     if (!m) {

@@ -11,13 +11,23 @@ export interface TestNode extends TestSluice {
 
 /**
  * Starts Sluice nodes on loopback, each with its own data dir, joined through the NATS at `url`,
- * and waits until each takes clients. Anonymous clients share one namespace on every node
+ * and waits until each takes clients. With `store`, every node uses that PostgreSQL database. Anonymous clients share one namespace on every node
  * (until accounts live in a shared store, a token is known only to the node that made it).
  */
-export async function startNodes(url: string, names: string[], options: { ackTimeoutMs?: number } = {}): Promise<TestNode[]> {
+export async function startNodes(
+  url: string, names: string[],
+  options: { ackTimeoutMs?: number; store?: { url: string; poolSize?: number }; leaseRetryMs?: number } = {},
+): Promise<TestNode[]> {
   const nodes: TestNode[] = [];
   for (const name of names) {
-    const s = await startSluice({ allowAnonymous: true, cluster: { url, nodeId: name, ackTimeoutMs: options.ackTimeoutMs ?? 5000 }, sysInterval: 0 });
+    // On a shared store the nodes share accounts: the first makes the admin, the others are given its token.
+    const shared = options.store && {
+      postgres: { url: options.store.url, poolSize: options.store.poolSize ?? 4 }, relaySecret: "test-cluster-relay-secret",
+    };
+    const s = await startSluice(
+      { allowAnonymous: true, cluster: { url, nodeId: name, ackTimeoutMs: options.ackTimeoutMs ?? 5000, leaseRetryMs: options.leaseRetryMs ?? 1000 }, sysInterval: 0, ...shared },
+      undefined, { adminToken: nodes[0]?.adminToken },
+    );
     const node: TestNode = {
       ...s,
       name,

@@ -27,7 +27,8 @@ export interface TestSluice {
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data" | "users" | "sessions" | "login">> & {
+export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data" | "users" | "sessions" | "login" | "cluster">> & {
+  cluster?: Partial<SluiceConfig["cluster"]>;
   mqtt?: Partial<SluiceConfig["mqtt"]>;
   data?: Partial<SluiceConfig["data"]>;
   users?: Partial<SluiceConfig["users"]>;
@@ -40,7 +41,7 @@ export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data" | "user
  * user would run it. Pass `dataDir` to restart on an earlier instance's data, `options.logger`
  * to read what it logs.
  */
-export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: string, options: { logger?: Logger } = {}): Promise<TestSluice> {
+export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: string, options: { logger?: Logger; adminToken?: string } = {}): Promise<TestSluice> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "sluice-test-"));
   const config: SluiceConfig = {
     ...structuredClone(defaultConfig),
@@ -59,13 +60,15 @@ export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: str
     data: { ...defaultConfig.data, ...overrides.data },
     users: { ...defaultConfig.users, ...overrides.users },
     sessions: { ...defaultConfig.sessions, ...overrides.sessions },
+    cluster: { ...defaultConfig.cluster, ...overrides.cluster },
     // Short sign-in throttling, like the MQTT one above: a test's deliberate wrong password must not make the next sign-in wait a second.
     login: { ...defaultConfig.login, failureDelayMs: 20, failureDelayMaxMs: 200, ...overrides.login },
     dataDir: dir,
   };
   const server = await startServer(config, options.logger ?? pino({ level: process.env.SLUICE_TEST_LOG ?? "silent" }));
   const { readFileSync } = await import("node:fs");
-  const adminToken = server.adminToken ?? readFileSync(join(dir, "admin-token"), "utf8").trim();
+  // A node joining a shared store finds the admin account made: its token is the first node's.
+  const adminToken = server.adminToken ?? options.adminToken ?? readFileSync(join(dir, "admin-token"), "utf8").trim();
   const adminAccount = (await server.identity.authenticateAccount(adminToken))!;
   const clients = new Set<MqttClient>();
   const mqttUrl = `mqtt://127.0.0.1:${server.ports.mqtt}`;
