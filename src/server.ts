@@ -432,12 +432,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   });
   identity.on("deviceChanged", () => relays?.devicesChanged());
   relays.start();
-  if (cluster && pgStore) {
-    const relayService = relays;
-    downlinks = new RelayDownlinkBus({ connection: () => cluster.connection, timeoutMs: config.cluster.ackTimeoutMs, logger: logger.child({ part: "relay" }) });
-    const bus = downlinks;
-    bindSingletons(leases, { timers, actions, reports, relays, logger, downlinks: { serve: () => bus.serve((d) => relayService.downlink(d.accountId, d.deviceId, d)), unserve: () => bus.unserve() } });
-  } else bindSingletons(leases, { timers, actions, reports, relays, logger });
+  // A downlink raised on a node not running the relays goes to the one that does (over NATS).
+  if (cluster && pgStore) downlinks = new RelayDownlinkBus({ connection: () => cluster.connection, timeoutMs: config.cluster.ackTimeoutMs, logger: logger.child({ part: "relay" }) });
+  bindSingletons(leases, {
+    timers: { sync: (list) => timers.sync(list), actions }, reports, relays, logger,
+    downlinks: downlinks && downlinks.serving(relays),
+  });
 
   const tls = await loadTlsMaterial(dataDir, config.tlsCert, config.tlsKey);
   if (tls.selfSigned) logger.info({ cert: tls.certPath }, "using a self-signed TLS certificate");

@@ -4,6 +4,7 @@
  * subscribes the subject while it holds it. The reply says how many relays took the message.
  */
 import type { NatsConnection, Subscription } from "nats";
+import { isValidTopicName } from "../mqtt/topics.js";
 import type { Logger } from "../observability/logger.js";
 
 export const RELAY_DOWNLINK_SUBJECT = "sluice.s.relay.downlink";
@@ -34,7 +35,7 @@ export interface RelayDownlinkBusOptions {
 
 export class RelayDownlinkBus {
   private sub: Subscription | undefined;
-  private serving: ((d: ForwardedDownlink) => Promise<number>) | undefined;
+  private handler: ((d: ForwardedDownlink) => Promise<number>) | undefined;
   private retry: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: RelayDownlinkBusOptions) {}
@@ -64,20 +65,28 @@ export class RelayDownlinkBus {
 
   /** While this node runs the relays: answers forwarded downlinks with `handle`. */
   serve(handle: (d: ForwardedDownlink) => Promise<number>): void {
-    this.serving = handle;
+    this.handler = handle;
     this.subscribe();
+  }
+
+  /** `serve` / `unserve` bound to a relay service, for the lease that runs it (singleton_work.ts). */
+  serving(relays: { downlink(accountId: string, deviceId: string, m: Omit<ForwardedDownlink, "accountId" | "deviceId">): Promise<number> }): { serve(): void; unserve(): void } {
+    return {
+      serve: () => this.serve((d) => relays.downlink(d.accountId, d.deviceId, d)),
+      unserve: () => this.unserve(),
+    };
   }
 
   /** Stops answering at once (the lease is gone). */
   unserve(): void {
-    this.serving = undefined;
+    this.handler = undefined;
     clearTimeout(this.retry);
     this.sub?.unsubscribe();
     this.sub = undefined;
   }
 
   private subscribe(): void {
-    if (!this.serving || this.sub) return;
+    if (!this.handler || this.sub) return;
     const nc = this.options.connection();
     if (!nc) {
       // NATS not reached yet: the relays run meanwhile, forwarded downlinks wait for this.
@@ -87,13 +96,13 @@ export class RelayDownlinkBus {
     }
     this.sub = nc.subscribe(RELAY_DOWNLINK_SUBJECT, {
       callback: (err, msg) => {
-        if (err || !this.serving) return;
+        if (err || !this.handler) return;
         const d = decodeDownlink(msg.data);
         if (typeof d === "string") {
           this.options.dropped?.(d);
           return;
         }
-        this.serving(d).then(
+        this.handler(d).then(
           (taken) => msg.respond(new TextEncoder().encode(String(taken))),
           (error: unknown) => {
             this.options.dropped?.("failed");
@@ -118,7 +127,7 @@ export function decodeDownlink(data: Uint8Array): ForwardedDownlink | "malformed
   }
   if (v.v !== VERSION) return "version";
   const str = (x: unknown, max: number) => typeof x === "string" && x.length > 0 && x.length <= max;
-  if (!str(v.account, MAX_ID) || !str(v.device, MAX_ID) || !str(v.topic, MAX_TOPIC)) return "malformed";
+  if (!str(v.account, MAX_ID) || !str(v.device, MAX_ID) || !str(v.topic, MAX_TOPIC) || !isValidTopicName(v.topic as string)) return "malformed";
   if (typeof v.payload !== "string" || !/^[A-Za-z0-9+/]*={0,2}$/.test(v.payload)) return "malformed";
   if (v.qos !== 0 && v.qos !== 1 && v.qos !== 2) return "malformed";
   if (typeof v.retain !== "boolean") return "malformed";

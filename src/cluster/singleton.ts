@@ -27,6 +27,11 @@ const LOCK_KEYS: Record<SingletonKind, bigint> = {
   relays: 0x736c_7569_6365_12n,
 };
 
+/** The advisory lock key of a kind (operators and tests find its holder in `pg_locks`). */
+export function leaseKey(kind: SingletonKind): bigint {
+  return LOCK_KEYS[kind];
+}
+
 export type LeaseListener = (kind: SingletonKind, held: boolean) => void;
 
 /** What the rest of the node sees: whether it holds a kind now, and when that changes. */
@@ -40,7 +45,7 @@ export interface Leases {
 
 /** One node (or nodes without a shared store): every kind is always this node's. */
 export class LocalLeases implements Leases {
-  held(): boolean {
+  held(_kind?: SingletonKind): boolean {
     return true;
   }
   onChange(): void {}

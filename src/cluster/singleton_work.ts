@@ -8,10 +8,12 @@ import type { Leases, SingletonKind } from "./singleton.js";
 
 export interface SingletonParts<Action> {
   /** Interval and schedule actions (pipeline/triggers/timers.ts) over the node's action list. */
-  timers: { sync(actions: readonly Action[]): void };
-  actions: { all(): Action[]; reload(): Promise<void>; on(event: "changed", listener: () => void): unknown };
-  reports: { schedules(on: boolean): void };
-  relays: { lead(): Promise<void>; standby(): void };
+  timers?: {
+    sync(actions: readonly Action[]): void;
+    actions: { all(): Action[]; reload(): Promise<void>; on(event: "changed", listener: () => void): unknown };
+  };
+  reports?: { schedules(on: boolean): void };
+  relays?: { lead(): Promise<void>; standby(): void };
   /** Forwarded downlinks answered here while this node runs the relays (relay_downlink.ts). */
   downlinks?: { serve(): void; unserve(): void };
   logger: Logger;
@@ -22,28 +24,31 @@ export interface SingletonParts<Action> {
  * the work synchronously: nothing of it runs once `Leases` has told of the loss.
  */
 export function bindSingletons<Action>(leases: Leases, parts: SingletonParts<Action>): void {
-  const syncTimers = () => parts.timers.sync(leases.held("timers") ? parts.actions.all() : []);
+  const { timers, reports, relays, downlinks, logger } = parts;
+  const syncTimers = () => timers?.sync(leases.held("timers") ? timers.actions.all() : []);
   // Edits on this node re-arm (or drop) the timers; a node without the lease arms none.
-  parts.actions.on("changed", syncTimers);
+  timers?.actions.on("changed", syncTimers);
   syncTimers();
 
-  const failed = (kind: SingletonKind) => (err: unknown) => parts.logger.error({ err, kind }, "starting a singleton's work failed");
+  const failed = (kind: SingletonKind) => (err: unknown) => logger.error({ err, kind }, "starting a singleton's work failed");
   leases.onChange((kind, held) => {
     switch (kind) {
       case "timers":
-        if (!held) return parts.timers.sync([]);
+        if (!timers) return;
+        if (!held) return timers.sync([]);
         // Read again: the actions may have changed on other nodes since this one loaded them.
-        void parts.actions.reload().then(syncTimers, failed(kind));
+        void timers.actions.reload().then(syncTimers, failed(kind));
         return;
       case "reports":
-        return parts.reports.schedules(held);
+        return reports?.schedules(held);
       case "relays":
+        if (!relays) return;
         if (!held) {
-          parts.downlinks?.unserve();
-          return parts.relays.standby();
+          downlinks?.unserve();
+          return relays.standby();
         }
-        void parts.relays.lead().then(() => {
-          if (leases.held("relays")) parts.downlinks?.serve();
+        void relays.lead().then(() => {
+          if (leases.held("relays")) downlinks?.serve();
         }, failed(kind));
         return;
     }

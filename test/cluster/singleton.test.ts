@@ -1,0 +1,100 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import pg from "pg";
+import { pino } from "pino";
+import { LocalLeases, PgLeases, SINGLETON_KINDS, type SingletonKind } from "../../src/cluster/singleton.js";
+import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { until } from "../helpers/until.js";
+
+// The leases on a real PostgreSQL: one holder per kind; a holder whose connection is ended
+// (as when its node dies) or stops answering (a partition) stops its work before another
+// node can take it; a clean stop hands over at the next try.
+
+let postgres: TestPostgres;
+let url: string;
+let db: pg.Client;
+const leases: PgLeases[] = [];
+const logger = pino({ level: "silent" });
+
+before(async () => {
+  postgres = await startPostgres();
+  url = await postgres.database();
+  db = new pg.Client({ connectionString: url });
+  await db.connect();
+});
+after(async () => {
+  await Promise.all(leases.map((l) => l.stop()));
+  await db?.end();
+  await postgres?.stop();
+});
+
+/** Every change any lease tells, in the order told. */
+const changes: { node: string; kind: SingletonKind; held: boolean }[] = [];
+
+function lease(node: string, timeoutMs = 3000): PgLeases {
+  const l = new PgLeases({ url, nodeId: node, retryMs: 200, timeoutMs, logger });
+  l.onChange((kind, held) => changes.push({ node, kind, held }));
+  leases.push(l);
+  l.start();
+  return l;
+}
+
+async function backendOf(node: string): Promise<number> {
+  return until(async () => (await db.query<{ pid: number }>("SELECT pid FROM pg_stat_activity WHERE application_name = $1", [`sluice-lease:${node}`])).rows[0]?.pid);
+}
+
+const holdsAll = (l: PgLeases) => async () => (SINGLETON_KINDS.every((k) => l.held(k)) ? true : undefined);
+
+test("without a shared store, every kind is the node's own", () => {
+  const local = new LocalLeases();
+  for (const kind of SINGLETON_KINDS) assert.equal(local.held(kind), true);
+});
+
+test("one holder per kind; a holder whose connection ends stops before the other node takes over", async () => {
+  const a = lease("a");
+  await until(holdsAll(a));
+  const b = lease("b");
+  await backendOf("b");
+  // a holds every lock: whenever b tries, it gets nothing.
+  assert.ok(SINGLETON_KINDS.every((k) => !b.held(k)));
+
+  changes.length = 0;
+  await db.query("SELECT pg_terminate_backend($1)", [await backendOf("a")]);
+  await until(holdsAll(b));
+  for (const kind of SINGLETON_KINDS) {
+    const lost = changes.findIndex((c) => c.node === "a" && c.kind === kind && !c.held);
+    const taken = changes.findIndex((c) => c.node === "b" && c.kind === kind && c.held);
+    assert.ok(lost >= 0 && lost < taken, `${kind}: ${JSON.stringify(changes)}`);
+  }
+  // a reconnects by itself and waits its turn.
+  await backendOf("a");
+  assert.ok(SINGLETON_KINDS.every((k) => !a.held(k)));
+
+  // A clean stop releases at once: a takes over at its next try.
+  await b.stop();
+  await until(holdsAll(a));
+  leases.splice(leases.indexOf(b), 1);
+});
+
+test("a holder whose PostgreSQL stops answering drops its leases at the check's timeout; the lock is taken only once its session is gone", async () => {
+  const holder = leases[0]!; // a, holding every kind since the test before
+  assert.ok(SINGLETON_KINDS.every((k) => holder.held(k)));
+  const c = lease("c", 3000);
+  await backendOf("c");
+  const stuck = await backendOf("a");
+  changes.length = 0;
+  // The backend frozen: a's checks get no answer, as in a network partition.
+  process.kill(stuck, "SIGSTOP");
+  try {
+    await until(async () => (SINGLETON_KINDS.every((k) => !holder.held(k)) ? true : undefined), 10_000);
+    // The frozen session still holds the locks: c cannot have them while a believed it held them.
+    assert.ok(SINGLETON_KINDS.every((k) => !c.held(k)), JSON.stringify(changes));
+  } finally {
+    process.kill(stuck, "SIGCONT");
+  }
+  // Resumed, the backend finds its socket closed by a, ends, and its locks go to a live node.
+  await until(async () => (SINGLETON_KINDS.every((k) => c.held(k) || holder.held(k)) ? true : undefined), 15_000);
+  const lostAt = changes.findIndex((x) => x.node === "a" && !x.held);
+  const firstTaken = changes.findIndex((x) => x.held);
+  assert.ok(lostAt >= 0 && lostAt < firstTaken, JSON.stringify(changes));
+});
