@@ -21,6 +21,7 @@ let mosq: TestMosquitto;
 let storeUrl: string;
 let db: pg.Client;
 let adminToken: string;
+let tickListener: { id: string; token: string };
 const nodes: NodeProcess[] = [];
 const clients: MqttClient[] = [];
 const LEASE_RETRY_MS = 1000;
@@ -31,8 +32,11 @@ before(async () => {
   const options = (name: string) => ({ name, store: storeUrl, cluster: nats.url, config: { cluster: { leaseRetryMs: LEASE_RETRY_MS }, postgres: { poolSize: 4 } } });
   // The first node makes the schema and the admin account; the others join it.
   nodes.push(await startNodeProcess(options("node-a")));
-  nodes.push(...(await Promise.all([startNodeProcess(options("node-b")), startNodeProcess(options("node-c"))])));
   adminToken = readFileSync(join(nodes[0]!.dataDir, "admin-token"), "utf8").trim();
+  // Made before the other nodes start, so every node loads it: without the lease, each would run it.
+  tickListener = await device(nodes[0]!, "tick listener");
+  await api(nodes[0]!, "POST", "/action", { name: "ticker", type: "interval", trigger: [{ interval: "1 second" }], action: { type: "mqtt", topic: "tick", payload: "beat" } });
+  nodes.push(...(await Promise.all([startNodeProcess(options("node-b")), startNodeProcess(options("node-c"))])));
   db = new pg.Client({ connectionString: storeUrl });
   await db.connect();
 });
@@ -131,13 +135,11 @@ describe("singletons across three nodes", () => {
 
   test("an interval action runs once per interval cluster-wide, not once per node", async () => {
     const holder = byName(await holderOf("timers"));
-    const listener = await device(holder, "tick listener");
     // The subscriber on another node: the ticks cross NATS.
     const elsewhere = alive().find((n) => n !== holder)!;
-    const sub = await mqttOn(elsewhere, listener.token);
+    const sub = await mqttOn(elsewhere, tickListener.token);
     await sub.subscribeAsync("tick", { qos: 0 });
     tickGot = collect(sub, "tick");
-    await api(holder, "POST", "/action", { name: "ticker", type: "interval", trigger: [{ interval: "1 second" }], action: { type: "mqtt", topic: "tick", payload: "beat" } });
     const span = await ticks(tickGot, 6);
     // Six ticks from one runner span 5 s at least; from three runners they would span under 2 s.
     assert.ok(span >= 4900, `6 ticks within ${span} ms: more than one node runs the timer`);
@@ -196,8 +198,7 @@ describe("singletons across three nodes", () => {
     console.log(`# timers failover after kill -9: ${failoverMs} ms (lease retry ${LEASE_RETRY_MS} ms)`);
     assert.ok(alive().some((n) => n.name === next));
     // The subscriber may have been on the killed node: listen again on a survivor.
-    const listener = await device(byName(next), "tick listener 2");
-    const sub = await mqttOn(alive().find((n) => n.name !== next) ?? byName(next), listener.token);
+    const sub = await mqttOn(alive().find((n) => n.name !== next) ?? byName(next), tickListener.token);
     await sub.subscribeAsync("tick", { qos: 0 });
     const got = collect(sub, "tick");
     const span = await ticks(got, 6);

@@ -60,16 +60,20 @@ export async function startNodeProcess(options: NodeProcessOptions): Promise<Nod
   });
   const log = () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
   const portsFile = join(dataDir, "ports.json");
+  let ports: { mqtt: number; http: number };
   try {
-    await until(async () => {
+    ports = await until(async () => {
       if (!running(pid)) throw new Error(`node ${options.name} exited:\n${log()}`);
-      return existsSync(portsFile) ? true : undefined;
+      try {
+        return JSON.parse(readFileSync(portsFile, "utf8")) as { mqtt: number; http: number };
+      } catch {
+        return undefined; // not written yet, or half-way
+      }
     }, 30_000);
   } catch (err) {
     shell.stdin!.end();
     throw err;
   }
-  const ports = JSON.parse(readFileSync(portsFile, "utf8")) as { mqtt: number; http: number };
   let ended = false;
   const end = async (signal: NodeJS.Signals) => {
     if (ended) return;
