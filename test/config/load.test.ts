@@ -359,12 +359,12 @@ describe("dashboards", () => {
 
 describe("cluster", () => {
   test("off by default; --cluster = SLUICE_CLUSTER = cluster.url, --node-id = SLUICE_NODE_ID = cluster.nodeId", () => {
-    assert.deepEqual(load().cluster, { url: "", nodeId: "", ackTimeoutMs: 5000 });
+    assert.deepEqual(load().cluster, { url: "", nodeId: "", ackTimeoutMs: 5000, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
     assert.equal(load({ flags: { cluster: "nats://10.0.0.5:4222" } }).cluster.url, "nats://10.0.0.5:4222");
-    assert.deepEqual(load({ env: { SLUICE_CLUSTER: "nats://a:4222,nats://b:4222", SLUICE_NODE_ID: "node-1" } }).cluster, { url: "nats://a:4222,nats://b:4222", nodeId: "node-1", ackTimeoutMs: 5000 });
+    assert.deepEqual(load({ env: { SLUICE_CLUSTER: "nats://a:4222,nats://b:4222", SLUICE_NODE_ID: "node-1" } }).cluster, { url: "nats://a:4222,nats://b:4222", nodeId: "node-1", ackTimeoutMs: 5000, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
     assert.equal(load({ env: { SLUICE_NODE_ID: "env" }, flags: { "node-id": "flag" } }).cluster.nodeId, "flag");
     const config = load({ configFile: file("cluster.yaml", "cluster:\n  url: tls://nats.example:4222\n  nodeId: n2\n  ackTimeoutMs: 2000\n") });
-    assert.deepEqual(config.cluster, { url: "tls://nats.example:4222", nodeId: "n2", ackTimeoutMs: 2000 });
+    assert.deepEqual(config.cluster, { url: "tls://nats.example:4222", nodeId: "n2", ackTimeoutMs: 2000, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
     assert.equal(load({ flags: { cluster: "127.0.0.1:4222" } }).cluster.url, "127.0.0.1:4222");
   });
 
@@ -384,6 +384,21 @@ describe("postgres", () => {
     assert.equal(defaultConfig.postgres.poolSize, 10);
     assert.equal(loadConfig({ configFile: file("pg.yaml", "postgres:\n  poolSize: 4\n"), env: {} }).postgres.poolSize, 4);
     assert.throws(() => loadConfig({ configFile: file("pg-0.yaml", "postgres:\n  poolSize: 0\n"), env: {} }), /postgres.poolSize must be at least 1/);
-    assert.throws(() => loadConfig({ configFile: file("pg-x.yaml", "postgres:\n  url: x\n"), env: {} }), /unknown postgres key "url"/);
+    assert.throws(() => loadConfig({ configFile: file("pg-x.yaml", "postgres:\n  url: x\n"), env: {} }), /must be a postgres:\/\/ or postgresql:\/\/ URL/);
+    assert.throws(() => loadConfig({ configFile: file("pg-y.yaml", "postgres:\n  nope: 1\n"), env: {} }), /unknown postgres key "nope"/);
+  });
+
+  test("a PostgreSQL store needs relaySecret: every node must decrypt the relay credentials any node stored", () => {
+    refused({ env: { SLUICE_STORE: "postgres://u@db/sluice" } }, "relaySecret", "--store");
+    const config = load({ env: { SLUICE_STORE: "postgres://u@db/sluice", SLUICE_RELAY_SECRET: "a shared secret of the cluster" } });
+    assert.equal(config.postgres.url, "postgres://u@db/sluice");
+    assert.equal(load().relaySecret, ""); // one node on SQLite: generated into the data dir, as before
+  });
+
+  test("cluster.leaseRetryMs and leaseTimeoutMs are read from the file, at least 1", () => {
+    const c = loadConfig({ configFile: file("lease.yaml", "cluster:\n  leaseRetryMs: 250\n  leaseTimeoutMs: 2000\n"), env: {} }).cluster;
+    assert.equal(c.leaseRetryMs, 250);
+    assert.equal(c.leaseTimeoutMs, 2000);
+    assert.throws(() => loadConfig({ configFile: file("lease-0.yaml", "cluster:\n  leaseRetryMs: 0\n"), env: {} }), /cluster.leaseRetryMs must be at least 1/);
   });
 });
