@@ -202,10 +202,9 @@ export class PgLeases implements Leases {
     this.client = undefined;
     const lost = [...this.holding];
     this.holding.clear();
-    for (const kind of lost) {
-      this.options.logger.warn({ kind, why }, "this node stopped running the cluster's singleton");
-      this.tell(kind, false);
-    }
+    // The work stops first; saying so can wait.
+    for (const kind of lost) this.tell(kind, false);
+    for (const kind of lost) this.options.logger.warn({ kind, why }, "this node stopped running the cluster's singleton");
     // Destroying the socket (not a polite end): the server may not answer, and end() waits for it.
     if (client && destroy) destroySocket(client);
   }
