@@ -2,7 +2,9 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import pg from "pg";
 import { pino } from "pino";
-import { LocalLeases, PgLeases, SINGLETON_KINDS, type SingletonKind } from "../../src/cluster/singleton.js";
+import { LocalLeases, PgLeases, SINGLETON_KINDS, leaseKey, type SingletonKind } from "../../src/cluster/singleton.js";
+import { startNodes } from "../helpers/cluster.js";
+import { startNats } from "../helpers/nats_server.js";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 import { until } from "../helpers/until.js";
 
@@ -60,41 +62,65 @@ test("one holder per kind; a holder whose connection ends stops before the other
 
   changes.length = 0;
   await db.query("SELECT pg_terminate_backend($1)", [await backendOf("a")]);
+  await until(async () => (SINGLETON_KINDS.every((k) => changes.some((c) => c.node === "a" && c.kind === k && !c.held)) ? true : undefined));
+  // a's node gone for good (alive, it would reconnect and might win some locks back).
+  await a.stop();
   await until(holdsAll(b));
   for (const kind of SINGLETON_KINDS) {
     const lost = changes.findIndex((c) => c.node === "a" && c.kind === kind && !c.held);
     const taken = changes.findIndex((c) => c.node === "b" && c.kind === kind && c.held);
     assert.ok(lost >= 0 && lost < taken, `${kind}: ${JSON.stringify(changes)}`);
   }
-  // a reconnects by itself and waits its turn.
-  await backendOf("a");
-  assert.ok(SINGLETON_KINDS.every((k) => !a.held(k)));
+  // A node (re)joining waits its turn.
+  const a2 = lease("a2");
+  await backendOf("a2");
+  assert.ok(SINGLETON_KINDS.every((k) => !a2.held(k)));
 
-  // A clean stop releases at once: a takes over at its next try.
+  // A clean stop releases at once: a2 takes over at its next try.
   await b.stop();
-  await until(holdsAll(a));
-  leases.splice(leases.indexOf(b), 1);
+  await until(holdsAll(a2));
 });
 
 test("a holder whose PostgreSQL stops answering drops its leases at the check's timeout; the lock is taken only once its session is gone", async () => {
-  const holder = leases[0]!; // a, holding every kind since the test before
-  assert.ok(SINGLETON_KINDS.every((k) => holder.held(k)));
+  const holder = leases.find((l) => SINGLETON_KINDS.every((k) => l.held(k)))!; // a2, since the test before
   const c = lease("c", 3000);
   await backendOf("c");
-  const stuck = await backendOf("a");
+  const stuck = await backendOf("a2");
   changes.length = 0;
-  // The backend frozen: a's checks get no answer, as in a network partition.
+  // The backend frozen: a2's checks get no answer, as in a network partition.
   process.kill(stuck, "SIGSTOP");
   try {
     await until(async () => (SINGLETON_KINDS.every((k) => !holder.held(k)) ? true : undefined), 10_000);
-    // The frozen session still holds the locks: c cannot have them while a believed it held them.
+    // The frozen session still holds the locks: c cannot have them while a2 believed it held them.
     assert.ok(SINGLETON_KINDS.every((k) => !c.held(k)), JSON.stringify(changes));
   } finally {
     process.kill(stuck, "SIGCONT");
   }
-  // Resumed, the backend finds its socket closed by a, ends, and its locks go to a live node.
+  // Resumed, the backend finds its socket closed by a2, ends, and its locks go to a live node.
   await until(async () => (SINGLETON_KINDS.every((k) => c.held(k) || holder.held(k)) ? true : undefined), 15_000);
-  const lostAt = changes.findIndex((x) => x.node === "a" && !x.held);
+  const lostAt = changes.findIndex((x) => x.node === "a2" && !x.held);
   const firstTaken = changes.findIndex((x) => x.held);
   assert.ok(lostAt >= 0 && lostAt < firstTaken, JSON.stringify(changes));
+});
+
+test("nodes started in one process on a shared store (startNodes): one admin, each kind held by one of them", async () => {
+  const nats = await startNats();
+  const shared = await postgres.database();
+  const nodes = await startNodes(nats.url, ["p1", "p2"], { store: { url: shared } });
+  const check = new pg.Client({ connectionString: shared });
+  await check.connect();
+  try {
+    assert.equal(nodes[1]!.adminToken, nodes[0]!.adminToken);
+    await until(async () => {
+      const rows = (await check.query<{ key: string; app: string }>(
+        `SELECT ((l.classid::bigint << 32) | l.objid::bigint)::text AS key, a.application_name AS app
+           FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1`,
+      )).rows;
+      return SINGLETON_KINDS.every((k) => rows.filter((r) => BigInt(r.key) === leaseKey(k) && /^sluice-lease:p[12]$/.test(r.app)).length === 1) ? true : undefined;
+    }, 10_000);
+  } finally {
+    await check.end();
+    await Promise.all(nodes.map((n) => n.close()));
+    await nats.close();
+  }
 });
