@@ -89,6 +89,7 @@ import { ClusterNode } from "./cluster/node.js";
 import { LocalLeases, PgLeases, type Leases } from "./cluster/singleton.js";
 import { bindSingletons } from "./cluster/singleton_work.js";
 import { RelayDownlinkBus } from "./cluster/relay_downlink.js";
+import { ChangeNotices } from "./cluster/change_notices.js";
 import type { ClientInfo, Message } from "./mqtt/types.js";
 import { listen, listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
@@ -407,6 +408,13 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   await broker.start();
   // Connects in the background: MQTT clients get CONNACK 0x88 until NATS answers, HTTP serves meanwhile.
   cluster?.start(broker);
+  // Actions changed through another node's API are read again here (cluster/change_notices.ts).
+  const notices = cluster && pgStore ? new ChangeNotices({ connection: () => cluster.connection, origin: cluster.origin, logger: logger.child({ part: "cluster" }) }) : undefined;
+  if (notices) {
+    actions.on("edited", () => notices.announce("actions"));
+    notices.on("actions", () => actions.reload());
+    notices.start();
+  }
 
   const relaySecrets = RelaySecrets.open(config.relaySecret, dataDir);
   if (relaySecrets.generated) logger.info({ path: relaySecrets.generated }, "generated the key for relay credentials; keep this file with the database");
@@ -574,6 +582,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     analysisWorkspace.dispose();
     await relays?.stop();
     await broker.stop();
+    notices?.stop();
     await cluster?.stop();
     await lastInputs.stop();
     await http.close();

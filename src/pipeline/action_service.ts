@@ -27,7 +27,8 @@ export interface ActionInput {
 
 /**
  * Actions of every account, held in memory (they are few and read on every message) and
- * written through to the store. Emits `changed` (accountId) so trigger indexes rebuild.
+ * written through to the store. Emits `changed` (accountId) so trigger indexes rebuild, and
+ * `edited` (accountId) when the change was made here (a cluster tells the other nodes).
  */
 export class ActionService extends EventEmitter {
   private readonly byAccount = new Map<string, Map<string, Action>>();
@@ -120,6 +121,12 @@ export class ActionService extends EventEmitter {
     this.emit("changed", accountId);
   }
 
+  /** Changed here, through the API (not read again): `edited` too, for other nodes to hear of it. */
+  private edited(accountId: string): void {
+    this.changed(accountId);
+    this.emit("edited", accountId);
+  }
+
   list(accountId: string): Action[] {
     return [...(this.byAccount.get(accountId)?.values() ?? [])];
   }
@@ -143,7 +150,7 @@ export class ActionService extends EventEmitter {
     this.apply(action, input, true);
     await this.repo.put(action);
     this.accountMap(accountId).set(action.id, action);
-    this.changed(accountId);
+    this.edited(accountId);
     return action;
   }
 
@@ -153,7 +160,7 @@ export class ActionService extends EventEmitter {
     this.apply(next, input, false);
     await this.repo.put(next);
     this.accountMap(accountId).set(id, next);
-    this.changed(accountId);
+    this.edited(accountId);
     return next;
   }
 
@@ -161,7 +168,7 @@ export class ActionService extends EventEmitter {
     this.get(accountId, id);
     await this.repo.delete(accountId, id);
     this.byAccount.get(accountId)?.delete(id);
-    this.changed(accountId);
+    this.edited(accountId);
   }
 
   /**

@@ -103,7 +103,7 @@ test("a holder whose PostgreSQL stops answering drops its leases at the check's 
   assert.ok(lostAt >= 0 && lostAt < firstTaken, JSON.stringify(changes));
 });
 
-test("nodes started in one process on a shared store (startNodes): one admin, each kind held by one of them", async () => {
+test("nodes on a shared store (startNodes): one admin, each kind held by one of them; an interval action made through the other node runs on the timers' node", async () => {
   const nats = await startNats();
   const shared = await postgres.database();
   const nodes = await startNodes(nats.url, ["p1", "p2"], { store: { url: shared } });
@@ -111,13 +111,27 @@ test("nodes started in one process on a shared store (startNodes): one admin, ea
   await check.connect();
   try {
     assert.equal(nodes[1]!.adminToken, nodes[0]!.adminToken);
-    await until(async () => {
+    const rows = await until(async () => {
       const rows = (await check.query<{ key: string; app: string }>(
         `SELECT ((l.classid::bigint << 32) | l.objid::bigint)::text AS key, a.application_name AS app
            FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1`,
       )).rows;
-      return SINGLETON_KINDS.every((k) => rows.filter((r) => BigInt(r.key) === leaseKey(k) && /^sluice-lease:p[12]$/.test(r.app)).length === 1) ? true : undefined;
+      return SINGLETON_KINDS.every((k) => rows.filter((r) => BigInt(r.key) === leaseKey(k) && /^sluice-lease:p[12]$/.test(r.app)).length === 1) ? rows : undefined;
     }, 10_000);
+    const timersNode = rows.find((r) => BigInt(r.key) === leaseKey("timers"))!.app.slice("sluice-lease:".length);
+    const other = nodes.find((n) => n.name !== timersNode)!;
+    // Made through the node without the timers: the change notice makes the timers' node read it.
+    const listener = await other.device();
+    const sub = await other.connect({ username: "Token", password: listener.token, protocolVersion: 5 });
+    await sub.subscribeAsync("beat");
+    const beats: string[] = [];
+    sub.on("message", (_t, p) => beats.push(p.toString()));
+    const res = await fetch(`${other.api}/action`, {
+      method: "POST", headers: { token: other.adminToken, "content-type": "application/json" },
+      body: JSON.stringify({ name: "beat", type: "interval", trigger: [{ interval: "1 second" }], action: { type: "mqtt", topic: "beat", payload: "b" } }),
+    });
+    assert.equal(res.status, 200);
+    await until(async () => (beats.length >= 2 ? true : undefined), 10_000);
   } finally {
     await check.end();
     await Promise.all(nodes.map((n) => n.close()));
