@@ -11,6 +11,7 @@
 // Without producers/recordsPerCall it runs the three shapes of bucket_insert.ts
 // (200 x 10, 1000 x 1, 20 x 500), each with COPY and with INSERT ... unnest().
 import { performance } from "node:perf_hooks";
+import pg from "pg";
 import { PgBucketStore } from "../src/data/postgres/bucket_store.js";
 import type { InsertMethod } from "../src/data/postgres/insert_commit.js";
 import type { NormalizedRecord } from "../src/data/types.js";
@@ -40,7 +41,8 @@ const server = await startPostgres({ fsync: durable });
 console.log(`PostgreSQL at ${server.url}, fsync ${durable ? "on (synchronous_commit on)" : "OFF (test settings)"}, ${seconds} s a run`);
 
 async function measure(method: InsertMethod, producers: number, perCall: number): Promise<void> {
-  const store = await PgBucketStore.open(await server.database(), { retentionSweepMs: 0, insertMethod: method, ...(lanes !== undefined && { commitLanes: lanes }) });
+  const url = await server.database();
+  const store = await PgBucketStore.open(url, { retentionSweepMs: 0, insertMethod: method, ...(lanes !== undefined && { commitLanes: lanes }) });
   const prebuilt: NormalizedRecord[][] = Array.from({ length: producers }, (_, p) => validateRecords(rawBatch(p, perCall), new Date()));
   let committed = 0;
   let calls = 0;
@@ -66,12 +68,29 @@ async function measure(method: InsertMethod, producers: number, perCall: number)
   const total = (await Promise.all(Array.from({ length: producers }, (_, p) => store.count(`device-${p}`)))).reduce((a, b) => a + b, 0);
   await store.close();
   if (total !== committed) throw new Error(`counted ${total} records, resolved ${committed}`);
+  const bytes = await bytesPerRecord(url, total);
   console.log(
     `${method.padEnd(6)} ${producers} x ${perCall}: ${Math.round(committed / elapsed).toLocaleString("en")} records/s committed, ` +
       `${Math.round(committed / elapsed / Math.max(0.01, nodeShare + serverShare)).toLocaleString("en")} per CPU-second ` +
       `(${committed.toLocaleString("en")} records, ${calls.toLocaleString("en")} calls, ${elapsed.toFixed(1)} s; ` +
-      `CPU: Node ${Math.round(nodeShare * 100)} %, PostgreSQL ${Math.round(serverShare * 100)} %)`,
+      `CPU: Node ${Math.round(nodeShare * 100)} %, PostgreSQL ${Math.round(serverShare * 100)} %; ` +
+      `on disk ${bytes.heap.toFixed(0)} bytes a record, ${bytes.total.toFixed(0)} with its indexes)`,
   );
+}
+
+/** The records' partitions' size after VACUUM, per record: the table alone and with its indexes (the capacity model's storage). */
+async function bytesPerRecord(url: string, records: number): Promise<{ heap: number; total: number }> {
+  const db = new pg.Client({ connectionString: url });
+  await db.connect();
+  try {
+    await db.query("VACUUM ANALYZE data_records");
+    const row = (await db.query<{ heap: string; total: string }>(
+      `SELECT sum(pg_relation_size(i.inhrelid))::text AS heap, sum(pg_total_relation_size(i.inhrelid))::text AS total
+         FROM pg_inherits i WHERE i.inhparent = 'data_records'::regclass`)).rows[0]!;
+    return { heap: Number(row.heap) / records, total: Number(row.total) / records };
+  } finally {
+    await db.end();
+  }
 }
 
 try {

@@ -141,6 +141,15 @@ function failureCodes(p: IngestPhaseReport): string {
 
 function ingestLines(run: TargetRun, r: IngestResult): string[] {
   const out: string[] = [];
+  for (const p of r.phases) {
+    const cpu = p.saturation?.brokerCpu;
+    if (p.storeCpu === undefined || p.recordsPerS === undefined || cpu === null || cpu === undefined) continue;
+    // Rate follows the CPU share the machine gives; the cost per record moves much less.
+    out.push(
+      `${run.slot} ${p.name}: PostgreSQL ${pct(p.storeCpu)} of a core at saturation (Sluice ${pct(cpu)}); ` +
+        `${rate(p.recordsPerS / Math.max(0.01, p.storeCpu + cpu))} records per CPU-second of both`,
+    );
+  }
   const rt = r.routing;
   if (rt.segments.length > 0) {
     const plain = rt.segments.filter((x) => !x.pipeline).map((x) => x.deliveredPerS);
@@ -596,6 +605,8 @@ function ingestVerdicts(name: string, r: IngestResult): Verdict[] {
             `${failed > 0 ? `, ${failed} failed PUBACKs${failureCodes(p)}` : ""}${t !== undefined && t.inflight > 0 ? `, ${t.inflight} unacknowledged` : ""}`,
     });
   }
+  // ingest-pg has no routing check: the SQLite scenario's covers the pipeline's presence.
+  if (r.store === "postgres") return list;
   const ratio = r.routing.ratio;
   const noisy = r.routing.segments.filter(isNoisy).length;
   list.push({

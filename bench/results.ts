@@ -70,6 +70,11 @@ export interface IngestPhaseReport {
   /** Over the connections' whole life (warm-up and drains included). */
   totals?: IngestTotals;
   check?: IngestCheck;
+  /**
+   * ingest-pg: PostgreSQL's processes' CPU (cores) over the saturation phase (warm-up included),
+   * beside the broker's, so records per CPU-second of both can be read.
+   */
+  storeCpu?: number;
 }
 
 /** What the buckets hold compared with what the PUBACKs promised. */
@@ -117,6 +122,8 @@ export interface IngestResult {
     blockRatios?: number[];
   };
   phases: IngestPhaseReport[];
+  /** ingest-pg: where the records went ("postgres"); absent: SQLite. */
+  store?: "postgres";
 }
 
 /**

@@ -86,6 +86,7 @@ import { crossedUsageAlerts, USAGE_SERVICE_OF, type UsageStep } from "./pipeline
 import { SqliteUsageRepository } from "./store/sqlite/usage.js";
 import { Broker } from "./mqtt/broker.js";
 import { ClusterNode } from "./cluster/node.js";
+import { SharedSessions } from "./cluster/shared_sessions.js";
 import { LocalLeases, PgLeases, type Leases } from "./cluster/singleton.js";
 import { bindSingletons } from "./cluster/singleton_work.js";
 import { RelayDownlinkBus } from "./cluster/relay_downlink.js";
@@ -132,6 +133,8 @@ export interface RunningServer {
   readonly broker: Broker;
   /** This node's part of a cluster, when `cluster.url` is set (docs/cluster.md). */
   readonly cluster: ClusterNode | undefined;
+  /** Persistent sessions moving between nodes, with a cluster on PostgreSQL (docs/cluster.md). */
+  readonly sharedSessions: SharedSessions | undefined;
   readonly identity: IdentityService;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -196,6 +199,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     onError: (err) => logger.error({ err }, "writing plan usage failed; retrying with the next flush"),
     onUsage: (c) => usageAlerts(c.accountId, { service: USAGE_SERVICE_OF[c.metric], before: c.before, after: c.after, limit: c.limit }),
   });
+  await limits.load();
   for (const account of await identity.listAccounts()) {
     if (account.plan === null) continue;
     try {
@@ -215,7 +219,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const params = new CachedParamStore(new SqliteParamStore(sqlite.db), { maxBytes: config.pipeline.paramCacheBytes });
   const switches = new SqliteInspectorSwitches(sqlite.db);
   const inspector = new Inspector({
-    disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled),
+    disabled: await switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled),
     maxStreamsPerAccount: config.inspector.maxStreamsPerAccount,
     maxTotalBytes: config.inspector.maxTotalBytes, maxDevices: config.inspector.maxDevices, maxEventsPerDevice: config.inspector.maxEventsPerDevice,
   });
@@ -396,7 +400,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   metrics.bindBroker(broker);
   // Without `cluster.url` nothing of the cluster is built: the broker runs as one node.
   const cluster = config.cluster.url === "" ? undefined : new ClusterNode({
-    url: config.cluster.url, nodeId: config.cluster.nodeId || hostname(), ackTimeoutMs: config.cluster.ackTimeoutMs,
+    url: config.cluster.url, nodeId: config.cluster.nodeId || hostname(), ackTimeoutMs: config.cluster.ackTimeoutMs, heartbeatMs: config.cluster.heartbeatMs,
     logger: logger.child({ part: "cluster" }),
   });
   if (cluster) {
@@ -405,9 +409,13 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   }
   disconnectOnRevocation(identity, broker);
   identity.startExpiryWatch();
+  // A cluster on PostgreSQL: this node's liveness lock first, then only its own sessions load (docs/cluster.md).
+  const shared = cluster && pgStore ? await SharedSessions.open({ config: config.cluster, postgresUrl: config.postgres.url, store: pgStore.broker, broker, cluster, logger: logger.child({ part: "cluster" }) }) : undefined;
   await broker.start();
   // Connects in the background: MQTT clients get CONNACK 0x88 until NATS answers, HTTP serves meanwhile.
   cluster?.start(broker);
+  shared?.start();
+  if (shared) metrics.bindSessionMoves(shared.handoff.stats);
   // Actions changed through another node's API are read again here (cluster/change_notices.ts).
   const notices = cluster && pgStore ? new ChangeNotices({ connection: () => cluster.connection, origin: cluster.origin, logger: logger.child({ part: "cluster" }) }) : undefined;
   if (notices) {
@@ -581,8 +589,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     analyses.stop();
     analysisWorkspace.dispose();
     await relays?.stop();
+    shared?.handoff.stop();
     await broker.stop();
     notices?.stop();
+    // After the sessions are written: the other nodes take them over once the lock is free.
+    await shared?.liveness.stop();
     await cluster?.stop();
     await lastInputs.stop();
     await http.close();
@@ -596,7 +607,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await actions.stop();
     identity.stop();
     sessions.stop();
-    limits.stop();
+    await limits.stop();
     flapping.stop();
     await sandbox.close();
     await buckets.close();
@@ -639,13 +650,13 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     }).catch((err) => logger.error({ err }, "preparing the admin user's setup link failed"));
   }
   // Schedules fire once the API they may print (a dashboard's share page) answers.
-  if (leases.held("reports")) reports.start();
+  if (leases.held("reports")) await reports.start();
   leases.start();
   logStartup(logger, { host: config.host, wsPath: config.wsPath, ports, dataDir, adminTokenPath, adminCreated: admin !== null, adminTokenFound });
 
   let closing: Promise<void> | undefined;
   return {
-    config, ports, broker, cluster, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
+    config, ports, broker, cluster, sharedSessions: shared, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
     close() {
       closing ??= shutdown();
       return closing;

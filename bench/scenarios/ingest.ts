@@ -199,6 +199,7 @@ async function ingestPhases(
   kind: Kind,
   devices: CreatedDevice[],
   report: IngestPhaseReport,
+  storeCpu?: () => number,
 ): Promise<void> {
   const { config } = ctx;
   const measureMs = config.durationS * 1000;
@@ -218,6 +219,8 @@ async function ingestPhases(
   report.setupMs = setup.connectMs;
 
   try {
+    const storeBefore = storeCpu?.();
+    const saturationStarted = performance.now();
     const saturation = await agent.ingestPhase({
       mode: "blast",
       rate: 0,
@@ -227,6 +230,9 @@ async function ingestPhases(
       drainTimeoutMs: DRAIN_TIMEOUT_MS,
     });
     report.saturation = saturation;
+    if (storeCpu !== undefined && storeBefore !== undefined) {
+      report.storeCpu = (storeCpu() - storeBefore) / ((performance.now() - saturationStarted) / 1000);
+    }
     report.recordsPerS = saturation.ackedPerS * kind.recordsPerMessage;
     ctx.log(
       `${kind.name}: ${rateText(saturation.ackedPerS)} msg/s, ${rateText(report.recordsPerS)} records/s committed` +
@@ -276,7 +282,13 @@ async function ingestPhases(
   );
 }
 
-async function run(target: RunningTarget, ctx: ScenarioContext, result: IngestResult): Promise<void> {
+/** What ingest-pg changes: no routing check (the SQLite scenario has it), the store's CPU read. */
+export interface IngestOptions {
+  routing: boolean;
+  storeCpu?: () => number;
+}
+
+export async function runIngest(target: RunningTarget, ctx: ScenarioContext, result: IngestResult, options: IngestOptions = { routing: true }): Promise<void> {
   if (target.api === undefined) throw new Error("this Sluice build wrote no HTTP port or admin token; cannot configure it");
   const api = new SluiceApi(target.host, target.api.port, target.api.adminToken);
   const { config } = ctx;
@@ -307,7 +319,7 @@ async function run(target: RunningTarget, ctx: ScenarioContext, result: IngestRe
   const pipeline = new PipelineConfig(api, routePublisher);
   const agent = LoadAgent.start(ctx.generatorCpus);
   try {
-    await routing(
+    if (options.routing) await routing(
       agent,
       target,
       ctx,
@@ -328,7 +340,7 @@ async function run(target: RunningTarget, ctx: ScenarioContext, result: IngestRe
         devices: config.ingestDevices,
       };
       result.phases.push(report);
-      await ingestPhases(agent, target, ctx, api, kind, groups.get(kind.name)!, report);
+      await ingestPhases(agent, target, ctx, api, kind, groups.get(kind.name)!, report, options.storeCpu);
     }
   } finally {
     await agent.stop();
@@ -347,5 +359,5 @@ export const ingestScenario: Scenario<IngestResult> = {
     routing: { segments: [] },
     phases: [],
   }),
-  run,
+  run: (target, ctx, result) => runIngest(target, ctx, result),
 };

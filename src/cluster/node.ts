@@ -7,6 +7,7 @@ import { topicLevels } from "../mqtt/topics.js";
 import type { Message } from "../mqtt/types.js";
 import type { Logger } from "../observability/logger.js";
 import { Confirmations } from "./confirmations.js";
+import { DurablePeers } from "./durable_peers.js";
 import { BatchBuilder, splitBatch } from "./batch.js";
 import { decodeEnvelope, EnvelopeWriter, type Envelope } from "./envelope.js";
 import { InterestTable, type BusSubscription } from "./interest.js";
@@ -23,6 +24,8 @@ export interface ClusterOptions {
   nodeId: string;
   /** How long a QoS 1/2 PUBLISH's ack waits for the bus to confirm it (docs/cluster.md). */
   ackTimeoutMs: number;
+  /** Between heartbeats saying whether this node holds offline persistent sessions (durable_peers.ts). */
+  heartbeatMs: number;
   logger: Logger;
 }
 
@@ -73,6 +76,11 @@ export class ClusterNode implements ClusterLink {
   private readonly clock = new ConnectClock();
   /** Subscriptions asked for before the connections opened: made once they are. */
   private readonly waiting = new Set<LazySubscription>();
+  /** Peers holding offline persistent sessions, whom a QoS 1/2 ack waits for. */
+  private peers: DurablePeers | undefined;
+  private peerWatch: NodeJS.Timeout | undefined;
+  /** Requests this node answers (`serve`), by subject. */
+  private readonly services = new Map<string, (data: Uint8Array) => Promise<Uint8Array>>();
 
   constructor(private readonly options: ClusterOptions) {
     this.origin = `${options.nodeId}/${randomBytes(4).toString("hex")}`;
@@ -121,10 +129,22 @@ export class ClusterNode implements ClusterLink {
     this.groups = groups;
     this.busUp = true;
     this.groupsUp = true;
+    const peers = new DurablePeers({
+      origin: this.origin, heartbeatMs: this.options.heartbeatMs, maxPeers: MAX_ORIGINS, timeoutMs: this.options.ackTimeoutMs, logger: this.options.logger,
+      durable: () => (this.broker?.sessions.offlineCount ?? 0) > 0,
+      drained: () => this.broker?.sessions.persistence.drained() ?? Promise.resolve(),
+    });
+    this.peers = peers;
+    peers.start(bus);
+    // Confirmed: the bus has the messages (PONG), and the peers holding offline persistent
+    // sessions committed the copies they queued from them (docs/cluster.md).
     this.confirmations = new Confirmations(() => {
       this.sendBatch();
-      return bus.flush();
+      return Promise.all([bus.flush(), peers.drain()]).then(() => undefined);
     }, this.options.ackTimeoutMs, () => unavailable("the bus did not confirm the message"));
+    // A node going from no offline persistent session to one says so at once, not at its next beat.
+    this.peerWatch = setInterval(() => peers.beat(false), 100);
+    this.peerWatch.unref();
     this.watch(bus, "bus", (up) => {
       this.busUp = up;
       // Retained messages set while this node was cut off: read before taking clients again.
@@ -149,6 +169,7 @@ export class ClusterNode implements ClusterLink {
         }
       },
     });
+    for (const [subject, handler] of this.services) this.serveOn(bus, subject, handler);
     for (const lazy of [...this.waiting]) lazy.open();
     this.waiting.clear();
     this.options.logger.info({ servers: bus.getServer(), origin: this.origin }, "cluster: connected to NATS");
@@ -247,7 +268,9 @@ export class ClusterNode implements ClusterLink {
       return this.fail(message, "publish_failed", unavailable("publishing on the bus failed"));
     }
     const room = this.batch.reserve(subject, prepared.size);
-    this.writer.writeInto(room.buf, room.at, ++this.seq, prepared, message);
+    const seq = ++this.seq;
+    this.writer.writeInto(room.buf, room.at, seq, prepared, message);
+    message.busId = `${this.origin}:${seq}`;
     if (!this.batchScheduled) {
       this.batchScheduled = true;
       setImmediate(() => {
@@ -397,6 +420,7 @@ export class ClusterNode implements ClusterLink {
     }
     if (last === undefined && this.lastSeq.size >= MAX_ORIGINS) this.lastSeq.delete(this.lastSeq.keys().next().value!);
     this.lastSeq.set(envelope.origin, envelope.seq);
+    envelope.message.busId = `${envelope.origin}:${envelope.seq}`;
     this.stats.routed++;
     this.broker?.routeFromCluster(envelope.namespace, envelope.message);
   }
@@ -419,6 +443,7 @@ export class ClusterNode implements ClusterLink {
       this.stats.drop("subject_mismatch");
       return;
     }
+    envelope.message.busId = `${envelope.origin}:${envelope.seq}`;
     if (this.broker?.routeToGroup(target.namespace, target.group, target.filter, envelope.message)) this.stats.routed++;
     else this.stats.drop("no_group_member");
   }
@@ -446,6 +471,48 @@ export class ClusterNode implements ClusterLink {
     return decoded.envelope;
   }
 
+  /** Peers this node heard say they hold offline persistent sessions (a QoS 1/2 ack waits for their stores). */
+  durablePeers(): string[] {
+    return this.peers?.durable() ?? [];
+  }
+
+  /**
+   * Answers requests on `subject` (on the bus connection, from when it opens) with what
+   * `handler` resolves to; a handler that fails sends no answer (the asker times out).
+   */
+  serve(subject: string, handler: (data: Uint8Array) => Promise<Uint8Array>): void {
+    this.services.set(subject, handler);
+    if (this.bus) this.serveOn(this.bus, subject, handler);
+  }
+
+  private serveOn(bus: NatsConnection, subject: string, handler: (data: Uint8Array) => Promise<Uint8Array>): void {
+    bus.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) return;
+        handler(msg.data).then((answer) => msg.respond(answer), (error: unknown) => {
+          this.stats.drop("handler_error");
+          this.options.logger.error({ err: error, subject }, "cluster: a request could not be answered");
+        });
+      },
+    });
+  }
+
+  /**
+   * Asks whoever serves `subject` and resolves with the answer; rejects when no one serves it
+   * (`no_responders`), after `timeoutMs`, or while the bus is unreachable.
+   */
+  async request(subject: string, data: Uint8Array, timeoutMs: number): Promise<Uint8Array> {
+    const bus = this.bus;
+    if (!bus || !this.available) throw unavailable("the cluster's message bus is unreachable");
+    try {
+      return (await bus.request(subject, data, { timeout: timeoutMs })).data;
+    } catch (err) {
+      // nats.js says "no one listens" by the code 503.
+      const code = (err as { code?: string }).code;
+      throw Object.assign(new Error(code === "503" ? "no_responders" : "timeout"), { cause: err });
+    }
+  }
+
   /**
    * Resolves once the NATS server has every subscription and message this node sent so far (a
    * round-trip on both connections): after it, the bus routes by this node's current interest.
@@ -457,6 +524,8 @@ export class ClusterNode implements ClusterLink {
   async stop(): Promise<void> {
     this.sendBatch();
     this.stopped = true;
+    clearInterval(this.peerWatch);
+    this.peers?.stop();
     this.interest.clear();
     await this.retained?.stop();
     await Promise.all([this.bus?.close(), this.groups?.close()]);

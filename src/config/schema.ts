@@ -161,6 +161,14 @@ export interface ClusterConfig {
   nodeId: string;
   /** How long a QoS 1/2 PUBLISH's ack waits for NATS to confirm the message before the client is disconnected unacknowledged. */
   ackTimeoutMs: number;
+  /** With a PostgreSQL store: how long a CONNECT waits for the node holding its persistent session to release it. */
+  handoffTimeoutMs: number;
+  /** With a PostgreSQL store: how often a node looks for dead nodes' persistent sessions to take over. */
+  adoptIntervalMs: number;
+  /** With a PostgreSQL store: how long a starting node tries to take its liveness lock (a node of the same id may still be going). */
+  livenessWaitMs: number;
+  /** Between a node's heartbeats on the bus (whether it holds offline persistent sessions, whose copies a QoS 1/2 ack waits for). */
+  heartbeatMs: number;
   /**
    * With a PostgreSQL store: how often a node tries the singleton leases it does not hold
    * (timers, report schedules, relays), and checks the one it holds (cluster/singleton.ts).
@@ -603,6 +611,6 @@ export const defaultConfig: SluiceConfig = {
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, shareReadsConcurrency: 8, shareReadsPerKey: 2, shareReadsWaitingPerKey: 64, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
     shareFrameAncestors: ["*"],
   },
-  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, leaseRetryMs: 1000, leaseTimeoutMs: 3000 },
+  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10_000, heartbeatMs: 1000, leaseRetryMs: 1000, leaseTimeoutMs: 3000 },
   postgres: { url: "", poolSize: 10 },
 };

@@ -1,7 +1,7 @@
 import type net from "node:net";
 import type { MqttLimits } from "../config/schema.js";
 import type { Logger } from "../observability/logger.js";
-import type { BrokerRepository } from "../store/types.js";
+import type { BrokerRepository, StoredSession } from "../store/types.js";
 import { AuthThrottle } from "./auth_throttle.js";
 import { WriteBacklog } from "./backlog.js";
 import { Connection, type TransportSocket } from "./connection.js";
@@ -73,6 +73,12 @@ export class Broker {
   routeWork = 0;
   /** The other nodes, when this one is part of a cluster (`attachCluster`); undefined on a single node. */
   cluster: ClusterLink | undefined;
+  /**
+   * With a cluster on a shared store: brings the client id's session here from the node that
+   * holds it, before CONNECT opens it (cluster/session_handoff.ts). Resolves with a reason when
+   * it cannot, and the CONNECT is refused (0x88).
+   */
+  claimSession: ((namespace: string, clientId: string, cleanStart: boolean) => Promise<string | undefined>) | undefined;
   private readonly namespaces = new Map<string, Namespace>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private sysTimer: NodeJS.Timeout | undefined;
@@ -116,35 +122,7 @@ export class Broker {
         this.retainedCount++;
       }
       if (skipped > 0) this.logger.warn({ skipped, maxTopicLevels: this.limits.maxTopicLevels }, "retained messages skipped at start");
-      for (const stored of await this.store.loadSessions()) {
-        const ns = this.namespace(stored.namespace);
-        const client = { ...(stored.principal as unknown as ClientInfo), namespace: stored.namespace, clientId: stored.clientId };
-        const session = new Session(this, ns.stats, `${stored.namespace}\u0000${stored.clientId}`, stored.namespace, stored.clientId, client);
-        session.expiryInterval = stored.expiryInterval;
-        session.disconnectedAt = stored.disconnectedAt ?? Date.now();
-        for (const id of stored.incomingQos2) session.incomingQos2.add(id);
-        for (const sub of stored.subscriptions) {
-          const shared = sharedPartsOf(sub.filter);
-          if (topicLevels(shared ? shared.filter : sub.filter) > this.limits.maxTopicLevels) {
-            this.logger.warn({ namespace: stored.namespace, clientId: stored.clientId, filter: sub.filter.slice(0, 200) }, "stored subscription deeper than maxTopicLevels, not restored");
-            continue;
-          }
-          if (session.subscriptions.size >= this.limits.maxSubscriptionsPerSession && !session.subscriptions.has(sub.filter)) {
-            this.logger.warn({ namespace: stored.namespace, clientId: stored.clientId, max: this.limits.maxSubscriptionsPerSession }, "stored subscription past maxSubscriptionsPerSession, not restored");
-            continue;
-          }
-          this.subscribe(session, sub.filter, shared, { qos: sub.qos, nl: sub.nl, rap: sub.rap, rh: sub.rh, id: sub.id });
-        }
-        for (const m of stored.messages) {
-          const d = storedDeliveryOf(m);
-          session.restoreSeq(m.seq);
-          if (m.state === "queued") {
-            session.queue.push(d);
-            session.queueBytes += d.bytes;
-          } else session.inflight.set(m.packetId!, d as InflightDelivery);
-        }
-        this.sessions.adopt(session);
-      }
+      for (const stored of await this.store.loadSessions()) this.sessions.adopt(this.restoreSession(stored));
       this.logger.info({ sessions: this.sessionCount, retained: this.retainedCount }, "broker state restored");
     }
     this.sweepTimer = setInterval(() => this.sweep(), 1000);
@@ -154,6 +132,43 @@ export class Broker {
       this.sysTimer = setInterval(() => publishSysTopics(this), sys * 1000);
       this.sysTimer.unref();
     }
+  }
+
+  /**
+   * A session as the store holds it, made live: its subscriptions in the tree (and so its
+   * interest on the bus), its messages queued or in flight. Into `into` when given (a session
+   * already subscribed while it was being fetched: cluster/session_handoff.ts), else a new one.
+   * Not yet among the namespace's sessions: `sessions.adopt` puts it there.
+   */
+  restoreSession(stored: StoredSession, into?: Session): Session {
+    const ns = this.namespace(stored.namespace);
+    const client = { ...(stored.principal as unknown as ClientInfo), namespace: stored.namespace, clientId: stored.clientId };
+    const session = into ?? new Session(this, ns.stats, `${stored.namespace}\u0000${stored.clientId}`, stored.namespace, stored.clientId, client);
+    session.client = client;
+    session.expiryInterval = stored.expiryInterval;
+    session.disconnectedAt = stored.disconnectedAt ?? Date.now();
+    for (const id of stored.incomingQos2) session.incomingQos2.add(id);
+    for (const sub of stored.subscriptions) {
+      const shared = sharedPartsOf(sub.filter);
+      if (topicLevels(shared ? shared.filter : sub.filter) > this.limits.maxTopicLevels) {
+        this.logger.warn({ namespace: stored.namespace, clientId: stored.clientId, filter: sub.filter.slice(0, 200) }, "stored subscription deeper than maxTopicLevels, not restored");
+        continue;
+      }
+      if (session.subscriptions.size >= this.limits.maxSubscriptionsPerSession && !session.subscriptions.has(sub.filter)) {
+        this.logger.warn({ namespace: stored.namespace, clientId: stored.clientId, max: this.limits.maxSubscriptionsPerSession }, "stored subscription past maxSubscriptionsPerSession, not restored");
+        continue;
+      }
+      this.subscribe(session, sub.filter, shared, { qos: sub.qos, nl: sub.nl, rap: sub.rap, rh: sub.rh, id: sub.id });
+    }
+    for (const m of stored.messages) {
+      const d = storedDeliveryOf(m);
+      session.restoreSeq(m.seq);
+      if (m.state === "queued") {
+        session.queue.push(d);
+        session.queueBytes += d.bytes;
+      } else session.inflight.set(m.packetId!, d as InflightDelivery);
+    }
+    return session;
   }
 
   /**
@@ -212,6 +227,11 @@ export class Broker {
     return ns;
   }
 
+  /** A namespace's session of `clientId`, without creating the namespace. */
+  sessionOf(namespace: string, clientId: string): Session | undefined {
+    return this.namespaces.get(namespace)?.sessions.get(clientId);
+  }
+
   /** A namespace's counters, without creating the namespace. */
   statsOf(name: string): NamespaceStats | undefined {
     return this.namespaces.get(name)?.stats;
@@ -241,9 +261,8 @@ export class Broker {
       }
     }
     if (message.retain) this.retain(ns, message);
-    // Copies queued for offline persistent sessions are written by group commit; the ack waits
-    // for that commit, as it waited for the row-by-row INSERTs before (docs/mqtt.md).
-    const stored = this.sessions.persistence.track(() => this.route(ns, message));
+    // Onto the bus first: it gives the message its identity there (`busId`), which the copies
+    // queued here carry (the envelopes leave at the end of the turn either way).
     let sent: Promise<void> | undefined;
     if (this.cluster) {
       sent = this.cluster.publish(namespace, message);
@@ -253,6 +272,9 @@ export class Broker {
         sent = undefined;
       }
     }
+    // Copies queued for offline persistent sessions are written by group commit; the ack waits
+    // for that commit, as it waited for the row-by-row INSERTs before (docs/mqtt.md).
+    const stored = this.sessions.persistence.track(() => this.route(ns, message));
     const waits = [held, stored, sent].filter((p): p is Promise<void> => p !== undefined);
     if (waits.length <= 1) return waits[0];
     return Promise.all(waits).then(() => undefined);
@@ -335,10 +357,11 @@ export class Broker {
     ns.stats.messagesReceived++;
     if (message.retain && !only) this.retain(ns, message);
     // A targeted message is not retained, so it must not arrive flagged as retained either.
+    // A message for chosen sessions stays on this node: whom `only` chooses cannot travel.
+    // Sent before routing, as `publish` does, for its identity on the bus.
+    if (this.cluster && !only) this.cluster.publish(namespace, message)?.catch(() => undefined);
     // Its copies for offline sessions are one change, as a client's publish's are; no ack waits.
     void this.sessions.persistence.track(() => this.route(ns, only && message.retain ? { ...message, retain: false } : message, only));
-    // A message for chosen sessions stays on this node: whom `only` chooses cannot travel.
-    if (this.cluster && !only) this.cluster.publish(namespace, message)?.catch(() => undefined);
   }
 
   private retain(ns: Namespace, message: Message): void {

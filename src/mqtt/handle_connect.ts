@@ -109,6 +109,16 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
     expiry = packet.clean ? 0 : limits.legacySessionExpiry || SESSION_NEVER_EXPIRES;
   }
 
+  // In a cluster on a shared store the client id's session may be on another node: it comes
+  // here first (or the CONNECT is refused), so it is resumed as on one node.
+  if (broker.claimSession && assignedClientId === undefined) {
+    const refusedClaim = await broker.claimSession(client.namespace, clientId, packet.clean !== false);
+    if (conn.state !== "authenticating") return;
+    if (refusedClaim) {
+      broker.stats.refuse("connect");
+      return refuse(conn, RC.SERVER_UNAVAILABLE, refusedClaim);
+    }
+  }
   const ns = broker.namespace(client.namespace);
   const newPersistentSession = expiry > 0 ? broker.sessions.persistentCounts(client) : undefined;
   if (newPersistentSession) {

@@ -9,6 +9,7 @@ export function messageToStored(m: Message): StoredMessage {
   return {
     topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain,
     properties: (m.properties as Record<string, unknown> | undefined) ?? null, expiresAt: m.expiresAt ?? null,
+    ...(m.busId !== undefined && { busId: m.busId }),
   };
 }
 
@@ -16,6 +17,7 @@ export function messageFromStored(m: StoredMessage, publisher?: string): Message
   return {
     topic: m.topic, payload: m.payload, qos: m.qos, retain: m.retain,
     properties: (m.properties as ForwardedProperties | null) ?? undefined, expiresAt: m.expiresAt ?? undefined, publisher,
+    ...(m.busId != null && { busId: m.busId }),
   };
 }
 

@@ -15,6 +15,11 @@ export class SessionManager {
   private readonly offline = new Set<Session>();
   readonly persistence: SessionPersistence;
 
+  /** Offline sessions that outlive their connection (a cluster's peers are told whether there are any). */
+  get offlineCount(): number {
+    return this.offline.size;
+  }
+
   constructor(private readonly broker: Broker) {
     this.persistence = new SessionPersistence(broker.store, (err, what) => broker.logger.error({ err }, `session store: ${what} failed`));
   }
@@ -113,6 +118,25 @@ export class SessionManager {
     session.owner = this.ownerOf(session.client);
     this.count(session, session.persistent);
     this.offline.add(session);
+  }
+
+  /**
+   * Lets a session go from this node without ending it (another node takes it over: it stays
+   * stored, cluster/session_handoff.ts): its connection is taken over, its subscriptions leave
+   * the tree (and the bus), a will still pending is dropped (its client reconnected elsewhere,
+   * §3.1.3.2.2). Its changes so far are written; `persistence.drained()` says when.
+   */
+  release(session: Session): void {
+    if (session.connection) session.connection.disconnect(0x8e, "session taken over by a new connection on another node");
+    const ns = this.broker.namespace(session.namespace);
+    if (ns.sessions.get(session.clientId) !== session) return;
+    ns.sessions.delete(session.clientId);
+    this.broker.sessionCount--;
+    this.count(session, false);
+    this.offline.delete(session);
+    clearTimeout(session.willTimer);
+    session.pendingWill = undefined;
+    for (const filter of [...session.subscriptions.keys()]) this.broker.unsubscribe(session, filter);
   }
 
   subscribed(session: Session, filters: Iterable<string>): void {

@@ -27,6 +27,12 @@ export interface Message {
   wire?: { v4?: Buffer; v5?: Buffer };
   /** Bytes the message holds, properties included, set once by `messageBytes` (message_size.ts). */
   size?: number;
+  /**
+   * In a cluster, the message's identity on the bus (origin and sequence of its envelope), the
+   * same on every node: a node taking a persistent session over tells by it the copies it got
+   * itself from those the previous owner stored (cluster/session_handoff.ts).
+   */
+  busId?: string;
 }
 
 export interface SubscriptionOptions {

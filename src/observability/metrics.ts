@@ -95,6 +95,25 @@ export class Metrics {
     new Gauge({ name: "sluice_cluster_subscriptions", help: "NATS subscriptions this node holds for its clients' filters", registers, collect() { this.set(stats.subscriptions); } });
   }
 
+  /** Persistent sessions moving between nodes (cluster/session_handoff.ts), on a cluster on PostgreSQL. */
+  bindSessionMoves(stats: { readonly claimed: number; readonly released: number; readonly adopted: number; readonly duplicates: number }): void {
+    const metrics = this;
+    const name = "sluice_cluster_sessions_moved_total";
+    new Counter({
+      name, help: "Persistent sessions moved: claimed from another node on CONNECT, released to another node, adopted from a dead node", labelNames: ["how"], registers: [this.registry],
+      collect() {
+        for (const how of ["claimed", "released", "adopted"] as const) metrics.advance(this, name, { how }, stats[how]);
+      },
+    });
+    const dupName = "sluice_cluster_handoff_duplicates_total";
+    new Counter({
+      name: dupName, help: "Copies a node got from the bus while taking a session over that the previous owner had stored (delivered once)", registers: [this.registry],
+      collect() {
+        metrics.advance(this, dupName, {}, stats.duplicates);
+      },
+    });
+  }
+
   /** Counters only go up: add what the source counted since the last scrape. */
   private advance(counter: Counter<string>, name: string, labels: Record<string, string>, value: number): void {
     const key = `${name}|${JSON.stringify(labels)}`;

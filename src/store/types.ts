@@ -204,6 +204,8 @@ export interface StoredMessage {
   properties: Record<string, unknown> | null;
   /** Absolute expiry (epoch ms) from the message expiry interval, or null. */
   expiresAt: number | null;
+  /** The message's identity on a cluster's bus (`Message.busId`); kept by the PostgreSQL store only. */
+  busId?: string | null;
 }
 
 export interface StoredSessionMessage extends StoredMessage {
@@ -276,6 +278,15 @@ export interface BrokerRepository {
   loadSessions(): Promise<StoredSession[]>;
   /** Applies the changes in order, in one transaction: all of them or none (then it throws). */
   writeSessions(writes: SessionWrite[]): void | Promise<void>;
+}
+
+/**
+ * Devices whose live inspector is switched off, so the switch survives a restart. Read whole at
+ * start (the inspector keeps the set in memory); written as each switch flips.
+ */
+export interface InspectorSwitchStore {
+  disabled(): Promise<string[]>;
+  save(deviceId: string, enabled: boolean): Promise<void>;
 }
 
 export interface Store {

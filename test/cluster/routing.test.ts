@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import mqtt from "mqtt";
 import { connect as natsConnect, type NatsConnection } from "nats";
+import { defaultConfig } from "../../src/config/schema.js";
 import { encodeEnvelope } from "../../src/cluster/envelope.js";
 import { filterSubjects, topicSubject } from "../../src/cluster/subjects.js";
 import { ANONYMOUS_NAMESPACE } from "../../src/access/broker_hooks.js";
@@ -434,7 +435,7 @@ describe("NATS restarted", () => {
     await until(async () => (nodes.every((n) => !n.server.cluster!.available) ? true : undefined), 15_000);
 
     // A node started while NATS is down starts (HTTP up), refuses MQTT, and joins once NATS is back.
-    const late = await startSluice({ allowAnonymous: true, cluster: { url: nats.url, nodeId: "node-late", ackTimeoutMs: 5000 }, sysInterval: 0 });
+    const late = await startSluice({ allowAnonymous: true, cluster: { ...defaultConfig.cluster, url: nats.url, nodeId: "node-late", ackTimeoutMs: 5000 }, sysInterval: 0 });
     lateNode = late;
     assert.equal((await fetch(`${late.api}/metrics`)).status, 200);
     await assert.rejects(late.connect({ protocolVersion: 5 }), (err: Error & { code?: number }) => err.code === 0x88);

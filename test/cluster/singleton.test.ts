@@ -106,7 +106,7 @@ test("a holder whose PostgreSQL stops answering drops its leases at the check's 
 test("nodes on a shared store (startNodes): one admin, each kind held by one of them; an interval action made through the other node runs on the timers' node", async () => {
   const nats = await startNats();
   const shared = await postgres.database();
-  const nodes = await startNodes(nats.url, ["p1", "p2"], { store: { url: shared } });
+  const nodes = await startNodes(nats.url, ["p1", "p2"], { store: shared });
   const check = new pg.Client({ connectionString: shared });
   await check.connect();
   try {

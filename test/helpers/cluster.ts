@@ -1,5 +1,6 @@
+import { defaultConfig } from "../../src/config/schema.js";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { startSluice, type TestSluice } from "./sluice.js";
+import { startSluice, type ConfigOverrides, type TestSluice } from "./sluice.js";
 import { until } from "./until.js";
 
 /** One Sluice node of a test cluster: its own data dir, the shared NATS. */
@@ -11,33 +12,36 @@ export interface TestNode extends TestSluice {
 
 /**
  * Starts Sluice nodes on loopback, each with its own data dir, joined through the NATS at `url`,
- * and waits until each takes clients. With `store`, every node uses that PostgreSQL database. Anonymous clients share one namespace on every node
+ * and waits until each takes clients. Anonymous clients share one namespace on every node
  * (until accounts live in a shared store, a token is known only to the node that made it).
  */
-export async function startNodes(
-  url: string, names: string[],
-  options: { ackTimeoutMs?: number; store?: { url: string; poolSize?: number }; leaseRetryMs?: number } = {},
-): Promise<TestNode[]> {
+export async function startNodes(url: string, names: string[], options: { ackTimeoutMs?: number; store?: string; overrides?: ConfigOverrides } = {}): Promise<TestNode[]> {
   const nodes: TestNode[] = [];
   for (const name of names) {
-    // On a shared store the nodes share accounts: the first makes the admin, the others are given its token.
-    const shared = options.store && {
-      postgres: { url: options.store.url, poolSize: options.store.poolSize ?? 4 }, relaySecret: "test-cluster-relay-secret",
-    };
-    const s = await startSluice(
-      { allowAnonymous: true, cluster: { url, nodeId: name, ackTimeoutMs: options.ackTimeoutMs ?? 5000, leaseRetryMs: options.leaseRetryMs ?? 1000 }, sysInterval: 0, ...shared },
-      undefined, { adminToken: nodes[0]?.adminToken },
-    );
-    const node: TestNode = {
-      ...s,
-      name,
-      client: (o = {}) => s.connect({ protocolVersion: 5, ...o }),
-    };
-    nodes.push(node);
+    const s = await startNode(url, name, options);
+    nodes.push(s);
   }
   await Promise.all(nodes.map((n) => untilAvailable(n)));
   return nodes;
 }
+
+/**
+ * One node of `startNodes` (also to start one again, on `dataDir`). With `store`, a PostgreSQL
+ * URL, it runs on that shared database; only the first node to start writes the admin token
+ * file, so the others are given it (`adminToken`).
+ */
+export async function startNode(url: string, name: string, options: { ackTimeoutMs?: number; store?: string; adminToken?: string; overrides?: ConfigOverrides } = {}, dataDir?: string): Promise<TestNode> {
+  const s = await startSluice({
+    allowAnonymous: true, cluster: { ...defaultConfig.cluster, url, nodeId: name, ackTimeoutMs: options.ackTimeoutMs ?? 5000 }, sysInterval: 0,
+    ...(options.store !== undefined && { postgres: { url: options.store, poolSize: 4 } }),
+    ...options.overrides,
+  }, dataDir, { adminToken: options.adminToken ?? sharedAdminTokens.get(options.store ?? "") });
+  if (options.store !== undefined && !sharedAdminTokens.has(options.store)) sharedAdminTokens.set(options.store, s.adminToken);
+  return { ...s, name, client: (o = {}) => s.connect({ protocolVersion: 5, ...o }) };
+}
+
+/** The admin token of each shared store, from the first node started on it. */
+const sharedAdminTokens = new Map<string, string>();
 
 export async function untilAvailable(node: TestSluice, ms = 20_000): Promise<void> {
   await until(async () => (node.server.cluster?.available ? true : undefined), ms);

@@ -1,95 +1,83 @@
-/**
- * A Sluice node as its own process (`sluice start --store ... --cluster ... --node-id ...`), as an
- * operator runs one: for the tests that kill a node with SIGKILL (nothing of it may run on).
- */
 import { spawn, type ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { CLI_MAIN } from "./cli.js";
-import { gone, running } from "./orphans.js";
+import { metricValue } from "./raw_mqtt.js";
 import { until } from "./until.js";
 
+/** A Sluice node run as `sluice start` in a child process of its own, so a test can kill -9 it. */
 export interface NodeProcess {
   name: string;
-  pid: number;
   dataDir: string;
+  pid: number;
+  /** mqtt://127.0.0.1:PORT */
+  mqttUrl: string;
   /** http://127.0.0.1:PORT */
   api: string;
-  mqttUrl: string;
-  /** What the node logged so far (JSON lines). */
-  log(): string;
-  /** SIGKILL: no shutdown, no lock released politely; the kernel closes its sockets. */
+  httpPort: number;
+  /** The admin token file's content, when this node was the first on its store (it wrote the file). */
+  adminToken(): string;
+  /** SIGKILL, and waits for the process to be gone. */
   kill9(): Promise<void>;
-  /** SIGTERM and wait (a clean stop). */
-  stop(): Promise<void>;
-}
-
-export interface NodeProcessOptions {
-  name: string;
-  store: string;
-  cluster: string;
-  /** Written into a config file (flags exist only for some keys). */
-  config?: Record<string, unknown>;
-  relaySecret?: string;
+  /** SIGTERM (a clean shutdown), then SIGKILL past 10 s; removes its data dir unless `keepData`. */
+  stop(options?: { keepData?: boolean }): Promise<void>;
 }
 
 /**
- * Starts a node and resolves once it listens (its `ports.json`). The node runs under a shell
- * that SIGKILLs it when the test process's pipe closes, so a killed test leaves no node behind.
+ * Starts `node dist/src/cli/main.js start --store <store> --cluster <nats> --node-id <name>` on
+ * free loopback ports, anonymous clients allowed, and waits until it takes MQTT clients (its
+ * `sluice_cluster_available` is 1). `dataDir` restarts a node on an earlier data dir.
  */
-export async function startNodeProcess(options: NodeProcessOptions): Promise<NodeProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), `sluice-node-${options.name}-`));
-  const logFile = join(dataDir, "node.log");
-  const configFile = join(dataDir, "config.json");
-  const { writeFileSync } = await import("node:fs");
-  writeFileSync(configFile, JSON.stringify(options.config ?? {}));
-  const args = [
-    CLI_MAIN, "start", "--config", configFile, "--data-dir", dataDir, "--store", options.store, "--cluster", options.cluster,
-    "--node-id", options.name, "--host", "127.0.0.1", "--mqtt-port", "0", "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0",
-    "--http-port", "0", "--https-port", "0", "--allow-anonymous", "--relay-secret", options.relaySecret ?? "test-cluster-relay-secret",
-    "--log-level", "info", "--log-format", "json",
-  ];
-  const quoted = [process.execPath, ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
-  const shell: ChildProcess = spawn("sh", ["-c", `${quoted} >'${logFile}' 2>&1 & p=$!; echo $p; cat >/dev/null; kill -9 $p 2>/dev/null`], {
-    stdio: ["pipe", "pipe", "inherit"],
-  });
-  const pid = await new Promise<number>((resolve, reject) => {
-    shell.stdout!.once("data", (d: Buffer) => resolve(Number(d.toString().trim())));
-    shell.once("error", reject);
-  });
-  const log = () => (existsSync(logFile) ? readFileSync(logFile, "utf8") : "");
-  const portsFile = join(dataDir, "ports.json");
-  let ports: { mqtt: number; http: number };
-  try {
-    ports = await until(async () => {
-      if (!running(pid)) throw new Error(`node ${options.name} exited:\n${log()}`);
-      try {
-        return JSON.parse(readFileSync(portsFile, "utf8")) as { mqtt: number; http: number };
-      } catch {
-        return undefined; // not written yet, or half-way
-      }
-    }, 30_000);
-  } catch (err) {
-    shell.stdin!.end();
-    throw err;
-  }
-  let ended = false;
-  const end = async (signal: NodeJS.Signals) => {
-    if (ended) return;
-    ended = true;
-    if (running(pid)) process.kill(pid, signal);
-    await gone(pid, 15_000);
-    shell.stdin!.end();
+export async function spawnNode(options: { name: string; nats: string; store: string; dataDir?: string; args?: string[] }): Promise<NodeProcess> {
+  const dir = options.dataDir ?? mkdtempSync(join(tmpdir(), `sluice-node-${options.name}-`));
+  rmSync(join(dir, "ports.json"), { force: true });
+  const ports = ["--mqtt-port", "0", "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0", "--https-port", "0"];
+  const child: ChildProcess = spawn(process.execPath, [
+    CLI_MAIN, "start", "--data-dir", dir, ...ports, "--host", "127.0.0.1", "--allow-anonymous", "--log-level", "warn",
+    "--cluster", options.nats, "--store", options.store, "--node-id", options.name,
+    // A node on --store needs the cluster's one relay secret (docs/cluster.md, "Relay credentials in a cluster").
+    "--relay-secret", "test-cluster-relay-secret", ...(options.args ?? []),
+  ], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  const read = (): { mqtt: number; http: number } | undefined => {
+    if (child.exitCode !== null) throw new Error(`node ${options.name} exited (${child.exitCode}): ${stderr}`);
+    try {
+      return JSON.parse(readFileSync(join(dir, "ports.json"), "utf8")) as { mqtt: number; http: number };
+    } catch {
+      return undefined;
+    }
   };
+  let ports_: { mqtt: number; http: number };
+  try {
+    ports_ = await until(async () => read(), 30_000);
+    await until(async () => ((await metricValue(ports_.http, "sluice_cluster_available")) === 1 ? true : undefined), 30_000);
+  } catch (err) {
+    child.kill("SIGKILL");
+    throw new Error(`node ${options.name} did not start: ${String(err)}; stderr: ${stderr}`);
+  }
   return {
-    name: options.name, pid, dataDir, log,
-    api: `http://127.0.0.1:${ports.http}`,
-    mqttUrl: `mqtt://127.0.0.1:${ports.mqtt}`,
-    kill9: () => end("SIGKILL"),
-    async stop() {
-      await end("SIGTERM");
-      rmSync(dataDir, { recursive: true, force: true });
+    name: options.name,
+    dataDir: dir,
+    pid: child.pid!,
+    mqttUrl: `mqtt://127.0.0.1:${ports_.mqtt}`,
+    api: `http://127.0.0.1:${ports_.http}`,
+    httpPort: ports_.http,
+    adminToken: () => readFileSync(join(dir, "admin-token"), "utf8").trim(),
+    async kill9() {
+      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+    async stop(o = {}) {
+      if (child.exitCode === null && child.signalCode === null) {
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      if (!o.keepData) rmSync(dir, { recursive: true, force: true });
     },
   };
 }

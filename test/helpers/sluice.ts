@@ -27,8 +27,9 @@ export interface TestSluice {
   close(options?: { keepData?: boolean }): Promise<void>;
 }
 
-export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data" | "users" | "sessions" | "login" | "cluster">> & {
+export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data" | "users" | "sessions" | "login" | "cluster" | "postgres">> & {
   cluster?: Partial<SluiceConfig["cluster"]>;
+  postgres?: Partial<SluiceConfig["postgres"]>;
   mqtt?: Partial<SluiceConfig["mqtt"]>;
   data?: Partial<SluiceConfig["data"]>;
   users?: Partial<SluiceConfig["users"]>;
@@ -39,7 +40,7 @@ export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data" | "user
 /**
  * A whole Sluice (broker, HTTP API, SQLite in a temp dir) on ephemeral loopback ports, as a
  * user would run it. Pass `dataDir` to restart on an earlier instance's data, `options.logger`
- * to read what it logs.
+ * to read what it logs, `options.adminToken` for a node on a shared store that another made.
  */
 export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: string, options: { logger?: Logger; adminToken?: string } = {}): Promise<TestSluice> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "sluice-test-"));
@@ -58,16 +59,17 @@ export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: str
     ...overrides,
     mqtt: { ...defaultConfig.mqtt, ...overrides.mqtt },
     data: { ...defaultConfig.data, ...overrides.data },
+    cluster: { ...defaultConfig.cluster, ...overrides.cluster },
+    postgres: { ...defaultConfig.postgres, ...overrides.postgres },
     users: { ...defaultConfig.users, ...overrides.users },
     sessions: { ...defaultConfig.sessions, ...overrides.sessions },
-    cluster: { ...defaultConfig.cluster, ...overrides.cluster },
     // Short sign-in throttling, like the MQTT one above: a test's deliberate wrong password must not make the next sign-in wait a second.
     login: { ...defaultConfig.login, failureDelayMs: 20, failureDelayMaxMs: 200, ...overrides.login },
     dataDir: dir,
   };
   const server = await startServer(config, options.logger ?? pino({ level: process.env.SLUICE_TEST_LOG ?? "silent" }));
   const { readFileSync } = await import("node:fs");
-  // A node joining a shared store finds the admin account made: its token is the first node's.
+  // A node started on a store another node made has no admin-token file: its caller passes the token.
   const adminToken = server.adminToken ?? options.adminToken ?? readFileSync(join(dir, "admin-token"), "utf8").trim();
   const adminAccount = (await server.identity.authenticateAccount(adminToken))!;
   const clients = new Set<MqttClient>();

@@ -5,7 +5,8 @@ import { PgBucketStore } from "../../src/data/postgres/bucket_store.js";
 import { parseDataQuery } from "../../src/data/query.js";
 import type { NormalizedRecord, QueryResult, StoredRecord } from "../../src/data/types.js";
 import { PgStore } from "../../src/store/postgres/index.js";
-import { pgMigrations, pgSchemaVersion } from "../../src/store/postgres/migrations.js";
+import { migratePg, pgMigrations, pgSchemaVersion } from "../../src/store/postgres/migrations.js";
+import { openPool } from "../../src/store/postgres/pool.js";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 
 // What only the PostgreSQL store has: migrations shared by nodes, time partitions made on
@@ -175,6 +176,44 @@ describe("several stores (nodes) on one database", () => {
       assert.equal(Number(rows[0]!.n), stored.length);
     } finally {
       await a.close();
+    }
+  });
+});
+
+describe("bucket ids", () => {
+  test("a commit looks its devices' buckets up together, once each", async () => {
+    const url = await server.database();
+    const pool = openPool(url, { max: 8 });
+    await migratePg(pool);
+    // Counts the bucket upserts the store sends through its (real) pool.
+    let upserts = 0;
+    const query = pool.query.bind(pool) as (...args: unknown[]) => unknown;
+    (pool as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      if (typeof args[0] === "string" && args[0].startsWith("INSERT INTO data_buckets")) upserts++;
+      return query(...args);
+    };
+    const store = await PgBucketStore.create(pool, { retentionSweepMs: 0 });
+    try {
+      const t = new Date();
+      // 64 calls at once: a QoS 1 window of one connection, all in the device's first commit.
+      await Promise.all(Array.from({ length: 64 }, (_, i) => store.insert("fresh", [rec("v", i, t)])));
+      assert.equal(await store.count("fresh"), 64);
+      assert.equal(upserts, 1);
+      // 50 new devices at once: their first commits (one per lane) make the buckets in one statement each.
+      await Promise.all(Array.from({ length: 50 }, (_, i) => store.insert(`new-${i}`, [rec("v", i, t)])));
+      assert.ok(upserts - 1 <= 4, `${upserts - 1} upserts for 50 new devices in 4 lanes`);
+      for (let i = 0; i < 50; i += 7) assert.equal(await store.count(`new-${i}`), 1);
+      // Known to the database, not to this store (another node made them): read, not upserted.
+      const other = await PgBucketStore.open(url, { retentionSweepMs: 0 });
+      try {
+        await Promise.all(Array.from({ length: 10 }, (_, i) => other.insert(`new-${i}`, [rec("v", 100 + i, t)])));
+      } finally {
+        await other.close();
+      }
+      assert.equal(await store.count("new-3"), 2);
+    } finally {
+      await store.close();
+      await pool.end();
     }
   });
 });

@@ -60,6 +60,8 @@ export class PgBucketStore implements BucketStore {
   private readonly queries: PgBucketQueries;
   private readonly partitions: Partitions;
   private readonly buckets = new Map<string, number>();
+  /** Bucket lookups in flight, by "create:"/"read:" and device (bucketId). */
+  private readonly bucketLookups = new Map<string, Promise<number | undefined>>();
   private readonly retentionDue = new Set<string>();
   private readonly deleteChunk: number;
   private readonly method: InsertMethod;
@@ -144,7 +146,7 @@ export class PgBucketStore implements BucketStore {
   }
 
   private async commit(calls: InsertCall[]): Promise<StoredRecord[][]> {
-    const ids = await Promise.all(calls.map((call) => this.bucketId(call.deviceId, true) as Promise<number>));
+    const ids = await this.commitBucketIds(calls.map((call) => call.deviceId));
     await this.partitions.ensure(times(calls.flatMap((c) => c.records)));
     const createdAt = Date.now();
     const batch = calls.map((call, i) => ({ bucket: ids[i]!, records: call.records }));
@@ -392,9 +394,57 @@ export class PgBucketStore implements BucketStore {
 
   // ---- plumbing -------------------------------------------------------------------------
 
-  private async bucketId(deviceId: string, create: boolean): Promise<number | undefined> {
+  /**
+   * The buckets of a commit's devices, in two statements at most for those this node has not
+   * cached: the existing ones read, the others made. A node (re)started under load meets every
+   * connected device at once; one upsert each would be one autocommit and WAL flush each.
+   */
+  private async commitBucketIds(deviceIds: string[]): Promise<number[]> {
+    const ids = new Map<string, number>();
+    for (const d of deviceIds) {
+      const cached = this.buckets.get(d);
+      if (cached !== undefined) ids.set(d, cached);
+    }
+    // Sorted: two nodes making overlapping sets of buckets lock the rows in the same order.
+    const missing = [...new Set(deviceIds.filter((d) => !ids.has(d)))].sort();
+    const learn = (rows: { id: number; device: string }[]): void => {
+      for (const row of rows) {
+        ids.set(row.device, row.id);
+        this.buckets.set(row.device, row.id);
+      }
+    };
+    if (missing.length > 0) {
+      learn((await this.pool.query("SELECT id, device FROM data_buckets WHERE device = ANY($1::text[])", [missing])).rows as { id: number; device: string }[]);
+      const absent = missing.filter((d) => !ids.has(d));
+      if (absent.length > 0) {
+        learn((await this.pool.query(
+          // DO UPDATE (a no-op) so that RETURNING answers for a row another node made meanwhile.
+          "INSERT INTO data_buckets (device) SELECT unnest($1::text[]) ON CONFLICT (device) DO UPDATE SET device = excluded.device RETURNING id, device",
+          [absent])).rows as { id: number; device: string }[]);
+      }
+    }
+    return deviceIds.map((d) => {
+      const id = ids.get(d);
+      if (id === undefined) throw new Error(`no bucket for device ${d}`);
+      return id;
+    });
+  }
+
+  private bucketId(deviceId: string, create: boolean): Promise<number | undefined> {
     const cached = this.buckets.get(deviceId);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return Promise.resolve(cached);
+    // One lookup per device at a time: concurrent upserts of one row queue on its lock, each an
+    // autocommit with its own WAL flush (commits take theirs in one go: commitBucketIds).
+    const key = `${create ? "create" : "read"}:${deviceId}`;
+    let pending = this.bucketLookups.get(key);
+    if (pending === undefined) {
+      pending = this.lookUpBucket(deviceId, create).finally(() => this.bucketLookups.delete(key));
+      this.bucketLookups.set(key, pending);
+    }
+    return pending;
+  }
+
+  private async lookUpBucket(deviceId: string, create: boolean): Promise<number | undefined> {
     const row = create
       ? (await this.pool.query(
         // DO UPDATE (a no-op) so that RETURNING answers for an existing row too.

@@ -1,0 +1,141 @@
+import type { NatsConnection } from "nats";
+import type { Logger } from "../observability/logger.js";
+
+/** Every node's heartbeat: who it is, and whether it holds offline persistent sessions. */
+export const HEARTBEAT_SUBJECT = "sluice.n.heartbeat";
+
+/** The subject on which a node answers "your queued copies so far are committed". */
+export function drainSubject(origin: string): string {
+  return `sluice.n.drain.${origin.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+}
+
+/** A heartbeat's bound (an origin is a node id of 64 characters and a nonce). */
+const MAX_HEARTBEAT_BYTES = 1024;
+/** A peer not heard from for this many heartbeats is forgotten. */
+const MISSED_HEARTBEATS = 3;
+
+interface Heartbeat {
+  v: 1;
+  origin: string;
+  /** True while the node holds offline persistent sessions (it queues and stores copies for them). */
+  durable: boolean;
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * What makes a QoS 1/2 publish's ack wait for the other nodes' stores (docs/cluster.md, "What
+ * PUBACK means in a cluster"). Core NATS's PONG says a message reached the nodes' connections,
+ * not that a node committed the copies it queued for its offline persistent sessions. So each
+ * node says on a heartbeat whether it holds offline persistent sessions, and an ack waits, after
+ * the message is sent, for a "drain" answer from each such peer: the drain request travels on the
+ * same connection as the message, so the peer routed the message (and submitted its copies to its
+ * group commit) before it reads the request, and it answers once everything submitted so far is
+ * committed. A peer that is gone answers "no responders" at once and is not waited for (its
+ * sessions are adopted by another node: cluster/session_handoff.ts). Peers without offline
+ * persistent sessions cost nothing.
+ */
+export class DurablePeers {
+  /** Peers by origin: whether they hold offline persistent sessions, when last heard. */
+  private readonly peers = new Map<string, { durable: boolean; seen: number }>();
+  private timer: NodeJS.Timeout | undefined;
+  private bus: NatsConnection | undefined;
+  private lastSent: boolean | undefined;
+
+  constructor(private readonly options: {
+    origin: string;
+    heartbeatMs: number;
+    /** How many peers are remembered at most (a hostile heartbeat stream must not grow the map). */
+    maxPeers: number;
+    /** True while this node holds offline persistent sessions. */
+    durable: () => boolean;
+    /** Resolves once every copy queued so far is committed. */
+    drained: () => Promise<void>;
+    timeoutMs: number;
+    logger: Logger;
+  }) {}
+
+  /** On the bus connection, once it is open: heartbeats out and in, and drain requests answered. */
+  start(bus: NatsConnection): void {
+    this.bus = bus;
+    bus.subscribe(HEARTBEAT_SUBJECT, { callback: (err, msg) => !err && this.heard(msg.data) });
+    bus.subscribe(drainSubject(this.options.origin), {
+      callback: (err, msg) => {
+        if (err) return;
+        this.options.drained().then(() => msg.respond(encoder.encode("1")), (error: unknown) => this.options.logger.warn({ err: error }, "cluster: drain failed"));
+      },
+    });
+    this.beat();
+    this.timer = setInterval(() => this.beat(), this.options.heartbeatMs);
+    this.timer.unref();
+  }
+
+  /** Says this node's state now; also called when it changes, so peers need not wait a beat. */
+  beat(force = true): void {
+    const durable = this.options.durable();
+    if (!force && durable === this.lastSent) return;
+    this.lastSent = durable;
+    const heartbeat: Heartbeat = { v: 1, origin: this.options.origin, durable };
+    try {
+      this.bus?.publish(HEARTBEAT_SUBJECT, encoder.encode(JSON.stringify(heartbeat)));
+    } catch {
+      // The bus is down: peers forget this node after a few beats, which is what it is to them.
+    }
+  }
+
+  private heard(data: Uint8Array): void {
+    if (data.length > MAX_HEARTBEAT_BYTES) return;
+    let h: Partial<Heartbeat>;
+    try {
+      h = JSON.parse(decoder.decode(data)) as Partial<Heartbeat>;
+    } catch {
+      return;
+    }
+    if (h.v !== 1 || typeof h.origin !== "string" || typeof h.durable !== "boolean" || h.origin === this.options.origin) return;
+    if (!this.peers.has(h.origin) && this.peers.size >= this.options.maxPeers) this.forgetSilent();
+    if (!this.peers.has(h.origin) && this.peers.size >= this.options.maxPeers) return;
+    this.peers.set(h.origin, { durable: h.durable, seen: Date.now() });
+  }
+
+  private forgetSilent(): void {
+    const before = Date.now() - MISSED_HEARTBEATS * this.options.heartbeatMs;
+    for (const [origin, p] of this.peers) if (p.seen < before) this.peers.delete(origin);
+  }
+
+  /**
+   * After messages were written to the bus: resolves once every live peer holding offline
+   * persistent sessions has committed what it queued from them. Rejects when one does not
+   * answer within `timeoutMs`.
+   */
+  async drain(): Promise<void> {
+    const bus = this.bus;
+    if (!bus) return;
+    const before = Date.now() - MISSED_HEARTBEATS * this.options.heartbeatMs;
+    const asks: Promise<unknown>[] = [];
+    for (const [origin, p] of this.peers) {
+      if (p.seen < before) {
+        this.peers.delete(origin);
+        continue;
+      }
+      if (!p.durable) continue;
+      asks.push(bus.request(drainSubject(origin), undefined, { timeout: this.options.timeoutMs }).catch((err: { code?: string }) => {
+        // No one answers on its subject: the node is gone; its sessions are another's to adopt.
+        if (err.code === "503") return;
+        throw err;
+      }));
+    }
+    if (asks.length > 0) await Promise.all(asks);
+  }
+
+  /** The live peers holding offline persistent sessions, by origin. */
+  durable(): string[] {
+    const before = Date.now() - MISSED_HEARTBEATS * this.options.heartbeatMs;
+    return [...this.peers].filter(([, p]) => p.durable && p.seen >= before).map(([origin]) => origin);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    this.bus = undefined;
+  }
+}
