@@ -427,7 +427,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const relaySecrets = RelaySecrets.open(config.relaySecret, dataDir);
   if (relaySecrets.generated) logger.info({ path: relaySecrets.generated }, "generated the key for relay credentials; keep this file with the database");
   relays = new RelayService({
-    repo: new SqliteRelayRepository(sqlite.db),
+    repo: pgStore?.relays ?? new SqliteRelayRepository(sqlite.db),
     secrets: relaySecrets.secrets,
     ingest: (device, topic, payload, via) => {
       lastInputs.record(device.accountId, device.id);
