@@ -291,9 +291,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const pdf = new PdfService({ config: config.pdf, guard: new OutboundGuard({ allowPrivateTargets: config.outbound.allowPrivateTargets }), logger: logger.child({ part: "pdf" }) });
   const pdfUnavailable = pdf.unavailable();
   if (pdfUnavailable !== undefined) logger.info({ reason: pdfUnavailable }, "PDF features are off (Chromium not found); see docs/reports.md");
+  const fileBounds = { maxFiles: config.reports.maxFilesPerAccount, maxBytes: config.reports.maxFileBytesPerAccount };
   const reports = new ReportService({
-    store: new SqliteReportStore(sqlite.db),
-    files: new SqliteFileStore(sqlite.db, { maxFiles: config.reports.maxFilesPerAccount, maxBytes: config.reports.maxFileBytesPerAccount }),
+    // On PostgreSQL with --store: every node reads the schedules the `reports` lease arms.
+    store: pgStore?.reports ?? new SqliteReportStore(sqlite.db),
+    files: pgStore?.files(fileBounds) ?? new SqliteFileStore(sqlite.db, fileBounds),
     pdf, mailer, admitEmail, buckets,
     devices: identity,
     limits: config.reports,
