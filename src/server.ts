@@ -88,6 +88,9 @@ import { Broker } from "./mqtt/broker.js";
 import { ClusterNode } from "./cluster/node.js";
 import { SharedSessions } from "./cluster/shared_sessions.js";
 import { sharedPlanLimits, startClusterServices } from "./cluster/services.js";
+import { LocalLeases, PgLeases, type Leases } from "./cluster/singleton.js";
+import { bindSingletons } from "./cluster/singleton_work.js";
+import { RelayDownlinkBus } from "./cluster/relay_downlink.js";
 import type { ClientInfo, Message } from "./mqtt/types.js";
 import { listen, listenTcp } from "./mqtt/transports/tcp.js";
 import { listenTls } from "./mqtt/transports/tls.js";
@@ -295,9 +298,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const pdf = new PdfService({ config: config.pdf, guard: new OutboundGuard({ allowPrivateTargets: config.outbound.allowPrivateTargets }), logger: logger.child({ part: "pdf" }) });
   const pdfUnavailable = pdf.unavailable();
   if (pdfUnavailable !== undefined) logger.info({ reason: pdfUnavailable }, "PDF features are off (Chromium not found); see docs/reports.md");
+  const fileBounds = { maxFiles: config.reports.maxFilesPerAccount, maxBytes: config.reports.maxFileBytesPerAccount };
   const reports = new ReportService({
-    store: new SqliteReportStore(sqlite.db),
-    files: new SqliteFileStore(sqlite.db, { maxFiles: config.reports.maxFilesPerAccount, maxBytes: config.reports.maxFileBytesPerAccount }),
+    // On PostgreSQL with --store: every node reads the schedules the `reports` lease arms.
+    store: pgStore?.reports ?? new SqliteReportStore(sqlite.db),
+    files: pgStore?.files(fileBounds) ?? new SqliteFileStore(sqlite.db, fileBounds),
     pdf, mailer, admitEmail, buckets,
     devices: identity,
     limits: config.reports,
@@ -319,6 +324,15 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // The pipeline needs the broker to publish, and the broker needs the pipeline's hook.
   let broker: Broker | undefined;
   let relays: RelayService | undefined;
+  // Interval and schedule actions, report schedules and relays run on one node of a cluster on a
+  // shared store: the one holding each kind's lease (docs/cluster.md, "Once cluster-wide").
+  const leases: Leases = pgStore
+    ? new PgLeases({
+      url: config.postgres.url, nodeId: config.cluster.nodeId || hostname(), retryMs: config.cluster.leaseRetryMs,
+      timeoutMs: config.cluster.leaseTimeoutMs, logger: logger.child({ part: "singleton" }),
+    })
+    : new LocalLeases();
+  let downlinks: RelayDownlinkBus | undefined;
   const paramsOf = async (deviceId: string) => (await params.list(deviceId)).map(({ key, value, sent }) => ({ key, value, sent }));
   // Messages Sluice makes itself (actions, analyses, relays): no properties, no expiry, no publisher.
   const made = (m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }): Message => ({ ...m, properties: undefined, expiresAt: undefined, publisher: undefined });
@@ -326,7 +340,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const publish: ActionServices["publish"] = (accountId, m, deviceId) => {
     broker!.inject(accountId, made(m), deviceId ? ofDevice(deviceId) : undefined);
     // A device served by an MQTT relay also gets it on the relay's external broker.
-    if (deviceId) relays?.downlink(accountId, deviceId, m).catch((err) => logger.error({ err, deviceId }, "relay downlink failed"));
+    // In a cluster, the node running the relays may be another one: forwarded to it.
+    const viaRelays = !deviceId ? undefined : relays?.leading || !downlinks ? relays?.downlink(accountId, deviceId, m) : downlinks.forward({ accountId, deviceId, ...m });
+    viaRelays?.catch((err) => logger.error({ err, deviceId }, "relay downlink failed"));
   };
   // Messages the API publishes (analyses' MQTT service, control widgets): counted like a device's
   // publish, or the API would be a way around the plan's rate.
@@ -363,8 +379,6 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     );
   });
   const timers = new TimerTriggers((action) => void pipeline.runTimed(action), logger);
-  timers.sync(actions.all());
-  actions.on("changed", () => timers.sync(actions.all()));
   const deviceEvents = new DeviceEventTriggers({
     actions, devices, logger: logger.child({ part: "device-events" }),
     run: (device, matched, event) => pipeline.runDeviceEvent(device, matched, event),
@@ -421,7 +435,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const relaySecrets = RelaySecrets.open(config.relaySecret, dataDir);
   if (relaySecrets.generated) logger.info({ path: relaySecrets.generated }, "generated the key for relay credentials; keep this file with the database");
   relays = new RelayService({
-    repo: new SqliteRelayRepository(sqlite.db),
+    repo: pgStore?.relays ?? new SqliteRelayRepository(sqlite.db),
     secrets: relaySecrets.secrets,
     ingest: (device, topic, payload, via) => {
       lastInputs.record(device.accountId, device.id);
@@ -433,6 +447,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     logger: logger.child({ part: "relay" }),
     guard: relayGuard,
     statusChanged: (accountId, event) => events.publish(accountId, "relay_state", event),
+    connects: leases.held("relays"),
     admitRelay(accountId, existing) {
       const plan = limits.planOf(accountId);
       if (!plan.features.relay) throw new LimitExceeded("features.relay", "the account's plan has no MQTT relays");
@@ -441,6 +456,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   });
   identity.on("deviceChanged", () => relays?.devicesChanged());
   relays.start();
+  // A downlink raised on a node not running the relays goes to the one that does (over NATS).
+  if (cluster && pgStore) downlinks = new RelayDownlinkBus({ connection: () => cluster.connection, timeoutMs: config.cluster.ackTimeoutMs, logger: logger.child({ part: "relay" }) });
+  bindSingletons(leases, {
+    timers: { sync: (list) => timers.sync(list), actions }, reports, relays, logger,
+    downlinks: downlinks && downlinks.serving(relays),
+  });
 
   const tls = await loadTlsMaterial(dataDir, config.tlsCert, config.tlsKey);
   if (tls.selfSigned) logger.info({ cert: tls.certPath }, "using a self-signed TLS certificate");
@@ -569,6 +590,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Listeners first, then the broker (its DISCONNECTs), then the stores the rest writes to.
   const shutdown = async () => {
     for (const s of servers) s.close();
+    // First: its locks go with it, so another node takes the singletons over at once.
+    await leases.stop();
     reports.stop();
     await deviceEvents.stop();
     analyses.stop();
@@ -636,7 +659,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     }).catch((err) => logger.error({ err }, "preparing the admin user's setup link failed"));
   }
   // Schedules fire once the API they may print (a dashboard's share page) answers.
-  await reports.start();
+  if (leases.held("reports")) await reports.start();
+  leases.start();
   logStartup(logger, { host: config.host, wsPath: config.wsPath, ports, dataDir, adminTokenPath, adminCreated: admin !== null, adminTokenFound });
 
   let closing: Promise<void> | undefined;

@@ -96,6 +96,11 @@ export class ClusterNode implements ClusterLink {
     return this.busUp && this.groupsUp && this.retainedReady && !this.stopped;
   }
 
+  /** The bus connection once opened, for the cluster's control messages (relay_downlink.ts). */
+  get connection(): NatsConnection | undefined {
+    return this.bus;
+  }
+
   /** NATS subscriptions held for interest now (what the node hears). */
   heldSubjects(): { subject: string; queue: string | undefined }[] {
     return this.interest.held();

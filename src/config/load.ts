@@ -69,6 +69,7 @@ const atLeastOne = [
   "dashboards.shareRequestsPerMinute", "dashboards.shareStreamsPerKey", "dashboards.shareReadsConcurrency", "dashboards.shareReadsPerKey", "dashboards.shareReadsWaitingPerKey", "dashboards.liveEventsPerSecond", "dashboards.liveRecordsPerEvent",
   "cluster.ackTimeoutMs", "cluster.handoffTimeoutMs", "cluster.adoptIntervalMs", "cluster.livenessWaitMs", "cluster.heartbeatMs",
   "cluster.interestRefreshMs", "cluster.nodeTimeoutMs",
+  "cluster.leaseRetryMs", "cluster.leaseTimeoutMs",
   "postgres.poolSize",
 ];
 
@@ -282,6 +283,12 @@ export function loadConfig(options: LoadOptions = {}): SluiceConfig {
   }
   checkCluster(config.cluster);
   checkStore(config.postgres);
+  // Every node decrypts relay credentials any node stored (docs/cluster.md, "Relay credentials"):
+  // a key generated per data dir would differ per node, and one kept in the database would sit
+  // beside the ciphertexts it protects.
+  if (config.postgres.url !== "" && config.relaySecret === "") {
+    throw new ConfigError("relaySecret (--relay-secret, SLUICE_RELAY_SECRET) must be set with a PostgreSQL store (--store): every node needs the same key for relay credentials");
+  }
   // isolated-vm refuses heaps under 8 MB.
   if (config.parsers.memoryMb < 8) throw new ConfigError("parsers.memoryMb must be at least 8");
   if ((config.tlsCert === undefined) !== (config.tlsKey === undefined)) {

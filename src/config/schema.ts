@@ -178,6 +178,13 @@ export interface ClusterConfig {
   nodeTimeoutMs: number;
   /** Percent of a plan's per-minute rate all nodes together may spend ahead of their leases from the shared bucket. */
   rateCreditPercent: number;
+  /**
+   * With a PostgreSQL store: how often a node tries the singleton leases it does not hold
+   * (timers, report schedules, relays), and checks the one it holds (cluster/singleton.ts).
+   */
+  leaseRetryMs: number;
+  /** A lease check PostgreSQL does not answer within this drops every lease the node holds. */
+  leaseTimeoutMs: number;
 }
 
 export interface PostgresSettings {
@@ -613,6 +620,6 @@ export const defaultConfig: SluiceConfig = {
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, shareReadsConcurrency: 8, shareReadsPerKey: 2, shareReadsWaitingPerKey: 64, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
     shareFrameAncestors: ["*"],
   },
-  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10_000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10_000, rateCreditPercent: 5 },
+  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10_000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10_000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 },
   postgres: { url: "", poolSize: 10 },
 };

@@ -27,7 +27,9 @@ export interface ActionInput {
 
 /**
  * Actions of every account, held in memory (they are few and read on every message) and
- * written through to the store. Emits `changed` (accountId) so trigger indexes rebuild.
+ * written through to the store. Emits `changed` (accountId, remote) so trigger indexes rebuild;
+ * `remote` is set when the change was read from the store after another node made it (a cluster
+ * tells the other nodes of the others: cluster/control.ts).
  */
 export class ActionService extends EventEmitter {
   private readonly byAccount = new Map<string, Map<string, Action>>();
@@ -106,12 +108,25 @@ export class ActionService extends EventEmitter {
   }
 
   /**
-   * Reads one account's actions from the store again: another node of a cluster changed them
-   * (cluster/control.ts). A run time touched here and not saved yet moves to the new copy, so
-   * the batched save cannot write the old copy over the other node's edit.
+   * Reads actions from the store again: one account's, when another node of a cluster changed
+   * them (cluster/control.ts); every account's, for a node taking over the cluster's timers
+   * (docs/cluster.md, "Once cluster-wide"), since other nodes may have changed any meanwhile.
+   * A run time touched here and not saved yet moves to the new copy, so the batched save cannot
+   * write the old copy over the other node's edit. Told as remote changes: not sent on again.
    */
-  async reload(accountId: string): Promise<void> {
-    const fresh = (await this.repo.all()).filter((a) => a.accountId === accountId);
+  async reload(accountId?: string): Promise<void> {
+    const fresh = new Map<string, Action[]>();
+    for (const a of await this.repo.all()) {
+      if (accountId !== undefined && a.accountId !== accountId) continue;
+      const list = fresh.get(a.accountId);
+      if (list) list.push(a);
+      else fresh.set(a.accountId, [a]);
+    }
+    const accounts = accountId !== undefined ? [accountId] : new Set([...this.byAccount.keys(), ...fresh.keys()]);
+    for (const id of accounts) this.replaceAccount(id, fresh.get(id) ?? []);
+  }
+
+  private replaceAccount(accountId: string, fresh: Action[]): void {
     const current = this.byAccount.get(accountId);
     const next = new Map(fresh.map((a) => [a.id, a]));
     for (const old of current?.values() ?? []) {

@@ -40,6 +40,11 @@ export interface RelayServiceDeps {
    * null): the composition root tells it on the account's `relay_state` channel of `/events`.
    */
   statusChanged?(accountId: string, event: RelayStateEventJson): void;
+  /**
+   * Whether this node connects relays from the start (default true). In a cluster on a shared
+   * store only the node holding the `relays` lease does (`lead` / `standby`, docs/cluster.md).
+   */
+  connects?: boolean;
 }
 
 /** Relay-level events kept for the status API. */
@@ -72,18 +77,61 @@ const zeroCounters = (): RelayCounters => ({
 export class RelayService {
   private readonly running = new Map<string, Running>();
   private readonly resolver: DeviceResolver;
+  /** Whether this node holds its relays' connections (a cluster's other nodes list them only). */
+  private connecting: boolean;
   /** Relays being created, per account: counted by the plan's admission until they run. */
   private readonly creating = new Map<string, number>();
 
   constructor(private readonly deps: RelayServiceDeps) {
     this.resolver = new DeviceResolver(deps.repo);
+    this.connecting = deps.connects ?? true;
   }
 
-  /** Loads every relay and connects the active ones. */
+  /** Whether this node connects the relays (in a cluster, the one holding the `relays` lease). */
+  get leading(): boolean {
+    return this.connecting;
+  }
+
+  /** Loads every relay and connects the active ones (only lists them while on standby). */
   async start(): Promise<void> {
     for (const relay of await this.deps.repo.all()) {
       const queue = await DownlinkQueue.open(this.deps.repo, relay.id, relay.settings.max_queue);
       this.launch(relay, { unsubscribe: [], forceSubscribe: false }, queue);
+    }
+  }
+
+  /**
+   * This node takes the relays over: the definitions are read again (another node may have
+   * changed them, in a shared store) and the active ones connected.
+   */
+  async lead(): Promise<void> {
+    this.connecting = true;
+    const fresh = await this.deps.repo.all();
+    const ids = new Set(fresh.map((r) => r.id));
+    for (const [id, r] of this.running) {
+      if (ids.has(id)) continue;
+      await r.client?.stop();
+      this.running.delete(id);
+    }
+    for (const relay of fresh) {
+      if (!this.connecting) return; // lost again meanwhile: standby() stopped what was started
+      const previous = this.running.get(relay.id);
+      await previous?.client?.stop();
+      // The queue read again too: it is in the shared store, and the last node may have added to it.
+      const queue = await DownlinkQueue.open(this.deps.repo, relay.id, relay.settings.max_queue);
+      if (!this.connecting) return;
+      this.launch(relay, { unsubscribe: [], forceSubscribe: false }, queue, previous);
+    }
+  }
+
+  /** Another node runs the relays now: every connection ends at once, the list stays. */
+  standby(): void {
+    this.connecting = false;
+    for (const r of this.running.values()) {
+      const client = r.client;
+      r.client = undefined;
+      if (client) void client.stop().catch((err: unknown) => this.deps.logger.warn({ err, relay: r.relay.id }, "stopping a relay failed"));
+      this.tell(r);
     }
   }
 
@@ -236,10 +284,11 @@ export class RelayService {
     queue.rewind();
     const r: Running = previous ?? { relay, client: undefined, queue, counters: zeroCounters(), events: [], seen: new Set(), lastUnmappedEventAt: 0 };
     r.relay = relay;
+    r.queue = queue;
     r.client = undefined;
     r.counters.queued = queue.length;
     this.running.set(relay.id, r);
-    if (!relay.settings.active) return this.tell(r);
+    if (!relay.settings.active || !this.connecting) return this.tell(r);
     let password: string | undefined;
     let key: string | undefined;
     try {

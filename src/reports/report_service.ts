@@ -90,6 +90,8 @@ export class ReportService {
   private readonly inFlight = new Map<string, Promise<RunOutcome>>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private stopped = false;
+  /** Whether this node fires schedules: in a cluster, only the node holding the `reports` lease. */
+  private scheduling = true;
 
   constructor(private readonly deps: ReportServiceDeps) {
     this.queue = new FairQueue({ concurrency: deps.limits.concurrency, concurrencyPerAccount: deps.limits.concurrencyPerAccount });
@@ -98,6 +100,20 @@ export class ReportService {
   /** Arms every active schedule. */
   async start(): Promise<void> {
     for (const row of await this.deps.store.all()) this.arm(row);
+  }
+
+  /**
+   * In a cluster (docs/cluster.md, "Once cluster-wide"): on, this node arms every schedule (read
+   * again from the store); off, it disarms them at once. Runs already started finish.
+   */
+  schedules(on: boolean): void {
+    this.scheduling = on;
+    if (on) {
+      this.start().catch((err: unknown) => this.deps.logger.error({ err }, "arming the report schedules failed"));
+      return;
+    }
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
   }
 
   stop(): void {
@@ -343,7 +359,7 @@ export class ReportService {
   private arm(row: ReportRow): void {
     this.disarm(row.id);
     const next = this.nextRun(row);
-    if (next === null || this.stopped) return;
+    if (next === null || this.stopped || !this.scheduling) return;
     const delay = Math.max(0, next.getTime() - Date.now());
     // Timers beyond ~24.8 days overflow setTimeout; re-arm in steps instead.
     const step = Math.min(delay, 2 ** 31 - 1);

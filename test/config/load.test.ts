@@ -359,12 +359,12 @@ describe("dashboards", () => {
 
 describe("cluster", () => {
   test("off by default; --cluster = SLUICE_CLUSTER = cluster.url, --node-id = SLUICE_NODE_ID = cluster.nodeId", () => {
-    assert.deepEqual(load().cluster, { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10000, rateCreditPercent: 5 });
+    assert.deepEqual(load().cluster, { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
     assert.equal(load({ flags: { cluster: "nats://10.0.0.5:4222" } }).cluster.url, "nats://10.0.0.5:4222");
-    assert.deepEqual(load({ env: { SLUICE_CLUSTER: "nats://a:4222,nats://b:4222", SLUICE_NODE_ID: "node-1" } }).cluster, { url: "nats://a:4222,nats://b:4222", nodeId: "node-1", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10000, rateCreditPercent: 5 });
+    assert.deepEqual(load({ env: { SLUICE_CLUSTER: "nats://a:4222,nats://b:4222", SLUICE_NODE_ID: "node-1" } }).cluster, { url: "nats://a:4222,nats://b:4222", nodeId: "node-1", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
     assert.equal(load({ env: { SLUICE_NODE_ID: "env" }, flags: { "node-id": "flag" } }).cluster.nodeId, "flag");
     const config = load({ configFile: file("cluster.yaml", "cluster:\n  url: tls://nats.example:4222\n  nodeId: n2\n  ackTimeoutMs: 2000\n") });
-    assert.deepEqual(config.cluster, { url: "tls://nats.example:4222", nodeId: "n2", ackTimeoutMs: 2000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10000, rateCreditPercent: 5 });
+    assert.deepEqual(config.cluster, { url: "tls://nats.example:4222", nodeId: "n2", ackTimeoutMs: 2000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
     const tuned = load({ configFile: file("cluster-tuned.yaml", "cluster:\n  heartbeatMs: 500\n  nodeTimeoutMs: 3000\n  interestRefreshMs: 1000\n  rateCreditPercent: 0\n") }).cluster;
     assert.deepEqual([tuned.heartbeatMs, tuned.nodeTimeoutMs, tuned.interestRefreshMs, tuned.rateCreditPercent], [500, 3000, 1000, 0]);
     assert.equal(load({ flags: { cluster: "127.0.0.1:4222" } }).cluster.url, "127.0.0.1:4222");
@@ -394,9 +394,24 @@ describe("postgres", () => {
 
   test("--store, SLUICE_STORE and postgres.url name the database; anything but a postgres URL is refused without echoing it", () => {
     assert.equal(defaultConfig.postgres.url, "");
-    assert.equal(loadConfig({ flags: { store: "postgres://u:p@db:5432/sluice" }, env: {} }).postgres.url, "postgres://u:p@db:5432/sluice");
-    assert.equal(loadConfig({ env: { SLUICE_STORE: "postgresql://db/sluice" } }).postgres.url, "postgresql://db/sluice");
-    assert.equal(loadConfig({ configFile: file("pg-url.yaml", "postgres:\n  url: postgres://db/s\n"), env: {} }).postgres.url, "postgres://db/s");
-    assert.throws(() => loadConfig({ flags: { store: "mysql://u:secret@db/s" }, env: {} }), (err: Error) => /postgres:\/\//.test(err.message) && !err.message.includes("secret"));
+    const secret = { SLUICE_RELAY_SECRET: "the cluster's relay secret" };
+    assert.equal(loadConfig({ flags: { store: "postgres://u:p@db:5432/sluice" }, env: secret }).postgres.url, "postgres://u:p@db:5432/sluice");
+    assert.equal(loadConfig({ env: { ...secret, SLUICE_STORE: "postgresql://db/sluice" } }).postgres.url, "postgresql://db/sluice");
+    assert.equal(loadConfig({ configFile: file("pg-url.yaml", "postgres:\n  url: postgres://db/s\n"), env: secret }).postgres.url, "postgres://db/s");
+    assert.throws(() => loadConfig({ flags: { store: "mysql://u:secret@db/s" }, env: secret }), (err: Error) => /postgres:\/\//.test(err.message) && !err.message.includes("u:secret"));
+  });
+
+  test("a PostgreSQL store needs relaySecret: every node must decrypt the relay credentials any node stored", () => {
+    refused({ env: { SLUICE_STORE: "postgres://u@db/sluice" } }, "relaySecret", "--store");
+    const config = load({ env: { SLUICE_STORE: "postgres://u@db/sluice", SLUICE_RELAY_SECRET: "a shared secret of the cluster" } });
+    assert.equal(config.postgres.url, "postgres://u@db/sluice");
+    assert.equal(load().relaySecret, ""); // one node on SQLite: generated into the data dir, as before
+  });
+
+  test("cluster.leaseRetryMs and leaseTimeoutMs are read from the file, at least 1", () => {
+    const c = loadConfig({ configFile: file("lease.yaml", "cluster:\n  leaseRetryMs: 250\n  leaseTimeoutMs: 2000\n"), env: {} }).cluster;
+    assert.equal(c.leaseRetryMs, 250);
+    assert.equal(c.leaseTimeoutMs, 2000);
+    assert.throws(() => loadConfig({ configFile: file("lease-0.yaml", "cluster:\n  leaseRetryMs: 0\n"), env: {} }), /cluster.leaseRetryMs must be at least 1/);
   });
 });

@@ -35,7 +35,9 @@ export async function spawnNode(options: { name: string; nats: string; store: st
   const ports = ["--mqtt-port", "0", "--mqtts-port", "0", "--ws-port", "0", "--wss-port", "0", "--http-port", "0", "--https-port", "0"];
   const child: ChildProcess = spawn(process.execPath, [
     CLI_MAIN, "start", "--data-dir", dir, ...ports, "--host", "127.0.0.1", "--allow-anonymous", "--log-level", "warn",
-    "--cluster", options.nats, "--store", options.store, "--node-id", options.name, ...(options.args ?? []),
+    "--cluster", options.nats, "--store", options.store, "--node-id", options.name,
+    // A node on --store needs the cluster's one relay secret (docs/cluster.md, "Relay credentials in a cluster").
+    "--relay-secret", "test-cluster-relay-secret", ...(options.args ?? []),
   ], { stdio: ["ignore", "ignore", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
