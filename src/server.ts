@@ -202,7 +202,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     ...(sharedLimits && { rateGate: sharedLimits.rates.gate }),
     plans: resolvePlans(config.plans),
     defaultPlan: config.defaultPlan,
-    usage: new SqliteUsageRepository(sqlite.db),
+    usage: pgStore?.usage ?? new SqliteUsageRepository(sqlite.db),
+    // Nodes on one PostgreSQL add to the same monthly counters: each reads them back after its writes.
+    sharedCounters: pgStore !== undefined,
     onError: (err) => logger.error({ err }, "writing plan usage failed; retrying with the next flush"),
     onUsage: (c) => usageAlerts(c.accountId, { service: USAGE_SERVICE_OF[c.metric], before: c.before, after: c.after, limit: c.limit }),
   });

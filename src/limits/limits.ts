@@ -79,6 +79,12 @@ export interface LimitsOptions {
   flushIntervalMs?: number;
   /** A failed write of counted usage (the counts are kept and written with the next flush). */
   onError?(error: unknown): void;
+  /**
+   * Other writers add to the same counters (nodes of a cluster on one PostgreSQL): after each
+   * write, the month's stored counters are read back, so every node's quota check sees every
+   * node's counting within one flush interval (docs/plans.md, "Across nodes").
+   */
+  sharedCounters?: boolean;
   now?: () => number;
 }
 
@@ -248,7 +254,11 @@ export class Limits {
   }
 
   private async write(): Promise<void> {
-    if (this.pending.size === 0) return;
+    if (this.pending.size === 0) {
+      // Nothing counted here, but the other nodes may have counted.
+      if (this.options.sharedCounters) await this.readBack().catch((error: unknown) => this.options.onError?.(error));
+      return;
+    }
     const rows = [...this.pending].map(([key, delta]): UsageDelta => {
       const [accountId, period, metric] = key.split("\n") as [string, string, string];
       return { accountId, period, metric, delta };
@@ -256,6 +266,7 @@ export class Limits {
     this.pending.clear();
     try {
       await this.options.usage.add(rows);
+      if (this.options.sharedCounters) await this.readBack();
     } catch (error) {
       // Counting must never take the server down: keep the deltas for the next flush.
       for (const r of rows) {
@@ -263,6 +274,25 @@ export class Limits {
         this.pending.set(key, (this.pending.get(key) ?? 0) + r.delta);
       }
       this.options.onError?.(error);
+    }
+  }
+
+  /**
+   * The month's stored counters, which hold this node's deltas written so far and the other
+   * nodes' too, plus what this node counted since its write began (still pending): the account's
+   * counters from now on. Accounts not in memory are left to `load`'s copy, refreshed too.
+   */
+  private async readBack(): Promise<void> {
+    const { period } = monthOf(this.now());
+    const stored = await this.options.usage.loadPeriod(period);
+    if (this.loaded?.period === period) this.loaded = { period, counts: stored };
+    for (const s of this.accounts.values()) {
+      if (s.period !== period) continue;
+      const counts = stored.get(s.accountId);
+      for (const metric of new Set([...s.monthly.keys(), ...(counts?.keys() ?? [])])) {
+        const unwritten = this.pending.get(`${s.accountId}\n${period}\n${metric}`) ?? 0;
+        s.monthly.set(metric, (counts?.get(metric) ?? 0) + unwritten);
+      }
     }
   }
 

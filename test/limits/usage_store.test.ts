@@ -98,5 +98,35 @@ for (const h0 of backends()) {
       assert.equal(restarted.admitRecords(a, 1)?.limit, "recordsPerMonth");
       await restarted.stop();
     });
+
+    test("Limits with shared counters: after a flush each node's quota check counts the other nodes' usage", async () => {
+      const a = await account();
+      const second = await h.store();
+      const plans = resolvePlans({ p: { recordsPerMonth: 100 } });
+      const nodes = [store, second].map((s) => new Limits({ plans, defaultPlan: "p", usage: s.usage, now: () => NOW, flushIntervalMs: 60_000, sharedCounters: true }));
+      for (const limits of nodes) await limits.load();
+      assert.equal(nodes[0]!.admitRecords(a, 60), undefined);
+      assert.equal(nodes[1]!.admitRecords(a, 30), undefined);
+      await nodes[0]!.flush();
+      await nodes[1]!.flush();
+      // Node 1 read node 0's 60 back with its own 30; node 0 has not flushed since, so it reads at its next flush.
+      assert.equal(nodes[1]!.monthly(a, "records"), 90);
+      assert.equal(nodes[1]!.admitRecords(a, 20)?.limit, "recordsPerMonth");
+      assert.equal(nodes[0]!.admitRecords(a, 5), undefined); // 65 as node 0 still sees it
+      await nodes[0]!.flush();
+      assert.equal(nodes[0]!.monthly(a, "records"), 95);
+      assert.equal(nodes[0]!.admitRecords(a, 10)?.limit, "recordsPerMonth");
+      // A flush with nothing counted still reads the others' counting back.
+      await nodes[1]!.flush();
+      assert.equal(nodes[1]!.monthly(a, "records"), 95);
+      // Counted while a write is in flight: kept on top of what is read back, never lost.
+      assert.equal(nodes[1]!.admitRecords(a, 1), undefined);
+      const writing = nodes[1]!.flush();
+      assert.equal(nodes[1]!.admitRecords(a, 4), undefined);
+      await writing;
+      assert.equal(nodes[1]!.monthly(a, "records"), 100);
+      await Promise.all(nodes.map((limits) => limits.stop()));
+      assert.deepEqual((await store.usage.loadPeriod("2026-11")).get(a), new Map([["records", 100]]));
+    });
   });
 }
