@@ -196,6 +196,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   // Plans: every account's limits, in memory; monthly usage persists in SQLite.
   let usageAlerts: (accountId: string, step: UsageStep) => void = () => {};
+  // Set with the leases below: on a shared store only one node tells monthly crossings.
+  let monthlyAlertsHere = () => true;
   // A cluster on PostgreSQL counts connections and rates across its nodes (docs/cluster.md).
   const sharedLimits = sharedPlanLimits(config.cluster, pgStore?.pool, config.cluster.nodeId || hostname(), logger.child({ part: "cluster" }));
   const limits = new Limits({
@@ -206,7 +208,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     // Nodes on one PostgreSQL add to the same monthly counters: each reads them back after its writes.
     sharedCounters: pgStore !== undefined,
     onError: (err) => logger.error({ err }, "writing plan usage failed; retrying with the next flush"),
-    onUsage: (c) => usageAlerts(c.accountId, { service: USAGE_SERVICE_OF[c.metric], before: c.before, after: c.after, limit: c.limit }),
+    onUsage: (c) => {
+      if (monthlyAlertsHere()) usageAlerts(c.accountId, { service: USAGE_SERVICE_OF[c.metric], before: c.before, after: c.after, limit: c.limit });
+    },
   });
   await limits.load();
   for (const account of await identity.listAccounts()) {
@@ -369,6 +373,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     buckets, inspector,
     reply: (accountId, deviceId, message) => broker!.inject(accountId, message, ofDevice(deviceId)),
   });
+  // Nodes on one PostgreSQL read the shared monthly counters back (limits.ts, sharedCounters), so
+  // the timers' node sees every crossing, its own counting's or a read-back's: it alone tells them,
+  // once cluster-wide (docs/cluster.md, "Once cluster-wide").
+  monthlyAlertsHere = () => leases.held("timers");
   usageAlerts = (accountId, step) => {
     for (const { action, row } of crossedUsageAlerts(actions.list(accountId), step)) {
       void pipeline.runForEvent(action, { kind: "usage_alert", reason: `${step.service} at ${row.condition_value}% of ${step.limit} (${step.after} used)` });

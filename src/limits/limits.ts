@@ -290,8 +290,13 @@ export class Limits {
       if (s.period !== period) continue;
       const counts = stored.get(s.accountId);
       for (const metric of new Set([...s.monthly.keys(), ...(counts?.keys() ?? [])])) {
+        if (!Object.hasOwn(MONTHLY, metric)) continue;
         const unwritten = this.pending.get(`${s.accountId}\n${period}\n${metric}`) ?? 0;
-        s.monthly.set(metric, (counts?.get(metric) ?? 0) + unwritten);
+        const before = s.monthly.get(metric) ?? 0;
+        const after = (counts?.get(metric) ?? 0) + unwritten;
+        s.monthly.set(metric, after);
+        // Other nodes' counting is growth too: usage alerts must see a crossing it made.
+        if (after > before) this.options.onUsage?.({ accountId: s.accountId, metric: metric as MonthlyMetric, before, after, limit: s.plan[MONTHLY[metric as MonthlyMetric]] as number });
       }
     }
   }

@@ -103,7 +103,11 @@ for (const h0 of backends()) {
       const a = await account();
       const second = await h.store();
       const plans = resolvePlans({ p: { recordsPerMonth: 100 } });
-      const nodes = [store, second].map((s) => new Limits({ plans, defaultPlan: "p", usage: s.usage, now: () => NOW, flushIntervalMs: 60_000, sharedCounters: true }));
+      const told: [number, number][] = [];
+      const nodes = [store, second].map((s, i) => new Limits({
+        plans, defaultPlan: "p", usage: s.usage, now: () => NOW, flushIntervalMs: 60_000, sharedCounters: true,
+        onUsage: (c) => i === 1 && told.push([c.before, c.after]),
+      }));
       for (const limits of nodes) await limits.load();
       assert.equal(nodes[0]!.admitRecords(a, 60), undefined);
       assert.equal(nodes[1]!.admitRecords(a, 30), undefined);
@@ -111,6 +115,8 @@ for (const h0 of backends()) {
       await nodes[1]!.flush();
       // Node 1 read node 0's 60 back with its own 30; node 0 has not flushed since, so it reads at its next flush.
       assert.equal(nodes[1]!.monthly(a, "records"), 90);
+      // The other node's counting is told as growth too (usage alerts see crossings it made).
+      assert.deepEqual(told, [[0, 30], [30, 90]]);
       assert.equal(nodes[1]!.admitRecords(a, 20)?.limit, "recordsPerMonth");
       assert.equal(nodes[0]!.admitRecords(a, 5), undefined); // 65 as node 0 still sees it
       await nodes[0]!.flush();
