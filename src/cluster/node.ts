@@ -254,32 +254,35 @@ export class ClusterNode implements ClusterLink {
     const bus = this.bus;
     if (!bus || !this.available) return this.fail(message, "unavailable", unavailable("the cluster's message bus is unreachable"));
     const subject = this.subjectOf(namespace, message.topic);
-    const prepared = this.writer.prepare(namespace, message);
+    const size = this.writer.prepare(namespace, message);
     const max = bus.info?.max_payload;
-    if (max !== undefined && prepared.size > max) {
-      return this.fail(message, "too_large", Object.assign(new Error(`message of ${prepared.size} bytes is larger than the bus's max_payload (${max})`), { reasonCode: RC.IMPLEMENTATION_SPECIFIC_ERROR }));
+    if (max !== undefined && size > max) {
+      return this.fail(message, "too_large", Object.assign(new Error(`message of ${size} bytes is larger than the bus's max_payload (${max})`), { reasonCode: RC.IMPLEMENTATION_SPECIFIC_ERROR }));
     }
-    if (!this.batch.fits(subject, prepared.size) && !this.sendBatch()) {
+    if (!this.batch.fits(subject, size) && !this.sendBatch()) {
       return this.fail(message, "publish_failed", unavailable("publishing on the bus failed"));
     }
-    const room = this.batch.reserve(subject, prepared.size);
+    const at = this.batch.reserve(subject, size);
     const seq = ++this.seq;
-    this.writer.writeInto(room.buf, room.at, seq, prepared, message);
-    message.busId = `${this.origin}:${seq}`;
+    this.writer.writeInto(this.batch.buffer, at, seq, message);
     if (!this.batchScheduled) {
       this.batchScheduled = true;
-      setImmediate(() => {
-        this.batchScheduled = false;
-        this.sendBatch();
-      });
+      setImmediate(this.sendScheduled);
     }
     this.stats.published++;
     if (message.qos === 0) return undefined;
+    // Only QoS 1/2 copies are ever queued or stored, which is where the bus identity is read.
+    message.busId = `${this.origin}:${seq}`;
     return this.confirmations!.wait().catch((err: Error) => {
       this.stats.drop("publish_failed");
       throw err;
     });
   }
+
+  private readonly sendScheduled = (): void => {
+    this.batchScheduled = false;
+    this.sendBatch();
+  };
 
   /**
    * Sends the envelopes coalesced so far (all for one subject, in the order they came). Runs
@@ -415,7 +418,7 @@ export class ClusterNode implements ClusterLink {
     }
     if (last === undefined && this.lastSeq.size >= MAX_ORIGINS) this.lastSeq.delete(this.lastSeq.keys().next().value!);
     this.lastSeq.set(envelope.origin, envelope.seq);
-    envelope.message.busId = `${envelope.origin}:${envelope.seq}`;
+    if (envelope.message.qos > 0) envelope.message.busId = `${envelope.origin}:${envelope.seq}`;
     this.stats.routed++;
     this.broker?.routeFromCluster(envelope.namespace, envelope.message);
   }
@@ -438,7 +441,7 @@ export class ClusterNode implements ClusterLink {
       this.stats.drop("subject_mismatch");
       return;
     }
-    envelope.message.busId = `${envelope.origin}:${envelope.seq}`;
+    if (envelope.message.qos > 0) envelope.message.busId = `${envelope.origin}:${envelope.seq}`;
     if (this.broker?.routeToGroup(target.namespace, target.group, target.filter, envelope.message)) this.stats.routed++;
     else this.stats.drop("no_group_member");
   }
