@@ -88,7 +88,11 @@ export class EnvelopeWriter {
 
   /** Measures `message`'s envelope (its size is returned) and keeps what `writeInto` needs next. */
   prepare(namespace: string, message: Message): number {
-    const head = this.headOf(namespace, message.topic);
+    return this.prepareWith(this.headOf(namespace, message.topic), message);
+  }
+
+  /** `prepare` with the head of its namespace and topic (`headFor`) kept by the caller. */
+  prepareWith(head: Buffer, message: Message): number {
     const publisher = message.publisher === undefined ? undefined : this.publisher(message.publisher);
     const properties = message.properties ? encodeProperties(message.properties) : undefined;
     let flags = message.qos & 3;
@@ -153,7 +157,7 @@ export class EnvelopeWriter {
     }
     let head = topics.get(topic);
     if (!head) {
-      head = Buffer.concat([Buffer.from([MAGIC_0, MAGIC_1, ENVELOPE_VERSION, 0]), this.origin, Buffer.alloc(6), short(namespace), short(topic)]);
+      head = this.headFor(namespace, topic);
       if (++this.headCount > WRITER_CACHE_ENTRIES) {
         this.heads.clear();
         this.headCount = 1;
@@ -163,6 +167,11 @@ export class EnvelopeWriter {
       topics.set(topic, head);
     }
     return head;
+  }
+
+  /** The head of every envelope of `namespace` and `topic`, made anew (`prepareWith`). */
+  headFor(namespace: string, topic: string): Buffer {
+    return Buffer.concat([Buffer.from([MAGIC_0, MAGIC_1, ENVELOPE_VERSION, 0]), this.origin, Buffer.alloc(6), short(namespace), short(topic)]);
   }
 
   /** A publisher's session key with its u32 length. */

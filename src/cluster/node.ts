@@ -68,8 +68,8 @@ export class ClusterNode implements ClusterLink {
   /** Envelopes waiting to go out together, all for one subject (`sendBatch`). */
   private readonly batch = new BatchBuilder(BATCH_BYTES);
   private batchScheduled = false;
-  /** Subjects by namespace and topic (`subjectOf`). */
-  private readonly subjects = new Map<string, Map<string, string>>();
+  /** Subjects and envelope heads by namespace and topic (`routeOf`). */
+  private readonly subjects = new Map<string, Map<string, Route>>();
   private subjectCount = 0;
   private subjectBytes = 0;
   /** Stamps this node's connections (`clientConnected`). */
@@ -253,8 +253,9 @@ export class ClusterNode implements ClusterLink {
   publish(namespace: string, message: Message): Promise<void> | undefined {
     const bus = this.bus;
     if (!bus || !this.available) return this.fail(message, "unavailable", unavailable("the cluster's message bus is unreachable"));
-    const subject = this.subjectOf(namespace, message.topic);
-    const size = this.writer.prepare(namespace, message);
+    const route = this.routeOf(namespace, message.topic);
+    const subject = route.subject;
+    const size = this.writer.prepareWith(route.head ??= this.writer.headFor(namespace, message.topic), message);
     const max = bus.info?.max_payload;
     if (max !== undefined && size > max) {
       return this.fail(message, "too_large", Object.assign(new Error(`message of ${size} bytes is larger than the bus's max_payload (${max})`), { reasonCode: RC.IMPLEMENTATION_SPECIFIC_ERROR }));
@@ -305,18 +306,19 @@ export class ClusterNode implements ClusterLink {
   }
 
   /**
-   * The subject of a topic, remembered: devices publish to the same few topics over and over.
-   * Bounded by entries and by the bytes of their keys; forgotten all at once when full.
+   * The subject of a topic and the head of its envelopes (made at its first publish), remembered:
+   * devices publish to the same few topics over and over. Bounded by entries and by the bytes of
+   * their keys; forgotten all at once when full.
    */
-  private subjectOf(namespace: string, topic: string): string {
+  private routeOf(namespace: string, topic: string): Route {
     let topics = this.subjects.get(namespace);
     if (!topics) {
       topics = new Map();
       this.subjects.set(namespace, topics);
     }
-    let subject = topics.get(topic);
-    if (subject === undefined) {
-      subject = topicSubject(namespace, topic) ?? overflowSubject(namespace);
+    let route = topics.get(topic);
+    if (route === undefined) {
+      route = { subject: topicSubject(namespace, topic) ?? overflowSubject(namespace), head: undefined };
       if (++this.subjectCount > SUBJECT_CACHE_ENTRIES || this.subjectBytes > SUBJECT_CACHE_BYTES) {
         this.subjects.clear();
         this.subjectCount = 1;
@@ -324,10 +326,15 @@ export class ClusterNode implements ClusterLink {
         topics = new Map();
         this.subjects.set(namespace, topics);
       }
-      topics.set(topic, subject);
-      this.subjectBytes += 2 * (topic.length + subject.length);
+      topics.set(topic, route);
+      // The key, the subject and (once published) the head: about the topic's size each.
+      this.subjectBytes += 2 * (topic.length + route.subject.length) + namespace.length + topic.length + 64;
     }
-    return subject;
+    return route;
+  }
+
+  private subjectOf(namespace: string, topic: string): string {
+    return this.routeOf(namespace, topic).subject;
   }
 
   private fail(message: Message, reason: ClusterDropReason, err: Error): Promise<void> | undefined {
@@ -528,6 +535,12 @@ export class ClusterNode implements ClusterLink {
     await this.retained?.stop();
     await Promise.all([this.bus?.close(), this.groups?.close()]);
   }
+}
+
+/** What a topic of a namespace goes out as: its subject, and the head of its envelopes once one was sent. */
+interface Route {
+  subject: string;
+  head: Buffer | undefined;
 }
 
 function unavailable(message: string): Error {
