@@ -112,7 +112,7 @@ export class EnvelopeWriter {
    * Writes the envelope of the message last given to `prepare` at `at` of `out` (which has the
    * size `prepare` returned free there); returns where it ends.
    */
-  writeInto(out: Buffer, at: number, seq: number, message: Message, now = Date.now()): number {
+  writeInto(out: Buffer, at: number, seq: number, message: Message, now?: number): number {
     const head = this.head;
     // TypedArray#set, not Buffer#copy: for a few dozen bytes the latter's argument checks cost more than the copy.
     out.set(head, at);
@@ -130,7 +130,8 @@ export class EnvelopeWriter {
       out.set(this.publisherBytes, p);
       p += this.publisherBytes.length;
     }
-    if (message.expiresAt !== undefined) p = out.writeDoubleBE(Math.max(0, message.expiresAt - now), p);
+    // The clock is read only for a message that expires: a default `Date.now()` costs every message.
+    if (message.expiresAt !== undefined) p = out.writeDoubleBE(Math.max(0, message.expiresAt - (now ?? Date.now())), p);
     if (this.properties) {
       out.set(this.properties, p);
       p += this.properties.length;
@@ -276,7 +277,7 @@ class Reader {
  * it (a foreign publisher, a truncated or padded message, bad UTF-8, an invalid topic, unknown
  * flags or properties) is refused as `malformed`; another version as `version`.
  */
-export function decodeEnvelope(data: Uint8Array, now = Date.now()): DecodeResult {
+export function decodeEnvelope(data: Uint8Array, now?: number): DecodeResult {
   try {
     const r = new Reader(data);
     if (r.u8() !== MAGIC_0 || r.u8() !== MAGIC_1) return { ok: false, reason: "malformed" };
@@ -294,7 +295,7 @@ export function decodeEnvelope(data: Uint8Array, now = Date.now()): DecodeResult
     if (flags & FLAG_EXPIRY) {
       const left = r.f64();
       if (!Number.isFinite(left) || left < 0) return { ok: false, reason: "malformed" };
-      expiresAt = now + left;
+      expiresAt = (now ?? Date.now()) + left;
     }
     const properties = decodeProperties(r);
     const payloadLength = r.u32();
