@@ -71,7 +71,6 @@ export class EnvelopeWriter {
   private publisherBytes: Buffer | undefined;
   private properties: Buffer | undefined;
   private flags = 0;
-  private size = 0;
 
   constructor(origin: string) {
     const bytes = Buffer.from(origin, "utf8");
@@ -103,9 +102,8 @@ export class EnvelopeWriter {
     this.publisherBytes = publisher;
     this.properties = properties;
     this.flags = flags;
-    this.size = head.length + (publisher ? publisher.length : 0) + (message.expiresAt !== undefined ? 8 : 0) +
+    return head.length + (publisher ? publisher.length : 0) + (message.expiresAt !== undefined ? 8 : 0) +
       (properties ? properties.length : 2) + 4 + message.payload.length;
-    return this.size;
   }
 
   /**
