@@ -34,19 +34,27 @@ export class BatchBuilder {
     return this.subject === subject && this.count < MAX_BATCH_ENVELOPES && this.at + 4 + size <= this.buf!.length;
   }
 
-  /** Makes room for one envelope of `size` bytes; returns the buffer and where to write it. */
-  reserve(subject: string, size: number): { buf: Buffer; at: number } {
+  /** Makes room for one envelope of `size` bytes; returns where to write it in `buffer`. */
+  reserve(subject: string, size: number): number {
     if (this.count === 0) {
       this.buf = Buffer.allocUnsafe(Math.max(this.capacity, 9 + size));
       this.at = 5;
       this.subject = subject;
     }
     const buf = this.buf!;
-    buf.writeUInt32BE(size, this.at);
-    const at = this.at + 4;
-    this.at = at + size;
+    const at = this.at;
+    buf[at] = size >>> 24;
+    buf[at + 1] = (size >>> 16) & 0xff;
+    buf[at + 2] = (size >>> 8) & 0xff;
+    buf[at + 3] = size & 0xff;
+    this.at = at + 4 + size;
     this.count++;
-    return { buf, at };
+    return at + 4;
+  }
+
+  /** The buffer `reserve` made room in (until `take`). */
+  get buffer(): Buffer {
+    return this.buf!;
   }
 
   /** The NATS message to publish (undefined when empty), and the batch starts again. */

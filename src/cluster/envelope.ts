@@ -47,95 +47,130 @@ export function encodeEnvelope(origin: string, seq: number, namespace: string, m
   return new EnvelopeWriter(origin).write(seq, namespace, message, now);
 }
 
-/** One envelope measured and its repeated parts looked up, before it is written (`EnvelopeWriter.prepare`). */
-export interface PreparedEnvelope {
-  size: number;
-  flags: number;
-  place: Buffer;
-  publisher: Buffer | undefined;
-  properties: Buffer | undefined;
-}
-
 /** Entries each of the writer's caches keeps before it starts again. */
 const WRITER_CACHE_ENTRIES = 10_000;
 
 /**
  * Writes envelopes for one origin, into one buffer sized first. It runs for every message a
- * clustered node accepts, so what repeats is encoded once and kept: the origin, each namespace
- * and topic pair (devices publish to the same few topics), each publisher's session key. The
- * caches are bounded by entries, and forgotten all at once when full.
+ * clustered node accepts, so what repeats is encoded once and kept: the head of the envelope up
+ * to its properties (magic, version, origin, a place for the sequence number, namespace and
+ * topic) per namespace and topic pair (devices publish to the same few topics), and each
+ * publisher's session key. A message is then a handful of byte writes and one copy of its
+ * payload, with nothing allocated: `prepare` measures it and keeps what it looked up for the
+ * `writeInto` that follows. The caches are bounded by entries, and forgotten all at once when full.
  */
 export class EnvelopeWriter {
   private readonly origin: Buffer;
-  private readonly places = new Map<string, Map<string, Buffer>>();
-  private placeCount = 0;
+  private readonly heads = new Map<string, Map<string, Buffer>>();
+  private headCount = 0;
   private readonly publishers = new Map<string, Buffer>();
+  /** Where the sequence number goes in a head. */
+  private readonly seqAt: number;
+  // What the last `prepare` found, for the `writeInto` right after it.
+  private head: Buffer = Buffer.alloc(0);
+  private publisherBytes: Buffer | undefined;
+  private properties: Buffer | undefined;
+  private flags = 0;
 
   constructor(origin: string) {
     const bytes = Buffer.from(origin, "utf8");
     if (bytes.length > 255) throw new RangeError("origin id longer than 255 bytes");
     this.origin = Buffer.concat([Buffer.from([bytes.length]), bytes]);
+    this.seqAt = 4 + this.origin.length;
   }
 
   write(seq: number, namespace: string, message: Message, now = Date.now()): Buffer {
-    const prepared = this.prepare(namespace, message);
-    const out = Buffer.allocUnsafe(prepared.size);
-    this.writeInto(out, 0, seq, prepared, message, now);
+    const out = Buffer.allocUnsafe(this.prepare(namespace, message));
+    this.writeInto(out, 0, seq, message, now);
     return out;
   }
 
-  /** What `writeInto` will write, and its size, so that a batch can make room for it first. */
-  prepare(namespace: string, message: Message): PreparedEnvelope {
-    const place = this.place(namespace, message.topic);
+  /** Measures `message`'s envelope (its size is returned) and keeps what `writeInto` needs next. */
+  prepare(namespace: string, message: Message): number {
+    return this.prepareWith(this.headOf(namespace, message.topic), message);
+  }
+
+  /** `prepare` with the head of its namespace and topic (`headFor`) kept by the caller. */
+  prepareWith(head: Buffer, message: Message): number {
     const publisher = message.publisher === undefined ? undefined : this.publisher(message.publisher);
     const properties = message.properties ? encodeProperties(message.properties) : undefined;
     let flags = message.qos & 3;
     if (message.retain) flags |= FLAG_RETAIN;
     if (message.expiresAt !== undefined) flags |= FLAG_EXPIRY;
     if (publisher) flags |= FLAG_PUBLISHER;
-    const size = 4 + this.origin.length + 6 + place.length + (publisher ? publisher.length : 0) +
-      (message.expiresAt !== undefined ? 8 : 0) + (properties ? properties.length : 2) + 4 + message.payload.length;
-    return { size, flags, place, publisher, properties };
+    this.head = head;
+    this.publisherBytes = publisher;
+    this.properties = properties;
+    this.flags = flags;
+    return head.length + (publisher ? publisher.length : 0) + (message.expiresAt !== undefined ? 8 : 0) +
+      (properties ? properties.length : 2) + 4 + message.payload.length;
   }
 
-  /** Writes the envelope at `at` of `out` (which has `prepared.size` bytes free there); returns where it ends. */
-  writeInto(out: Buffer, at: number, seq: number, prepared: PreparedEnvelope, message: Message, now = Date.now()): number {
-    out[at] = MAGIC_0;
-    out[at + 1] = MAGIC_1;
-    out[at + 2] = ENVELOPE_VERSION;
-    out[at + 3] = prepared.flags;
-    at += 4;
-    at += this.origin.copy(out, at);
-    out.writeUIntBE(seq, at, 6);
-    at += 6;
-    at += prepared.place.copy(out, at);
-    if (prepared.publisher) at += prepared.publisher.copy(out, at);
-    if (message.expiresAt !== undefined) at = out.writeDoubleBE(Math.max(0, message.expiresAt - now), at);
-    if (prepared.properties) at += prepared.properties.copy(out, at);
-    else at = out.writeUInt16BE(0, at);
-    at = out.writeUInt32BE(message.payload.length, at);
-    return at + message.payload.copy(out, at);
+  /**
+   * Writes the envelope of the message last given to `prepare` at `at` of `out` (which has the
+   * size `prepare` returned free there); returns where it ends.
+   */
+  writeInto(out: Buffer, at: number, seq: number, message: Message, now?: number): number {
+    const head = this.head;
+    // TypedArray#set, not Buffer#copy: for a few dozen bytes the latter's argument checks cost more than the copy.
+    out.set(head, at);
+    out[at + 3] = this.flags;
+    let p = at + this.seqAt;
+    const hi = Math.floor(seq / 0x1_0000_0000);
+    out[p] = (hi >>> 8) & 0xff;
+    out[p + 1] = hi & 0xff;
+    out[p + 2] = seq >>> 24 & 0xff;
+    out[p + 3] = (seq >>> 16) & 0xff;
+    out[p + 4] = (seq >>> 8) & 0xff;
+    out[p + 5] = seq & 0xff;
+    p = at + head.length;
+    if (this.publisherBytes) {
+      out.set(this.publisherBytes, p);
+      p += this.publisherBytes.length;
+    }
+    // The clock is read only for a message that expires: a default `Date.now()` costs every message.
+    if (message.expiresAt !== undefined) p = out.writeDoubleBE(Math.max(0, message.expiresAt - (now ?? Date.now())), p);
+    if (this.properties) {
+      out.set(this.properties, p);
+      p += this.properties.length;
+    } else {
+      out[p] = 0;
+      out[p + 1] = 0;
+      p += 2;
+    }
+    const n = message.payload.length;
+    out[p] = n >>> 24;
+    out[p + 1] = (n >>> 16) & 0xff;
+    out[p + 2] = (n >>> 8) & 0xff;
+    out[p + 3] = n & 0xff;
+    out.set(message.payload, p + 4);
+    return p + 4 + n;
   }
 
-  /** Namespace and topic, each with its u16 length. */
-  private place(namespace: string, topic: string): Buffer {
-    let topics = this.places.get(namespace);
+  /** Magic, version, a flags byte, origin, a sequence number's room, namespace and topic each with its u16 length. */
+  private headOf(namespace: string, topic: string): Buffer {
+    let topics = this.heads.get(namespace);
     if (!topics) {
       topics = new Map();
-      this.places.set(namespace, topics);
+      this.heads.set(namespace, topics);
     }
-    let place = topics.get(topic);
-    if (!place) {
-      place = Buffer.concat([short(namespace), short(topic)]);
-      if (++this.placeCount > WRITER_CACHE_ENTRIES) {
-        this.places.clear();
-        this.placeCount = 1;
+    let head = topics.get(topic);
+    if (!head) {
+      head = this.headFor(namespace, topic);
+      if (++this.headCount > WRITER_CACHE_ENTRIES) {
+        this.heads.clear();
+        this.headCount = 1;
         topics = new Map();
-        this.places.set(namespace, topics);
+        this.heads.set(namespace, topics);
       }
-      topics.set(topic, place);
+      topics.set(topic, head);
     }
-    return place;
+    return head;
+  }
+
+  /** The head of every envelope of `namespace` and `topic`, made anew (`prepareWith`). */
+  headFor(namespace: string, topic: string): Buffer {
+    return Buffer.concat([Buffer.from([MAGIC_0, MAGIC_1, ENVELOPE_VERSION, 0]), this.origin, Buffer.alloc(6), short(namespace), short(topic)]);
   }
 
   /** A publisher's session key with its u32 length. */
@@ -240,7 +275,7 @@ class Reader {
  * it (a foreign publisher, a truncated or padded message, bad UTF-8, an invalid topic, unknown
  * flags or properties) is refused as `malformed`; another version as `version`.
  */
-export function decodeEnvelope(data: Uint8Array, now = Date.now()): DecodeResult {
+export function decodeEnvelope(data: Uint8Array, now?: number): DecodeResult {
   try {
     const r = new Reader(data);
     if (r.u8() !== MAGIC_0 || r.u8() !== MAGIC_1) return { ok: false, reason: "malformed" };
@@ -258,7 +293,7 @@ export function decodeEnvelope(data: Uint8Array, now = Date.now()): DecodeResult
     if (flags & FLAG_EXPIRY) {
       const left = r.f64();
       if (!Number.isFinite(left) || left < 0) return { ok: false, reason: "malformed" };
-      expiresAt = now + left;
+      expiresAt = (now ?? Date.now()) + left;
     }
     const properties = decodeProperties(r);
     const payloadLength = r.u32();

@@ -68,8 +68,8 @@ export class ClusterNode implements ClusterLink {
   /** Envelopes waiting to go out together, all for one subject (`sendBatch`). */
   private readonly batch = new BatchBuilder(BATCH_BYTES);
   private batchScheduled = false;
-  /** Subjects by namespace and topic (`subjectOf`). */
-  private readonly subjects = new Map<string, Map<string, string>>();
+  /** Subjects and envelope heads by namespace and topic (`routeOf`). */
+  private readonly subjects = new Map<string, Map<string, Route>>();
   private subjectCount = 0;
   private subjectBytes = 0;
   /** Stamps this node's connections (`clientConnected`). */
@@ -279,33 +279,37 @@ export class ClusterNode implements ClusterLink {
   publish(namespace: string, message: Message): Promise<void> | undefined {
     const bus = this.bus;
     if (!bus || !this.available) return this.fail(message, "unavailable", unavailable("the cluster's message bus is unreachable"));
-    const subject = this.subjectOf(namespace, message.topic);
-    const prepared = this.writer.prepare(namespace, message);
+    const route = this.routeOf(namespace, message.topic);
+    const subject = route.subject;
+    const size = this.writer.prepareWith(route.head ??= this.writer.headFor(namespace, message.topic), message);
     const max = bus.info?.max_payload;
-    if (max !== undefined && prepared.size > max) {
-      return this.fail(message, "too_large", Object.assign(new Error(`message of ${prepared.size} bytes is larger than the bus's max_payload (${max})`), { reasonCode: RC.IMPLEMENTATION_SPECIFIC_ERROR }));
+    if (max !== undefined && size > max) {
+      return this.fail(message, "too_large", Object.assign(new Error(`message of ${size} bytes is larger than the bus's max_payload (${max})`), { reasonCode: RC.IMPLEMENTATION_SPECIFIC_ERROR }));
     }
-    if (!this.batch.fits(subject, prepared.size) && !this.sendBatch()) {
+    if (!this.batch.fits(subject, size) && !this.sendBatch()) {
       return this.fail(message, "publish_failed", unavailable("publishing on the bus failed"));
     }
-    const room = this.batch.reserve(subject, prepared.size);
+    const at = this.batch.reserve(subject, size);
     const seq = ++this.seq;
-    this.writer.writeInto(room.buf, room.at, seq, prepared, message);
-    message.busId = `${this.origin}:${seq}`;
+    this.writer.writeInto(this.batch.buffer, at, seq, message);
     if (!this.batchScheduled) {
       this.batchScheduled = true;
-      setImmediate(() => {
-        this.batchScheduled = false;
-        this.sendBatch();
-      });
+      setImmediate(this.sendScheduled);
     }
     this.stats.published++;
     if (message.qos === 0) return undefined;
+    // Only QoS 1/2 copies are ever queued or stored, which is where the bus identity is read.
+    message.busId = `${this.origin}:${seq}`;
     return this.confirmations!.wait().catch((err: Error) => {
       this.stats.drop("publish_failed");
       throw err;
     });
   }
+
+  private readonly sendScheduled = (): void => {
+    this.batchScheduled = false;
+    this.sendBatch();
+  };
 
   /**
    * Sends the envelopes coalesced so far (all for one subject, in the order they came). Runs
@@ -328,18 +332,19 @@ export class ClusterNode implements ClusterLink {
   }
 
   /**
-   * The subject of a topic, remembered: devices publish to the same few topics over and over.
-   * Bounded by entries and by the bytes of their keys; forgotten all at once when full.
+   * The subject of a topic and the head of its envelopes (made at its first publish), remembered:
+   * devices publish to the same few topics over and over. Bounded by entries and by the bytes of
+   * their keys; forgotten all at once when full.
    */
-  private subjectOf(namespace: string, topic: string): string {
+  private routeOf(namespace: string, topic: string): Route {
     let topics = this.subjects.get(namespace);
     if (!topics) {
       topics = new Map();
       this.subjects.set(namespace, topics);
     }
-    let subject = topics.get(topic);
-    if (subject === undefined) {
-      subject = topicSubject(namespace, topic) ?? overflowSubject(namespace);
+    let route = topics.get(topic);
+    if (route === undefined) {
+      route = { subject: topicSubject(namespace, topic) ?? overflowSubject(namespace), head: undefined };
       if (++this.subjectCount > SUBJECT_CACHE_ENTRIES || this.subjectBytes > SUBJECT_CACHE_BYTES) {
         this.subjects.clear();
         this.subjectCount = 1;
@@ -347,10 +352,15 @@ export class ClusterNode implements ClusterLink {
         topics = new Map();
         this.subjects.set(namespace, topics);
       }
-      topics.set(topic, subject);
-      this.subjectBytes += 2 * (topic.length + subject.length);
+      topics.set(topic, route);
+      // The key, the subject and (once published) the head: about the topic's size each.
+      this.subjectBytes += 2 * (topic.length + route.subject.length) + namespace.length + topic.length + 64;
     }
-    return subject;
+    return route;
+  }
+
+  private subjectOf(namespace: string, topic: string): string {
+    return this.routeOf(namespace, topic).subject;
   }
 
   private fail(message: Message, reason: ClusterDropReason, err: Error): Promise<void> | undefined {
@@ -441,7 +451,7 @@ export class ClusterNode implements ClusterLink {
     }
     if (last === undefined && this.lastSeq.size >= MAX_ORIGINS) this.lastSeq.delete(this.lastSeq.keys().next().value!);
     this.lastSeq.set(envelope.origin, envelope.seq);
-    envelope.message.busId = `${envelope.origin}:${envelope.seq}`;
+    if (envelope.message.qos > 0) envelope.message.busId = `${envelope.origin}:${envelope.seq}`;
     this.stats.routed++;
     this.broker?.routeFromCluster(envelope.namespace, envelope.message);
   }
@@ -464,7 +474,7 @@ export class ClusterNode implements ClusterLink {
       this.stats.drop("subject_mismatch");
       return;
     }
-    envelope.message.busId = `${envelope.origin}:${envelope.seq}`;
+    if (envelope.message.qos > 0) envelope.message.busId = `${envelope.origin}:${envelope.seq}`;
     if (this.broker?.routeToGroup(target.namespace, target.group, target.filter, envelope.message)) this.stats.routed++;
     else this.stats.drop("no_group_member");
   }
@@ -551,6 +561,12 @@ export class ClusterNode implements ClusterLink {
     await this.retained?.stop();
     await Promise.all([this.bus?.close(), this.groups?.close()]);
   }
+}
+
+/** What a topic of a namespace goes out as: its subject, and the head of its envelopes once one was sent. */
+interface Route {
+  subject: string;
+  head: Buffer | undefined;
 }
 
 function unavailable(message: string): Error {

@@ -13,10 +13,10 @@ const message = (topic: string, payload: string): Message => ({ topic, payload: 
 function build(builder: BatchBuilder, writer: EnvelopeWriter, subject: string, messages: Message[]): Buffer | undefined {
   let seq = 0;
   for (const m of messages) {
-    const p = writer.prepare("ns", m);
-    assert.ok(builder.fits(subject, p.size));
-    const room = builder.reserve(subject, p.size);
-    assert.equal(writer.writeInto(room.buf, room.at, ++seq, p, m), room.at + p.size);
+    const size = writer.prepare("ns", m);
+    assert.ok(builder.fits(subject, size));
+    const at = builder.reserve(subject, size);
+    assert.equal(writer.writeInto(builder.buffer, at, ++seq, m), at + size);
   }
   return builder.take();
 }
@@ -42,15 +42,15 @@ describe("batches", () => {
   test("another subject, or no room left, does not fit; an envelope larger than the buffer goes in one of its own", () => {
     const writer = new EnvelopeWriter("node/1");
     const builder = new BatchBuilder(200);
-    const p = writer.prepare("ns", message("a", "x".repeat(50)));
-    builder.reserve("s", p.size);
-    assert.equal(builder.fits("other", p.size), false);
-    builder.reserve("s", p.size);
-    assert.equal(builder.fits("s", p.size), false);
+    const size = writer.prepare("ns", message("a", "x".repeat(50)));
+    builder.reserve("s", size);
+    assert.equal(builder.fits("other", size), false);
+    builder.reserve("s", size);
+    assert.equal(builder.fits("s", size), false);
     builder.take();
-    const big = writer.prepare("ns", message("a", "y".repeat(1000)));
-    const room = builder.reserve("s", big.size);
-    writer.writeInto(room.buf, room.at, 1, big, message("a", "y".repeat(1000)));
+    const big = message("a", "y".repeat(1000));
+    const at = builder.reserve("s", writer.prepare("ns", big));
+    writer.writeInto(builder.buffer, at, 1, big);
     const r = decodeEnvelope(splitBatch(builder.take()!)![0]!);
     assert.ok(r.ok && r.envelope.message.payload.length === 1000);
   });
