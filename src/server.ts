@@ -610,7 +610,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   }
   // Schedules fire once the API they may print (a dashboard's share page) answers.
   reports.start();
-  logStartup(logger, { host: config.host, wsPath: config.wsPath, ports, dataDir, adminTokenPath, adminCreated: admin !== null, adminTokenFound });
+  logStartup(logger, { host: config.host, wsPath: config.wsPath, ports, dataDir, adminTokenPath, adminCreated: admin !== null, adminTokenFound, sharedStore: config.postgres.url !== "" });
 
   let closing: Promise<void> | undefined;
   return {
@@ -626,7 +626,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
  * Where everything is, once every listener is up: the URLs with the ports actually bound, where
  * the admin token is. "sluice is up" comes last, so whoever waits for it has the lines before.
  */
-function logStartup(logger: Logger, s: { host: string; wsPath: string; ports: Ports; dataDir: string; adminTokenPath: string; adminCreated: boolean; adminTokenFound: boolean }): void {
+function logStartup(logger: Logger, s: { host: string; wsPath: string; ports: Ports; dataDir: string; adminTokenPath: string; adminCreated: boolean; adminTokenFound: boolean; sharedStore: boolean }): void {
   const host = loopbackHost(s.host);
   const path = s.wsPath.startsWith("/") ? s.wsPath : `/${s.wsPath}`;
   const line = (label: string, urls: string[]) => logger.info({ urls }, `${label.padEnd(10)} ${urls.join("  ")}`);
@@ -636,6 +636,7 @@ function logStartup(logger: Logger, s: { host: string; wsPath: string; ports: Po
   line("HTTP API", [`http://${host}:${s.ports.http}`, `https://${host}:${s.ports.https}`]);
   line("API docs", [`http://${host}:${s.ports.http}/api/docs`]);
   if (s.adminTokenFound) logger.info({ path: s.adminTokenPath }, s.adminCreated ? `created the admin account; its token is in ${s.adminTokenPath}` : `admin token in ${s.adminTokenPath}`);
+  else if (s.sharedStore) logger.info({ path: s.adminTokenPath }, "the admin account exists in the shared store: its token is in the admin-token file of the node that made it");
   else logger.warn({ path: s.adminTokenPath }, `no admin token file at ${s.adminTokenPath}: it was removed after the admin account was created`);
   // A wildcard host listens on every address, and the URLs above name the loopback one: say so.
   logger.info(host === s.host ? { dataDir: s.dataDir } : { host: s.host, dataDir: s.dataDir }, "sluice is up");
