@@ -154,7 +154,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // The embedded file always opens: the tables PostgreSQL does not hold yet stay in it (docs/cluster.md).
   const sqlite = new SqliteStore(dataDir);
   // `--store postgres://...`: identity, broker state, users, actions and buckets shared by every node.
-  const pgStore = config.postgres.url === "" ? undefined : await PgStore.open(config.postgres.url, { max: config.postgres.poolSize });
+  const pgStore = config.postgres.url === "" ? undefined : await PgStore.open(config.postgres.url, { max: config.postgres.poolSize, connectionTimeoutMs: config.postgres.connectTimeoutMs });
   const store = pgStore ?? sqlite;
   // How `sluice restore` and another start know a server runs on this data dir: written once the
   // database is open, which is what tells a live server from a reused pid (store/server_pid.ts).

@@ -68,7 +68,7 @@ const atLeastOne = [
   "dashboards.maxWidgetsPerDashboard", "dashboards.maxWidgetBytes", "dashboards.maxDashboardBytes",
   "dashboards.shareRequestsPerMinute", "dashboards.shareStreamsPerKey", "dashboards.shareReadsConcurrency", "dashboards.shareReadsPerKey", "dashboards.shareReadsWaitingPerKey", "dashboards.liveEventsPerSecond", "dashboards.liveRecordsPerEvent",
   "cluster.ackTimeoutMs",
-  "postgres.poolSize",
+  "postgres.poolSize", "postgres.connectTimeoutMs",
 ];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;

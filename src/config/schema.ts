@@ -174,6 +174,12 @@ export interface PostgresSettings {
    * wait for one. PostgreSQL's own `max_connections` must cover every node's pool.
    */
   poolSize: number;
+  /**
+   * How long a query waits for a connection, from the pool or a new one to the server, before
+   * failing as "store unavailable" (HTTP 503, CONNACK 0x88): short, so that while PostgreSQL is
+   * down clients get their answer quickly instead of waiting with the node (docs/cluster.md).
+   */
+  connectTimeoutMs: number;
 }
 
 export interface UserSettings {
@@ -597,5 +603,5 @@ export const defaultConfig: SluiceConfig = {
     shareFrameAncestors: ["*"],
   },
   cluster: { url: "", nodeId: "", ackTimeoutMs: 5000 },
-  postgres: { url: "", poolSize: 10 },
+  postgres: { url: "", poolSize: 10, connectTimeoutMs: 3000 },
 };

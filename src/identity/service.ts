@@ -293,7 +293,14 @@ export class IdentityService extends EventEmitter {
 
   /** Watches token expiry so that live sessions on an expiring token end on time (checked every `intervalMs`). */
   startExpiryWatch(intervalMs = 250): void {
-    this.expiryTimer = setInterval(() => void this.checkExpiry(), intervalMs);
+    let running = false;
+    this.expiryTimer = setInterval(() => {
+      // One check at a time (a slow store must not pile them up). A failed check (the store
+      // unreachable) is let go: the window is not advanced, so the next one covers it.
+      if (running) return;
+      running = true;
+      this.checkExpiry().catch(() => undefined).finally(() => (running = false));
+    }, intervalMs);
     this.expiryTimer.unref();
   }
 
