@@ -156,8 +156,8 @@ export class DashboardLive {
     let dashboard;
     let widgets;
     try {
-      dashboard = this.deps.dashboards.get(watch.accountId, watch.dashboardId);
-      widgets = this.deps.dashboards.widgets(watch.accountId, watch.dashboardId);
+      dashboard = await this.deps.dashboards.get(watch.accountId, watch.dashboardId);
+      widgets = await this.deps.dashboards.widgets(watch.accountId, watch.dashboardId);
     } catch {
       return index; // not (or no longer) a dashboard of the account: nothing to send
     }

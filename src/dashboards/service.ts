@@ -7,12 +7,12 @@ import type { DashboardShareJson } from "../http/api_types.js";
 import { PrintGrants } from "./print_grants.js";
 import { generateId } from "../identity/tokens.js";
 import { LimitExceeded } from "../limits/errors.js";
-import type { SqliteDashboardRepository } from "../store/sqlite/dashboards.js";
+import type { DashboardRepository } from "../store/sqlite/dashboards.js";
 import { exportDashboard, parseImport } from "./export.js";
 import { string, validateDashboard, validateWidget, type Dashboard, type DashboardBounds, type Widget } from "./model.js";
 
 export interface DashboardServiceDeps {
-  repo: SqliteDashboardRepository;
+  repo: DashboardRepository;
   limits: DashboardLimits;
   /** The account's plan on creating one more dashboard, given how many it has; throws to refuse. */
   admitDashboard?(accountId: string, existing: number): void;
@@ -50,7 +50,7 @@ const SHARE_KEY = /^[A-Za-z0-9_-]{43}$/;
  * a link was replaced or revoked, or its dashboard deleted; streams opened with it must end.
  */
 export class DashboardService extends EventEmitter {
-  private readonly repo: SqliteDashboardRepository;
+  private readonly repo: DashboardRepository;
   readonly bounds: DashboardBounds;
   private readonly prints = new PrintGrants();
 
@@ -62,48 +62,47 @@ export class DashboardService extends EventEmitter {
 
   // ---- dashboards -----------------------------------------------------------------------------
 
-  list(accountId: string): Dashboard[] {
+  async list(accountId: string): Promise<Dashboard[]> {
     return this.repo.list(accountId);
   }
 
-  get(accountId: string, id: string): Dashboard {
-    const d = this.repo.get(accountId, id);
+  async get(accountId: string, id: string): Promise<Dashboard> {
+    const d = await this.repo.get(accountId, id);
     if (!d) throw notFound("Dashboard");
     return d;
   }
 
-  create(accountId: string, body: unknown): Dashboard {
+  async create(accountId: string, body: unknown): Promise<Dashboard> {
     const fields = validateDashboard(body, "body", this.bounds);
-    this.admit(accountId);
     const now = new Date();
     const d: Dashboard = { ...fields, id: generateId(), accountId, createdAt: now, updatedAt: now };
-    this.repo.insert(d);
+    await this.repo.insert(d, [], (existing) => this.admit(accountId, existing));
     this.changed({ accountId, dashboardId: d.id });
     return d;
   }
 
-  edit(accountId: string, id: string, body: unknown): Dashboard {
-    const current = this.get(accountId, id);
+  async edit(accountId: string, id: string, body: unknown): Promise<Dashboard> {
+    const current = await this.get(accountId, id);
     const fields = validateDashboard(body, "body", this.bounds, current);
     const d: Dashboard = { ...current, ...fields, updatedAt: new Date() };
-    if (!this.repo.update(d)) throw notFound("Dashboard");
+    if (!(await this.repo.update(d))) throw notFound("Dashboard");
     this.changed({ accountId, dashboardId: id });
     return d;
   }
 
-  delete(accountId: string, id: string): void {
-    if (!this.repo.delete(accountId, id)) throw notFound("Dashboard");
+  async delete(accountId: string, id: string): Promise<void> {
+    if (!(await this.repo.delete(accountId, id))) throw notFound("Dashboard");
     this.prints.endDashboard(id);
     this.emit("shareRevoked", { dashboardId: id });
     this.changed({ accountId, dashboardId: id, deleted: true });
   }
 
   /** A copy with its widgets (new ids, the same places); `new_label` (default "<label> (copy)") and `setup` replace the original's. */
-  duplicate(accountId: string, id: string, body: unknown): Dashboard {
+  async duplicate(accountId: string, id: string, body: unknown): Promise<Dashboard> {
     const options = (body ?? {}) as { new_label?: unknown; setup?: unknown };
     if (typeof options !== "object" || Array.isArray(options)) throw invalid("body must be an object");
-    const source = this.get(accountId, id);
-    const exported = exportDashboard(source, this.repo.widgets(accountId, id), new Map());
+    const source = await this.get(accountId, id);
+    const exported = exportDashboard(source, await this.repo.widgets(accountId, id), new Map());
     const label = options.new_label === undefined ? `${source.label} (copy)`.slice(0, 200) : string(options.new_label, "body.new_label", 200, { min: 1 });
     if (options.setup !== undefined) (exported.dashboard as Record<string, unknown>).setup = options.setup;
     return this.importDashboard(accountId, { ...exported, label });
@@ -111,71 +110,71 @@ export class DashboardService extends EventEmitter {
 
   // ---- export and import ----------------------------------------------------------------------
 
-  export(accountId: string, id: string, deviceNames: ReadonlyMap<string, string>) {
-    return exportDashboard(this.get(accountId, id), this.repo.widgets(accountId, id), deviceNames);
+  async export(accountId: string, id: string, deviceNames: ReadonlyMap<string, string>): Promise<ReturnType<typeof exportDashboard>> {
+    return exportDashboard(await this.get(accountId, id), await this.repo.widgets(accountId, id), deviceNames);
   }
 
   /** Device ids a dashboard's widgets read by id (blueprint slots apart). */
-  deviceOrigins(accountId: string, id: string): string[] {
-    const d = this.get(accountId, id);
+  async deviceOrigins(accountId: string, id: string): Promise<string[]> {
+    const d = await this.get(accountId, id);
     const slots = new Set(d.blueprint_devices.map((b) => b.id));
-    return [...new Set(this.repo.widgets(accountId, id).flatMap((w) => w.data.map((s) => s.origin)).filter((o) => !slots.has(o)))];
+    return [...new Set((await this.repo.widgets(accountId, id)).flatMap((w) => w.data.map((s) => s.origin)).filter((o) => !slots.has(o)))];
   }
 
-  importDashboard(accountId: string, body: unknown): Dashboard {
+  async importDashboard(accountId: string, body: unknown): Promise<Dashboard> {
     const imported = parseImport(body, this.bounds);
-    this.admit(accountId);
     const now = new Date();
     const dashboardId = generateId();
     const widgets: Widget[] = imported.widgets.map((fields) => ({ ...fields, id: generateId(), dashboardId, createdAt: now, updatedAt: now }));
     const arrangement = imported.fields.arrangement.map((item, i) => ({ ...item, widget_id: widgets[imported.refIndex[i]!]!.id }));
     const d: Dashboard = { ...imported.fields, arrangement, id: dashboardId, accountId, createdAt: now, updatedAt: now };
-    this.repo.insert(d, widgets);
+    await this.repo.insert(d, widgets, (existing) => this.admit(accountId, existing));
     this.changed({ accountId, dashboardId });
     return d;
   }
 
   // ---- widgets --------------------------------------------------------------------------------
 
-  widgets(accountId: string, dashboardId: string): Widget[] {
-    this.get(accountId, dashboardId);
+  async widgets(accountId: string, dashboardId: string): Promise<Widget[]> {
+    await this.get(accountId, dashboardId);
     return this.repo.widgets(accountId, dashboardId);
   }
 
-  widget(accountId: string, dashboardId: string, widgetId: string): Widget {
-    const w = this.repo.widget(accountId, dashboardId, widgetId);
+  async widget(accountId: string, dashboardId: string, widgetId: string): Promise<Widget> {
+    const w = await this.repo.widget(accountId, dashboardId, widgetId);
     if (!w) throw notFound("Widget");
     return w;
   }
 
-  createWidget(accountId: string, dashboardId: string, body: unknown): Widget {
-    this.get(accountId, dashboardId);
+  async createWidget(accountId: string, dashboardId: string, body: unknown): Promise<Widget> {
+    await this.get(accountId, dashboardId);
     const fields = validateWidget(body, "body", this.bounds);
-    const count = this.repo.widgetCount(dashboardId);
-    if (count >= this.bounds.maxWidgetsPerDashboard) {
-      throw new LimitExceeded("dashboards.maxWidgetsPerDashboard", `the dashboard holds ${count} widgets already, the most one may (dashboards.maxWidgetsPerDashboard)`);
-    }
     const now = new Date();
     const w: Widget = { ...fields, id: generateId(), dashboardId, createdAt: now, updatedAt: now };
-    this.repo.insertWidget(w);
+    const inserted = await this.repo.insertWidget(accountId, w, (count) => {
+      if (count >= this.bounds.maxWidgetsPerDashboard) {
+        throw new LimitExceeded("dashboards.maxWidgetsPerDashboard", `the dashboard holds ${count} widgets already, the most one may (dashboards.maxWidgetsPerDashboard)`);
+      }
+    });
+    if (!inserted) throw notFound("Dashboard");
     this.changed({ accountId, dashboardId });
     return w;
   }
 
-  editWidget(accountId: string, dashboardId: string, widgetId: string, body: unknown): Widget {
-    const current = this.widget(accountId, dashboardId, widgetId);
+  async editWidget(accountId: string, dashboardId: string, widgetId: string, body: unknown): Promise<Widget> {
+    const current = await this.widget(accountId, dashboardId, widgetId);
     const fields = validateWidget(body, "body", this.bounds, current);
     const w: Widget = { ...current, ...fields, updatedAt: new Date() };
-    if (!this.repo.updateWidget(w)) throw notFound("Widget");
+    if (!(await this.repo.updateWidget(w))) throw notFound("Widget");
     this.changed({ accountId, dashboardId });
     return w;
   }
 
   /** Deletes a widget and its places in the arrangement (TagoIO leaves those to the client; a place naming no widget helps nobody). */
-  deleteWidget(accountId: string, dashboardId: string, widgetId: string): void {
-    const d = this.get(accountId, dashboardId);
+  async deleteWidget(accountId: string, dashboardId: string, widgetId: string): Promise<void> {
+    const d = await this.get(accountId, dashboardId);
     const updated: Dashboard = { ...d, arrangement: d.arrangement.filter((a) => a.widget_id !== widgetId), updatedAt: new Date() };
-    if (!this.repo.deleteWidget(updated, widgetId)) throw notFound("Widget");
+    if (!(await this.repo.deleteWidget(updated, widgetId))) throw notFound("Widget");
     this.changed({ accountId, dashboardId });
   }
 
@@ -186,8 +185,8 @@ export class DashboardService extends EventEmitter {
    * answered this once: only its hash is kept. `expireTime`: "never", a duration ("1 day",
    * "3 months": from now) or a date.
    */
-  share(accountId: string, id: string, expireTime: unknown): { token: string; expire_time: string } {
-    this.get(accountId, id);
+  async share(accountId: string, id: string, expireTime: unknown): Promise<{ token: string; expire_time: string }> {
+    await this.get(accountId, id);
     const now = new Date();
     let expiresAt: Date | null = null;
     if (expireTime !== undefined && expireTime !== "never" && expireTime !== "") {
@@ -197,21 +196,21 @@ export class DashboardService extends EventEmitter {
       if (expiresAt.getTime() <= now.getTime()) throw invalid("expire_time must be in the future");
     }
     const key = newShareKey();
-    const replaced = this.repo.share(id) !== undefined;
-    this.repo.putShare(id, shareKeyHash(key), key.slice(0, 6), now, expiresAt);
+    const replaced = (await this.repo.share(id)) !== undefined;
+    await this.repo.putShare(id, shareKeyHash(key), key.slice(0, 6), now, expiresAt);
     if (replaced) this.emit("shareRevoked", { dashboardId: id });
     return { token: key, expire_time: expiresAt === null ? "never" : expiresAt.toISOString() };
   }
 
   /** Revokes the dashboard's public link; its open streams end. */
-  unshare(accountId: string, id: string): void {
-    this.get(accountId, id);
-    if (!this.repo.deleteShare(id)) throw notFound("Public link");
+  async unshare(accountId: string, id: string): Promise<void> {
+    await this.get(accountId, id);
+    if (!(await this.repo.deleteShare(id))) throw notFound("Public link");
     this.emit("shareRevoked", { dashboardId: id });
   }
 
-  shareInfo(dashboardId: string): DashboardShareJson | null {
-    const row = this.repo.share(dashboardId);
+  async shareInfo(dashboardId: string): Promise<DashboardShareJson | null> {
+    const row = await this.repo.share(dashboardId);
     if (!row) return null;
     return { prefix: row.prefix, created_at: row.createdAt.toISOString(), expire_time: row.expiresAt === null ? "never" : row.expiresAt.toISOString() };
   }
@@ -220,26 +219,26 @@ export class DashboardService extends EventEmitter {
    * A key that opens the account's dashboard in the share view for one print (a dashboard
    * report), for at most `ttlMs`; not the public link, which stays as the user left it.
    */
-  printKey(accountId: string, id: string, ttlMs: number): { key: string; release(): void } {
-    this.get(accountId, id);
+  async printKey(accountId: string, id: string, ttlMs: number): Promise<{ key: string; release(): void }> {
+    await this.get(accountId, id);
     return this.prints.grant(accountId, id, ttlMs);
   }
 
   /** The dashboard a public link (or a print key) opens, or undefined when the key is unknown, revoked or expired. */
-  resolveShare(key: string): ShareGrant | undefined {
+  async resolveShare(key: string): Promise<ShareGrant | undefined> {
     if (!SHARE_KEY.test(key)) return undefined;
     const print = this.prints.resolve(key);
     if (print !== undefined) return { accountId: print.accountId, dashboardId: print.dashboardId, keyHash: shareKeyHash(key), expiresAt: print.expiresAt };
     const keyHash = shareKeyHash(key);
-    const row = this.repo.shareByHash(keyHash);
+    const row = await this.repo.shareByHash(keyHash);
     if (!row || (row.expiresAt !== null && row.expiresAt.getTime() <= Date.now())) return undefined;
     return { accountId: row.accountId, dashboardId: row.dashboardId, keyHash, expiresAt: row.expiresAt === null ? null : row.expiresAt.getTime() };
   }
 
   // ---- plumbing -------------------------------------------------------------------------------
 
-  private admit(accountId: string): void {
-    const existing = this.repo.count(accountId);
+  /** Runs in the insert's transaction: `existing` cannot change before the insert. */
+  private admit(accountId: string, existing: number): void {
     if (existing >= this.deps.limits.maxPerAccount) {
       throw new LimitExceeded("dashboards.maxPerAccount", `the account has ${existing} dashboards, the most this server allows (dashboards.maxPerAccount)`);
     }

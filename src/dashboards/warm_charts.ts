@@ -71,7 +71,7 @@ export class ChartWarmer {
     if (!prepare) return;
     let dashboard;
     try {
-      dashboard = this.deps.dashboards.get(accountId, dashboardId);
+      dashboard = await this.deps.dashboards.get(accountId, dashboardId);
     } catch {
       return; // deleted meanwhile
     }
@@ -81,7 +81,7 @@ export class ChartWarmer {
     // Device and range → variables: a source with dates of its own (a chart of 2025) is
     // prepared over those, any other over the last `horizonMs`.
     const wanted = new Map<string, { deviceId: string; from: Date; to: Date; variables: Set<string> }>();
-    for (const widget of this.deps.dashboards.widgets(accountId, dashboardId)) {
+    for (const widget of await this.deps.dashboards.widgets(accountId, dashboardId)) {
       for (const source of widget.data) {
         if (slots.has(source.origin) || !source.variables?.length) continue;
         const from = dateOf(source.start_date) ?? lastYear;

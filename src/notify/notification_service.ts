@@ -1,7 +1,7 @@
 import { invalid, notFound } from "../errors.js";
 import type { EventHub } from "../events/hub.js";
 import { generateId } from "../identity/tokens.js";
-import type { NotificationExtra, NotificationRow, SqliteNotificationStore } from "./sqlite/notification_store.js";
+import type { NotificationExtra, NotificationRow, NotificationStore } from "./sqlite/notification_store.js";
 
 /** What `send` takes: the SDK's NotificationCreate (also the analysis service's body). */
 export interface NotificationInput {
@@ -34,7 +34,7 @@ const MAX_EXTRA_BYTES = 16 * 1024;
  */
 export class NotificationService {
   constructor(
-    private readonly store: SqliteNotificationStore,
+    private readonly store: NotificationStore,
     private readonly hub: EventHub,
     private readonly maxPerAccount: number,
     /** The account's plan on one more notification (monthly quota); throws to refuse. */
@@ -47,7 +47,7 @@ export class NotificationService {
       read: input.read === true, extra: extra(input), createdAt: new Date(),
     };
     this.admit?.(accountId); // after validation: a refused input uses no quota
-    this.store.insert(row, this.maxPerAccount);
+    await this.store.insert(row, this.maxPerAccount);
     const info = notificationInfo(row);
     this.hub.publish(accountId, NOTIFICATION_CHANNEL, info);
     return info;
@@ -55,11 +55,11 @@ export class NotificationService {
 
   /** Unread first, then newest (the SDK list applies its query on top). */
   async list(accountId: string): Promise<NotificationInfo[]> {
-    return this.store.list(accountId).map(notificationInfo);
+    return (await this.store.list(accountId)).map(notificationInfo);
   }
 
   async get(accountId: string, id: string): Promise<NotificationInfo> {
-    const row = this.store.get(accountId, id);
+    const row = await this.store.get(accountId, id);
     if (!row) throw notFound("Notification");
     return notificationInfo(row);
   }
@@ -74,7 +74,7 @@ export class NotificationService {
   }
 
   async remove(accountId: string, id: string): Promise<void> {
-    if (!this.store.delete(accountId, id)) throw notFound("Notification");
+    if (!(await this.store.delete(accountId, id))) throw notFound("Notification");
   }
 }
 

@@ -5,7 +5,7 @@ import type { Logger } from "../observability/logger.js";
 import { OutboundRefused, type OutboundGuard } from "../outbound/guard.js";
 import { FairQueue } from "../limits/fair_queue.js";
 import { GuardedPoster } from "../outbound/http_post.js";
-import type { DeadLetter, SqliteDeadLetterStore } from "./sqlite/dead_letter_store.js";
+import type { DeadLetter, DeadLetterStore } from "./sqlite/dead_letter_store.js";
 
 /** One webhook call to make: already templated, its body already JSON. */
 export interface WebhookRequest {
@@ -21,7 +21,7 @@ export interface WebhookRequest {
 
 export interface WebhookDeliveryDeps {
   policy: WebhookPolicy;
-  deadLetters: Pick<SqliteDeadLetterStore, "insert">;
+  deadLetters: Pick<DeadLetterStore, "insert">;
   inspector: InspectorSink;
   logger: Logger;
   /** `outbound.allowPrivateTargets`, checked on the address each request connects to. */
@@ -207,11 +207,9 @@ export class WebhookDelivery {
       url: request.url, status: job.lastStatus, attempts: job.attempts, error: job.lastError, body: request.body,
       firstAttemptAt: job.firstAttemptAt ?? new Date(), failedAt: new Date(),
     };
-    try {
-      this.deps.deadLetters.insert(letter, this.deps.policy.deadLettersPerAccount);
-    } catch (err) {
+    this.deps.deadLetters.insert(letter, this.deps.policy.deadLettersPerAccount).catch((err: unknown) => {
       this.deps.logger.error({ err, action: request.actionId }, "storing a webhook dead letter failed");
-    }
+    });
     this.deps.logger.debug({ action: request.actionId, url: request.url, attempts: job.attempts, error: job.lastError }, "webhook dead-lettered");
     const { deviceId } = request;
     if (deviceId && this.deps.inspector.wants(deviceId)) {

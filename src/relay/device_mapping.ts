@@ -1,12 +1,15 @@
 import type { DeviceRow } from "../store/types.js";
 import type { DeviceMapping, KeyMatch } from "./relay_model.js";
 
-/** The device lookups a mapping needs (SqliteRelayRepository implements them). */
+/** The device lookups a mapping needs (the relay repositories implement them). */
 export interface DeviceLookup {
-  deviceBySerial(accountId: string, serial: string): string | undefined;
-  deviceByTag(accountId: string, key: string, value: string): string | undefined;
-  deviceById(accountId: string, id: string): string | undefined;
-  serialOf(deviceId: string): string | undefined;
+  /** The device whose oldest token carries this serial. */
+  deviceBySerial(accountId: string, serial: string): Promise<string | undefined>;
+  /** The oldest device with this tag. */
+  deviceByTag(accountId: string, key: string, value: string): Promise<string | undefined>;
+  deviceById(accountId: string, id: string): Promise<string | undefined>;
+  /** The serial of the device's oldest token that has one. */
+  serialOf(deviceId: string): Promise<string | undefined>;
 }
 
 const MAX_KEY_LENGTH = 256;
@@ -51,7 +54,7 @@ export class DeviceResolver {
 
   constructor(private readonly lookup: DeviceLookup, private readonly now: () => number = Date.now) {}
 
-  resolve(accountId: string, mapping: DeviceMapping, key: string): string | undefined {
+  async resolve(accountId: string, mapping: DeviceMapping, key: string): Promise<string | undefined> {
     const match: KeyMatch = mapping.source === "fixed" ? "id" : mapping.match;
     const tagKey = mapping.source !== "fixed" && mapping.match === "tag" ? (mapping.tag_key ?? "") : "";
     const cacheKey = `${accountId}\0${match}\0${tagKey}\0${key}`;
@@ -59,10 +62,10 @@ export class DeviceResolver {
     if (hit !== undefined) return hit;
     const missedAt = this.misses.get(cacheKey);
     if (missedAt !== undefined && this.now() - missedAt < MISS_TTL_MS) return undefined;
-    const found =
+    const found = await (
       match === "serial" ? this.lookup.deviceBySerial(accountId, key)
       : match === "tag" ? this.lookup.deviceByTag(accountId, tagKey, key)
-      : this.lookup.deviceById(accountId, key);
+      : this.lookup.deviceById(accountId, key));
     if (this.hits.size + this.misses.size >= CACHE_LIMIT) this.clear();
     if (found === undefined) this.misses.set(cacheKey, this.now());
     else {
@@ -81,8 +84,8 @@ export class DeviceResolver {
    * The key the external broker knows `device` by under `mapping`, for downlink topics: the
    * reverse of `resolve`. A fixed mapping serves only its device (key: its serial, else its id).
    */
-  keyFor(mapping: DeviceMapping, device: DeviceRow): string | undefined {
-    if (mapping.source === "fixed") return mapping.device === device.id ? (this.lookup.serialOf(device.id) ?? device.id) : undefined;
+  async keyFor(mapping: DeviceMapping, device: DeviceRow): Promise<string | undefined> {
+    if (mapping.source === "fixed") return mapping.device === device.id ? ((await this.lookup.serialOf(device.id)) ?? device.id) : undefined;
     if (mapping.match === "id") return device.id;
     if (mapping.match === "tag") return device.tags.find((t) => t.key === mapping.tag_key)?.value || undefined;
     return this.lookup.serialOf(device.id);

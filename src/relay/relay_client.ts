@@ -2,6 +2,7 @@ import { MqttClient, type IClientOptions, type IPublishPacket } from "mqtt";
 import type { RelayCountersJson, RelayEventJson, RelayStateName } from "../http/api_types.js";
 import type { Logger } from "../observability/logger.js";
 import type { OutboundGuard } from "../outbound/guard.js";
+import type { QueuedDownlink } from "../store/sqlite/relays.js";
 import type { DownlinkQueue } from "./downlink_queue.js";
 import type { RelaySettings } from "./relay_model.js";
 
@@ -45,7 +46,7 @@ const CONNECT_TIMEOUT_MS = 10_000;
  * One relay's connection to its external broker. A fresh MQTT.js client per attempt, with
  * MQTT.js's own reconnect off: the backoff (exponential, jittered, bounded) is ours, and no
  * state of a dead connection (its outgoing store) is carried into the next; the downlink queue
- * in SQLite is the one record of what still has to go out.
+ * in the store is the one record of what still has to go out.
  */
 export class RelayClient {
   private current: RelayState = "disconnected";
@@ -60,6 +61,8 @@ export class RelayClient {
   private stopped = false;
   private qos0Pending = 0;
   private firstConnack = true;
+  private pumping = false;
+  private pumpAgain = false;
 
   constructor(private readonly deps: RelayClientDeps) {}
 
@@ -93,7 +96,7 @@ export class RelayClient {
    * A downlink message. QoS 0 goes out now when connected, else is dropped; QoS 1/2 is stored
    * first and sent in queue order, so it survives a lost connection and a restart.
    */
-  send(m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }): "sent" | "queued" | "dropped" {
+  async send(m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }): Promise<"sent" | "queued" | "dropped"> {
     const { counters, queue } = this.deps;
     if (m.qos === 0) {
       if (this.state !== "connected" || !this.client) {
@@ -104,7 +107,7 @@ export class RelayClient {
       counters.messages_out++;
       return "sent";
     }
-    if (!queue.push(m)) {
+    if (!(await queue.push(m))) {
       counters.dropped++;
       return "dropped";
     }
@@ -127,7 +130,7 @@ export class RelayClient {
       password: this.deps.password,
       reconnectPeriod: 0,
       connectTimeout: CONNECT_TIMEOUT_MS,
-      // Only messages of this connection go out; the SQLite queue holds the rest.
+      // Only messages of this connection go out; the stored queue holds the rest.
       queueQoSZero: false,
       resubscribe: false,
       ...(s.protocol_version === 5 && !s.clean && { properties: { sessionExpiryInterval: SESSION_EXPIRY_S } }),
@@ -266,27 +269,51 @@ export class RelayClient {
     this.timer.unref();
   }
 
-  /** Sends queued messages while connected, keeping at most DOWNLINK_WINDOW in flight. */
+  /**
+   * Sends queued messages while connected, keeping at most DOWNLINK_WINDOW in flight. One take
+   * from the store at a time: a call meanwhile makes another pass once it is done.
+   */
   private pump(): void {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
     const client = this.client;
     if (this.state !== "connected" || !client) return;
+    this.pumping = true;
     const gen = this.generation;
+    const { queue } = this.deps;
+    queue.take(DOWNLINK_WINDOW).then(
+      (rows) => {
+        // Taken for a connection that is gone: the queue was rewound, they go to the next.
+        if (gen !== this.generation) return;
+        for (const m of rows) this.publishQueued(client, gen, m);
+      },
+      (err: unknown) => this.fail(`the downlink queue cannot be read: ${err instanceof Error ? err.message : String(err)}`),
+    ).finally(() => {
+      this.pumping = false;
+      if (!this.pumpAgain) return;
+      this.pumpAgain = false;
+      this.pump();
+    });
+  }
+
+  private publishQueued(client: MqttClient, gen: number, m: QueuedDownlink): void {
     const { queue, counters } = this.deps;
-    for (const m of queue.take(DOWNLINK_WINDOW)) {
-      client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain }, (err) => {
-        if (gen !== this.generation) return; // left in the queue; sent again after a reconnect
-        // The broker answered with a refusal (an MQTT 5 PUBACK reason code, e.g. its ACL): it
-        // would refuse it again, so it leaves the queue, counted and told, rather than block it.
-        const refused = err !== undefined && err !== null && typeof (err as { code?: unknown }).code === "number";
-        if (err && !refused) return; // the connection failed: sent again after a reconnect
-        queue.done(m.seq);
-        if (refused) {
-          counters.dropped++;
-          this.fail(`the broker refused the downlink on ${m.topic}: ${err.message}`);
-        } else counters.messages_out++;
-        counters.queued = queue.length;
-        this.pump();
-      });
-    }
+    client.publish(m.topic, m.payload, { qos: m.qos, retain: m.retain }, (err) => {
+      if (gen !== this.generation) return; // left in the queue; sent again after a reconnect
+      // The broker answered with a refusal (an MQTT 5 PUBACK reason code, e.g. its ACL): it
+      // would refuse it again, so it leaves the queue, counted and told, rather than block it.
+      const refused = err !== undefined && err !== null && typeof (err as { code?: unknown }).code === "number";
+      if (err && !refused) return; // the connection failed: sent again after a reconnect
+      // Not removed: it stays stored and goes again after the next reconnect (QoS 1 allows a duplicate).
+      queue.done(m.seq).catch((e: unknown) => this.fail(`a sent downlink could not leave the queue: ${e instanceof Error ? e.message : String(e)}`));
+      if (refused) {
+        counters.dropped++;
+        this.fail(`the broker refused the downlink on ${m.topic}: ${err.message}`);
+      } else counters.messages_out++;
+      counters.queued = queue.length;
+      this.pump();
+    });
   }
 }

@@ -5,7 +5,7 @@ import { generateId } from "../identity/tokens.js";
 import type { InspectorSink } from "../inspector/types.js";
 import type { Logger } from "../observability/logger.js";
 import type { OutboundGuard } from "../outbound/guard.js";
-import type { SqliteRelayRepository } from "../store/sqlite/relays.js";
+import type { RelayRepository } from "../store/sqlite/relays.js";
 import type { DeviceRow } from "../store/types.js";
 import { DeviceResolver, keyOf } from "./device_mapping.js";
 import { DownlinkQueue } from "./downlink_queue.js";
@@ -21,7 +21,7 @@ export interface DownlinkMessage {
 }
 
 export interface RelayServiceDeps {
-  repo: SqliteRelayRepository;
+  repo: RelayRepository;
   secrets: RelaySecrets;
   /** The pipeline's entry for relayed messages (Pipeline.fromRelay): resolves once handled. */
   ingest(device: { accountId: string; id: string }, topic: string, payload: Buffer, via: { relay: string; qos: 0 | 1 | 2 }): Promise<void>;
@@ -72,14 +72,19 @@ const zeroCounters = (): RelayCounters => ({
 export class RelayService {
   private readonly running = new Map<string, Running>();
   private readonly resolver: DeviceResolver;
+  /** Relays being created, per account: counted by the plan's admission until they run. */
+  private readonly creating = new Map<string, number>();
 
   constructor(private readonly deps: RelayServiceDeps) {
     this.resolver = new DeviceResolver(deps.repo);
   }
 
   /** Loads every relay and connects the active ones. */
-  start(): void {
-    for (const relay of this.deps.repo.all()) this.launch(relay, { unsubscribe: [], forceSubscribe: false });
+  async start(): Promise<void> {
+    for (const relay of await this.deps.repo.all()) {
+      const queue = await DownlinkQueue.open(this.deps.repo, relay.id, relay.settings.max_queue);
+      this.launch(relay, { unsubscribe: [], forceSubscribe: false }, queue);
+    }
   }
 
   async stop(): Promise<void> {
@@ -106,15 +111,23 @@ export class RelayService {
   }
 
   async create(accountId: string, input: unknown): Promise<string> {
-    this.deps.admitRelay?.(accountId, this.list(accountId).length);
+    const creating = this.creating.get(accountId) ?? 0;
+    this.deps.admitRelay?.(accountId, this.list(accountId).length + creating);
     const id = generateId();
     const { settings, secrets } = validateRelayInput(input, undefined, id);
     this.checkTarget(settings.host, settings.port);
     const now = new Date();
     const relay: Relay = { id, accountId, settings, secrets: {}, createdAt: now, updatedAt: now };
     this.applySecrets(relay, secrets);
-    this.deps.repo.put(relay);
-    this.launch(relay, { unsubscribe: [], forceSubscribe: true });
+    this.creating.set(accountId, creating + 1);
+    try {
+      await this.deps.repo.put(relay);
+    } finally {
+      const n = (this.creating.get(accountId) ?? 1) - 1;
+      if (n === 0) this.creating.delete(accountId);
+      else this.creating.set(accountId, n);
+    }
+    this.launch(relay, { unsubscribe: [], forceSubscribe: true }, DownlinkQueue.empty(this.deps.repo, id, settings.max_queue));
     return id;
   }
 
@@ -124,20 +137,20 @@ export class RelayService {
     this.checkTarget(settings.host, settings.port);
     const relay: Relay = { ...current.relay, settings, secrets: { ...current.relay.secrets }, updatedAt: new Date() };
     this.applySecrets(relay, secrets);
-    this.deps.repo.put(relay);
+    await this.deps.repo.put(relay);
     const before = new Set(current.relay.settings.subscriptions.map((s) => s.topic));
     const after = settings.subscriptions.map((s) => s.topic);
     const changed = JSON.stringify(current.relay.settings.subscriptions) !== JSON.stringify(settings.subscriptions);
     await current.client?.stop();
     // Counters, events and the queue carry over an edit: the relay is the same one.
-    this.launch(relay, { unsubscribe: changed ? [...before].filter((t) => !after.includes(t)) : [], forceSubscribe: changed }, current);
+    this.launch(relay, { unsubscribe: changed ? [...before].filter((t) => !after.includes(t)) : [], forceSubscribe: changed }, current.queue, current);
   }
 
   async delete(accountId: string, id: string): Promise<void> {
     const r = this.find(accountId, id);
     await r.client?.stop();
     this.running.delete(id);
-    this.deps.repo.delete(accountId, id); // its queue goes with it (ON DELETE CASCADE)
+    await this.deps.repo.delete(accountId, id); // its queue goes with it (ON DELETE CASCADE)
     this.deps.statusChanged?.(accountId, { relay: id, status: null });
   }
 
@@ -153,13 +166,15 @@ export class RelayService {
     if (!device) return 0;
     let taken = 0;
     for (const r of relays) {
-      const key = this.resolver.keyFor(r.relay.settings.mapping, device);
-      if (key === undefined) continue;
-      const topic = r.relay.settings.downlink_topic!
+      const key = await this.resolver.keyFor(r.relay.settings.mapping, device);
+      // The relay may have been stopped, edited or deleted meanwhile.
+      const client = r.client;
+      if (key === undefined || !client || r.relay.settings.downlink_topic === null) continue;
+      const topic = r.relay.settings.downlink_topic
         .replaceAll("$SERIAL$", key)
         .replaceAll("$DEVICE$", device.id)
         .replaceAll("$TOPIC$", message.topic);
-      const outcome = r.client!.send({ ...message, topic });
+      const outcome = await client.send({ ...message, topic });
       taken++;
       if (this.deps.inspector.wants(device.id)) {
         this.deps.inspector.record(device.id, outcome === "dropped" ? "error" : "message_out", `relay ${r.relay.settings.name}: ${topic} (QoS ${message.qos}, ${message.payload.length} B) ${outcome}`, {
@@ -216,8 +231,7 @@ export class RelayService {
     if (refused) throw refused;
   }
 
-  private launch(relay: Relay, subscribe: { unsubscribe: string[]; forceSubscribe: boolean }, previous?: Running): void {
-    const queue = previous?.queue ?? new DownlinkQueue(this.deps.repo, relay.id, relay.settings.max_queue);
+  private launch(relay: Relay, subscribe: { unsubscribe: string[]; forceSubscribe: boolean }, queue: DownlinkQueue, previous?: Running): void {
     queue.setMax(relay.settings.max_queue);
     queue.rewind();
     const r: Running = previous ?? { relay, client: undefined, queue, counters: zeroCounters(), events: [], seen: new Set(), lastUnmappedEventAt: 0 };
@@ -258,7 +272,7 @@ export class RelayService {
   private async uplink(r: Running, topic: string, payload: Buffer, qos: 0 | 1 | 2): Promise<void> {
     const { relay } = r;
     const key = keyOf(relay.settings.mapping, topic, payload);
-    const deviceId = key === undefined ? undefined : this.resolver.resolve(relay.accountId, relay.settings.mapping, key);
+    const deviceId = key === undefined ? undefined : await this.resolver.resolve(relay.accountId, relay.settings.mapping, key);
     if (deviceId === undefined) {
       // Acknowledged anyway: no retry would map it better, and holding it would stall the relay.
       r.counters.unmapped++;

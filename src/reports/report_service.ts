@@ -28,9 +28,9 @@ import type { SqliteFileStore, SqliteReportStore, StoredFileInfo } from "./sqlit
 /** What the dashboards part offers reports: the share view of a dashboard, opened for one print. */
 export interface DashboardPrints {
   /** Throws NOT_FOUND for a dashboard that is not the account's. */
-  get(accountId: string, dashboardId: string): unknown;
+  get(accountId: string, dashboardId: string): Promise<unknown>;
   /** A key that opens the share view for `ttlMs` at most; `release` ends it sooner. */
-  printKey(accountId: string, dashboardId: string, ttlMs: number): { key: string; release(): void };
+  printKey(accountId: string, dashboardId: string, ttlMs: number): Promise<{ key: string; release(): void }>;
 }
 
 const PRINT_KEY_TTL_MS = 10 * 60_000;
@@ -234,7 +234,7 @@ export class ReportService {
         const origin = this.deps.apiUrl();
         // The key outlives the longest print (a wait for a PDF slot, then the render's own
         // deadline) and ends with it.
-        const print = this.deps.dashboards.printKey(row.accountId, d.dashboard!, PRINT_KEY_TTL_MS);
+        const print = await this.deps.dashboards.printKey(row.accountId, d.dashboard!, PRINT_KEY_TTL_MS);
         let result;
         try {
           result = await this.deps.pdf.render(row.accountId, {
@@ -387,7 +387,7 @@ export class ReportService {
 
   /** A report's devices and dashboard must be the account's (404 otherwise, as their own routes answer). */
   private async checkSources(accountId: string, definition: ReportDefinition): Promise<void> {
-    if (definition.type === "dashboard") this.deps.dashboards.get(accountId, definition.dashboard!);
+    if (definition.type === "dashboard") await this.deps.dashboards.get(accountId, definition.dashboard!);
     await this.checkDevices(accountId, definition);
   }
 

@@ -10,8 +10,7 @@ import type { StoredRecord } from "../../src/data/types.js";
 import { EventHub } from "../../src/events/hub.js";
 import type { DashboardLiveEventJson } from "../../src/http/api_types.js";
 import { IdentityService } from "../../src/identity/service.js";
-import { SqliteDashboardRepository } from "../../src/store/sqlite/dashboards.js";
-import { SqliteStore } from "../../src/store/sqlite/index.js";
+import { backends } from "../helpers/backends.js";
 import { openStream, type SseStreamClient } from "../helpers/sse_client.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 
@@ -157,12 +156,13 @@ describe("the dashboard.<id> channel", () => {
   });
 });
 
-describe("DashboardLive", () => {
+for (const h0 of backends()) describe(`DashboardLive, dashboards on ${h0.name}`, () => {
   test("costs nothing per stored record while no dashboard channel is listened to", async () => {
-    const store = new SqliteStore(":memory:");
+    const h = await h0.start();
+    const store = await h.store();
     const identity = new IdentityService(store.identity);
     const hub = new EventHub();
-    const dashboards = new DashboardService({ repo: new SqliteDashboardRepository(store.db), limits: defaultConfig.dashboards });
+    const dashboards = new DashboardService({ repo: store.dashboards, limits: defaultConfig.dashboards });
     let reads = 0;
     const get = dashboards.get.bind(dashboards);
     dashboards.get = (a, id) => {
@@ -173,7 +173,7 @@ describe("DashboardLive", () => {
     try {
       const { accountId } = await identity.createAccount("a");
       const { device } = await identity.createDevice(accountId, { name: "d" });
-      dashboards.create(accountId, { label: "x" });
+      await dashboards.create(accountId, { label: "x" });
       const record: StoredRecord = { id: "0".repeat(24), device: device.id, variable: "v", value: 1, unit: null, time: new Date(), group: "g", location: null, metadata: null, createdAt: new Date() };
       // Another channel listened to does not count.
       const off = hub.subscribe(accountId, ["notification"], () => {});
@@ -184,7 +184,7 @@ describe("DashboardLive", () => {
     } finally {
       live.close();
       identity.stop();
-      await store.close();
+      await h.stop();
     }
   });
 });

@@ -10,23 +10,24 @@ import { ChartWarmer } from "../../src/dashboards/warm_charts.js";
 import { SqliteBucketStore } from "../../src/data/sqlite/bucket_store.js";
 import { EventHub } from "../../src/events/hub.js";
 import { IdentityService } from "../../src/identity/service.js";
-import { SqliteDashboardRepository } from "../../src/store/sqlite/dashboards.js";
-import { SqliteStore } from "../../src/store/sqlite/index.js";
+import { backends } from "../helpers/backends.js";
 
 // A chart opens fast: saving a widget (or opening its dashboard) has the hours of its variables
 // over the last year summarized in the background, so its first downsample reads no record
-// of a whole hour.
+// of a whole hour. The dashboards (and the identity) come from each store backend; the summaries
+// are the SQLite bucket store's.
 const HOUR = 3_600_000;
 
-describe("ChartWarmer", () => {
+for (const h0 of backends()) describe(`ChartWarmer, dashboards on ${h0.name}`, () => {
   test("a saved chart's device variables are summarized before anyone asks; slots and other variables are not", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sluice-warm-"));
-    const store = new SqliteStore(":memory:");
+    const h = await h0.start();
+    const store = await h.store();
     const buckets = SqliteBucketStore.open(join(dir, "data.db"), { retentionSweepMs: 0, writerThread: false });
     const identity = new IdentityService(store.identity);
     const { accountId } = await identity.createAccount("a");
     const hub = new EventHub();
-    const dashboards = new DashboardService({ repo: new SqliteDashboardRepository(store.db), limits: defaultConfig.dashboards });
+    const dashboards = new DashboardService({ repo: store.dashboards, limits: defaultConfig.dashboards });
     const prepared: string[] = [];
     const prepare = buckets.prepareDownsample.bind(buckets);
     buckets.prepareDownsample = (device, variables, from, to) => {
@@ -41,12 +42,12 @@ describe("ChartWarmer", () => {
         variable: i % 2 ? "temperature" : "humidity", value: i, unit: null, time: new Date(now - 47 * HOUR + i * 6 * 60_000), group: "g", location: null, metadata: null,
       }));
       await buckets.insert("dev1", records);
-      const dashboard = dashboards.create(accountId, { label: "boiler", type: "blueprint", blueprint_devices: [{ id: "slot", name: "s", conditions: [{ key: "k", value: "v" }] }] });
-      dashboards.createWidget(accountId, dashboard.id, { label: "t", type: "line", display: {}, data: [{ origin: "dev1", variables: ["temperature"] }, { origin: "slot", variables: ["x"] }] });
-      dashboards.createWidget(accountId, dashboard.id, { label: "n", type: "note", display: {}, data: [] });
+      const dashboard = await dashboards.create(accountId, { label: "boiler", type: "blueprint", blueprint_devices: [{ id: "slot", name: "s", conditions: [{ key: "k", value: "v" }] }] });
+      await dashboards.createWidget(accountId, dashboard.id, { label: "t", type: "line", display: {}, data: [{ origin: "dev1", variables: ["temperature"] }, { origin: "slot", variables: ["x"] }] });
+      await dashboards.createWidget(accountId, dashboard.id, { label: "n", type: "note", display: {}, data: [] });
       // A chart with dates of its own is prepared over them.
       const from = new Date(Math.floor((now - 20 * HOUR) / HOUR) * HOUR);
-      dashboards.createWidget(accountId, dashboard.id, { label: "h", type: "line", display: {}, data: [{ origin: "dev1", variables: ["humidity"], start_date: from.toISOString(), end_date: new Date(from.getTime() + 10 * HOUR).toISOString() }] });
+      await dashboards.createWidget(accountId, dashboard.id, { label: "h", type: "line", display: {}, data: [{ origin: "dev1", variables: ["humidity"], start_date: from.toISOString(), end_date: new Date(from.getTime() + 10 * HOUR).toISOString() }] });
       // Saves within a second are one preparation.
       await delay(1_300);
       assert.deepEqual(prepared, ["dev1:temperature:48h", "dev1:humidity:10h"]);
@@ -77,18 +78,19 @@ describe("ChartWarmer", () => {
       warmer.close();
       await buckets.close();
       identity.stop();
-      await store.close();
+      await h.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   test("a widget naming another account's device has nothing of that device prepared (review 13)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "sluice-warm-"));
-    const store = new SqliteStore(":memory:");
+    const h = await h0.start();
+    const store = await h.store();
     const buckets = SqliteBucketStore.open(join(dir, "data.db"), { retentionSweepMs: 0, writerThread: false });
     const identity = new IdentityService(store.identity);
     const hub = new EventHub();
-    const dashboards = new DashboardService({ repo: new SqliteDashboardRepository(store.db), limits: defaultConfig.dashboards });
+    const dashboards = new DashboardService({ repo: store.dashboards, limits: defaultConfig.dashboards });
     const prepared: string[] = [];
     const prepare = buckets.prepareDownsample.bind(buckets);
     buckets.prepareDownsample = (device, variables, from, to) => {
@@ -104,15 +106,15 @@ describe("ChartWarmer", () => {
       const b = await identity.createAccount("b");
       const { device: victim } = await identity.createDevice(a.accountId, { name: "victim" });
       const { device: own } = await identity.createDevice(b.accountId, { name: "own" });
-      const dashboard = dashboards.create(b.accountId, { label: "greedy" });
-      dashboards.createWidget(b.accountId, dashboard.id, { label: "t", type: "line", display: {}, data: [{ origin: victim.id, variables: ["temperature"] }, { origin: own.id, variables: ["temperature"] }] });
+      const dashboard = await dashboards.create(b.accountId, { label: "greedy" });
+      await dashboards.createWidget(b.accountId, dashboard.id, { label: "t", type: "line", display: {}, data: [{ origin: victim.id, variables: ["temperature"] }, { origin: own.id, variables: ["temperature"] }] });
       await delay(1_300);
       assert.deepEqual(prepared, [own.id]);
     } finally {
       warmer.close();
       await buckets.close();
       identity.stop();
-      await store.close();
+      await h.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   });

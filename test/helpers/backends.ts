@@ -10,12 +10,18 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import pg from "pg";
+import type { AnalysisStore } from "../../src/analysis/store.js";
 import { PgBucketStore } from "../../src/data/postgres/bucket_store.js";
 import { SqliteBucketStore } from "../../src/data/sqlite/bucket_store.js";
 import type { BucketStore } from "../../src/data/types.js";
+import { SqliteDeadLetterStore, type DeadLetterStore } from "../../src/notify/sqlite/dead_letter_store.js";
+import { SqliteNotificationStore, type NotificationStore } from "../../src/notify/sqlite/notification_store.js";
 import { PgStore } from "../../src/store/postgres/index.js";
 import type { ActionRepository } from "../../src/store/sqlite/actions.js";
+import { SqliteAnalysisStore } from "../../src/store/sqlite/analyses.js";
+import { SqliteDashboardRepository, type DashboardRepository } from "../../src/store/sqlite/dashboards.js";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
+import { SqliteRelayRepository, type RelayRepository } from "../../src/store/sqlite/relays.js";
 import { SqliteUserSessionRepository } from "../../src/store/sqlite/user_sessions.js";
 import { SqliteUserRepository } from "../../src/store/sqlite/users.js";
 import type { Store, UserRepository, UserSessionRepository } from "../../src/store/types.js";
@@ -24,7 +30,16 @@ import { startPostgres } from "./postgres.js";
 export type BackendName = "sqlite" | "postgres";
 
 export type TestBucketStore = BucketStore & { close(): Promise<void>; flush(): Promise<void> };
-export type TestStore = Store & { users: UserRepository; userSessions: UserSessionRepository; actions: ActionRepository };
+export type TestStore = Store & {
+  users: UserRepository;
+  userSessions: UserSessionRepository;
+  actions: ActionRepository;
+  analyses: AnalysisStore;
+  relays: RelayRepository;
+  dashboards: DashboardRepository;
+  notifications: NotificationStore;
+  deadLetters: DeadLetterStore;
+};
 
 export interface BucketOptions {
   maxBatchRecords?: number;
@@ -40,7 +55,7 @@ export interface BackendHandle {
   url?: string;
   /** A bucket store on this database; called again, another store on the same data (as after a restart). */
   buckets(options?: BucketOptions): Promise<TestBucketStore>;
-  /** A Store (identity, broker, users, sessions) on this database; called again, another on the same data. */
+  /** A Store (identity, broker, users, sessions, actions, the platform repositories) on this database; called again, another on the same data. */
   store(): Promise<TestStore>;
   /** Runs SQL directly (internals the contract cannot see, e.g. unfinished removals); `?` placeholders. */
   rows<T>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -69,7 +84,11 @@ const sqlite: Backend = {
       async store() {
         const store = new SqliteStore(dir);
         open.push(store);
-        return Object.assign(store, { users: new SqliteUserRepository(store.db), userSessions: new SqliteUserSessionRepository(store.db) });
+        return Object.assign(store, {
+          users: new SqliteUserRepository(store.db), userSessions: new SqliteUserSessionRepository(store.db),
+          analyses: new SqliteAnalysisStore(store.db), relays: new SqliteRelayRepository(store.db), dashboards: new SqliteDashboardRepository(store.db),
+          notifications: new SqliteNotificationStore(store.db), deadLetters: new SqliteDeadLetterStore(store.db),
+        });
       },
       async rows<T>(sql: string, params: unknown[] = []) {
         const db = new Database(file, { readonly: true });

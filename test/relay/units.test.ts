@@ -22,24 +22,24 @@ describe("relay device mapping", () => {
     assert.equal(keyOf(m, "t", Buffer.from('{"meta":{"id":{}}}')), undefined);
     assert.equal(keyOf(m, "t", Buffer.from("not json")), undefined);
   });
-  test("misses are remembered only briefly, hits until cleared", () => {
+  test("misses are remembered only briefly, hits until cleared", async () => {
     let now = 0;
     let calls = 0;
     let known: string | undefined;
     const lookup: DeviceLookup = {
-      deviceBySerial: () => (calls++, known),
-      deviceByTag: () => undefined,
-      deviceById: () => undefined,
-      serialOf: () => undefined,
+      deviceBySerial: async () => (calls++, known),
+      deviceByTag: async () => undefined,
+      deviceById: async () => undefined,
+      serialOf: async () => undefined,
     };
     const r = new DeviceResolver(lookup, () => now);
     const m = { source: "topic", index: -1, match: "serial" } as const;
-    assert.equal(r.resolve("acc", m, "SN"), undefined);
+    assert.equal(await r.resolve("acc", m, "SN"), undefined);
     known = "dev1";
-    assert.equal(r.resolve("acc", m, "SN"), undefined); // still the cached miss
+    assert.equal(await r.resolve("acc", m, "SN"), undefined); // still the cached miss
     now += 6000;
-    assert.equal(r.resolve("acc", m, "SN"), "dev1");
-    assert.equal(r.resolve("acc", m, "SN"), "dev1");
+    assert.equal(await r.resolve("acc", m, "SN"), "dev1");
+    assert.equal(await r.resolve("acc", m, "SN"), "dev1");
     assert.equal(calls, 2);
   });
 });

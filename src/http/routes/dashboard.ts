@@ -51,94 +51,94 @@ export function dashboardRoutes(deps: DashboardRouteDeps): FastifyPluginAsync {
       "/dashboard",
       { schema: { querystring: listQuerySchema(["label", "name", "type", "visible", "created_at", "updated_at"]) } },
       async (request) => {
-        const items = dashboards.list(accountOf(request)).map((d) => dashboardInfo(d) as DashboardJson & Record<string, unknown>);
+        const items = (await dashboards.list(accountOf(request))).map((d) => dashboardInfo(d) as DashboardJson & Record<string, unknown>);
         return ok(applyListQuery(items, request.query, { defaultOrder: "label,asc", alwaysFields: ["id", "label"] }));
       },
     );
 
-    app.post("/dashboard", async (request) => ok({ dashboard: dashboards.create(accountOf(request), request.body).id }));
+    app.post("/dashboard", async (request) => ok({ dashboard: (await dashboards.create(accountOf(request), request.body)).id }));
 
     // A file holds up to maxWidgetsPerDashboard widgets of maxWidgetBytes each, more than the
     // server's default body limit; the plan's maxPayloadBytes still applies.
     const { maxWidgetsPerDashboard, maxWidgetBytes, maxDashboardBytes } = dashboards.bounds;
     const importLimit = Math.min(64 * 1024 * 1024, maxWidgetsPerDashboard * (maxWidgetBytes + 64) + maxDashboardBytes + 64 * 1024);
     app.post("/dashboard/import", { bodyLimit: importLimit }, async (request) => {
-      const d = dashboards.importDashboard(accountOf(request), request.body);
-      return ok({ dashboard: d.id, widgets: dashboards.widgets(d.accountId, d.id).length });
+      const d = await dashboards.importDashboard(accountOf(request), request.body);
+      return ok({ dashboard: d.id, widgets: (await dashboards.widgets(d.accountId, d.id)).length });
     });
 
     app.get<DashboardParams>("/dashboard/:id", { schema: { params: dashboardParams } }, async (request) => {
-      const d = dashboards.get(accountOf(request), request.params.id);
-      return ok(dashboardInfo(d, dashboards.shareInfo(d.id)));
+      const d = await dashboards.get(accountOf(request), request.params.id);
+      return ok(dashboardInfo(d, await dashboards.shareInfo(d.id)));
     });
 
     app.put<DashboardParams>("/dashboard/:id", { schema: { params: dashboardParams } }, async (request) => {
-      dashboards.edit(accountOf(request), request.params.id, request.body);
+      await dashboards.edit(accountOf(request), request.params.id, request.body);
       return ok("Successfully Updated");
     });
 
     app.delete<DashboardParams>("/dashboard/:id", { schema: { params: dashboardParams } }, async (request) => {
-      dashboards.delete(accountOf(request), request.params.id);
+      await dashboards.delete(accountOf(request), request.params.id);
       return ok("Successfully Removed");
     });
 
     app.post<DashboardParams>("/dashboard/:id/duplicate", { schema: { params: dashboardParams } }, async (request) => {
-      const copy = dashboards.duplicate(accountOf(request), request.params.id, request.body);
+      const copy = await dashboards.duplicate(accountOf(request), request.params.id, request.body);
       return ok({ dashboard_id: copy.id, message: "Dashboard Successfully Duplicated" });
     });
 
     app.get<DashboardParams>("/dashboard/:id/export", { schema: { params: dashboardParams } }, async (request) => {
       const accountId = accountOf(request);
       const names = new Map<string, string>();
-      for (const origin of dashboards.deviceOrigins(accountId, request.params.id)) {
+      for (const origin of await dashboards.deviceOrigins(accountId, request.params.id)) {
         const row = await identity.getDevice(accountId, origin).catch((err: unknown) => {
           if (err instanceof SluiceError && err.httpStatus === 404) return undefined;
           throw err;
         });
         if (row) names.set(row.id, row.name);
       }
-      return ok(dashboards.export(accountId, request.params.id, names));
+      return ok(await dashboards.export(accountId, request.params.id, names));
     });
 
     app.get<DashboardParams & { Querystring: { expire_time?: unknown } }>("/dashboard/:id/share/public", { schema: { params: dashboardParams } }, async (request) => {
       requireCsrfForSessionGet(request);
-      return ok(dashboards.share(accountOf(request), request.params.id, request.query.expire_time));
+      return ok(await dashboards.share(accountOf(request), request.params.id, request.query.expire_time));
     });
 
     app.delete<DashboardParams>("/dashboard/:id/share/public", { schema: { params: dashboardParams } }, async (request) => {
-      dashboards.unshare(accountOf(request), request.params.id);
+      await dashboards.unshare(accountOf(request), request.params.id);
       return ok("Public link revoked");
     });
 
     app.get<DashboardParams>("/dashboard/:id/devices", { schema: { params: dashboardParams } }, async (request) => {
       const accountId = accountOf(request);
-      const d = dashboards.get(accountId, request.params.id);
-      const related = await widgetData.related(accountId, d, dashboards.widgets(accountId, d.id));
+      const d = await dashboards.get(accountId, request.params.id);
+      const related = await widgetData.related(accountId, d, await dashboards.widgets(accountId, d.id));
       return ok(related.map(({ row, ...device }): DashboardDeviceJson => ({ ...device, bucket: device.id, ...(row && { tags: row.tags }) })));
     });
 
     // ---- widgets --------------------------------------------------------------------------------
 
     app.get<DashboardParams>("/dashboard/:id/widget", { schema: { params: dashboardParams } }, async (request) =>
-      ok(dashboards.widgets(accountOf(request), request.params.id).map(widgetInfo)),
+      ok((await dashboards.widgets(accountOf(request), request.params.id)).map(widgetInfo)),
     );
 
     // The SDK posts to `/dashboard/:id/widget/` (trailing slash); the router tells the two apart.
     for (const url of ["/dashboard/:id/widget", "/dashboard/:id/widget/"]) {
-      app.post<DashboardParams>(url, { schema: { params: dashboardParams } }, async (request) => ok({ widget: dashboards.createWidget(accountOf(request), request.params.id, request.body).id }));
+      app.post<DashboardParams>(url, { schema: { params: dashboardParams } }, async (request) => ok({ widget: (await dashboards.createWidget(accountOf(request), request.params.id, request.body)).id }));
     }
 
     app.get<WidgetParams>("/dashboard/:id/widget/:widget", { schema: { params: widgetParams } }, async (request) =>
-      ok(widgetInfo(dashboards.widget(accountOf(request), request.params.id, request.params.widget))),
+      ok(widgetInfo(await dashboards.widget(accountOf(request), request.params.id, request.params.widget))),
     );
 
     app.put<WidgetParams>("/dashboard/:id/widget/:widget", { schema: { params: widgetParams } }, async (request) => {
-      dashboards.editWidget(accountOf(request), request.params.id, request.params.widget, request.body);
+      await dashboards.editWidget(accountOf(request), request.params.id, request.params.widget, request.body);
       return ok("Successfully Updated");
     });
 
     app.delete<WidgetParams>("/dashboard/:id/widget/:widget", { schema: { params: widgetParams } }, async (request) => {
-      dashboards.deleteWidget(accountOf(request), request.params.id, request.params.widget);
+      await dashboards.deleteWidget(accountOf(request), request.params.id, request.params.widget);
       return ok("Successfully Removed");
     });
   };
@@ -147,16 +147,16 @@ export function dashboardRoutes(deps: DashboardRouteDeps): FastifyPluginAsync {
 /** `/data/:dashboard/:widget`: a widget's data through an account token (ACCOUNT slot). */
 export function widgetDataRoutes(deps: DashboardRouteDeps): FastifyPluginAsync {
   const { dashboards, widgetData } = deps;
-  const load = (accountId: string, params: DataParams["Params"]) => {
-    const dashboard = dashboards.get(accountId, params.dashboard);
-    return { dashboard, widget: dashboards.widget(accountId, dashboard.id, params.widget) };
+  const load = async (accountId: string, params: DataParams["Params"]) => {
+    const dashboard = await dashboards.get(accountId, params.dashboard);
+    return { dashboard, widget: await dashboards.widget(accountId, dashboard.id, params.widget) };
   };
   return async (app) => {
     documentRoutes(app, { tag: TAGS.widgetData.name });
 
     app.get<DataParams>("/data/:dashboard/:widget", { schema: { params: dataParams } }, async (request, reply) => {
       const accountId = accountOf(request);
-      const { dashboard, widget } = load(accountId, request.params);
+      const { dashboard, widget } = await load(accountId, request.params);
       const { json, truncated } = await widgetData.get(accountId, dashboard, widget, request.query as Record<string, unknown>);
       if (truncated) void reply.header(TRUNCATED_HEADER, "bytes");
       return ok(json);
@@ -164,19 +164,19 @@ export function widgetDataRoutes(deps: DashboardRouteDeps): FastifyPluginAsync {
 
     app.post<DataParams & { Querystring: { bypass_bucket?: unknown } }>("/data/:dashboard/:widget", { bodyLimit: DATA_BODY_LIMIT, schema: { params: dataParams } }, async (request) => {
       const accountId = accountOf(request);
-      const { dashboard, widget } = load(accountId, request.params);
+      const { dashboard, widget } = await load(accountId, request.params);
       return ok(await widgetData.send(accountId, dashboard, widget, request.body, request.query.bypass_bucket));
     });
 
     app.put<DataParams>("/data/:dashboard/:widget/data", { bodyLimit: DATA_BODY_LIMIT, schema: { params: dataParams } }, async (request) => {
       const accountId = accountOf(request);
-      const { dashboard, widget } = load(accountId, request.params);
+      const { dashboard, widget } = await load(accountId, request.params);
       return ok(await widgetData.edit(accountId, dashboard, widget, request.body));
     });
 
     app.delete<DataParams & { Querystring: { ids?: unknown } }>("/data/:dashboard/:widget", { schema: { params: dataParams } }, async (request) => {
       const accountId = accountOf(request);
-      const { dashboard, widget } = load(accountId, request.params);
+      const { dashboard, widget } = await load(accountId, request.params);
       return ok(await widgetData.remove(accountId, dashboard, widget, request.query.ids));
     });
   };

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from "fastify";
-import type { SqliteDeadLetterStore, DeadLetter } from "../../notify/sqlite/dead_letter_store.js";
+import type { DeadLetterStore, DeadLetter } from "../../notify/sqlite/dead_letter_store.js";
 import type { ActionService } from "../../pipeline/action_service.js";
 import { notFound } from "../../errors.js";
 import type { DeadLetterJson } from "../api_types.js";
@@ -14,7 +14,7 @@ import { documentRoutes, TAGS } from "../openapi.js";
  * such list. There is no retry: the headers were templated from the triggering message, which
  * is gone; the kept body is for replaying by hand.
  */
-export function deadLetterRoutes(deps: { actions: ActionService; deadLetters: Pick<SqliteDeadLetterStore, "list" | "clear" | "remove"> }): FastifyPluginAsync {
+export function deadLetterRoutes(deps: { actions: ActionService; deadLetters: Pick<DeadLetterStore, "list" | "clear" | "remove"> }): FastifyPluginAsync {
   return async (app) => {
     documentRoutes(app, { tag: TAGS.actions.name });
     app.get<{ Params: { id: string }; Querystring: { page: number; amount: number } }>(
@@ -31,19 +31,19 @@ export function deadLetterRoutes(deps: { actions: ActionService; deadLetters: Pi
         const accountId = accountOf(request);
         const action = deps.actions.get(accountId, request.params.id);
         const { page, amount } = request.query;
-        return ok(deps.deadLetters.list(accountId, action.id, amount, (page - 1) * amount).map(deadLetterInfo));
+        return ok((await deps.deadLetters.list(accountId, action.id, amount, (page - 1) * amount)).map(deadLetterInfo));
       },
     );
     app.delete<{ Params: { id: string } }>("/action/:id/dead_letters", async (request) => {
       const accountId = accountOf(request);
       const action = deps.actions.get(accountId, request.params.id);
-      const n = deps.deadLetters.clear(accountId, action.id);
+      const n = await deps.deadLetters.clear(accountId, action.id);
       return ok(`${n} dead letter${n === 1 ? "" : "s"} removed`);
     });
     app.delete<{ Params: { id: string; dead_letter: string } }>("/action/:id/dead_letters/:dead_letter", async (request) => {
       const accountId = accountOf(request);
       const action = deps.actions.get(accountId, request.params.id);
-      if (!deps.deadLetters.remove(accountId, action.id, request.params.dead_letter)) throw notFound("Dead letter");
+      if (!(await deps.deadLetters.remove(accountId, action.id, request.params.dead_letter))) throw notFound("Dead letter");
       return ok("1 dead letter removed");
     });
   };

@@ -90,8 +90,8 @@ export function shareRoutes(deps: ShareRouteDeps): FastifyPluginAsync {
   const sseOptions: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...deps.sse };
 
   /** The link's grant, counted against its rate; 401 / 429 otherwise. */
-  const grantOf = (request: FastifyRequest<{ Params: { key: string } }>, reply: FastifyReply): ShareGrant => {
-    const grant = dashboards.resolveShare(request.params.key);
+  const grantOf = async (request: FastifyRequest<{ Params: { key: string } }>, reply: FastifyReply): Promise<ShareGrant> => {
+    const grant = await dashboards.resolveShare(request.params.key);
     if (!grant) throw unauthorized("This public link is unknown, revoked or expired");
     const now = Date.now();
     let bucket = rates.get(grant.keyHash);
@@ -120,16 +120,16 @@ export function shareRoutes(deps: ShareRouteDeps): FastifyPluginAsync {
     });
 
     app.get<{ Params: { key: string } }>("/share/:key/dashboard", { schema: { params: keyParams } }, async (request, reply) => {
-      const { accountId, dashboardId } = grantOf(request, reply);
-      const d = dashboards.get(accountId, dashboardId);
-      const shared: SharedDashboardJson = { dashboard: dashboardInfo(d), widgets: dashboards.widgets(accountId, d.id).map((w) => publicWidget(widgetInfo(w))) };
+      const { accountId, dashboardId } = await grantOf(request, reply);
+      const d = await dashboards.get(accountId, dashboardId);
+      const shared: SharedDashboardJson = { dashboard: dashboardInfo(d), widgets: (await dashboards.widgets(accountId, d.id)).map((w) => publicWidget(widgetInfo(w))) };
       return ok(shared);
     });
 
     app.get<{ Params: { key: string; widget: string } }>("/share/:key/data/:widget", { schema: { params: widgetParams } }, async (request, reply) => {
-      const { accountId, dashboardId, keyHash } = grantOf(request, reply);
-      const dashboard = dashboards.get(accountId, dashboardId);
-      const widget = dashboards.widget(accountId, dashboardId, request.params.widget);
+      const { accountId, dashboardId, keyHash } = await grantOf(request, reply);
+      const dashboard = await dashboards.get(accountId, dashboardId);
+      const widget = await dashboards.widget(accountId, dashboardId, request.params.widget);
       await readSlot(keyHash);
       try {
         const { json, truncated } = await widgetData.get(accountId, dashboard, widget, request.query as Record<string, unknown>);
@@ -141,14 +141,14 @@ export function shareRoutes(deps: ShareRouteDeps): FastifyPluginAsync {
     });
 
     app.get<{ Params: { key: string } }>("/share/:key/devices", { schema: { params: keyParams } }, async (request, reply) => {
-      const { accountId, dashboardId } = grantOf(request, reply);
-      const d = dashboards.get(accountId, dashboardId);
-      const related = await widgetData.related(accountId, d, dashboards.widgets(accountId, d.id));
+      const { accountId, dashboardId } = await grantOf(request, reply);
+      const d = await dashboards.get(accountId, dashboardId);
+      const related = await widgetData.related(accountId, d, await dashboards.widgets(accountId, d.id));
       return ok(related.map(({ id, name, blueprint_devices }): DashboardDeviceJson => ({ id, name, blueprint_devices })));
     });
 
     app.get<{ Params: { key: string } }>("/share/:key/events", { schema: { params: keyParams } }, async (request, reply) => {
-      const { accountId, dashboardId, keyHash, expiresAt } = grantOf(request, reply);
+      const { accountId, dashboardId, keyHash, expiresAt } = await grantOf(request, reply);
       const channel = `${LIVE_CHANNEL}.${dashboardId}`;
       let sequence = 0;
       let unsubscribe: () => void;

@@ -45,8 +45,8 @@ export function widgetPublishRoutes(deps: WidgetPublishRouteDeps): FastifyPlugin
       { bodyLimit: 8 * 1024, schema: { params, body } },
       async (request) => {
         const accountId = accountOf(request);
-        const dashboard = deps.dashboards.get(accountId, request.params.id);
-        const widget = deps.dashboards.widget(accountId, dashboard.id, request.params.widget);
+        const dashboard = await deps.dashboards.get(accountId, request.params.id);
+        const widget = await deps.dashboards.widget(accountId, dashboard.id, request.params.widget);
         const value = publishValue(request.body?.value);
         const pick = request.body?.device;
         if (pick !== undefined && typeof pick !== "string") throw invalid("device must be a device id");

@@ -33,10 +33,27 @@ interface Row {
 }
 
 /** Kept bodies are for reading and replaying by hand, not an archive. */
-const MAX_BODY = 64 * 1024;
+export const MAX_BODY = 64 * 1024;
+
+/** A kept body: cut at MAX_BODY characters, marked as cut. */
+export const keptBody = (body: string): string => (body.length > MAX_BODY ? `${body.slice(0, MAX_BODY)}…` : body);
+
+/**
+ * Where dead letters are kept (SQLite, PostgreSQL), bounded per account at insert time: the
+ * insert and its pruning are one transaction, so the bound holds whoever inserts at once.
+ */
+export interface DeadLetterStore {
+  /** Stores one (its body cut at MAX_BODY), then drops the account's oldest past `keep`. */
+  insert(deadLetter: DeadLetter, keep: number): Promise<void>;
+  /** An action's dead letters, newest first. */
+  list(accountId: string, actionId: string, limit: number, offset: number): Promise<DeadLetter[]>;
+  clear(accountId: string, actionId: string): Promise<number>;
+  /** Removes one dead letter of an action; false when the action has none by that id. */
+  remove(accountId: string, actionId: string, id: string): Promise<boolean>;
+}
 
 /** Dead letters in SQLite (table from migration 7), bounded per account at insert time. */
-export class SqliteDeadLetterStore {
+export class SqliteDeadLetterStore implements DeadLetterStore {
   private readonly q;
   private readonly insertAndPrune;
 
@@ -53,31 +70,30 @@ export class SqliteDeadLetterStore {
       remove: db.prepare("DELETE FROM webhook_dead_letters WHERE account_id = ? AND action_id = ? AND id = ?"),
     };
     this.insertAndPrune = writeTransaction(db, (d: DeadLetter, keep: number) => {
-      const body = d.body.length > MAX_BODY ? `${d.body.slice(0, MAX_BODY)}…` : d.body;
-      this.q.insert.run(d.id, d.accountId, d.actionId, d.deviceId, d.url, d.status, d.attempts, d.error, body, d.firstAttemptAt.getTime(), d.failedAt.getTime());
+      this.q.insert.run(d.id, d.accountId, d.actionId, d.deviceId, d.url, d.status, d.attempts, d.error, keptBody(d.body), d.firstAttemptAt.getTime(), d.failedAt.getTime());
       this.q.prune.run(d.accountId, d.accountId, keep);
     });
   }
 
   /** Stores one, then drops the account's oldest past `keep`. */
-  insert(deadLetter: DeadLetter, keep: number): void {
+  async insert(deadLetter: DeadLetter, keep: number): Promise<void> {
     this.insertAndPrune(deadLetter, keep);
   }
 
   /** An action's dead letters, newest first. */
-  list(accountId: string, actionId: string, limit: number, offset: number): DeadLetter[] {
+  async list(accountId: string, actionId: string, limit: number, offset: number): Promise<DeadLetter[]> {
     return (this.q.list.all(accountId, actionId, limit, offset) as Row[]).map((r) => ({
       id: r.id, accountId: r.account_id, actionId: r.action_id, deviceId: r.device_id, url: r.url, status: r.status,
       attempts: r.attempts, error: r.error, body: r.body, firstAttemptAt: new Date(r.first_attempt_at), failedAt: new Date(r.failed_at),
     }));
   }
 
-  clear(accountId: string, actionId: string): number {
+  async clear(accountId: string, actionId: string): Promise<number> {
     return this.q.clear.run(accountId, actionId).changes;
   }
 
   /** Removes one dead letter of an action; false when the action has none by that id. */
-  remove(accountId: string, actionId: string, id: string): boolean {
+  async remove(accountId: string, actionId: string, id: string): Promise<boolean> {
     return this.q.remove.run(accountId, actionId, id).changes > 0;
   }
 }

@@ -29,8 +29,24 @@ interface Row {
   created_at: number;
 }
 
+/**
+ * Where notifications are kept (SQLite, PostgreSQL), bounded per account at insert time: the
+ * insert and its pruning are one transaction, so the bound holds whoever inserts at once.
+ */
+export interface NotificationStore {
+  /** Stores `row`, then drops the account's oldest past `keep`; returns how many were dropped. */
+  insert(row: NotificationRow, keep: number): Promise<number>;
+  /** All of the account's notifications (at most the bound), unread first, then newest. */
+  list(accountId: string): Promise<NotificationRow[]>;
+  get(accountId: string, id: string): Promise<NotificationRow | undefined>;
+  /** Sets `read` on those of `ids` the account owns; returns how many exist. */
+  setRead(accountId: string, ids: readonly string[], read: boolean): Promise<number>;
+  markAllRead(accountId: string): Promise<number>;
+  delete(accountId: string, id: string): Promise<boolean>;
+}
+
 /** Notifications in SQLite (table from migration 7), bounded per account at insert time. */
-export class SqliteNotificationStore {
+export class SqliteNotificationStore implements NotificationStore {
   private readonly q;
   private readonly insertAndPrune;
 
@@ -54,33 +70,33 @@ export class SqliteNotificationStore {
   }
 
   /** Stores `row`, then drops the account's oldest past `keep`; returns how many were dropped. */
-  insert(row: NotificationRow, keep: number): number {
+  async insert(row: NotificationRow, keep: number): Promise<number> {
     return this.insertAndPrune(row, keep);
   }
 
   /** All of the account's notifications (at most the bound), unread first, then newest. */
-  list(accountId: string): NotificationRow[] {
+  async list(accountId: string): Promise<NotificationRow[]> {
     return (this.q.list.all(accountId) as Row[]).map(toRow);
   }
 
-  get(accountId: string, id: string): NotificationRow | undefined {
+  async get(accountId: string, id: string): Promise<NotificationRow | undefined> {
     const row = this.q.get.get(accountId, id) as Row | undefined;
     return row ? toRow(row) : undefined;
   }
 
   /** Sets `read` on those of `ids` the account owns; returns how many exist. */
-  setRead(accountId: string, ids: readonly string[], read: boolean): number {
+  async setRead(accountId: string, ids: readonly string[], read: boolean): Promise<number> {
     if (ids.length === 0) return 0;
     const marks = ids.map(() => "?").join(",");
     // A statement per call: the id list's length varies (bounded by the route).
     return this.db.prepare(`UPDATE notifications SET read = ? WHERE account_id = ? AND id IN (${marks})`).run(read ? 1 : 0, accountId, ...ids).changes;
   }
 
-  markAllRead(accountId: string): number {
+  async markAllRead(accountId: string): Promise<number> {
     return this.q.markAll.run(accountId).changes;
   }
 
-  delete(accountId: string, id: string): boolean {
+  async delete(accountId: string, id: string): Promise<boolean> {
     return this.q.delete.run(accountId, id).changes > 0;
   }
 }

@@ -1,15 +1,20 @@
 import type { Store } from "../types.js";
+import { PgDeadLetterStore } from "../../notify/postgres/dead_letter_store.js";
+import { PgNotificationStore } from "../../notify/postgres/notification_store.js";
 import { PgActionRepository } from "./actions.js";
+import { PgAnalysisStore } from "./analyses.js";
 import { PgBrokerRepository } from "./broker.js";
+import { PgDashboardRepository } from "./dashboards.js";
 import { PgIdentityRepository } from "./identity.js";
 import { migratePg } from "./migrations.js";
 import { openPool, type Pool, type PoolOptions } from "./pool.js";
+import { PgRelayRepository } from "./relays.js";
 import { PgUserSessionRepository } from "./user_sessions.js";
 import { PgUserRepository } from "./users.js";
 
 /**
  * The PostgreSQL `Store` (docs/cluster.md): identity, broker state, users and their sessions, actions,
- * on one bounded pool that the bucket store may share (`PgBucketStore` takes `pool`).
+ * analyses, relays, dashboards, notifications and webhook dead letters, on one bounded pool that the bucket store may share (`PgBucketStore` takes `pool`).
  * `PgStore.open` migrates the database first (once, whatever the number of nodes starting).
  */
 export class PgStore implements Store {
@@ -18,6 +23,11 @@ export class PgStore implements Store {
   readonly users: PgUserRepository;
   readonly userSessions: PgUserSessionRepository;
   readonly actions: PgActionRepository;
+  readonly analyses: PgAnalysisStore;
+  readonly relays: PgRelayRepository;
+  readonly dashboards: PgDashboardRepository;
+  readonly notifications: PgNotificationStore;
+  readonly deadLetters: PgDeadLetterStore;
 
   private constructor(readonly pool: Pool) {
     this.identity = new PgIdentityRepository(pool);
@@ -25,6 +35,11 @@ export class PgStore implements Store {
     this.users = new PgUserRepository(pool);
     this.userSessions = new PgUserSessionRepository(pool);
     this.actions = new PgActionRepository(pool);
+    this.analyses = new PgAnalysisStore(pool);
+    this.relays = new PgRelayRepository(pool);
+    this.dashboards = new PgDashboardRepository(pool);
+    this.notifications = new PgNotificationStore(pool);
+    this.deadLetters = new PgDeadLetterStore(pool);
   }
 
   static async open(url: string, options: PoolOptions = {}): Promise<PgStore> {

@@ -275,6 +275,111 @@ export const pgMigrations: PgMigration[] = [
       CREATE INDEX actions_by_account ON actions(account_id);
     `,
   },
+  {
+    version: 6,
+    name: "platform",
+    // As SQLite's migrations 6 (analyses), 7 (notifications, webhook dead letters), 8 (relays)
+    // and 17 (dashboards). `rank` stands for SQLite's rowid where a list breaks ties by it
+    // (analyses by name, relays, dashboards and widgets by creation time), so both stores list
+    // alike. `seq` is insertion order, as SQLite's AUTOINCREMENT: the per-account bounds of
+    // notifications and dead letters keep the newest by it, and a relay's downlink queue
+    // drains in it.
+    sql: `
+      CREATE TABLE analyses (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        name TEXT COLLATE "C" NOT NULL,
+        description TEXT,
+        active BOOLEAN NOT NULL DEFAULT true,
+        run_on TEXT NOT NULL CHECK (run_on IN ('sluice','external')),
+        variables TEXT NOT NULL DEFAULT '[]',
+        tags TEXT NOT NULL DEFAULT '[]',
+        token TEXT NOT NULL,
+        token_id TEXT NOT NULL UNIQUE,
+        file_name TEXT,
+        module TEXT CHECK (module IN ('cjs','esm')),
+        code BYTEA,
+        code_version INTEGER NOT NULL DEFAULT 0,
+        last_run BIGINT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        rank BIGSERIAL NOT NULL
+      );
+      CREATE INDEX analyses_by_account ON analyses(account_id, name, rank);
+      CREATE TABLE notifications (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        title TEXT NOT NULL,
+        message TEXT NOT NULL,
+        read BOOLEAN NOT NULL DEFAULT false,
+        body TEXT NOT NULL DEFAULT '{}',
+        created_at BIGINT NOT NULL
+      );
+      CREATE INDEX notifications_by_account ON notifications(account_id, seq);
+      CREATE TABLE webhook_dead_letters (
+        seq BIGSERIAL PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        action_id TEXT NOT NULL,
+        device_id TEXT,
+        url TEXT NOT NULL,
+        status INTEGER,
+        attempts INTEGER NOT NULL,
+        error TEXT NOT NULL,
+        body TEXT NOT NULL,
+        first_attempt_at BIGINT NOT NULL,
+        failed_at BIGINT NOT NULL
+      );
+      CREATE INDEX webhook_dead_letters_by_account ON webhook_dead_letters(account_id, seq);
+      CREATE INDEX webhook_dead_letters_by_action ON webhook_dead_letters(action_id, seq);
+      CREATE TABLE relays (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        settings TEXT NOT NULL,
+        secrets TEXT NOT NULL DEFAULT '{}',
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        rank BIGSERIAL NOT NULL
+      );
+      CREATE INDEX relays_by_account ON relays(account_id, created_at);
+      CREATE TABLE relay_downlink (
+        seq BIGSERIAL PRIMARY KEY,
+        relay TEXT NOT NULL REFERENCES relays(id) ON DELETE CASCADE,
+        topic TEXT NOT NULL,
+        payload BYTEA NOT NULL,
+        qos SMALLINT NOT NULL,
+        retain BOOLEAN NOT NULL,
+        queued_at BIGINT NOT NULL
+      );
+      CREATE INDEX relay_downlink_by_relay ON relay_downlink(relay, seq);
+      CREATE TABLE dashboards (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        body TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        rank BIGSERIAL NOT NULL
+      );
+      CREATE INDEX dashboards_by_account ON dashboards(account_id, created_at, rank);
+      CREATE TABLE dashboard_widgets (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        dashboard_id TEXT NOT NULL REFERENCES dashboards(id) ON DELETE CASCADE,
+        body TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        rank BIGSERIAL NOT NULL
+      );
+      CREATE INDEX dashboard_widgets_by_dashboard ON dashboard_widgets(dashboard_id, created_at, rank);
+      CREATE TABLE dashboard_shares (
+        dashboard_id TEXT COLLATE "C" PRIMARY KEY REFERENCES dashboards(id) ON DELETE CASCADE,
+        key_hash TEXT NOT NULL UNIQUE,
+        prefix TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT
+      );
+    `,
+  },
 ];
 
 /** The schema version this Sluice brings a PostgreSQL database to. */

@@ -75,3 +75,15 @@ export async function one<T>(db: Queryable, sql: string, params: unknown[] = [])
 export async function all<T>(db: Queryable, sql: string, params: unknown[] = []): Promise<T[]> {
   return (await db.query(sql, params)).rows as T[];
 }
+
+/**
+ * The advisory locks (two-key form: a fixed space per kind of bound, the key's hash) that
+ * serialize writers whose bound or count SQLite kept by being the only writer: several nodes
+ * write here at once. Held until the transaction ends. Two keys sharing a hash only wait on
+ * each other, never miscount.
+ */
+export const LockSpace = { notifications: 1, deadLetters: 2, dashboards: 3 } as const;
+
+export async function lockFor(client: PoolClient, space: (typeof LockSpace)[keyof typeof LockSpace], key: string): Promise<void> {
+  await client.query("SELECT pg_advisory_xact_lock($1, hashtext($2))", [space, key]);
+}

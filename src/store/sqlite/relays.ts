@@ -1,7 +1,8 @@
+import type { DeviceLookup } from "../../relay/device_mapping.js";
 import type { Relay, RelaySettings } from "../../relay/relay_model.js";
 import type { Db } from "./open.js";
 
-interface RelayRecord {
+export interface RelayRecord {
   id: string;
   account_id: string;
   settings: string;
@@ -18,7 +19,7 @@ export interface QueuedDownlink {
   retain: boolean;
 }
 
-const toRelay = (r: RelayRecord): Relay => ({
+export const toRelay = (r: RelayRecord): Relay => ({
   id: r.id,
   accountId: r.account_id,
   settings: JSON.parse(r.settings) as RelaySettings,
@@ -27,8 +28,25 @@ const toRelay = (r: RelayRecord): Relay => ({
   updatedAt: new Date(r.updated_at),
 });
 
-/** Relays, their downlink queues, and the device lookups their mappings need. */
-export class SqliteRelayRepository {
+/** Where relays are kept (SQLite, PostgreSQL), with their downlink queues and the device lookups their mappings need. */
+export interface RelayRepository extends DeviceLookup {
+  /** Every relay, oldest first. */
+  all(): Promise<Relay[]>;
+  /** Inserts the relay, or replaces its settings and secrets. */
+  put(r: Relay): Promise<void>;
+  /** Deletes the relay and its queue; false when the account has none by that id. */
+  delete(accountId: string, id: string): Promise<boolean>;
+  /** Stores a message at the end of the relay's queue; returns its seq (greater than every earlier one's). */
+  enqueue(relayId: string, m: Omit<QueuedDownlink, "seq">): Promise<number>;
+  /** The oldest queued messages after `afterSeq`, in order. */
+  peek(relayId: string, afterSeq: number, limit: number): Promise<QueuedDownlink[]>;
+  remove(seq: number): Promise<void>;
+  /** How many messages the relay's queue holds. */
+  queued(relayId: string): Promise<number>;
+}
+
+/** Relays, their downlink queues, and the device lookups their mappings need, in SQLite (migration 8). */
+export class SqliteRelayRepository implements RelayRepository {
   private readonly q;
 
   constructor(db: Db) {
@@ -54,50 +72,49 @@ export class SqliteRelayRepository {
     };
   }
 
-  all(): Relay[] {
+  async all(): Promise<Relay[]> {
     return (this.q.all.all() as RelayRecord[]).map(toRelay);
   }
 
-  put(r: Relay): void {
+  async put(r: Relay): Promise<void> {
     this.q.put.run(r.id, r.accountId, JSON.stringify(r.settings), JSON.stringify(r.secrets), r.createdAt.getTime(), r.updatedAt.getTime());
   }
 
-  delete(accountId: string, id: string): boolean {
+  async delete(accountId: string, id: string): Promise<boolean> {
     return this.q.delete.run(id, accountId).changes > 0;
   }
 
-  enqueue(relayId: string, m: Omit<QueuedDownlink, "seq">): number {
+  async enqueue(relayId: string, m: Omit<QueuedDownlink, "seq">): Promise<number> {
     return Number(this.q.enqueue.run(relayId, m.topic, m.payload, m.qos, m.retain ? 1 : 0, Date.now()).lastInsertRowid);
   }
 
-  /** The oldest queued messages after `afterSeq`, in order. */
-  peek(relayId: string, afterSeq: number, limit: number): QueuedDownlink[] {
+  async peek(relayId: string, afterSeq: number, limit: number): Promise<QueuedDownlink[]> {
     return (this.q.peek.all(relayId, afterSeq, limit) as { seq: number; topic: string; payload: Buffer; qos: number; retain: number }[]).map((r) => ({
       seq: r.seq, topic: r.topic, payload: r.payload, qos: r.qos as 0 | 1 | 2, retain: r.retain === 1,
     }));
   }
 
-  remove(seq: number): void {
+  async remove(seq: number): Promise<void> {
     this.q.remove.run(seq);
   }
 
-  queued(relayId: string): number {
+  async queued(relayId: string): Promise<number> {
     return (this.q.count.get(relayId) as { n: number }).n;
   }
 
-  deviceBySerial(accountId: string, serial: string): string | undefined {
+  async deviceBySerial(accountId: string, serial: string): Promise<string | undefined> {
     return (this.q.bySerial.get(accountId, serial) as { device_id: string } | undefined)?.device_id;
   }
 
-  deviceByTag(accountId: string, key: string, value: string): string | undefined {
+  async deviceByTag(accountId: string, key: string, value: string): Promise<string | undefined> {
     return (this.q.byTag.get(accountId, key, value) as { id: string } | undefined)?.id;
   }
 
-  deviceById(accountId: string, id: string): string | undefined {
+  async deviceById(accountId: string, id: string): Promise<string | undefined> {
     return (this.q.byId.get(accountId, id) as { id: string } | undefined)?.id;
   }
 
-  serialOf(deviceId: string): string | undefined {
+  async serialOf(deviceId: string): Promise<string | undefined> {
     return (this.q.serialOf.get(deviceId) as { serie_number: string } | undefined)?.serie_number;
   }
 }
