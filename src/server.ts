@@ -192,6 +192,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     onError: (err) => logger.error({ err }, "writing plan usage failed; retrying with the next flush"),
     onUsage: (c) => usageAlerts(c.accountId, { service: USAGE_SERVICE_OF[c.metric], before: c.before, after: c.after, limit: c.limit }),
   });
+  await limits.load();
   for (const account of await identity.listAccounts()) {
     if (account.plan === null) continue;
     try {
@@ -211,7 +212,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const params = new CachedParamStore(new SqliteParamStore(sqlite.db), { maxBytes: config.pipeline.paramCacheBytes });
   const switches = new SqliteInspectorSwitches(sqlite.db);
   const inspector = new Inspector({
-    disabled: switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled),
+    disabled: await switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled),
     maxStreamsPerAccount: config.inspector.maxStreamsPerAccount,
     maxTotalBytes: config.inspector.maxTotalBytes, maxDevices: config.inspector.maxDevices, maxEventsPerDevice: config.inspector.maxEventsPerDevice,
   });
@@ -566,7 +567,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await actions.stop();
     identity.stop();
     sessions.stop();
-    limits.stop();
+    await limits.stop();
     flapping.stop();
     await sandbox.close();
     await buckets.close();
@@ -609,7 +610,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     }).catch((err) => logger.error({ err }, "preparing the admin user's setup link failed"));
   }
   // Schedules fire once the API they may print (a dashboard's share page) answers.
-  reports.start();
+  await reports.start();
   logStartup(logger, { host: config.host, wsPath: config.wsPath, ports, dataDir, adminTokenPath, adminCreated: admin !== null, adminTokenFound, sharedStore: config.postgres.url !== "" });
 
   let closing: Promise<void> | undefined;

@@ -25,10 +25,23 @@ export type MonthlyMetric = keyof typeof MONTHLY;
 
 export type HttpClass = keyof Plan["http"];
 
-/** Where monthly counters persist (SqliteUsageRepository). */
+/** Counted usage not yet written: what to add to one stored counter. */
+export interface UsageDelta {
+  accountId: string;
+  period: string;
+  metric: string;
+  delta: number;
+}
+
+/** Where monthly counters persist (store/sqlite/usage.ts, store/postgres/usage.ts). */
 export interface UsageRepository {
-  load(accountId: string, period: string): Map<string, number>;
-  add(rows: { accountId: string; period: string; metric: string; delta: number }[]): void;
+  /** Every account's counters of a period (`YYYY-MM`, UTC): account id → metric → count. */
+  loadPeriod(period: string): Promise<Map<string, Map<string, number>>>;
+  /**
+   * Adds the deltas to the stored counters, all or none. Never a total written over another:
+   * nodes sharing one database each add what they counted.
+   */
+  add(rows: UsageDelta[]): Promise<void>;
 }
 
 /** A monthly counter that went from `before` to `after` (usage alerts watch these). */
@@ -81,22 +94,29 @@ class AccountState {
 /**
  * Plans enforced at the point of entry: token buckets for rates, counters for monthly quotas,
  * all in memory, so a check costs no database round trip. Monthly counters are written to the
- * repository every `flushIntervalMs` (and on stop), and read back when an account is first seen
- * in a month, so a restart loses at most that interval of counting. Accounts have separate
- * state: one account hitting its limits never slows another.
+ * repository as deltas every `flushIntervalMs` (and on stop), and the month's stored counters are
+ * read once at start (`load`), so a restart loses at most that interval of counting. A new month
+ * starts from zero. Accounts have separate state: one account hitting its limits never slows
+ * another.
  */
 export class Limits {
   private readonly accounts = new Map<string, AccountState>();
   /** Plan names by account, as assigned (absent: the default plan). */
   private readonly assigned = new Map<string, string>();
   private readonly pending = new Map<string, number>();
+  /** The write in flight; one at a time, so a slow database never has several queued from here. */
+  private writing: Promise<void> | undefined;
+  /** The month's stored counters read at start, by account, until each account's state takes its own. */
+  private loaded: { period: string; counts: Map<string, Map<string, number>> } | undefined;
   private readonly flushTimer: NodeJS.Timeout;
   private readonly now: () => number;
 
   constructor(private readonly options: LimitsOptions) {
     if (!options.plans.has(options.defaultPlan)) throw new Error(`defaultPlan "${options.defaultPlan}" is not a defined plan`);
     this.now = options.now ?? Date.now;
-    this.flushTimer = setInterval(() => this.flush(), options.flushIntervalMs ?? 2000);
+    this.flushTimer = setInterval(() => {
+      if (!this.writing) void this.flush();
+    }, options.flushIntervalMs ?? 2000);
     this.flushTimer.unref();
   }
 
@@ -104,19 +124,31 @@ export class Limits {
     return this.options.plans;
   }
 
-  /** Records an account's plan (null: the default). Rates start afresh under a new plan. */
+  /** Reads the month's stored counters of every account: once, at start, before anything is counted. */
+  async load(): Promise<void> {
+    const { period } = monthOf(this.now());
+    this.loaded = { period, counts: await this.options.usage.loadPeriod(period) };
+  }
+
+  /** Records an account's plan (null: the default). Rates start afresh under a new plan; the month's counts go on. */
   assign(accountId: string, plan: string | null): void {
     if (plan !== null && !this.options.plans.has(plan)) throw invalid(`plan "${plan}" is not defined`);
     if (plan === null) this.assigned.delete(accountId);
     else this.assigned.set(accountId, plan);
-    // The new state reads the month's counts back from the repository: write what it lacks first.
-    this.flush();
+    const old = this.accounts.get(accountId);
     this.accounts.delete(accountId);
+    if (old) {
+      const s = this.state(accountId);
+      s.period = old.period;
+      s.periodEndsAt = old.periodEndsAt;
+      s.monthly = old.monthly;
+    }
   }
 
   forget(accountId: string): void {
     this.assigned.delete(accountId);
     this.accounts.delete(accountId);
+    this.loaded?.counts.delete(accountId);
   }
 
   planOf(accountId: string): Plan {
@@ -179,16 +211,34 @@ export class Limits {
     return { publishes: Math.round(s.publishes?.used(now) ?? 0), records: Math.round(s.records?.used(now) ?? 0), http };
   }
 
-  /** Writes counted usage to the repository. */
-  flush(): void {
+  /**
+   * Writes counted usage to the repository; settles when written, or when the write failed
+   * (reported to `onError`, the deltas kept for the next flush): it never rejects. While a write
+   * is in flight this answers that write; what was counted since goes with the next one.
+   */
+  flush(): Promise<void> {
+    this.writing ??= this.write().finally(() => {
+      this.writing = undefined;
+    });
+    return this.writing;
+  }
+
+  /** Stops the periodic flush and writes everything counted. */
+  async stop(): Promise<void> {
+    clearInterval(this.flushTimer);
+    await this.writing;
+    await this.flush();
+  }
+
+  private async write(): Promise<void> {
     if (this.pending.size === 0) return;
-    const rows = [...this.pending].map(([key, delta]) => {
+    const rows = [...this.pending].map(([key, delta]): UsageDelta => {
       const [accountId, period, metric] = key.split("\n") as [string, string, string];
       return { accountId, period, metric, delta };
     });
     this.pending.clear();
     try {
-      this.options.usage.add(rows);
+      await this.options.usage.add(rows);
     } catch (error) {
       // Counting must never take the server down: keep the deltas for the next flush.
       for (const r of rows) {
@@ -197,11 +247,6 @@ export class Limits {
       }
       this.options.onError?.(error);
     }
-  }
-
-  stop(): void {
-    clearInterval(this.flushTimer);
-    this.flush();
   }
 
   private state(accountId: string): AccountState {
@@ -239,14 +284,15 @@ export class Limits {
     this.options.onUsage?.({ accountId: s.accountId, metric, before, after: before + n, limit: s.plan[MONTHLY[metric]] as number });
   }
 
-  /** Loads the month's counters when an account is first counted in it. */
+  /** Starts the month's counters when an account is first counted in it: from what `load` read, else from zero. */
   private rollMonth(s: AccountState): void {
     const now = this.now();
     if (now < s.periodEndsAt) return;
-    this.flush();
     const { period, endsAt } = monthOf(now);
     s.period = period;
     s.periodEndsAt = endsAt;
-    s.monthly = this.options.usage.load(s.accountId, period);
+    const stored = this.loaded?.period === period ? this.loaded.counts.get(s.accountId) : undefined;
+    this.loaded?.counts.delete(s.accountId);
+    s.monthly = new Map(stored);
   }
 }

@@ -23,7 +23,7 @@ import type { PrintOptions } from "../pdf/pdf_request.js";
 import type { DeviceRow } from "../store/types.js";
 import { parseReport, periodOf, reportInfo, type DataSelection, type LastRun, type ReportDefinition, type ReportRow } from "./report_model.js";
 import { renderCsv, renderReportHtml, timeFormatter, type Series } from "./report_render.js";
-import type { SqliteFileStore, SqliteReportStore, StoredFileInfo } from "./sqlite/report_store.js";
+import type { FileStore, ReportStore, StoredFileInfo } from "./report_store.js";
 
 /** What the dashboards part offers reports: the share view of a dashboard, opened for one print. */
 export interface DashboardPrints {
@@ -36,8 +36,8 @@ export interface DashboardPrints {
 const PRINT_KEY_TTL_MS = 10 * 60_000;
 
 export interface ReportServiceDeps {
-  store: SqliteReportStore;
-  files: SqliteFileStore;
+  store: ReportStore;
+  files: FileStore;
   pdf: PdfService;
   mailer: { readonly configured: boolean; readonly attachmentLimits: AttachmentLimits; send(accountId: string, input: MailInput, files?: MailAttachment[]): Promise<MailSent> };
   /** The plan's emails per month; throws to refuse. */
@@ -96,8 +96,8 @@ export class ReportService {
   }
 
   /** Arms every active schedule. */
-  start(): void {
-    for (const row of this.deps.store.all()) this.arm(row);
+  async start(): Promise<void> {
+    for (const row of await this.deps.store.all()) this.arm(row);
   }
 
   stop(): void {
@@ -108,57 +108,57 @@ export class ReportService {
   }
 
   async create(accountId: string, body: unknown): Promise<{ id: string }> {
-    if (this.deps.store.count(accountId) >= this.deps.limits.maxPerAccount) {
+    if ((await this.deps.store.count(accountId)) >= this.deps.limits.maxPerAccount) {
       throw new SluiceError("REPORT_LIMIT", `the account has ${this.deps.limits.maxPerAccount} reports already (reports.maxPerAccount)`, 403);
     }
     const definition = parseReport(body, { minIntervalSeconds: this.deps.limits.minIntervalSeconds });
     await this.checkSources(accountId, definition);
     const now = new Date();
     const row: ReportRow = { id: generateId(), accountId, definition, createdAt: now, updatedAt: now, lastRun: null };
-    this.deps.store.insert(row);
+    await this.deps.store.insert(row);
     this.arm(row);
     return { id: row.id };
   }
 
-  list(accountId: string) {
-    return this.deps.store.list(accountId).map((row) => reportInfo(row, this.nextRun(row)));
+  async list(accountId: string) {
+    return (await this.deps.store.list(accountId)).map((row) => reportInfo(row, this.nextRun(row)));
   }
 
-  info(accountId: string, id: string) {
-    const row = this.get(accountId, id);
+  async info(accountId: string, id: string) {
+    const row = await this.get(accountId, id);
     return reportInfo(row, this.nextRun(row));
   }
 
   async edit(accountId: string, id: string, body: unknown): Promise<void> {
-    const row = this.get(accountId, id);
+    const row = await this.get(accountId, id);
     const definition = parseReport(body, { current: row.definition, minIntervalSeconds: this.deps.limits.minIntervalSeconds });
     await this.checkSources(accountId, definition);
-    this.deps.store.update(accountId, id, definition, new Date());
-    this.arm(this.get(accountId, id));
+    await this.deps.store.update(accountId, id, definition, new Date());
+    this.arm(await this.get(accountId, id));
   }
 
   async delete(accountId: string, id: string): Promise<void> {
-    const row = this.get(accountId, id);
+    await this.get(accountId, id);
     this.disarm(id);
-    this.deps.store.delete(accountId, id);
-    this.deps.files.deleteOfReport(accountId, id);
+    await this.deps.store.delete(accountId, id);
+    await this.deps.files.deleteOfReport(accountId, id);
   }
 
   /** Runs the report now (or joins the run in progress) and answers its outcome. */
-  run(accountId: string, id: string): Promise<RunOutcome> {
-    this.get(accountId, id); // 404 before anything is queued
+  async run(accountId: string, id: string): Promise<RunOutcome> {
+    await this.get(accountId, id); // 404 before anything is queued
     return this.start1(accountId, id, "manual");
   }
 
-  files(accountId: string, id: string): FileInfo[] {
-    this.get(accountId, id);
-    return this.deps.files.ofReport(accountId, id).map(fileInfo);
+  async files(accountId: string, id: string): Promise<FileInfo[]> {
+    await this.get(accountId, id);
+    return (await this.deps.files.ofReport(accountId, id)).map(fileInfo);
   }
 
   /** A file of the report, with its bytes. */
-  file(accountId: string, id: string, fileId: string): { info: StoredFileInfo; data: Buffer } {
-    const info = this.deps.files.get(accountId, fileId);
-    const data = info && info.reportId === id ? this.deps.files.data(accountId, fileId) : undefined;
+  async file(accountId: string, id: string, fileId: string): Promise<{ info: StoredFileInfo; data: Buffer }> {
+    const info = await this.deps.files.get(accountId, fileId);
+    const data = info && info.reportId === id ? await this.deps.files.data(accountId, fileId) : undefined;
     if (!info || data === undefined) throw notFound("File");
     return { info, data };
   }
@@ -167,7 +167,7 @@ export class ReportService {
    * `Services.attachment.upload`: an analysis's file, `{ archive: base64, filename, type }` (the
    * SDK sends the file's content in base64 and its MIME type), kept with the account's files.
    */
-  uploadAttachment(accountId: string, body: unknown): FileInfo {
+  async uploadAttachment(accountId: string, body: unknown): Promise<FileInfo> {
     if (typeof body !== "object" || body === null || Array.isArray(body)) throw invalid("the body must be { archive, filename, type? }");
     const b = body as Record<string, unknown>;
     const filename = b.filename ?? b.name;
@@ -177,13 +177,13 @@ export class ReportService {
     const archive = b.archive ?? b.content;
     if (typeof archive !== "string" || archive === "" || !/^[A-Za-z0-9+/=\s_-]*$/.test(archive)) throw invalid("archive is required: the file's content in base64");
     const contentType = typeof b.type === "string" && /^[\w.+-]+\/[\w.+-]+$/.test(b.type) && b.type.length <= 100 ? b.type : "application/octet-stream";
-    const info = this.keep(accountId, { kind: "attachment", reportId: null, name: filename, contentType, data: Buffer.from(archive, "base64") });
+    const info = await this.keep(accountId, { kind: "attachment", reportId: null, name: filename, contentType, data: Buffer.from(archive, "base64") });
     return fileInfo(info);
   }
 
-  attachment(accountId: string, fileId: string): { info: StoredFileInfo; data: Buffer } {
-    const info = this.deps.files.get(accountId, fileId);
-    const data = info && info.kind === "attachment" ? this.deps.files.data(accountId, fileId) : undefined;
+  async attachment(accountId: string, fileId: string): Promise<{ info: StoredFileInfo; data: Buffer }> {
+    const info = await this.deps.files.get(accountId, fileId);
+    const data = info && info.kind === "attachment" ? await this.deps.files.data(accountId, fileId) : undefined;
     if (!info || data === undefined) throw notFound("Attachment");
     return { info, data };
   }
@@ -197,7 +197,7 @@ export class ReportService {
       await this.slot(accountId);
       try {
         if (this.stopped) throw new SluiceError("SHUTTING_DOWN", "the server is shutting down", 503);
-        const row = this.deps.store.get(accountId, id);
+        const row = await this.deps.store.get(accountId, id);
         if (!row) throw notFound("Report");
         return await this.execute(row, trigger);
       } finally {
@@ -246,7 +246,7 @@ export class ReportService {
         }
         produced.push({ name: `${base}.pdf`, contentType: "application/pdf", data: result.pdf });
       }
-      for (const file of produced) files.push(this.keep(row.accountId, { kind: "report", reportId: row.id, ...file }));
+      for (const file of produced) files.push(await this.keep(row.accountId, { kind: "report", reportId: row.id, ...file }));
     } catch (err) {
       return this.finish(row, now, { status: "failed", message: `the report could not be made: ${(err as Error).message}`, files: files.map(fileInfo), mailed_to: [] });
     }
@@ -261,9 +261,9 @@ export class ReportService {
     }
   }
 
-  private finish(row: ReportRow, at: Date, outcome: RunOutcome): RunOutcome {
+  private async finish(row: ReportRow, at: Date, outcome: RunOutcome): Promise<RunOutcome> {
     const last: LastRun = { at, status: outcome.status, message: outcome.message, files: outcome.files.map((f) => f.id) };
-    if (this.deps.store.get(row.accountId, row.id)) this.deps.store.setLastRun(row.id, last);
+    if (await this.deps.store.get(row.accountId, row.id)) await this.deps.store.setLastRun(row.id, last);
     if (outcome.status === "failed") this.deps.logger.info({ reportId: row.id, message: outcome.message }, "a report run failed");
     return outcome;
   }
@@ -328,12 +328,12 @@ export class ReportService {
   }
 
   /** Keeps a file in the account's bounded store; the oldest files go to make room. */
-  private keep(accountId: string, file: { kind: "report" | "attachment"; reportId: string | null; name: string; contentType: string; data: Buffer }): StoredFileInfo {
+  private async keep(accountId: string, file: { kind: "report" | "attachment"; reportId: string | null; name: string; contentType: string; data: Buffer }): Promise<StoredFileInfo> {
     if (file.data.length > this.deps.limits.maxFileBytesPerAccount) {
       throw new SluiceError("FILE_TOO_LARGE", `the file is ${file.data.length} bytes, more than the account may keep (${this.deps.limits.maxFileBytesPerAccount}, reports.maxFileBytesPerAccount)`, 413);
     }
     const info: StoredFileInfo = { id: generateId(), accountId, kind: file.kind, reportId: file.reportId, name: file.name, contentType: file.contentType, size: file.data.length, createdAt: new Date() };
-    const dropped = this.deps.files.add(info, file.data);
+    const dropped = await this.deps.files.add(info, file.data);
     if (dropped.length > 0) this.deps.logger.debug({ accountId, dropped: dropped.map((f) => f.id) }, "dropped the account's oldest files to keep a new one");
     return info;
   }
@@ -347,18 +347,32 @@ export class ReportService {
     const delay = Math.max(0, next.getTime() - Date.now());
     // Timers beyond ~24.8 days overflow setTimeout; re-arm in steps instead.
     const step = Math.min(delay, 2 ** 31 - 1);
-    const timer = setTimeout(() => {
-      this.timers.delete(row.id);
-      const fresh = this.deps.store.get(row.accountId, row.id);
-      if (!fresh) return;
-      if (step === delay && fresh.definition.active) {
-        if (this.inFlight.has(row.id)) this.deps.logger.info({ reportId: row.id }, "a scheduled report run is skipped: the previous one is still running");
-        else void this.start1(row.accountId, row.id, "schedule").catch((err) => this.deps.logger.error({ err, reportId: row.id }, "a scheduled report run failed"));
-      }
-      this.arm(fresh);
-    }, step);
+    const timer: NodeJS.Timeout = setTimeout(() => void this.fire(row, timer, step === delay), step);
     timer.unref();
     this.timers.set(row.id, timer);
+  }
+
+  /** A schedule's timer went off: runs the report if it was due (not just a step of a long wait), and arms the next time. */
+  private async fire(row: ReportRow, timer: NodeJS.Timeout, due: boolean): Promise<void> {
+    // The timer stays listed while the row is read: an edit or a delete meanwhile replaces or
+    // removes it, and then this firing is theirs to supersede.
+    let fresh: ReportRow | undefined;
+    try {
+      fresh = await this.deps.store.get(row.accountId, row.id);
+    } catch (err) {
+      if (this.timers.get(row.id) !== timer) return;
+      this.deps.logger.error({ err, reportId: row.id }, "reading a scheduled report failed; it is armed for its next time");
+      this.arm(row);
+      return;
+    }
+    if (this.timers.get(row.id) !== timer) return;
+    this.timers.delete(row.id);
+    if (!fresh) return;
+    if (due && fresh.definition.active) {
+      if (this.inFlight.has(row.id)) this.deps.logger.info({ reportId: row.id }, "a scheduled report run is skipped: the previous one is still running");
+      else void this.start1(row.accountId, row.id, "schedule").catch((err) => this.deps.logger.error({ err, reportId: row.id }, "a scheduled report run failed"));
+    }
+    this.arm(fresh);
   }
 
   private disarm(id: string): void {
@@ -379,8 +393,8 @@ export class ReportService {
 
   // --- helpers ------------------------------------------------------------------------
 
-  private get(accountId: string, id: string): ReportRow {
-    const row = this.deps.store.get(accountId, id);
+  private async get(accountId: string, id: string): Promise<ReportRow> {
+    const row = await this.deps.store.get(accountId, id);
     if (!row) throw notFound("Report");
     return row;
   }

@@ -283,6 +283,15 @@ export interface BrokerRepository {
   writeSessions(writes: SessionWrite[]): void | Promise<void>;
 }
 
+/**
+ * Devices whose live inspector is switched off, so the switch survives a restart. Read whole at
+ * start (the inspector keeps the set in memory); written as each switch flips.
+ */
+export interface InspectorSwitchStore {
+  disabled(): Promise<string[]>;
+  save(deviceId: string, enabled: boolean): Promise<void>;
+}
+
 export interface Store {
   readonly identity: IdentityRepository;
   readonly broker: BrokerRepository;

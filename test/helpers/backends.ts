@@ -12,19 +12,26 @@ import Database from "better-sqlite3";
 import pg from "pg";
 import type { AnalysisStore } from "../../src/analysis/store.js";
 import { PgBucketStore } from "../../src/data/postgres/bucket_store.js";
+import type { ParamStore } from "../../src/data/params.js";
 import { SqliteBucketStore } from "../../src/data/sqlite/bucket_store.js";
+import { SqliteParamStore } from "../../src/data/sqlite/param_store.js";
 import type { BucketStore } from "../../src/data/types.js";
 import { SqliteDeadLetterStore, type DeadLetterStore } from "../../src/notify/sqlite/dead_letter_store.js";
 import { SqliteNotificationStore, type NotificationStore } from "../../src/notify/sqlite/notification_store.js";
+import type { UsageRepository } from "../../src/limits/limits.js";
+import type { FileBounds, FileStore, ReportStore } from "../../src/reports/report_store.js";
+import { SqliteFileStore, SqliteReportStore } from "../../src/reports/sqlite/report_store.js";
 import { PgStore } from "../../src/store/postgres/index.js";
 import type { ActionRepository } from "../../src/store/sqlite/actions.js";
 import { SqliteAnalysisStore } from "../../src/store/sqlite/analyses.js";
 import { SqliteDashboardRepository, type DashboardRepository } from "../../src/store/sqlite/dashboards.js";
 import { SqliteStore } from "../../src/store/sqlite/index.js";
 import { SqliteRelayRepository, type RelayRepository } from "../../src/store/sqlite/relays.js";
+import { SqliteInspectorSwitches } from "../../src/store/sqlite/inspector_switches.js";
+import { SqliteUsageRepository } from "../../src/store/sqlite/usage.js";
 import { SqliteUserSessionRepository } from "../../src/store/sqlite/user_sessions.js";
 import { SqliteUserRepository } from "../../src/store/sqlite/users.js";
-import type { Store, UserRepository, UserSessionRepository } from "../../src/store/types.js";
+import type { InspectorSwitchStore, Store, UserRepository, UserSessionRepository } from "../../src/store/types.js";
 import { startPostgres } from "./postgres.js";
 
 export type BackendName = "sqlite" | "postgres";
@@ -39,6 +46,12 @@ export type TestStore = Store & {
   dashboards: DashboardRepository;
   notifications: NotificationStore;
   deadLetters: DeadLetterStore;
+  reports: ReportStore;
+  /** The account files under these bounds (another call, another store on the same table). */
+  files(bounds: FileBounds): FileStore;
+  params: ParamStore;
+  usage: UsageRepository;
+  inspectorSwitches: InspectorSwitchStore;
 };
 
 export interface BucketOptions {
@@ -55,7 +68,11 @@ export interface BackendHandle {
   url?: string;
   /** A bucket store on this database; called again, another store on the same data (as after a restart). */
   buckets(options?: BucketOptions): Promise<TestBucketStore>;
-  /** A Store (identity, broker, users, sessions, actions, the platform repositories) on this database; called again, another on the same data. */
+  /**
+   * A Store (identity, broker, users, sessions, actions, the platform repositories, reports and
+   * files, params, usage, inspector switches) on this database; called again, another on the same data (on
+   * PostgreSQL, another pool: as another node).
+   */
   store(): Promise<TestStore>;
   /** Runs SQL directly (internals the contract cannot see, e.g. unfinished removals); `?` placeholders. */
   rows<T>(sql: string, params?: unknown[]): Promise<T[]>;
@@ -88,6 +105,8 @@ const sqlite: Backend = {
           users: new SqliteUserRepository(store.db), userSessions: new SqliteUserSessionRepository(store.db),
           analyses: new SqliteAnalysisStore(store.db), relays: new SqliteRelayRepository(store.db), dashboards: new SqliteDashboardRepository(store.db),
           notifications: new SqliteNotificationStore(store.db), deadLetters: new SqliteDeadLetterStore(store.db),
+          reports: new SqliteReportStore(store.db), files: (bounds: FileBounds) => new SqliteFileStore(store.db, bounds),
+          params: new SqliteParamStore(store.db), usage: new SqliteUsageRepository(store.db), inspectorSwitches: new SqliteInspectorSwitches(store.db),
         });
       },
       async rows<T>(sql: string, params: unknown[] = []) {

@@ -96,14 +96,22 @@ describe("Limits", () => {
     let now = Date.UTC(2026, 10, 30, 23, 59, 0);
     const changes: UsageChange[] = [];
     const rows: { metric: string; period: string; delta: number }[] = [];
+    let failing = false;
     const limits = new Limits({
       plans: resolvePlans({ p: plan }),
       defaultPlan: "p",
-      usage: { load: () => new Map(saved), add: (r) => rows.push(...r) },
+      // What the repository saved is November's, for account "a".
+      usage: {
+        loadPeriod: async (period) => new Map(period === "2026-11" ? [["a", new Map(saved)]] : []),
+        add: async (r) => {
+          if (failing) throw new Error("the database is away");
+          rows.push(...r);
+        },
+      },
       onUsage: (c) => changes.push(c),
       now: () => now,
     });
-    return { limits, changes, rows, tick: (ms: number) => (now += ms) };
+    return { limits, changes, rows, tick: (ms: number) => (now += ms), fail: (on: boolean) => (failing = on) };
   }
 
   test("records: the per-minute rate refuses with a retry time; a batch larger than a minute's allowance is refused for good", () => {
@@ -117,16 +125,35 @@ describe("Limits", () => {
     assert.equal(limits.admitRecords("b", 10), undefined, "accounts are separate");
   });
 
-  test("monthly quotas count from what the repository saved, flush deltas, and restart with the month", () => {
+  test("monthly quotas count from what the repository saved, flush deltas, and restart with the month", async () => {
     const { limits, rows, changes, tick } = limitsWith({ recordsPerMonth: 100 }, new Map([["records", 95]]));
+    await limits.load();
     assert.equal(limits.admitRecords("a", 5), undefined);
     assert.equal(limits.admitRecords("a", 1)!.limit, "recordsPerMonth");
     assert.deepEqual(changes.map((c) => [c.before, c.after, c.limit]), [[95, 100, 100]]);
-    limits.flush();
+    assert.equal(limits.monthly("b", "records"), 0, "an account the repository has nothing for starts at zero");
+    await limits.flush();
     assert.deepEqual(rows, [{ accountId: "a", period: "2026-11", metric: "records", delta: 5 }]);
-    tick(60_000); // December: the repository is asked again (it still answers 95 here, as saved for the test)
-    assert.equal(limits.monthly("a", "records"), 95);
-    limits.stop();
+    tick(60_000); // December: a new month starts from zero, and its deltas are December's
+    assert.equal(limits.monthly("a", "records"), 0);
+    assert.equal(limits.admitRecords("a", 7), undefined);
+    await limits.stop();
+    assert.deepEqual(rows.slice(1), [{ accountId: "a", period: "2026-12", metric: "records", delta: 7 }]);
+  });
+
+  test("a failed write keeps its deltas for the next flush; a new plan keeps the month's counts", async () => {
+    const { limits, rows, fail } = limitsWith({ recordsPerMonth: 100 }, new Map([["records", 10]]));
+    await limits.load();
+    assert.equal(limits.admitRecords("a", 3), undefined);
+    fail(true);
+    await limits.flush();
+    assert.deepEqual(rows, []);
+    assert.equal(limits.admitRecords("a", 2), undefined);
+    fail(false);
+    limits.assign("a", "p");
+    assert.equal(limits.monthly("a", "records"), 15, "counted on, not read back");
+    await limits.stop();
+    assert.deepEqual(rows, [{ accountId: "a", period: "2026-11", metric: "records", delta: 5 }]);
   });
 
   test("publishes: payload ceiling and the account's rate", () => {

@@ -8,7 +8,7 @@ import type { IdentityService } from "../../identity/service.js";
 import { isValidTopicName } from "../../mqtt/topics.js";
 import { validateMail, type AttachmentLimits, type MailInput } from "../../notify/mailer.js";
 import type { FileInfo } from "../../reports/report_service.js";
-import type { StoredFileInfo } from "../../reports/sqlite/report_store.js";
+import type { StoredFileInfo } from "../../reports/report_store.js";
 import type { ActionServices } from "../../pipeline/actions/registry.js";
 import { accountOf, requestToken } from "../auth.js";
 import { ok } from "../envelope.js";
@@ -38,8 +38,8 @@ export interface AnalysisServiceRouteDeps {
   pdfMaxInputBytes: number;
   /** `Services.attachment.upload`, and the download of what it kept. */
   attachments: {
-    upload(accountId: string, body: unknown): FileInfo;
-    get(accountId: string, id: string): { info: StoredFileInfo; data: Buffer };
+    upload(accountId: string, body: unknown): Promise<FileInfo>;
+    get(accountId: string, id: string): Promise<{ info: StoredFileInfo; data: Buffer }>;
   };
 }
 
@@ -115,10 +115,10 @@ export function analysisServiceRoutes(deps: AnalysisServiceRouteDeps): FastifyPl
     });
 
     app.post<{ Body: unknown }>("/analysis/services/attachment/upload", { bodyLimit: base64BodyLimit(deps.attachmentLimits.maxAttachmentBytes) }, async (request) => {
-      return ok(deps.attachments.upload(accountOf(request), request.body ?? {}).url);
+      return ok((await deps.attachments.upload(accountOf(request), request.body ?? {})).url);
     });
     app.get<{ Params: { id: string } }>("/analysis/services/attachment/:id", async (request, reply) => {
-      const { info, data } = deps.attachments.get(accountOf(request), request.params.id);
+      const { info, data } = await deps.attachments.get(accountOf(request), request.params.id);
       return sendFile(reply, info, data);
     });
   };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from "fastify";
 import type { ReportService } from "../../reports/report_service.js";
-import type { StoredFileInfo } from "../../reports/sqlite/report_store.js";
+import type { StoredFileInfo } from "../../reports/report_store.js";
 import { accountOf } from "../auth.js";
 import { ok } from "../envelope.js";
 import { applyListQuery, listQuerySchema, type ListQuery } from "../listing.js";
@@ -14,10 +14,10 @@ export function reportRoutes(deps: { reports: ReportService }): FastifyPluginAsy
     app.get<{ Querystring: ListQuery }>(
       "/report",
       { schema: { querystring: listQuerySchema(["name", "type", "active", "created_at", "updated_at"]) } },
-      async (request) => ok(applyListQuery(reports.list(accountOf(request)), request.query, { defaultOrder: "created_at,asc", alwaysFields: ["id"] })),
+      async (request) => ok(applyListQuery(await reports.list(accountOf(request)), request.query, { defaultOrder: "created_at,asc", alwaysFields: ["id"] })),
     );
     app.post<{ Body: unknown }>("/report", async (request) => ok(await reports.create(accountOf(request), request.body ?? {})));
-    app.get<{ Params: { id: string } }>("/report/:id", async (request) => ok(reports.info(accountOf(request), request.params.id)));
+    app.get<{ Params: { id: string } }>("/report/:id", async (request) => ok(await reports.info(accountOf(request), request.params.id)));
     app.put<{ Params: { id: string }; Body: unknown }>("/report/:id", async (request) => {
       await reports.edit(accountOf(request), request.params.id, request.body ?? {});
       return ok("Successfully Updated");
@@ -28,9 +28,9 @@ export function reportRoutes(deps: { reports: ReportService }): FastifyPluginAsy
     });
     // Runs now and answers when the run is over (the mail sent or not): { status, message, files, mailed_to }.
     app.post<{ Params: { id: string } }>("/report/:id/run", async (request) => ok(await reports.run(accountOf(request), request.params.id)));
-    app.get<{ Params: { id: string } }>("/report/:id/file", async (request) => ok(reports.files(accountOf(request), request.params.id)));
+    app.get<{ Params: { id: string } }>("/report/:id/file", async (request) => ok(await reports.files(accountOf(request), request.params.id)));
     app.get<{ Params: { id: string; fileId: string } }>("/report/:id/file/:fileId", async (request, reply) => {
-      const { info, data } = reports.file(accountOf(request), request.params.id, request.params.fileId);
+      const { info, data } = await reports.file(accountOf(request), request.params.id, request.params.fileId);
       return sendFile(reply, info, data);
     });
   };

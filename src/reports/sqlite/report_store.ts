@@ -1,25 +1,11 @@
 import type { Db } from "../../store/sqlite/open.js";
 import { writeTransaction } from "../../store/sqlite/open.js";
-import { deserializeDefinition, serializeDefinition, type LastRun, type ReportDefinition, type ReportRow } from "../report_model.js";
-
-interface ReportRecord {
-  id: string; account_id: string; name: string; definition: string;
-  created_at: number; updated_at: number; last_run_at: number | null; last_status: string | null; last_message: string | null; last_files: string | null;
-}
-
-function toRow(r: ReportRecord): ReportRow {
-  return {
-    id: r.id, accountId: r.account_id, definition: deserializeDefinition(r.definition),
-    createdAt: new Date(r.created_at), updatedAt: new Date(r.updated_at),
-    lastRun: r.last_run_at === null ? null : {
-      at: new Date(r.last_run_at), status: r.last_status === "ok" ? "ok" : "failed", message: r.last_message ?? "",
-      files: r.last_files === null ? [] : (JSON.parse(r.last_files) as string[]),
-    },
-  };
-}
+import { serializeDefinition, type LastRun, type ReportDefinition, type ReportRow } from "../report_model.js";
+import { FILE_COLUMNS, toReportRow as toRow, toStoredFile as toFile, type FileRecord, type ReportRecord } from "../report_rows.js";
+import type { FileBounds, FileStore, ReportStore, StoredFileInfo } from "../report_store.js";
 
 /** Report definitions (migration 16). */
-export class SqliteReportStore {
+export class SqliteReportStore implements ReportStore {
   private readonly q;
 
   constructor(db: Db) {
@@ -37,73 +23,46 @@ export class SqliteReportStore {
     };
   }
 
-  insert(row: ReportRow): void {
+  async insert(row: ReportRow): Promise<void> {
     this.q.insert.run(row.id, row.accountId, row.definition.name, serializeDefinition(row.definition), row.createdAt.getTime(), row.updatedAt.getTime());
   }
 
-  update(accountId: string, id: string, definition: ReportDefinition, at: Date): void {
+  async update(accountId: string, id: string, definition: ReportDefinition, at: Date): Promise<void> {
     this.q.update.run(definition.name, serializeDefinition(definition), at.getTime(), accountId, id);
   }
 
-  get(accountId: string, id: string): ReportRow | undefined {
+  async get(accountId: string, id: string): Promise<ReportRow | undefined> {
     const r = this.q.get.get(accountId, id) as ReportRecord | undefined;
     return r && toRow(r);
   }
 
-  list(accountId: string): ReportRow[] {
+  async list(accountId: string): Promise<ReportRow[]> {
     return (this.q.list.all(accountId) as ReportRecord[]).map(toRow);
   }
 
-  all(): ReportRow[] {
+  async all(): Promise<ReportRow[]> {
     return (this.q.all.all() as ReportRecord[]).map(toRow);
   }
 
-  count(accountId: string): number {
+  async count(accountId: string): Promise<number> {
     return (this.q.count.get(accountId) as { n: number }).n;
   }
 
-  delete(accountId: string, id: string): boolean {
+  async delete(accountId: string, id: string): Promise<boolean> {
     return this.q.delete.run(accountId, id).changes > 0;
   }
 
-  setLastRun(id: string, run: LastRun): void {
+  async setLastRun(id: string, run: LastRun): Promise<void> {
     this.q.lastRun.run(run.at.getTime(), run.status, run.message, JSON.stringify(run.files), id);
   }
 }
 
-export type FileKind = "report" | "attachment";
-
-export interface StoredFileInfo {
-  id: string;
-  accountId: string;
-  kind: FileKind;
-  reportId: string | null;
-  name: string;
-  contentType: string;
-  size: number;
-  createdAt: Date;
-}
-
-interface FileRecord {
-  id: string; account_id: string; kind: FileKind; report_id: string | null; name: string; content_type: string; size: number; created_at: number;
-}
-
-const FILE_COLUMNS = "id, account_id, kind, report_id, name, content_type, size, created_at";
-
-function toFile(r: FileRecord): StoredFileInfo {
-  return { id: r.id, accountId: r.account_id, kind: r.kind, reportId: r.report_id, name: r.name, contentType: r.content_type, size: r.size, createdAt: new Date(r.created_at) };
-}
-
-/**
- * The files an account keeps (report outputs, uploaded attachments), bounded in count and bytes
- * per account: adding one past either bound drops the account's oldest files first, in the same
- * transaction.
- */
-export class SqliteFileStore {
+/** The files an account keeps, bounded per account (`FileStore`); SQLite has one writer, its transaction is enough. */
+export class SqliteFileStore implements FileStore {
   private readonly q;
   private readonly db: Db;
 
-  constructor(db: Db, private readonly bounds: { maxFiles: number; maxBytes: number }) {
+  constructor(db: Db, private readonly bounds: FileBounds) {
     this.db = db;
     this.q = {
       insert: db.prepare(`INSERT INTO account_files (id, account_id, kind, report_id, name, content_type, size, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`),
@@ -117,8 +76,7 @@ export class SqliteFileStore {
     };
   }
 
-  /** Stores a file (its size already checked against `maxBytes`); returns the files dropped to make room. */
-  add(file: StoredFileInfo, data: Buffer): StoredFileInfo[] {
+  async add(file: StoredFileInfo, data: Buffer): Promise<StoredFileInfo[]> {
     return writeTransaction(this.db, () => {
       const dropped: StoredFileInfo[] = [];
       for (;;) {
@@ -134,20 +92,20 @@ export class SqliteFileStore {
     })();
   }
 
-  get(accountId: string, id: string): StoredFileInfo | undefined {
+  async get(accountId: string, id: string): Promise<StoredFileInfo | undefined> {
     const r = this.q.get.get(accountId, id) as FileRecord | undefined;
     return r && toFile(r);
   }
 
-  data(accountId: string, id: string): Buffer | undefined {
+  async data(accountId: string, id: string): Promise<Buffer | undefined> {
     return (this.q.data.get(accountId, id) as { data: Buffer } | undefined)?.data;
   }
 
-  ofReport(accountId: string, reportId: string): StoredFileInfo[] {
+  async ofReport(accountId: string, reportId: string): Promise<StoredFileInfo[]> {
     return (this.q.ofReport.all(accountId, reportId) as FileRecord[]).map(toFile);
   }
 
-  deleteOfReport(accountId: string, reportId: string): number {
+  async deleteOfReport(accountId: string, reportId: string): Promise<number> {
     return this.q.deleteOfReport.run(accountId, reportId).changes;
   }
 }

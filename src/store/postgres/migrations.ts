@@ -380,6 +380,68 @@ export const pgMigrations: PgMigration[] = [
       );
     `,
   },
+  {
+    version: 7,
+    name: "reports_params_usage",
+    // As SQLite's migrations 3 (device_params), 5 (inspector_disabled), 9 (account_usage) and 16
+    // (reports, account_files). `rank` stands in for SQLite's rowid where lists order by it
+    // after created_at (params, files). account_usage.value is a sum of deltas that every node
+    // adds to (store/postgres/usage.ts), never a total one node writes; by period: a node's start
+    // reads the month's counters of every account at once. File bodies are bytea; files and
+    // reports have no foreign key to accounts, as in SQLite (the report service removes a
+    // report's files with it).
+    sql: `
+      CREATE TABLE device_params (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        device TEXT NOT NULL REFERENCES devices(id) ON DELETE CASCADE,
+        key TEXT NOT NULL,
+        value TEXT NOT NULL,
+        sent BOOLEAN NOT NULL DEFAULT false,
+        created_at BIGINT NOT NULL,
+        rank BIGSERIAL NOT NULL
+      );
+      CREATE INDEX device_params_by_device ON device_params(device, created_at, rank);
+      CREATE TABLE inspector_disabled (
+        device TEXT PRIMARY KEY REFERENCES devices(id) ON DELETE CASCADE
+      );
+      CREATE TABLE account_usage (
+        account_id TEXT NOT NULL REFERENCES accounts(id) ON DELETE CASCADE,
+        period TEXT COLLATE "C" NOT NULL,
+        metric TEXT COLLATE "C" NOT NULL,
+        value BIGINT NOT NULL,
+        PRIMARY KEY (account_id, period, metric)
+      );
+      CREATE INDEX account_usage_by_period ON account_usage(period);
+      CREATE TABLE reports (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        share_key TEXT,
+        created_at BIGINT NOT NULL,
+        updated_at BIGINT NOT NULL,
+        last_run_at BIGINT,
+        last_status TEXT,
+        last_message TEXT,
+        last_files TEXT
+      );
+      CREATE INDEX reports_by_account ON reports(account_id, created_at, id);
+      CREATE TABLE account_files (
+        id TEXT COLLATE "C" PRIMARY KEY,
+        account_id TEXT NOT NULL,
+        kind TEXT NOT NULL CHECK (kind IN ('report','attachment')),
+        report_id TEXT,
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL,
+        size BIGINT NOT NULL,
+        data BYTEA NOT NULL,
+        created_at BIGINT NOT NULL,
+        rank BIGSERIAL NOT NULL
+      );
+      CREATE INDEX account_files_by_account ON account_files(account_id, created_at, rank);
+      CREATE INDEX account_files_by_report ON account_files(report_id, created_at, rank) WHERE report_id IS NOT NULL;
+    `,
+  },
 ];
 
 /** The schema version this Sluice brings a PostgreSQL database to. */

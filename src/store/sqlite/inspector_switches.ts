@@ -1,7 +1,8 @@
+import type { InspectorSwitchStore } from "../types.js";
 import type { Db } from "./open.js";
 
 /** Which devices have their live inspector switched off, so the switch survives a restart. */
-export class SqliteInspectorSwitches {
+export class SqliteInspectorSwitches implements InspectorSwitchStore {
   private readonly q;
 
   constructor(db: Db) {
@@ -12,11 +13,11 @@ export class SqliteInspectorSwitches {
     };
   }
 
-  disabled(): string[] {
+  async disabled(): Promise<string[]> {
     return (this.q.all.all() as { device: string }[]).map((r) => r.device);
   }
 
-  save(deviceId: string, enabled: boolean): void {
+  async save(deviceId: string, enabled: boolean): Promise<void> {
     (enabled ? this.q.on : this.q.off).run(deviceId);
   }
 }
