@@ -117,6 +117,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   // First of all hooks: a preflight is answered before anything else runs (cors.ts).
   if (deps.corsOrigins !== undefined && deps.corsOrigins.length > 0) await installCors(app, deps.corsOrigins);
   acceptJsonOnly(app);
+  // Path parameters and the query string, like bodies: no U+0000 (see holdsNul).
+  app.addHook("preValidation", async (request) => {
+    if (holdsNul(request.params) || holdsNul(request.query)) throw invalid("the request's path and query must not contain the NUL character (U+0000)");
+  });
   if (deps.maxResponseBytesInFlight !== undefined) installResponseBudget(app, deps.maxResponseBytesInFlight);
   installEnvelope(app, bodyLimit);
   instrumentHttp(app, deps.metrics);

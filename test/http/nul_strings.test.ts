@@ -33,3 +33,12 @@ test("a NUL character in a body's strings is a 400, for records and any other ro
   const res = await fetch(`${sluice.api}/data?variable=t`, { headers: { authorization: device.token } });
   assert.deepEqual(((await res.json()) as { result: { value: string }[] }).result.map((r) => r.value), ["\\u0000"]);
 });
+
+test("a NUL character in a path parameter or the query string is a 400, not a store error", async () => {
+  for (const path of ["/device/abc%00", "/device?name=a%00b", "/data?variable=t%00"]) {
+    const token = path.startsWith("/data") ? (await sluice.device()).token : sluice.adminToken;
+    const res = await fetch(`${sluice.api}${path}`, { headers: { authorization: token } });
+    assert.equal(res.status, 400, path);
+    assert.match(((await res.json()) as { message: string }).message, /NUL/);
+  }
+});
