@@ -1,5 +1,5 @@
 // Runs every compiled test file with Node's test runner. Node 20's --test takes no globs,
-// so the file list is built here. Pass a substring to run only matching files.
+// so the file list is built here. Pass substrings to run only the files matching any of them.
 import { spawnSync } from "node:child_process";
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
@@ -11,7 +11,7 @@ function walk(dir) {
   });
 }
 
-const filter = process.argv[2];
-const files = walk("dist/test").filter((f) => !filter || f.includes(filter)).sort();
+const filters = process.argv.slice(2);
+const files = walk("dist/test").filter((f) => filters.length === 0 || filters.some((filter) => f.includes(filter))).sort();
 const result = spawnSync(process.execPath, ["--test", "--test-concurrency=2", ...files], { stdio: "inherit" });
 process.exit(result.status ?? 1);

@@ -7,8 +7,6 @@ import { createBrokerHooks, disconnectOnRevocation } from "./access/broker_hooks
 import { profileRoutes } from "./http/routes/profile.js";
 import { loadTlsMaterial } from "./access/tls_material.js";
 import type { SluiceConfig } from "./config/schema.js";
-import { SqliteBucketStore } from "./data/sqlite/bucket_store.js";
-import { SqliteParamStore } from "./data/sqlite/param_store.js";
 import { CachedParamStore } from "./data/cached_param_store.js";
 import { accountRoutes } from "./http/routes/account.js";
 import { AnalysisConsole } from "./analysis/console.js";
@@ -41,13 +39,10 @@ import { PasswordHasher } from "./identity/passwords.js";
 import { SessionService } from "./identity/sessions.js";
 import { prepareAdminSetup, removeSetupLink } from "./identity/setup_link.js";
 import { UserService } from "./identity/users.js";
-import { SqliteUserSessionRepository } from "./store/sqlite/user_sessions.js";
-import { SqliteUserRepository } from "./store/sqlite/users.js";
 import { reportRoutes } from "./http/routes/report.js";
 import { parsePdfRequest } from "./pdf/pdf_request.js";
 import { PdfService, PdfUnavailable } from "./pdf/pdf_service.js";
 import { ReportService } from "./reports/report_service.js";
-import { SqliteFileStore, SqliteReportStore } from "./reports/sqlite/report_store.js";
 import { EventHub } from "./events/hub.js";
 import { inspectorBrokerHooks } from "./inspector/broker_events.js";
 import { Inspector } from "./inspector/inspector.js";
@@ -65,8 +60,6 @@ import { postAction } from "./pipeline/actions/post.js";
 import { DeviceEventTriggers } from "./pipeline/triggers/device_events.js";
 import { Mailer } from "./notify/mailer.js";
 import { NotificationService } from "./notify/notification_service.js";
-import { SqliteDeadLetterStore } from "./notify/sqlite/dead_letter_store.js";
-import { SqliteNotificationStore } from "./notify/sqlite/notification_store.js";
 import { WebhookDelivery } from "./notify/webhook_delivery.js";
 import { RelayService } from "./relay/relay_service.js";
 import { RelaySecrets } from "./relay/secrets.js";
@@ -83,7 +76,6 @@ import { mqttAdmission } from "./limits/mqtt_admission.js";
 import { resolvePlans } from "./limits/plans.js";
 import { composeHooks } from "./mqtt/compose_hooks.js";
 import { crossedUsageAlerts, USAGE_SERVICE_OF, type UsageStep } from "./pipeline/triggers/usage_alert.js";
-import { SqliteUsageRepository } from "./store/sqlite/usage.js";
 import { Broker } from "./mqtt/broker.js";
 import { ClusterNode } from "./cluster/node.js";
 import { SharedSessions } from "./cluster/shared_sessions.js";
@@ -102,13 +94,7 @@ import { OwnListeners } from "./outbound/own_listeners.js";
 import { Metrics } from "./observability/metrics.js";
 import { privateDir, privateFile } from "./store/private_files.js";
 import { refuseSecondServer, writeServerPid } from "./store/server_pid.js";
-import { SqliteStore } from "./store/sqlite/index.js";
-import { PgStore } from "./store/postgres/index.js";
-import { PgBucketStore } from "./data/postgres/bucket_store.js";
-import { SqliteAnalysisStore } from "./store/sqlite/analyses.js";
-import { SqliteInspectorSwitches } from "./store/sqlite/inspector_switches.js";
-import { SqliteRelayRepository } from "./store/sqlite/relays.js";
-import { SqliteDashboardRepository } from "./store/sqlite/dashboards.js";
+import { openBackend } from "./store/backend.js";
 import { DashboardService } from "./dashboards/service.js";
 import { AccountDevices } from "./dashboards/devices.js";
 import { WidgetData } from "./dashboards/widget_data.js";
@@ -162,11 +148,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   refuseSecondServer(dataDir);
   // 0700 at every start: the dir holds the database, the admin token and the keys (store/private_files.ts).
   privateDir(dataDir);
-  // The embedded file always opens: the tables PostgreSQL does not hold yet stay in it (docs/cluster.md).
-  const sqlite = new SqliteStore(dataDir);
-  // `--store postgres://...`: identity, broker state, users, actions and buckets shared by every node.
-  const pgStore = config.postgres.url === "" ? undefined : await PgStore.open(config.postgres.url, { max: config.postgres.poolSize });
-  const store = pgStore ?? sqlite;
+  // The data dir's SQLite file, or with `--store postgres://...` the database every node shares (and no SQLite file).
+  const store = await openBackend({
+    dataDir, postgres: config.postgres, downsampleCacheBytes: config.data.downsampleCacheBytes,
+    onBucketError: (err) => logger.error({ err }, "bucket store"),
+  });
   // How `sluice restore` and another start know a server runs on this data dir: written once the
   // database is open, which is what tells a live server from a reused pid (store/server_pid.ts).
   const releasePid = writeServerPid(dataDir);
@@ -183,12 +169,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const hasher = new PasswordHasher({ concurrency: config.users.hashConcurrency, queue: config.users.hashQueue });
   hasher.prepare().catch((err) => logger.error({ err }, "preparing the password hasher failed"));
   const sessions = new SessionService(
-    pgStore?.userSessions ?? new SqliteUserSessionRepository(sqlite.db),
+    store.userSessions,
     { idleMs: config.sessions.idleSeconds * 1000, maxAgeMs: config.sessions.maxAgeSeconds * 1000, maxPerUser: config.sessions.maxPerUser },
     // A session's id stands for a token id: its SSE streams end like a revoked token's.
     (event) => identity.announceRevoked(event),
   );
-  const users = new UserService(pgStore?.users ?? new SqliteUserRepository(sqlite.db), hasher, sessions, {
+  const users = new UserService(store.users, hasher, sessions, {
     maxPerAccount: config.users.maxPerAccount, setupLinkMs: config.users.setupLinkSeconds * 1000,
   });
   const loginThrottle = new LoginThrottle({ baseMs: config.login.failureDelayMs, maxMs: config.login.failureDelayMaxMs, maxTracked: config.login.maxTracked });
@@ -199,14 +185,14 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Set with the leases below: on a shared store only one node tells monthly crossings.
   let monthlyAlertsHere = () => true;
   // A cluster on PostgreSQL counts connections and rates across its nodes (docs/cluster.md).
-  const sharedLimits = sharedPlanLimits(config.cluster, pgStore?.pool, config.cluster.nodeId || hostname(), logger.child({ part: "cluster" }));
+  const sharedLimits = sharedPlanLimits(config.cluster, store.postgres?.pool, config.cluster.nodeId || hostname(), logger.child({ part: "cluster" }));
   const limits = new Limits({
     ...(sharedLimits && { rateGate: sharedLimits.rates.gate }),
     plans: resolvePlans(config.plans),
     defaultPlan: config.defaultPlan,
-    usage: pgStore?.usage ?? new SqliteUsageRepository(sqlite.db),
+    usage: store.usage,
     // Nodes on one PostgreSQL add to the same monthly counters: each reads them back after its writes.
-    sharedCounters: pgStore !== undefined,
+    sharedCounters: store.kind === "postgres",
     onError: (err) => logger.error({ err }, "writing plan usage failed; retrying with the next flush"),
     onUsage: (c) => {
       if (monthlyAlertsHere()) usageAlerts(c.accountId, { service: USAGE_SERVICE_OF[c.metric], before: c.before, after: c.after, limit: c.limit });
@@ -224,13 +210,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const flapping = new FlappingGuard();
 
   const metrics = new Metrics();
-  const buckets = pgStore
-    ? await PgBucketStore.create(pgStore.pool, { onError: (err) => logger.error({ err }, "bucket store") })
-    : SqliteBucketStore.open(join(dataDir, "sluice.db"), {
-      onError: (err) => logger.error({ err }, "bucket store"), downsampleCacheBytes: config.data.downsampleCacheBytes,
-    });
-  const params = new CachedParamStore(new SqliteParamStore(sqlite.db), { maxBytes: config.pipeline.paramCacheBytes });
-  const switches = new SqliteInspectorSwitches(sqlite.db);
+  const buckets = store.buckets;
+  const params = new CachedParamStore(store.params, { maxBytes: config.pipeline.paramCacheBytes });
+  const switches = store.inspectorSwitches;
   const inspector = new Inspector({
     disabled: await switches.disabled(), persistEnabled: (deviceId, enabled) => switches.save(deviceId, enabled),
     maxStreamsPerAccount: config.inspector.maxStreamsPerAccount,
@@ -261,7 +243,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   if (leftovers.length > 0) logger.warn({ pids: leftovers }, "killed analysis processes left running by a previous Sluice");
   const analysisConsole = new AnalysisConsole(events, { lines: config.analysis.consoleLines, bytes: config.analysis.consoleBytes });
   const analyses = new AnalysisService({
-    store: new SqliteAnalysisStore(sqlite.db), console: analysisConsole, hub: events, limits: config.analysis,
+    store: store.analyses, console: analysisConsole, hub: events, limits: config.analysis,
     queue: new RunQueue(config.analysis, (run, change) => {
       // Told live on `analysis_run.<id>` (the console's run queue); built only when someone listens.
       const channel = `analysis_run.${run.analysisId}`;
@@ -284,7 +266,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     },
   });
   // Notifications, email and webhooks: services that actions (and analyses' services) call.
-  const notifications = new NotificationService(new SqliteNotificationStore(sqlite.db), events, config.notifications.maxPerAccount,
+  const notifications = new NotificationService(store.notifications, events, config.notifications.maxPerAccount,
     (accountId) => Limits.enforce(limits.admitMonthly(accountId, "notifications")));
   const mailer = new Mailer(config.smtp);
   // Both ways to send mail (`email` actions, the analysis email service) share the plan's
@@ -292,7 +274,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const admitEmail = (accountId: string) => {
     if (mailer.configured) Limits.enforce(limits.admitMonthly(accountId, "emails"));
   };
-  const deadLetters = new SqliteDeadLetterStore(sqlite.db);
+  const deadLetters = store.deadLetters;
   // Outbound connections made for accounts: webhooks and relays. Relays also never reach
   // Sluice's own MQTT listeners (a relay to itself loops), whatever allowPrivateTargets says.
   const ownListeners = new OwnListeners();
@@ -306,9 +288,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   if (pdfUnavailable !== undefined) logger.info({ reason: pdfUnavailable }, "PDF features are off (Chromium not found); see docs/reports.md");
   const fileBounds = { maxFiles: config.reports.maxFilesPerAccount, maxBytes: config.reports.maxFileBytesPerAccount };
   const reports = new ReportService({
-    // On PostgreSQL with --store: every node reads the schedules the `reports` lease arms.
-    store: pgStore?.reports ?? new SqliteReportStore(sqlite.db),
-    files: pgStore?.files(fileBounds) ?? new SqliteFileStore(sqlite.db, fileBounds),
+    // On PostgreSQL every node reads the schedules the `reports` lease arms.
+    store: store.reports,
+    files: store.files(fileBounds),
     pdf, mailer, admitEmail, buckets,
     devices: identity,
     limits: config.reports,
@@ -332,7 +314,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   let relays: RelayService | undefined;
   // Interval and schedule actions, report schedules and relays run on one node of a cluster on a
   // shared store: the one holding each kind's lease (docs/cluster.md, "Once cluster-wide").
-  const leases: Leases = pgStore
+  const leases: Leases = store.postgres
     ? new PgLeases({
       url: config.postgres.url, nodeId: config.cluster.nodeId || hostname(), retryMs: config.cluster.leaseRetryMs,
       timeoutMs: config.cluster.leaseTimeoutMs, logger: logger.child({ part: "singleton" }),
@@ -366,7 +348,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     if (deleted) {
       inspector.forget(deviceId);
       // Told by another node of a cluster: that node dropped it from the shared store.
-      if (!remote || !pgStore) buckets.dropDevice(deviceId).catch((err) => logger.error({ err, deviceId }, "dropping a deleted device's bucket failed"));
+      if (!remote || !store.postgres) buckets.dropDevice(deviceId).catch((err) => logger.error({ err, deviceId }, "dropping a deleted device's bucket failed"));
     }
   });
   const pull = new PullRequests({
@@ -435,7 +417,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   disconnectOnRevocation(identity, broker);
   identity.startExpiryWatch();
   // A cluster on PostgreSQL: this node's liveness lock first, then only its own sessions load (docs/cluster.md).
-  const shared = cluster && pgStore ? await SharedSessions.open({ config: config.cluster, postgresUrl: config.postgres.url, store: pgStore.broker, broker, cluster, logger: logger.child({ part: "cluster" }) }) : undefined;
+  const shared = cluster && store.postgres ? await SharedSessions.open({ config: config.cluster, postgresUrl: config.postgres.url, store: store.postgres.broker, broker, cluster, logger: logger.child({ part: "cluster" }) }) : undefined;
   await broker.start();
   // Connects in the background: MQTT clients get CONNACK 0x88 until NATS answers, HTTP serves meanwhile.
   cluster?.start(broker);
@@ -445,7 +427,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const relaySecrets = RelaySecrets.open(config.relaySecret, dataDir);
   if (relaySecrets.generated) logger.info({ path: relaySecrets.generated }, "generated the key for relay credentials; keep this file with the database");
   relays = new RelayService({
-    repo: pgStore?.relays ?? new SqliteRelayRepository(sqlite.db),
+    repo: store.relays,
     secrets: relaySecrets.secrets,
     ingest: (device, topic, payload, via) => {
       lastInputs.record(device.accountId, device.id);
@@ -465,9 +447,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     },
   });
   identity.on("deviceChanged", () => relays?.devicesChanged());
-  relays.start();
+  await relays.start();
   // A downlink raised on a node not running the relays goes to the one that does (over NATS).
-  if (cluster && pgStore) downlinks = new RelayDownlinkBus({ connection: () => cluster.connection, timeoutMs: config.cluster.ackTimeoutMs, logger: logger.child({ part: "relay" }) });
+  if (cluster && store.postgres) downlinks = new RelayDownlinkBus({ connection: () => cluster.connection, timeoutMs: config.cluster.ackTimeoutMs, logger: logger.child({ part: "relay" }) });
   bindSingletons(leases, {
     timers: { sync: (list) => timers.sync(list), actions }, reports, relays, logger,
     downlinks: downlinks && downlinks.serving(relays),
@@ -478,7 +460,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   // Dashboards: their store, widget data over the buckets, live updates from every committed insert.
   const dashboards = new DashboardService({
-    repo: new SqliteDashboardRepository(sqlite.db),
+    repo: store.dashboards,
     limits: config.dashboards,
     admitDashboard(accountId, existing) {
       const plan = limits.planOf(accountId);
@@ -629,9 +611,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     await limits.stop();
     flapping.stop();
     await sandbox.close();
-    await buckets.close();
-    await pgStore?.close();
-    await sqlite.close();
+    await store.close();
     releasePid();
   };
   try {
@@ -671,7 +651,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Schedules fire once the API they may print (a dashboard's share page) answers.
   if (leases.held("reports")) await reports.start();
   leases.start();
-  logStartup(logger, { host: config.host, wsPath: config.wsPath, ports, dataDir, adminTokenPath, adminCreated: admin !== null, adminTokenFound });
+  logStartup(logger, { host: config.host, wsPath: config.wsPath, ports, dataDir, adminTokenPath, adminCreated: admin !== null, adminTokenFound, sharedStore: config.postgres.url !== "" });
 
   let closing: Promise<void> | undefined;
   return {
@@ -687,7 +667,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
  * Where everything is, once every listener is up: the URLs with the ports actually bound, where
  * the admin token is. "sluice is up" comes last, so whoever waits for it has the lines before.
  */
-function logStartup(logger: Logger, s: { host: string; wsPath: string; ports: Ports; dataDir: string; adminTokenPath: string; adminCreated: boolean; adminTokenFound: boolean }): void {
+function logStartup(logger: Logger, s: { host: string; wsPath: string; ports: Ports; dataDir: string; adminTokenPath: string; adminCreated: boolean; adminTokenFound: boolean; sharedStore: boolean }): void {
   const host = loopbackHost(s.host);
   const path = s.wsPath.startsWith("/") ? s.wsPath : `/${s.wsPath}`;
   const line = (label: string, urls: string[]) => logger.info({ urls }, `${label.padEnd(10)} ${urls.join("  ")}`);
@@ -697,6 +677,7 @@ function logStartup(logger: Logger, s: { host: string; wsPath: string; ports: Po
   line("HTTP API", [`http://${host}:${s.ports.http}`, `https://${host}:${s.ports.https}`]);
   line("API docs", [`http://${host}:${s.ports.http}/api/docs`]);
   if (s.adminTokenFound) logger.info({ path: s.adminTokenPath }, s.adminCreated ? `created the admin account; its token is in ${s.adminTokenPath}` : `admin token in ${s.adminTokenPath}`);
+  else if (s.sharedStore) logger.info({ path: s.adminTokenPath }, "the admin account exists in the shared store: its token is in the admin-token file of the node that made it");
   else logger.warn({ path: s.adminTokenPath }, `no admin token file at ${s.adminTokenPath}: it was removed after the admin account was created`);
   // A wildcard host listens on every address, and the URLs above name the loopback one: say so.
   logger.info(host === s.host ? { dataDir: s.dataDir } : { host: s.host, dataDir: s.dataDir }, "sluice is up");

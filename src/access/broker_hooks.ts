@@ -3,6 +3,7 @@ import type { Broker } from "../mqtt/broker.js";
 import { RC } from "../mqtt/reason_codes.js";
 import type { BrokerHooks, ClientInfo } from "../mqtt/types.js";
 import type { Permission } from "../store/types.js";
+import { storeUnavailable } from "../store/unavailable.js";
 import type { Acl } from "./acl.js";
 
 /** The namespace every anonymous client shares when `allowAnonymous` is on. */
@@ -34,7 +35,13 @@ export function createBrokerHooks(deps: { identity: IdentityService; acl: Acl; a
         const principal: MqttPrincipal = { accountId: ANONYMOUS_NAMESPACE, deviceId: "", tokenId: "", permission: "full" };
         return { ok: true, namespace: ANONYMOUS_NAMESPACE, principal: { ...principal } };
       }
-      const device = await identity.authenticateDevice(request.password.toString("utf8"));
+      let device: Awaited<ReturnType<IdentityService["authenticateDevice"]>>;
+      try {
+        device = await identity.authenticateDevice(request.password.toString("utf8"));
+      } catch (err) {
+        if (storeUnavailable(err)) return { ok: false, reason: "unavailable" };
+        throw err;
+      }
       if (!device) return { ok: false, reason: "bad_credentials" };
       const principal: MqttPrincipal = {
         accountId: device.accountId, deviceId: device.deviceId, tokenId: device.tokenId, permission: device.permission,

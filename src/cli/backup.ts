@@ -17,6 +17,7 @@ export async function runBackup(argv: string[]): Promise<number> {
   const [file] = positionals(parsed, "backup", ["FILE"]);
   const config = localConfig(parsed);
   const dataDir = config.dataDir;
+  refusePostgres(config.postgres.url, "backup");
   const database = join(dataDir, "sluice.db");
   if (!existsSync(database)) {
     throw new SluiceError("BACKUP", `${database} does not exist: is ${dataDir} a Sluice data dir? (pick it with --data-dir or --config)`);
@@ -66,4 +67,13 @@ export async function runBackup(argv: string[]): Promise<number> {
   if (config.relaySecret !== "") console.error("backup: relaySecret is set in the configuration: the relay credentials in this backup need that same secret");
   if (config.tlsCert !== undefined) console.error("backup: the configured TLS certificate and key (tlsCert, tlsKey) are not in the backup");
   return 0;
+}
+
+/**
+ * A node on PostgreSQL (`--store`) keeps no database in its data dir: its data is backed up
+ * with PostgreSQL's own tools (pg_dump, or the server's base backups), not by this command.
+ */
+export function refusePostgres(storeUrl: string, command: "backup" | "restore"): void {
+  if (storeUrl === "") return;
+  throw new SluiceError(command.toUpperCase(), `this node stores its data in PostgreSQL (postgres.url / --store / SLUICE_STORE): \`sluice ${command}\` works on the SQLite data dir only; use pg_dump and pg_restore (docs/operations.md)`);
 }

@@ -5,6 +5,7 @@ import { PRIVATE_DIR_MODE, privateDir } from "../store/private_files.js";
 import { BackupFile, DATA_DIR_FILES } from "../store/sqlite/backup.js";
 import { PID_FILE, runningServerPid } from "../store/server_pid.js";
 import { schemaVersion } from "../store/sqlite/open.js";
+import { refusePostgres } from "./backup.js";
 import { localConfig, parseLocalCommand, positionals } from "./command.js";
 import { printable } from "../observability/terminal.js";
 import { formatBytes, pageProgress } from "./progress.js";
@@ -33,7 +34,9 @@ export async function runRestore(argv: string[]): Promise<number> {
       console.log("integrity check: ok");
       return 0;
     }
-    return await restoreInto(backup, localConfig(parsed).dataDir, parsed.flags.force === true, about);
+    const config = localConfig(parsed);
+    refusePostgres(config.postgres.url, "restore");
+    return await restoreInto(backup, config.dataDir, parsed.flags.force === true, about);
   } finally {
     backup.close();
   }

@@ -70,7 +70,7 @@ const atLeastOne = [
   "cluster.ackTimeoutMs", "cluster.handoffTimeoutMs", "cluster.adoptIntervalMs", "cluster.livenessWaitMs", "cluster.heartbeatMs",
   "cluster.interestRefreshMs", "cluster.nodeTimeoutMs",
   "cluster.leaseRetryMs", "cluster.leaseTimeoutMs",
-  "postgres.poolSize",
+  "postgres.poolSize", "postgres.connectTimeoutMs",
 ];
 
 type Overrides = Partial<Record<keyof SluiceConfig, unknown>>;

@@ -198,6 +198,12 @@ export interface PostgresSettings {
    * wait for one. PostgreSQL's own `max_connections` must cover every node's pool.
    */
   poolSize: number;
+  /**
+   * How long a query waits for a connection, from the pool or a new one to the server, before
+   * failing as "store unavailable" (HTTP 503, CONNACK 0x88): short, so that while PostgreSQL is
+   * down clients get their answer quickly instead of waiting with the node (docs/cluster.md).
+   */
+  connectTimeoutMs: number;
 }
 
 export interface UserSettings {
@@ -621,5 +627,5 @@ export const defaultConfig: SluiceConfig = {
     shareFrameAncestors: ["*"],
   },
   cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10_000, heartbeatMs: 1000, interestRefreshMs: 2000, nodeTimeoutMs: 10_000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 },
-  postgres: { url: "", poolSize: 10 },
+  postgres: { url: "", poolSize: 10, connectTimeoutMs: 3000 },
 };

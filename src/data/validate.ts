@@ -105,6 +105,7 @@ function checkVariable(raw: unknown): string {
   if (typeof raw !== "string" || raw === "") throw new FieldError("variable is required and must be a non-empty string");
   if (raw.length > LIMITS.variableChars) throw new FieldError(`variable must be at most ${LIMITS.variableChars} characters`);
   if (/\s/.test(raw)) throw new FieldError("variable must not contain spaces");
+  noNul(raw, "variable");
   const forbidden = FORBIDDEN_IN_VARIABLE.exec(raw);
   if (forbidden) throw new FieldError(`variable must not contain "${forbidden[0]}" (none of * ? ! . - = $)`);
   return raw.toLowerCase();
@@ -120,6 +121,7 @@ function checkValue(raw: unknown): RecordValue | null {
   if (typeof raw === "string") {
     // Byte length, not characters: the limit protects storage, and a character may take 4 bytes.
     if (Buffer.byteLength(raw) > LIMITS.valueBytes) throw new FieldError(`value must be at most ${LIMITS.valueBytes} bytes`);
+    noNul(raw, "value");
     return raw;
   }
   throw new FieldError("value must be a string, a number, a boolean or null");
@@ -129,6 +131,7 @@ function checkUnit(raw: unknown): string | null {
   if (raw === null) return null;
   if (typeof raw !== "string") throw new FieldError("unit must be a string");
   if (raw.length > LIMITS.unitChars) throw new FieldError(`unit must be at most ${LIMITS.unitChars} characters`);
+  noNul(raw, "unit");
   return raw;
 }
 
@@ -141,6 +144,7 @@ function checkTime(raw: unknown): Date {
 function checkGroup(raw: unknown): string {
   if (typeof raw !== "string" || raw === "") throw new FieldError("group must be a non-empty string");
   if (raw.length > LIMITS.groupChars) throw new FieldError(`group must be at most ${LIMITS.groupChars} characters`);
+  noNul(raw, "group");
   return raw;
 }
 
@@ -201,3 +205,11 @@ export function generatedGroup(now: Date): string {
 
 const GROUP_PREFIX = randomBytes(3).toString("hex");
 let groupCounter = randomBytes(4).readUInt32BE(0);
+
+/**
+ * U+0000 in a stored string: PostgreSQL's text cannot hold it (SQLite can), so both stores
+ * refuse it alike rather than one storing what the other fails on (docs/cluster.md, "Schema").
+ */
+function noNul(raw: string, field: string): void {
+  if (raw.includes("\0")) throw new FieldError(`${field} must not contain the NUL character (U+0000)`);
+}

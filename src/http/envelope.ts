@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { InvalidField, SluiceError } from "../errors.js";
 import { LimitExceeded } from "../limits/errors.js";
+import { storeUnavailable } from "../store/unavailable.js";
 
 /** TagoIO's response envelopes; the SDK reads `result` when `status` is true, else `message`. */
 export interface Success<T> {
@@ -26,7 +27,8 @@ export function installEnvelope(app: FastifyInstance, bodyLimit: number): void {
   app.setErrorHandler((error: unknown, request, reply) => {
     // A route may set a smaller limit than the server's (POST /data: 200 kB); name the one that applied.
     const { status, message } = describeError(error, request.routeOptions.bodyLimit ?? bodyLimit);
-    if (status >= 500) request.log.error({ err: error }, "request failed");
+    if (status === 503) request.log.warn({ err: error }, "request refused: the store is unavailable");
+    else if (status >= 500) request.log.error({ err: error }, "request failed");
     if (error instanceof LimitExceeded && error.retryAfterSeconds !== undefined) void reply.header("retry-after", String(error.retryAfterSeconds));
     void reply.code(status).send(error instanceof InvalidField ? { ...failure(message), path: error.path } : failure(message));
   });
@@ -43,6 +45,9 @@ export function describeError(error: unknown, bodyLimit: number): { status: numb
   }
   if (error instanceof SluiceError) return { status: error.httpStatus, message: error.message };
   if (isFastifyClientError(error)) return { status: error.statusCode!, message: clientMessage(error, bodyLimit) };
+  // The store out of reach is the server's state, not a defect: 503, and the client may retry.
+  const down = storeUnavailable(error);
+  if (down) return { status: down.httpStatus, message: down.message };
   return { status: 500, message: "Internal server error" };
 }
 

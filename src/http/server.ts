@@ -18,6 +18,7 @@ import type { MqttListenersJson } from "./api_types.js";
 import { deviceRoutes, type DeviceLiveState } from "./routes/device.js";
 import { deviceTokenRoutes } from "./routes/device_token.js";
 import { metricsRoutes } from "./routes/metrics.js";
+import { invalid } from "../errors.js";
 import { packageVersion, statusRoutes } from "./routes/status.js";
 
 export interface HttpServerDeps {
@@ -116,6 +117,10 @@ export async function createHttpServer(deps: HttpServerDeps): Promise<FastifyIns
   // First of all hooks: a preflight is answered before anything else runs (cors.ts).
   if (deps.corsOrigins !== undefined && deps.corsOrigins.length > 0) await installCors(app, deps.corsOrigins);
   acceptJsonOnly(app);
+  // Path parameters and the query string, like bodies: no U+0000 (see holdsNul).
+  app.addHook("preValidation", async (request) => {
+    if (holdsNul(request.params) || holdsNul(request.query)) throw invalid("the request's path and query must not contain the NUL character (U+0000)");
+  });
   if (deps.maxResponseBytesInFlight !== undefined) installResponseBudget(app, deps.maxResponseBytesInFlight);
   installEnvelope(app, bodyLimit);
   instrumentHttp(app, deps.metrics);
@@ -175,6 +180,38 @@ function acceptJsonOnly(app: FastifyInstance): void {
       done(null, undefined);
       return;
     }
-    parseJson(request, text, done);
+    // JSON spells U+0000 only as the escape: the common body never pays for the walk.
+    if (!text.includes("\\u0000")) {
+      parseJson(request, text, done);
+      return;
+    }
+    parseJson(request, text, (err: Error | null, value?: unknown) => {
+      if (err) done(err, undefined);
+      else if (holdsNul(value)) done(invalid("strings in the body must not contain the NUL character (U+0000)"), undefined);
+      else done(null, value);
+    });
   });
+}
+
+/**
+ * Whether any string (key or value) of a parsed body holds U+0000, which PostgreSQL's text
+ * cannot store: refused at the door for every route, on both stores alike (docs/cluster.md).
+ * A loop, not recursion: a body may nest as deep as its size allows.
+ */
+function holdsNul(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const v = stack.pop();
+    if (typeof v === "string") {
+      if (v.includes("\0")) return true;
+    } else if (Array.isArray(v)) {
+      for (const inner of v) stack.push(inner);
+    } else if (v !== null && typeof v === "object") {
+      for (const [k, inner] of Object.entries(v)) {
+        if (k.includes("\0")) return true;
+        stack.push(inner);
+      }
+    }
+  }
+  return false;
 }

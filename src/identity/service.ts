@@ -67,7 +67,11 @@ export class IdentityService extends EventEmitter {
   /** Creates the first account and its token on an empty store; returns the token, or null if accounts exist. */
   async bootstrapAdmin(): Promise<{ accountId: string; token: string } | null> {
     if ((await this.repo.countAccounts()) > 0) return null;
-    return this.createAccount("admin", { admin: true });
+    // Checked again atomically by the store: nodes starting at once on one empty database make one admin.
+    const accountId = generateId();
+    const { row, token } = accountTokenOf(accountId, { name: "admin" });
+    const made = await this.repo.insertFirstAccount({ id: accountId, name: "admin", createdAt: new Date(), plan: null, admin: true }, row);
+    return made ? { accountId, token } : null;
   }
 
   /** A new account with one account token (shown once). */
@@ -92,11 +96,7 @@ export class IdentityService extends EventEmitter {
     // cannot keep. So account tokens are full, and say so instead of pretending.
     if (permission !== "full") throw invalid('permission must be "full": Sluice account tokens are full tokens (device tokens have read and write)');
     if (input.expiresAt && Number.isNaN(input.expiresAt.getTime())) throw invalid("expire_time is not a valid date");
-    const token = generateToken();
-    const row: AccountTokenRow = {
-      id: generateId(), accountId, tokenHash: hashToken(token), name: input.name ?? "Token", createdAt: new Date(),
-      expiresAt: input.expiresAt ?? null, permission, prefix: token.slice(0, 8), lastAuthorization: null, analysisId: null,
-    };
+    const { row, token } = accountTokenOf(accountId, { ...input, permission });
     await this.repo.insertAccountToken(row);
     return { row, token };
   }
@@ -161,7 +161,8 @@ export class IdentityService extends EventEmitter {
     const now = Date.now();
     if (!row || (row.expiresAt && row.expiresAt.getTime() <= now)) return undefined;
     if (row.lastAuthorization === null || now - row.lastAuthorization.getTime() >= TOUCH_EVERY_MS) {
-      void this.repo.touchAccountToken(row.id, new Date(now));
+      // When a token was last used is informative only: a write that fails (the store unreachable) is let go, never a crash.
+      this.repo.touchAccountToken(row.id, new Date(now)).catch(() => undefined);
     }
     return { accountId: row.accountId, tokenId: row.id, permission: row.permission, expiresAt: row.expiresAt, analysisId: row.analysisId };
   }
@@ -172,7 +173,7 @@ export class IdentityService extends EventEmitter {
     if (!row || (row.expiresAt && row.expiresAt.getTime() <= Date.now())) return undefined;
     const device = await this.repo.getDevice(row.accountId, row.deviceId);
     if (!device || !device.active) return undefined;
-    void this.repo.touchDeviceToken(row.id, new Date());
+    this.repo.touchDeviceToken(row.id, new Date()).catch(() => undefined); // informative only, as for account tokens
     return { accountId: row.accountId, deviceId: row.deviceId, tokenId: row.id, permission: row.permission, expiresAt: row.expiresAt };
   }
 
@@ -295,7 +296,14 @@ export class IdentityService extends EventEmitter {
 
   /** Watches token expiry so that live sessions on an expiring token end on time (checked every `intervalMs`). */
   startExpiryWatch(intervalMs = 250): void {
-    this.expiryTimer = setInterval(() => void this.checkExpiry(), intervalMs);
+    let running = false;
+    this.expiryTimer = setInterval(() => {
+      // One check at a time (a slow store must not pile them up). A failed check (the store
+      // unreachable) is let go: the window is not advanced, so the next one covers it.
+      if (running) return;
+      running = true;
+      this.checkExpiry().catch(() => undefined).finally(() => (running = false));
+    }, intervalMs);
     this.expiryTimer.unref();
   }
 
@@ -323,4 +331,14 @@ export interface RevocationEvent {
   tokenIds?: string[];
   deviceId?: string;
   reason: string;
+}
+
+/** A new full account token's row and the token itself (only its hash and first characters are stored). */
+function accountTokenOf(accountId: string, input: NewToken): { row: AccountTokenRow; token: string } {
+  const token = generateToken();
+  const row: AccountTokenRow = {
+    id: generateId(), accountId, tokenHash: hashToken(token), name: input.name ?? "Token", createdAt: new Date(),
+    expiresAt: input.expiresAt ?? null, permission: input.permission ?? "full", prefix: token.slice(0, 8), lastAuthorization: null, analysisId: null,
+  };
+  return { row, token };
 }

@@ -94,7 +94,13 @@ export class SessionService {
 
   /** Deletes expired sessions every `intervalMs`, ending their streams. */
   startExpiryWatch(intervalMs = Math.min(1000, this.touchEveryMs)): void {
-    this.expiryTimer = setInterval(() => void this.sweep(), intervalMs);
+    let running = false;
+    this.expiryTimer = setInterval(() => {
+      // One sweep at a time; a failed one (the store unreachable) is let go: the next finds the same sessions.
+      if (running) return;
+      running = true;
+      this.sweep().catch(() => undefined).finally(() => (running = false));
+    }, intervalMs);
     this.expiryTimer.unref();
   }
 

@@ -32,11 +32,16 @@ export async function prepareAdminSetup(deps: AdminSetupDeps): Promise<void> {
   if (list.length === 0) {
     try {
       await users.createWithoutPassword(deps.adminAccountId, deps.email, "Admin");
+      logger.info({ email: deps.email }, "created the admin user; set its password through the setup link");
     } catch (err) {
-      logger.warn({ err, email: deps.email }, "cannot create the admin user (is users.adminEmail taken by another account's user?)");
-      return;
+      // Nodes of a cluster starting at once on a new database all try; one makes the user, and
+      // the others find it below and give the link out too.
+      list = await users.list(deps.adminAccountId);
+      if (list.length === 0) {
+        logger.warn({ err, email: deps.email }, "cannot create the admin user (is users.adminEmail taken by another account's user?)");
+        return;
+      }
     }
-    logger.info({ email: deps.email }, "created the admin user; set its password through the setup link");
     list = await users.list(deps.adminAccountId);
   }
   const pending = list.find((u) => u.passwordHash === null);

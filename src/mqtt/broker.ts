@@ -288,7 +288,7 @@ export class Broker {
   routeFromCluster(namespace: string, message: Message): void {
     const ns = this.namespaces.get(namespace);
     if (!ns) return;
-    void this.sessions.persistence.track(() => this.route(ns, message, undefined, false));
+    this.sessions.persistence.track(() => this.route(ns, message, undefined, false))?.catch(() => undefined); // logged where it failed
   }
 
   /**
@@ -315,7 +315,7 @@ export class Broker {
     const g = ns.tree.match(message.topic).groups.find((candidate) => candidate.name === group && candidate.filter === filter);
     if (!g || g.members.size === 0 || !topicMatches(filter, message.topic)) return false;
     this.routeWork += 1;
-    void this.sessions.persistence.track(() => this.routeShared(g, message));
+    this.sessions.persistence.track(() => this.routeShared(g, message))?.catch(() => undefined); // logged where it failed
     return true;
   }
 
@@ -361,7 +361,7 @@ export class Broker {
     // Sent before routing, as `publish` does, for its identity on the bus.
     if (this.cluster && !only) this.cluster.publish(namespace, message)?.catch(() => undefined);
     // Its copies for offline sessions are one change, as a client's publish's are; no ack waits.
-    void this.sessions.persistence.track(() => this.route(ns, only && message.retain ? { ...message, retain: false } : message, only));
+    this.sessions.persistence.track(() => this.route(ns, only && message.retain ? { ...message, retain: false } : message, only))?.catch(() => undefined); // logged where it failed
   }
 
   private retain(ns: Namespace, message: Message): void {

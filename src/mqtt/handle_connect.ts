@@ -5,7 +5,7 @@ import type { Connection } from "./connection.js";
 import { connackCodeFor311, RC } from "./reason_codes.js";
 import { SESSION_NEVER_EXPIRES } from "./session.js";
 import { isValidTopicName, isValidUtf8String, topicLevels } from "./topics.js";
-import type { ClientInfo, Message, ProtocolVersion } from "./types.js";
+import type { AuthDecision, ClientInfo, Message, ProtocolVersion } from "./types.js";
 
 type ConnackProperties = NonNullable<IConnackPacket["properties"]>;
 
@@ -69,15 +69,26 @@ export async function handleConnect(conn: Connection, packet: IConnectPacket): P
     };
   }
 
-  const decision = await broker.hooks.authenticate({
-    clientId,
-    username: packet.username,
-    password: packet.password,
-    remoteAddress: conn.remoteAddress,
-    transport: conn.socket.transport,
-    protocolVersion: version,
-  });
+  let decision: AuthDecision;
+  try {
+    decision = await broker.hooks.authenticate({
+      clientId,
+      username: packet.username,
+      password: packet.password,
+      remoteAddress: conn.remoteAddress,
+      transport: conn.socket.transport,
+      protocolVersion: version,
+    });
+  } catch (err) {
+    // A hook that cannot answer is the server's trouble, not the client's credentials.
+    broker.logger.error({ err, clientId }, "authentication failed to run");
+    decision = { ok: false, reason: "unavailable" };
+  }
   if (conn.state !== "authenticating") return; // the client went away meanwhile
+  if (!decision.ok && decision.reason === "unavailable") {
+    broker.stats.refuse("connect");
+    return refuse(conn, RC.SERVER_UNAVAILABLE, "authentication is unavailable (the data store cannot be reached); retry later");
+  }
   if (!decision.ok) {
     broker.stats.authFailures++;
     const delay = broker.authThrottle.fail(conn.remoteAddress);

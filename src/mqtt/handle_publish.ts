@@ -89,10 +89,12 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
   holdAck(conn);
   if (qos === 2) (conn.heldQos2 ??= new Set()).add(id!);
   const previous = conn.ackChain ?? Promise.resolve();
+  let busyReason = "the cluster's message bus did not take the message";
   const outcome = (held ?? Promise.resolve()).then(
     () => RC.SUCCESS,
     (err: unknown) => {
       const rc = (err as { reasonCode?: unknown })?.reasonCode;
+      if (rc === RC.SERVER_BUSY && err instanceof Error) busyReason = `the message was not taken: ${err.message}`;
       return typeof rc === "number" && rc >= 0x80 ? rc : RC.IMPLEMENTATION_SPECIFIC_ERROR;
     },
   );
@@ -104,8 +106,9 @@ export function handlePublish(conn: Connection, packet: IPublishPacket): void {
     // A quota refusal is temporary, unlike a bad payload: 3.1.1 cannot say "not now", and an
     // ack would say "taken", so the client keeps the message and resends it after reconnecting.
     if (rc === RC.QUOTA_EXCEEDED && conn.protocolVersion !== 5) conn.disconnect(rc, "refused by the account's plan");
-    // The bus did not confirm it (cluster.publish): unacknowledged, so the client sends it again.
-    else if (rc === RC.SERVER_BUSY) conn.disconnect(rc, "the cluster's message bus did not take the message");
+    // The bus did not confirm it (cluster.publish), or the store could not take it (the data
+    // pipeline, queued copies): unacknowledged, so the client sends it again.
+    else if (rc === RC.SERVER_BUSY) conn.disconnect(rc, busyReason);
     else acknowledge(conn, qos, id!, rc);
   });
   conn.ackChain = chain;

@@ -1,4 +1,5 @@
 import { InsertBatcher } from "../data/sqlite/insert_batcher.js";
+import { RC } from "./reason_codes.js";
 import type { BrokerRepository, SessionWrite, StoredCopy, StoredMessage, StoredSessionMessage, StoredSessionState, StoredSubscription } from "../store/types.js";
 import { deliveryBytes } from "./message_size.js";
 import type { Delivery, InflightDelivery, Session } from "./session.js";
@@ -192,8 +193,8 @@ export class SessionPersistence {
       this.collecting = undefined;
     }
     if (writes.size === 0) return undefined;
-    if (writes.size === 1) return this.submit(writes.values().next().value!, "queue messages");
-    return Promise.all([...writes.values()].map((w) => this.submit(w, "queue messages"))).then(() => undefined);
+    if (writes.size === 1) return this.submitQueued(writes.values().next().value!);
+    return Promise.all([...writes.values()].map((w) => this.submitQueued(w))).then(() => undefined);
   }
 
   /** Resolves once every change made so far is committed (or failed). */
@@ -213,6 +214,18 @@ export class SessionPersistence {
       else if (w.kind === "unsubscribe") c.subscriptions += w.filters.length;
     }
     return outputs;
+  }
+
+  /**
+   * Copies queued for offline sessions: the publisher's ack waits for them, so a failed write
+   * withholds it (0x89 Server busy: the broker closes the connection unacknowledged and the
+   * client sends the message again), never an ack for copies that were not stored.
+   */
+  private submitQueued(write: SessionWrite): Promise<void> | undefined {
+    return this.batcher?.submit(write).catch((err: unknown) => {
+      this.onError(err, "queue messages");
+      throw Object.assign(new Error("the queued copies for offline sessions could not be stored"), { reasonCode: RC.SERVER_BUSY });
+    });
   }
 
   private submit(write: SessionWrite, what: string): Promise<void> | undefined {

@@ -81,7 +81,9 @@ export interface Refused {
 
 export type AuthDecision =
   | { ok: true; namespace: string; principal: Record<string, unknown> }
-  | { ok: false; reason: "bad_credentials" | "not_authorized" };
+  | { ok: false; reason: "bad_credentials" | "not_authorized" }
+  /** Cannot decide now (the store behind the credentials is unreachable): CONNACK Server unavailable, no failed-auth delay. */
+  | { ok: false; reason: "unavailable" };
 
 export interface PublishedEvent {
   client: ClientInfo | undefined;

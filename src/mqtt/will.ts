@@ -10,5 +10,6 @@ export function publishWill(broker: Broker, client: ClientInfo, will: Will): voi
     return;
   }
   const expiresAt = will.expiryInterval === undefined ? undefined : Date.now() + will.expiryInterval * 1000;
-  broker.publish({ ...will.message, expiresAt }, client, "will");
+  // Nobody waits for a will: what failed (its queued copies, say) was logged where it failed.
+  broker.publish({ ...will.message, expiresAt }, client, "will")?.catch(() => undefined);
 }

@@ -1,5 +1,6 @@
 import type { IdentityService } from "../identity/service.js";
 import { approximateBytes, ReadCache } from "../store/read_cache.js";
+import { storeUnavailable } from "../store/unavailable.js";
 import type { DeviceRow } from "../store/types.js";
 
 /**
@@ -24,7 +25,12 @@ export class DeviceCache {
   /** The device, or undefined when it does not exist in that account or could not be read now. */
   async get(accountId: string, deviceId: string): Promise<DeviceRow | undefined> {
     // Cached by device id alone: an entry another account's lookup filled must not answer here.
-    const row = await this.rows.get(deviceId, () => this.identity.getDevice(accountId, deviceId)).catch(() => undefined);
+    const row = await this.rows.get(deviceId, () => this.identity.getDevice(accountId, deviceId)).catch((err: unknown) => {
+      // Not found is "no device"; the store out of reach is not, and its caller must say so.
+      const down = storeUnavailable(err);
+      if (down) throw down;
+      return undefined;
+    });
     return row?.accountId === accountId ? row : undefined;
   }
 }

@@ -11,6 +11,7 @@ import type { Logger } from "../observability/logger.js";
 import { httpParserInput, toParserInput } from "../sandbox/parser_input.js";
 import { ParserError, type ParserDevice, type ParserSandbox } from "../sandbox/types.js";
 import type { DeviceRow } from "../store/types.js";
+import { storeUnavailable } from "../store/unavailable.js";
 import type { Action } from "./action_model.js";
 import type { ActionService } from "./action_service.js";
 import type { ActionRegistry, ActionServices } from "./actions/registry.js";
@@ -42,6 +43,18 @@ export class IngestError extends SluiceError {
 }
 
 const MAX_UNACKNOWLEDGED_PER_DEVICE = 64;
+
+/**
+ * A QoS 1/2 message the store could not take because it is out of reach: 0x89 Server busy, which
+ * the broker answers by closing the connection without an ack (both MQTT versions), so the
+ * client keeps the message and sends it again once it can connect (CONNACK 0x88 until the store
+ * is back). A PUBACK 0x80 would tell an MQTT 5 client, but most drop the message then, and MQTT
+ * 3.1.1 has no negative ack at all. Any other error keeps its own reason code.
+ */
+function notTaken(err: unknown): unknown {
+  const down = storeUnavailable(err);
+  return down ? new IngestError(down.code, down.message, RC.SERVER_BUSY) : err;
+}
 
 /**
  * From a published message (or an HTTP POST /data) to stored records: normalize to records,
@@ -80,7 +93,9 @@ export class Pipeline {
         .finally(() => this.releaseUnacknowledged(p.deviceId));
       return undefined;
     }
-    return this.fromMqtt(p, message.topic, message.payload, candidates);
+    return this.fromMqtt(p, message.topic, message.payload, candidates).catch((err: unknown) => {
+      throw notTaken(err);
+    });
   };
 
   /**
@@ -179,7 +194,7 @@ export class Pipeline {
         this.deps.actions.touch(action, {}).catch((err) => this.deps.logger.warn({ err }, "recording an action run failed"));
         if (this.traced(device.id)) inspector.record(device.id, "action", `${action.name}: ${outcome.summary}`, { action: action.id, type: handler.type });
       } catch (err) {
-        if (handler.stores) throw err instanceof SluiceError ? err : new IngestError("STORE_FAILED", (err as Error).message, RC.UNSPECIFIED_ERROR);
+        if (handler.stores) throw err instanceof SluiceError || storeUnavailable(err) ? err : new IngestError("STORE_FAILED", (err as Error).message, RC.UNSPECIFIED_ERROR);
         this.report(device.id, err, action);
       }
     }

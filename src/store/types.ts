@@ -89,6 +89,11 @@ export interface IdentityRepository {
   insertAccount(row: AccountRow): Promise<void>;
   getAccount(id: string): Promise<AccountRow | undefined>;
   countAccounts(): Promise<number>;
+  /**
+   * Inserts the account and its token only while the store has no account at all, as one
+   * atomic step: of several nodes starting at once on an empty database, exactly one gets true.
+   */
+  insertFirstAccount(account: AccountRow, token: AccountTokenRow): Promise<boolean>;
   listAccounts(): Promise<AccountRow[]>;
   setAccountPlan(id: string, plan: string | null): Promise<boolean>;
   insertAccountToken(row: AccountTokenRow): Promise<void>;

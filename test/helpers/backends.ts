@@ -69,8 +69,8 @@ export interface BackendHandle {
   /** A bucket store on this database; called again, another store on the same data (as after a restart). */
   buckets(options?: BucketOptions): Promise<TestBucketStore>;
   /**
-   * A Store (identity, broker, users, sessions, actions, reports and files, params, usage,
-   * inspector switches) on this database; called again, another on the same data (on
+   * A Store (identity, broker, users, sessions, actions, the platform repositories, reports and
+   * files, params, usage, inspector switches) on this database; called again, another on the same data (on
    * PostgreSQL, another pool: as another node).
    */
   /** A Store (identity, broker, users, sessions, actions, the platform repositories) on this database; called again, another on the same data. */

@@ -5,7 +5,11 @@ import { until } from "./until.js";
 
 export interface NodeOptions {
   ackTimeoutMs?: number;
-  /** A PostgreSQL URL every node shares; without it each node has its own SQLite. */
+  /**
+   * A PostgreSQL URL every node stores in (`--store`): accounts, devices and tokens are then the
+   * same on every node. `startNodes` starts them all at once, as a cluster's nodes would on an
+   * empty database (one of them makes the admin account; the others get its token from it).
+   */
   store?: string;
   overrides?: ConfigOverrides;
   cluster?: Partial<SluiceConfig["cluster"]>;
@@ -25,10 +29,23 @@ export interface TestNode extends TestSluice {
  * known only to the node that made it.
  */
 export async function startNodes(url: string, names: string[], options: NodeOptions = {}): Promise<TestNode[]> {
-  const nodes: TestNode[] = [];
-  for (const name of names) {
-    const s = await startNode(url, name, options);
-    nodes.push(s);
+  let nodes: TestNode[];
+  if (options.store === undefined) {
+    nodes = [];
+    for (const name of names) nodes.push(await startNode(url, name, options));
+  } else {
+    let found: (token: string) => void = () => {};
+    const made = new Promise<string>((resolve, reject) => {
+      found = resolve;
+      setTimeout(() => reject(new Error("no node made the admin account (or the store had one already)")), 30_000).unref();
+    });
+    made.catch(() => undefined); // a store set up before: its token is known, and this times out unheard
+    const adminToken = sharedAdminTokens.get(options.store) ?? made;
+    nodes = await Promise.all(names.map(async (name) => {
+      const s = await startNode(url, name, { ...options, adminToken });
+      if (s.server.adminToken !== undefined) found(s.server.adminToken);
+      return s;
+    }));
   }
   await Promise.all(nodes.map((n) => untilAvailable(n)));
   return nodes;
@@ -39,7 +56,7 @@ export async function startNodes(url: string, names: string[], options: NodeOpti
  * URL, it runs on that shared database; only the first node to start writes the admin token
  * file, so the others are given it (`adminToken`).
  */
-export async function startNode(url: string, name: string, options: NodeOptions & { adminToken?: string } = {}, dataDir?: string): Promise<TestNode> {
+export async function startNode(url: string, name: string, options: NodeOptions & { adminToken?: string | Promise<string> } = {}, dataDir?: string): Promise<TestNode> {
   const s = await startSluice({
     allowAnonymous: true, cluster: { ...defaultConfig.cluster, ...options.cluster, url, nodeId: name, ackTimeoutMs: options.ackTimeoutMs ?? 5000 }, sysInterval: 0,
     ...(options.store !== undefined && { postgres: { url: options.store, poolSize: 4 } }),

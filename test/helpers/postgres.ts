@@ -17,7 +17,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -31,8 +31,13 @@ export interface TestPostgres {
   database(): Promise<string>;
   /** CPU seconds the server's processes have used so far (benchmarks; Linux /proc). */
   cpuSeconds(): number;
-  /** Stops the server and removes its directory. */
-  stop(): Promise<void>;
+  /**
+   * Stops the server and removes its directory; with `keepData`, stops it only (as an outage
+   * would), to be started again by `start()` on the same port and data.
+   */
+  stop(options?: { keepData?: boolean }): Promise<void>;
+  /** Starts again a server stopped with `keepData`; resolves once it accepts connections. */
+  start(): Promise<void>;
 }
 
 /** CLK_TCK on Linux. */
@@ -135,6 +140,8 @@ export interface StartOptions {
    * durability. true (benchmarks): PostgreSQL's defaults, so a commit waits for the disk.
    */
   fsync?: boolean;
+  /** Lets the test process exit while the server runs (it stops when the process's pipe closes). */
+  unref?: boolean;
 }
 
 export async function startPostgres(options: StartOptions = {}): Promise<TestPostgres> {
@@ -159,35 +166,35 @@ export async function startPostgres(options: StartOptions = {}): Promise<TestPos
     ...(options.fsync ? [] : ["-c", "fsync=off", "-c", "full_page_writes=off"]),
     "-c", "max_connections=200", "-c", "shared_buffers=64MB",
   ];
-  // $0: the instance's directory, removed once the server is gone; $1: the server program.
-  const script = 'dir="$0"; bin="$1"; shift; "$bin" "$@" & pid=$!; read _ || true; kill -INT "$pid" 2>/dev/null; wait "$pid"; rm -rf "$dir"';
-  const [command, args] = asServerUser("sh", ["-c", script, dir, join(bin, "postgres"), ...settings]);
-  const child: ChildProcess = spawn(command, args, { stdio: ["pipe", "ignore", "pipe"] });
-  let log = "";
-  child.stderr!.on("data", (d: Buffer) => {
-    if (log.length < 64 * 1024) log += d.toString();
-  });
-  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const client = new pg.Client({ connectionString: url });
-    try {
-      await client.connect();
-      await client.end();
-      break;
-    } catch {
-      await client.end().catch(() => undefined);
-      if (child.exitCode !== null || Date.now() > deadline) {
-        child.stdin!.end();
-        rmSync(dir, { recursive: true, force: true });
-        throw new Error(`PostgreSQL did not start on port ${port}:\n${log}`);
+  // Each start (the first, and each `start()` after a `stop({ keepData: true })`) has its own
+  // shell; the earlier ones stay, idle, until the final stop (their dir removal must not run early).
+  const shells: Launched[] = [];
+  const launch = async (): Promise<void> => {
+    const launched = spawnServer(bin, dir, settings, options.unref === true);
+    shells.push(launched);
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      const client = new pg.Client({ connectionString: url });
+      try {
+        await client.connect();
+        await client.end();
+        return;
+      } catch {
+        await client.end().catch(() => undefined);
+        if (launched.child.exitCode !== null || Date.now() > deadline) {
+          for (const s of shells) s.child.stdin!.end();
+          rmSync(dir, { recursive: true, force: true });
+          throw new Error(`PostgreSQL did not start on port ${port}:\n${launched.log()}`);
+        }
+        await sleep(30);
       }
-      await sleep(30);
     }
-  }
+  };
+  await launch();
   let stopped = false;
-  const postmaster = Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+  let running = true;
+  let postmaster = postmasterPid(data);
   return {
     url,
     port,
@@ -203,13 +210,75 @@ export async function startPostgres(options: StartOptions = {}): Promise<TestPos
       }
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
-    async stop() {
+    async stop(stopOptions = {}) {
       if (stopped) return;
+      if (stopOptions.keepData) {
+        if (!running) return;
+        running = false;
+        // Fast shutdown of this server only: its shell stays (idle) and the directory stays.
+        const [k, kArgs] = asServerUser("kill", ["-INT", String(postmaster)]);
+        execFileSync(k, kArgs);
+        while (alive(postmaster)) await sleep(20);
+        return;
+      }
       stopped = true;
-      child.stdin!.end();
-      await Promise.race([exited, sleep(10_000)]);
-      if (child.exitCode === null) child.kill("SIGKILL");
+      // The newest shell stops the running server and removes the directory; the earlier ones find nothing left.
+      for (const s of [...shells].reverse()) {
+        s.child.stdin!.end();
+        await Promise.race([s.exited, sleep(10_000)]);
+        if (s.child.exitCode === null) s.child.kill("SIGKILL");
+      }
       rmSync(dir, { recursive: true, force: true });
     },
+    async start() {
+      if (stopped) throw new Error("this PostgreSQL was stopped for good");
+      if (running) return;
+      await launch();
+      running = true;
+      postmaster = postmasterPid(data);
+    },
   };
+}
+
+interface Launched {
+  child: ChildProcess;
+  exited: Promise<void>;
+  log(): string;
+}
+
+/**
+ * The server under a shell that stops it (fast shutdown) when its stdin closes, then removes
+ * the instance's directory. `unref`: the test process may exit while it runs (the pipe closing
+ * then stops it), for an instance shared by a whole test file and never stopped explicitly.
+ */
+function spawnServer(bin: string, dir: string, settings: string[], unref: boolean): Launched {
+  // $0: the instance's directory, removed once the server is gone; $1: the server program.
+  const script = 'dir="$0"; bin="$1"; shift; "$bin" "$@" & pid=$!; read _ || true; kill -INT "$pid" 2>/dev/null; wait "$pid"; rm -rf "$dir"';
+  const [command, args] = asServerUser("sh", ["-c", script, dir, join(bin, "postgres"), ...settings]);
+  const child: ChildProcess = spawn(command, args, { stdio: ["pipe", "ignore", "pipe"] });
+  let log = "";
+  child.stderr!.on("data", (d: Buffer) => {
+    if (log.length < 64 * 1024) log += d.toString();
+  });
+  if (unref) {
+    child.unref();
+    (child.stdin as Socket).unref();
+    (child.stderr as Socket).unref();
+  }
+  const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+  return { child, exited, log: () => log };
+}
+
+function postmasterPid(data: string): number {
+  return Number(readFileSync(join(data, "postmaster.pid"), "utf8").split("\n")[0]);
+}
+
+/** A server stopped under its idle shell stays a zombie (nobody waits for it yet): that counts as gone. */
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return !stat.slice(stat.lastIndexOf(")") + 2).startsWith("Z");
+  } catch {
+    return false;
+  }
 }

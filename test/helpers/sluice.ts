@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
@@ -7,6 +7,7 @@ import { defaultConfig, type SluiceConfig } from "../../src/config/schema.js";
 import { generateId } from "../../src/identity/tokens.js";
 import { startServer, type RunningServer } from "../../src/server.js";
 import type { Permission } from "../../src/store/types.js";
+import { testStoreUrl } from "./test_store.js";
 
 export interface TestSluice {
   server: RunningServer;
@@ -37,13 +38,28 @@ export type ConfigOverrides = Partial<Omit<SluiceConfig, "mqtt" | "data" | "user
   login?: Partial<SluiceConfig["login"]>;
 };
 
+export interface StartOptions {
+  /** Reads what the server logs. */
+  logger?: Logger;
+  /**
+   * The admin account's token, for a node that joins a store another node already set up: only
+   * the node that made the admin account has its token (in its data dir's `admin-token`).
+   */
+  adminToken?: string | Promise<string>;
+}
+
 /**
  * A whole Sluice (broker, HTTP API, SQLite in a temp dir) on ephemeral loopback ports, as a
  * user would run it. Pass `dataDir` to restart on an earlier instance's data, `options.logger`
- * to read what it logs, `options.adminToken` for a node on a shared store that another made.
+ * to read what it logs.
+ *
+ * `SLUICE_TEST_STORE=postgres` runs it on PostgreSQL instead (unless the test names its own
+ * `postgres.url`): one private server per test process, a fresh database per new data dir, the
+ * same database again for a restart on a data dir (test/helpers/test_store.ts).
  */
-export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: string, options: { logger?: Logger; adminToken?: string } = {}): Promise<TestSluice> {
+export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: string, options: StartOptions = {}): Promise<TestSluice> {
   const dir = dataDir ?? mkdtempSync(join(tmpdir(), "sluice-test-"));
+  const storeUrl = overrides.postgres?.url ?? (await testStoreUrl(dir));
   const config: SluiceConfig = {
     ...structuredClone(defaultConfig),
     host: "127.0.0.1",
@@ -60,17 +76,17 @@ export async function startSluice(overrides: ConfigOverrides = {}, dataDir?: str
     mqtt: { ...defaultConfig.mqtt, ...overrides.mqtt },
     data: { ...defaultConfig.data, ...overrides.data },
     cluster: { ...defaultConfig.cluster, ...overrides.cluster },
-    postgres: { ...defaultConfig.postgres, ...overrides.postgres },
     users: { ...defaultConfig.users, ...overrides.users },
     sessions: { ...defaultConfig.sessions, ...overrides.sessions },
     // Short sign-in throttling, like the MQTT one above: a test's deliberate wrong password must not make the next sign-in wait a second.
     login: { ...defaultConfig.login, failureDelayMs: 20, failureDelayMaxMs: 200, ...overrides.login },
+    postgres: { ...defaultConfig.postgres, ...overrides.postgres, url: storeUrl },
     dataDir: dir,
   };
   const server = await startServer(config, options.logger ?? pino({ level: process.env.SLUICE_TEST_LOG ?? "silent" }));
-  const { readFileSync } = await import("node:fs");
-  // A node started on a store another node made has no admin-token file: its caller passes the token.
-  const adminToken = server.adminToken ?? options.adminToken ?? readFileSync(join(dir, "admin-token"), "utf8").trim();
+  const tokenFile = join(dir, "admin-token");
+  const adminToken = server.adminToken ?? (existsSync(tokenFile) ? readFileSync(tokenFile, "utf8").trim() : await options.adminToken);
+  if (adminToken === undefined) throw new Error(`no admin token: this node did not make the admin account and none was given (${tokenFile})`);
   const adminAccount = (await server.identity.authenticateAccount(adminToken))!;
   const clients = new Set<MqttClient>();
   const mqttUrl = `mqtt://127.0.0.1:${server.ports.mqtt}`;

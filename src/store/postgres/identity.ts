@@ -1,7 +1,7 @@
 import { nameSortKey } from "../name_key.js";
 import type { AccountRow, AccountTokenRow, DeviceListQuery, DeviceRow, DeviceTokenRow, IdentityRepository, Permission } from "../types.js";
 import { deviceListSql } from "./device_list_sql.js";
-import { all, one, type Pool } from "./pool.js";
+import { all, one, transaction, type Pool, type Queryable } from "./pool.js";
 
 const date = (ms: number | null): Date | null => (ms === null ? null : new Date(ms));
 
@@ -42,13 +42,28 @@ function derived(row: DeviceRow): [nameKey: string, nameLower: string, tagsLower
   return [nameSortKey(row.name), row.name.toLowerCase(), JSON.stringify(tagsLower), row.extra.visible !== false];
 }
 
+async function insertAccountRow(db: Queryable, row: AccountRow): Promise<void> {
+  await db.query("INSERT INTO accounts (id, name, created_at, plan, admin) VALUES ($1, $2, $3, $4, $5)",
+    [row.id, row.name, row.createdAt.getTime(), row.plan, row.admin]);
+}
+
+async function insertAccountTokenRow(db: Queryable, row: AccountTokenRow): Promise<void> {
+  await db.query(
+    `INSERT INTO account_tokens (id, account_id, token_hash, name, created_at, expires_at, permission, prefix, analysis_id)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+    [row.id, row.accountId, row.tokenHash, row.name, row.createdAt.getTime(), row.expiresAt?.getTime() ?? null, row.permission, row.prefix, row.analysisId],
+  );
+}
+
+/** Held while a node checks for and creates the first (admin) account: nodes starting at once on an empty database take turns. */
+const FIRST_ACCOUNT_LOCK = 0x736c_7569_6365_10n;
+
 /** Accounts, devices and their tokens in PostgreSQL (migration 1). */
 export class PgIdentityRepository implements IdentityRepository {
   constructor(private readonly pool: Pool) {}
 
   async insertAccount(row: AccountRow): Promise<void> {
-    await this.pool.query("INSERT INTO accounts (id, name, created_at, plan, admin) VALUES ($1, $2, $3, $4, $5)",
-      [row.id, row.name, row.createdAt.getTime(), row.plan, row.admin]);
+    await insertAccountRow(this.pool, row);
   }
   async getAccount(id: string): Promise<AccountRow | undefined> {
     const r = await one<AccountRecord>(this.pool, "SELECT * FROM accounts WHERE id = $1", [id]);
@@ -57,6 +72,16 @@ export class PgIdentityRepository implements IdentityRepository {
   async countAccounts(): Promise<number> {
     return (await one<{ n: number }>(this.pool, "SELECT count(*) AS n FROM accounts"))!.n;
   }
+  async insertFirstAccount(account: AccountRow, token: AccountTokenRow): Promise<boolean> {
+    return transaction(this.pool, async (client) => {
+      // A transaction-level lock: released by COMMIT or ROLLBACK, never left behind by a failure.
+      await client.query("SELECT pg_advisory_xact_lock($1)", [FIRST_ACCOUNT_LOCK.toString()]);
+      if ((await one<{ n: number }>(client, "SELECT count(*) AS n FROM (SELECT 1 FROM accounts LIMIT 1) a"))!.n > 0) return false;
+      await insertAccountRow(client, account);
+      await insertAccountTokenRow(client, token);
+      return true;
+    });
+  }
   async listAccounts(): Promise<AccountRow[]> {
     return (await all<AccountRecord>(this.pool, "SELECT * FROM accounts ORDER BY created_at, rank")).map(toAccount);
   }
@@ -64,11 +89,7 @@ export class PgIdentityRepository implements IdentityRepository {
     return ((await this.pool.query("UPDATE accounts SET plan = $1 WHERE id = $2", [plan, id])).rowCount ?? 0) > 0;
   }
   async insertAccountToken(row: AccountTokenRow): Promise<void> {
-    await this.pool.query(
-      `INSERT INTO account_tokens (id, account_id, token_hash, name, created_at, expires_at, permission, prefix, analysis_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-      [row.id, row.accountId, row.tokenHash, row.name, row.createdAt.getTime(), row.expiresAt?.getTime() ?? null, row.permission, row.prefix, row.analysisId],
-    );
+    await insertAccountTokenRow(this.pool, row);
   }
   async findAccountTokenByHash(hash: string): Promise<AccountTokenRow | undefined> {
     const r = await one<AccountTokenRecord>(this.pool, "SELECT * FROM account_tokens WHERE token_hash = $1", [hash]);

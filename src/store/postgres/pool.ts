@@ -27,7 +27,7 @@ const types = {
 export interface PoolOptions {
   /** Connections at most (default DEFAULT_POOL_SIZE); callers past it wait for one. */
   max?: number;
-  /** How long a caller waits for a connection before failing (default 10 s). */
+  /** How long a caller waits for a connection (free in the pool, or new) before failing (default 10 s; `postgres.connectTimeoutMs`). */
   connectionTimeoutMs?: number;
 }
 
@@ -39,6 +39,10 @@ export function openPool(url: string, options: PoolOptions = {}): Pool {
     idleTimeoutMillis: 30_000,
     types,
     application_name: "sluice",
+    // TCP keepalive: a server gone without closing the connection (a partition) is noticed by
+    // the OS instead of leaving a query waiting on a dead socket for ever.
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 10_000,
   });
   // An idle connection's error (the server restarted) must not crash the process: the pool
   // drops that client and the next query opens a new one.

@@ -126,6 +126,15 @@ export class SqliteIdentityRepository implements IdentityRepository {
   async setAccountPlan(id: string, plan: string | null): Promise<boolean> {
     return this.q.setAccountPlan.run(plan, id).changes > 0;
   }
+  async insertFirstAccount(account: AccountRow, token: AccountTokenRow): Promise<boolean> {
+    return writeTransaction(this.db, () => {
+      if ((this.q.countAccounts.get() as { n: number }).n > 0) return false;
+      this.q.insertAccount.run(account.id, account.name, account.createdAt.getTime(), account.plan, account.admin ? 1 : 0);
+      this.q.insertAccountToken.run(token.id, token.accountId, token.tokenHash, token.name, token.createdAt.getTime(), token.expiresAt?.getTime() ?? null,
+        token.permission, token.prefix, token.analysisId);
+      return true;
+    })();
+  }
   async countAccounts(): Promise<number> {
     return (this.q.countAccounts.get() as { n: number }).n;
   }
