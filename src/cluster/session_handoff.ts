@@ -85,7 +85,10 @@ export class SessionHandoff {
   /** Another node asks for a session: let it go from here, its writes committed, then answer. */
   private async release(data: Uint8Array): Promise<Uint8Array> {
     const request = decodeRequest(data);
-    if (!request) return encoder.encode(JSON.stringify({ ok: false, error: "malformed" }));
+    if (!request) {
+      this.options.cluster.stats.drop("malformed");
+      return encoder.encode(JSON.stringify({ ok: false, error: "malformed" }));
+    }
     const { broker } = this.options;
     const session = broker.sessionOf(request.ns, request.id);
     if (session) {
@@ -274,8 +277,8 @@ export class SessionHandoff {
 function decodeRequest(data: Uint8Array): ReleaseRequest | undefined {
   if (data.length > MAX_REQUEST_BYTES) return undefined;
   try {
-    const r = JSON.parse(decoder.decode(data)) as Partial<ReleaseRequest>;
-    if (r.v !== 1 || typeof r.ns !== "string" || typeof r.id !== "string") return undefined;
+    const r = JSON.parse(decoder.decode(data)) as Partial<ReleaseRequest> | null;
+    if (r === null || typeof r !== "object" || r.v !== 1 || typeof r.ns !== "string" || typeof r.id !== "string") return undefined;
     return { v: 1, ns: r.ns, id: r.id };
   } catch {
     return undefined;
