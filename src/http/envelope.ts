@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyInstance } from "fastify";
 import { InvalidField, SluiceError } from "../errors.js";
 import { LimitExceeded } from "../limits/errors.js";
+import { valueErrorMessage } from "../store/postgres/value_errors.js";
 
 /** TagoIO's response envelopes; the SDK reads `result` when `status` is true, else `message`. */
 export interface Success<T> {
@@ -43,6 +44,8 @@ export function describeError(error: unknown, bodyLimit: number): { status: numb
   }
   if (error instanceof SluiceError) return { status: error.httpStatus, message: error.message };
   if (isFastifyClientError(error)) return { status: error.statusCode!, message: clientMessage(error, bodyLimit) };
+  const valueError = valueErrorMessage(error);
+  if (valueError !== undefined) return { status: 400, message: valueError };
   return { status: 500, message: "Internal server error" };
 }
 
