@@ -184,7 +184,7 @@ export class ClusterNode implements ClusterLink {
       try {
         return await connect(options);
       } catch (err) {
-        if (!logged) this.options.logger.warn({ err, servers: options.servers }, "cluster: NATS unreachable; refusing MQTT clients (CONNACK 0x88) until it answers");
+        if (!logged) this.options.logger.warn({ err, servers: withoutCredentials(options.servers) }, "cluster: NATS unreachable; refusing MQTT clients (CONNACK 0x88) until it answers");
         logged = true;
         await new Promise((r) => setTimeout(r, 500).unref());
       }
@@ -531,6 +531,12 @@ export class ClusterNode implements ClusterLink {
     await this.retained?.stop();
     await Promise.all([this.bus?.close(), this.groups?.close()]);
   }
+}
+
+/** Server URLs for a log line: `nats://user:password@host` names its user only. */
+export function withoutCredentials(servers: string | string[] | undefined): string[] {
+  const list = servers === undefined ? [] : Array.isArray(servers) ? servers : [servers];
+  return list.map((s) => s.replace(/^([a-z]+:\/\/)?([^@/]*)@/i, (_m, scheme: string | undefined, auth: string) => `${scheme ?? ""}${auth.split(":")[0]}:***@`));
 }
 
 function unavailable(message: string): Error {
