@@ -156,17 +156,28 @@ export class SessionHandoff {
         : (await store.adopt(owner, (c) => NodeLiveness.takeIfDead(c, owner), { namespace, clientId }))[0];
       if (!answered && !stored) return `the node holding this session (${owner ?? "unnamed"}) does not answer; retry later`;
     } finally {
-      if (!stored) for (const filter of [...pending.subscriptions.keys()]) broker.unsubscribe(pending, filter);
+      if (!stored) this.dropPending(pending);
     }
     if (!stored) return "moved";
     if (broker.sessionOf(namespace, clientId)) {
       // Made here meanwhile (the adoption sweep): that one stays.
-      for (const filter of [...pending.subscriptions.keys()]) broker.unsubscribe(pending, filter);
+      this.dropPending(pending);
       return undefined;
     }
     this.merge(pending, stored);
     this.stats.claimed++;
     return undefined;
+  }
+
+  /**
+   * Unsubscribes a pending session that will not be used. A session of the same key made visible
+   * meanwhile (the sweep adopted it) replaced its entries in the subscription tree: those stay,
+   * or that session would hear nothing more (review of issue 14, review14_kill_handoff test).
+   */
+  private dropPending(pending: Session): void {
+    const { broker } = this.options;
+    const keepEntry = broker.sessionOf(pending.namespace, pending.clientId) !== undefined;
+    for (const filter of [...pending.subscriptions.keys()]) broker.unsubscribe(pending, filter, keepEntry);
   }
 
   /** Asks `owner` to release the session; false when it did not answer and is dead (or unnamed). */
