@@ -7,6 +7,7 @@ import { createBrokerHooks, disconnectOnRevocation } from "./access/broker_hooks
 import { profileRoutes } from "./http/routes/profile.js";
 import { loadTlsMaterial } from "./access/tls_material.js";
 import type { SluiceConfig } from "./config/schema.js";
+import { FairReads } from "./data/fair_reads.js";
 import { CachedParamStore } from "./data/cached_param_store.js";
 import { accountRoutes } from "./http/routes/account.js";
 import { AnalysisConsole } from "./analysis/console.js";
@@ -484,6 +485,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     onError: (err) => logger.error({ err }, "preparing a dashboard's charts failed"),
   });
 
+  // Record reads take turns between accounts; on PostgreSQL they leave two pooled connections to writes.
+  const recordReads = new FairReads({
+    concurrency: store.kind === "postgres" ? Math.max(1, Math.min(config.data.readsConcurrency, config.postgres.poolSize - 2)) : config.data.readsConcurrency,
+    perAccount: config.data.readsPerAccount, waitingPerAccount: config.data.readsWaitingPerAccount,
+  });
   const servers: Server[] = [];
   let mqttListeners: MqttListenersJson | undefined;
   const http = await createHttpServer({
@@ -511,7 +517,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         deadLetterRoutes({ actions, deadLetters }),
         notificationRoutes({ notifications }),
         accountDeviceDataRoutes({ identity, buckets }),
-        accountDataRoutes({ identity, buckets, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
+        accountDataRoutes({ identity, buckets, reads: recordReads, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
         accountParamRoutes({ identity, params }),
         inspectorRoutes({ identity, inspector }),
         parserTestRoutes({ identity, sandbox, paramsOf }),
@@ -547,7 +553,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         widgetPublishRoutes({ dashboards, widgetData, publish: admittedPublish }),
       ],
       device: [
-        dataRoutes({ buckets, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
+        dataRoutes({ buckets, reads: recordReads, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
         deviceParamRoutes({ params }),
       ],
       public: [

@@ -54,12 +54,25 @@ export class DurablePeers {
     drained: () => Promise<void>;
     timeoutMs: number;
     logger: Logger;
+    /** Counts a heartbeat that is not one (issue 14: bus garbage is dropped and counted). */
+    malformed?: () => void;
   }) {}
 
   /** On the bus connection, once it is open: heartbeats out and in, and drain requests answered. */
   start(bus: NatsConnection): void {
     this.bus = bus;
-    bus.subscribe(HEARTBEAT_SUBJECT, { callback: (err, msg) => !err && this.heard(msg.data) });
+    // A callback that throws stops nats.js's reader: the whole bus connection would go deaf.
+    bus.subscribe(HEARTBEAT_SUBJECT, {
+      callback: (err, msg) => {
+        if (err) return;
+        try {
+          this.heard(msg.data);
+        } catch (error) {
+          this.options.malformed?.();
+          this.options.logger.error({ err: error }, "cluster: a heartbeat could not be handled");
+        }
+      },
+    });
     bus.subscribe(drainSubject(this.options.origin), {
       callback: (err, msg) => {
         if (err) return;
@@ -85,14 +98,15 @@ export class DurablePeers {
   }
 
   private heard(data: Uint8Array): void {
-    if (data.length > MAX_HEARTBEAT_BYTES) return;
-    let h: Partial<Heartbeat>;
+    if (data.length > MAX_HEARTBEAT_BYTES) return this.options.malformed?.();
+    let h: Partial<Heartbeat> | null;
     try {
-      h = JSON.parse(decoder.decode(data)) as Partial<Heartbeat>;
+      h = JSON.parse(decoder.decode(data)) as Partial<Heartbeat> | null;
     } catch {
-      return;
+      return this.options.malformed?.();
     }
-    if (h.v !== 1 || typeof h.origin !== "string" || typeof h.durable !== "boolean" || h.origin === this.options.origin) return;
+    if (h === null || typeof h !== "object" || h.v !== 1 || typeof h.origin !== "string" || typeof h.durable !== "boolean") return this.options.malformed?.();
+    if (h.origin === this.options.origin) return;
     if (!this.peers.has(h.origin) && this.peers.size >= this.options.maxPeers) this.forgetSilent();
     if (!this.peers.has(h.origin) && this.peers.size >= this.options.maxPeers) return;
     this.peers.set(h.origin, { durable: h.durable, seen: Date.now() });

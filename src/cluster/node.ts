@@ -8,7 +8,7 @@ import type { Message } from "../mqtt/types.js";
 import type { Logger } from "../observability/logger.js";
 import { Confirmations } from "./confirmations.js";
 import { DurablePeers } from "./durable_peers.js";
-import { BatchBuilder, splitBatch } from "./batch.js";
+import { BatchBuilder, MAX_BATCH_ENVELOPES, splitBatch } from "./batch.js";
 import { decodeEnvelope, EnvelopeWriter, type Envelope } from "./envelope.js";
 import { InterestTable, type BusSubscription } from "./interest.js";
 import { KvRetainedStore, type SharedRetainedStore } from "./retained_store.js";
@@ -31,6 +31,8 @@ export interface ClusterOptions {
 
 /** How many origins the duplicate filter remembers (a node restarted is a new origin). */
 const MAX_ORIGINS = 4096;
+/** How far behind an origin's newest sequence a copy can be: copies of one NATS message come together, a batch holds at most this many. */
+const DUPLICATE_WINDOW = MAX_BATCH_ENVELOPES;
 /** One batch's buffer: well under NATS's max_payload (1 MB by default), and few enough allocations. */
 const BATCH_BYTES = 64 * 1024;
 const SUBJECT_CACHE_ENTRIES = 10_000;
@@ -133,6 +135,7 @@ export class ClusterNode implements ClusterLink {
       origin: this.origin, heartbeatMs: this.options.heartbeatMs, maxPeers: MAX_ORIGINS, timeoutMs: this.options.ackTimeoutMs, logger: this.options.logger,
       durable: () => (this.broker?.sessions.offlineCount ?? 0) > 0,
       drained: () => this.broker?.sessions.persistence.drained() ?? Promise.resolve(),
+      malformed: () => this.stats.drop("malformed"),
     });
     this.peers = peers;
     peers.start(bus);
@@ -186,7 +189,7 @@ export class ClusterNode implements ClusterLink {
       try {
         return await connect(options);
       } catch (err) {
-        if (!logged) this.options.logger.warn({ err, servers: options.servers }, "cluster: NATS unreachable; refusing MQTT clients (CONNACK 0x88) until it answers");
+        if (!logged) this.options.logger.warn({ err, servers: withoutCredentials(options.servers) }, "cluster: NATS unreachable; refusing MQTT clients (CONNACK 0x88) until it answers");
         logged = true;
         await new Promise((r) => setTimeout(r, 500).unref());
       }
@@ -445,7 +448,10 @@ export class ClusterNode implements ClusterLink {
     // Overlapping filters (`a/+` and `a/#`) are separate NATS subscriptions, each with its copy;
     // one origin's messages reach this connection in the order it sent them.
     const last = this.lastSeq.get(envelope.origin);
-    if (last !== undefined && envelope.seq <= last) {
+    // A copy is at most one batch behind the newest seen. A sequence further back is not a copy
+    // but the origin's real traffic after a forged envelope took its sequence far ahead: taken,
+    // so one message from the bus cannot silence a node (review of issue 14).
+    if (last !== undefined && envelope.seq <= last && last - envelope.seq <= DUPLICATE_WINDOW) {
       this.stats.drop("duplicate");
       return;
     }
@@ -567,6 +573,12 @@ export class ClusterNode implements ClusterLink {
 interface Route {
   subject: string;
   head: Buffer | undefined;
+}
+
+/** Server URLs for a log line: `nats://user:password@host` names its user only. */
+export function withoutCredentials(servers: string | string[] | undefined): string[] {
+  const list = servers === undefined ? [] : Array.isArray(servers) ? servers : [servers];
+  return list.map((s) => s.replace(/^([a-z]+:\/\/)?([^@/]*)@/i, (_m, scheme: string | undefined, auth: string) => `${scheme ?? ""}${auth.split(":")[0]}:***@`));
 }
 
 function unavailable(message: string): Error {

@@ -85,7 +85,10 @@ export class SessionHandoff {
   /** Another node asks for a session: let it go from here, its writes committed, then answer. */
   private async release(data: Uint8Array): Promise<Uint8Array> {
     const request = decodeRequest(data);
-    if (!request) return encoder.encode(JSON.stringify({ ok: false, error: "malformed" }));
+    if (!request) {
+      this.options.cluster.stats.drop("malformed");
+      return encoder.encode(JSON.stringify({ ok: false, error: "malformed" }));
+    }
     const { broker } = this.options;
     const session = broker.sessionOf(request.ns, request.id);
     if (session) {
@@ -153,17 +156,28 @@ export class SessionHandoff {
         : (await store.adopt(owner, (c) => NodeLiveness.takeIfDead(c, owner), { namespace, clientId }))[0];
       if (!answered && !stored) return `the node holding this session (${owner ?? "unnamed"}) does not answer; retry later`;
     } finally {
-      if (!stored) for (const filter of [...pending.subscriptions.keys()]) broker.unsubscribe(pending, filter);
+      if (!stored) this.dropPending(pending);
     }
     if (!stored) return "moved";
     if (broker.sessionOf(namespace, clientId)) {
       // Made here meanwhile (the adoption sweep): that one stays.
-      for (const filter of [...pending.subscriptions.keys()]) broker.unsubscribe(pending, filter);
+      this.dropPending(pending);
       return undefined;
     }
     this.merge(pending, stored);
     this.stats.claimed++;
     return undefined;
+  }
+
+  /**
+   * Unsubscribes a pending session that will not be used. A session of the same key made visible
+   * meanwhile (the sweep adopted it) replaced its entries in the subscription tree: those stay,
+   * or that session would hear nothing more (review of issue 14, review14_kill_handoff test).
+   */
+  private dropPending(pending: Session): void {
+    const { broker } = this.options;
+    const keepEntry = broker.sessionOf(pending.namespace, pending.clientId) !== undefined;
+    for (const filter of [...pending.subscriptions.keys()]) broker.unsubscribe(pending, filter, keepEntry);
   }
 
   /** Asks `owner` to release the session; false when it did not answer and is dead (or unnamed). */
@@ -274,8 +288,8 @@ export class SessionHandoff {
 function decodeRequest(data: Uint8Array): ReleaseRequest | undefined {
   if (data.length > MAX_REQUEST_BYTES) return undefined;
   try {
-    const r = JSON.parse(decoder.decode(data)) as Partial<ReleaseRequest>;
-    if (r.v !== 1 || typeof r.ns !== "string" || typeof r.id !== "string") return undefined;
+    const r = JSON.parse(decoder.decode(data)) as Partial<ReleaseRequest> | null;
+    if (r === null || typeof r !== "object" || r.v !== 1 || typeof r.ns !== "string" || typeof r.id !== "string") return undefined;
     return { v: 1, ns: r.ns, id: r.id };
   } catch {
     return undefined;

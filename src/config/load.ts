@@ -60,7 +60,7 @@ const atLeastOne = [
   "webhooks.attempts", "webhooks.concurrency", "webhooks.concurrencyPerAccount", "webhooks.timeoutMs", "smtp.concurrency", "smtp.concurrencyPerAccount",
   "http.maxQueryBytes", "http.maxQueryParameters", "http.maxQueryDepth", "http.maxConnections", "http.maxConnectionsPerAddress", "http.keepAliveTimeoutMs", "http.maxResponseBytesInFlight",
   "inspector.maxStreamsPerAccount", "inspector.maxStreamBufferedBytes", "inspector.maxTotalBytes", "inspector.maxDevices", "inspector.maxEventsPerDevice",
-  "parsers.maxIsolates", "parsers.memoryMb", "parsers.timeoutMs", "data.maxPageBytes",
+  "parsers.maxIsolates", "parsers.memoryMb", "parsers.timeoutMs", "data.maxPageBytes", "data.readsConcurrency", "data.readsPerAccount", "data.readsWaitingPerAccount",
   "users.setupLinkSeconds", "users.maxPerAccount", "users.hashConcurrency", "sessions.idleSeconds", "sessions.maxAgeSeconds", "sessions.maxPerUser",
   "login.maxTracked",
   "pdf.concurrency", "pdf.concurrencyPerAccount", "pdf.timeoutMs", "pdf.maxInputBytes", "pdf.maxOutputBytes", "pdf.maxPages",

@@ -373,6 +373,16 @@ export interface DataQueryLimits {
    * a chart asked again reads the records of its buckets' edges only. 0: none kept.
    */
   downsampleCacheBytes: number;
+  /**
+   * Record reads (`GET /data`, `GET /device/:id/data`) running at once on a node, all accounts
+   * together, shared round-robin between accounts (data/fair_reads.ts). On PostgreSQL at most
+   * `postgres.poolSize` - 2, so writes always find a connection.
+   */
+  readsConcurrency: number;
+  /** Record reads of one account running at once. */
+  readsPerAccount: number;
+  /** Record reads of one account waiting for a slot; past it 429. */
+  readsWaitingPerAccount: number;
 }
 
 /** Refused with 400 past any of these; see docs/configuration.md. */
@@ -606,7 +616,7 @@ export const defaultConfig: SluiceConfig = {
   parsers: { loopSliceMs: 2, maxBatchMs: 4, maxIsolates: 256, memoryMb: 32, timeoutMs: 200 },
   // 100, as /events allows per account.
   inspector: { maxStreamsPerAccount: 100, maxStreamBufferedBytes: 1024 * 1024, maxTotalBytes: 128 * 1024 * 1024, maxDevices: 10_000, maxEventsPerDevice: 500 },
-  data: { maxSkip: 100_000, maxPageBytes: 8 * 1024 * 1024, downsampleCacheBytes: 32 * 1024 * 1024 },
+  data: { maxSkip: 100_000, maxPageBytes: 8 * 1024 * 1024, downsampleCacheBytes: 32 * 1024 * 1024, readsConcurrency: 8, readsPerAccount: 2, readsWaitingPerAccount: 64 },
   pipeline: { deviceCacheBytes: 64 * 1024 * 1024, paramCacheBytes: 32 * 1024 * 1024, actionTopicCacheBytes: 16 * 1024 * 1024 },
   users: { adminEmail: "admin@localhost", setupLinkSeconds: 24 * 3600, maxPerAccount: 100, hashConcurrency: 2, hashQueue: 64 },
   sessions: { idleSeconds: 7 * 24 * 3600, maxAgeSeconds: 30 * 24 * 3600, maxPerUser: 20 },

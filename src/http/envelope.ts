@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance } from "fastify";
 import { InvalidField, SluiceError } from "../errors.js";
 import { LimitExceeded } from "../limits/errors.js";
 import { storeUnavailable } from "../store/unavailable.js";
+import { valueErrorMessage } from "../store/postgres/value_errors.js";
 
 /** TagoIO's response envelopes; the SDK reads `result` when `status` is true, else `message`. */
 export interface Success<T> {
@@ -48,6 +49,8 @@ export function describeError(error: unknown, bodyLimit: number): { status: numb
   // The store out of reach is the server's state, not a defect: 503, and the client may retry.
   const down = storeUnavailable(error);
   if (down) return { status: down.httpStatus, message: down.message };
+  const valueError = valueErrorMessage(error);
+  if (valueError !== undefined) return { status: 400, message: valueError };
   return { status: 500, message: "Internal server error" };
 }
 

@@ -479,12 +479,17 @@ export class Broker {
     return isNew;
   }
 
-  unsubscribe(session: Session, filter: string): boolean {
+  /**
+   * `keepEntry`: leave the tree's entry for the session's key (the tree holds one per key): a
+   * claim's pending session dropped after another session of its key was made visible (a dead
+   * node's, adopted meanwhile), whose subscribe replaced the pending one's entry.
+   */
+  unsubscribe(session: Session, filter: string, keepEntry = false): boolean {
     if (!session.subscriptions.delete(filter)) return false;
     const shared = sharedPartsOf(filter);
     const ns = this.namespace(session.namespace);
     ns.stats.subscriptions--;
-    ns.tree.remove(shared ? shared.filter : filter, shared?.group, session.key);
+    if (!keepEntry) ns.tree.remove(shared ? shared.filter : filter, shared?.group, session.key);
     this.cluster?.interestRemoved(ns.name, shared ? shared.filter : filter, shared?.group);
     return true;
   }

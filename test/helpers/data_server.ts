@@ -1,3 +1,5 @@
+import { defaultConfig } from "../../src/config/schema.js";
+import { FairReads } from "../../src/data/fair_reads.js";
 import sdk from "@tago-io/sdk";
 import type { FastifyInstance } from "fastify";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -57,7 +59,7 @@ export async function startDataServer(): Promise<DataServer> {
     metrics,
     logger: pino({ level: "silent" }),
     routes: {
-      device: [dataRoutes({ buckets, ingest }), deviceParamRoutes({ params })],
+      device: [dataRoutes({ buckets, ingest, reads: new FairReads({ concurrency: defaultConfig.data.readsConcurrency, perAccount: defaultConfig.data.readsPerAccount, waitingPerAccount: defaultConfig.data.readsWaitingPerAccount }) }), deviceParamRoutes({ params })],
       public: [deviceSelfRoutes({ identity, metrics })],
       account: [accountParamRoutes({ identity, params }), accountDeviceDataRoutes({ identity, buckets })],
     },

@@ -1,3 +1,4 @@
+import { FairReads } from "../../data/fair_reads.js";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 import { toApiBucket, toApiDownsample, toApiRecord } from "../../data/api_record.js";
 import { DEFAULT_MAX_PAGE_BYTES, parseDataQuery } from "../../data/query.js";
@@ -27,6 +28,8 @@ export type Ingest = (principal: DevicePrincipal, body: unknown) => Promise<Inge
 
 export interface DataRouteDeps {
   buckets: BucketStore;
+  /** Slots for record reads, fair between accounts. */
+  reads: FairReads;
   ingest: Ingest;
   /** Largest POST/PUT body (default 200 kB, TagoIO's limit). */
   bodyLimit?: number;
@@ -56,7 +59,7 @@ export function dataRoutes(deps: DataRouteDeps): FastifyPluginAsync {
     app.get("/data", async (request, reply) => {
       const principal = allowed(request, "read");
       const query = parseDataQuery(request.query as Record<string, unknown>, new Date(), options);
-      return ok(toApi(await buckets.query(principal.deviceId, query), principal.deviceId, query.details, reply));
+      return ok(toApi(await deps.reads.run(principal.accountId, () => buckets.query(principal.deviceId, query)), principal.deviceId, query.details, reply));
     });
 
     app.put("/data", { bodyLimit }, async (request) => {

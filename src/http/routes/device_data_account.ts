@@ -1,3 +1,4 @@
+import { FairReads } from "../../data/fair_reads.js";
 import type { FastifyPluginAsync } from "fastify";
 import { DEFAULT_MAX_PAGE_BYTES, parseDataQuery } from "../../data/query.js";
 import type { BucketStore } from "../../data/types.js";
@@ -15,7 +16,7 @@ import { documentRoutes, TAGS } from "../openapi.js";
  * the console use. They behave as `/data` with a full token of that device: same pipeline
  * (parser, validation, actions), same query options, same answers.
  */
-export function accountDataRoutes(deps: { identity: IdentityService; buckets: BucketStore; ingest: Ingest; maxSkip?: number; maxPageBytes?: number }): FastifyPluginAsync {
+export function accountDataRoutes(deps: { identity: IdentityService; buckets: BucketStore; reads: FairReads; ingest: Ingest; maxSkip?: number; maxPageBytes?: number }): FastifyPluginAsync {
   const { identity, buckets, ingest } = deps;
   // DELETE selects records, it does not send them: no bound in bytes there (as DELETE /data).
   const deleteOptions = { maxSkip: deps.maxSkip };
@@ -31,7 +32,7 @@ export function accountDataRoutes(deps: { identity: IdentityService; buckets: Bu
     app.get<{ Params: { id: string } }>("/device/:id/data", async (request, reply) => {
       const device = await identity.getDevice(accountOf(request), request.params.id);
       const query = parseDataQuery(request.query as Record<string, unknown>, new Date(), options);
-      return ok(toApi(await buckets.query(device.id, query), device.id, query.details, reply));
+      return ok(toApi(await deps.reads.run(device.accountId, () => buckets.query(device.id, query)), device.id, query.details, reply));
     });
     app.put<{ Params: { id: string } }>("/device/:id/data", { bodyLimit: DATA_BODY_LIMIT }, async (request) => {
       const device = await identity.getDevice(accountOf(request), request.params.id);
