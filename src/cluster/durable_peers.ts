@@ -1,7 +1,7 @@
 import type { NatsConnection } from "nats";
 import type { Logger } from "../observability/logger.js";
 
-/** Every node's heartbeat: who it is, and whether it holds offline persistent sessions. */
+/** Every node's heartbeat: who it is, and whether it holds persistent sessions (connected or offline). */
 export const HEARTBEAT_SUBJECT = "sluice.n.heartbeat";
 
 /** The subject on which a node answers "your queued copies so far are committed". */
@@ -17,7 +17,7 @@ const MISSED_HEARTBEATS = 3;
 interface Heartbeat {
   v: 1;
   origin: string;
-  /** True while the node holds offline persistent sessions (it queues and stores copies for them). */
+  /** True while the node holds persistent sessions (it queues and stores copies for them once they are offline, which can be at any moment). */
   durable: boolean;
 }
 
@@ -28,16 +28,16 @@ const decoder = new TextDecoder();
  * What makes a QoS 1/2 publish's ack wait for the other nodes' stores (docs/cluster.md, "What
  * PUBACK means in a cluster"). Core NATS's PONG says a message reached the nodes' connections,
  * not that a node committed the copies it queued for its offline persistent sessions. So each
- * node says on a heartbeat whether it holds offline persistent sessions, and an ack waits, after
+ * node says on a heartbeat whether it holds persistent sessions, and an ack waits, after
  * the message is sent, for a "drain" answer from each such peer: the drain request travels on the
  * same connection as the message, so the peer routed the message (and submitted its copies to its
  * group commit) before it reads the request, and it answers once everything submitted so far is
  * committed. A peer that is gone answers "no responders" at once and is not waited for (its
- * sessions are adopted by another node: cluster/session_handoff.ts). Peers without offline
+ * sessions are adopted by another node: cluster/session_handoff.ts). Peers without
  * persistent sessions cost nothing.
  */
 export class DurablePeers {
-  /** Peers by origin: whether they hold offline persistent sessions, when last heard. */
+  /** Peers by origin: whether they hold persistent sessions, when last heard. */
   private readonly peers = new Map<string, { durable: boolean; seen: number }>();
   private timer: NodeJS.Timeout | undefined;
   private bus: NatsConnection | undefined;
@@ -48,7 +48,7 @@ export class DurablePeers {
     heartbeatMs: number;
     /** How many peers are remembered at most (a hostile heartbeat stream must not grow the map). */
     maxPeers: number;
-    /** True while this node holds offline persistent sessions. */
+    /** True while this node holds persistent sessions, connected or offline. */
     durable: () => boolean;
     /** Resolves once every copy queued so far is committed. */
     drained: () => Promise<void>;

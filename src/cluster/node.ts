@@ -80,7 +80,6 @@ export class ClusterNode implements ClusterLink {
   private readonly waiting = new Set<LazySubscription>();
   /** Peers holding offline persistent sessions, whom a QoS 1/2 ack waits for. */
   private peers: DurablePeers | undefined;
-  private peerWatch: NodeJS.Timeout | undefined;
   /** Requests this node answers (`serve`), by subject. */
   private readonly services = new Map<string, (data: Uint8Array) => Promise<Uint8Array>>();
 
@@ -133,7 +132,10 @@ export class ClusterNode implements ClusterLink {
     this.groupsUp = true;
     const peers = new DurablePeers({
       origin: this.origin, heartbeatMs: this.options.heartbeatMs, maxPeers: MAX_ORIGINS, timeoutMs: this.options.ackTimeoutMs, logger: this.options.logger,
-      durable: () => (this.broker?.sessions.offlineCount ?? 0) > 0,
+      // Any persistent session, connected too: one that goes offline queues copies at once, and the
+      // peers must already wait for them (a session's first moments offline lost acknowledged
+      // messages when only offline ones counted: review14_kill_handoff).
+      durable: () => (this.broker?.sessions.persistentTotal ?? 0) > 0,
       drained: () => this.broker?.sessions.persistence.drained() ?? Promise.resolve(),
       malformed: () => this.stats.drop("malformed"),
     });
@@ -145,9 +147,8 @@ export class ClusterNode implements ClusterLink {
       this.sendBatch();
       return Promise.all([bus.flush(), peers.drain()]).then(() => undefined);
     }, this.options.ackTimeoutMs, () => unavailable("the bus did not confirm the message"));
-    // A node going from no offline persistent session to one says so at once, not at its next beat.
-    this.peerWatch = setInterval(() => peers.beat(false), 100);
-    this.peerWatch.unref();
+    // A node going from no persistent session to one says so at once, before that session's CONNACK.
+    if (this.broker) this.broker.sessions.onPersistentChange = () => peers.beat(false);
     this.watch(bus, "bus", (up) => {
       this.busUp = up;
       // Retained messages set while this node was cut off: read before taking clients again.
@@ -561,7 +562,6 @@ export class ClusterNode implements ClusterLink {
   async stop(): Promise<void> {
     this.sendBatch();
     this.stopped = true;
-    clearInterval(this.peerWatch);
     this.peers?.stop();
     this.interest.clear();
     await this.retained?.stop();

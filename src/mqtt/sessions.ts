@@ -16,6 +16,11 @@ export class SessionManager {
   readonly persistence: SessionPersistence;
 
   /** Offline sessions that outlive their connection (a cluster's peers are told whether there are any). */
+  /** Persistent sessions held here, connected or not (a cluster says whether it has any: cluster/durable_peers.ts). */
+  persistentTotal = 0;
+  /** Called when `persistentTotal` goes from 0 to 1 or back to 0. */
+  onPersistentChange: (() => void) | undefined;
+
   get offlineCount(): number {
     return this.offline.size;
   }
@@ -178,6 +183,9 @@ export class SessionManager {
     const counts = this.broker.namespace(session.namespace).persistentSessions;
     const d = persistent ? 1 : -1;
     counts.count += d;
+    this.persistentTotal += d;
+    // Told at once, before the CONNACK: a cluster's peers must know before any message could match it.
+    if (this.persistentTotal === (persistent ? 1 : 0)) this.onPersistentChange?.();
     if (session.owner !== undefined) {
       const n = (counts.byOwner.get(session.owner) ?? 0) + d;
       if (n > 0) counts.byOwner.set(session.owner, n);
