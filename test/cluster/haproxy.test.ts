@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
 import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -12,6 +11,7 @@ import { startNats, type TestNats } from "../helpers/nats_server.js";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 import { nextMessages, startSluice, type TestSluice } from "../helpers/sluice.js";
 import { until } from "../helpers/until.js";
+import { freePort } from "../helpers/free_port.js";
 
 // deploy/haproxy.cfg, as shipped apart from its addresses, in front of two Sluice nodes on one
 // PostgreSQL database and one NATS: MQTT over TCP and WebSocket and HTTP go through it, its
@@ -33,16 +33,6 @@ function shippedConfigPath(): string {
   throw new Error("deploy/haproxy.cfg not found");
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 const clients = new Set<MqttClient>();
 

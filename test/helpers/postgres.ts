@@ -17,11 +17,12 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { chownSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync } from "node:fs";
-import { createServer, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import pg from "pg";
+import { freePort } from "./free_port.js";
 
 export interface TestPostgres {
   /** The instance's `postgres` database (superuser `postgres`, no password). */
@@ -92,16 +93,6 @@ function run(command: string, args: string[]): void {
   execFileSync(c, a, { stdio: ["ignore", "ignore", "pipe"] });
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 /** A directory the server's user owns (under root: chowned to `postgres`). */
 function serverDir(prefix: string): string {

@@ -1,19 +1,5 @@
 import { all, LockSpace, lockFor, transaction, type Pool } from "../../store/postgres/pool.js";
-import { keptBody, type DeadLetter, type DeadLetterStore } from "../sqlite/dead_letter_store.js";
-
-interface Row {
-  id: string;
-  account_id: string;
-  action_id: string;
-  device_id: string | null;
-  url: string;
-  status: number | null;
-  attempts: number;
-  error: string;
-  body: string;
-  first_attempt_at: number;
-  failed_at: number;
-}
+import { deadLetterOf, keptBody, type DeadLetter, type DeadLetterRow, type DeadLetterStore } from "../sqlite/dead_letter_store.js";
 
 /**
  * Dead letters in PostgreSQL (migration 6), bounded per account at insert time under the
@@ -38,11 +24,8 @@ export class PgDeadLetterStore implements DeadLetterStore {
   }
 
   async list(accountId: string, actionId: string, limit: number, offset: number): Promise<DeadLetter[]> {
-    const rows = await all<Row>(this.pool, "SELECT * FROM webhook_dead_letters WHERE account_id = $1 AND action_id = $2 ORDER BY seq DESC LIMIT $3 OFFSET $4", [accountId, actionId, limit, offset]);
-    return rows.map((r) => ({
-      id: r.id, accountId: r.account_id, actionId: r.action_id, deviceId: r.device_id, url: r.url, status: r.status,
-      attempts: r.attempts, error: r.error, body: r.body, firstAttemptAt: new Date(r.first_attempt_at), failedAt: new Date(r.failed_at),
-    }));
+    const rows = await all<DeadLetterRow>(this.pool, "SELECT * FROM webhook_dead_letters WHERE account_id = $1 AND action_id = $2 ORDER BY seq DESC LIMIT $3 OFFSET $4", [accountId, actionId, limit, offset]);
+    return rows.map(deadLetterOf);
   }
 
   async clear(accountId: string, actionId: string): Promise<number> {

@@ -18,7 +18,8 @@ export interface DeadLetter {
   failedAt: Date;
 }
 
-interface Row {
+/** A dead letter's row, the same columns in SQLite and PostgreSQL. */
+export interface DeadLetterRow {
   id: string;
   account_id: string;
   action_id: string;
@@ -82,10 +83,7 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
 
   /** An action's dead letters, newest first. */
   async list(accountId: string, actionId: string, limit: number, offset: number): Promise<DeadLetter[]> {
-    return (this.q.list.all(accountId, actionId, limit, offset) as Row[]).map((r) => ({
-      id: r.id, accountId: r.account_id, actionId: r.action_id, deviceId: r.device_id, url: r.url, status: r.status,
-      attempts: r.attempts, error: r.error, body: r.body, firstAttemptAt: new Date(r.first_attempt_at), failedAt: new Date(r.failed_at),
-    }));
+    return (this.q.list.all(accountId, actionId, limit, offset) as DeadLetterRow[]).map(deadLetterOf);
   }
 
   async clear(accountId: string, actionId: string): Promise<number> {
@@ -96,4 +94,11 @@ export class SqliteDeadLetterStore implements DeadLetterStore {
   async remove(accountId: string, actionId: string, id: string): Promise<boolean> {
     return this.q.remove.run(accountId, actionId, id).changes > 0;
   }
+}
+
+export function deadLetterOf(r: DeadLetterRow): DeadLetter {
+  return {
+    id: r.id, accountId: r.account_id, actionId: r.action_id, deviceId: r.device_id, url: r.url, status: r.status,
+    attempts: r.attempts, error: r.error, body: r.body, firstAttemptAt: new Date(r.first_attempt_at), failedAt: new Date(r.failed_at),
+  };
 }
