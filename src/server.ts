@@ -83,6 +83,7 @@ import { SharedSessions } from "./cluster/shared_sessions.js";
 import { sharedPlanLimits, startClusterServices } from "./cluster/services.js";
 import { LocalLeases, PgLeases, type Leases } from "./cluster/singleton.js";
 import { bindSingletons } from "./cluster/singleton_work.js";
+import { TargetedDelivery } from "./cluster/targeted_delivery.js";
 import { RelayDownlinkBus } from "./cluster/relay_downlink.js";
 import type { ClientInfo, Message } from "./mqtt/types.js";
 import { listen, listenTcp } from "./mqtt/transports/tcp.js";
@@ -326,8 +327,11 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Messages Sluice makes itself (actions, analyses, relays): no properties, no expiry, no publisher.
   const made = (m: { topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean }): Message => ({ ...m, properties: undefined, expiresAt: undefined, publisher: undefined });
   const ofDevice = (deviceId: string) => (client: ClientInfo) => (client.principal as { deviceId?: string }).deviceId === deviceId;
+  // In a cluster, a message for one device also goes to the device's sessions on the other nodes.
+  let targeted: TargetedDelivery | undefined;
   const publish: ActionServices["publish"] = (accountId, m, deviceId) => {
     broker!.inject(accountId, made(m), deviceId ? ofDevice(deviceId) : undefined);
+    if (deviceId && targeted && !targeted.send(accountId, deviceId, m)) logger.warn({ deviceId, topic: m.topic }, "a device's message reached this node's sessions only (the bus is unreachable or the message too large for it)");
     // A device served by an MQTT relay also gets it on the relay's external broker.
     // In a cluster, the node running the relays may be another one: forwarded to it.
     const viaRelays = !deviceId ? undefined : relays?.leading || !downlinks ? relays?.downlink(accountId, deviceId, m) : downlinks.forward({ accountId, deviceId, ...m });
@@ -415,6 +419,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     identity, actions, params, limits, hub: events, inspector, refreshMs: config.cluster.interestRefreshMs, logger: logger.child({ part: "cluster" }),
   });
   if (services) params.onChanged = (deviceId) => services.control.paramsChanged(deviceId);
+  targeted = cluster && new TargetedDelivery(cluster, (accountId, deviceId, m) => broker!.inject(accountId, made(m), ofDevice(deviceId)));
+  targeted?.start();
   disconnectOnRevocation(identity, broker);
   identity.startExpiryWatch();
   // A cluster on PostgreSQL: this node's liveness lock first, then only its own sessions load (docs/cluster.md).
@@ -600,6 +606,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     // After the sessions are written: the other nodes take them over once the lock is free.
     await shared?.liveness.stop();
     services?.stop();
+    targeted?.stop();
     await cluster?.stop();
     await sharedLimits?.stop();
     await lastInputs.stop();
