@@ -12,7 +12,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 test("backup refuses a PostgreSQL store, naming pg_dump", async () => {
   const config = join(dir, "sluice.json");
-  writeFileSync(config, JSON.stringify({ dataDir: join(dir, "data"), postgres: { url: "postgres://sluice@127.0.0.1:1/sluice" } }));
+  writeFileSync(config, JSON.stringify({ dataDir: join(dir, "data"), postgres: { url: "postgres://sluice@127.0.0.1:1/sluice" }, relaySecret: "the cluster's relay secret" }));
   const backup = await runCli(["backup", "--config", config, join(dir, "out.sluicebackup")]);
   assert.equal(backup.code, 1, backup.stderr);
   assert.match(backup.stderr, /PostgreSQL.*pg_dump/);
