@@ -127,6 +127,8 @@ export interface RunningServer {
   readonly events: EventHub;
   /** Plans as this node enforces them. */
   readonly limits: Limits;
+  /** The Live Inspector of this node (its switches follow the other nodes' in a cluster). */
+  readonly inspector: Inspector;
   readonly identity: IdentityService;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -419,6 +421,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     identity, actions, params, limits, hub: events, inspector, refreshMs: config.cluster.interestRefreshMs, logger: logger.child({ part: "cluster" }),
   });
   if (services) params.onChanged = (deviceId) => services.control.paramsChanged(deviceId);
+  if (services) inspector.onSwitched = (deviceId, on) => services.control.inspectorSwitched(deviceId, on);
   targeted = cluster && new TargetedDelivery(cluster, (accountId, deviceId, m) => broker!.inject(accountId, made(m), ofDevice(deviceId)));
   targeted?.start();
   disconnectOnRevocation(identity, broker);
@@ -668,7 +671,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
 
   let closing: Promise<void> | undefined;
   return {
-    config, ports, broker, cluster, sharedSessions: shared, events, limits, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
+    config, ports, broker, cluster, sharedSessions: shared, events, limits, inspector, identity, metrics, logger, adminToken: admin?.token, httpRoutes: registeredRoutes(http), users, sessions,
     close() {
       closing ??= shutdown();
       return closing;

@@ -37,6 +37,8 @@ export interface ControlDeps {
   params: { forget(deviceId: string): void };
   /** Plans in memory: `assign` records an account's plan. */
   limits: { assign(accountId: string, plan: string | null): void };
+  /** The inspector's on/off switches in memory. */
+  inspector: { switchedElsewhere(deviceId: string, on: boolean): void };
   logger: Logger;
 }
 
@@ -89,6 +91,11 @@ export class ClusterControl {
   /** A device's params changed here (the params cache's `onChanged`). */
   paramsChanged(deviceId: string): void {
     this.send("params", { deviceId });
+  }
+
+  /** A device's inspector switch flipped and saved here: the others apply it without a restart. */
+  inspectorSwitched(deviceId: string, on: boolean): void {
+    this.send("inspector", { deviceId, on });
   }
 
   /**
@@ -178,6 +185,12 @@ export class ClusterControl {
           const deviceId = idField(o, "deviceId");
           if (!deviceId) return false;
           params.forget(deviceId);
+          return true;
+        }
+        case "inspector": {
+          const deviceId = idField(o, "deviceId");
+          if (!deviceId || typeof o.on !== "boolean") return false;
+          this.deps.inspector.switchedElsewhere(deviceId, o.on);
           return true;
         }
         default:

@@ -45,7 +45,7 @@ export function startClusterServices(
   node: ClusterNode,
   deps: Omit<ControlDeps, "bus" | "logger"> & { hub: EventHub; inspector: Inspector; refreshMs: number; logger: Logger },
 ): ClusterServices {
-  const control = new ClusterControl({ bus: node, identity: deps.identity, actions: deps.actions, params: deps.params, limits: deps.limits, logger: deps.logger });
+  const control = new ClusterControl({ bus: node, identity: deps.identity, actions: deps.actions, params: deps.params, limits: deps.limits, inspector: deps.inspector, logger: deps.logger });
   const relay = new EventRelay({ bus: node, hub: deps.hub, inspector: deps.inspector, refreshMs: deps.refreshMs, logger: deps.logger });
   control.start();
   relay.start();

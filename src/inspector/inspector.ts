@@ -201,6 +201,16 @@ export class Inspector implements InspectorSink {
     }
     if (on) this.disabled.delete(deviceId);
     else this.disabled.add(deviceId);
+    this.onSwitched?.(deviceId, on);
+  }
+
+  /** Told after a switch flipped here is saved (a cluster tells the other nodes: cluster/control.ts). */
+  onSwitched: ((deviceId: string, on: boolean) => void) | undefined;
+
+  /** A switch another node flipped and saved: applied here, not saved again. */
+  switchedElsewhere(deviceId: string, on: boolean): void {
+    if (on) this.disabled.delete(deviceId);
+    else this.disabled.add(deviceId);
   }
 
   record(deviceId: string, kind: InspectorEventKind, summary: string, detail?: Record<string, unknown>): void {

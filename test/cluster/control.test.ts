@@ -112,6 +112,16 @@ describe("caches follow changes made on another node", () => {
     const before = (await (await fetch(`${a.api}/data?variable=before`, { headers: { authorization: dev.token } })).json()) as { result: unknown[] };
     assert.equal(before.result.length, 0);
   });
+
+  test("a device's inspector switched off through node A is off on nodes B and C without a restart", async () => {
+    const dev = await a.device();
+    for (const n of [a, b, c]) assert.equal(n.server.inspector.isEnabled(dev.deviceId), true);
+    const off = await api(a, `/device/${dev.deviceId}/inspector`, { method: "PUT", body: JSON.stringify({ enabled: false }) });
+    assert.equal(off.status, 200, await off.clone().text());
+    await until(async () => (!b.server.inspector.isEnabled(dev.deviceId) && !c.server.inspector.isEnabled(dev.deviceId) ? true : undefined));
+    assert.equal((await api(b, `/device/${dev.deviceId}/inspector`, { method: "PUT", body: JSON.stringify({ enabled: true }) })).status, 200);
+    await until(async () => (a.server.inspector.isEnabled(dev.deviceId) && c.server.inspector.isEnabled(dev.deviceId) ? true : undefined));
+  });
 });
 
 describe("events from every node", () => {
