@@ -419,6 +419,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   // Revocations, cache invalidations and events reach every node (docs/cluster.md).
   const services = cluster && startClusterServices(cluster, {
     identity, actions, params, limits, hub: events, inspector, refreshMs: config.cluster.interestRefreshMs, logger: logger.child({ part: "cluster" }),
+    presence, presenceWaitMs: config.cluster.presenceWaitMs, ...(sharedLimits && { otherNodes: () => sharedLimits.connections.liveNodes - 1 }),
   });
   if (services) params.onChanged = (deviceId) => services.control.paramsChanged(deviceId);
   if (services) inspector.onSwitched = (deviceId, on) => services.control.inspectorSwitched(deviceId, on);
@@ -511,7 +512,10 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     consoleImageSources: config.http.consoleImageSources,
     shareFrameAncestors: config.dashboards.shareFrameAncestors,
     admit: httpAdmission({ limits, identity, inspector }),
-    deviceState: { connected: (id) => presence.connected(id), pendingLastInput: (id) => lastInputs.pending(id) },
+    deviceState: {
+      connected: (id) => presence.connected(id), pendingLastInput: (id) => lastInputs.pending(id),
+      ...(services && { connectedElsewhere: (ids: readonly string[]) => services.presence.connectedElsewhere(ids) }),
+    },
     mqttListeners: () => mqttListeners,
     routes: {
       account: [

@@ -81,7 +81,7 @@ export class ClusterNode implements ClusterLink {
   /** Peers holding offline persistent sessions, whom a QoS 1/2 ack waits for. */
   private peers: DurablePeers | undefined;
   /** Requests this node answers (`serve`), by subject. */
-  private readonly services = new Map<string, (data: Uint8Array) => Promise<Uint8Array>>();
+  private readonly services = new Map<string, (data: Uint8Array) => Promise<Uint8Array | undefined>>();
 
   constructor(private readonly options: ClusterOptions) {
     this.origin = `${options.nodeId}/${randomBytes(4).toString("hex")}`;
@@ -516,18 +516,19 @@ export class ClusterNode implements ClusterLink {
 
   /**
    * Answers requests on `subject` (on the bus connection, from when it opens) with what
-   * `handler` resolves to; a handler that fails sends no answer (the asker times out).
+   * `handler` resolves to; a handler that fails, or resolves to undefined (a request it drops),
+   * sends no answer (the asker times out).
    */
-  serve(subject: string, handler: (data: Uint8Array) => Promise<Uint8Array>): void {
+  serve(subject: string, handler: (data: Uint8Array) => Promise<Uint8Array | undefined>): void {
     this.services.set(subject, handler);
     if (this.bus) this.serveOn(this.bus, subject, handler);
   }
 
-  private serveOn(bus: NatsConnection, subject: string, handler: (data: Uint8Array) => Promise<Uint8Array>): void {
+  private serveOn(bus: NatsConnection, subject: string, handler: (data: Uint8Array) => Promise<Uint8Array | undefined>): void {
     bus.subscribe(subject, {
       callback: (err, msg) => {
         if (err) return;
-        handler(msg.data).then((answer) => msg.respond(answer), (error: unknown) => {
+        handler(msg.data).then((answer) => answer && msg.respond(answer), (error: unknown) => {
           this.stats.drop("handler_error");
           this.options.logger.error({ err: error, subject }, "cluster: a request could not be answered");
         });

@@ -5,6 +5,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Pool } from "../store/postgres/pool.js";
 import { ClusterControl, type ControlDeps } from "./control.js";
 import { EventRelay } from "./event_relay.js";
+import { PresenceGather } from "./presence_gather.js";
 import type { ClusterNode } from "./node.js";
 import { SharedLimits } from "./shared_limits.js";
 import { SharedRates } from "./shared_rates.js";
@@ -38,19 +39,29 @@ export function sharedPlanLimits(cluster: ClusterConfig, pool: Pool | undefined,
 export interface ClusterServices {
   control: ClusterControl;
   relay: EventRelay;
+  presence: PresenceGather;
   stop(): void;
 }
 
 export function startClusterServices(
   node: ClusterNode,
-  deps: Omit<ControlDeps, "bus" | "logger"> & { hub: EventHub; inspector: Inspector; refreshMs: number; logger: Logger },
+  deps: Omit<ControlDeps, "bus" | "logger"> & {
+    hub: EventHub; inspector: Inspector; refreshMs: number; logger: Logger;
+    /** This node's live device connections, and how long a device page waits for the other nodes' (presence_gather.ts). */
+    presence: { connected(deviceId: string): boolean }; presenceWaitMs: number; otherNodes?: () => number;
+  },
 ): ClusterServices {
   const control = new ClusterControl({ bus: node, identity: deps.identity, actions: deps.actions, params: deps.params, limits: deps.limits, inspector: deps.inspector, logger: deps.logger });
   const relay = new EventRelay({ bus: node, hub: deps.hub, inspector: deps.inspector, refreshMs: deps.refreshMs, logger: deps.logger });
+  const presence = new PresenceGather({
+    bus: node, connectedHere: (id) => deps.presence.connected(id), waitMs: deps.presenceWaitMs, logger: deps.logger,
+    ...(deps.otherNodes && { otherNodes: deps.otherNodes }),
+  });
   control.start();
   relay.start();
+  presence.start();
   return {
-    control, relay,
+    control, relay, presence,
     stop() {
       relay.stop();
       control.stop();

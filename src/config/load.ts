@@ -68,7 +68,7 @@ const atLeastOne = [
   "dashboards.maxWidgetsPerDashboard", "dashboards.maxWidgetBytes", "dashboards.maxDashboardBytes",
   "dashboards.shareRequestsPerMinute", "dashboards.shareStreamsPerKey", "dashboards.shareReadsConcurrency", "dashboards.shareReadsPerKey", "dashboards.shareReadsWaitingPerKey", "dashboards.liveEventsPerSecond", "dashboards.liveRecordsPerEvent",
   "cluster.ackTimeoutMs", "cluster.handoffTimeoutMs", "cluster.adoptIntervalMs", "cluster.livenessWaitMs", "cluster.heartbeatMs",
-  "cluster.interestRefreshMs", "cluster.nodeTimeoutMs",
+  "cluster.interestRefreshMs", "cluster.presenceWaitMs", "cluster.nodeTimeoutMs",
   "cluster.leaseRetryMs", "cluster.leaseTimeoutMs",
   "postgres.poolSize", "postgres.connectTimeoutMs",
 ];

@@ -63,6 +63,21 @@ export interface DeviceLiveState {
   connected(deviceId: string): boolean;
   /** Epoch ms of an input noted and not yet written to the store, if any. */
   pendingLastInput(deviceId: string): number | undefined;
+  /**
+   * In a cluster: of these devices, those connected on another node (docs/cluster.md, "A
+   * device's connected state"). Absent on a single node, where `connected` alone is the truth.
+   */
+  connectedElsewhere?(deviceIds: readonly string[]): Promise<ReadonlySet<string>>;
+}
+
+/** `live`, its `connected` completed for `rows` by the other nodes' answers when there are other nodes. */
+async function withOtherNodes(live: DeviceLiveState, rows: readonly DeviceRow[]): Promise<DeviceLiveState> {
+  if (!live.connectedElsewhere) return live;
+  const unknown = rows.filter((row) => !live.connected(row.id)).map((row) => row.id);
+  if (unknown.length === 0) return live;
+  const elsewhere = await live.connectedElsewhere(unknown);
+  if (elsewhere.size === 0) return live;
+  return { connected: (id) => live.connected(id) || elsewhere.has(id), pendingLastInput: (id) => live.pendingLastInput(id) };
 }
 
 const NO_LIVE_STATE: DeviceLiveState = { connected: () => false, pendingLastInput: () => undefined };
@@ -149,14 +164,17 @@ async function listPage(identity: IdentityService, accountId: string, query: Lis
   const offset = (query.page - 1) * query.amount;
   if (Object.keys(rest).length === 0) {
     const rows = await identity.listDevices(accountId, { ...base, limit: query.amount, offset });
-    return rows.map((row) => deviceListItem(row, live));
+    const state = await withOtherNodes(live, rows);
+    return rows.map((row) => deviceListItem(row, state));
   }
   const page: DeviceListItemJson[] = [];
   let skip = offset;
   for (let at = 0; ; at += SCAN_BATCH) {
     const rows = await identity.listDevices(accountId, { ...base, limit: SCAN_BATCH, offset: at });
+    // Asked before matching: a `connected` filter must see the other nodes' connections too.
+    const state = await withOtherNodes(live, rows);
     for (const row of rows) {
-      const item = deviceListItem(row, live);
+      const item = deviceListItem(row, state);
       if (!matches(item, rest)) continue;
       if (skip > 0) skip--;
       else if (page.push(item) === query.amount) return page;
@@ -191,9 +209,10 @@ export function deviceRoutes(deps: { identity: IdentityService; deviceState?: De
       },
     );
 
-    app.get<{ Params: { id: string } }>("/device/:id", { schema: { params: idParams } }, async (request) =>
-      ok(deviceInfo(await identity.getDevice(accountOf(request), request.params.id), live)),
-    );
+    app.get<{ Params: { id: string } }>("/device/:id", { schema: { params: idParams } }, async (request) => {
+      const row = await identity.getDevice(accountOf(request), request.params.id);
+      return ok(deviceInfo(row, await withOtherNodes(live, [row])));
+    });
 
     app.put<{ Params: { id: string }; Body: DeviceBody }>(
       "/device/:id",
