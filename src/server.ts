@@ -418,7 +418,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   }
   // Revocations, cache invalidations and events reach every node (docs/cluster.md).
   const services = cluster && startClusterServices(cluster, {
-    identity, actions, params, limits, hub: events, inspector, refreshMs: config.cluster.interestRefreshMs, logger: logger.child({ part: "cluster" }),
+    identity, actions, params, limits, hub: events, inspector, refreshMs: config.cluster.interestRefreshMs,
+    historyWaitMs: config.cluster.historyWaitMs, historyMaxReplyBytes: config.cluster.historyMaxReplyBytes, logger: logger.child({ part: "cluster" }),
   });
   if (services) params.onChanged = (deviceId) => services.control.paramsChanged(deviceId);
   if (services) inspector.onSwitched = (deviceId, on) => services.control.inspectorSwitched(deviceId, on);
@@ -528,7 +529,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         accountDeviceDataRoutes({ identity, buckets }),
         accountDataRoutes({ identity, buckets, reads: recordReads, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
         accountParamRoutes({ identity, params }),
-        inspectorRoutes({ identity, inspector }),
+        inspectorRoutes({ identity, inspector, history: services?.history }),
         parserTestRoutes({ identity, sandbox, paramsOf }),
         analysisRoutes({ analyses, console: analysisConsole }),
         analysisServiceRoutes({
@@ -566,7 +567,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         deviceParamRoutes({ params }),
       ],
       public: [
-        inspectorStreamRoutes({ identity, inspector, sessions, sse: { maxBufferedBytes: config.inspector.maxStreamBufferedBytes } }),
+        inspectorStreamRoutes({ identity, inspector, sessions, history: services?.history, sse: { maxBufferedBytes: config.inspector.maxStreamBufferedBytes } }),
         loginRoutes({ identity, users, sessions, throttle: loginThrottle, setupCompleted: () => removeSetupLink(setupLinkPath) }),
         deviceSelfRoutes({
           identity, metrics,

@@ -5,6 +5,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Pool } from "../store/postgres/pool.js";
 import { ClusterControl, type ControlDeps } from "./control.js";
 import { EventRelay } from "./event_relay.js";
+import { InspectorHistory, mergeHistory, type HistoryIdentity } from "./inspector_history.js";
 import type { ClusterNode } from "./node.js";
 import { SharedLimits } from "./shared_limits.js";
 import { SharedRates } from "./shared_rates.js";
@@ -38,20 +39,32 @@ export function sharedPlanLimits(cluster: ClusterConfig, pool: Pool | undefined,
 export interface ClusterServices {
   control: ClusterControl;
   relay: EventRelay;
+  /** Other nodes' inspector history of a device, for the inspector routes (`remote`, `merge`). */
+  history: { remote: InspectorHistory["remote"]; merge: typeof mergeHistory };
   stop(): void;
 }
 
 export function startClusterServices(
   node: ClusterNode,
-  deps: Omit<ControlDeps, "bus" | "logger"> & { hub: EventHub; inspector: Inspector; refreshMs: number; logger: Logger },
+  deps: Omit<ControlDeps, "bus" | "logger" | "identity"> & {
+    identity: ControlDeps["identity"] & HistoryIdentity;
+    hub: EventHub; inspector: Inspector; refreshMs: number;
+    /** `cluster.historyWaitMs` and `cluster.historyMaxReplyBytes`. */
+    historyWaitMs: number; historyMaxReplyBytes: number;
+    logger: Logger;
+  },
 ): ClusterServices {
   const control = new ClusterControl({ bus: node, identity: deps.identity, actions: deps.actions, params: deps.params, limits: deps.limits, inspector: deps.inspector, logger: deps.logger });
   const relay = new EventRelay({ bus: node, hub: deps.hub, inspector: deps.inspector, refreshMs: deps.refreshMs, logger: deps.logger });
+  const history = new InspectorHistory({ bus: node, inspector: deps.inspector, identity: deps.identity, waitMs: deps.historyWaitMs, maxReplyBytes: deps.historyMaxReplyBytes, logger: deps.logger });
   control.start();
   relay.start();
+  history.start();
   return {
     control, relay,
+    history: { remote: (accountId, deviceId, options) => history.remote(accountId, deviceId, options), merge: mergeHistory },
     stop() {
+      history.stop();
       relay.stop();
       control.stop();
     },
