@@ -39,6 +39,7 @@ const MAX_ANSWERS = 64;
 const MAX_SUMMARY_CHARS = 4096;
 const MAX_SEARCH_CHARS = 256;
 const MAX_LIMIT = 500;
+const REPLY_SUBJECT = new RegExp(`^${HISTORY_REPLY_PREFIX.replaceAll(".", "\\.")}\\.[A-Za-z0-9_=-]{1,300}$`);
 
 interface Pending {
   deviceId: string;
@@ -109,9 +110,11 @@ export class InspectorHistory {
     const accountId = idField(o, "accountId");
     const deviceId = idField(o, "deviceId");
     const reply = textField(o, "reply", 512);
+    // One level of escapeLevel's alphabet after the prefix: answers go nowhere else, wildcards included.
+    const replyOk = reply !== undefined && REPLY_SUBJECT.test(reply);
     const kinds = o.kinds === undefined ? [] : Array.isArray(o.kinds) && o.kinds.length <= 32 && o.kinds.every((k) => typeof k === "string" && isInspectorEventKind(k)) ? (o.kinds as InspectorEventKind[]) : undefined;
     const search = o.search === undefined ? "" : textField(o, "search", MAX_SEARCH_CHARS);
-    if (decoded.kind !== "history_request" || !accountId || !deviceId || !reply || !reply.startsWith(`${HISTORY_REPLY_PREFIX}.`) ||
+    if (decoded.kind !== "history_request" || !accountId || !deviceId || !reply || !replyOk ||
       !Number.isSafeInteger(o.rid) || !Number.isSafeInteger(o.limit) || (o.limit as number) < 1 || kinds === undefined || search === undefined ||
       !optionalTime(o.before) || !optionalTime(o.since)) {
       return bus.stats.drop("malformed");
