@@ -98,7 +98,8 @@ export function inspectorRoutes(deps: InspectorRouteDeps): FastifyPluginAsync {
  * account token comes in the `token` header or else `?token=` (which then sits in URLs and
  * proxy logs: use the header where the client can), or else a signed-in session's cookie. Query: `backlog=N` recent events first
  * (default 50, 0 for live only), `kinds=a,b`; `Last-Event-ID` (or `?last_event_id=`) resumes
- * after that event instead of sending a backlog. The stream ends when its token is revoked or
+ * after that event instead of sending a backlog (in a cluster the backlog holds other nodes' events
+ * too, sent without an id; a resumed stream gets this node's only). The stream ends when its token is revoked or
  * expires (the identity service's `revoked` event) and when the device is deleted.
  */
 export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial<SseOptions> }): FastifyPluginAsync {
