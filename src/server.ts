@@ -420,6 +420,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   const services = cluster && startClusterServices(cluster, {
     identity, actions, params, limits, hub: events, inspector, refreshMs: config.cluster.interestRefreshMs, logger: logger.child({ part: "cluster" }),
     presence, presenceWaitMs: config.cluster.presenceWaitMs, ...(sharedLimits && { otherNodes: () => sharedLimits.connections.liveNodes - 1 }),
+    historyWaitMs: config.cluster.historyWaitMs, historyMaxReplyBytes: config.cluster.historyMaxReplyBytes,
   });
   if (services) params.onChanged = (deviceId) => services.control.paramsChanged(deviceId);
   if (services) inspector.onSwitched = (deviceId, on) => services.control.inspectorSwitched(deviceId, on);
@@ -532,7 +533,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         accountDeviceDataRoutes({ identity, buckets }),
         accountDataRoutes({ identity, buckets, reads: recordReads, ingest: ingestHttp, maxSkip: config.data.maxSkip, maxPageBytes: config.data.maxPageBytes }),
         accountParamRoutes({ identity, params }),
-        inspectorRoutes({ identity, inspector }),
+        inspectorRoutes({ identity, inspector, history: services?.history }),
         parserTestRoutes({ identity, sandbox, paramsOf }),
         analysisRoutes({ analyses, console: analysisConsole }),
         analysisServiceRoutes({
@@ -570,7 +571,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
         deviceParamRoutes({ params }),
       ],
       public: [
-        inspectorStreamRoutes({ identity, inspector, sessions, sse: { maxBufferedBytes: config.inspector.maxStreamBufferedBytes } }),
+        inspectorStreamRoutes({ identity, inspector, sessions, history: services?.history, sse: { maxBufferedBytes: config.inspector.maxStreamBufferedBytes } }),
         loginRoutes({ identity, users, sessions, throttle: loginThrottle, setupCompleted: () => removeSetupLink(setupLinkPath) }),
         deviceSelfRoutes({
           identity, metrics,

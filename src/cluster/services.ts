@@ -6,6 +6,7 @@ import type { Pool } from "../store/postgres/pool.js";
 import { ClusterControl, type ControlDeps } from "./control.js";
 import { EventRelay } from "./event_relay.js";
 import { PresenceGather } from "./presence_gather.js";
+import { InspectorHistory, mergeHistory, type HistoryIdentity } from "./inspector_history.js";
 import type { ClusterNode } from "./node.js";
 import { SharedLimits } from "./shared_limits.js";
 import { SharedRates } from "./shared_rates.js";
@@ -40,15 +41,20 @@ export interface ClusterServices {
   control: ClusterControl;
   relay: EventRelay;
   presence: PresenceGather;
+  /** Other nodes' inspector history of a device, for the inspector routes (`remote`, `merge`). */
+  history: { remote: InspectorHistory["remote"]; merge: typeof mergeHistory };
   stop(): void;
 }
 
 export function startClusterServices(
   node: ClusterNode,
-  deps: Omit<ControlDeps, "bus" | "logger"> & {
+  deps: Omit<ControlDeps, "bus" | "logger" | "identity"> & {
+    identity: ControlDeps["identity"] & HistoryIdentity;
     hub: EventHub; inspector: Inspector; refreshMs: number; logger: Logger;
     /** This node's live device connections, and how long a device page waits for the other nodes' (presence_gather.ts). */
     presence: { connected(deviceId: string): boolean }; presenceWaitMs: number; otherNodes?: () => number;
+    /** `cluster.historyWaitMs` and `cluster.historyMaxReplyBytes`. */
+    historyWaitMs: number; historyMaxReplyBytes: number;
   },
 ): ClusterServices {
   const control = new ClusterControl({ bus: node, identity: deps.identity, actions: deps.actions, params: deps.params, limits: deps.limits, inspector: deps.inspector, logger: deps.logger });
@@ -57,12 +63,16 @@ export function startClusterServices(
     bus: node, connectedHere: (id) => deps.presence.connected(id), waitMs: deps.presenceWaitMs, logger: deps.logger,
     ...(deps.otherNodes && { otherNodes: deps.otherNodes }),
   });
+  const history = new InspectorHistory({ bus: node, inspector: deps.inspector, identity: deps.identity, waitMs: deps.historyWaitMs, maxReplyBytes: deps.historyMaxReplyBytes, logger: deps.logger });
   control.start();
   relay.start();
   presence.start();
+  history.start();
   return {
     control, relay, presence,
+    history: { remote: (accountId, deviceId, options) => history.remote(accountId, deviceId, options), merge: mergeHistory },
     stop() {
+      history.stop();
       relay.stop();
       control.stop();
     },

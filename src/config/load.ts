@@ -68,7 +68,7 @@ const atLeastOne = [
   "dashboards.maxWidgetsPerDashboard", "dashboards.maxWidgetBytes", "dashboards.maxDashboardBytes",
   "dashboards.shareRequestsPerMinute", "dashboards.shareStreamsPerKey", "dashboards.shareReadsConcurrency", "dashboards.shareReadsPerKey", "dashboards.shareReadsWaitingPerKey", "dashboards.liveEventsPerSecond", "dashboards.liveRecordsPerEvent",
   "cluster.ackTimeoutMs", "cluster.handoffTimeoutMs", "cluster.adoptIntervalMs", "cluster.livenessWaitMs", "cluster.heartbeatMs",
-  "cluster.interestRefreshMs", "cluster.presenceWaitMs", "cluster.nodeTimeoutMs",
+  "cluster.interestRefreshMs", "cluster.presenceWaitMs", "cluster.historyWaitMs", "cluster.historyMaxReplyBytes", "cluster.nodeTimeoutMs",
   "cluster.leaseRetryMs", "cluster.leaseTimeoutMs",
   "postgres.poolSize", "postgres.connectTimeoutMs",
 ];
@@ -324,6 +324,10 @@ function checkCluster(cluster: SluiceConfig["cluster"]): void {
   if (cluster.nodeTimeoutMs < 2 * cluster.heartbeatMs) {
     throw new ConfigError(`cluster.nodeTimeoutMs (${cluster.nodeTimeoutMs}) must be at least twice cluster.heartbeatMs (${cluster.heartbeatMs})`);
   }
+  // An answer larger than the bus's control-message bound would be dropped unread by the asker.
+  if (cluster.historyMaxReplyBytes > 512 * 1024) throw new ConfigError(`cluster.historyMaxReplyBytes must be at most 524288, got ${cluster.historyMaxReplyBytes}`);
+  // Every inspector history request waits this long: past a few seconds it is a typo, not a choice.
+  if (cluster.historyWaitMs > 10_000) throw new ConfigError(`cluster.historyWaitMs must be at most 10000, got ${cluster.historyWaitMs}`);
   if (cluster.rateCreditPercent > 100) throw new ConfigError(`cluster.rateCreditPercent must be 0 to 100, got ${cluster.rateCreditPercent}`);
 }
 

@@ -176,6 +176,10 @@ export interface ClusterConfig {
   interestRefreshMs: number;
   /** How long a device list or page waits at most for the other nodes to say which of its devices they hold connections for. */
   presenceWaitMs: number;
+  /** How long a node collects the other nodes' answers for a device's inspector history (docs/cluster.md, "Events from every node"). */
+  historyWaitMs: number;
+  /** An answer to an inspector history request at most, in bytes of JSON; past it its oldest events are left out. */
+  historyMaxReplyBytes: number;
   /** A node not seen alive for this long is dead: its MQTT connections stop counting against plans. */
   nodeTimeoutMs: number;
   /** Percent of a plan's per-minute rate all nodes together may spend ahead of their leases from the shared bucket. */
@@ -638,6 +642,6 @@ export const defaultConfig: SluiceConfig = {
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, shareReadsConcurrency: 8, shareReadsPerKey: 2, shareReadsWaitingPerKey: 64, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
     shareFrameAncestors: ["*"],
   },
-  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10_000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, nodeTimeoutMs: 10_000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 },
+  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10_000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262_144, nodeTimeoutMs: 10_000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 },
   postgres: { url: "", poolSize: 10, connectTimeoutMs: 3000 },
 };

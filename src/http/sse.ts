@@ -72,6 +72,11 @@ export class SseStream {
     this.write(`id: ${id}\ndata: ${data}\n\n`);
   }
 
+  /** One event without an `id:` line: the client's Last-Event-ID stays the previous event's (another node's inspector events, whose ids mean nothing here). */
+  sendUnnumbered(data: string): void {
+    this.write(`data: ${data}\n\n`);
+  }
+
   /**
    * Events already in SSE form (`id:`/`data:` lines, one string each), for a stream that may
    * lose events rather than its connection. Those that would take the unread bytes past

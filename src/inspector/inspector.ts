@@ -228,6 +228,7 @@ export class Inspector implements InspectorSink {
       summary: summary.length > this.maxSummary ? `${summary.slice(0, this.maxSummary)}…` : summary,
     };
     if (bounded) event.detail = bounded.detail;
+    if (!local) event.relayed = true;
     const bytes = EVENT_OVERHEAD_BYTES + event.summary.length * 2 + (bounded?.bytes ?? 0) * 2; // UTF-16 strings
     this.totalBytes += this.ringFor(deviceId).push(event, bytes, now - this.maxAgeMs);
     this.evict(deviceId);
@@ -287,6 +288,27 @@ export class Inspector implements InspectorSink {
       if (n <= 0) this.streamsPerAccount.delete(accountId);
       else this.streamsPerAccount.set(accountId, n);
     };
+  }
+
+  /**
+   * An event another node recorded, read from its answer to a history request: bounded like
+   * one recorded here, with the other node's id (ids are per node), kept in no ring.
+   */
+  foreignEvent(id: number, deviceId: string, kind: InspectorEventKind, summary: string, time: Date, detail: Record<string, unknown> | undefined): InspectorEvent {
+    const event: InspectorEvent = { id, deviceId, time, kind, summary: summary.length > this.maxSummary ? `${summary.slice(0, this.maxSummary)}…` : summary };
+    if (detail !== undefined) event.detail = boundDetail(detail, this.detailLimits).detail;
+    return event;
+  }
+
+  /** When this node's event `id` of the device happened, while its ring holds it. */
+  timeOf(deviceId: string, id: number): Date | undefined {
+    const ring = this.rings.get(deviceId)?.ring;
+    if (ring === undefined) return undefined;
+    for (const event of ring.newestFirst()) {
+      if (event.id === id) return event.time;
+      if (event.id < id) return undefined;
+    }
+    return undefined;
   }
 
   /** The device's retained events matching `options`, newest first. */

@@ -26,6 +26,11 @@ export interface InspectorEvent {
   summary: string;
   /** Structured detail (topic, qos, payload preview, records, error code...). */
   detail?: Record<string, unknown>;
+  /**
+   * Recorded by another node and relayed here live (never serialized): a node answering
+   * another's history request sends only the events it recorded itself (cluster/inspector_history.ts).
+   */
+  relayed?: true;
 }
 
 export interface InspectorSink {

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyRequest } from "fastify";
 import { invalid, unauthorized } from "../../errors.js";
 import type { AccountPrincipal, IdentityService } from "../../identity/service.js";
-import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Inspector } from "../../inspector/inspector.js";
+import { DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, type Inspector, type ListOptions } from "../../inspector/inspector.js";
 import { isInspectorEventKind } from "../../inspector/kinds.js";
 import { eventSseText, serializeEvent } from "../../inspector/serialize.js";
 import type { InspectorEvent, InspectorEventKind } from "../../inspector/types.js";
@@ -17,6 +17,24 @@ export interface InspectorRouteDeps {
   inspector: Inspector;
   /** Sign-in sessions: the stream also opens with the `sluice_session` cookie when no token is sent. */
   sessions?: SessionAuthenticator;
+  /**
+   * In a cluster, the device's events recorded on the other nodes, newest first, and how to
+   * merge them with this node's (cluster/inspector_history.ts). Absent on one node.
+   */
+  history?: RemoteHistory;
+}
+
+export interface RemoteHistory {
+  remote(accountId: string, deviceId: string, options: ListOptions): Promise<InspectorEvent[]>;
+  merge(local: readonly InspectorEvent[], remote: readonly InspectorEvent[], limit: number): InspectorEvent[];
+}
+
+/** This node's events matching `options`, with the other nodes' when in a cluster, newest first. */
+async function listEverywhere(deps: InspectorRouteDeps, accountId: string, deviceId: string, options: ListOptions & { limit: number }): Promise<InspectorEvent[]> {
+  if (!deps.history) return deps.inspector.list(deviceId, options);
+  const remote = await deps.history.remote(accountId, deviceId, options);
+  // Read after the wait, so live-relayed copies that came meanwhile are merged with their originals.
+  return deps.history.merge(deps.inspector.list(deviceId, options), remote, options.limit);
 }
 
 const idParams = { type: "object", required: ["id"], properties: { id: { type: "string", minLength: 1 } } } as const;
@@ -35,9 +53,10 @@ export function inspectorRoutes(deps: InspectorRouteDeps): FastifyPluginAsync {
   return async (app) => {
     documentRoutes(app, { tag: TAGS.inspector.name });
     app.get<{ Params: { id: string }; Querystring: Query }>("/device/:id/inspector", { schema: { params: idParams } }, async (request) => {
-      const device = await identity.getDevice(accountOf(request), request.params.id);
+      const accountId = accountOf(request);
+      const device = await identity.getDevice(accountId, request.params.id);
       const query = request.query;
-      const events = inspector.list(device.id, {
+      const events = await listEverywhere(deps, accountId, device.id, {
         kinds: parseKinds(query.kinds),
         search: single(query.search, "search"),
         limit: parseInteger(query.limit, "limit", 1, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE,
@@ -79,7 +98,8 @@ export function inspectorRoutes(deps: InspectorRouteDeps): FastifyPluginAsync {
  * account token comes in the `token` header or else `?token=` (which then sits in URLs and
  * proxy logs: use the header where the client can), or else a signed-in session's cookie. Query: `backlog=N` recent events first
  * (default 50, 0 for live only), `kinds=a,b`; `Last-Event-ID` (or `?last_event_id=`) resumes
- * after that event instead of sending a backlog. The stream ends when its token is revoked or
+ * after that event instead of sending a backlog (in a cluster the backlog holds other nodes' events
+ * too, sent without an id; a resumed stream gets this node's only). The stream ends when its token is revoked or
  * expires (the identity service's `revoked` event) and when the device is deleted.
  */
 export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial<SseOptions> }): FastifyPluginAsync {
@@ -98,6 +118,9 @@ export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial
       const wanted = kinds === undefined ? undefined : new Set<string>(kinds);
       const resumeAfter = parseInteger(headerValue(request.headers["last-event-id"]) ?? query.last_event_id, "last_event_id", 0, Number.MAX_SAFE_INTEGER);
       const backlogSize = parseInteger(query.backlog, "backlog", 0, MAX_PAGE_SIZE) ?? DEFAULT_PAGE_SIZE;
+      // Other nodes' events for a fresh backlog, asked before the section below that must not
+      // await. A resumed stream gets this node's events only: its Last-Event-ID is this node's.
+      const remote = deps.history && resumeAfter === undefined && backlogSize > 0 ? await deps.history.remote(accountId, device.id, { kinds, limit: backlogSize }) : [];
 
       // Refused (429) before the response is taken over; released when the stream closes.
       const release = inspector.admitStream(accountId);
@@ -105,13 +128,17 @@ export function inspectorStreamRoutes(deps: InspectorRouteDeps & { sse?: Partial
       // can be recorded between reading the backlog and subscribing.
       const stream = new SseStream(takeOver(reply), sseOptions);
       stream.onClose(release);
-      const send = (event: InspectorEvent) => stream.send(event.id, JSON.stringify(serializeEvent(event)));
-      const backlog =
+      const local = new Set<InspectorEvent>();
+      // Another node's event goes without an id: a stream resumes by this node's ids only.
+      const send = (event: InspectorEvent) => local.has(event) ? stream.send(event.id, JSON.stringify(serializeEvent(event))) : stream.sendUnnumbered(JSON.stringify(serializeEvent(event)));
+      const own =
         resumeAfter !== undefined
           ? inspector.list(device.id, { kinds, since: resumeAfter, limit: MAX_PAGE_SIZE })
           : backlogSize > 0
             ? inspector.list(device.id, { kinds, limit: backlogSize })
             : [];
+      for (const event of own) local.add(event);
+      const backlog = remote.length > 0 && deps.history ? deps.history.merge(own, remote, backlogSize) : own;
       for (let i = backlog.length - 1; i >= 0; i--) send(backlog[i]!); // oldest first, as they happened
       if (stream.closed) return; // dropped while sending the backlog
 
