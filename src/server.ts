@@ -317,8 +317,9 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   let broker: Broker | undefined;
   let relays: RelayService | undefined;
   // Interval and schedule actions, report schedules and relays run on one node of a cluster on a
-  // shared store: the one holding each kind's lease (docs/cluster.md, "Once cluster-wide").
-  const leases: Leases = store.postgres
+  // shared store: the one holding each kind's lease (docs/cluster.md, "Once cluster-wide"). A
+  // node on PostgreSQL without `--cluster` is alone: its work is its own from the start.
+  const leases: Leases = store.postgres && config.cluster.url !== ""
     ? new PgLeases({
       url: config.postgres.url, nodeId: config.cluster.nodeId || hostname(), retryMs: config.cluster.leaseRetryMs,
       timeoutMs: config.cluster.leaseTimeoutMs, logger: logger.child({ part: "singleton" }),
