@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { SluiceError } from "../../src/errors.js";
 import type { DeviceRow } from "../../src/store/types.js";
-import { backends, type BackendHandle, type TestStore } from "../helpers/backends.js";
+import { backends, type BackendHandle, type TestStore, seedDevice } from "../helpers/backends.js";
 
 // The device params store's contract, run once per backend (test/helpers/backends.ts). The HTTP
 // routes (test/http/*) and the parsers' `device.params` sit on it.
@@ -24,13 +24,7 @@ for (const h0 of backends()) {
       await h.stop();
     });
 
-    async function device(): Promise<DeviceRow> {
-      const accountId = id("acc");
-      await store.identity.insertAccount({ id: accountId, name: "Acme", createdAt: new Date(T), plan: null, admin: false });
-      const row: DeviceRow = { id: id("dev"), accountId, name: "sensor", active: true, tags: [], extra: {}, createdAt: new Date(T), updatedAt: new Date(T) };
-      await store.identity.insertDevice(row);
-      return row;
-    }
+    const device = (): Promise<DeviceRow> => seedDevice(store, { accountId: id("acc"), deviceId: id("dev") }, new Date(T));
 
     test("save creates by key, listed in creation order; the same key again updates it, unread unless sent says so", async () => {
       const d = await device();

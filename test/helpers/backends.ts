@@ -31,7 +31,7 @@ import { SqliteUsageRepository } from "../../src/store/sqlite/usage.js";
 import { SqliteRelayRepository, type RelayRepository } from "../../src/store/sqlite/relays.js";
 import { SqliteUserSessionRepository } from "../../src/store/sqlite/user_sessions.js";
 import { SqliteUserRepository } from "../../src/store/sqlite/users.js";
-import type { InspectorSwitchStore, Store, UserRepository, UserSessionRepository } from "../../src/store/types.js";
+import type { DeviceRow, InspectorSwitchStore, Store, UserRepository, UserSessionRepository } from "../../src/store/types.js";
 import { startPostgres } from "./postgres.js";
 
 export type BackendName = "sqlite" | "postgres";
@@ -166,4 +166,12 @@ const postgres: Backend = {
 export function backends(): Backend[] {
   const wanted = process.env.SLUICE_TEST_BACKENDS?.split(",").map((s) => s.trim());
   return [sqlite, postgres].filter((b) => !wanted || wanted.includes(b.name));
+}
+
+/** An account with one device in it, for store tests whose rows must point at a device. */
+export async function seedDevice(store: TestStore, ids: { accountId: string; deviceId: string }, at: Date): Promise<DeviceRow> {
+  await store.identity.insertAccount({ id: ids.accountId, name: "Acme", createdAt: at, plan: null, admin: false });
+  const row: DeviceRow = { id: ids.deviceId, accountId: ids.accountId, name: "sensor", active: true, tags: [], extra: {}, createdAt: at, updatedAt: at };
+  await store.identity.insertDevice(row);
+  return row;
 }

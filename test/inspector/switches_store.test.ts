@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import { Inspector } from "../../src/inspector/inspector.js";
 import type { DeviceRow } from "../../src/store/types.js";
-import { backends, type BackendHandle, type TestStore } from "../helpers/backends.js";
+import { backends, type BackendHandle, type TestStore, seedDevice } from "../helpers/backends.js";
 
 // The inspector switches' store, run once per backend (test/helpers/backends.ts): a device's
 // live inspector switched off stays off across a restart, and goes with the device.
@@ -23,13 +23,7 @@ for (const h0 of backends()) {
       await h.stop();
     });
 
-    async function device(): Promise<DeviceRow> {
-      const accountId = `acc${++n}`;
-      await store.identity.insertAccount({ id: accountId, name: "Acme", createdAt: new Date(T), plan: null, admin: false });
-      const row: DeviceRow = { id: `dev${++n}`, accountId, name: "sensor", active: true, tags: [], extra: {}, createdAt: new Date(T), updatedAt: new Date(T) };
-      await store.identity.insertDevice(row);
-      return row;
-    }
+    const device = (): Promise<DeviceRow> => seedDevice(store, { accountId: `acc${++n}`, deviceId: `dev${++n}` }, new Date(T));
 
     test("off is listed (twice is once), on is not; another store on the same database reads the same", async () => {
       const [a, b] = [await device(), await device()];
