@@ -6,7 +6,7 @@ import type { WidgetData } from "../../dashboards/widget_data.js";
 import { SluiceError, unauthorized } from "../../errors.js";
 import { TooManySubscribersError, type EventHub } from "../../events/hub.js";
 import { LimitExceeded } from "../../limits/errors.js";
-import { FairQueue, QueueFull } from "../../limits/fair_queue.js";
+import { FairReads } from "../../data/fair_reads.js";
 import { TokenBucket } from "../../limits/token_bucket.js";
 import type { DashboardDeviceJson, SharedDashboardJson, WidgetJson } from "../api_types.js";
 import { ok } from "../envelope.js";
@@ -71,22 +71,10 @@ export function shareRoutes(deps: ShareRouteDeps): FastifyPluginAsync {
   const rates = new Map<string, TokenBucket>();
   // Keyed by the link (its key's hash): one link's readers wait behind each other, not behind
   // another link's, and never hold more than their share of the slots.
-  const reads = new FairQueue<() => void>({ concurrency: deps.reads.concurrency, concurrencyPerAccount: deps.reads.perKey, maxWaitingPerAccount: deps.reads.waitingPerKey });
-  const readSlot = (keyHash: string): Promise<void> =>
-    new Promise((resolve, reject) => {
-      try {
-        reads.push(keyHash, resolve);
-      } catch (err) {
-        if (err instanceof QueueFull) reject(new LimitExceeded("dashboards.shareReadsWaitingPerKey", `this public link already has ${deps.reads.waitingPerKey} widget reads waiting`, 1000));
-        else reject(err);
-        return;
-      }
-      for (let next = reads.take(); next; next = reads.take()) next.item();
-    });
-  const readDone = (keyHash: string): void => {
-    reads.finish(keyHash);
-    for (let next = reads.take(); next; next = reads.take()) next.item();
-  };
+  const reads = new FairReads({
+    concurrency: deps.reads.concurrency, perAccount: deps.reads.perKey, waitingPerAccount: deps.reads.waitingPerKey,
+    refusal: () => new LimitExceeded("dashboards.shareReadsWaitingPerKey", `this public link already has ${deps.reads.waitingPerKey} widget reads waiting`, 1000),
+  });
   const sseOptions: SseOptions = { ...DEFAULT_SSE_OPTIONS, ...deps.sse };
 
   /** The link's grant, counted against its rate; 401 / 429 otherwise. */
@@ -130,14 +118,9 @@ export function shareRoutes(deps: ShareRouteDeps): FastifyPluginAsync {
       const { accountId, dashboardId, keyHash } = await grantOf(request, reply);
       const dashboard = await dashboards.get(accountId, dashboardId);
       const widget = await dashboards.widget(accountId, dashboardId, request.params.widget);
-      await readSlot(keyHash);
-      try {
-        const { json, truncated } = await widgetData.get(accountId, dashboard, widget, request.query as Record<string, unknown>);
-        if (truncated) void reply.header(TRUNCATED_HEADER, "bytes");
-        return ok({ ...json, widget: publicWidget(json.widget) });
-      } finally {
-        readDone(keyHash);
-      }
+      const { json, truncated } = await reads.run(keyHash, () => widgetData.get(accountId, dashboard, widget, request.query as Record<string, unknown>));
+      if (truncated) void reply.header(TRUNCATED_HEADER, "bytes");
+      return ok({ ...json, widget: publicWidget(json.widget) });
     });
 
     app.get<{ Params: { key: string } }>("/share/:key/devices", { schema: { params: keyParams } }, async (request, reply) => {
