@@ -80,6 +80,7 @@ import { crossedUsageAlerts, USAGE_SERVICE_OF, type UsageStep } from "./pipeline
 import { Broker } from "./mqtt/broker.js";
 import { ClusterNode } from "./cluster/node.js";
 import { SharedSessions } from "./cluster/shared_sessions.js";
+import { PgOrphanMessages } from "./store/postgres/orphans.js";
 import { sharedPlanLimits, startClusterServices } from "./cluster/services.js";
 import { LocalLeases, PgLeases, type Leases } from "./cluster/singleton.js";
 import { bindSingletons } from "./cluster/singleton_work.js";
@@ -430,7 +431,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   disconnectOnRevocation(identity, broker);
   identity.startExpiryWatch();
   // A cluster on PostgreSQL: this node's liveness lock first, then only its own sessions load (docs/cluster.md).
-  const shared = cluster && store.postgres ? await SharedSessions.open({ config: config.cluster, postgresUrl: config.postgres.url, store: store.postgres.broker, broker, cluster, logger: logger.child({ part: "cluster" }) }) : undefined;
+  const shared = cluster && store.postgres ? await SharedSessions.open({ config: config.cluster, postgresUrl: config.postgres.url, store: store.postgres.broker, orphans: new PgOrphanMessages(store.postgres.pool), broker, cluster, logger: logger.child({ part: "cluster" }) }) : undefined;
   await broker.start();
   // Connects in the background: MQTT clients get CONNACK 0x88 until NATS answers, HTTP serves meanwhile.
   cluster?.start(broker);
@@ -610,7 +611,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     analyses.stop();
     analysisWorkspace.dispose();
     await relays?.stop();
-    shared?.handoff.stop();
+    shared?.stop();
     await broker.stop();
     // After the sessions are written: the other nodes take them over once the lock is free.
     await shared?.liveness.stop();

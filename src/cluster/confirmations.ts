@@ -5,20 +5,21 @@
  * turn; a batch not confirmed within `timeoutMs` (the connection was lost, or the server is
  * stuck) fails, and nats.js itself fails pending PINGs when the connection drops.
  */
-export class Confirmations {
-  private batch: { resolve: () => void; reject: (err: Error) => void }[] = [];
+export class Confirmations<T> {
+  private batch: { item: T; resolve: () => void; reject: (err: Error) => void }[] = [];
   private scheduled = false;
 
   constructor(
-    private readonly ping: () => Promise<void>,
+    /** Confirms what was published before it; `items` are the waits' own, for what a confirmation may need of them (orphans.ts). */
+    private readonly ping: (items: T[]) => Promise<void>,
     private readonly timeoutMs: number,
     private readonly failure: () => Error,
   ) {}
 
   /** Resolves once everything published so far on the connection is confirmed. */
-  wait(): Promise<void> {
+  wait(item: T): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.batch.push({ resolve, reject });
+      this.batch.push({ item, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
         setImmediate(() => this.flush());
@@ -41,7 +42,7 @@ export class Confirmations {
     const timer = setTimeout(fail, this.timeoutMs);
     let pong: Promise<void>;
     try {
-      pong = this.ping();
+      pong = this.ping(batch.map((w) => w.item));
     } catch {
       fail();
       return;

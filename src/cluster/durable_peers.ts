@@ -4,6 +4,9 @@ import type { Logger } from "../observability/logger.js";
 /** Every node's heartbeat: who it is, and whether it holds persistent sessions (connected or offline). */
 export const HEARTBEAT_SUBJECT = "sluice.n.heartbeat";
 
+/** Said by a node that took over every persistent session of a dead node (session_handoff.ts). */
+export const ADOPTED_SUBJECT = "sluice.n.adopted";
+
 /** The subject on which a node answers "your queued copies so far are committed". */
 export function drainSubject(origin: string): string {
   return `sluice.n.drain.${origin.replace(/[^A-Za-z0-9_-]/g, "_")}`;
@@ -11,14 +14,26 @@ export function drainSubject(origin: string): string {
 
 /** A heartbeat's bound (an origin is a node id of 64 characters and a nonce). */
 const MAX_HEARTBEAT_BYTES = 1024;
-/** A peer not heard from for this many heartbeats is forgotten. */
+/** A peer not heard from for this many heartbeats is forgotten (unless it holds persistent sessions). */
 const MISSED_HEARTBEATS = 3;
+/**
+ * A silent peer that held persistent sessions is remembered until a node says it adopted them
+ * (ADOPTED_SUBJECT), or this long: until then each QoS 1/2 publish keeps its messages for it
+ * (orphans.ts). The notice is best effort; this bounds the cost of one that was lost.
+ */
+const SILENT_DURABLE_MS = 60_000;
 
 interface Heartbeat {
   v: 1;
   origin: string;
   /** True while the node holds persistent sessions (it queues and stores copies for them once they are offline, which can be at any moment). */
   durable: boolean;
+}
+
+interface Adopted {
+  v: 1;
+  /** The node id (not origin) whose sessions were taken. */
+  node: string;
 }
 
 const encoder = new TextEncoder();
@@ -37,8 +52,8 @@ const decoder = new TextDecoder();
  * persistent sessions cost nothing.
  */
 export class DurablePeers {
-  /** Peers by origin: whether they hold persistent sessions, when last heard. */
-  private readonly peers = new Map<string, { durable: boolean; seen: number }>();
+  /** Peers by origin: whether they hold persistent sessions, when last heard, whether a drain found them gone. */
+  private readonly peers = new Map<string, { durable: boolean; seen: number; gone: boolean }>();
   private timer: NodeJS.Timeout | undefined;
   private bus: NatsConnection | undefined;
   private lastSent: boolean | undefined;
@@ -71,6 +86,14 @@ export class DurablePeers {
           this.options.malformed?.();
           this.options.logger.error({ err: error }, "cluster: a heartbeat could not be handled");
         }
+      },
+    });
+    bus.subscribe(ADOPTED_SUBJECT, {
+      callback: (err, msg) => {
+        if (err) return;
+        const notice = decodeAdopted(msg.data);
+        if (!notice) return this.options.malformed?.();
+        this.forgetNode(notice.node);
       },
     });
     bus.subscribe(drainSubject(this.options.origin), {
@@ -109,47 +132,93 @@ export class DurablePeers {
     if (h.origin === this.options.origin) return;
     if (!this.peers.has(h.origin) && this.peers.size >= this.options.maxPeers) this.forgetSilent();
     if (!this.peers.has(h.origin) && this.peers.size >= this.options.maxPeers) return;
-    this.peers.set(h.origin, { durable: h.durable, seen: Date.now() });
+    this.peers.set(h.origin, { durable: h.durable, seen: Date.now(), gone: false });
   }
 
   private forgetSilent(): void {
-    const before = Date.now() - MISSED_HEARTBEATS * this.options.heartbeatMs;
-    for (const [origin, p] of this.peers) if (p.seen < before) this.peers.delete(origin);
+    const now = Date.now();
+    for (const [origin, p] of this.peers) if (this.silent(p, now)) this.peers.delete(origin);
+  }
+
+  /** Past remembering: silent for a few beats, or for SILENT_DURABLE_MS when it held persistent sessions. */
+  private silent(p: { durable: boolean; seen: number }, now: number): boolean {
+    return p.seen < now - (p.durable ? SILENT_DURABLE_MS : MISSED_HEARTBEATS * this.options.heartbeatMs);
   }
 
   /**
-   * After messages were written to the bus: resolves once every live peer holding offline
-   * persistent sessions has committed what it queued from them. Rejects when one does not
-   * answer within `timeoutMs`.
+   * Says every persistent session of the dead node `node` now lives elsewhere, and forgets it
+   * here: its messages need not be kept for it any more.
    */
-  async drain(): Promise<void> {
-    const bus = this.bus;
-    if (!bus) return;
+  adopted(node: string): void {
+    this.forgetNode(node);
+    const notice: Adopted = { v: 1, node };
+    try {
+      this.bus?.publish(ADOPTED_SUBJECT, encoder.encode(JSON.stringify(notice)));
+    } catch {
+      // Best effort: peers forget it after SILENT_DURABLE_MS anyway.
+    }
+  }
+
+  /** Forgets the origins of `node` that a drain found gone or that stopped beating (a new start of it beats on). */
+  private forgetNode(node: string): void {
     const before = Date.now() - MISSED_HEARTBEATS * this.options.heartbeatMs;
+    for (const [origin, p] of this.peers) if (nodeOf(origin) === node && (p.gone || p.seen < before)) this.peers.delete(origin);
+  }
+
+  /**
+   * After messages were written to the bus: resolves once every live peer holding persistent
+   * sessions has committed what it queued from them, with the node ids of those that are gone
+   * (nobody listens on their subject: dead, or cut off from NATS), whose sessions the messages
+   * did not reach. Rejects when one does not answer within `timeoutMs`.
+   */
+  async drain(): Promise<string[]> {
+    const bus = this.bus;
+    if (!bus) return [];
+    const now = Date.now();
+    const gone: string[] = [];
     const asks: Promise<unknown>[] = [];
     for (const [origin, p] of this.peers) {
-      if (p.seen < before) {
+      if (this.silent(p, now)) {
         this.peers.delete(origin);
         continue;
       }
       if (!p.durable) continue;
       asks.push(bus.request(drainSubject(origin), undefined, { timeout: this.options.timeoutMs }).catch((err: { code?: string }) => {
-        // No one answers on its subject: the node is gone; its sessions are another's to adopt.
-        if (err.code === "503") return;
-        throw err;
+        if (err.code !== "503") throw err;
+        p.gone = true;
+        const node = nodeOf(origin);
+        if (!gone.includes(node)) gone.push(node);
       }));
     }
     if (asks.length > 0) await Promise.all(asks);
+    return gone;
   }
 
-  /** The live peers holding offline persistent sessions, by origin. */
+  /** The live peers holding persistent sessions, by origin. */
   durable(): string[] {
     const before = Date.now() - MISSED_HEARTBEATS * this.options.heartbeatMs;
-    return [...this.peers].filter(([, p]) => p.durable && p.seen >= before).map(([origin]) => origin);
+    return [...this.peers].filter(([, p]) => p.durable && !p.gone && p.seen >= before).map(([origin]) => origin);
   }
 
   stop(): void {
     clearInterval(this.timer);
     this.bus = undefined;
+  }
+}
+
+/** An origin is `nodeId/nonce` (node.ts); node ids hold no "/". */
+function nodeOf(origin: string): string {
+  const at = origin.lastIndexOf("/");
+  return at < 0 ? origin : origin.slice(0, at);
+}
+
+function decodeAdopted(data: Uint8Array): Adopted | undefined {
+  if (data.length > MAX_HEARTBEAT_BYTES) return undefined;
+  try {
+    const a = JSON.parse(decoder.decode(data)) as Partial<Adopted> | null;
+    if (a === null || typeof a !== "object" || a.v !== 1 || typeof a.node !== "string") return undefined;
+    return { v: 1, node: a.node };
+  } catch {
+    return undefined;
   }
 }

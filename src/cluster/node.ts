@@ -62,7 +62,7 @@ export class ClusterNode implements ClusterLink {
   private retained: SharedRetainedStore | undefined;
   private retainedReady = false;
   private readonly pendingRetained: { namespace: string; message: Message }[] = [];
-  private confirmations: Confirmations | undefined;
+  private confirmations: Confirmations<Published> | undefined;
   private busUp = false;
   private groupsUp = false;
   private stopped = false;
@@ -80,6 +80,14 @@ export class ClusterNode implements ClusterLink {
   private readonly waiting = new Set<LazySubscription>();
   /** Peers holding offline persistent sessions, whom a QoS 1/2 ack waits for. */
   private peers: DurablePeers | undefined;
+  /**
+   * Keeps the QoS 1/2 messages of one confirmation for the persistent sessions of nodes the
+   * drain found gone (orphans.ts), before their acks; set when sessions are shared in PostgreSQL.
+   * `startedAt`: when the confirmation began, so a keep that came too late fails the acks.
+   */
+  keepOrphans: ((gone: string[], published: Published[], startedAt: number) => Promise<void>) | undefined;
+  /** Called when the bus connection is back after being lost (the other nodes found this one gone meanwhile). */
+  onBusBack: (() => void) | undefined;
   /** Requests this node answers (`serve`), by subject. */
   private readonly services = new Map<string, (data: Uint8Array) => Promise<Uint8Array | undefined>>();
 
@@ -143,13 +151,19 @@ export class ClusterNode implements ClusterLink {
     peers.start(bus);
     // Confirmed: the bus has the messages (PONG), and the peers holding offline persistent
     // sessions committed the copies they queued from them (docs/cluster.md).
-    this.confirmations = new Confirmations(() => {
+    // Peers found gone (dead, or cut off from NATS) did not get the messages for their sessions:
+    // they are kept for whoever takes those sessions (docs/cluster.md, "The adoption gap").
+    this.confirmations = new Confirmations<Published>((published) => {
+      const startedAt = Date.now();
       this.sendBatch();
-      return Promise.all([bus.flush(), peers.drain()]).then(() => undefined);
+      return Promise.all([bus.flush(), peers.drain()]).then(([, gone]) => {
+        if (gone.length > 0 && this.keepOrphans) return this.keepOrphans(gone, published, startedAt);
+      });
     }, this.options.ackTimeoutMs, () => unavailable("the bus did not confirm the message"));
     // A node going from no persistent session to one says so at once, before that session's CONNACK.
     if (this.broker) this.broker.sessions.onPersistentChange = () => peers.beat(false);
     this.watch(bus, "bus", (up) => {
+      if (up && !this.busUp) this.onBusBack?.();
       this.busUp = up;
       // Retained messages set while this node was cut off: read before taking clients again.
       if (up && this.retained) {
@@ -304,7 +318,7 @@ export class ClusterNode implements ClusterLink {
     if (message.qos === 0) return undefined;
     // Only QoS 1/2 copies are ever queued or stored, which is where the bus identity is read.
     message.busId = `${this.origin}:${seq}`;
-    return this.confirmations!.wait().catch((err: Error) => {
+    return this.confirmations!.wait({ namespace, message }).catch((err: Error) => {
       this.stats.drop("publish_failed");
       throw err;
     });
@@ -514,6 +528,11 @@ export class ClusterNode implements ClusterLink {
     return this.peers?.durable() ?? [];
   }
 
+  /** This node took every persistent session of the dead node `node`: the others stop keeping messages for it. */
+  adopted(node: string): void {
+    this.peers?.adopted(node);
+  }
+
   /**
    * Answers requests on `subject` (on the bus connection, from when it opens) with what
    * `handler` resolves to; a handler that fails, or resolves to undefined (a request it drops),
@@ -568,6 +587,12 @@ export class ClusterNode implements ClusterLink {
     await this.retained?.stop();
     await Promise.all([this.bus?.close(), this.groups?.close()]);
   }
+}
+
+/** A QoS 1/2 message this node put on the bus, waiting for its confirmation. */
+export interface Published {
+  namespace: string;
+  message: Message;
 }
 
 /** What a topic of a namespace goes out as: its subject, and the head of its envelopes once one was sent. */

@@ -7,6 +7,7 @@ import type { PgBrokerRepository } from "../store/postgres/broker.js";
 import type { StoredSession } from "../store/types.js";
 import { NodeLiveness } from "./liveness.js";
 import type { ClusterNode } from "./node.js";
+import type { OrphanReplay } from "./orphan_replay.js";
 
 /** The subject on which a node answers "release this session" (node ids are valid subject tokens). */
 export function releaseSubject(node: string): string {
@@ -65,11 +66,25 @@ export class SessionHandoff {
     node: string;
     timeoutMs: number;
     adoptIntervalMs: number;
+    /** Messages kept for gone nodes, replayed into the sessions taken from them (orphan_replay.ts). */
+    replay: OrphanReplay;
     logger: Logger;
   }) {}
 
+  /** The persistent sessions this node holds now. */
+  private held(): Session[] {
+    const held: Session[] = [];
+    for (const ns of this.options.broker.namespaceList()) for (const s of ns.sessions.values()) if (s.persistent) held.push(s);
+    return held;
+  }
+
   start(): void {
-    const { broker, cluster, node } = this.options;
+    const { broker, cluster, node, replay } = this.options;
+    // This node's own sessions, loaded at start: what was kept for its previous run while it was
+    // down; and again whenever it is back on NATS after losing it (the others found it gone).
+    const own = this.held();
+    if (own.length > 0) replay.took(node, own, true);
+    cluster.onBusBack = () => replay.took(node, this.held());
     cluster.serve(releaseSubject(node), (data) => this.release(data));
     broker.claimSession = (namespace, clientId, cleanStart) => this.claim(namespace, clientId, cleanStart);
     this.timer = setInterval(() => void this.sweep(), this.options.adoptIntervalMs);
@@ -80,6 +95,7 @@ export class SessionHandoff {
     this.stopped = true;
     clearInterval(this.timer);
     this.options.broker.claimSession = undefined;
+    this.options.cluster.onBusBack = undefined;
   }
 
   /** Another node asks for a session: let it go from here, its writes committed, then answer. */
@@ -148,9 +164,10 @@ export class SessionHandoff {
     // message the owner no longer takes once it released it is queued here.
     const pending = this.listen(namespace, clientId, await store.subscriptionsOf(namespace, clientId));
     let stored: StoredSession | undefined;
+    let answered = false;
     try {
       await this.options.cluster.settled();
-      const answered = await this.askRelease(owner, namespace, clientId);
+      answered = await this.askRelease(owner, namespace, clientId);
       stored = answered
         ? await store.claim(namespace, clientId, owner)
         : (await store.adopt(owner, (c) => NodeLiveness.takeIfDead(c, owner), { namespace, clientId }))[0];
@@ -165,6 +182,8 @@ export class SessionHandoff {
       return undefined;
     }
     this.merge(pending, stored);
+    // Taken from a dead node: what was kept for it comes too.
+    if (!answered && owner !== null) this.options.replay.took(owner, [pending]);
     this.stats.claimed++;
     return undefined;
   }
@@ -244,8 +263,7 @@ export class SessionHandoff {
    */
   async forgetMoved(): Promise<void> {
     const { broker, store } = this.options;
-    const held: { namespace: string; clientId: string }[] = [];
-    for (const ns of broker.namespaceList()) for (const s of ns.sessions.values()) if (s.persistent) held.push({ namespace: s.namespace, clientId: s.clientId });
+    const held = this.held().map((s) => ({ namespace: s.namespace, clientId: s.clientId }));
     try {
       for (const k of await store.ownedElsewhere(held)) {
         const session = broker.sessionOf(k.namespace, k.clientId);
@@ -266,16 +284,18 @@ export class SessionHandoff {
         const started = Date.now();
         const sessions = await store.adopt(dead, (c) => NodeLiveness.takeIfDead(c, dead));
         if (sessions.length === 0 || this.stopped) continue;
-        let taken = 0;
+        const taken: Session[] = [];
         for (const stored of sessions) {
           // One claimed here meanwhile is already live; the store says this node owns it either way.
           if (broker.sessionOf(stored.namespace, stored.clientId)) continue;
-          broker.sessions.adopt(broker.restoreSession(stored));
-          taken++;
+          const session = broker.restoreSession(stored);
+          broker.sessions.adopt(session);
+          taken.push(session);
         }
-        this.stats.adopted += taken;
-        this.stats.lastAdoption = { at: Date.now(), sessions: taken, from: dead };
-        this.options.logger.info({ from: dead, sessions: taken, ms: Date.now() - started }, "cluster: took over the persistent sessions of a dead node");
+        if (dead !== null) this.options.replay.took(dead, taken, true);
+        this.stats.adopted += taken.length;
+        this.stats.lastAdoption = { at: Date.now(), sessions: taken.length, from: dead };
+        this.options.logger.info({ from: dead, sessions: taken.length, ms: Date.now() - started }, "cluster: took over the persistent sessions of a dead node");
       }
     } catch (err) {
       this.options.logger.warn({ err }, "cluster: looking for dead nodes' sessions failed; trying again");

@@ -2,8 +2,10 @@ import type { ClusterConfig } from "../config/schema.js";
 import type { Broker } from "../mqtt/broker.js";
 import type { Logger } from "../observability/logger.js";
 import type { PgBrokerRepository } from "../store/postgres/broker.js";
+import type { PgOrphanMessages } from "../store/postgres/orphans.js";
 import { NodeLiveness } from "./liveness.js";
 import type { ClusterNode } from "./node.js";
+import { OrphanReplay } from "./orphan_replay.js";
 import { SessionHandoff } from "./session_handoff.js";
 
 /**
@@ -12,13 +14,18 @@ import { SessionHandoff } from "./session_handoff.js";
  * and makes the store load and write only this node's sessions, before the broker loads them.
  */
 export class SharedSessions {
-  private constructor(readonly liveness: NodeLiveness, readonly handoff: SessionHandoff) {}
+  private constructor(readonly liveness: NodeLiveness, readonly handoff: SessionHandoff, readonly replay: OrphanReplay) {}
 
-  static async open(options: { config: ClusterConfig; postgresUrl: string; store: PgBrokerRepository; broker: Broker; cluster: ClusterNode; logger: Logger }): Promise<SharedSessions> {
+  static async open(options: { config: ClusterConfig; postgresUrl: string; store: PgBrokerRepository; orphans: PgOrphanMessages; broker: Broker; cluster: ClusterNode; logger: Logger }): Promise<SharedSessions> {
     const node = options.config.nodeId || options.cluster.origin.slice(0, options.cluster.origin.lastIndexOf("/"));
+    const { orphanWindowMs, adoptIntervalMs } = options.config;
+    const replay = new OrphanReplay({
+      broker: options.broker, cluster: options.cluster, store: options.orphans, windowMs: orphanWindowMs,
+      pollMs: Math.min(adoptIntervalMs, orphanWindowMs / 5), logger: options.logger,
+    });
     const handoff = new SessionHandoff({
-      broker: options.broker, cluster: options.cluster, store: options.store, node,
-      timeoutMs: options.config.handoffTimeoutMs, adoptIntervalMs: options.config.adoptIntervalMs, logger: options.logger,
+      broker: options.broker, cluster: options.cluster, store: options.store, node, replay,
+      timeoutMs: options.config.handoffTimeoutMs, adoptIntervalMs, logger: options.logger,
     });
     const liveness = new NodeLiveness({
       url: options.postgresUrl, node, logger: options.logger, waitMs: options.config.livenessWaitMs,
@@ -26,11 +33,20 @@ export class SharedSessions {
     });
     await liveness.start();
     options.store.ownedBy(node);
-    return new SharedSessions(liveness, handoff);
+    return new SharedSessions(liveness, handoff, replay);
   }
 
-  /** Once the broker and the cluster started: answers release requests, claims on CONNECT, adopts dead nodes' sessions. */
+  /**
+   * Once the broker and the cluster started: answers release requests, claims on CONNECT, adopts
+   * dead nodes' sessions, keeps and replays the messages of the adoption gap.
+   */
   start(): void {
+    this.replay.start();
     this.handoff.start();
+  }
+
+  stop(): void {
+    this.handoff.stop();
+    this.replay.stop();
   }
 }

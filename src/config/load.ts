@@ -69,7 +69,7 @@ const atLeastOne = [
   "dashboards.shareRequestsPerMinute", "dashboards.shareStreamsPerKey", "dashboards.shareReadsConcurrency", "dashboards.shareReadsPerKey", "dashboards.shareReadsWaitingPerKey", "dashboards.liveEventsPerSecond", "dashboards.liveRecordsPerEvent",
   "cluster.ackTimeoutMs", "cluster.handoffTimeoutMs", "cluster.adoptIntervalMs", "cluster.livenessWaitMs", "cluster.heartbeatMs",
   "cluster.interestRefreshMs", "cluster.presenceWaitMs", "cluster.historyWaitMs", "cluster.historyMaxReplyBytes", "cluster.nodeTimeoutMs",
-  "cluster.leaseRetryMs", "cluster.leaseTimeoutMs",
+  "cluster.leaseRetryMs", "cluster.leaseTimeoutMs", "cluster.orphanWindowMs",
   "postgres.poolSize", "postgres.connectTimeoutMs",
 ];
 
@@ -329,6 +329,8 @@ function checkCluster(cluster: SluiceConfig["cluster"]): void {
   // Every inspector history request waits this long: past a few seconds it is a typo, not a choice.
   if (cluster.historyWaitMs > 10_000) throw new ConfigError(`cluster.historyWaitMs must be at most 10000, got ${cluster.historyWaitMs}`);
   if (cluster.rateCreditPercent > 100) throw new ConfigError(`cluster.rateCreditPercent must be 0 to 100, got ${cluster.rateCreditPercent}`);
+  // Half of it is what a publisher has to keep a gone node's messages before its acks fail.
+  if (cluster.orphanWindowMs < 1000) throw new ConfigError(`cluster.orphanWindowMs must be at least 1000, got ${cluster.orphanWindowMs}`);
 }
 
 /** The store URL must be one PostgreSQL's clients take; anything else is a typo better refused at start. */

@@ -165,6 +165,12 @@ export interface ClusterConfig {
   handoffTimeoutMs: number;
   /** With a PostgreSQL store: how often a node looks for dead nodes' persistent sessions to take over. */
   adoptIntervalMs: number;
+  /**
+   * With a PostgreSQL store: how long a node that took a dead node's persistent sessions replays
+   * the messages other nodes kept for them (docs/cluster.md, "The adoption gap"); a publisher
+   * whose keeping takes longer than half of it fails the acks instead.
+   */
+  orphanWindowMs: number;
   /** With a PostgreSQL store: how long a starting node tries to take its liveness lock (a node of the same id may still be going). */
   livenessWaitMs: number;
   /**
@@ -642,6 +648,6 @@ export const defaultConfig: SluiceConfig = {
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, shareReadsConcurrency: 8, shareReadsPerKey: 2, shareReadsWaitingPerKey: 64, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
     shareFrameAncestors: ["*"],
   },
-  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10_000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262_144, nodeTimeoutMs: 10_000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 },
+  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10_000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262_144, nodeTimeoutMs: 10_000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000, orphanWindowMs: 5000 },
   postgres: { url: "", poolSize: 10, connectTimeoutMs: 3000 },
 };

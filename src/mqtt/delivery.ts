@@ -2,7 +2,7 @@ import mqtt, { type IPublishPacket } from "mqtt-packet";
 import { backlogged } from "./backlog.js";
 import type { Connection } from "./connection.js";
 import { deliveryBytes } from "./message_size.js";
-import type { Delivery, Session } from "./session.js";
+import { REPLAY_SEEN_MAX, type Delivery, type Session } from "./session.js";
 import type { Message, QoS } from "./types.js";
 
 /**
@@ -31,6 +31,7 @@ export function deliver(session: Session, message: Message, qos: QoS, retain: bo
     sendPublish(conn, session, { message, qos, retain, subscriptionIds, seq: 0, bytes: 0 }, undefined, false);
     return;
   }
+  if (session.replaySeen !== undefined && message.busId !== undefined && session.replaySeen.size < REPLAY_SEEN_MAX) session.replaySeen.add(message.busId);
   const delivery: Delivery = { message, qos, retain, subscriptionIds, seq: session.takeSeq(), bytes: deliveryBytes(message, subscriptionIds) };
   if (conn && session.queue.length === 0 && session.inflight.size < window(conn)) {
     // QoS 1/2 must not be lost, so a client that stops reading gets them queued in its session

@@ -35,6 +35,13 @@ export interface Will {
 export const SESSION_NEVER_EXPIRES = 0xffffffff;
 
 /**
+ * Bus identities a session remembers while a dead node's messages are replayed into it
+ * (`Session.replaySeen`): a few seconds of its traffic. Past it, a message may be given twice (QoS
+ * 1 allows it), never lost.
+ */
+export const REPLAY_SEEN_MAX = 100_000;
+
+/**
  * The state MQTT keeps for a client id across network connections (§4.1): subscriptions,
  * QoS 1/2 messages in flight or queued, QoS 2 packet ids received but not released.
  */
@@ -56,6 +63,12 @@ export class Session {
   owner: string | undefined;
   /** Counted among its namespace's persistent sessions (sessions.ts keeps this). */
   counted = false;
+  /**
+   * In a cluster, for a while after this node took the session from a dead node: the bus
+   * identities of the QoS 1/2 messages it got, so a message kept for the dead node that also came
+   * over the bus is not given twice (cluster/orphan_replay.ts). Undefined otherwise.
+   */
+  replaySeen: Set<string> | undefined;
   private nextPacketId = 1;
   private nextSeq = 1;
 

@@ -488,6 +488,32 @@ export const pgMigrations: PgMigration[] = [
       );
     `,
   },
+  {
+    version: 11,
+    name: "messages for a dead node's persistent sessions",
+    // docs/cluster.md, "The adoption gap". A QoS 1/2 message published after a node holding
+    // persistent sessions died and before another node adopted them reaches no one for them: the
+    // publishing node keeps it here, named by the dead node, before its ack, and the nodes that
+    // take those sessions replay it. Rows live for a few adoption windows, then are swept.
+    sql: `
+      CREATE TABLE cluster_orphans (
+        id BIGSERIAL PRIMARY KEY,
+        dead_node TEXT COLLATE "C" NOT NULL,
+        namespace TEXT NOT NULL,
+        bus_id TEXT NOT NULL,
+        topic TEXT NOT NULL,
+        payload BYTEA NOT NULL,
+        qos SMALLINT NOT NULL,
+        retain BOOLEAN NOT NULL,
+        properties TEXT,
+        expires_at BIGINT,
+        publisher TEXT,
+        created_at TIMESTAMPTZ NOT NULL DEFAULT now()
+      );
+      CREATE INDEX cluster_orphans_by_node ON cluster_orphans(dead_node, id);
+      CREATE INDEX cluster_orphans_by_age ON cluster_orphans(created_at);
+    `,
+  },
 ];
 
 /** The schema version this Sluice brings a PostgreSQL database to. */

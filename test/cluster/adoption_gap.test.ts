@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { after, before, test } from "node:test";
+import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { collect, publish, startNode, subscribe, untilAvailable, type TestNode } from "../helpers/cluster.js";
+import { startNats, type TestNats } from "../helpers/nats_server.js";
+import { spawnNode, type NodeProcess } from "../helpers/node_process.js";
+import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { uid } from "../helpers/raw_mqtt.js";
+import { until } from "../helpers/until.js";
+
+// Issue 14: "a persistent session resumes on any node with its queued QoS 1/2 messages, including
+// messages published ... when the node it was on was killed". Between the kill and another node
+// adopting the sessions, nobody listens for them on the bus; what is acknowledged meanwhile must
+// still reach them (docs/cluster.md, "The adoption gap").
+
+let postgres: TestPostgres;
+let nats: TestNats;
+let store: string;
+let b: TestNode;
+const clients: MqttClient[] = [];
+const holders: NodeProcess[] = [];
+
+before(async () => {
+  postgres = await startPostgres();
+  store = await postgres.database();
+  nats = await startNats();
+  const holder = await spawnNode({ name: "gap-holder", nats: nats.url, store });
+  holders.push(holder);
+  // A slow adoption sweep makes the gap long enough to publish many messages into it.
+  b = await startNode(nats.url, "gap-b", { store, adminToken: holder.adminToken(), cluster: { adoptIntervalMs: 2500 } });
+  await untilAvailable(b);
+});
+
+after(async () => {
+  for (const c of clients) c.end(true);
+  for (const h of holders) {
+    await h.kill9().catch(() => undefined);
+    await h.stop().catch(() => undefined);
+  }
+  await b?.close();
+  await nats?.close();
+  await postgres?.stop();
+});
+
+function open(url: string, options: IClientOptions): Promise<{ client: MqttClient; got: ReturnType<typeof collect>; present: boolean }> {
+  const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10_000, ...options });
+  clients.push(client);
+  const got = collect(client);
+  return new Promise((resolve, reject) => {
+    client.once("connect", (p) => resolve({ client, got, present: p.sessionPresent }));
+    client.once("error", reject);
+    client.once("close", () => reject(new Error("closed before CONNACK")));
+  });
+}
+
+test("messages acknowledged between a holder's kill -9 and the adoption of its sessions reach those sessions, each once", async () => {
+  const holder = holders[0]!;
+  const clientId = uid("gap-");
+  const t = uid("gap/");
+  const options = { clientId, clean: false, properties: { sessionExpiryInterval: 600 } };
+  // A persistent subscriber connected on the holder, and a copy stored by it before the kill.
+  const sub = await open(holder.mqttUrl, options);
+  await subscribe(sub.client, `${t}/#`, { qos: 1 });
+  const pub = await open(b.mqttUrl, { clientId: uid("gp-") });
+  await until(async () => (b.server.cluster!.durablePeers().some((o) => o.startsWith("gap-holder/")) ? true : undefined));
+  await publish(pub.client, `${t}/m`, "before", { qos: 1 });
+  await until(async () => (sub.got.some((m) => m.payload === "before") ? true : undefined));
+
+  const adoptedBefore = b.server.sharedSessions!.handoff.stats.adopted;
+  await holder.kill9();
+  // Publish, each acknowledged, from the kill until well after the sessions were adopted.
+  const acked: string[] = [];
+  let adoptedAt: number | undefined;
+  for (let i = 0; i < 5000 && (adoptedAt === undefined || acked.length < 20 + adoptedAt); i++) {
+    await publish(pub.client, `${t}/m`, `g${i}`, { qos: 1 });
+    acked.push(`g${i}`);
+    if (adoptedAt === undefined && b.server.sharedSessions!.handoff.stats.adopted > adoptedBefore) adoptedAt = acked.length;
+  }
+  const stats = b.server.sharedSessions!.replay.stats;
+  console.log(`adoption gap: ${adoptedAt} of ${acked.length} acknowledged before the adoption; kept ${stats.kept}, replayed ${stats.replayed}, duplicates ${stats.duplicates}, late ${stats.late}`);
+  assert.ok((adoptedAt ?? 0) > 1, "messages were published into the gap");
+
+  const resumed = await open(b.mqttUrl, options);
+  assert.equal(resumed.present, true);
+  await publish(pub.client, `${t}/m`, "marker", { qos: 1 });
+  await until(async () => (resumed.got.some((m) => m.payload === "marker") ? true : undefined), 10_000);
+  const payloads = resumed.got.map((m) => m.payload).filter((p) => p !== "marker" && p !== "before");
+  const missing = acked.filter((p) => !payloads.includes(p));
+  assert.deepEqual(missing, [], "every acknowledged message reached the session");
+  assert.equal(payloads.length, acked.length, "each once");
+  assert.ok(stats.kept > 0 && stats.replayed > 0);
+});
+
+test("the node restarted on its id before anyone adopts: its own sessions get what was kept while it was down", async () => {
+  const clientId = uid("gr-");
+  const t = uid("gr/");
+  const options = { clientId, clean: false, properties: { sessionExpiryInterval: 600 } };
+  const holder = await spawnNode({ name: "gap-again", nats: nats.url, store });
+  holders.push(holder);
+  const sub = await open(holder.mqttUrl, options);
+  await subscribe(sub.client, `${t}/#`, { qos: 1 });
+  await new Promise<void>((r) => sub.client.end(false, {}, () => r()));
+  const pub = await open(b.mqttUrl, { clientId: uid("grp-") });
+  await until(async () => (b.server.cluster!.durablePeers().some((o) => o.startsWith("gap-again/")) ? true : undefined));
+  await holder.kill9();
+  const acked: string[] = [];
+  for (let i = 0; i < 10; i++) {
+    await publish(pub.client, `${t}/m`, `r${i}`, { qos: 1 });
+    acked.push(`r${i}`);
+  }
+  // Back on its data dir and node id, it loads its sessions itself (B's sweep has not run yet,
+  // or found the node alive again).
+  const again = await spawnNode({ name: "gap-again", nats: nats.url, store, dataDir: holder.dataDir });
+  holders.push(again);
+  const resumed = await open(again.mqttUrl, options).catch(() => open(b.mqttUrl, options));
+  await publish(pub.client, `${t}/m`, "marker", { qos: 1 });
+  await until(async () => (resumed.got.some((m) => m.payload === "marker") ? true : undefined), 10_000);
+  const payloads = resumed.got.map((m) => m.payload).filter((p) => p !== "marker");
+  assert.deepEqual(acked.filter((p) => !payloads.includes(p)), [], "every acknowledged message reached the session");
+  assert.equal(payloads.length, acked.length, "each once");
+});
