@@ -23,6 +23,7 @@ export const HELD_LIVENESS_KEYS = `SELECT objid FROM pg_locks
 export function livenessKey(expr: string): string {
   return `hashtext(${expr})::oid`;
 }
+
 /** Between tries to take this node's lock at start, and to take it back after losing it. */
 const RETRY_MS = 250;
 
@@ -83,7 +84,7 @@ export class NodeLiveness {
   /** Takes this node's lock, or throws `node_id_in_use` when a live node holds it past `waitMs`. */
   async start(): Promise<void> {
     const deadline = Date.now() + this.options.waitMs;
-    while (!(await this.take())) {
+    while (!(await this.tryTake())) {
       if (Date.now() > deadline) {
         throw new LivenessError("node_id_in_use", `cluster.nodeId ${JSON.stringify(this.options.node)} is held by another live node (its liveness lock in PostgreSQL is taken); give each node its own --node-id`);
       }
@@ -91,7 +92,7 @@ export class NodeLiveness {
     }
   }
 
-  private async take(): Promise<boolean> {
+  private async tryTake(): Promise<boolean> {
     // Named so `pg_stat_activity` joined with `pg_locks` shows which node holds which lock.
     const client = new pg.Client({ connectionString: this.options.url, keepAlive: true, application_name: `sluice-live:${this.options.node}`.slice(0, 63) });
     client.on("error", () => undefined);
@@ -121,7 +122,7 @@ export class NodeLiveness {
     void (async () => {
       while (!this.stopped) {
         try {
-          if (await this.take()) {
+          if (await this.tryTake()) {
             this.options.logger.info("cluster: liveness lock taken again");
             for (const listener of this.regainedListeners) listener();
             return;
