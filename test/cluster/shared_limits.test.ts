@@ -4,9 +4,7 @@ import type { IPubackPacket, Packet } from "mqtt-packet";
 import pg from "pg";
 import type { PlanConfig } from "../../src/limits/plans.js";
 import { RC } from "../../src/mqtt/reason_codes.js";
-import { startNodes, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { startCluster, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 import { RawClient, uid } from "../helpers/raw_mqtt.js";
 import { until } from "../helpers/until.js";
 
@@ -18,22 +16,16 @@ const PLANS: Record<string, PlanConfig> = {
   rated: { publishesPerMinute: RATE },
 };
 
-let postgres: TestPostgres;
-let store: string;
-let nats: TestNats;
+let cluster: StoredCluster;
 let nodes: TestNode[];
 
 before(async () => {
-  postgres = await startPostgres();
-  nats = await startNats();
-  store = await postgres.database();
-  nodes = await startNodes(nats.url, ["node-a", "node-b", "node-c"], { store, overrides: { plans: PLANS } });
+  cluster = await startCluster({ nodes: 3, store: true, overrides: { plans: PLANS } });
+  nodes = cluster.nodes;
 });
 
 after(async () => {
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 /** A new account on `plan`, made through node A's admin API (every node reads it from PostgreSQL, and hears of its plan). */
@@ -86,7 +78,7 @@ describe("connections", () => {
   test("a node's connections stop counting when its liveness ends", async () => {
     const accountId = await accountOn("five");
     // Another node's rows, as a node killed with its connections open would leave them.
-    const db = new pg.Client({ connectionString: store });
+    const db = new pg.Client({ connectionString: cluster.store });
     await db.connect();
     try {
       await db.query("INSERT INTO cluster_nodes (origin, seen_at) VALUES ('dead/1', (extract(epoch from now()) * 1000)::bigint)");
