@@ -3,9 +3,9 @@ import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { publish, settled, startCluster, subscribe, untilAvailable, type StoredCluster } from "../helpers/cluster.js";
+import { deployFile } from "../helpers/deploy.js";
 import { checkHaproxyConfig, localHaproxyConfig, startHaproxy, type ServerStat, type TestHaproxy } from "../helpers/haproxy.js";
 import type { TestNats } from "../helpers/nats_server.js";
 import { nextMessages, startSluice, type TestSluice } from "../helpers/sluice.js";
@@ -17,20 +17,8 @@ import { freePort } from "../helpers/free_port.js";
 // health checks take a node out of MQTT rotation while the node cannot reach NATS, and put it
 // back when it can.
 
-/** deploy/haproxy.cfg, from dist/test/cluster or test/cluster. */
-function shippedConfigPath(): string {
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  for (const up of ["../..", "../../.."]) {
-    const p = join(here, up, "deploy", "haproxy.cfg");
-    try {
-      readFileSync(p);
-      return p;
-    } catch {
-      // not at this depth
-    }
-  }
-  throw new Error("deploy/haproxy.cfg not found");
-}
+/** The shipped deploy/haproxy.cfg. */
+const shippedConfigPath = (): string => deployFile("haproxy.cfg");
 
 
 const clients = new Set<MqttClient>();

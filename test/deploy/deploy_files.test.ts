@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { loadConfig } from "../../src/config/load.js";
+import { deployFile } from "../helpers/deploy.js";
 
 // Docker is not on the test machine: compose.yaml cannot be run here, so what it must hold for
 // a working cluster is read from it (test/cluster/haproxy.test.ts runs deploy/haproxy.cfg).
 
-/** deploy/, from dist/test/deploy or test/deploy. */
-function deployDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "deploy", "compose.yaml"))) return join(dir, "deploy");
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("deploy/compose.yaml not found");
-    dir = parent;
-  }
-}
 
 interface Service {
   image?: string;
@@ -30,7 +20,7 @@ interface Service {
   healthcheck?: unknown;
 }
 
-const deploy = deployDir();
+const deploy = dirname(deployFile("compose.yaml"));
 // Merge keys (`<<: *sluice`) as compose reads them.
 const compose = parse(readFileSync(join(deploy, "compose.yaml"), "utf8"), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;

@@ -1,15 +1,14 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { readFileSync } from "node:fs";
 import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { connect as natsConnect, type NatsError } from "nats";
 import { pino } from "pino";
 import { loadConfig } from "../../src/config/load.js";
 import { collect, publish, settled, subscribe, untilAvailable } from "../helpers/cluster.js";
+import { deployFile } from "../helpers/deploy.js";
 import { localNatsConfig, NATS_SERVER, startNats, type TestNats } from "../helpers/nats_server.js";
 import { startSluice, type TestSluice } from "../helpers/sluice.js";
 import { until } from "../helpers/until.js";
@@ -19,18 +18,7 @@ import { until } from "../helpers/until.js";
 // nobody else; Sluice nodes given that password in SLUICE_CLUSTER, as compose.yaml and
 // systemd/sluice.env.example give it, join and route (docs/cluster.md, "Deploying").
 
-/** deploy/, from dist/test/deploy or test/deploy. */
-function deployDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "deploy", "nats.conf"))) return join(dir, "deploy");
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("deploy/nats.conf not found");
-    dir = parent;
-  }
-}
-
-const shipped = readFileSync(join(deployDir(), "nats.conf"), "utf8");
+const shipped = readFileSync(deployFile("nats.conf"), "utf8");
 // The form deploy/.env.example tells to generate: a letter, then hex digits.
 const password = `n${randomBytes(24).toString("hex")}`;
 let nats: TestNats;
