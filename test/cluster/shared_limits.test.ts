@@ -9,10 +9,8 @@ import { stringify } from "yaml";
 import { LIVENESS_CLASS } from "../../src/cluster/liveness.js";
 import type { PlanConfig } from "../../src/limits/plans.js";
 import { RC } from "../../src/mqtt/reason_codes.js";
-import { startNode, startNodes, type TestNode } from "../helpers/cluster.js";
+import { startCluster, startNode, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 import { spawnNode } from "../helpers/node_process.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 import { RawClient, uid } from "../helpers/raw_mqtt.js";
 import { until } from "../helpers/until.js";
 
@@ -24,22 +22,16 @@ const PLANS: Record<string, PlanConfig> = {
   rated: { publishesPerMinute: RATE },
 };
 
-let postgres: TestPostgres;
-let store: string;
-let nats: TestNats;
+let cluster: StoredCluster;
 let nodes: TestNode[];
 
 before(async () => {
-  postgres = await startPostgres();
-  nats = await startNats();
-  store = await postgres.database();
-  nodes = await startNodes(nats.url, ["node-a", "node-b", "node-c"], { store, overrides: { plans: PLANS } });
+  cluster = await startCluster({ nodes: 3, store: true, overrides: { plans: PLANS } });
+  nodes = cluster.nodes;
 });
 
 after(async () => {
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 /** A new account on `plan`, made through node A's admin API (every node reads it from PostgreSQL, and hears of its plan). */
@@ -92,9 +84,9 @@ describe("connections", () => {
   test("a node's connections count while its liveness lock is held, and stop counting the moment it is free", async () => {
     const accountId = await accountOn("five");
     // Another node's rows and its liveness lock, held by this test's session as a node would.
-    const dead = new pg.Client({ connectionString: store });
+    const dead = new pg.Client({ connectionString: cluster.store });
     await dead.connect();
-    const db = new pg.Client({ connectionString: store });
+    const db = new pg.Client({ connectionString: cluster.store });
     await db.connect();
     try {
       assert.equal((await dead.query("SELECT pg_try_advisory_lock($1, hashtext('node-gone')) AS ok", [LIVENESS_CLASS])).rows[0].ok, true);
@@ -131,7 +123,7 @@ describe("connections", () => {
       assert.equal(connack.reasonCode, 0);
       open.push(client);
     }
-    const db = new pg.Client({ connectionString: store });
+    const db = new pg.Client({ connectionString: cluster.store });
     await db.connect();
     const rowsOfA = async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM cluster_connections WHERE account_id = $1 AND origin = 'node-a'", [accountId])).rows[0]!.n;
     try {
@@ -158,7 +150,7 @@ describe("connections", () => {
     const accountId = await accountOn("five");
     const config = join(mkdtempSync(join(tmpdir(), "sluice-limits-")), "plans.yaml");
     writeFileSync(config, stringify({ plans: PLANS }));
-    const killed = await spawnNode({ name: "node-k", nats: nats.url, store, args: ["--config", config] });
+    const killed = await spawnNode({ name: "node-k", nats: cluster.nats.url, store: cluster.store, args: ["--config", config] });
     try {
       const port = Number(new URL(killed.mqttUrl).port);
       const open: RawClient[] = [];
@@ -196,11 +188,11 @@ describe("connections", () => {
 
   test("a node started again under its id drops the rows its killed predecessor left", async () => {
     const accountId = await accountOn("five");
-    const db = new pg.Client({ connectionString: store });
+    const db = new pg.Client({ connectionString: cluster.store });
     await db.connect();
     try {
       await db.query("INSERT INTO cluster_connections (account_id, client_id, device_id, origin, conn) VALUES ($1, 'left-behind', 'd', 'node-d', 'k')", [accountId]);
-      const d = await startNode(nats.url, "node-d", { store, overrides: { plans: PLANS } });
+      const d = await startNode(cluster.nats.url, "node-d", { store: cluster.store, overrides: { plans: PLANS } });
       try {
         await until(async () => ((await db.query("SELECT 1 FROM cluster_connections WHERE origin = 'node-d'")).rowCount === 0 ? true : undefined));
       } finally {
