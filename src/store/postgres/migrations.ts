@@ -489,6 +489,17 @@ export const pgMigrations: PgMigration[] = [
     `,
   },
   {
+    version: 10,
+    name: "node liveness by lock: cluster_nodes dropped",
+    // docs/cluster.md, "Plan limits across nodes": a node is alive while it holds its liveness
+    // lock (cluster/liveness.ts), so the heartbeat rows are gone. `cluster_connections.origin`
+    // now names the node id that lock is named by (it held node id and a per-start nonce): rows
+    // left in the old form match no lock, count as dead nodes' and are swept.
+    sql: `
+      DROP TABLE cluster_nodes;
+    `,
+  },
+  {
     version: 11,
     name: "messages for a dead node's persistent sessions",
     // docs/cluster.md, "The adoption gap". A QoS 1/2 message published after a node holding
