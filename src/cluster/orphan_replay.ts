@@ -80,7 +80,12 @@ export class OrphanReplay {
 
   /** Keeps a confirmation's messages for the gone nodes' sessions; throws (no ack) when it came too late to be replayed. */
   async keep(gone: string[], published: Published[], startedAt: number): Promise<void> {
-    await this.options.store.keep(gone, published);
+    try {
+      await this.options.store.keep(gone, published);
+    } catch (err) {
+      this.options.logger.error({ err, gone }, "cluster: keeping messages for a gone node's sessions failed; their acks are refused");
+      throw Object.assign(new Error("the messages for a gone node's sessions could not be kept"), { reasonCode: RC.SERVER_BUSY });
+    }
     this.stats.kept += gone.length * published.length;
     if (Date.now() - startedAt > this.options.windowMs / 2) {
       this.stats.late++;

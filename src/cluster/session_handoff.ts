@@ -151,7 +151,12 @@ export class SessionHandoff {
     if (owner === node) {
       // Stored as this node's but not in memory (a release that raced a claim): load it.
       const stored = await store.claim(namespace, clientId, node);
-      if (stored && !cleanStart && !broker.sessionOf(namespace, clientId)) broker.sessions.adopt(broker.restoreSession(stored));
+      if (stored && !cleanStart && !broker.sessionOf(namespace, clientId)) {
+        const session = broker.restoreSession(stored);
+        broker.sessions.adopt(session);
+        // Its previous run here died: what was kept for this node comes too.
+        this.options.replay.took(node, [session]);
+      }
       return undefined;
     }
     // A clean start needs nothing of the old session, only that its owner forgets it; the new

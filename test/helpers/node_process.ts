@@ -18,6 +18,8 @@ export interface NodeProcess {
   httpPort: number;
   /** The admin token file's content, when this node was the first on its store (it wrote the file). */
   adminToken(): string;
+  /** The last 8 000 characters the process wrote (its log), for a failing test's message. */
+  log(): string;
   /** SIGKILL, and waits for the process to be gone. */
   kill9(): Promise<void>;
   /** SIGTERM (a clean shutdown), then SIGKILL past 10 s; removes its data dir unless `keepData`. */
@@ -38,9 +40,10 @@ export async function spawnNode(options: { name: string; nats: string; store: st
     "--cluster", options.nats, "--store", options.store, "--node-id", options.name,
     // A node on --store needs the cluster's one relay secret (docs/cluster.md, "Relay credentials in a cluster").
     "--relay-secret", "test-cluster-relay-secret", ...(options.args ?? []),
-  ], { stdio: ["ignore", "ignore", "pipe"] });
+  ], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   child.stderr!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
+  child.stdout!.on("data", (d: Buffer) => (stderr = (stderr + d.toString()).slice(-8000)));
   const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
   const read = (): { mqtt: number; http: number } | undefined => {
     if (child.exitCode !== null) throw new Error(`node ${options.name} exited (${child.exitCode}): ${stderr}`);
@@ -66,6 +69,7 @@ export async function spawnNode(options: { name: string; nats: string; store: st
     api: `http://127.0.0.1:${ports_.http}`,
     httpPort: ports_.http,
     adminToken: () => readFileSync(join(dir, "admin-token"), "utf8").trim(),
+    log: () => stderr,
     async kill9() {
       if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
       await exited;

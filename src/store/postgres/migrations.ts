@@ -506,6 +506,8 @@ export const pgMigrations: PgMigration[] = [
     // persistent sessions died and before another node adopted them reaches no one for them: the
     // publishing node keeps it here, named by the dead node, before its ack, and the nodes that
     // take those sessions replay it. Rows live for a few adoption windows, then are swept.
+    // `publisher` is the publisher's session key (namespace, NUL, client id) for No Local: bytes,
+    // since text cannot hold NUL.
     sql: `
       CREATE TABLE cluster_orphans (
         id BIGSERIAL PRIMARY KEY,
@@ -518,7 +520,7 @@ export const pgMigrations: PgMigration[] = [
         retain BOOLEAN NOT NULL,
         properties TEXT,
         expires_at BIGINT,
-        publisher TEXT,
+        publisher BYTEA,
         created_at TIMESTAMPTZ NOT NULL DEFAULT now()
       );
       CREATE INDEX cluster_orphans_by_node ON cluster_orphans(dead_node, id);

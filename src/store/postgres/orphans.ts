@@ -27,19 +27,19 @@ export class PgOrphanMessages {
     if (rows.length === 0) return;
     await this.pool.query(
       `INSERT INTO cluster_orphans (dead_node, namespace, bus_id, topic, payload, qos, retain, properties, expires_at, publisher)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::smallint[], $7::boolean[], $8::text[], $9::bigint[], $10::text[])`,
+       SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::smallint[], $7::boolean[], $8::text[], $9::bigint[], $10::bytea[])`,
       [
         rows.map((r) => r.node), rows.map((r) => r.namespace), rows.map((r) => r.message.busId), rows.map((r) => r.message.topic),
         rows.map((r) => r.message.payload), rows.map((r) => r.message.qos), rows.map((r) => r.message.retain),
         rows.map((r) => propsToJson(messageToStored(r.message).properties)), rows.map((r) => r.message.expiresAt ?? null),
-        rows.map((r) => r.message.publisher ?? null),
+        rows.map((r) => (r.message.publisher === undefined ? null : Buffer.from(r.message.publisher))),
       ],
     );
   }
 
   /** The messages kept for `deadNode` after row `afterId`, oldest first, a page at most. */
   async after(deadNode: string, afterId: number): Promise<OrphanMessage[]> {
-    const rows = await all<{ id: string; namespace: string; bus_id: string; topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean; properties: string | null; expires_at: string | null; publisher: string | null }>(this.pool,
+    const rows = await all<{ id: string; namespace: string; bus_id: string; topic: string; payload: Buffer; qos: 0 | 1 | 2; retain: boolean; properties: string | null; expires_at: string | null; publisher: Buffer | null }>(this.pool,
       "SELECT id, namespace, bus_id, topic, payload, qos, retain, properties, expires_at, publisher FROM cluster_orphans WHERE dead_node = $1 AND id > $2 ORDER BY id LIMIT $3",
       [deadNode, afterId, PAGE_ROWS]);
     return rows.map((r) => ({
@@ -48,7 +48,7 @@ export class PgOrphanMessages {
       message: messageFromStored({
         topic: r.topic, payload: r.payload, qos: r.qos, retain: r.retain, properties: propsFromJson(r.properties),
         expiresAt: r.expires_at === null ? null : Number(r.expires_at), busId: r.bus_id,
-      }, r.publisher ?? undefined),
+      }, r.publisher?.toString() ?? undefined),
     }));
   }
 
