@@ -359,12 +359,12 @@ describe("dashboards", () => {
 
 describe("cluster", () => {
   test("off by default; --cluster = SLUICE_CLUSTER = cluster.url, --node-id = SLUICE_NODE_ID = cluster.nodeId", () => {
-    assert.deepEqual(load().cluster, { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262144, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
+    assert.deepEqual(load().cluster, { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262144, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000, orphanWindowMs: 5000 });
     assert.equal(load({ flags: { cluster: "nats://10.0.0.5:4222" } }).cluster.url, "nats://10.0.0.5:4222");
-    assert.deepEqual(load({ env: { SLUICE_CLUSTER: "nats://a:4222,nats://b:4222", SLUICE_NODE_ID: "node-1" } }).cluster, { url: "nats://a:4222,nats://b:4222", nodeId: "node-1", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262144, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
+    assert.deepEqual(load({ env: { SLUICE_CLUSTER: "nats://a:4222,nats://b:4222", SLUICE_NODE_ID: "node-1" } }).cluster, { url: "nats://a:4222,nats://b:4222", nodeId: "node-1", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262144, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000, orphanWindowMs: 5000 });
     assert.equal(load({ env: { SLUICE_NODE_ID: "env" }, flags: { "node-id": "flag" } }).cluster.nodeId, "flag");
     const config = load({ configFile: file("cluster.yaml", "cluster:\n  url: tls://nats.example:4222\n  nodeId: n2\n  ackTimeoutMs: 2000\n") });
-    assert.deepEqual(config.cluster, { url: "tls://nats.example:4222", nodeId: "n2", ackTimeoutMs: 2000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262144, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
+    assert.deepEqual(config.cluster, { url: "tls://nats.example:4222", nodeId: "n2", ackTimeoutMs: 2000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262144, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000, orphanWindowMs: 5000 });
     const tuned = load({ configFile: file("cluster-tuned.yaml", "cluster:\n  heartbeatMs: 500\n  interestRefreshMs: 1000\n  rateCreditPercent: 0\n") }).cluster;
     assert.deepEqual([tuned.heartbeatMs, tuned.interestRefreshMs, tuned.rateCreditPercent], [500, 1000, 0]);
     assert.equal(load({ flags: { cluster: "127.0.0.1:4222" } }).cluster.url, "127.0.0.1:4222");
@@ -419,5 +419,10 @@ describe("postgres", () => {
     assert.equal(c.leaseRetryMs, 250);
     assert.equal(c.leaseTimeoutMs, 2000);
     assert.throws(() => loadConfig({ configFile: file("lease-0.yaml", "cluster:\n  leaseRetryMs: 0\n"), env: {} }), /cluster.leaseRetryMs must be at least 1/);
+  });
+
+  test("cluster.orphanWindowMs is read from the file, at least 1000 (half of it is a publisher's time to keep a gone node's messages)", () => {
+    assert.equal(loadConfig({ configFile: file("orphans.yaml", "cluster:\n  orphanWindowMs: 8000\n"), env: {} }).cluster.orphanWindowMs, 8000);
+    assert.throws(() => loadConfig({ configFile: file("orphans-small.yaml", "cluster:\n  orphanWindowMs: 999\n"), env: {} }), /cluster.orphanWindowMs must be at least 1000/);
   });
 });
