@@ -47,8 +47,8 @@ const decoder = new TextDecoder();
  * the message is sent, for a "drain" answer from each such peer: the drain request travels on the
  * same connection as the message, so the peer routed the message (and submitted its copies to its
  * group commit) before it reads the request, and it answers once everything submitted so far is
- * committed. A peer that is gone answers "no responders" at once and is not waited for (its
- * sessions are adopted by another node: cluster/session_handoff.ts). Peers without
+ * committed. A peer that is gone answers "no responders" at once: `drain` names it, and the
+ * publisher keeps the messages for whoever takes its sessions (orphan_replay.ts). Peers without
  * persistent sessions cost nothing.
  */
 export class DurablePeers {

@@ -144,7 +144,10 @@ export class ClusterNode implements ClusterLink {
       // peers must already wait for them (a session's first moments offline lost acknowledged
       // messages when only offline ones counted: review14_kill_handoff).
       durable: () => (this.broker?.sessions.persistentTotal ?? 0) > 0,
-      drained: () => this.broker?.sessions.persistence.drained() ?? Promise.resolve(),
+      // A `$share` copy for one of its sessions comes on the groups connection, not with the
+      // drain request: a round trip there first (the server queued the copy to it before it
+      // passed the request on, since both came in order from the publisher).
+      drained: () => groups.flush().then(() => this.broker?.sessions.persistence.drained()),
       malformed: () => this.stats.drop("malformed"),
     });
     this.peers = peers;
@@ -156,7 +159,7 @@ export class ClusterNode implements ClusterLink {
     this.confirmations = new Confirmations<Published>((published) => {
       const startedAt = Date.now();
       this.sendBatch();
-      return Promise.all([bus.flush(), peers.drain()]).then(([, gone]) => {
+      return Promise.all([bus.flush().then(() => this.ownGroupCopies(groups)), peers.drain()]).then(([, gone]) => {
         if (gone.length > 0 && this.keepOrphans) return this.keepOrphans(gone, published, startedAt);
       });
     }, this.options.ackTimeoutMs, () => unavailable("the bus did not confirm the message"));
@@ -322,6 +325,18 @@ export class ClusterNode implements ClusterLink {
       this.stats.drop("publish_failed");
       throw err;
     });
+  }
+
+  /**
+   * The bus may choose this node itself to serve a `$share` group (on the groups connection):
+   * when it holds persistent sessions, an ack also waits for the copies it queued that way. After
+   * the bus's PONG the server has handed the message to the groups connection; its PONG there
+   * comes after the copy.
+   */
+  private async ownGroupCopies(groups: NatsConnection): Promise<void> {
+    if ((this.broker?.sessions.persistentTotal ?? 0) === 0) return;
+    await groups.flush();
+    await this.broker?.sessions.persistence.drained();
   }
 
   private readonly sendScheduled = (): void => {
