@@ -177,17 +177,27 @@ export class DurablePeers {
     const now = Date.now();
     const gone: string[] = [];
     const asks: Promise<unknown>[] = [];
+    const quiet = now - MISSED_HEARTBEATS * this.options.heartbeatMs;
+    const markGone = (origin: string, p: { gone: boolean }): void => {
+      p.gone = true;
+      const node = nodeOf(origin);
+      if (!gone.includes(node)) gone.push(node);
+    };
     for (const [origin, p] of this.peers) {
       if (this.silent(p, now)) {
         this.peers.delete(origin);
         continue;
       }
       if (!p.durable) continue;
+      // Silent for a few beats (frozen, or gone without NATS noticing yet): not waited for, as a
+      // hung peer would fail every ack for `timeoutMs`; its messages are kept as for a gone one.
+      if (p.gone || p.seen < quiet) {
+        markGone(origin, p);
+        continue;
+      }
       asks.push(bus.request(drainSubject(origin), undefined, { timeout: this.options.timeoutMs }).catch((err: { code?: string }) => {
         if (err.code !== "503") throw err;
-        p.gone = true;
-        const node = nodeOf(origin);
-        if (!gone.includes(node)) gone.push(node);
+        markGone(origin, p);
       }));
     }
     if (asks.length > 0) await Promise.all(asks);

@@ -135,3 +135,33 @@ test("the node restarted on its id before anyone adopts: its own sessions get wh
   assert.deepEqual(acked.filter((p) => !payloads.includes(p)), [], "every acknowledged message reached the session");
   assert.equal(payloads.length, acked.length, "each once");
 });
+
+test("a frozen node (SIGSTOP) holding persistent sessions does not hold up acks past a few heartbeats, and its sessions get the messages when it thaws", async () => {
+  const clientId = uid("gf-");
+  const t = uid("gf/");
+  const options = { clientId, clean: false, properties: { sessionExpiryInterval: 600 } };
+  const frozen = await spawnNode({ name: "gap-frozen", nats: nats.url, store });
+  holders.push(frozen);
+  const sub = await open(frozen.mqttUrl, options);
+  await subscribe(sub.client, `${t}/#`, { qos: 1 });
+  await new Promise<void>((r) => sub.client.end(false, {}, () => r()));
+  const pub = await open(b.mqttUrl, { clientId: uid("gfp-") });
+  await until(async () => (b.server.cluster!.durablePeers().some((o) => o.startsWith("gap-frozen/")) ? true : undefined));
+  process.kill(frozen.pid, "SIGSTOP");
+  try {
+    // Three heartbeats without it, and its drains are no longer waited for.
+    await until(async () => (b.server.cluster!.durablePeers().some((o) => o.startsWith("gap-frozen/")) ? undefined : true), 10_000);
+    const acked: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      await publish(pub.client, `${t}/m`, `f${i}`, { qos: 1 });
+      acked.push(`f${i}`);
+    }
+    process.kill(frozen.pid, "SIGCONT");
+    const resumed = await open(frozen.mqttUrl, options);
+    assert.equal(resumed.present, true);
+    await until(async () => (acked.every((p) => resumed.got.some((m) => m.payload === p)) ? true : undefined), 10_000).catch(() => undefined);
+    assert.deepEqual(acked.filter((p) => !resumed.got.some((m) => m.payload === p)), [], "every acknowledged message reached the session");
+  } finally {
+    process.kill(frozen.pid, "SIGCONT");
+  }
+});
