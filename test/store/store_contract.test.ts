@@ -125,6 +125,22 @@ for (const h0 of backends()) {
         assert.deepEqual(await list({ tags: [{ key: "floor" }] }), []);
       });
 
+      test("names of any length: a megabyte name is stored, renamed and listed in name order", async () => {
+        const a = await account();
+        // Past every B-tree entry's size (about 2.7 kB on PostgreSQL); names sharing their sort
+        // key (its first 200 characters) still order by the whole name.
+        const long = (last: string) => `${"x".repeat(1_000_000)}${last}`;
+        const b = await device(a.id, { name: long("b") });
+        const c = await device(a.id, { name: long("a") });
+        const short = await device(a.id, { name: "w" });
+        assert.equal((await store.identity.getDevice(a.id, b.id))?.name, b.name);
+        await store.identity.updateDevice({ ...c, name: long("c"), updatedAt: at(999) });
+        const list = async (desc: boolean) => (await store.identity.listDevices(a.id, { limit: 10, offset: 0, desc })).map((d) => d.id);
+        assert.deepEqual(await list(false), [short.id, b.id, c.id]);
+        assert.deepEqual(await list(true), [c.id, b.id, short.id]);
+        assert.deepEqual((await store.identity.listDevices(a.id, { limit: 10, offset: 0, name: "*xc" })).map((d) => d.id), [c.id]);
+      });
+
       test("last input: raised, never lowered; listed last when never heard from", async () => {
         const a = await account();
         const d1 = await device(a.id, { name: "a" });

@@ -488,6 +488,20 @@ export const pgMigrations: PgMigration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    name: "device names of any length",
+    // Device names have no length bound (SQLite keeps any), but a B-tree entry of PostgreSQL's
+    // holds at most about 2.7 kB, so migration 1's name index refused to store a device whose
+    // name is longer (SQLSTATE 54000). The sort key (store/name_key.ts) is cut at 200
+    // characters, so it fits; the name, which only breaks ties between equal keys, leaves the
+    // index: the name order walks it and sorts each run of equal keys (an Incremental Sort),
+    // which is a handful of devices at most.
+    sql: `
+      DROP INDEX devices_by_name;
+      CREATE INDEX devices_by_name ON devices(account_id, name_key, id);
+    `,
+  },
 ];
 
 /** The schema version this Sluice brings a PostgreSQL database to. */
