@@ -115,6 +115,14 @@ for (const h0 of backends()) {
         assert.deepEqual(await list({ name: "s*1*" }), ["sensor 1", "Sensor 10"]);
         assert.deepEqual(await list({ name: "gateway" }), ["gateway"]);
         assert.deepEqual(await list({ name: "50%_\\" }), [], "LIKE's own characters are literal");
+        const odd = await device(a.id, { name: "a.b(c)[d]{e}|f+g?h^i$j\\k 50%_\nz" });
+        const oddOnly = async (name: string) => (await store.identity.listDevices(a.id, { limit: 50, offset: 0, name })).map((d) => d.id);
+        assert.deepEqual(await oddOnly("a.b(*)[d]{e}|f+g?h^i$j\\k*%_\nz"), [odd.id], "pattern characters of SQL and regular expressions are literal");
+        assert.deepEqual(await oddOnly("*%_*"), [odd.id]);
+        assert.deepEqual(await oddOnly("a*b*z"), [odd.id], "a star spans a line break");
+        assert.deepEqual(await oddOnly("a?b*"), []);
+        assert.deepEqual(await oddOnly("*k 50__*"), []);
+        assert.equal(await store.identity.deleteDevice(a.id, odd.id), true);
         assert.deepEqual(await list({ id: made[2]!.id }), ["gateway"]);
         assert.deepEqual(await list({ active: "false" }), ["Ämbient", "sensor 2"]);
         assert.deepEqual(await list({ active: "tr*" }), ["gateway", "sensor 1", "Sensor 10"]);
