@@ -8,7 +8,7 @@ import type { DeviceListQuery, DeviceOrder } from "../types.js";
  * `tags_lower`) as store/wildcard.ts says, in time linear in the text: a pattern without a star
  * is an equality, any other an anchored regular expression of its literal segments. Not LIKE:
  * PostgreSQL's LIKE tries a `%` at every position and compares the rest from each, pattern ×
- * text per row, which is 1.5 s per megabyte-long name for a 256-character filter
+ * text per row, which is 0.6 to 1.5 s per megabyte-long name for a 256-character filter
  * (test/review/attack_findings.test.ts); nor strpos, which is as slow on a segment like
  * `baaa…`. A regular expression without back references is run by PostgreSQL as one pass of
  * an automaton over the text when only "does it match" is asked, as `~` does.
