@@ -80,6 +80,7 @@ import { crossedUsageAlerts, USAGE_SERVICE_OF, type UsageStep } from "./pipeline
 import { Broker } from "./mqtt/broker.js";
 import { ClusterNode } from "./cluster/node.js";
 import { SharedSessions } from "./cluster/shared_sessions.js";
+import { NodeLiveness } from "./cluster/liveness.js";
 import { sharedPlanLimits, startClusterServices } from "./cluster/services.js";
 import { LocalLeases, PgLeases, type Leases } from "./cluster/singleton.js";
 import { bindSingletons } from "./cluster/singleton_work.js";
@@ -188,8 +189,12 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   let usageAlerts: (accountId: string, step: UsageStep) => void = () => {};
   // Set with the leases below: on a shared store only one node tells monthly crossings.
   let monthlyAlertsHere = () => true;
+  // A cluster on PostgreSQL: this node's liveness lock first; its sessions and connection counts hang on it (docs/cluster.md).
+  const liveness = config.cluster.url !== "" && store.postgres
+    ? await NodeLiveness.take({ url: config.postgres.url, node: config.cluster.nodeId || hostname(), waitMs: config.cluster.livenessWaitMs, logger: logger.child({ part: "cluster" }) })
+    : undefined;
   // A cluster on PostgreSQL counts connections and rates across its nodes (docs/cluster.md).
-  const sharedLimits = sharedPlanLimits(config.cluster, store.postgres?.pool, config.cluster.nodeId || hostname(), logger.child({ part: "cluster" }));
+  const sharedLimits = sharedPlanLimits(config.cluster, store.postgres?.pool, liveness, logger.child({ part: "cluster" }));
   const limits = new Limits({
     ...(sharedLimits && { rateGate: sharedLimits.rates.gate }),
     plans: resolvePlans(config.plans),
@@ -429,8 +434,8 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
   targeted?.start();
   disconnectOnRevocation(identity, broker);
   identity.startExpiryWatch();
-  // A cluster on PostgreSQL: this node's liveness lock first, then only its own sessions load (docs/cluster.md).
-  const shared = cluster && store.postgres ? await SharedSessions.open({ config: config.cluster, postgresUrl: config.postgres.url, store: store.postgres.broker, broker, cluster, logger: logger.child({ part: "cluster" }) }) : undefined;
+  // A cluster on PostgreSQL: only this node's own sessions load (docs/cluster.md).
+  const shared = cluster && liveness && store.postgres ? SharedSessions.open({ config: config.cluster, liveness, store: store.postgres.broker, broker, cluster, logger: logger.child({ part: "cluster" }) }) : undefined;
   await broker.start();
   // Connects in the background: MQTT clients get CONNACK 0x88 until NATS answers, HTTP serves meanwhile.
   cluster?.start(broker);
@@ -613,7 +618,7 @@ export async function startServer(config: SluiceConfig, logger: Logger = createL
     shared?.handoff.stop();
     await broker.stop();
     // After the sessions are written: the other nodes take them over once the lock is free.
-    await shared?.liveness.stop();
+    await liveness?.stop();
     services?.stop();
     targeted?.stop();
     await cluster?.stop();

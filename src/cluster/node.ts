@@ -118,8 +118,8 @@ export class ClusterNode implements ClusterLink {
   }
 
   private async open(): Promise<void> {
-    const servers = this.options.url.split(",").map((s) => s.trim()).filter((s) => s !== "");
-    const common = { servers, maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100, pingInterval: 10_000 };
+    const { servers, user, pass } = natsServers(this.options.url);
+    const common = { servers, ...(user !== undefined && { user, pass }), maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100, pingInterval: 10_000 };
     const bus = await this.firstConnect({ ...common, name: `sluice ${this.origin} bus`, noEcho: true });
     const groups = bus && (await this.firstConnect({ ...common, name: `sluice ${this.origin} groups` }));
     if (!bus || !groups || this.stopped) {
@@ -190,7 +190,7 @@ export class ClusterNode implements ClusterLink {
       try {
         return await connect(options);
       } catch (err) {
-        if (!logged) this.options.logger.warn({ err, servers: withoutCredentials(options.servers) }, "cluster: NATS unreachable; refusing MQTT clients (CONNACK 0x88) until it answers");
+        if (!logged) this.options.logger.warn({ err, servers: withoutCredentials(this.options.url.split(",").map((s) => s.trim())) }, "cluster: NATS unreachable; refusing MQTT clients (CONNACK 0x88) until it answers");
         logged = true;
         await new Promise((r) => setTimeout(r, 500).unref());
       }
@@ -606,4 +606,22 @@ class LazySubscription implements BusSubscription {
     this.sub?.unsubscribe();
     this.released(this.sub !== undefined);
   }
+}
+
+/**
+ * The server URLs without credentials, and the credentials apart: nats.js takes none from a URL
+ * (it reads host and port only, and a `:digits` in a password would pass for the port).
+ */
+export function natsServers(url: string): { servers: string[]; user?: string; pass?: string } {
+  let user: string | undefined;
+  let pass: string | undefined;
+  const servers = url.split(",").map((s) => s.trim()).filter((s) => s !== "").map((s) => {
+    const m = /^([a-z]+:\/\/)?([^@/]*)@(.*)$/i.exec(s);
+    if (!m) return s;
+    const [name, secret] = m[2]!.split(/:(.*)/s) as [string, string | undefined];
+    user = decodeURIComponent(name);
+    pass = secret === undefined ? undefined : decodeURIComponent(secret);
+    return `${m[1] ?? ""}${m[3]}`;
+  });
+  return { servers, ...(user !== undefined && { user, pass }) };
 }

@@ -7,6 +7,7 @@ import { ClusterControl, type ControlDeps } from "./control.js";
 import { EventRelay } from "./event_relay.js";
 import { PresenceGather } from "./presence_gather.js";
 import { InspectorHistory, mergeHistory, type HistoryIdentity } from "./inspector_history.js";
+import type { NodeLiveness } from "./liveness.js";
 import type { ClusterNode } from "./node.js";
 import { SharedLimits } from "./shared_limits.js";
 import { SharedRates } from "./shared_rates.js";
@@ -22,10 +23,13 @@ export interface SharedPlanLimits {
   stop(): Promise<void>;
 }
 
-/** Only with both a bus and PostgreSQL: without a shared store, accounts are not shared either. */
-export function sharedPlanLimits(cluster: ClusterConfig, pool: Pool | undefined, nodeId: string, logger: Logger): SharedPlanLimits | undefined {
-  if (cluster.url === "" || !pool) return undefined;
-  const connections = new SharedLimits({ pool, nodeId, heartbeatMs: cluster.heartbeatMs, nodeTimeoutMs: cluster.nodeTimeoutMs, logger });
+/**
+ * Only with both a bus and PostgreSQL (then this node holds its liveness lock, which its
+ * connection counts hang on): without a shared store, accounts are not shared either.
+ */
+export function sharedPlanLimits(cluster: ClusterConfig, pool: Pool | undefined, liveness: NodeLiveness | undefined, logger: Logger): SharedPlanLimits | undefined {
+  if (cluster.url === "" || !pool || !liveness) return undefined;
+  const connections = new SharedLimits({ pool, liveness, sweepMs: cluster.adoptIntervalMs, logger });
   const rates = new SharedRates({ pool, creditPercent: cluster.rateCreditPercent, liveNodes: () => connections.liveNodes, logger });
   connections.start();
   return {

@@ -2,37 +2,49 @@ import { randomBytes } from "node:crypto";
 import type { ClientInfo } from "../mqtt/types.js";
 import type { Logger } from "../observability/logger.js";
 import { transaction, type Pool } from "../store/postgres/pool.js";
+import { HELD_LIVENESS_KEYS, livenessKey, NodeLiveness } from "./liveness.js";
 
 /**
  * Plan connection counts exact across the nodes of a cluster (docs/cluster.md, "Plan limits
  * across nodes"), in the PostgreSQL every node shares:
  *
- * - `cluster_nodes`: one row per live node, its `seen_at` written every `heartbeatMs`. A node not
- *   seen for `nodeTimeoutMs` is dead: its rows go (swept by whichever node beats next), and its
- *   connections stop counting at once (counts join on live nodes).
  * - `cluster_connections`: one row per live device connection, keyed by account and client id
- *   (a client id connecting on another node takes the row over: a takeover does not count twice).
- *   A CONNECT is admitted by one transaction holding the account's advisory lock: count the
- *   account's (and the device's) rows of live nodes, insert its own when under the plan. Two nodes
- *   admitting the same account's connections at once therefore queue on the lock, and the count
- *   each reads includes the other's.
+ *   (a client id connecting on another node takes the row over: a takeover does not count twice),
+ *   naming the node it is on (`origin`: the node id its liveness lock is named by).
+ * - A node is alive while it holds its liveness lock (cluster/liveness.ts): the counts take only
+ *   the rows of nodes whose lock is held, so a killed node's connections stop counting as soon as
+ *   PostgreSQL sees its lock's connection close, with no timeout of our own. Its rows are deleted
+ *   by the next sweep of any node, under the dead node's lock.
  *
- * Times are PostgreSQL's clock (`statement_timestamp()`), so the nodes' clocks never disagree.
+ * A CONNECT is admitted by one transaction holding the account's advisory lock: count the
+ * account's (and the device's) rows of live nodes, insert its own when under the plan. Two nodes
+ * admitting the same account's connections at once therefore queue on the lock, and the count
+ * each reads includes the other's.
  */
 export interface SharedLimitsOptions {
   pool: Pool;
-  /** This node's name (`cluster.nodeId`); a nonce per start is added. */
-  nodeId: string;
-  heartbeatMs: number;
-  nodeTimeoutMs: number;
+  /** This node's liveness lock, taken before `start`: its node id names this node's rows. */
+  liveness: Pick<NodeLiveness, "node" | "onRegained">;
+  /** How often dead nodes' rows are deleted, failed deletes tried again and live nodes counted (`cluster.adoptIntervalMs`). */
+  sweepMs: number;
   logger: Logger;
 }
 
 export type ConnectionVerdict = "connections" | "connectionsPerDevice" | "unavailable" | undefined;
 
-const NOW_MS = "(extract(epoch from statement_timestamp()) * 1000)::bigint";
 /** Advisory lock namespace of connection admission (the second key is the account's hash). */
 const CONNECTION_LOCK = 0x736c_6301;
+
+/**
+ * The distinct nodes named in `cluster_connections`, one index probe per node rather than a scan
+ * of every connection (PostgreSQL has no skip scan: this walks the `origin` index by hand).
+ */
+const NODES_WITH_ROWS = `WITH RECURSIVE nodes AS (
+    (SELECT origin FROM cluster_connections ORDER BY origin LIMIT 1)
+    UNION ALL
+    SELECT (SELECT c.origin FROM cluster_connections c WHERE c.origin > nodes.origin ORDER BY c.origin LIMIT 1)
+      FROM nodes WHERE nodes.origin IS NOT NULL
+  ) SELECT origin FROM nodes WHERE origin IS NOT NULL`;
 
 interface Claimed {
   accountId: string;
@@ -42,29 +54,37 @@ interface Claimed {
 }
 
 export class SharedLimits {
-  readonly origin: string;
+  private readonly node: string;
   private readonly claims = new Map<ClientInfo, Claimed>();
-  /** Rows whose DELETE failed (PostgreSQL unreachable): tried again with each beat. */
+  /** Rows whose DELETE failed (PostgreSQL unreachable): tried again with each sweep. */
   private readonly unreleased: Claimed[] = [];
+  /** Rows a node of this id left before this start, or rows to write again, not yet done: tried with each sweep. */
+  private predecessorDue = true;
+  private rewriteDue = false;
   private timer: NodeJS.Timeout | undefined;
   private ready: Promise<void> | undefined;
   private live = 1;
-  private beating = false;
+  private sweeping = false;
   private stopped = false;
 
   constructor(private readonly options: SharedLimitsOptions) {
-    this.origin = `${options.nodeId}/${randomBytes(4).toString("hex")}`;
+    this.node = options.liveness.node;
   }
 
-  /** Live nodes as last counted (at least this one): rate leases size their credit by it. */
+  /** Live nodes (their liveness lock held) as last counted, at least this one: rate leases size their credit by it. */
   get liveNodes(): number {
     return this.live;
   }
 
   start(): void {
-    this.ready = this.beat();
-    this.timer = setInterval(() => void this.beat(), this.options.heartbeatMs);
+    this.ready = this.forgetPredecessor();
+    this.options.liveness.onRegained(() => {
+      this.rewriteDue = true;
+      void this.rewrite();
+    });
+    this.timer = setInterval(() => void this.sweep(), this.options.sweepMs);
     this.timer.unref();
+    void this.ready.then(() => this.sweep());
   }
 
   /**
@@ -78,18 +98,21 @@ export class SharedLimits {
       await this.ready;
       const verdict = await this.transaction(async (q) => {
         await q("SELECT pg_advisory_xact_lock($1, hashtext($2))", [CONNECTION_LOCK, accountId]);
+        // Grouped by node first: the liveness test runs once per node, not once per connection.
+        // This node's own rows count whatever its lock's connection is doing.
         const counts = (await q(
-          `SELECT count(*)::int AS account, count(*) FILTER (WHERE c.device_id = $3)::int AS device
-             FROM cluster_connections c JOIN cluster_nodes n ON n.origin = c.origin
-            WHERE c.account_id = $1 AND c.client_id <> $2 AND n.seen_at >= ${NOW_MS} - $4`,
-          [accountId, claim.clientId, deviceId, this.options.nodeTimeoutMs],
+          `SELECT coalesce(sum(n.account), 0)::int AS account, coalesce(sum(n.device), 0)::int AS device
+             FROM (SELECT origin, count(*) AS account, count(*) FILTER (WHERE device_id = $3) AS device
+                     FROM cluster_connections WHERE account_id = $1 AND client_id <> $2 GROUP BY origin) n
+            WHERE n.origin = $4 OR ${livenessKey("n.origin")} IN (${HELD_LIVENESS_KEYS})`,
+          [accountId, claim.clientId, deviceId, this.node],
         ))[0] as { account: number; device: number };
         if (counts.account >= maxAccount) return "connections" as const;
         if (counts.device >= maxDevice) return "connectionsPerDevice" as const;
         await q(
           `INSERT INTO cluster_connections (account_id, client_id, device_id, origin, conn) VALUES ($1, $2, $3, $4, $5)
            ON CONFLICT (account_id, sluice_text_key(client_id)) DO UPDATE SET device_id = excluded.device_id, origin = excluded.origin, conn = excluded.conn`,
-          [accountId, claim.clientId, deviceId, this.origin, claim.conn],
+          [accountId, claim.clientId, deviceId, this.node, claim.conn],
         );
         return undefined;
       });
@@ -118,61 +141,88 @@ export class SharedLimits {
     }
   }
 
-  /** Marks this node alive, forgets dead nodes and their connections, counts the live ones. */
-  private async beat(): Promise<void> {
-    if (this.beating || this.stopped) return;
-    this.beating = true;
-    const { pool, nodeTimeoutMs } = this.options;
+  /**
+   * Rows of this node id that are not this process's: a node killed and started again under its
+   * id left them, and they would count as live now that the id's lock is held again. Those of
+   * claims made meanwhile stay (this runs again from the sweep when it failed).
+   */
+  private async forgetPredecessor(): Promise<void> {
     try {
-      const seen = await pool.query(`UPDATE cluster_nodes SET seen_at = ${NOW_MS} WHERE origin = $1`, [this.origin]);
-      if (seen.rowCount === 0) await this.register();
-      for (const claim of this.unreleased.splice(0)) await this.remove(claim);
-      await pool.query(
-        `WITH dead AS (DELETE FROM cluster_nodes WHERE seen_at < ${NOW_MS} - $1 RETURNING origin)
-         DELETE FROM cluster_connections WHERE origin IN (SELECT origin FROM dead)`,
-        [nodeTimeoutMs],
-      );
-      const live = await pool.query(`SELECT count(*)::int AS n FROM cluster_nodes WHERE seen_at >= ${NOW_MS} - $1`, [nodeTimeoutMs]);
-      this.live = Math.max(1, (live.rows[0] as { n: number }).n);
+      const mine = [...this.claims.values()].map((c) => c.conn);
+      await this.options.pool.query("DELETE FROM cluster_connections WHERE origin = $1 AND NOT (conn = ANY($2::text[]))", [this.node, mine]);
+      this.predecessorDue = false;
     } catch (err) {
-      this.options.logger.warn({ err }, "cluster: the liveness beat to PostgreSQL failed; retrying");
-    } finally {
-      this.beating = false;
+      this.options.logger.warn({ err }, "cluster: removing connection rows left by an earlier run of this node failed; retrying");
     }
   }
 
   /**
-   * This node's liveness row, new, or again after it was swept (PostgreSQL restarted, or this
-   * node was cut off longer than `nodeTimeoutMs`): its live connections are written back, those
-   * whose client id another node took meanwhile excepted.
+   * After the liveness lock was lost and taken again (PostgreSQL restarted and emptied the
+   * unlogged table, or this node was cut off): other nodes may have deleted this node's rows,
+   * so its live connections are written back, those whose client id another node took
+   * meanwhile excepted.
    */
-  private async register(): Promise<void> {
+  private async rewrite(): Promise<void> {
     const claims = [...this.claims.values()];
-    await this.transaction(async (q) => {
-      await q(`INSERT INTO cluster_nodes (origin, seen_at) VALUES ($1, ${NOW_MS}) ON CONFLICT (origin) DO UPDATE SET seen_at = excluded.seen_at`, [this.origin]);
-      if (claims.length === 0) return;
-      await q(
-        `INSERT INTO cluster_connections (account_id, client_id, device_id, origin, conn)
-         SELECT a, c, d, $4, k FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS t(a, c, d, k)
-         ON CONFLICT (account_id, sluice_text_key(client_id)) DO NOTHING`,
-        [claims.map((c) => c.accountId), claims.map((c) => c.clientId), claims.map((c) => c.deviceId), this.origin, claims.map((c) => c.conn)],
-      );
-    });
+    try {
+      if (claims.length > 0) {
+        await this.options.pool.query(
+          `INSERT INTO cluster_connections (account_id, client_id, device_id, origin, conn)
+           SELECT a, c, d, $4, k FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS t(a, c, d, k)
+           ON CONFLICT (account_id, sluice_text_key(client_id)) DO NOTHING`,
+          [claims.map((c) => c.accountId), claims.map((c) => c.clientId), claims.map((c) => c.deviceId), this.node, claims.map((c) => c.conn)],
+        );
+      }
+      this.rewriteDue = false;
+    } catch (err) {
+      this.options.logger.warn({ err }, "cluster: writing this node's connections again failed; retrying");
+    }
+  }
+
+  /** Tries again what failed, deletes dead nodes' rows, counts the live nodes. */
+  private async sweep(): Promise<void> {
+    if (this.sweeping || this.stopped) return;
+    this.sweeping = true;
+    const { pool } = this.options;
+    try {
+      if (this.predecessorDue) await this.forgetPredecessor();
+      if (this.rewriteDue) await this.rewrite();
+      for (const claim of this.unreleased.splice(0)) await this.remove(claim);
+      const row = (await pool.query(
+        `SELECT (SELECT count(DISTINCT objid)::int FROM (${HELD_LIVENESS_KEYS}) held) AS live,
+                ARRAY(SELECT origin FROM (${NODES_WITH_ROWS}) n WHERE origin <> $1 AND ${livenessKey("origin")} NOT IN (${HELD_LIVENESS_KEYS})) AS dead`,
+        [this.node],
+      )).rows[0] as { live: number; dead: string[] };
+      this.live = Math.max(1, row.live);
+      // Under the dead node's lock: were it starting again meanwhile, it would wait for this delete
+      // before writing its rows again, rather than have them deleted after it wrote them.
+      for (const node of row.dead) {
+        await transaction(pool, async (c) => {
+          if (await NodeLiveness.takeIfDead(c, node)) await c.query("DELETE FROM cluster_connections WHERE origin = $1", [node]);
+        });
+      }
+    } catch (err) {
+      this.options.logger.warn({ err }, "cluster: sweeping dead nodes' connections in PostgreSQL failed; retrying");
+    } finally {
+      this.sweeping = false;
+    }
   }
 
   private transaction<T>(fn: (q: (sql: string, params: unknown[]) => Promise<unknown[]>) => Promise<T>): Promise<T> {
     return transaction(this.options.pool, (client) => fn(async (sql, params) => (await client.query(sql, params)).rows));
   }
 
-  /** Leaves the cluster's counts: this node's rows go now rather than after `nodeTimeoutMs`. */
+  /** Leaves the cluster's counts: this node's rows go now rather than at another node's sweep. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    // Only this run's rows, by their conn ids: a node of this id started the moment this one let
+    // its liveness lock go owns the id's other rows.
+    const conns = [...this.claims.values(), ...this.unreleased].map((c) => c.conn);
     try {
-      await this.options.pool.query("DELETE FROM cluster_connections WHERE origin = $1", [this.origin]);
-      await this.options.pool.query("DELETE FROM cluster_nodes WHERE origin = $1", [this.origin]);
+      if (conns.length > 0) await this.options.pool.query("DELETE FROM cluster_connections WHERE origin = $1 AND conn = ANY($2::text[])", [this.node, conns]);
     } catch (err) {
-      this.options.logger.warn({ err }, "cluster: removing this node's live rows failed; they go when its liveness times out");
+      this.options.logger.warn({ err }, "cluster: removing this node's connection rows failed; they stop counting with its liveness lock");
     }
   }
 }

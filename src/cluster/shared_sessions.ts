@@ -2,30 +2,27 @@ import type { ClusterConfig } from "../config/schema.js";
 import type { Broker } from "../mqtt/broker.js";
 import type { Logger } from "../observability/logger.js";
 import type { PgBrokerRepository } from "../store/postgres/broker.js";
-import { NodeLiveness } from "./liveness.js";
+import type { NodeLiveness } from "./liveness.js";
 import type { ClusterNode } from "./node.js";
 import { SessionHandoff } from "./session_handoff.js";
 
 /**
- * A cluster's nodes sharing persistent sessions through PostgreSQL (docs/cluster.md): this
- * node's liveness lock, and the handoff that moves sessions between nodes. `open` takes the lock
- * and makes the store load and write only this node's sessions, before the broker loads them.
+ * A cluster's nodes sharing persistent sessions through PostgreSQL (docs/cluster.md): the
+ * handoff that moves sessions between nodes, on this node's liveness lock. `open` makes the
+ * store load and write only this node's sessions, before the broker loads them.
  */
 export class SharedSessions {
   private constructor(readonly liveness: NodeLiveness, readonly handoff: SessionHandoff) {}
 
-  static async open(options: { config: ClusterConfig; postgresUrl: string; store: PgBrokerRepository; broker: Broker; cluster: ClusterNode; logger: Logger }): Promise<SharedSessions> {
-    const node = options.config.nodeId || options.cluster.origin.slice(0, options.cluster.origin.lastIndexOf("/"));
+  /** On this node's liveness lock, already taken (`NodeLiveness.take`). */
+  static open(options: { config: ClusterConfig; liveness: NodeLiveness; store: PgBrokerRepository; broker: Broker; cluster: ClusterNode; logger: Logger }): SharedSessions {
+    const { liveness } = options;
     const handoff = new SessionHandoff({
-      broker: options.broker, cluster: options.cluster, store: options.store, node,
+      broker: options.broker, cluster: options.cluster, store: options.store, node: liveness.node,
       timeoutMs: options.config.handoffTimeoutMs, adoptIntervalMs: options.config.adoptIntervalMs, logger: options.logger,
     });
-    const liveness = new NodeLiveness({
-      url: options.postgresUrl, node, logger: options.logger, waitMs: options.config.livenessWaitMs,
-      regained: () => void handoff.forgetMoved(),
-    });
-    await liveness.start();
-    options.store.ownedBy(node);
+    liveness.onRegained(() => void handoff.forgetMoved());
+    options.store.ownedBy(liveness.node);
     return new SharedSessions(liveness, handoff);
   }
 

@@ -163,14 +163,14 @@ export interface ClusterConfig {
   ackTimeoutMs: number;
   /** With a PostgreSQL store: how long a CONNECT waits for the node holding its persistent session to release it. */
   handoffTimeoutMs: number;
-  /** With a PostgreSQL store: how often a node looks for dead nodes' persistent sessions to take over. */
+  /**
+   * With a PostgreSQL store: how often a node looks for dead nodes (their liveness lock free), to
+   * take over their persistent sessions and delete their connection rows, and counts the live ones.
+   */
   adoptIntervalMs: number;
   /** With a PostgreSQL store: how long a starting node tries to take its liveness lock (a node of the same id may still be going). */
   livenessWaitMs: number;
-  /**
-   * Between a node's heartbeats: on the bus (whether it holds offline persistent sessions, whose
-   * copies a QoS 1/2 ack waits for) and, with PostgreSQL, in `cluster_nodes` (its connections count against plans).
-   */
+  /** Between a node's heartbeats on the bus: whether it holds offline persistent sessions, whose copies a QoS 1/2 ack waits for. */
   heartbeatMs: number;
   /** How often a node announces again the `/events` channels and inspector devices it has listeners for (docs/cluster.md, "Events from every node"). */
   interestRefreshMs: number;
@@ -180,8 +180,6 @@ export interface ClusterConfig {
   historyWaitMs: number;
   /** An answer to an inspector history request at most, in bytes of JSON; past it its oldest events are left out. */
   historyMaxReplyBytes: number;
-  /** A node not seen alive for this long is dead: its MQTT connections stop counting against plans. */
-  nodeTimeoutMs: number;
   /** Percent of a plan's per-minute rate all nodes together may spend ahead of their leases from the shared bucket. */
   rateCreditPercent: number;
   /**
@@ -642,6 +640,6 @@ export const defaultConfig: SluiceConfig = {
     shareRequestsPerMinute: 600, shareStreamsPerKey: 10, shareReadsConcurrency: 8, shareReadsPerKey: 2, shareReadsWaitingPerKey: 64, liveEventsPerSecond: 20, liveRecordsPerEvent: 500,
     shareFrameAncestors: ["*"],
   },
-  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10_000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262_144, nodeTimeoutMs: 10_000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 },
+  cluster: { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10_000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262_144, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 },
   postgres: { url: "", poolSize: 10, connectTimeoutMs: 3000 },
 };

@@ -6,35 +6,27 @@ import { CONTROL_SUBJECT } from "../../src/cluster/control.js";
 import { eventSubject, INTEREST_SUBJECT } from "../../src/cluster/event_relay.js";
 import { encodeBusJson } from "../../src/cluster/bus_json.js";
 import { RC } from "../../src/mqtt/reason_codes.js";
-import { startNodes, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { startCluster, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 import { openStream } from "../helpers/sse_client.js";
 import { until } from "../helpers/until.js";
 
 // Three nodes on one PostgreSQL and one NATS: what is changed through one node's API acts on
 // every node (docs/cluster.md, "Control across nodes"), and each node's events reach listeners
 // on the others ("Events from every node").
-let postgres: TestPostgres;
-let nats: TestNats;
-let nodes: TestNode[];
+let cluster: StoredCluster;
 let a: TestNode;
 let b: TestNode;
 let c: TestNode;
 let adminAccount: string;
 
 before(async () => {
-  postgres = await startPostgres();
-  nats = await startNats();
-  nodes = await startNodes(nats.url, ["node-a", "node-b", "node-c"], { store: await postgres.database() });
-  [a, b, c] = nodes as [TestNode, TestNode, TestNode];
+  cluster = await startCluster({ nodes: 3, store: true });
+  [a, b, c] = cluster.nodes as [TestNode, TestNode, TestNode];
   adminAccount = (await a.server.identity.authenticateAccount(a.adminToken))!;
 });
 
 after(async () => {
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 function api(node: TestNode, path: string, init: RequestInit = {}): Promise<Response> {
@@ -151,7 +143,7 @@ describe("events from every node", () => {
   });
 
   test("garbage, foreign versions and events on the wrong subject are dropped and counted; the nodes go on", async () => {
-    const nc = await natsConnect({ servers: nats.url });
+    const nc = await natsConnect({ servers: cluster.nats.url });
     const events = await openStream(`${b.api}/events?channels=notification&token=${b.adminToken}`);
     await until(async () => (a.server.events.listening(adminAccount, "notification") ? true : undefined));
     const before = { ...b.server.cluster!.stats.dropped };

@@ -3,12 +3,11 @@ import { copyFileSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
-import { fileURLToPath } from "node:url";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
-import { publish, settled, subscribe, untilAvailable } from "../helpers/cluster.js";
+import { publish, settled, startCluster, subscribe, untilAvailable, type StoredCluster } from "../helpers/cluster.js";
+import { deployFile } from "../helpers/deploy.js";
 import { checkHaproxyConfig, localHaproxyConfig, startHaproxy, type ServerStat, type TestHaproxy } from "../helpers/haproxy.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import type { TestNats } from "../helpers/nats_server.js";
 import { nextMessages, startSluice, type TestSluice } from "../helpers/sluice.js";
 import { until } from "../helpers/until.js";
 import { freePort } from "../helpers/free_port.js";
@@ -18,20 +17,8 @@ import { freePort } from "../helpers/free_port.js";
 // health checks take a node out of MQTT rotation while the node cannot reach NATS, and put it
 // back when it can.
 
-/** deploy/haproxy.cfg, from dist/test/cluster or test/cluster. */
-function shippedConfigPath(): string {
-  const here = fileURLToPath(new URL(".", import.meta.url));
-  for (const up of ["../..", "../../.."]) {
-    const p = join(here, up, "deploy", "haproxy.cfg");
-    try {
-      readFileSync(p);
-      return p;
-    } catch {
-      // not at this depth
-    }
-  }
-  throw new Error("deploy/haproxy.cfg not found");
-}
+/** The shipped deploy/haproxy.cfg. */
+const shippedConfigPath = (): string => deployFile("haproxy.cfg");
 
 
 const clients = new Set<MqttClient>();
@@ -56,16 +43,17 @@ function allUp(servers: ServerStat[]): boolean {
   return servers.length > 0 && servers.every((s) => s.status === "UP" && s.check === "L7OK");
 }
 
+let cluster: StoredCluster;
 let nats: TestNats;
-let postgres: TestPostgres;
 let nodes: TestSluice[] = [];
 let haproxy: TestHaproxy;
 const front = { mqtt: 0, mqtts: 0, http: 0 };
 
 before(async () => {
-  nats = await startNats();
-  postgres = await startPostgres();
-  const store = await postgres.database();
+  // NATS and the database only: the nodes below require tokens, as deployed (no anonymous clients).
+  cluster = await startCluster({ nodes: 0, store: true });
+  const { store } = cluster;
+  nats = cluster.nats;
   const settings = (nodeId: string) => ({
     postgres: { url: store, poolSize: 4 },
     cluster: { url: nats.url, nodeId, ackTimeoutMs: 5000 },
@@ -97,8 +85,7 @@ after(async () => {
   await Promise.all([...clients].map((c) => new Promise<void>((r) => c.end(true, {}, () => r()))));
   await haproxy?.stop();
   for (const n of nodes) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 test("the shipped haproxy.cfg passes `haproxy -c` as it is", () => {

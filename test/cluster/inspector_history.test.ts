@@ -4,33 +4,25 @@ import { connect as natsConnect } from "nats";
 import { decodeBusJson, encodeBusJson } from "../../src/cluster/bus_json.js";
 import { escapeLevel } from "../../src/cluster/subjects.js";
 import { HISTORY_REPLY_PREFIX, HISTORY_SUBJECT } from "../../src/cluster/inspector_history.js";
-import { startNodes, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { startCluster, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 import { openStream } from "../helpers/sse_client.js";
 import { until } from "../helpers/until.js";
 
 // Two nodes on one PostgreSQL and one NATS: a device's inspector history asked on one node
 // lists what the other recorded (docs/cluster.md, "Events from every node").
-let postgres: TestPostgres;
-let nats: TestNats;
-let nodes: TestNode[];
+let cluster: StoredCluster;
 let a: TestNode;
 let b: TestNode;
 let adminAccount: string;
 
 before(async () => {
-  postgres = await startPostgres();
-  nats = await startNats();
-  nodes = await startNodes(nats.url, ["node-a", "node-b"], { store: await postgres.database() });
-  [a, b] = nodes as [TestNode, TestNode];
+  cluster = await startCluster({ nodes: 2, store: true });
+  [a, b] = cluster.nodes as [TestNode, TestNode];
   adminAccount = (await a.server.identity.authenticateAccount(a.adminToken))!;
 });
 
 after(async () => {
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 interface EventJson { id: number; device_id: string; kind: string; summary: string; detail: Record<string, unknown> | null }
@@ -91,7 +83,7 @@ describe("inspector history from every node", () => {
 
   test("a node answers only for a device of the request's account; garbage requests are dropped and counted", async () => {
     const deviceId = await deviceActiveOnB("hist/g");
-    const nc = await natsConnect({ servers: nats.url });
+    const nc = await natsConnect({ servers: cluster.nats.url });
     const reply = `${HISTORY_REPLY_PREFIX}.tester`;
     const answers: { rid: unknown; events: unknown[] }[] = [];
     const sub = nc.subscribe(reply, {

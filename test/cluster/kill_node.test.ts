@@ -3,10 +3,9 @@ import { after, before, describe, test } from "node:test";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import pg from "pg";
 import { ANONYMOUS_NAMESPACE } from "../../src/access/broker_hooks.js";
-import { collect, publish, startNode, untilAvailable, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
+import { collect, publish, startCluster, startNode, untilAvailable, type StoredCluster, type TestNode } from "../helpers/cluster.js";
+import type { TestNats } from "../helpers/nats_server.js";
 import { spawnNode, type NodeProcess } from "../helpers/node_process.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 import { metricValue, uid } from "../helpers/raw_mqtt.js";
 import { until } from "../helpers/until.js";
 
@@ -15,7 +14,7 @@ import { until } from "../helpers/until.js";
 // that get killed run as `sluice start` child processes; two more (B, C) run in this process.
 // All share one PostgreSQL and one nats-server.
 
-let postgres: TestPostgres;
+let cluster: StoredCluster;
 let store: string;
 let nats: TestNats;
 let first: NodeProcess;
@@ -25,9 +24,9 @@ const children: NodeProcess[] = [];
 const clients: MqttClient[] = [];
 
 before(async () => {
-  postgres = await startPostgres();
-  store = await postgres.database();
-  nats = await startNats();
+  // NATS and the database only: the nodes start below, the first one as a child process.
+  cluster = await startCluster({ nodes: 0, store: true });
+  ({ nats, store } = cluster);
   // The first node on the store makes the admin account and writes its token file.
   first = await spawnNode({ name: "n1", nats: nats.url, store });
   children.push(first);
@@ -46,8 +45,7 @@ after(async () => {
   for (const n of children) await n.stop();
   await b?.close();
   await c?.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 /** An MQTT.js client collecting from its first packet; resolves with the CONNACK. */

@@ -3,32 +3,25 @@ import { after, before, test } from "node:test";
 import pg from "pg";
 import { IdentityService } from "../../src/identity/service.js";
 import { PgStore } from "../../src/store/postgres/index.js";
-import { collect, publish, settled, startNodes, subscribe, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { collect, publish, settled, startCluster, subscribe, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 import { until } from "../helpers/until.js";
 
 // Issue 14: three nodes started at once on one empty PostgreSQL database and one NATS. Exactly
 // one of them makes the admin account; a device made through one node is known to every node.
 
-let postgres: TestPostgres;
-let nats: TestNats;
-let store: string;
+let cluster: StoredCluster;
 let nodes: TestNode[] = [];
 
 before(async () => {
-  [postgres, nats] = await Promise.all([startPostgres(), startNats()]);
-  store = await postgres.database();
-  nodes = await startNodes(nats.url, ["node-a", "node-b", "node-c"], { store });
+  cluster = await startCluster({ nodes: 3, store: true });
+  nodes = cluster.nodes;
 });
 after(async () => {
-  for (const n of nodes) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 test("three nodes starting at once on an empty database make exactly one admin account", async () => {
-  const db = new pg.Client({ connectionString: store });
+  const db = new pg.Client({ connectionString: cluster.store });
   await db.connect();
   try {
     const admins = (await db.query<{ id: string }>("SELECT id FROM accounts WHERE admin")).rows;
@@ -60,7 +53,7 @@ test("a device made through one node connects on another and its messages cross 
 
 test("bootstrapAdmin from ten stores at once on an empty database: one admin", async () => {
   // Ten pools (ten nodes' worth), every check made before any insert: a count-then-insert would make ten.
-  const url = await postgres.database();
+  const url = await cluster.postgres.database();
   const stores = await Promise.all(Array.from({ length: 10 }, () => PgStore.open(url, { max: 2 })));
   try {
     const made = await Promise.all(stores.map((s) => new IdentityService(s.identity).bootstrapAdmin()));

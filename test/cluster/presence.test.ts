@@ -3,30 +3,22 @@ import { after, before, describe, test } from "node:test";
 import { connect as natsConnect, RequestStrategy } from "nats";
 import { decodeBusJson, encodeBusJson } from "../../src/cluster/bus_json.js";
 import { PRESENCE_SUBJECT } from "../../src/cluster/presence_gather.js";
-import { startNodes, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { startCluster, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 import { until } from "../helpers/until.js";
 
 // Two nodes on one PostgreSQL and one NATS: a device's `connected` state in the device list and
 // page is the same whichever node answers (docs/cluster.md, "A device's connected state").
-let postgres: TestPostgres;
-let nats: TestNats;
-let nodes: TestNode[];
+let cluster: StoredCluster;
 let a: TestNode;
 let b: TestNode;
 
 before(async () => {
-  postgres = await startPostgres();
-  nats = await startNats();
-  nodes = await startNodes(nats.url, ["node-a", "node-b"], { store: await postgres.database() });
-  [a, b] = nodes as [TestNode, TestNode];
+  cluster = await startCluster({ nodes: 2, store: true });
+  [a, b] = cluster.nodes as [TestNode, TestNode];
 });
 
 after(async () => {
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 async function get(node: TestNode, path: string): Promise<{ status: number; result: unknown }> {
@@ -78,7 +70,7 @@ describe("a device's connected state is every node's", () => {
   test("garbage questions are dropped and counted, unanswered; a well-formed one is answered with only what it asked", async () => {
     const dev = await a.device();
     const client = await b.connect({ username: "Token", password: dev.token, protocolVersion: 5 });
-    const nc = await natsConnect({ servers: nats.url });
+    const nc = await natsConnect({ servers: cluster.nats.url });
     const stats = b.server.cluster!.stats;
     const before = { ...stats.dropped };
     const replies = nc.subscribe("_INBOX.garbage");

@@ -2,9 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
 import { ANONYMOUS_NAMESPACE } from "../../src/access/broker_hooks.js";
-import { collect, publish, settled, startNodes, subscribe, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { collect, publish, settled, startCluster, subscribe, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 import { uid } from "../helpers/raw_mqtt.js";
 import { until } from "../helpers/until.js";
 
@@ -12,23 +10,18 @@ import { until } from "../helpers/until.js";
 // persistent session holds queued messages. Afterwards exactly one connection, the session in
 // exactly one node's memory, and no queued message lost.
 
-let postgres: TestPostgres;
-let nats: TestNats;
+let cluster: StoredCluster;
 let nodes: TestNode[];
 const clients: MqttClient[] = [];
 
 before(async () => {
-  postgres = await startPostgres();
-  const store = await postgres.database();
-  nats = await startNats();
-  nodes = await startNodes(nats.url, ["node-a", "node-b", "node-c"], { store });
+  cluster = await startCluster({ nodes: 3, store: true });
+  nodes = cluster.nodes;
 });
 
 after(async () => {
   for (const c of clients) c.end(true);
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 test("concurrent CONNECTs of one client id on three nodes leave one connection and every queued message", async () => {

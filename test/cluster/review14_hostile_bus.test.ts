@@ -10,9 +10,7 @@ import { encodeEnvelope } from "../../src/cluster/envelope.js";
 import { RETAINED_BUCKET } from "../../src/cluster/retained_store.js";
 import { releaseSubject } from "../../src/cluster/session_handoff.js";
 import { connectSubject, topicSubject } from "../../src/cluster/subjects.js";
-import { collect, publish, settled, startNodes, subscribe, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { collect, publish, settled, startCluster, subscribe, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 import { uid } from "../helpers/raw_mqtt.js";
 import { until } from "../helpers/until.js";
 
@@ -22,28 +20,23 @@ import { until } from "../helpers/until.js";
 // `sluice.>`), so what is checked here is that nothing malformed crashes a node, corrupts a
 // session or goes uncounted, and that one forged message cannot stop a node hearing another.
 
-let postgres: TestPostgres;
-let nats: TestNats;
+let cluster: StoredCluster;
 let nodes: TestNode[];
 let a: TestNode, b: TestNode;
 let hostile: NatsConnection;
 const clients: MqttClient[] = [];
 
 before(async () => {
-  postgres = await startPostgres();
-  const store = await postgres.database();
-  nats = await startNats();
-  nodes = await startNodes(nats.url, ["node-a", "node-b"], { store });
+  cluster = await startCluster({ nodes: 2, store: true });
+  nodes = cluster.nodes;
   [a, b] = nodes as [TestNode, TestNode];
-  hostile = await natsConnect({ servers: nats.url, name: "hostile" });
+  hostile = await natsConnect({ servers: cluster.nats.url, name: "hostile" });
 });
 
 after(async () => {
   for (const c of clients) c.end(true);
   await hostile?.close();
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 const dropped = (n: TestNode): number => Object.values(n.server.cluster!.stats.dropped).reduce((s, v) => s + v, 0);

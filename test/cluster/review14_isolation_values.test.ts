@@ -1,9 +1,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import type { MqttClient } from "mqtt";
-import { collect, publish, settled, startNodes, subscribe, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { collect, publish, settled, startCluster, subscribe, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 import { uid } from "../helpers/raw_mqtt.js";
 import { noMessage } from "../helpers/sluice.js";
 import { until } from "../helpers/until.js";
@@ -11,25 +9,20 @@ import { until } from "../helpers/until.js";
 // Review of issue 14: accounts stay apart across nodes (same client id, wildcards), and hostile
 // values reaching the PostgreSQL stores through the HTTP API are client errors, never a 500.
 
-let postgres: TestPostgres;
-let nats: TestNats;
+let cluster: StoredCluster;
 let nodes: TestNode[];
 let a: TestNode, b: TestNode;
 const clients: MqttClient[] = [];
 
 before(async () => {
-  postgres = await startPostgres();
-  const store = await postgres.database();
-  nats = await startNats();
-  nodes = await startNodes(nats.url, ["node-a", "node-b"], { store });
+  cluster = await startCluster({ nodes: 2, store: true });
+  nodes = cluster.nodes;
   [a, b] = nodes as [TestNode, TestNode];
 });
 
 after(async () => {
   for (const c of clients) c.end(true);
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 async function as(node: TestNode, token: string, clientId: string, extra: object = {}): Promise<MqttClient> {

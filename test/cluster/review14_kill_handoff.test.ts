@@ -2,26 +2,23 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import { ANONYMOUS_NAMESPACE } from "../../src/access/broker_hooks.js";
-import { collect, publish, settled, startNode, subscribe, untilAvailable, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
+import { collect, publish, settled, startCluster, startNode, subscribe, untilAvailable, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 import { spawnNode, type NodeProcess } from "../helpers/node_process.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 import { uid } from "../helpers/raw_mqtt.js";
 import { until } from "../helpers/until.js";
 
 // Review of issue 14: kill -9 the node holding a persistent session while another node is
 // claiming it. The client's CONNECTs retried must end with its session, every queued message once.
 
-let postgres: TestPostgres;
-let nats: TestNats;
+let cluster: StoredCluster;
 let holder: NodeProcess;
 let b: TestNode;
 const clients: MqttClient[] = [];
 
 before(async () => {
-  postgres = await startPostgres();
-  const store = await postgres.database();
-  nats = await startNats();
+  // NATS and the database only: the holder runs as a child process, to be killed.
+  cluster = await startCluster({ nodes: 0, store: true });
+  const { nats, store } = cluster;
   holder = await spawnNode({ name: "n1", nats: nats.url, store });
   b = await startNode(nats.url, "node-b", { store, adminToken: holder.adminToken() });
   await untilAvailable(b);
@@ -32,8 +29,7 @@ after(async () => {
   await holder?.kill9();
   await holder?.stop();
   await b?.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 function open(url: string, options: IClientOptions): Promise<{ client: MqttClient; got: ReturnType<typeof collect>; present: boolean }> {

@@ -1,8 +1,6 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { startNodes, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { startCluster, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 
 // Review of issue 14, the pool: one account opening many slow requests (big GET /data pages)
 // must not starve another account's requests of PostgreSQL connections. The figure measured is
@@ -11,21 +9,16 @@ import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 // that it waits behind a few of the flood's pages at most: record reads take turns between
 // accounts (data/fair_reads.ts). Before they did, ~15 big pages were served during each one.
 
-let postgres: TestPostgres;
-let nats: TestNats;
+let cluster: StoredCluster;
 let node: TestNode;
 
 before(async () => {
-  postgres = await startPostgres();
-  const store = await postgres.database();
-  nats = await startNats();
-  [node] = (await startNodes(nats.url, ["node-a"], { store })) as [TestNode];
+  cluster = await startCluster({ nodes: 1, store: true });
+  [node] = cluster.nodes as [TestNode];
 });
 
 after(async () => {
-  await node?.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 const pct = (xs: number[], p: number): number => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor((xs.length * p) / 100))]!;

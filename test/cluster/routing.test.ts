@@ -13,8 +13,8 @@ import { filterSubjects, topicSubject } from "../../src/cluster/subjects.js";
 import { ANONYMOUS_NAMESPACE } from "../../src/access/broker_hooks.js";
 import type { Message } from "../../src/mqtt/types.js";
 import { CLI_MAIN } from "../helpers/cli.js";
-import { collect, publish, settled, startNodes, subscribe, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
+import { collect, publish, settled, startCluster, subscribe, type TestCluster, type TestNode } from "../helpers/cluster.js";
+import type { TestNats } from "../helpers/nats_server.js";
 import { metricValue, uid } from "../helpers/raw_mqtt.js";
 import { nextMessages, startSluice, type TestSluice } from "../helpers/sluice.js";
 import { generateTopic, ODD_LEVELS, random } from "../helpers/topic_gen.js";
@@ -25,19 +25,19 @@ import { until } from "../helpers/until.js";
 // with QoS, retain, No Local, subscription ids and expiry as on one node.
 
 const execFileAsync = promisify(execFile);
+let cluster: TestCluster;
 let nats: TestNats;
 let nodes: TestNode[];
 let a: TestNode, b: TestNode, c: TestNode;
 
 before(async () => {
-  nats = await startNats();
-  nodes = await startNodes(nats.url, ["node-a", "node-b", "node-c"]);
+  cluster = await startCluster({ nodes: 3 });
+  ({ nats, nodes } = cluster);
   [a, b, c] = nodes as [TestNode, TestNode, TestNode];
 });
 
 after(async () => {
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
+  await cluster?.close();
 });
 
 describe("a publish on one node reaches subscribers on the others", () => {

@@ -3,9 +3,7 @@ import { after, before, describe, test } from "node:test";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
 import pg from "pg";
 import { ANONYMOUS_NAMESPACE } from "../../src/access/broker_hooks.js";
-import { collect, publish, settled, startNodes, subscribe, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { collect, publish, settled, startCluster, subscribe, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 import { uid } from "../helpers/raw_mqtt.js";
 import { until } from "../helpers/until.js";
 
@@ -13,29 +11,23 @@ import { until } from "../helpers/until.js";
 // QoS 1/2 messages, including messages published while it was offline": three nodes on one
 // PostgreSQL and one nats-server; a client leaves node A and comes back on node B.
 
-let postgres: TestPostgres;
-let store: string;
-let nats: TestNats;
+let cluster: StoredCluster;
 let nodes: TestNode[];
 let a: TestNode, b: TestNode, c: TestNode;
 let db: pg.Client;
 
 before(async () => {
-  postgres = await startPostgres();
-  store = await postgres.database();
-  nats = await startNats();
-  nodes = await startNodes(nats.url, ["node-a", "node-b", "node-c"], { store });
+  cluster = await startCluster({ nodes: 3, store: true });
+  nodes = cluster.nodes;
   [a, b, c] = nodes as [TestNode, TestNode, TestNode];
-  db = new pg.Client({ connectionString: store });
+  db = new pg.Client({ connectionString: cluster.store });
   await db.connect();
 });
 
 after(async () => {
   for (const cl of clients) cl.end(true);
   await db?.end();
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 const holder = (clientId: string): string[] => nodes.filter((n) => n.server.broker.sessionOf(ANONYMOUS_NAMESPACE, clientId)).map((n) => n.name);

@@ -1,12 +1,16 @@
 import assert from "node:assert/strict";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import type { IPubackPacket, Packet } from "mqtt-packet";
 import pg from "pg";
+import { stringify } from "yaml";
+import { LIVENESS_CLASS } from "../../src/cluster/liveness.js";
 import type { PlanConfig } from "../../src/limits/plans.js";
 import { RC } from "../../src/mqtt/reason_codes.js";
-import { startNodes, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { startCluster, startNode, type StoredCluster, type TestNode } from "../helpers/cluster.js";
+import { spawnNode } from "../helpers/node_process.js";
 import { RawClient, uid } from "../helpers/raw_mqtt.js";
 import { until } from "../helpers/until.js";
 
@@ -18,22 +22,16 @@ const PLANS: Record<string, PlanConfig> = {
   rated: { publishesPerMinute: RATE },
 };
 
-let postgres: TestPostgres;
-let store: string;
-let nats: TestNats;
+let cluster: StoredCluster;
 let nodes: TestNode[];
 
 before(async () => {
-  postgres = await startPostgres();
-  nats = await startNats();
-  store = await postgres.database();
-  nodes = await startNodes(nats.url, ["node-a", "node-b", "node-c"], { store, overrides: { plans: PLANS } });
+  cluster = await startCluster({ nodes: 3, store: true, overrides: { plans: PLANS } });
+  nodes = cluster.nodes;
 });
 
 after(async () => {
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 /** A new account on `plan`, made through node A's admin API (every node reads it from PostgreSQL, and hears of its plan). */
@@ -83,26 +81,123 @@ describe("connections", () => {
     for (const o of open) await o.destroy();
   });
 
-  test("a node's connections stop counting when its liveness ends", async () => {
+  test("a node's connections count while its liveness lock is held, and stop counting the moment it is free", async () => {
     const accountId = await accountOn("five");
-    // Another node's rows, as a node killed with its connections open would leave them.
-    const db = new pg.Client({ connectionString: store });
+    // Another node's rows and its liveness lock, held by this test's session as a node would.
+    const dead = new pg.Client({ connectionString: cluster.store });
+    await dead.connect();
+    const db = new pg.Client({ connectionString: cluster.store });
     await db.connect();
     try {
-      await db.query("INSERT INTO cluster_nodes (origin, seen_at) VALUES ('dead/1', (extract(epoch from now()) * 1000)::bigint)");
+      assert.equal((await dead.query("SELECT pg_try_advisory_lock($1, hashtext('node-gone')) AS ok", [LIVENESS_CLASS])).rows[0].ok, true);
       for (let i = 0; i < 5; i++) {
-        await db.query("INSERT INTO cluster_connections (account_id, client_id, device_id, origin, conn) VALUES ($1, $2, 'd', 'dead/1', 'k')", [accountId, `gone-${i}`]);
+        await db.query("INSERT INTO cluster_connections (account_id, client_id, device_id, origin, conn) VALUES ($1, $2, 'd', 'node-gone', 'k')", [accountId, `gone-${i}`]);
       }
       const dev = await nodes[0]!.device({ accountId });
       const refused = await connect(nodes[1]!, dev.token);
       assert.equal(refused.connack.reasonCode, RC.QUOTA_EXCEEDED);
       await refused.client.destroy();
-      // The dead node's beat is old now: its rows no longer count, and the next beat sweeps them.
-      await db.query("UPDATE cluster_nodes SET seen_at = seen_at - 60000 WHERE origin = 'dead/1'");
-      const { client, connack } = await connect(nodes[1]!, dev.token);
+      // The session ends: PostgreSQL frees its lock, and the node is dead from the next CONNECT on.
+      await dead.end();
+      const admitted = await until(async () => {
+        const { client, connack } = await connect(nodes[1]!, dev.token);
+        if (connack.reasonCode === 0) return client;
+        await client.destroy();
+        return undefined;
+      }, 5000);
+      await admitted.destroy();
+      // A sweep deletes its rows.
+      await until(async () => ((await db.query("SELECT 1 FROM cluster_connections WHERE origin = 'node-gone'")).rowCount === 0 ? true : undefined));
+    } finally {
+      await dead.end().catch(() => undefined);
+      await db.end();
+    }
+  });
+
+  test("a node that lost its liveness lock while PostgreSQL forgot its rows writes its live connections again once it has the lock back", async () => {
+    const accountId = await accountOn("five");
+    const a = nodes[0]!;
+    const open: RawClient[] = [];
+    for (let i = 0; i < 5; i++) {
+      const { client, connack } = await connect(a, (await a.device({ accountId })).token);
       assert.equal(connack.reasonCode, 0);
+      open.push(client);
+    }
+    const db = new pg.Client({ connectionString: cluster.store });
+    await db.connect();
+    const rowsOfA = async () => (await db.query<{ n: number }>("SELECT count(*)::int AS n FROM cluster_connections WHERE account_id = $1 AND origin = 'node-a'", [accountId])).rows[0]!.n;
+    try {
+      assert.equal(await rowsOfA(), 5);
+      // Node A's lock connection ends; this session queues for the lock and gets it as it is
+      // freed, before A's retry can: A stays without it until this session lets it go.
+      await db.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'sluice-live:node-a'");
+      await db.query("SELECT pg_advisory_lock($1, hashtext('node-a'))", [LIVENESS_CLASS]);
+      await until(async () => (!a.server.sharedSessions!.liveness.held ? true : undefined));
+      // What a restart of PostgreSQL does to the unlogged table, or a sweep while A was dead.
+      await db.query("DELETE FROM cluster_connections WHERE origin = 'node-a'");
+      await db.query("SELECT pg_advisory_unlock($1, hashtext('node-a'))", [LIVENESS_CLASS]);
+      await until(async () => ((await rowsOfA()) === 5 ? true : undefined), 10_000);
+      const { client, connack } = await connect(nodes[2]!, (await a.device({ accountId })).token);
+      assert.equal(connack.reasonCode, RC.QUOTA_EXCEEDED, "A's five connections count again");
       await client.destroy();
-      await until(async () => ((await db.query("SELECT 1 FROM cluster_connections WHERE origin = 'dead/1'")).rowCount === 0 ? true : undefined));
+    } finally {
+      await db.end();
+      for (const o of open) await o.destroy();
+    }
+  });
+
+  test("a node killed with kill -9 while holding an account's connections at its plan's bound: another node admits one within seconds", async (t) => {
+    const accountId = await accountOn("five");
+    const config = join(mkdtempSync(join(tmpdir(), "sluice-limits-")), "plans.yaml");
+    writeFileSync(config, stringify({ plans: PLANS }));
+    const killed = await spawnNode({ name: "node-k", nats: cluster.nats.url, store: cluster.store, args: ["--config", config] });
+    try {
+      const port = Number(new URL(killed.mqttUrl).port);
+      const open: RawClient[] = [];
+      for (let i = 0; i < 5; i++) {
+        const token = (await nodes[0]!.device({ accountId })).token;
+        // The new node hears of the account from PostgreSQL at its device's first CONNECT.
+        open.push(await until(async () => {
+          const { client, connack } = await RawClient.connect(port, { protocolVersion: 5, password: token, clientId: uid("k") });
+          if (connack.reasonCode === 0) return client;
+          await client.destroy();
+          return undefined;
+        }));
+      }
+      const dev = await nodes[0]!.device({ accountId });
+      const refused = await connect(nodes[1]!, dev.token);
+      assert.equal(refused.connack.reasonCode, RC.QUOTA_EXCEEDED, "the killed node's five count before the kill");
+      await refused.client.destroy();
+
+      await killed.kill9();
+      const killedAt = Date.now();
+      // Bounded well below the 10 s a heartbeat timeout took: the kill frees the lock at once.
+      const admitted = await until(async () => {
+        const { client, connack } = await connect(nodes[1]!, dev.token);
+        if (connack.reasonCode === 0) return client;
+        await client.destroy();
+        return undefined;
+      }, 8000);
+      t.diagnostic(`admitted on node-b ${Date.now() - killedAt} ms after kill -9 of the node holding the account's 5 connections`);
+      await admitted.destroy();
+      for (const o of open) await o.destroy();
+    } finally {
+      await killed.stop();
+    }
+  });
+
+  test("a node started again under its id drops the rows its killed predecessor left", async () => {
+    const accountId = await accountOn("five");
+    const db = new pg.Client({ connectionString: cluster.store });
+    await db.connect();
+    try {
+      await db.query("INSERT INTO cluster_connections (account_id, client_id, device_id, origin, conn) VALUES ($1, 'left-behind', 'd', 'node-d', 'k')", [accountId]);
+      const d = await startNode(cluster.nats.url, "node-d", { store: cluster.store, overrides: { plans: PLANS } });
+      try {
+        await until(async () => ((await db.query("SELECT 1 FROM cluster_connections WHERE origin = 'node-d'")).rowCount === 0 ? true : undefined));
+      } finally {
+        await d.close();
+      }
     } finally {
       await db.end();
     }

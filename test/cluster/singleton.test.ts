@@ -3,8 +3,7 @@ import { after, before, test } from "node:test";
 import pg from "pg";
 import { pino } from "pino";
 import { LocalLeases, PgLeases, SINGLETON_KINDS, leaseKey, type SingletonKind } from "../../src/cluster/singleton.js";
-import { startNodes } from "../helpers/cluster.js";
-import { startNats } from "../helpers/nats_server.js";
+import { startCluster } from "../helpers/cluster.js";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 import { until } from "../helpers/until.js";
 
@@ -103,10 +102,9 @@ test("a holder whose PostgreSQL stops answering drops its leases at the check's 
   assert.ok(lostAt >= 0 && lostAt < firstTaken, JSON.stringify(changes));
 });
 
-test("nodes on a shared store (startNodes): one admin, each kind held by one of them; an interval action made through the other node runs on the timers' node", async () => {
-  const nats = await startNats();
-  const shared = await postgres.database();
-  const nodes = await startNodes(nats.url, ["p1", "p2"], { store: shared });
+test("nodes on a shared store (startCluster): one admin, each kind held by one of them; an interval action made through the other node runs on the timers' node", async () => {
+  const cluster = await startCluster({ nodes: ["p1", "p2"], store: postgres });
+  const { nodes, store: shared } = cluster;
   const check = new pg.Client({ connectionString: shared });
   await check.connect();
   try {
@@ -134,7 +132,6 @@ test("nodes on a shared store (startNodes): one admin, each kind held by one of 
     await until(async () => (beats.length >= 2 ? true : undefined), 10_000);
   } finally {
     await check.end();
-    await Promise.all(nodes.map((n) => n.close()));
-    await nats.close();
+    await cluster.close();
   }
 });

@@ -5,18 +5,16 @@ import { after, before, describe, test } from "node:test";
 import mqtt, { type MqttClient } from "mqtt";
 import pg from "pg";
 import { leaseKey, SINGLETON_KINDS, type SingletonKind } from "../../src/cluster/singleton.js";
+import { startCluster, type StoredCluster } from "../helpers/cluster.js";
 import { startMosquitto, type TestMosquitto } from "../helpers/mosquitto.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
 import { spawnNode, type NodeProcess } from "../helpers/node_process.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 import { until } from "../helpers/until.js";
 
 // Three Sluice processes on one PostgreSQL and one NATS: interval actions and relays run on one
 // node at a time, and move to a live node within seconds when theirs is killed with SIGKILL.
 // Who holds what is read from PostgreSQL itself (pg_locks), not from Sluice.
 
-let postgres: TestPostgres;
-let nats: TestNats;
+let cluster: StoredCluster;
 let mosq: TestMosquitto;
 let storeUrl: string;
 let db: pg.Client;
@@ -27,9 +25,10 @@ const clients: MqttClient[] = [];
 const LEASE_RETRY_MS = 1000; // cluster.leaseRetryMs, the default
 
 before(async () => {
-  [postgres, nats, mosq] = await Promise.all([startPostgres(), startNats(), startMosquitto()]);
-  storeUrl = await postgres.database();
-  const options = (name: string) => ({ name, store: storeUrl, nats: nats.url });
+  // NATS and the database only: the nodes are child processes (each may be killed).
+  [cluster, mosq] = await Promise.all([startCluster({ nodes: 0, store: true }), startMosquitto()]);
+  storeUrl = cluster.store;
+  const options = (name: string) => ({ name, store: storeUrl, nats: cluster.nats.url });
   // The first node makes the schema and the admin account; the others join it.
   nodes.push(await spawnNode(options("node-a")));
   adminToken = readFileSync(join(nodes[0]!.dataDir, "admin-token"), "utf8").trim();
@@ -46,8 +45,7 @@ after(async () => {
   await db?.end();
   await Promise.all(nodes.map((n) => n.stop()));
   await mosq?.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 const alive = () => nodes.filter((n) => !killed.has(n.name));

@@ -5,8 +5,7 @@ import { connect as natsConnect, type NatsConnection } from "nats";
 import { ANONYMOUS_NAMESPACE } from "../../src/access/broker_hooks.js";
 import { decodeNotice, encodeNotice, type ConnectNotice } from "../../src/cluster/connect_notice.js";
 import { connectSubject } from "../../src/cluster/subjects.js";
-import { collect, publish, settled, startNodes, subscribe, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
+import { collect, publish, settled, startCluster, subscribe, type TestCluster, type TestNode } from "../helpers/cluster.js";
 import { metricValue, uid } from "../helpers/raw_mqtt.js";
 import { startSluice } from "../helpers/sluice.js";
 import { until } from "../helpers/until.js";
@@ -14,19 +13,18 @@ import { until } from "../helpers/until.js";
 // Issue 14, "client ids are unique cluster-wide": a client id connecting on one node takes over
 // its connection on another, with the takeover reason, as a second CONNECT on one node does.
 
-let nats: TestNats;
+let cluster: TestCluster;
 let nodes: TestNode[];
 let a: TestNode, b: TestNode;
 
 before(async () => {
-  nats = await startNats();
-  nodes = await startNodes(nats.url, ["node-a", "node-b"]);
+  cluster = await startCluster({ nodes: 2 });
+  nodes = cluster.nodes;
   [a, b] = nodes as [TestNode, TestNode];
 });
 
 after(async () => {
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
+  await cluster?.close();
 });
 
 /** How a client's connection ended: the DISCONNECT reason code the server sent, if it sent one. */
@@ -109,7 +107,7 @@ describe("a client id connecting on another node takes the connection over", () 
     const onB = await b.client({ clientId: `${clientId}-other` });
     const before = takeovers();
     // A forged notice for the same id in another namespace must not reach the anonymous one.
-    const nc = await natsConnect({ servers: nats.url });
+    const nc = await natsConnect({ servers: cluster.nats.url });
     nc.publish(connectSubject("other-account"), encodeNotice({ namespace: "other-account", clientId, origin: "intruder/1", at: Date.now() + 1000 }));
     await nc.flush();
     await nc.close();
@@ -143,7 +141,7 @@ describe("the stamps order connections whatever the order notices arrive in", ()
   let nc: NatsConnection;
   const heard: ConnectNotice[] = [];
   before(async () => {
-    nc = await natsConnect({ servers: nats.url });
+    nc = await natsConnect({ servers: cluster.nats.url });
     nc.subscribe(connectSubject(ANONYMOUS_NAMESPACE), {
       callback: (_err, msg) => {
         const decoded = decodeNotice(msg.data);
@@ -189,7 +187,7 @@ describe("hostile control traffic", () => {
     const dropped = () => ({ ...a.server.cluster!.stats.dropped });
     const before = dropped();
     const subject = connectSubject(ANONYMOUS_NAMESPACE);
-    const nc = await natsConnect({ servers: nats.url });
+    const nc = await natsConnect({ servers: cluster.nats.url });
     const enc = new TextEncoder();
     nc.publish(subject, enc.encode("not json"));
     nc.publish(subject, new Uint8Array(0));
@@ -222,7 +220,7 @@ describe("hostile control traffic", () => {
 
 describe("without a cluster", () => {
   test("a node on its own publishes nothing and stamps nothing; a local takeover is as before", async () => {
-    const nc = await natsConnect({ servers: nats.url });
+    const nc = await natsConnect({ servers: cluster.nats.url });
     const heard: string[] = [];
     // The cluster's nodes of this file talk on the bus meanwhile (heartbeats, interest refreshes,
     // control): every message names its origin, and theirs are not the solo node's.

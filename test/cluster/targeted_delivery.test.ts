@@ -3,31 +3,23 @@ import { after, before, test } from "node:test";
 import { connect as natsConnect } from "nats";
 import { encodeBusJson } from "../../src/cluster/bus_json.js";
 import { TARGETED_SUBJECT } from "../../src/cluster/targeted_delivery.js";
-import { collect, startNodes, subscribe, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
+import { collect, startCluster, subscribe, type StoredCluster, type TestNode } from "../helpers/cluster.js";
 import { noMessage } from "../helpers/sluice.js";
 import { until } from "../helpers/until.js";
 
 // A message the platform sends to one device reaches the device's sessions on every node, and
 // no other device's (docs/cluster.md, "Messages for one device").
-let postgres: TestPostgres;
-let nats: TestNats;
-let nodes: TestNode[];
+let cluster: StoredCluster;
 let a: TestNode;
 let b: TestNode;
 
 before(async () => {
-  postgres = await startPostgres();
-  nats = await startNats();
-  nodes = await startNodes(nats.url, ["node-a", "node-b"], { store: await postgres.database() });
-  [a, b] = nodes as [TestNode, TestNode];
+  cluster = await startCluster({ nodes: 2, store: true });
+  [a, b] = cluster.nodes as [TestNode, TestNode];
 });
 
 after(async () => {
-  for (const n of nodes ?? []) await n.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
 const publishTo = (node: TestNode, device: string, topic: string, message: string) =>
@@ -52,7 +44,7 @@ test("a device's downlink made through node A reaches the device connected to no
 });
 
 test("a malformed or foreign delivery on the bus is dropped and counted; deliveries go on", async () => {
-  const nc = await natsConnect({ servers: nats.url });
+  const nc = await natsConnect({ servers: cluster.nats.url });
   const before = b.server.cluster!.stats.dropped.malformed ?? 0;
   nc.publish(TARGETED_SUBJECT, new TextEncoder().encode("not json"));
   nc.publish(TARGETED_SUBJECT, encodeBusJson("x", "deliver", { accountId: "a", deviceId: "d", topic: "bad/#", payload: "", qos: 0, retain: false }));

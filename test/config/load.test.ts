@@ -359,20 +359,23 @@ describe("dashboards", () => {
 
 describe("cluster", () => {
   test("off by default; --cluster = SLUICE_CLUSTER = cluster.url, --node-id = SLUICE_NODE_ID = cluster.nodeId", () => {
-    assert.deepEqual(load().cluster, { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262144, nodeTimeoutMs: 10000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
+    assert.deepEqual(load().cluster, { url: "", nodeId: "", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262144, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
     assert.equal(load({ flags: { cluster: "nats://10.0.0.5:4222" } }).cluster.url, "nats://10.0.0.5:4222");
-    assert.deepEqual(load({ env: { SLUICE_CLUSTER: "nats://a:4222,nats://b:4222", SLUICE_NODE_ID: "node-1" } }).cluster, { url: "nats://a:4222,nats://b:4222", nodeId: "node-1", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262144, nodeTimeoutMs: 10000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
+    assert.deepEqual(load({ env: { SLUICE_CLUSTER: "nats://a:4222,nats://b:4222", SLUICE_NODE_ID: "node-1" } }).cluster, { url: "nats://a:4222,nats://b:4222", nodeId: "node-1", ackTimeoutMs: 5000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262144, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
     assert.equal(load({ env: { SLUICE_NODE_ID: "env" }, flags: { "node-id": "flag" } }).cluster.nodeId, "flag");
     const config = load({ configFile: file("cluster.yaml", "cluster:\n  url: tls://nats.example:4222\n  nodeId: n2\n  ackTimeoutMs: 2000\n") });
-    assert.deepEqual(config.cluster, { url: "tls://nats.example:4222", nodeId: "n2", ackTimeoutMs: 2000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262144, nodeTimeoutMs: 10000, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
-    const tuned = load({ configFile: file("cluster-tuned.yaml", "cluster:\n  heartbeatMs: 500\n  nodeTimeoutMs: 3000\n  interestRefreshMs: 1000\n  rateCreditPercent: 0\n") }).cluster;
-    assert.deepEqual([tuned.heartbeatMs, tuned.nodeTimeoutMs, tuned.interestRefreshMs, tuned.rateCreditPercent], [500, 3000, 1000, 0]);
+    assert.deepEqual(config.cluster, { url: "tls://nats.example:4222", nodeId: "n2", ackTimeoutMs: 2000, handoffTimeoutMs: 5000, adoptIntervalMs: 1000, livenessWaitMs: 10000, heartbeatMs: 1000, interestRefreshMs: 2000, presenceWaitMs: 200, historyWaitMs: 200, historyMaxReplyBytes: 262144, rateCreditPercent: 5, leaseRetryMs: 1000, leaseTimeoutMs: 3000 });
+    const tuned = load({ configFile: file("cluster-tuned.yaml", "cluster:\n  heartbeatMs: 500\n  interestRefreshMs: 1000\n  rateCreditPercent: 0\n") }).cluster;
+    assert.deepEqual([tuned.heartbeatMs, tuned.interestRefreshMs, tuned.rateCreditPercent], [500, 1000, 0]);
     assert.equal(load({ flags: { cluster: "127.0.0.1:4222" } }).cluster.url, "127.0.0.1:4222");
+  });
+
+  test("cluster.nodeTimeoutMs, removed (a node's liveness is its lock), is refused saying so", () => {
+    refused({ configFile: file("cluster-dead.yaml", "cluster:\n  nodeTimeoutMs: 10000\n") }, "cluster.nodeTimeoutMs", "no longer a setting", "liveness lock");
   });
 
   test("a URL NATS clients cannot use, a node id that cannot travel, and a zero ack timeout are refused and named", () => {
     refused({ flags: { cluster: "http://x:4222" } }, "cluster.url", "http://x:4222");
-    refused({ configFile: file("cluster-dead.yaml", "cluster:\n  heartbeatMs: 1000\n  nodeTimeoutMs: 1500\n") }, "cluster.nodeTimeoutMs", "twice cluster.heartbeatMs");
     refused({ configFile: file("cluster-credit.yaml", "cluster:\n  rateCreditPercent: 101\n") }, "cluster.rateCreditPercent");
     refused({ configFile: file("cluster-beat.yaml", "cluster:\n  heartbeatMs: 0\n") }, "cluster.heartbeatMs");
     refused({ configFile: file("cluster-history-wait.yaml", "cluster:\n  historyWaitMs: 0\n") }, "cluster.historyWaitMs");

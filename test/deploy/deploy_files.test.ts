@@ -1,24 +1,14 @@
 import assert from "node:assert/strict";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { test } from "node:test";
-import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
 import { loadConfig } from "../../src/config/load.js";
+import { deployFile } from "../helpers/deploy.js";
 
 // Docker is not on the test machine: compose.yaml cannot be run here, so what it must hold for
 // a working cluster is read from it (test/cluster/haproxy.test.ts runs deploy/haproxy.cfg).
 
-/** deploy/, from dist/test/deploy or test/deploy. */
-function deployDir(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (;;) {
-    if (existsSync(join(dir, "deploy", "compose.yaml"))) return join(dir, "deploy");
-    const parent = dirname(dir);
-    if (parent === dir) throw new Error("deploy/compose.yaml not found");
-    dir = parent;
-  }
-}
 
 interface Service {
   image?: string;
@@ -30,7 +20,7 @@ interface Service {
   healthcheck?: unknown;
 }
 
-const deploy = deployDir();
+const deploy = dirname(deployFile("compose.yaml"));
 // Merge keys (`<<: *sluice`) as compose reads them.
 const compose = parse(readFileSync(join(deploy, "compose.yaml"), "utf8"), { merge: true }) as { services: Record<string, Service> };
 const services = compose.services;
@@ -52,7 +42,7 @@ test("compose: three nodes, each its own id and data volume, the same store, bus
     assert.ok([...values][0], `${key} is set`);
   }
   assert.match(nodes[0]![1].environment!.SLUICE_STORE!, /^postgres:\/\/[^@]+@postgres:5432\//);
-  assert.equal(nodes[0]![1].environment!.SLUICE_CLUSTER, "nats://nats:4222");
+  assert.match(nodes[0]![1].environment!.SLUICE_CLUSTER!, /^nats:\/\/sluice:\$\{SLUICE_NATS_PASSWORD:\?[^}]+\}@nats:4222$/);
   const dataVolumes = nodes.map(([, s]) => s.volumes?.find((v) => v.endsWith(":/var/lib/sluice")));
   assert.equal(new Set(dataVolumes).size, 3, "each node its own data dir");
   for (const [, s] of nodes) assert.ok(s.volumes?.includes("./sluice.yaml:/etc/sluice/sluice.yaml:ro"));
@@ -90,4 +80,22 @@ test("compose: one node starts first (it creates the admin account), the others 
   assert.ok(services.postgres!.healthcheck && services.nats!.healthcheck);
   // sluice1's health is the image's HEALTHCHECK on /status.
   assert.match(readFileSync(join(deploy, "Dockerfile"), "utf8"), /HEALTHCHECK[\s\S]*\/status/);
+});
+
+test("NATS authorization: nats and every node get the one password from deploy/.env; systemd passes it to nats-server", () => {
+  // compose: the same variable, required (`:?`), in nats's environment and in each node's SLUICE_CLUSTER.
+  assert.match(services.nats!.environment?.SLUICE_NATS_PASSWORD ?? "", /^\$\{SLUICE_NATS_PASSWORD:\?[^}]+\}$/);
+  for (const [name, s] of nodes) assert.ok(s.environment?.SLUICE_CLUSTER?.includes("${SLUICE_NATS_PASSWORD:?"), name);
+  assert.match(readFileSync(join(deploy, ".env.example"), "utf8"), /^SLUICE_NATS_PASSWORD=/m);
+  // nats.conf: the sluice user's password is the unquoted reference (quoted, it would be the literal text).
+  const conf = readFileSync(join(deploy, "nats.conf"), "utf8");
+  assert.match(conf, /^authorization\s*\{[^}]*\{\s*user:\s*sluice,\s*password:\s*\$SLUICE_NATS_PASSWORD\s*\}/m);
+  // systemd: the drop-in reads the file the example is for; each node's SLUICE_CLUSTER names the user.
+  const dropIn = readFileSync(join(deploy, "systemd", "nats-server.service.d", "sluice.conf"), "utf8");
+  const envFile = /^EnvironmentFile=(\S+)$/m.exec(dropIn)?.[1];
+  assert.equal(envFile, "/etc/nats-server.env");
+  const envExample = readFileSync(join(deploy, "systemd", "nats-server.env.example"), "utf8");
+  assert.ok(envExample.startsWith(`# ${envFile},`), "the example names the file the drop-in reads");
+  assert.match(envExample, /^SLUICE_NATS_PASSWORD=$/m);
+  assert.match(readFileSync(join(deploy, "systemd", "sluice.env.example"), "utf8"), /^SLUICE_CLUSTER=nats:\/\/sluice:PASSWORD@/m);
 });

@@ -1,5 +1,7 @@
 import { defaultConfig, type SluiceConfig } from "../../src/config/schema.js";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { startNats, type TestNats } from "./nats_server.js";
+import { startPostgres, type TestPostgres } from "./postgres.js";
 import { startSluice, type ConfigOverrides, type TestSluice } from "./sluice.js";
 import { until } from "./until.js";
 
@@ -64,6 +66,71 @@ export async function startNode(url: string, name: string, options: NodeOptions 
   }, dataDir, { adminToken: options.adminToken ?? sharedAdminTokens.get(options.store ?? "") });
   if (options.store !== undefined && !sharedAdminTokens.has(options.store)) sharedAdminTokens.set(options.store, s.adminToken);
   return { ...s, name, client: (o = {}) => s.connect({ protocolVersion: 5, ...o }) };
+}
+
+export interface ClusterOptions extends Omit<NodeOptions, "store"> {
+  /** The nodes' names, or how many (named node-a, node-b, ...). */
+  nodes: number | string[];
+  /**
+   * The nodes on one new database (`startNodes`'s `store`) of a private PostgreSQL started for
+   * them (true), or of one the test file runs already (left running by `close()`).
+   */
+  store?: boolean | TestPostgres;
+}
+
+/** Nodes joined through their own nats-server, and what `startCluster` started for them. */
+export interface TestCluster {
+  nodes: TestNode[];
+  nats: TestNats;
+  /** Closes the nodes (one by one, in order), then NATS, then the PostgreSQL it started, if any. */
+  close(): Promise<void>;
+}
+
+/** A `TestCluster` on a shared store: its PostgreSQL and the URL of the nodes' database. */
+export interface StoredCluster extends TestCluster {
+  postgres: TestPostgres;
+  store: string;
+}
+
+/** node-a, node-b, ... */
+export function nodeNames(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => `node-${String.fromCharCode(97 + i)}`);
+}
+
+/**
+ * A private nats-server (and with `store`, a new database on PostgreSQL), and Sluice nodes on
+ * them (`startNodes`), for a test file's `before`; `close()` in its `after`. `nodes: 0` starts
+ * only NATS and the database, for tests whose nodes are started their own way (child processes).
+ * What started before a failure is closed before the error is thrown, so a failed `before`
+ * leaves no process behind (but nodes `startNodes` started before one of them failed).
+ */
+export function startCluster(options: ClusterOptions & { store: true | TestPostgres }): Promise<StoredCluster>;
+export function startCluster(options: ClusterOptions): Promise<TestCluster>;
+export async function startCluster(options: ClusterOptions): Promise<TestCluster | StoredCluster> {
+  const { nodes: count, store: stored, ...nodeOptions } = options;
+  const names = typeof count === "number" ? nodeNames(count) : count;
+  const [natsStart, postgresStart] = await Promise.allSettled([
+    startNats(),
+    stored === true ? startPostgres() : Promise.resolve(stored === false ? undefined : stored),
+  ]);
+  const nats = natsStart.status === "fulfilled" ? natsStart.value : undefined;
+  const postgres = postgresStart.status === "fulfilled" ? postgresStart.value : undefined;
+  const nodes: TestNode[] = [];
+  const close = async (): Promise<void> => {
+    for (const n of nodes) await n.close();
+    await nats?.close();
+    if (stored === true) await postgres?.stop();
+  };
+  try {
+    if (natsStart.status === "rejected") throw natsStart.reason;
+    if (postgresStart.status === "rejected") throw postgresStart.reason;
+    const store = postgres === undefined ? undefined : await postgres.database();
+    if (names.length > 0) nodes.push(...await startNodes(nats!.url, names, { ...nodeOptions, ...(store !== undefined && { store }) }));
+    return postgres === undefined ? { nodes, nats: nats!, close } : { nodes, nats: nats!, postgres, store: store!, close };
+  } catch (err) {
+    await close().catch(() => undefined);
+    throw err;
+  }
 }
 
 /** The admin token of each shared store, from the first node started on it. */

@@ -55,7 +55,7 @@ describe("migrations", () => {
 });
 
 describe("device list by name", () => {
-  // Migration 10 took the name out of devices_by_name (a B-tree entry cannot hold a long
+  // Migration 11 took the name out of devices_by_name (a B-tree entry cannot hold a long
   // name): the name order must still walk the index, sorting only runs of equal sort keys.
   test("walks devices_by_name, both directions, with an Incremental Sort and no full Sort", async () => {
     const url = await server.database();

@@ -3,7 +3,7 @@ import type { DeviceListQuery, DeviceOrder } from "../types.js";
 
 /**
  * `listDevices` as one PostgreSQL statement, as store/sqlite/device_list_sql.ts does it for
- * SQLite: each order walks an index of migrations 1 and 10 (account, field, id), filters narrow
+ * SQLite: each order walks an index of migrations 1 and 11 (account, field, id), filters narrow
  * the walk. `*` patterns match the JavaScript lower case the repository stores (`name_lower`,
  * `tags_lower`) as store/wildcard.ts says, in time linear in the text: a pattern without a star
  * is an equality, any other an anchored regular expression of its literal segments. Not LIKE:

@@ -490,6 +490,17 @@ export const pgMigrations: PgMigration[] = [
   },
   {
     version: 10,
+    name: "node liveness by lock: cluster_nodes dropped",
+    // docs/cluster.md, "Plan limits across nodes": a node is alive while it holds its liveness
+    // lock (cluster/liveness.ts), so the heartbeat rows are gone. `cluster_connections.origin`
+    // now names the node id that lock is named by (it held node id and a per-start nonce): rows
+    // left in the old form match no lock, count as dead nodes' and are swept.
+    sql: `
+      DROP TABLE cluster_nodes;
+    `,
+  },
+  {
+    version: 11,
     name: "device names of any length",
     // Device names have no length bound (SQLite keeps any), but a B-tree entry of PostgreSQL's
     // holds at most about 2.7 kB, so migration 1's name index refused to store a device whose
@@ -503,7 +514,7 @@ export const pgMigrations: PgMigration[] = [
     `,
   },
   {
-    version: 11,
+    version: 12,
     name: "MQTT topics, filters and client ids of any length",
     // MQTT bounds topics, filters and client ids at 65 535 bytes only, and a B-tree entry holds
     // about 2.7 kB: migration 2's keys refused a retained message on a longer topic, and a
