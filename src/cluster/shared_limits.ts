@@ -111,7 +111,7 @@ export class SharedLimits {
         if (counts.device >= maxDevice) return "connectionsPerDevice" as const;
         await q(
           `INSERT INTO cluster_connections (account_id, client_id, device_id, origin, conn) VALUES ($1, $2, $3, $4, $5)
-           ON CONFLICT (account_id, client_id) DO UPDATE SET device_id = excluded.device_id, origin = excluded.origin, conn = excluded.conn`,
+           ON CONFLICT (account_id, sluice_text_key(client_id)) DO UPDATE SET device_id = excluded.device_id, origin = excluded.origin, conn = excluded.conn`,
           [accountId, claim.clientId, deviceId, this.node, claim.conn],
         );
         return undefined;
@@ -169,7 +169,7 @@ export class SharedLimits {
         await this.options.pool.query(
           `INSERT INTO cluster_connections (account_id, client_id, device_id, origin, conn)
            SELECT a, c, d, $4, k FROM unnest($1::text[], $2::text[], $3::text[], $5::text[]) AS t(a, c, d, k)
-           ON CONFLICT (account_id, client_id) DO NOTHING`,
+           ON CONFLICT (account_id, sluice_text_key(client_id)) DO NOTHING`,
           [claims.map((c) => c.accountId), claims.map((c) => c.clientId), claims.map((c) => c.deviceId), this.node, claims.map((c) => c.conn)],
         );
       }

@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { describe, test } from "node:test";
 import type { IPublishPacket } from "mqtt-packet";
 import { noPacket, RawClient, uid } from "../helpers/raw_mqtt.js";
@@ -62,6 +63,42 @@ describe("persistence across a restart", { concurrency: true }, () => {
         const { client } = await RawClient.connect(s.ports.mqtt, { password: token });
         await client.subscribe(topic, { qos: 1 });
         assert.equal(await noPacket(client, "publish", 200), true);
+        await client.disconnect();
+      },
+    );
+  });
+
+  // MQTT bounds topics and client ids at 65 535 bytes only, and PostgreSQL's B-tree entries hold
+  // about 2.7 kB: keys of that size must be kept as SQLite keeps them (random text: a B-tree
+  // entry is compressed first, so a repeated character would fit).
+  test("a 10 kB topic, filter and client id: the retained message and the persistent session survive a restart", async () => {
+    const long = (prefix: string) => `${prefix}${randomBytes(5000).toString("hex")}`;
+    const retainedTopic = long("r/");
+    const filterTopic = long("f/");
+    const clientId = long("c");
+    const options = { protocolVersion: 5 as const, clean: false, properties: { sessionExpiryInterval: 300 }, clientId };
+    await acrossRestart(
+      async (s, token) => {
+        const pub = await s.connect({ username: "Token", password: token, protocolVersion: 5 });
+        await pub.publishAsync(retainedTopic, "kept", { qos: 1, retain: true });
+        const { client } = await RawClient.connect(s.ports.mqtt, { ...options, password: token });
+        await client.subscribe(`${filterTopic}/+`, { qos: 1 });
+        await client.disconnect();
+        await pub.publishAsync(`${filterTopic}/a`, "queued", { qos: 1 });
+      },
+      async (s, token) => {
+        const { client: reader } = await RawClient.connect(s.ports.mqtt, { password: token, protocolVersion: 5 });
+        await reader.subscribe(retainedTopic, { qos: 1 });
+        assert.equal(((await reader.next("publish")) as IPublishPacket).payload.toString(), "kept");
+        await reader.disconnect();
+        const { client, connack } = await RawClient.connect(s.ports.mqtt, { ...options, password: token });
+        assert.equal(connack.sessionPresent, true);
+        const queued = (await client.next("publish")) as IPublishPacket;
+        assert.equal(queued.payload.toString(), "queued");
+        client.send({ cmd: "puback", messageId: queued.messageId });
+        const pub = await s.connect({ username: "Token", password: token });
+        await pub.publishAsync(`${filterTopic}/b`, "live", { qos: 1 });
+        assert.equal(((await client.next("publish")) as IPublishPacket).payload.toString(), "live");
         await client.disconnect();
       },
     );

@@ -5,8 +5,10 @@ import { PgBucketStore } from "../../src/data/postgres/bucket_store.js";
 import { parseDataQuery } from "../../src/data/query.js";
 import type { NormalizedRecord, QueryResult, StoredRecord } from "../../src/data/types.js";
 import { PgStore } from "../../src/store/postgres/index.js";
+import { deviceListSql } from "../../src/store/postgres/device_list_sql.js";
 import { migratePg, pgMigrations, pgSchemaVersion } from "../../src/store/postgres/migrations.js";
 import { openPool } from "../../src/store/postgres/pool.js";
+import { explainPg } from "../helpers/pg_explain.js";
 import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 
 // What only the PostgreSQL store has: migrations shared by nodes, time partitions made on
@@ -49,6 +51,23 @@ describe("migrations", () => {
     await (await PgStore.open(url)).close();
     await sql(url, "INSERT INTO schema_migrations (version, name) VALUES ($1, 'from the future')", [pgSchemaVersion + 1]);
     await assert.rejects(PgStore.open(url), new RegExp(`schema is version ${pgSchemaVersion + 1}, newer than this Sluice knows \\(${pgSchemaVersion}\\)`));
+  });
+});
+
+describe("device list by name", () => {
+  // Migration 12 took the name out of devices_by_name (a B-tree entry cannot hold a long
+  // name): the name order must still walk the index, sorting only runs of equal sort keys.
+  test("walks devices_by_name, both directions, with an Incremental Sort and no full Sort", async () => {
+    const url = await server.database();
+    const store = await PgStore.open(url);
+    await store.close();
+    for (const desc of [false, true]) {
+      const { sql: text, params } = deviceListSql("acc", { limit: 50, offset: 100, desc });
+      const plan = await explainPg(url, text, params);
+      assert.match(plan, /Index Scan( Backward)? using devices_by_name/, plan);
+      assert.match(plan, /Incremental Sort/, plan);
+      assert.doesNotMatch(plan, /(^|->\s+)Sort\s+\(cost/m, plan);
+    }
   });
 });
 

@@ -115,6 +115,14 @@ for (const h0 of backends()) {
         assert.deepEqual(await list({ name: "s*1*" }), ["sensor 1", "Sensor 10"]);
         assert.deepEqual(await list({ name: "gateway" }), ["gateway"]);
         assert.deepEqual(await list({ name: "50%_\\" }), [], "LIKE's own characters are literal");
+        const odd = await device(a.id, { name: "a.b(c)[d]{e}|f+g?h^i$j\\k 50%_\nz" });
+        const oddOnly = async (name: string) => (await store.identity.listDevices(a.id, { limit: 50, offset: 0, name })).map((d) => d.id);
+        assert.deepEqual(await oddOnly("a.b(*)[d]{e}|f+g?h^i$j\\k*%_\nz"), [odd.id], "pattern characters of SQL and regular expressions are literal");
+        assert.deepEqual(await oddOnly("*%_*"), [odd.id]);
+        assert.deepEqual(await oddOnly("a*b*z"), [odd.id], "a star spans a line break");
+        assert.deepEqual(await oddOnly("a?b*"), []);
+        assert.deepEqual(await oddOnly("*k 50__*"), []);
+        assert.equal(await store.identity.deleteDevice(a.id, odd.id), true);
         assert.deepEqual(await list({ id: made[2]!.id }), ["gateway"]);
         assert.deepEqual(await list({ active: "false" }), ["Ämbient", "sensor 2"]);
         assert.deepEqual(await list({ active: "tr*" }), ["gateway", "sensor 1", "Sensor 10"]);
@@ -123,6 +131,22 @@ for (const h0 of backends()) {
         assert.deepEqual(await list({ tags: [{ key: "room", value: "kit*" }] }), ["sensor 2", "Sensor 10"]);
         assert.deepEqual(await list({ tags: [{ value: "hall" }], name: "*1" }), ["sensor 1"]);
         assert.deepEqual(await list({ tags: [{ key: "floor" }] }), []);
+      });
+
+      test("names of any length: a megabyte name is stored, renamed and listed in name order", async () => {
+        const a = await account();
+        // Past every B-tree entry's size (about 2.7 kB on PostgreSQL); names sharing their sort
+        // key (its first 200 characters) still order by the whole name.
+        const long = (last: string) => `${"x".repeat(1_000_000)}${last}`;
+        const b = await device(a.id, { name: long("b") });
+        const c = await device(a.id, { name: long("a") });
+        const short = await device(a.id, { name: "w" });
+        assert.equal((await store.identity.getDevice(a.id, b.id))?.name, b.name);
+        await store.identity.updateDevice({ ...c, name: long("c"), updatedAt: at(999) });
+        const list = async (desc: boolean) => (await store.identity.listDevices(a.id, { limit: 10, offset: 0, desc })).map((d) => d.id);
+        assert.deepEqual(await list(false), [short.id, b.id, c.id]);
+        assert.deepEqual(await list(true), [c.id, b.id, short.id]);
+        assert.deepEqual((await store.identity.listDevices(a.id, { limit: 10, offset: 0, name: "*xc" })).map((d) => d.id), [c.id]);
       });
 
       test("last input: raised, never lowered; listed last when never heard from", async () => {

@@ -47,7 +47,7 @@ export class PgBrokerRepository implements BrokerRepository {
     }
     await this.pool.query(
       `INSERT INTO retained (namespace, topic, payload, qos, properties, expires_at) VALUES ($1, $2, $3, $4, $5, $6)
-       ON CONFLICT (namespace, topic) DO UPDATE SET payload = excluded.payload, qos = excluded.qos, properties = excluded.properties, expires_at = excluded.expires_at`,
+       ON CONFLICT (namespace, sluice_text_key(topic)) DO UPDATE SET payload = excluded.payload, qos = excluded.qos, properties = excluded.properties, expires_at = excluded.expires_at`,
       [namespace, m.topic, m.payload, m.qos, propsToJson(m.properties), m.expiresAt],
     );
   }
@@ -202,7 +202,7 @@ export class PgBrokerRepository implements BrokerRepository {
         // session_handoff.ts); any other change only touches a session this node owns.
         const row = (await c.query(
           `INSERT INTO sessions (namespace, client_id, expiry_interval, disconnected_at, incoming_qos2, principal, node) VALUES ($1, $2, $3, $4, $5, $6, $7)
-           ON CONFLICT (namespace, client_id) DO UPDATE SET expiry_interval = excluded.expiry_interval, disconnected_at = excluded.disconnected_at,
+           ON CONFLICT (namespace, sluice_text_key(client_id)) DO UPDATE SET expiry_interval = excluded.expiry_interval, disconnected_at = excluded.disconnected_at,
              incoming_qos2 = excluded.incoming_qos2, principal = excluded.principal, node = excluded.node
            WHERE $8 OR sessions.node IS NOT DISTINCT FROM excluded.node
            RETURNING (xmax <> 0) AS existed`,
@@ -223,7 +223,7 @@ export class PgBrokerRepository implements BrokerRepository {
           `INSERT INTO session_subscriptions (namespace, client_id, filter, qos, nl, rap, rh, sub_id)
            SELECT $1, $2, * FROM unnest($3::text[], $4::smallint[], $5::boolean[], $6::boolean[], $7::smallint[], $8::integer[])
            WHERE EXISTS (SELECT 1 FROM sessions WHERE namespace = $1 AND client_id = $2 AND node IS NOT DISTINCT FROM $9)
-           ON CONFLICT (namespace, client_id, filter) DO UPDATE SET qos = excluded.qos, nl = excluded.nl, rap = excluded.rap, rh = excluded.rh, sub_id = excluded.sub_id`,
+           ON CONFLICT (namespace, sluice_text_key(client_id), sluice_text_key(filter)) DO UPDATE SET qos = excluded.qos, nl = excluded.nl, rap = excluded.rap, rh = excluded.rh, sub_id = excluded.sub_id`,
           [w.namespace, w.clientId, subs.map((s) => s.filter), subs.map((s) => s.qos), subs.map((s) => s.nl), subs.map((s) => s.rap),
             subs.map((s) => s.rh), subs.map((s) => s.id ?? null), this.node],
         );
@@ -250,7 +250,7 @@ export class PgBrokerRepository implements BrokerRepository {
            SELECT $1, x.client_id, x.seq, $2, x.qos, x.retain, CASE WHEN x.ids IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(x.ids::jsonb)::integer) END
            FROM unnest($3::text[], $4::bigint[], $5::smallint[], $6::boolean[], $7::text[]) AS x(client_id, seq, qos, retain, ids)
            JOIN sessions s ON s.namespace = $1 AND s.client_id = x.client_id AND s.node IS NOT DISTINCT FROM $8
-           ON CONFLICT (namespace, client_id, seq) DO UPDATE SET queue_id = excluded.queue_id, qos = excluded.qos, retain = excluded.retain,
+           ON CONFLICT (namespace, sluice_text_key(client_id), seq) DO UPDATE SET queue_id = excluded.queue_id, qos = excluded.qos, retain = excluded.retain,
              subscription_ids = excluded.subscription_ids`,
           [w.namespace, id, w.copies.map((x) => x.clientId), w.copies.map((x) => x.seq), w.copies.map((x) => x.qos), w.copies.map((x) => x.retain),
             w.copies.map((x) => (x.subscriptionIds ? JSON.stringify(x.subscriptionIds) : null)), this.node],

@@ -3,11 +3,15 @@ import type { DeviceListQuery, DeviceOrder } from "../types.js";
 
 /**
  * `listDevices` as one PostgreSQL statement, as store/sqlite/device_list_sql.ts does it for
- * SQLite: each order walks an index of migration 1 (account, field, id), filters narrow the
- * walk. `*` patterns become LIKE over the JavaScript lower case the repository stores
- * (`name_lower`, `tags_lower`), with LIKE's own `%`, `_` and `\` escaped; PostgreSQL's LIKE
- * never backtracks past a `%` it has matched (its matcher gives up on the first failed
- * literal after a `%`), so a pattern costs at most pattern × text, not more.
+ * SQLite: each order walks an index of migrations 1 and 11 (account, field, id), filters narrow
+ * the walk. `*` patterns match the JavaScript lower case the repository stores (`name_lower`,
+ * `tags_lower`) as store/wildcard.ts says, in time linear in the text: a pattern without a star
+ * is an equality, any other an anchored regular expression of its literal segments. Not LIKE:
+ * PostgreSQL's LIKE tries a `%` at every position and compares the rest from each, pattern ×
+ * text per row, which is 0.6 to 1.5 s per megabyte-long name for a 256-character filter
+ * (test/review/attack_findings.test.ts); nor strpos, which is as slow on a segment like
+ * `baaa…`. A regular expression without back references is run by PostgreSQL as one pass of
+ * an automaton over the text when only "does it match" is asked, as `~` does.
  */
 const ORDER_BY: Record<DeviceOrder, string> = {
   name: "name_key D, name D, id D",
@@ -25,8 +29,8 @@ export function deviceListSql(accountId: string, query: DeviceListQuery): { sql:
     return `$${params.length}`;
   };
   const where = ["account_id = $1"];
-  if (query.name !== undefined) where.push(`name_lower LIKE ${p(likePattern(query.name))}`);
-  if (query.id !== undefined) where.push(`lower(id) LIKE ${p(likePattern(query.id))}`);
+  if (query.name !== undefined) where.push(wildcard("name_lower", query.name, p));
+  if (query.id !== undefined) where.push(wildcard("lower(id)", query.id, p));
   if (query.active !== undefined) {
     // Two possible texts: decided here, not per row.
     const t = wildcardMatch(query.active, "true");
@@ -36,8 +40,8 @@ export function deviceListSql(accountId: string, query: DeviceListQuery): { sql:
   }
   for (const tag of query.tags ?? []) {
     const parts = ["true"];
-    if (tag.key !== undefined) parts.push(`t->>'key' LIKE ${p(likePattern(tag.key))}`);
-    if (tag.value !== undefined) parts.push(`t->>'value' LIKE ${p(likePattern(tag.value))}`);
+    if (tag.key !== undefined) parts.push(wildcard("(t->>'key')", tag.key, p));
+    if (tag.value !== undefined) parts.push(wildcard("(t->>'value')", tag.value, p));
     where.push(`EXISTS (SELECT 1 FROM jsonb_array_elements(tags_lower) AS t WHERE ${parts.join(" AND ")})`);
   }
   const order = ORDER_BY[query.order ?? "name"].replace(/\bD\b/g, query.desc ? "DESC" : "ASC");
@@ -45,11 +49,20 @@ export function deviceListSql(accountId: string, query: DeviceListQuery): { sql:
   return { sql, params };
 }
 
-/** A `*` pattern as a LIKE pattern over lower-cased text (escape character `\`). */
-export function likePattern(pattern: string): string {
-  return pattern
-    .toLowerCase()
-    .split("*")
-    .map((segment) => segment.replace(/[\\%_]/g, (c) => `\\${c}`))
-    .join("%");
+/** `column` (lower-cased text) matches the `*` pattern: an equality without a star, else `~`. */
+function wildcard(column: string, pattern: string, p: (value: unknown) => string): string {
+  const lower = pattern.toLowerCase();
+  if (!lower.includes("*")) return `${column} = ${p(lower)}`;
+  return `${column} ~ ${p(wildcardRegex(lower))}`;
+}
+
+/**
+ * A `*` pattern as an anchored regular expression (PostgreSQL's ARE): its literal segments in
+ * order, `.*` between them. Every ASCII character that is not a letter or a digit is escaped (a
+ * backslash before such a character stands for the character itself); other characters are
+ * literal as they are. `.` matches newlines too in PostgreSQL's default mode, as `*` must.
+ */
+export function wildcardRegex(pattern: string): string {
+  const literal = (segment: string) => segment.replace(/[\x00-\x2f\x3a-\x40\x5b-\x60\x7b-\x7f]/g, (c) => `\\${c}`);
+  return `^${pattern.split("*").map(literal).join(".*")}$`;
 }

@@ -527,6 +527,55 @@ export const pgMigrations: PgMigration[] = [
       CREATE INDEX cluster_orphans_by_age ON cluster_orphans(created_at);
     `,
   },
+  {
+    version: 12,
+    name: "device names of any length",
+    // Device names have no length bound (SQLite keeps any), but a B-tree entry of PostgreSQL's
+    // holds at most about 2.7 kB, so migration 1's name index refused to store a device whose
+    // name is longer (SQLSTATE 54000). The sort key (store/name_key.ts) is cut at 200
+    // characters, so it fits; the name, which only breaks ties between equal keys, leaves the
+    // index: the name order walks it and sorts each run of equal keys (an Incremental Sort),
+    // which is a handful of devices at most.
+    sql: `
+      DROP INDEX devices_by_name;
+      CREATE INDEX devices_by_name ON devices(account_id, name_key, id);
+    `,
+  },
+  {
+    version: 13,
+    name: "MQTT topics, filters and client ids of any length",
+    // MQTT bounds topics, filters and client ids at 65 535 bytes only, and a B-tree entry holds
+    // about 2.7 kB: migration 2's keys refused a retained message on a longer topic, and a
+    // persistent session with a longer client id or filter, failing the whole group commit
+    // (every session's changes of that event-loop turn). Uniqueness now holds on the SHA-256 of
+    // such text (`sluice_text_key`; a collision is not something a client can make), and
+    // lookups by equality go through hash indexes, which keep only a hash of the value.
+    // `sluice_text_key` is IMMUTABLE although convert_to() is only STABLE: it reads no setting,
+    // and a database's encoding never changes.
+    sql: `
+      CREATE FUNCTION sluice_text_key(t TEXT) RETURNS BYTEA
+        LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+        AS $$ SELECT sha256(convert_to(t, 'UTF8')) $$;
+      ALTER TABLE retained DROP CONSTRAINT retained_pkey;
+      CREATE UNIQUE INDEX retained_key ON retained (namespace, sluice_text_key(topic));
+      CREATE INDEX retained_by_topic ON retained USING hash (topic);
+      ALTER TABLE sessions DROP CONSTRAINT sessions_pkey;
+      CREATE UNIQUE INDEX sessions_key ON sessions (namespace, sluice_text_key(client_id));
+      CREATE INDEX sessions_by_client ON sessions USING hash (client_id);
+      ALTER TABLE session_subscriptions DROP CONSTRAINT session_subscriptions_pkey;
+      CREATE UNIQUE INDEX session_subscriptions_key ON session_subscriptions (namespace, sluice_text_key(client_id), sluice_text_key(filter));
+      CREATE INDEX session_subscriptions_by_client ON session_subscriptions USING hash (client_id);
+      ALTER TABLE session_messages DROP CONSTRAINT session_messages_pkey;
+      CREATE UNIQUE INDEX session_messages_key ON session_messages (namespace, sluice_text_key(client_id), seq);
+      CREATE INDEX session_messages_by_client ON session_messages USING hash (client_id);
+      ALTER TABLE session_queue_copies DROP CONSTRAINT session_queue_copies_pkey;
+      CREATE UNIQUE INDEX session_queue_copies_key ON session_queue_copies (namespace, sluice_text_key(client_id), seq);
+      CREATE INDEX session_queue_copies_by_client ON session_queue_copies USING hash (client_id);
+      ALTER TABLE cluster_connections DROP CONSTRAINT cluster_connections_pkey;
+      CREATE UNIQUE INDEX cluster_connections_key ON cluster_connections (account_id, sluice_text_key(client_id));
+      CREATE INDEX cluster_connections_by_client ON cluster_connections USING hash (client_id);
+    `,
+  },
 ];
 
 /** The schema version this Sluice brings a PostgreSQL database to. */
