@@ -74,6 +74,7 @@ async function measure(method: InsertMethod, producers: number, perCall: number)
       `${Math.round(committed / elapsed / Math.max(0.01, nodeShare + serverShare)).toLocaleString("en")} per CPU-second ` +
       `(${committed.toLocaleString("en")} records, ${calls.toLocaleString("en")} calls, ${elapsed.toFixed(1)} s; ` +
       `CPU: Node ${Math.round(nodeShare * 100)} %, PostgreSQL ${Math.round(serverShare * 100)} %; ` +
+      `CPU per record: Node ${(nodeShare * elapsed / committed * 1e6).toFixed(1)} µs, PostgreSQL ${(serverShare * elapsed / committed * 1e6).toFixed(1)} µs; ` +
       `on disk ${bytes.heap.toFixed(0)} bytes a record, ${bytes.total.toFixed(0)} with its indexes)`,
   );
 }
