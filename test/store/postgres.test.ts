@@ -252,6 +252,27 @@ describe("insert commits", () => {
     });
   }
 
+  for (const method of ["copy", "unnest"] as const) {
+    test(`${method}: a commit PostgreSQL refuses is rolled back; the batch's other calls are stored alone, and the next commit works`, async () => {
+      const url = await server.database();
+      // One lane: the three calls share a commit.
+      const store = await PgBucketStore.open(url, { retentionSweepMs: 0, insertMethod: method, commitLanes: 1 });
+      try {
+        const t = new Date();
+        const text = (value: string): NormalizedRecord => ({ variable: "s", value, unit: null, time: t, group: "g", location: null, metadata: null });
+        // PostgreSQL's text holds no NUL: the shared commit fails, then this call alone.
+        const results = await Promise.allSettled([store.insert("r1", [text("a")]), store.insert("r2", [text("nul\u0000here")]), store.insert("r3", [text("c")])]);
+        assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+        assert.deepEqual([await store.count("r1"), await store.count("r2"), await store.count("r3")], [1, 0, 1]);
+        await store.insert("r2", [text("fine")]);
+        assert.equal((await store.lastValue("r2", "s"))?.value, "fine");
+        assert.equal(Number((await sql<{ n: string }>(url, "SELECT count(*) AS n FROM data_records"))[0]!.n), 3, "nothing of the refused commits is left");
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
   test("seqs drawn with gaps between them (as when another node draws meanwhile): each record keeps its own", async () => {
     const url = await server.database();
     const store = await PgBucketStore.open(url, { retentionSweepMs: 0 });

@@ -15,8 +15,7 @@
  * in the same statement as data_last and the counts (data-modifying WITH); and `copy`, COPY
  * ... FROM STDIN in text format.
  */
-import { pipeline } from "node:stream/promises";
-import { Readable } from "node:stream";
+import { finished } from "node:stream/promises";
 import copyStreams from "pg-copy-streams";
 import type { Pool, PoolClient } from "../../store/postgres/pool.js";
 import { ValueType } from "../sqlite/record_codec.js";
@@ -199,28 +198,43 @@ function text(value: string | null): string {
   return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r")) : value;
 }
 
+/**
+ * Chunks of COPY data: each is two socket writes (a CopyData header, then the chunk), so a
+ * typical commit (hundreds to a few thousand records of ~100 bytes) goes as one.
+ */
+const COPY_CHUNK_CHARS = 256 * 1024;
+
 async function copyRows(client: PoolClient, calls: CommitCall[], seqs: number[][], createdAt: number): Promise<void> {
+  // Encoded whole before COPY starts: a record that cannot be encoded throws here, not halfway
+  // through a COPY the connection would then wait on. Bounded by the batch (maxBatchRecords).
+  const chunks = copyText(calls, seqs, createdAt);
+  const stream = client.query(copyStreams.from(`COPY data_records (${COLUMNS}) FROM STDIN`));
+  for (const chunk of chunks) stream.write(chunk);
+  stream.end();
+  // Rejects if PostgreSQL refused the data (the stream errors), resolves once COPY completed.
+  await finished(stream);
+}
+
+function copyText(calls: CommitCall[], seqs: number[][], createdAt: number): string[] {
   const created = String(createdAt);
-  function* lines(): Generator<string> {
-    let out = "";
-    for (let i = 0; i < calls.length; i++) {
-      const { bucket, records } = calls[i]!;
-      const b = String(bucket);
-      for (let j = 0; j < records.length; j++) {
-        const r = records[j]!;
-        const v = r.value;
-        const value = typeof v === "string" ? `${ValueType.String}\t\\N\t${text(v)}`
-          : `${valueType(v)}\t${v === null ? "\\N" : typeof v === "boolean" ? (v ? "1" : "0") : String(v)}\t\\N`;
-        const location = r.location ? `${r.location.lat}\t${r.location.lng}` : "\\N\t\\N";
-        out += `${seqs[i]![j]}\t${b}\t${text(r.variable)}\t${r.time.getTime()}\t${value}\t${text(r.unit)}\t${text(r.group)}\t${location}\t${text(r.metadata === null ? null : JSON.stringify(r.metadata))}\t${created}\n`;
-        if (out.length >= 64 * 1024) {
-          yield out;
-          out = "";
-        }
+  const chunks: string[] = [];
+  let out = "";
+  for (let i = 0; i < calls.length; i++) {
+    const { bucket, records } = calls[i]!;
+    const b = String(bucket);
+    for (let j = 0; j < records.length; j++) {
+      const r = records[j]!;
+      const v = r.value;
+      const value = typeof v === "string" ? `${ValueType.String}\t\\N\t${text(v)}`
+        : `${valueType(v)}\t${v === null ? "\\N" : typeof v === "boolean" ? (v ? "1" : "0") : String(v)}\t\\N`;
+      const location = r.location ? `${r.location.lat}\t${r.location.lng}` : "\\N\t\\N";
+      out += `${seqs[i]![j]}\t${b}\t${text(r.variable)}\t${r.time.getTime()}\t${value}\t${text(r.unit)}\t${text(r.group)}\t${location}\t${text(r.metadata === null ? null : JSON.stringify(r.metadata))}\t${created}\n`;
+      if (out.length >= COPY_CHUNK_CHARS) {
+        chunks.push(out);
+        out = "";
       }
     }
-    if (out) yield out;
   }
-  const stream = client.query(copyStreams.from(`COPY data_records (${COLUMNS}) FROM STDIN`));
-  await pipeline(Readable.from(lines()), stream);
+  if (out) chunks.push(out);
+  return chunks;
 }
