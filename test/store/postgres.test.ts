@@ -273,6 +273,33 @@ describe("insert commits", () => {
     });
   }
 
+  for (const method of ["copy", "unnest"] as const) {
+    test(`${method}: a batch past one COPY buffer (256 KiB), a string past one, and times before 1970 read back whole`, async () => {
+      const url = await server.database();
+      const store = await PgBucketStore.open(url, { retentionSweepMs: 0, insertMethod: method });
+      try {
+        const long = "€".repeat(100_000); // 300 000 bytes of UTF-8
+        const given: NormalizedRecord[] = [
+          { variable: "long", value: long, unit: "€", time: new Date(-1), group: "g", location: null, metadata: null },
+          { variable: "old", value: -2, unit: null, time: new Date(Date.UTC(1901, 0, 1)), group: "g", location: { lat: -90, lng: -180 }, metadata: null },
+          ...Array.from({ length: 4000 }, (_, i): NormalizedRecord => ({
+            variable: `v${i % 5}`, value: i - 2000.25, unit: "u", time: new Date(Date.UTC(2026, 5, 1) + i), group: "g", location: null, metadata: { i },
+          })),
+        ];
+        const stored = await store.insert("big", given);
+        assert.equal(await store.count("big"), given.length);
+        assert.equal((await store.lastValue("big", "long"))?.value, long);
+        const old = (await store.query("big", parseDataQuery({ variables: "old", start_date: "1900-01-01T00:00:00Z", end_date: "1902-01-01T00:00:00Z" }, new Date()))) as Extract<QueryResult, { type: "records" }>;
+        assert.deepEqual(old.records.map((r) => [r.id, r.value, r.time.getTime(), r.location]), [[stored[1]!.id, -2, Date.UTC(1901, 0, 1), { lat: -90, lng: -180 }]]);
+        const rows = await sql<{ seq: string; num: number | null; time: string; metadata: string | null }>(url, "SELECT seq, num, time, metadata FROM data_records ORDER BY seq");
+        assert.deepEqual(rows.map((r) => [Number(r.seq), r.num, Number(r.time), r.metadata]),
+          stored.map((r) => [seqOf(r.id), typeof r.value === "number" ? r.value : null, r.time.getTime(), r.metadata === null ? null : JSON.stringify(r.metadata)]));
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
   test("seqs drawn with gaps between them (as when another node draws meanwhile): each record keeps its own", async () => {
     const url = await server.database();
     const store = await PgBucketStore.open(url, { retentionSweepMs: 0 });
