@@ -13,7 +13,7 @@
  * Two ways to send the rows (bench/pg_insert.ts measures them; docs/benchmarks.md has the
  * figures): `unnest`, one INSERT ... SELECT FROM unnest() of one array parameter per column,
  * in the same statement as data_last and the counts (data-modifying WITH); and `copy`, COPY
- * ... FROM STDIN in binary format (copy_binary.ts).
+ * ... FROM STDIN in text format.
  */
 import { finished } from "node:stream/promises";
 import copyStreams from "pg-copy-streams";
@@ -21,7 +21,6 @@ import type { Pool, PoolClient } from "../../store/postgres/pool.js";
 import { ValueType } from "../sqlite/record_codec.js";
 import type { NormalizedRecord } from "../types.js";
 import { numberArray, textArray } from "./array_literal.js";
-import { copyBinary } from "./copy_binary.js";
 import { Collector, lastParams, upsertLastSql } from "./last_values.js";
 
 export type InsertMethod = "copy" | "unnest";
@@ -193,13 +192,49 @@ function valueType(value: NormalizedRecord["value"]): ValueType {
   }
 }
 
+/** COPY's text format: `\N` for NULL; backslash, tab, newline and carriage return escaped. */
+function text(value: string | null): string {
+  if (value === null) return "\\N";
+  return /[\\\t\n\r]/.test(value) ? value.replace(/[\\\t\n\r]/g, (c) => (c === "\\" ? "\\\\" : c === "\t" ? "\\t" : c === "\n" ? "\\n" : "\\r")) : value;
+}
+
+/**
+ * Chunks of COPY data: each is two socket writes (a CopyData header, then the chunk), so a
+ * typical commit (hundreds to a few thousand records of ~100 bytes) goes as one.
+ */
+const COPY_CHUNK_CHARS = 256 * 1024;
+
 async function copyRows(client: PoolClient, calls: CommitCall[], seqs: number[][], createdAt: number): Promise<void> {
   // Encoded whole before COPY starts: a record that cannot be encoded throws here, not halfway
   // through a COPY the connection would then wait on. Bounded by the batch (maxBatchRecords).
-  const chunks = copyBinary(calls, seqs, createdAt);
-  const stream = client.query(copyStreams.from(`COPY data_records (${COLUMNS}) FROM STDIN (FORMAT binary)`));
+  const chunks = copyText(calls, seqs, createdAt);
+  const stream = client.query(copyStreams.from(`COPY data_records (${COLUMNS}) FROM STDIN`));
   for (const chunk of chunks) stream.write(chunk);
   stream.end();
   // Rejects if PostgreSQL refused the data (the stream errors), resolves once COPY completed.
   await finished(stream);
+}
+
+function copyText(calls: CommitCall[], seqs: number[][], createdAt: number): string[] {
+  const created = String(createdAt);
+  const chunks: string[] = [];
+  let out = "";
+  for (let i = 0; i < calls.length; i++) {
+    const { bucket, records } = calls[i]!;
+    const b = String(bucket);
+    for (let j = 0; j < records.length; j++) {
+      const r = records[j]!;
+      const v = r.value;
+      const value = typeof v === "string" ? `${ValueType.String}\t\\N\t${text(v)}`
+        : `${valueType(v)}\t${v === null ? "\\N" : typeof v === "boolean" ? (v ? "1" : "0") : String(v)}\t\\N`;
+      const location = r.location ? `${r.location.lat}\t${r.location.lng}` : "\\N\t\\N";
+      out += `${seqs[i]![j]}\t${b}\t${text(r.variable)}\t${r.time.getTime()}\t${value}\t${text(r.unit)}\t${text(r.group)}\t${location}\t${text(r.metadata === null ? null : JSON.stringify(r.metadata))}\t${created}\n`;
+      if (out.length >= COPY_CHUNK_CHARS) {
+        chunks.push(out);
+        out = "";
+      }
+    }
+  }
+  if (out) chunks.push(out);
+  return chunks;
 }
