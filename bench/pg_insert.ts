@@ -25,6 +25,8 @@ const shapes: [number, number][] = args[2] ? [[Number(args[1]), Number(args[2])]
 const methods: InsertMethod[] = args[3] ? [args[3] as InsertMethod] : ["copy", "unnest"];
 /** PgBucketStore's commitLanes (BENCH_PG_LANES, default the store's own). */
 const lanes = process.env.BENCH_PG_LANES ? Number(process.env.BENCH_PG_LANES) : undefined;
+/** Calls in flight per device (BENCH_PG_WINDOW, default 1): 64 is the ingest scenarios' QoS 1 window. */
+const window = Math.max(1, Number(process.env.BENCH_PG_WINDOW ?? 1));
 
 function rawBatch(producer: number, n: number): unknown[] {
   const now = Date.now();
@@ -38,7 +40,7 @@ function rawBatch(producer: number, n: number): unknown[] {
 }
 
 const server = await startPostgres({ fsync: durable });
-console.log(`PostgreSQL at ${server.url}, fsync ${durable ? "on (synchronous_commit on)" : "OFF (test settings)"}, ${seconds} s a run`);
+console.log(`PostgreSQL at ${server.url}, fsync ${durable ? "on (synchronous_commit on)" : "OFF (test settings)"}, ${seconds} s a run, ${window} call(s) in flight per device`);
 
 async function measure(method: InsertMethod, producers: number, perCall: number): Promise<void> {
   const url = await server.database();
@@ -51,7 +53,8 @@ async function measure(method: InsertMethod, producers: number, perCall: number)
   const cpu = process.cpuUsage();
   const serverCpu = server.cpuSeconds();
   await Promise.all(
-    Array.from({ length: producers }, async (_, p) => {
+    Array.from({ length: producers * window }, async (_, i) => {
+      const p = i % producers;
       const device = `device-${p}`;
       while (performance.now() < deadline) {
         const group = generatedGroup(new Date());
@@ -74,6 +77,7 @@ async function measure(method: InsertMethod, producers: number, perCall: number)
       `${Math.round(committed / elapsed / Math.max(0.01, nodeShare + serverShare)).toLocaleString("en")} per CPU-second ` +
       `(${committed.toLocaleString("en")} records, ${calls.toLocaleString("en")} calls, ${elapsed.toFixed(1)} s; ` +
       `CPU: Node ${Math.round(nodeShare * 100)} %, PostgreSQL ${Math.round(serverShare * 100)} %; ` +
+      `CPU per record: Node ${(nodeShare * elapsed / committed * 1e6).toFixed(1)} µs, PostgreSQL ${(serverShare * elapsed / committed * 1e6).toFixed(1)} µs; ` +
       `on disk ${bytes.heap.toFixed(0)} bytes a record, ${bytes.total.toFixed(0)} with its indexes)`,
   );
 }

@@ -17,6 +17,9 @@ import { ingestScenario, runIngest } from "./ingest.js";
  */
 const MIN_WARMUP_S = 6;
 
+/** A node on PostgreSQL refuses to start without one (every node must share it); no relay runs here. */
+const BENCH_RELAY_SECRET = "bench-ingest-pg-relay-secret";
+
 export const ingestPgScenario: Scenario<IngestResult> = {
   name: "ingest-pg",
   title: "ingest into PostgreSQL: devices → QoS 1 → insert action → PostgreSQL (fsync on), PUBACK once committed",
@@ -27,7 +30,7 @@ export const ingestPgScenario: Scenario<IngestResult> = {
     const postgres = await startPostgres({ fsync: true });
     try {
       const url = await postgres.database();
-      const node = await startTarget({ slot: "sluice-pg", kind: "sluice" }, { host: target.host, mosquittoNoDelay: false, sluiceArgs: ["--store", url] });
+      const node = await startTarget({ slot: "sluice-pg", kind: "sluice" }, { host: target.host, mosquittoNoDelay: false, sluiceArgs: ["--store", url, "--relay-secret", BENCH_RELAY_SECRET] });
       try {
         ctx.log(`Sluice on PostgreSQL: pid ${node.pid}, MQTT ${node.host}:${node.port}`);
         const config = { ...ctx.config, warmupS: Math.max(ctx.config.warmupS, MIN_WARMUP_S) };

@@ -3,6 +3,7 @@ import { after, before, describe, test } from "node:test";
 import pg from "pg";
 import { PgBucketStore } from "../../src/data/postgres/bucket_store.js";
 import { parseDataQuery } from "../../src/data/query.js";
+import { seqOf } from "../../src/data/sqlite/record_codec.js";
 import type { NormalizedRecord, QueryResult, StoredRecord } from "../../src/data/types.js";
 import { PgStore } from "../../src/store/postgres/index.js";
 import { deviceListSql } from "../../src/store/postgres/device_list_sql.js";
@@ -233,6 +234,106 @@ describe("bucket ids", () => {
     } finally {
       await store.close();
       await pool.end();
+    }
+  });
+});
+
+describe("insert commits", () => {
+  // Text that COPY's format and array literals both have to escape or quote.
+  const awkward = ["tab\there", "line\nbreak", "cr\rhere", "back\\slash", "\\N", 'quote"d', "{braces},comma", "NULL", "", " spaced ", "ünï ✓ 🚀"];
+  const records = (t0: number): NormalizedRecord[] => [
+    ...awkward.map((s, i): NormalizedRecord => ({ variable: "s", value: s, unit: s, time: new Date(t0 + i), group: s === "" ? "g" : s, location: null, metadata: null })),
+    ...[0, -1.5, 1e21, 2 ** 53 - 1, 1e-7].map((n, i): NormalizedRecord => ({
+      variable: "n", value: n, unit: null, time: new Date(t0 + i), group: "g", location: { lat: -33.5 + i, lng: 151.25 }, metadata: { note: awkward[i]!, nested: { q: '"' } },
+    })),
+    { variable: "b", value: true, unit: null, time: new Date(t0), group: "g", location: null, metadata: null },
+    { variable: "b", value: false, unit: null, time: new Date(t0 + 1), group: "g", location: null, metadata: null },
+    { variable: "none", value: null, unit: "u", time: new Date(t0), group: "g", location: { lat: 0, lng: 0 }, metadata: { only: "metadata" } },
+  ];
+  const asGiven = (r: NormalizedRecord | StoredRecord) => [r.variable, r.value, r.unit, r.time.getTime(), r.group, r.location, r.metadata];
+
+  for (const method of ["copy", "unnest"] as const) {
+    test(`${method}: every kind of value, and text that needs escaping, reads back as given`, async () => {
+      const url = await server.database();
+      const store = await PgBucketStore.open(url, { retentionSweepMs: 0, insertMethod: method });
+      try {
+        const given = records(Date.UTC(2026, 5, 1));
+        const stored = await store.insert("awkward", given);
+        assert.deepEqual(stored.map(asGiven), given.map(asGiven));
+        const result = (await store.query("awkward", parseDataQuery({ qty: "1000", ordination: "ascending" }, new Date()))) as Extract<QueryResult, { type: "records" }>;
+        const byId = new Map(result.records.map((r) => [r.id, r]));
+        assert.equal(byId.size, given.length);
+        assert.deepEqual(stored.map((r) => asGiven(byId.get(r.id)!)), given.map(asGiven));
+        assert.equal((await store.lastValue("awkward", "s"))?.value, awkward.at(-1));
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
+  for (const method of ["copy", "unnest"] as const) {
+    test(`${method}: a commit PostgreSQL refuses is rolled back; the batch's other calls are stored alone, and the next commit works`, async () => {
+      const url = await server.database();
+      // One lane: the three calls share a commit.
+      const store = await PgBucketStore.open(url, { retentionSweepMs: 0, insertMethod: method, commitLanes: 1 });
+      try {
+        const t = new Date();
+        const text = (value: string): NormalizedRecord => ({ variable: "s", value, unit: null, time: t, group: "g", location: null, metadata: null });
+        // PostgreSQL's text holds no NUL: the shared commit fails, then this call alone.
+        const results = await Promise.allSettled([store.insert("r1", [text("a")]), store.insert("r2", [text("nul\u0000here")]), store.insert("r3", [text("c")])]);
+        assert.deepEqual(results.map((r) => r.status), ["fulfilled", "rejected", "fulfilled"]);
+        assert.deepEqual([await store.count("r1"), await store.count("r2"), await store.count("r3")], [1, 0, 1]);
+        await store.insert("r2", [text("fine")]);
+        assert.equal((await store.lastValue("r2", "s"))?.value, "fine");
+        assert.equal(Number((await sql<{ n: string }>(url, "SELECT count(*) AS n FROM data_records"))[0]!.n), 3, "nothing of the refused commits is left");
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
+  for (const method of ["copy", "unnest"] as const) {
+    test(`${method}: a batch past one COPY buffer (256 KiB), a string past one, and times before 1970 read back whole`, async () => {
+      const url = await server.database();
+      const store = await PgBucketStore.open(url, { retentionSweepMs: 0, insertMethod: method });
+      try {
+        const long = "€".repeat(100_000); // 300 000 bytes of UTF-8
+        const given: NormalizedRecord[] = [
+          { variable: "long", value: long, unit: "€", time: new Date(-1), group: "g", location: null, metadata: null },
+          { variable: "old", value: -2, unit: null, time: new Date(Date.UTC(1901, 0, 1)), group: "g", location: { lat: -90, lng: -180 }, metadata: null },
+          ...Array.from({ length: 4000 }, (_, i): NormalizedRecord => ({
+            variable: `v${i % 5}`, value: i - 2000.25, unit: "u", time: new Date(Date.UTC(2026, 5, 1) + i), group: "g", location: null, metadata: { i },
+          })),
+        ];
+        const stored = await store.insert("big", given);
+        assert.equal(await store.count("big"), given.length);
+        assert.equal((await store.lastValue("big", "long"))?.value, long);
+        const old = (await store.query("big", parseDataQuery({ variables: "old", start_date: "1900-01-01T00:00:00Z", end_date: "1902-01-01T00:00:00Z" }, new Date()))) as Extract<QueryResult, { type: "records" }>;
+        assert.deepEqual(old.records.map((r) => [r.id, r.value, r.time.getTime(), r.location]), [[stored[1]!.id, -2, Date.UTC(1901, 0, 1), { lat: -90, lng: -180 }]]);
+        const rows = await sql<{ seq: string; num: number | null; time: string; metadata: string | null }>(url, "SELECT seq, num, time, metadata FROM data_records ORDER BY seq");
+        assert.deepEqual(rows.map((r) => [Number(r.seq), r.num, Number(r.time), r.metadata]),
+          stored.map((r) => [seqOf(r.id), typeof r.value === "number" ? r.value : null, r.time.getTime(), r.metadata === null ? null : JSON.stringify(r.metadata)]));
+      } finally {
+        await store.close();
+      }
+    });
+  }
+
+  test("seqs drawn with gaps between them (as when another node draws meanwhile): each record keeps its own", async () => {
+    const url = await server.database();
+    const store = await PgBucketStore.open(url, { retentionSweepMs: 0 });
+    try {
+      await store.insert("gaps", [rec("v", -1, new Date())]);
+      // Every value one apart from the last: each record's seq a run of its own.
+      await sql(url, "ALTER SEQUENCE data_records_seq INCREMENT BY 3");
+      const t0 = Date.now();
+      const stored = (await Promise.all(Array.from({ length: 20 }, (_, i) => store.insert("gaps", [rec("v", 2 * i, new Date(t0 + i)), rec("w", 2 * i + 1, new Date(t0 + i))])))).flat();
+      const seqs = stored.map((r) => seqOf(r.id)!);
+      for (let i = 1; i < seqs.length; i++) assert.equal(seqs[i]! - seqs[i - 1]!, 3, "seqs in call order, as drawn");
+      const rows = await sql<{ seq: number; num: number }>(url, "SELECT seq, num FROM data_records WHERE num >= 0 ORDER BY seq");
+      assert.deepEqual(rows.map((r) => [Number(r.seq), r.num]), stored.map((r) => [seqOf(r.id), r.value]));
+    } finally {
+      await store.close();
     }
   });
 });

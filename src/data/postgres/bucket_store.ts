@@ -152,7 +152,7 @@ export class PgBucketStore implements BucketStore {
     const batch = calls.map((call, i) => ({ bucket: ids[i]!, records: call.records }));
     let outcome;
     try {
-      outcome = await transaction(this.pool, (client) => commitInserts(client, batch, createdAt, this.method));
+      outcome = await commitInserts(this.pool, batch, createdAt, this.method);
     } catch (error) {
       // Dropped by another node (or here): the next insert for the device makes a new bucket.
       if (error instanceof BucketGone) for (const call of calls) if (error.buckets.includes(this.buckets.get(call.deviceId) ?? -1)) this.buckets.delete(call.deviceId);

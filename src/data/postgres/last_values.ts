@@ -1,12 +1,14 @@
 /**
  * `data_last` in PostgreSQL: per (bucket, variable) the newest record by time, with a value,
  * with a location, and the last inserted, as data/sqlite/last_values.ts keeps it for SQLite.
- * An insert folds its batch in with ONE statement (rows from arrays, one per variable);
+ * An insert folds its batch in with ONE statement (rows from arrays, one per variable; part of
+ * the commit's statement, insert_commit.ts);
  * deletes and edits recompute only the variables whose cached records they touched.
  */
 import type { Queryable } from "../../store/postgres/pool.js";
 import { Collector } from "../sqlite/last_values.js";
 import { ValueType } from "../sqlite/record_codec.js";
+import { numberArray, textArray } from "./array_literal.js";
 
 export { Collector };
 
@@ -14,9 +16,13 @@ export { Collector };
 const newer = (col: string) =>
   `CASE WHEN excluded.${col}_seq IS NOT NULL AND (l.${col}_seq IS NULL OR excluded.${col}_time >= l.${col}_time)`;
 
-const UPSERT = `
+/** The upsert of a commit's candidates, its nine array parameters numbered from `$first`. */
+export function upsertLastSql(first: number): string {
+  const p = (i: number) => `$${first + i}`;
+  return `
   INSERT INTO data_last AS l (bucket, variable, item_seq, item_time, value_seq, value_time, location_seq, location_time, insert_seq)
-  SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[], $9::bigint[])
+  SELECT * FROM unnest(${p(0)}::bigint[], ${p(1)}::text[], ${p(2)}::bigint[], ${p(3)}::bigint[], ${p(4)}::bigint[], ${p(5)}::bigint[], ${p(6)}::bigint[],
+    ${p(7)}::bigint[], ${p(8)}::bigint[])
   ON CONFLICT (bucket, variable) DO UPDATE SET
     item_seq = ${newer("item")} THEN excluded.item_seq ELSE l.item_seq END,
     item_time = ${newer("item")} THEN excluded.item_time ELSE l.item_time END,
@@ -25,19 +31,22 @@ const UPSERT = `
     location_seq = ${newer("location")} THEN excluded.location_seq ELSE l.location_seq END,
     location_time = ${newer("location")} THEN excluded.location_time ELSE l.location_time END,
     insert_seq = greatest(l.insert_seq, excluded.insert_seq)`;
+}
 
 const NEWEST = (condition: string) =>
   `SELECT seq, time FROM data_records WHERE bucket = $1 AND variable = $2 ${condition} ORDER BY time DESC, seq DESC LIMIT 1`;
 
-/** Writes one commit's candidates, in (bucket, variable) order so concurrent commits lock rows alike. */
-export async function foldLast(db: Queryable, collector: Collector): Promise<void> {
+/**
+ * One commit's candidates as upsertLastSql's nine parameters (array literals), in (bucket,
+ * variable) order so concurrent commits lock rows alike.
+ */
+export function lastParams(collector: Collector): string[] {
   const rows = [...collector.values()].sort((a, b) => a.bucket - b.bucket || (a.variable < b.variable ? -1 : a.variable > b.variable ? 1 : 0));
-  if (rows.length === 0) return;
-  await db.query(UPSERT, [
-    rows.map((c) => c.bucket), rows.map((c) => c.variable), rows.map((c) => c.item[0]), rows.map((c) => c.item[1]),
-    rows.map((c) => c.value?.[0] ?? null), rows.map((c) => c.value?.[1] ?? null),
-    rows.map((c) => c.location?.[0] ?? null), rows.map((c) => c.location?.[1] ?? null), rows.map((c) => c.insert),
-  ]);
+  return [
+    numberArray(rows.map((c) => c.bucket)), textArray(rows.map((c) => c.variable)), numberArray(rows.map((c) => c.item[0])), numberArray(rows.map((c) => c.item[1])),
+    numberArray(rows.map((c) => c.value?.[0] ?? null)), numberArray(rows.map((c) => c.value?.[1] ?? null)),
+    numberArray(rows.map((c) => c.location?.[0] ?? null)), numberArray(rows.map((c) => c.location?.[1] ?? null)), numberArray(rows.map((c) => c.insert)),
+  ];
 }
 
 /** After records of `variable` were deleted or edited: recompute if a cached one is among `seqs` (always when undefined). */

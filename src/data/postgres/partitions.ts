@@ -25,6 +25,8 @@ interface Range {
   to: number;
 }
 
+const NO_RANGE = { from: 0, to: 0 };
+
 const monthName = (y: number, m: number) => `data_records_m${y}${String(m + 1).padStart(2, "0")}`;
 const yearName = (y: number) => `data_records_y${y}`;
 
@@ -46,6 +48,8 @@ export class Partitions {
   /** Month and year starts (epoch ms) known to be covered. */
   private readonly months = new Set<number>();
   private readonly years = new Set<number>();
+  /** The range `covered` last found (a month or a year), asked first. */
+  private lastHit: { from: number; to: number } = NO_RANGE;
 
   constructor(private readonly pool: Pool) {}
 
@@ -75,6 +79,7 @@ export class Partitions {
       this.known.clear();
       this.months.clear();
       this.years.clear();
+      this.lastHit = NO_RANGE;
       throw error;
     } finally {
       client.release();
@@ -99,8 +104,16 @@ export class Partitions {
 
   private covered(t: number): boolean {
     if (t < PARTITIONED_FROM || t >= PARTITIONED_TO) return true;
+    // Every record of a commit is asked about, and most fall in the month of the one before.
+    if (t >= this.lastHit.from && t < this.lastHit.to) return true;
     const d = new Date(t);
-    return this.months.has(Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1)) || this.years.has(Date.UTC(d.getUTCFullYear(), 0, 1));
+    const y = d.getUTCFullYear();
+    const m = d.getUTCMonth();
+    const month = Date.UTC(y, m, 1);
+    if (this.months.has(month)) this.lastHit = { from: month, to: Date.UTC(y, m + 1, 1) };
+    else if (this.years.has(Date.UTC(y, 0, 1))) this.lastHit = { from: Date.UTC(y, 0, 1), to: Date.UTC(y + 1, 0, 1) };
+    else return false;
+    return true;
   }
 
   private rangeFor(t: number): Range {
