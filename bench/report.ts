@@ -414,7 +414,7 @@ export function formatScenario(scenario: ScenarioReport): string {
           const sat = run.saturation;
           return [
             String(run.round),
-            run.durable ? "durable (persistent session on A and B)" : "plain (no persistent session)",
+            run.setup === "durable" ? "durable (persistent session on A and B)" : run.setup === "durable-b" ? "durable-b (persistent session on B)" : "plain (no persistent session)",
             sat ? rate(sat.ackedPerS) : "-",
             sat ? rate(sat.deliveredPerS) : "-",
             lat(sat),
@@ -582,9 +582,9 @@ export function verdicts(report: BenchReport): Verdict[] {
       });
     } else if (result.kind === "cluster-qos1") {
       // No target yet: the figure for docs/cluster.md ("What PUBACK means in a cluster").
-      const acks = (durable: boolean) => median(result.runs.filter((x) => x.durable === durable).flatMap((x) => (x.saturation ? [x.saturation.ackedPerS] : [])));
-      const plain = acks(false);
-      const durable = acks(true);
+      const acks = (setup: string) => median(result.runs.filter((x) => x.setup === setup).flatMap((x) => (x.saturation ? [x.saturation.ackedPerS] : [])));
+      const plain = acks("plain");
+      const durable = acks("durable");
       list.push({
         check: `${scenario.name}: QoS 1 acks/s with persistent sessions on both nodes vs none (medians)`,
         pass: null,

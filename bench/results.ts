@@ -161,9 +161,14 @@ export interface ClusterQos1Result {
   runs: ClusterQos1Run[];
 }
 
+export type ClusterQos1Setup = "plain" | "durable" | "durable-b";
+
 export interface ClusterQos1Run {
-  /** True: a persistent session connected on each node. */
-  durable: boolean;
+  /**
+   * plain: no persistent session; durable: one connected on each node; durable-b: on node B only
+   * (the drain to B without A's own groups round trip; with BENCH_QOS1_B_ONLY=1).
+   */
+  setup: ClusterQos1Setup;
   round: number;
   /** Window kept full; latency is publish→PUBACK at saturation. */
   saturation?: IngestPhaseResult;

@@ -6,7 +6,8 @@
 //   durable — a persistent session (MQTT 5, Session Expiry > 0) connected on A and one on B,
 //             subscribed to an unrelated topic: each of A's acks also waits for a drain round
 //             trip to B and one on A's own groups connection (docs/cluster.md, "What PUBACK
-//             means in a cluster").
+//             means in a cluster");
+//   durable-b — (BENCH_QOS1_B_ONLY=1) the one on B only: the drain without A's own round trip.
 // Each measured twice: saturation (acks/s, publish→PUBACK latency with the windows full), then a
 // fixed paced rate, the same for both set-ups, for the latency of one ack below saturation.
 // Before each measurement the nodes' heartbeats on NATS are read until both say the set-up's
@@ -19,7 +20,7 @@ import { startPostgres } from "../../test/helpers/postgres.js";
 import { LoadAgent } from "../load/remote.js";
 import type { IngestPhaseResult } from "../load/protocol.js";
 import { cpuSeconds, waitUntilIdle } from "../proc.js";
-import type { ClusterQos1Result, ClusterQos1Run } from "../results.js";
+import type { ClusterQos1Result, ClusterQos1Run, ClusterQos1Setup } from "../results.js";
 import { startTarget, type RunningTarget } from "../targets.js";
 import { startNats, untilTakingClients } from "./cluster.js";
 import type { Scenario, ScenarioContext } from "./context.js";
@@ -34,6 +35,7 @@ const WINDOW = Math.min(1024, Math.max(1, Math.floor(Number(process.env["BENCH_Q
  * load; low enough to be well below saturation on the loaded 2-core machine.
  */
 const PACED_RATE = Math.max(1, Number(process.env["BENCH_QOS1_RATE"] ?? 2000) || 2000);
+const SETUPS: ClusterQos1Setup[] = ["plain", "durable", ...(process.env["BENCH_QOS1_B_ONLY"] === "1" ? (["durable-b"] as const) : [])];
 const PAYLOAD = "0123456789abcdef";
 const TOPIC = "bench/qos1";
 /** What the persistent sessions subscribe: nothing the publishers send matches it. */
@@ -71,12 +73,13 @@ class Heartbeats {
     return new Heartbeats(await natsConnect({ servers: url, name: "sluice bench heartbeats" }));
   }
 
-  /** Resolves once every node in `nodes` last said `durable`; heartbeats come every second and at once on a change. */
-  async until(nodes: string[], durable: boolean): Promise<void> {
+  /** Resolves once every node named in `expected` last said its value; heartbeats come every second and at once on a change. */
+  async until(expected: Record<string, boolean>): Promise<void> {
     const deadline = Date.now() + STATE_TIMEOUT_MS;
-    while (!nodes.every((n) => this.durable.get(n) === durable)) {
+    const nodes = Object.keys(expected);
+    while (!nodes.every((n) => this.durable.get(n) === expected[n])) {
       if (Date.now() > deadline) {
-        throw new Error(`nodes did not say durable=${durable} within ${STATE_TIMEOUT_MS} ms: ${nodes.map((n) => `${n}=${String(this.durable.get(n))}`).join(", ")}`);
+        throw new Error(`nodes did not say ${JSON.stringify(expected)} within ${STATE_TIMEOUT_MS} ms: ${nodes.map((n) => `${n}=${String(this.durable.get(n))}`).join(", ")}`);
       }
       await sleep(50);
     }
@@ -87,18 +90,18 @@ class Heartbeats {
   }
 }
 
-/** The persistent sessions of the durable set-up: one per node, connected, on an unrelated topic. */
+/** The persistent sessions of the durable set-ups: one per node given, connected, on an unrelated topic. */
 class PersistentSessions {
   private clients: mqtt.MqttClient[] = [];
-
-  constructor(private readonly nodes: RunningTarget[]) {}
+  private nodes: RunningTarget[] = [];
 
   private url(node: RunningTarget): string {
     return `mqtt://${node.host}:${node.port}`;
   }
 
-  async open(): Promise<void> {
-    for (const [i, node] of this.nodes.entries()) {
+  async open(nodes: RunningTarget[]): Promise<void> {
+    this.nodes = nodes;
+    for (const [i, node] of nodes.entries()) {
       const client = await mqtt.connectAsync(this.url(node), {
         clientId: `bench-durable-${i}`, clean: false, protocolVersion: 5, properties: { sessionExpiryInterval: 3600 }, reconnectPeriod: 0,
       });
@@ -149,12 +152,12 @@ async function measure(run: ClusterQos1Run, a: RunningTarget, b: RunningTarget, 
   if (bBefore !== null && bAfter !== null) run.peerCpu = (bAfter - bBefore) / seconds;
   if (natsBefore !== null && natsAfter !== null) run.natsCpu = (natsAfter - natsBefore) / seconds;
   const sat = run.saturation;
-  if (sat.ackedPerS <= 0) throw new Error(`${run.durable ? "durable" : "plain"}: nothing acknowledged at saturation`);
+  if (sat.ackedPerS <= 0) throw new Error(`${run.setup}: nothing acknowledged at saturation`);
 
   await waitUntilIdle(a.pid, IDLE_TIMEOUT_MS);
   run.paced = await agent.ingestPhase({ mode: "paced", rate: PACED_RATE, warmupMs: PACED_WARMUP_MS, measureMs, latency: true, drainTimeoutMs: DRAIN_TIMEOUT_MS });
   ctx.log(
-    `round ${run.round} ${run.durable ? "durable" : "plain  "}: ${rateText(sat.ackedPerS)} acks/s (${rateText(sat.deliveredPerS)} delivered/s on B), ${latencyText(sat)}; ` +
+    `round ${run.round} ${run.setup.padEnd(9)}: ${rateText(sat.ackedPerS)} acks/s (${rateText(sat.deliveredPerS)} delivered/s on B), ${latencyText(sat)}; ` +
       `at ${rateText(PACED_RATE)}/s ${latencyText(run.paced)}`,
   );
 }
@@ -186,20 +189,21 @@ export const clusterQos1Scenario: Scenario<ClusterQos1Result> = {
       await untilTakingClients(b);
       ctx.log(`node A pid ${a.pid} (publishers), node B pid ${b.pid} (subscriber), nats-server pid ${nats.pid}; ${PUBLISHERS} publishers × window ${WINDOW}`);
       heartbeats = await Heartbeats.open(nats.url);
-      const sessions = new PersistentSessions([a, b]);
-      // A steady drift (JIT, heap, the machine's other load) falls on both set-ups: odd rounds
-      // start plain, even rounds durable.
+      const sessions = new PersistentSessions();
+      // A steady drift (JIT, heap, the machine's other load) falls on every set-up: odd rounds
+      // run them in order, even rounds in reverse.
       for (let round = 1; round <= ROUNDS; round++) {
-        const order = round % 2 === 1 ? [false, true] : [true, false];
-        for (const durable of order) {
-          if (durable) await sessions.open();
-          await heartbeats.until(["node-a", "node-b"], durable);
-          const run: ClusterQos1Run = { durable, round };
+        const order = round % 2 === 1 ? SETUPS : [...SETUPS].reverse();
+        for (const setup of order) {
+          const holders = setup === "durable" ? [a, b] : setup === "durable-b" ? [b] : [];
+          if (holders.length > 0) await sessions.open(holders);
+          await heartbeats.until({ "node-a": setup === "durable", "node-b": setup !== "plain" });
+          const run: ClusterQos1Run = { setup, round };
           result.runs.push(run);
           try {
             await measure(run, a, b, nats.pid, agent, ctx);
           } finally {
-            if (durable) await sessions.close();
+            if (holders.length > 0) await sessions.close();
           }
         }
       }
