@@ -40,7 +40,7 @@ export interface BenchConfig {
   resultsPath: string;
 }
 
-export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest", "relay", "limits", "abuse", "inspector", "devices", "dashboards", "dashboard", "cluster", "ingest-pg"] as const;
+export const ALL_SCENARIOS = ["one-to-one", "fan-in", "fan-out", "idle", "ingest", "relay", "limits", "abuse", "inspector", "devices", "dashboards", "dashboard", "cluster", "ingest-pg", "cluster-qos1"] as const;
 
 function num(name: string, fallback: number, min: number): number {
   const raw = process.env[name];

@@ -1,8 +1,8 @@
 // Turns results into the console tables and the JSON file. Nothing here measures anything.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname } from "node:path";
-import type { PhaseResult } from "./load/protocol.js";
-import type { AbuseResult, BenchReport, ClusterResult, DashboardsResult, DashboardViewResult, DevicesResult, IdleResult, IngestPhaseReport, IngestResult, InspectorLatencyResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
+import type { IngestPhaseResult, PhaseResult } from "./load/protocol.js";
+import type { AbuseResult, BenchReport, ClusterQos1Result, ClusterResult, DashboardsResult, DashboardViewResult, DevicesResult, IdleResult, IngestPhaseReport, IngestResult, InspectorLatencyResult, LimitsResult, RelayResult, ScenarioReport, TargetRun, ThroughputResult } from "./results.js";
 
 /** The issue's absolute targets for Sluice. */
 export const P99_LIMIT_MS = 5;
@@ -403,6 +403,29 @@ export function formatScenario(scenario: ScenarioReport): string {
       ),
     );
   }
+  for (const r of scenario.runs.filter((x) => x.result?.kind === "cluster-qos1")) {
+    const res = r.result as ClusterQos1Result;
+    const lat = (p: IngestPhaseResult | undefined): string => (p?.latency ? `${p.latency.p50Ms.toFixed(2)} / ${p.latency.p99Ms.toFixed(2)}` : "-");
+    out.push(`${r.slot}: ${res.publishers} QoS 1 publishers on node A × window ${res.window}, subscriber on node B; paced phases at ${res.pacedRate.toLocaleString("en-US")} msg/s`);
+    out.push(
+      table(
+        ["round", "set-up", "acks/s", "delivered/s", "ack p50/p99 ms (saturated)", "CPU A/B/nats", "A µs/ack", "ack p50/p99 ms (paced)"],
+        res.runs.map((run) => {
+          const sat = run.saturation;
+          return [
+            String(run.round),
+            run.setup === "durable" ? "durable (persistent session on A and B)" : run.setup === "durable-b" ? "durable-b (persistent session on B)" : "plain (no persistent session)",
+            sat ? rate(sat.ackedPerS) : "-",
+            sat ? rate(sat.deliveredPerS) : "-",
+            lat(sat),
+            sat ? `${sat.brokerCpu?.toFixed(2) ?? "-"}/${run.peerCpu?.toFixed(2) ?? "-"}/${run.natsCpu?.toFixed(2) ?? "-"}` : "-",
+            sat && sat.brokerCpu !== null && sat.ackedPerS > 0 ? ((sat.brokerCpu / sat.ackedPerS) * 1e6).toFixed(1) : "-",
+            lat(run.paced),
+          ];
+        }),
+      ),
+    );
+  }
   for (const r of scenario.runs.filter((x) => x.result?.kind === "relay")) {
     const res = r.result as RelayResult;
     const c = res.check;
@@ -556,6 +579,16 @@ export function verdicts(report: BenchReport): Verdict[] {
         check: `${scenario.name}: one node's CPU per message with --cluster ≤ 1.2 × without (medians)`,
         pass: cpuSingle === undefined || cpuClustered === undefined ? false : cpuClustered <= 1.2 * cpuSingle,
         detail: cpuSingle === undefined || cpuClustered === undefined ? "not measured" : `${cpuClustered.toFixed(2)} vs ${cpuSingle.toFixed(2)} µs (${cpuClustered >= cpuSingle ? "+" : ""}${((cpuClustered / cpuSingle - 1) * 100).toFixed(0)} %)`,
+      });
+    } else if (result.kind === "cluster-qos1") {
+      // No target yet: the figure for docs/cluster.md ("What PUBACK means in a cluster").
+      const acks = (setup: string) => median(result.runs.filter((x) => x.setup === setup).flatMap((x) => (x.saturation ? [x.saturation.ackedPerS] : [])));
+      const plain = acks("plain");
+      const durable = acks("durable");
+      list.push({
+        check: `${scenario.name}: QoS 1 acks/s with persistent sessions on both nodes vs none (medians)`,
+        pass: null,
+        detail: plain === undefined || durable === undefined ? "not measured" : `${Math.round(durable).toLocaleString("en-US")} vs ${Math.round(plain).toLocaleString("en-US")} acks/s (${((durable / plain) * 100).toFixed(0)} %)`,
       });
     } else if (result.kind === "relay") {
       // No throughput target for the relay yet: the figure is reported; what is checked is that

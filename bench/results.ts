@@ -145,6 +145,40 @@ export interface ClusterRun {
   natsCpu?: number;
 }
 
+/**
+ * The cluster-qos1 scenario (Sluice only): QoS 1 publishers on node A, a subscriber on node B,
+ * one PostgreSQL store; alternately with no persistent session anywhere and with one on each
+ * node (so each node's acks also wait for a drain round trip to the other and on its own groups
+ * connection).
+ */
+export interface ClusterQos1Result {
+  kind: "cluster-qos1";
+  publishers: number;
+  /** Messages each publisher keeps awaiting PUBACK at saturation. */
+  window: number;
+  /** Offered PUBLISH packets per second (all publishers) in the paced latency phases. */
+  pacedRate: number;
+  runs: ClusterQos1Run[];
+}
+
+export type ClusterQos1Setup = "plain" | "durable" | "durable-b";
+
+export interface ClusterQos1Run {
+  /**
+   * plain: no persistent session; durable: one connected on each node; durable-b: on node B only
+   * (the drain to B without A's own groups round trip; with BENCH_QOS1_B_ONLY=1).
+   */
+  setup: ClusterQos1Setup;
+  round: number;
+  /** Window kept full; latency is publish→PUBACK at saturation. */
+  saturation?: IngestPhaseResult;
+  /** Paced at `pacedRate`; publish→PUBACK latency below saturation. */
+  paced?: IngestPhaseResult;
+  /** Cores node B and nats-server used during the saturation phase (node A's is in `saturation.brokerCpu`). */
+  peerCpu?: number;
+  natsCpu?: number;
+}
+
 /** The relay scenario: an external Mosquitto → Sluice's MQTT relay → insert action → SQLite. */
 export interface RelayResult {
   kind: "relay";
@@ -276,7 +310,7 @@ export interface DashboardViewResult {
   storm?: { widgets: number; rate: number; seconds: number; messages: number; valueUpdates: number; longTasks: number; longestTaskMs: number };
 }
 
-export type ScenarioResult = ClusterResult | ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | InspectorLatencyResult | DevicesResult | DashboardsResult | DashboardViewResult;
+export type ScenarioResult = ClusterResult | ClusterQos1Result | ThroughputResult | IdleResult | IngestResult | RelayResult | LimitsResult | AbuseResult | InspectorLatencyResult | DevicesResult | DashboardsResult | DashboardViewResult;
 
 export interface TargetRun {
   slot: string;

@@ -256,7 +256,7 @@ async function ingestSetup(req: IngestSetupRequest): Promise<SetupResult> {
     (req.subscribers ?? []).map(async (s, i) => {
       const client = await LoadClient.open({
         host: req.host,
-        port: req.port,
+        port: req.subscribePort ?? req.port,
         timeoutMs: HANDSHAKE_TIMEOUT_MS,
         onLost,
         clientId: `bench-${tag}-${g}s${i}`,

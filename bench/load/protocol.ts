@@ -29,7 +29,8 @@ export interface IngestSetupRequest {
   host: string;
   port: number;
   brokerPid: number;
-  devices: (Credentials & { topic: string })[];
+  /** Anonymous when a device has no credentials (the cluster-qos1 scenario). */
+  devices: (Partial<Credentials> & { topic: string })[];
   /** The PUBLISH payload every device sends, as UTF-8 text. */
   payload: string;
   /** Messages each connection may have awaiting PUBACK. */
@@ -38,7 +39,9 @@ export interface IngestSetupRequest {
    * Subscribers opened before the devices (MQTT 3.1.1, QoS 0 subscriptions), counting what is
    * delivered to them: the abuse scenario's fan-in. None when absent.
    */
-  subscribers?: (Credentials & { filter: string })[];
+  subscribers?: (Partial<Credentials> & { filter: string })[];
+  /** Where subscribers connect when not on `port` (cluster-qos1: another node). */
+  subscribePort?: number;
 }
 
 export interface IngestPhaseRequest {

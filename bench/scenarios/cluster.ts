@@ -41,7 +41,7 @@ async function freePort(host: string): Promise<number> {
 }
 
 /** A nats-server with JetStream in a temp dir (the nodes keep retained messages in its KV). */
-async function startNats(host: string, cpus: string | undefined): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
+export async function startNats(host: string, cpus: string | undefined): Promise<{ url: string; pid: number; stop(): Promise<void> }> {
   if (!NATS_SERVER) throw new Error("nats-server not found (Debian package nats-server)");
   const dir = mkdtempSync(join(tmpdir(), "sluice-bench-nats-"));
   registerTempDir(dir);
@@ -66,7 +66,7 @@ async function startNats(host: string, cpus: string | undefined): Promise<{ url:
 }
 
 /** A clustered node answers CONNECT with 0x88 until it reached NATS and loaded retained messages. */
-async function untilTakingClients(target: RunningTarget): Promise<void> {
+export async function untilTakingClients(target: RunningTarget): Promise<void> {
   const deadline = Date.now() + READY_TIMEOUT_MS;
   for (;;) {
     if ((await probe(target.host, target.port)).ok) return;

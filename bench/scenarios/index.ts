@@ -1,5 +1,6 @@
 import { abuseScenario } from "./abuse.js";
 import { clusterScenario } from "./cluster.js";
+import { clusterQos1Scenario } from "./cluster_qos1.js";
 import { devicesScenario } from "./devices.js";
 import type { Scenario } from "./context.js";
 import { dashboardsScenario } from "./dashboards.js";
@@ -12,7 +13,7 @@ import { limitsScenario } from "./limits.js";
 import { relayScenario } from "./relay.js";
 import { throughputScenario, topologies } from "./throughput.js";
 
-export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario, abuseScenario, inspectorLatencyScenario, devicesScenario, dashboardsScenario, dashboardViewScenario, clusterScenario, ingestPgScenario];
+export const scenarios: Scenario[] = [...topologies.map(throughputScenario), idleScenario, ingestScenario, relayScenario, limitsScenario, abuseScenario, inspectorLatencyScenario, devicesScenario, dashboardsScenario, dashboardViewScenario, clusterScenario, ingestPgScenario, clusterQos1Scenario];
 
 export function scenarioByName(name: string): Scenario | undefined {
   return scenarios.find((s) => s.name === name);
