@@ -127,7 +127,9 @@ export class ClusterNode implements ClusterLink {
 
   private async open(): Promise<void> {
     const { servers, user, pass } = natsServers(this.options.url);
-    const common = { servers, ...(user !== undefined && { user, pass }), maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100, pingInterval: 10_000 };
+    // noAsyncTraces: nats.js otherwise builds an Error with a stack for every request (the drain of
+    // every QoS 1/2 confirmation), 4.5 % of a publishing node's time in the cluster-qos1 profile.
+    const common = { servers, ...(user !== undefined && { user, pass }), noAsyncTraces: true, maxReconnectAttempts: -1, reconnectTimeWait: 250, reconnectJitter: 100, pingInterval: 10_000 };
     const bus = await this.firstConnect({ ...common, name: `sluice ${this.origin} bus`, noEcho: true });
     const groups = bus && (await this.firstConnect({ ...common, name: `sluice ${this.origin} groups` }));
     if (!bus || !groups || this.stopped) {
