@@ -1,11 +1,9 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
 import pg from "pg";
-import { collect, publish, startNode, subscribe, untilAvailable, type TestNode } from "../helpers/cluster.js";
-import { startNats, type TestNats } from "../helpers/nats_server.js";
+import { type OpenedClient, type StoredCluster, type TestNode, openClient, publish, startCluster, startNode, subscribe, untilAvailable } from "../helpers/cluster.js";
 import { spawnNode, type NodeProcess } from "../helpers/node_process.js";
-import { startPostgres, type TestPostgres } from "../helpers/postgres.js";
 import { uid } from "../helpers/raw_mqtt.js";
 import { until } from "../helpers/until.js";
 
@@ -14,17 +12,17 @@ import { until } from "../helpers/until.js";
 // adopting the sessions, nobody listens for them on the bus; what is acknowledged meanwhile must
 // still reach them (docs/cluster.md, "The adoption gap").
 
-let postgres: TestPostgres;
-let nats: TestNats;
+let cluster: StoredCluster;
+let nats: StoredCluster["nats"];
 let store: string;
 let b: TestNode;
 const clients: MqttClient[] = [];
 const holders: NodeProcess[] = [];
 
 before(async () => {
-  postgres = await startPostgres();
-  store = await postgres.database();
-  nats = await startNats();
+  // NATS and the database only: the holders run as child processes, to be killed.
+  cluster = await startCluster({ nodes: 0, store: true });
+  ({ nats, store } = cluster);
   const holder = await spawnNode({ name: "gap-holder", nats: nats.url, store });
   holders.push(holder);
   // A slow adoption sweep makes the gap long enough to publish many messages into it.
@@ -39,19 +37,11 @@ after(async () => {
     await h.stop().catch(() => undefined);
   }
   await b?.close();
-  await nats?.close();
-  await postgres?.stop();
+  await cluster?.close();
 });
 
-function open(url: string, options: IClientOptions): Promise<{ client: MqttClient; got: ReturnType<typeof collect>; present: boolean }> {
-  const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10_000, ...options });
-  clients.push(client);
-  const got = collect(client);
-  return new Promise((resolve, reject) => {
-    client.once("connect", (p) => resolve({ client, got, present: p.sessionPresent }));
-    client.once("error", reject);
-    client.once("close", () => reject(new Error("closed before CONNACK")));
-  });
+function open(url: string, options: IClientOptions): Promise<OpenedClient> {
+  return openClient(url, options, clients);
 }
 
 test("messages acknowledged between a holder's kill -9 and the adoption of its sessions reach those sessions, each once", async () => {

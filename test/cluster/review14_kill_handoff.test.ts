@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import type { IClientOptions, MqttClient } from "mqtt";
 import { ANONYMOUS_NAMESPACE } from "../../src/access/broker_hooks.js";
-import { collect, publish, settled, startCluster, startNode, subscribe, untilAvailable, type StoredCluster, type TestNode } from "../helpers/cluster.js";
+import { type OpenedClient, type StoredCluster, type TestNode, openClient, publish, settled, startCluster, startNode, subscribe, untilAvailable } from "../helpers/cluster.js";
 import { spawnNode, type NodeProcess } from "../helpers/node_process.js";
 import { uid } from "../helpers/raw_mqtt.js";
 import { until } from "../helpers/until.js";
@@ -32,15 +32,8 @@ after(async () => {
   await cluster?.close();
 });
 
-function open(url: string, options: IClientOptions): Promise<{ client: MqttClient; got: ReturnType<typeof collect>; present: boolean }> {
-  const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10_000, ...options });
-  clients.push(client);
-  const got = collect(client);
-  return new Promise((resolve, reject) => {
-    client.once("connect", (p) => resolve({ client, got, present: p.sessionPresent }));
-    client.once("error", reject);
-    client.once("close", () => reject(new Error("closed before CONNACK")));
-  });
+function open(url: string, options: IClientOptions): Promise<OpenedClient> {
+  return openClient(url, options, clients);
 }
 
 test("the holder killed while its session is being claimed: the session resumes with every queued message, none twice", async () => {

@@ -165,3 +165,25 @@ export function collect(client: MqttClient): { topic: string; payload: string; p
   client.on("message", (topic, payload, packet) => got.push({ topic, payload: payload.toString(), packet }));
   return got;
 }
+
+/** A connected MQTT 5 client, what it receives, and whether its CONNACK said a session was present. */
+export interface OpenedClient {
+  client: MqttClient;
+  got: ReturnType<typeof collect>;
+  present: boolean;
+}
+
+/**
+ * Connects to `url` once (no reconnect) and resolves at CONNACK; rejects when the connection
+ * closes first (a refused CONNECT). `clients` collects it for the file's `after` to end.
+ */
+export function openClient(url: string, options: IClientOptions, clients: MqttClient[]): Promise<OpenedClient> {
+  const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 0, connectTimeout: 10_000, ...options });
+  clients.push(client);
+  const got = collect(client);
+  return new Promise((resolve, reject) => {
+    client.once("connect", (p) => resolve({ client, got, present: p.sessionPresent }));
+    client.once("error", reject);
+    client.once("close", () => reject(new Error("closed before CONNACK")));
+  });
+}
