@@ -27,8 +27,11 @@ before(async () => {
   store = await postgres.database();
   nats = await startNats();
   holder = await spawnNode({ name: "load-holder", nats: nats.url, store });
-  b = await startNode(nats.url, "load-b", { store, adminToken: holder.adminToken(), cluster: { adoptIntervalMs: 1500 } });
-  c = await startNode(nats.url, "load-c", { store, adminToken: holder.adminToken(), cluster: { adoptIntervalMs: 1500 } });
+  // A drain in flight to the killed node is never answered: every ack waiting on it fails after
+  // ackTimeoutMs. A sweep slower than that leaves a gap that publishes then fall into.
+  const options = { store, adminToken: holder.adminToken(), ackTimeoutMs: 1500, cluster: { adoptIntervalMs: 4000 } };
+  b = await startNode(nats.url, "load-b", options);
+  c = await startNode(nats.url, "load-c", options);
   await Promise.all([untilAvailable(b), untilAvailable(c)]);
 });
 
