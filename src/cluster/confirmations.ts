@@ -8,10 +8,15 @@
 export class Confirmations<T> {
   private batch: { item: T; resolve: () => void; reject: (err: Error) => void }[] = [];
   private scheduled = false;
+  /** When the batch's first wait came: no message of the batch went out before it. */
+  private startedAt = 0;
 
   constructor(
-    /** Confirms what was published before it; `items` are the waits' own, for what a confirmation may need of them (orphans.ts). */
-    private readonly ping: (items: T[]) => Promise<void>,
+    /**
+     * Confirms what was published before it; `items` are the waits' own, for what a confirmation
+     * may need of them (orphan_replay.ts), `startedAt` when the first of them was published.
+     */
+    private readonly ping: (items: T[], startedAt: number) => Promise<void>,
     private readonly timeoutMs: number,
     private readonly failure: () => Error,
   ) {}
@@ -19,6 +24,7 @@ export class Confirmations<T> {
   /** Resolves once everything published so far on the connection is confirmed. */
   wait(item: T): Promise<void> {
     return new Promise((resolve, reject) => {
+      if (this.batch.length === 0) this.startedAt = Date.now();
       this.batch.push({ item, resolve, reject });
       if (!this.scheduled) {
         this.scheduled = true;
@@ -42,7 +48,7 @@ export class Confirmations<T> {
     const timer = setTimeout(fail, this.timeoutMs);
     let pong: Promise<void>;
     try {
-      pong = this.ping(batch.map((w) => w.item));
+      pong = this.ping(batch.map((w) => w.item), this.startedAt);
     } catch {
       fail();
       return;

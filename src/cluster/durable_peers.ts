@@ -54,6 +54,8 @@ const decoder = new TextDecoder();
 export class DurablePeers {
   /** Peers by origin: whether they hold persistent sessions, when last heard, whether a drain found them gone. */
   private readonly peers = new Map<string, { durable: boolean; seen: number; gone: boolean }>();
+  /** Node ids said adopted (ADOPTED_SUBJECT), and when: an origin of theirs last heard before that is gone for good. */
+  private readonly adoptedAt = new Map<string, number>();
   private timer: NodeJS.Timeout | undefined;
   private bus: NatsConnection | undefined;
   private lastSent: boolean | undefined;
@@ -161,7 +163,13 @@ export class DurablePeers {
 
   /** Forgets the origins of `node` that a drain found gone or that stopped beating (a new start of it beats on). */
   private forgetNode(node: string): void {
-    const before = Date.now() - MISSED_HEARTBEATS * this.options.heartbeatMs;
+    // A dead origin still within its last few beats (no drain found it gone yet) is not deleted
+    // here; remembering the notice lets the drain drop it instead of keeping messages for it for
+    // SILENT_DURABLE_MS (review14b_kill_load: every publish after the adoption kept).
+    const now = Date.now();
+    for (const [n, at] of this.adoptedAt) if (at < now - SILENT_DURABLE_MS) this.adoptedAt.delete(n);
+    if (this.adoptedAt.size < this.options.maxPeers) this.adoptedAt.set(node, now);
+    const before = now - MISSED_HEARTBEATS * this.options.heartbeatMs;
     for (const [origin, p] of this.peers) if (nodeOf(origin) === node && (p.gone || p.seen < before)) this.peers.delete(origin);
   }
 
@@ -171,16 +179,24 @@ export class DurablePeers {
    * (nobody listens on their subject: dead, or cut off from NATS), whose sessions the messages
    * did not reach. Rejects when one does not answer within `timeoutMs`.
    */
-  async drain(): Promise<string[]> {
+  async drain(sentAt: number): Promise<string[]> {
     const bus = this.bus;
     if (!bus) return [];
     const now = Date.now();
     const gone: string[] = [];
     const asks: Promise<unknown>[] = [];
     const quiet = now - MISSED_HEARTBEATS * this.options.heartbeatMs;
-    const markGone = (origin: string, p: { gone: boolean }): void => {
-      p.gone = true;
+    const markGone = (origin: string, p: { gone: boolean; seen: number }): void => {
       const node = nodeOf(origin);
+      // Its sessions were taken after it was last heard, and this node heard so before these
+      // messages went out: the adopter's interest was settled before it said so, so the bus
+      // brought them to it. (Heard after they went out, they may have missed it: kept.)
+      const adopted = this.adoptedAt.get(node);
+      if (adopted !== undefined && adopted > p.seen && adopted < sentAt) {
+        this.peers.delete(origin);
+        return;
+      }
+      p.gone = true;
       if (!gone.includes(node)) gone.push(node);
     };
     for (const [origin, p] of this.peers) {

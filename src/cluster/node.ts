@@ -15,7 +15,11 @@ import { KvRetainedStore, type SharedRetainedStore } from "./retained_store.js";
 import { ClusterStats, type ClusterDropReason } from "./stats.js";
 import { CONNECT_WILDCARD, connectSubject, overflowSubject, topicSubject } from "./subjects.js";
 import { ConnectClock, decodeNotice, encodeNotice, type ConnectNotice } from "./connect_notice.js";
+import { natsServers, withoutCredentials } from "./nats_url.js";
 import type { ConnectionStamp } from "../mqtt/cluster_link.js";
+
+// Kept importable from here (tests and older callers).
+export { natsServers, withoutCredentials } from "./nats_url.js";
 
 export interface ClusterOptions {
   /** NATS server URL(s), comma-separated (`nats://10.0.0.5:4222,nats://10.0.0.6:4222`). */
@@ -158,10 +162,9 @@ export class ClusterNode implements ClusterLink {
     // sessions committed the copies they queued from them (docs/cluster.md).
     // Peers found gone (dead, or cut off from NATS) did not get the messages for their sessions:
     // they are kept for whoever takes those sessions (docs/cluster.md, "The adoption gap").
-    this.confirmations = new Confirmations<Published>((published) => {
-      const startedAt = Date.now();
+    this.confirmations = new Confirmations<Published>((published, startedAt) => {
       this.sendBatch();
-      return Promise.all([bus.flush().then(() => this.ownGroupCopies(groups)), peers.drain()]).then(([, gone]) => {
+      return Promise.all([bus.flush().then(() => this.ownGroupCopies(groups)), peers.drain(startedAt)]).then(([, gone]) => {
         if (gone.length > 0 && this.keepOrphans) return this.keepOrphans(gone, published, startedAt);
       });
     }, this.options.ackTimeoutMs, () => unavailable("the bus did not confirm the message"));
@@ -618,12 +621,6 @@ interface Route {
   head: Buffer | undefined;
 }
 
-/** Server URLs for a log line: `nats://user:password@host` names its user only. */
-export function withoutCredentials(servers: string | string[] | undefined): string[] {
-  const list = servers === undefined ? [] : Array.isArray(servers) ? servers : [servers];
-  return list.map((s) => s.replace(/^([a-z]+:\/\/)?([^@/]*)@/i, (_m, scheme: string | undefined, auth: string) => `${scheme ?? ""}${auth.split(":")[0]}:***@`));
-}
-
 function unavailable(message: string): Error {
   return Object.assign(new Error(message), { reasonCode: RC.SERVER_BUSY });
 }
@@ -648,22 +645,4 @@ class LazySubscription implements BusSubscription {
     this.sub?.unsubscribe();
     this.released(this.sub !== undefined);
   }
-}
-
-/**
- * The server URLs without credentials, and the credentials apart: nats.js takes none from a URL
- * (it reads host and port only, and a `:digits` in a password would pass for the port).
- */
-export function natsServers(url: string): { servers: string[]; user?: string; pass?: string } {
-  let user: string | undefined;
-  let pass: string | undefined;
-  const servers = url.split(",").map((s) => s.trim()).filter((s) => s !== "").map((s) => {
-    const m = /^([a-z]+:\/\/)?([^@/]*)@(.*)$/i.exec(s);
-    if (!m) return s;
-    const [name, secret] = m[2]!.split(/:(.*)/s) as [string, string | undefined];
-    user = decodeURIComponent(name);
-    pass = secret === undefined ? undefined : decodeURIComponent(secret);
-    return `${m[1] ?? ""}${m[3]}`;
-  });
-  return { servers, ...(user !== undefined && { user, pass }) };
 }

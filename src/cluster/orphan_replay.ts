@@ -98,12 +98,15 @@ export class OrphanReplay {
    * `all`: every session `from` held (an adoption, or this node's own start), so the other nodes
    * can stop keeping messages for it.
    */
-  took(from: string, sessions: Iterable<Session>, all = false): void {
+  took(from: string, sessions: Iterable<Session>, all = false, afterId = 0): void {
     if (this.stopped) return;
     let t = this.taken.get(from);
     if (!t) {
-      t = { sessions: new Set(), afterId: 0, until: undefined, timer: undefined, running: false, announce: false };
+      t = { sessions: new Set(), afterId, until: undefined, timer: undefined, running: false, announce: false };
       this.taken.set(from, t);
+    } else if (afterId < t.afterId) {
+      // Rows the others here already got are read again: their replaySeen skips them.
+      t.afterId = afterId;
     }
     t.announce ||= all;
     for (const s of sessions) {
@@ -114,6 +117,19 @@ export class OrphanReplay {
     // Taken again while open (a claim after the adoption): the window starts over for all of them.
     t.until = undefined;
     this.schedule(from, t, 0);
+  }
+
+  /**
+   * `session` leaves this node (released to the node its client connected to) while windows
+   * of gone nodes are open for it: it gets nothing more here, and each window's place is told
+   * to the new holder, which replays the rest (`took` with `afterId`). Without this, a message
+   * kept for the gone node and committed after this node's last read was never replayed
+   * (review14b_kill_load: a QoS 2 message acknowledged in the gap lost).
+   */
+  handOver(session: Session): { from: string; afterId: number }[] {
+    const open: { from: string; afterId: number }[] = [];
+    for (const [from, t] of this.taken) if (t.sessions.delete(session)) open.push({ from, afterId: t.afterId });
+    return open;
   }
 
   private schedule(from: string, t: Taken, ms: number): void {

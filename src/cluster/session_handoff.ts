@@ -107,12 +107,14 @@ export class SessionHandoff {
     }
     const { broker } = this.options;
     const session = broker.sessionOf(request.ns, request.id);
+    let replay: { from: string; afterId: number }[] = [];
     if (session) {
+      replay = this.options.replay.handOver(session);
       broker.sessions.release(session);
       this.stats.released++;
     }
     await broker.sessions.persistence.drained();
-    return encoder.encode(JSON.stringify({ ok: true, held: session !== undefined }));
+    return encoder.encode(JSON.stringify({ ok: true, held: session !== undefined, ...(replay.length > 0 && { replay }) }));
   }
 
   /**
@@ -170,9 +172,10 @@ export class SessionHandoff {
     const pending = this.listen(namespace, clientId, await store.subscriptionsOf(namespace, clientId));
     let stored: StoredSession | undefined;
     let answered = false;
+    const windows: { from: string; afterId: number }[] = [];
     try {
       await this.options.cluster.settled();
-      answered = await this.askRelease(owner, namespace, clientId);
+      answered = await this.askRelease(owner, namespace, clientId, windows);
       stored = answered
         ? await store.claim(namespace, clientId, owner)
         : (await store.adopt(owner, (c) => NodeLiveness.takeIfDead(c, owner), { namespace, clientId }))[0];
@@ -189,6 +192,8 @@ export class SessionHandoff {
     this.merge(pending, stored);
     // Taken from a dead node: what was kept for it comes too.
     if (!answered && owner !== null) this.options.replay.took(owner, [pending]);
+    // The owner was replaying a gone node's kept messages into it: this node goes on from there.
+    for (const w of windows) this.options.replay.took(w.from, [pending], false, w.afterId);
     this.stats.claimed++;
     return undefined;
   }
@@ -204,12 +209,21 @@ export class SessionHandoff {
     for (const filter of [...pending.subscriptions.keys()]) broker.unsubscribe(pending, filter, keepEntry);
   }
 
-  /** Asks `owner` to release the session; false when it did not answer and is dead (or unnamed). */
-  private async askRelease(owner: string | null, namespace: string, clientId: string): Promise<boolean> {
+  /**
+   * Asks `owner` to release the session; false when it did not answer and is dead (or unnamed).
+   * `replay` gets the windows of gone nodes the owner was replaying into it (orphan_replay.ts).
+   */
+  private async askRelease(owner: string | null, namespace: string, clientId: string, replay?: { from: string; afterId: number }[]): Promise<boolean> {
     if (owner === null) return false;
     const request: ReleaseRequest = { v: 1, ns: namespace, id: clientId };
     try {
-      const answer = JSON.parse(decoder.decode(await this.options.cluster.request(releaseSubject(owner), encoder.encode(JSON.stringify(request)), this.options.timeoutMs))) as { ok?: boolean };
+      const answer = JSON.parse(decoder.decode(await this.options.cluster.request(releaseSubject(owner), encoder.encode(JSON.stringify(request)), this.options.timeoutMs))) as { ok?: boolean; replay?: unknown };
+      if (answer.ok === true && replay && Array.isArray(answer.replay)) {
+        // Bounded and checked: the answer comes off the bus.
+        for (const w of answer.replay.slice(0, 64) as { from?: unknown; afterId?: unknown }[]) {
+          if (w !== null && typeof w === "object" && typeof w.from === "string" && w.from.length <= 256 && Number.isSafeInteger(w.afterId) && (w.afterId as number) >= 0) replay.push({ from: w.from, afterId: w.afterId as number });
+        }
+      }
       return answer.ok === true;
     } catch (err) {
       this.options.logger.warn({ err, owner, clientId }, "cluster: the node holding a session did not answer its release");

@@ -3,6 +3,7 @@ import { parse as parseYaml } from "yaml";
 import { SluiceError } from "../errors.js";
 import { isEmail } from "../identity/email.js";
 import { resolvePlans } from "../limits/plans.js";
+import { natsServers } from "../cluster/nats_url.js";
 import { ConfigError } from "./errors.js";
 import { defaultConfig, LOG_FORMATS, type SluiceConfig } from "./schema.js";
 
@@ -316,7 +317,14 @@ export function loadConfig(options: LoadOptions = {}): SluiceConfig {
  * The NATS URLs must be URLs NATS clients take (`nats://`, `tls://`, or a bare `host:port`), and the node id fit the origin every bus message carries.
  */
 function checkCluster(cluster: SluiceConfig["cluster"]): void {
-  for (const url of cluster.url.split(",").map((u) => u.trim()).filter((u) => u !== "")) {
+  // Checked without their credentials: the message names the URL, and must not name a password.
+  let servers: string[];
+  try {
+    servers = natsServers(cluster.url).servers;
+  } catch (err) {
+    throw new ConfigError((err as Error).message);
+  }
+  for (const url of servers) {
     let parsed: URL | undefined;
     try {
       parsed = new URL(url.includes("://") ? url : `nats://${url}`);
