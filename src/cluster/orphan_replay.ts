@@ -19,6 +19,9 @@ export interface OrphanStats {
   late: number;
 }
 
+/** Gone nodes remembered as owning no session, at most (then not remembered: asked again). */
+const MAX_NOT_OWNERS = 4096;
+
 /** Sessions taken from one gone node, and how far its kept messages were replayed into them. */
 interface Taken {
   sessions: Set<Session>;
@@ -48,6 +51,10 @@ interface Taken {
 export class OrphanReplay {
   readonly stats: OrphanStats = { kept: 0, replayed: 0, duplicates: 0, late: 0 };
   private readonly taken = new Map<string, Taken>();
+  /** Nodes the sweep saw owning stored sessions, and when. */
+  private readonly ownerSeen = new Map<string, number>();
+  /** Gone nodes the store said own no session, since the last sweep (a forged name costs one read a sweep). */
+  private readonly notOwner = new Set<string>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -59,6 +66,8 @@ export class OrphanReplay {
     windowMs: number;
     /** Between reads of kept messages while a window is open. */
     pollMs: number;
+    /** Between the sweeps that report which nodes own stored sessions (`sawOwners`). */
+    adoptIntervalMs: number;
     logger: Logger;
   }) {}
 
@@ -80,17 +89,63 @@ export class OrphanReplay {
 
   /** Keeps a confirmation's messages for the gone nodes' sessions; throws (no ack) when it came too late to be replayed. */
   async keep(gone: string[], published: Published[], startedAt: number): Promise<void> {
+    let owners: string[];
     try {
-      await this.options.store.keep(gone, published);
+      owners = await this.owners(gone);
+      if (owners.length === 0) return;
+      await this.options.store.keep(owners, published);
     } catch (err) {
       this.options.logger.error({ err, gone }, "cluster: keeping messages for a gone node's sessions failed; their acks are refused");
       throw Object.assign(new Error("the messages for a gone node's sessions could not be kept"), { reasonCode: RC.SERVER_BUSY });
     }
-    this.stats.kept += gone.length * published.length;
+    this.stats.kept += owners.length * published.length;
     if (Date.now() - startedAt > this.options.windowMs / 2) {
       this.stats.late++;
       throw Object.assign(new Error("keeping messages for a gone node's sessions took longer than half of cluster.orphanWindowMs"), { reasonCode: RC.SERVER_BUSY });
     }
+  }
+
+  /**
+   * The sweep's list of nodes owning stored sessions (session_handoff.ts, every
+   * `adoptIntervalMs`): a gone node seen owning some within the last window (and sweep) may have
+   * had them adopted just now, and its messages are kept still.
+   */
+  sawOwners(nodes: Iterable<string | null>): void {
+    const now = Date.now();
+    for (const n of nodes) if (n !== null) this.ownerSeen.set(n, now);
+    const before = now - this.ownerMemoryMs();
+    for (const [n, at] of this.ownerSeen) if (at < before) this.ownerSeen.delete(n);
+    this.notOwner.clear();
+  }
+
+  private ownerMemoryMs(): number {
+    return this.options.windowMs + 2 * this.options.pollMs + this.options.adoptIntervalMs;
+  }
+
+  /**
+   * Of the gone nodes, those that own (or lately owned) stored sessions: nothing kept for another
+   * could ever be replayed, and a forged heartbeat would otherwise have every QoS 1/2
+   * confirmation write rows for it (review of issue 14). A node not seen by the last sweep (its
+   * first session is newer) is asked of the store, once a sweep.
+   */
+  private async owners(gone: string[]): Promise<string[]> {
+    const since = Date.now() - this.ownerMemoryMs();
+    const owners: string[] = [];
+    for (const node of gone) {
+      const seen = this.ownerSeen.get(node);
+      if (seen !== undefined && seen >= since) {
+        owners.push(node);
+        continue;
+      }
+      if (this.notOwner.has(node)) continue;
+      if (await this.options.store.ownsSessions(node)) {
+        this.ownerSeen.set(node, Date.now());
+        owners.push(node);
+      } else if (this.notOwner.size < MAX_NOT_OWNERS) {
+        this.notOwner.add(node);
+      }
+    }
+    return owners;
   }
 
   /**

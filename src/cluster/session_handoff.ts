@@ -299,7 +299,9 @@ export class SessionHandoff {
     this.sweeping = true;
     try {
       const { broker, store } = this.options;
-      for (const dead of await store.otherOwners()) {
+      const owners = await store.otherOwners();
+      this.options.replay.sawOwners(owners);
+      for (const dead of owners) {
         const started = Date.now();
         const sessions = await store.adopt(dead, (c) => NodeLiveness.takeIfDead(c, dead));
         if (sessions.length === 0 || this.stopped) continue;

@@ -22,7 +22,7 @@ export class SharedSessions {
     const { orphanWindowMs, adoptIntervalMs } = options.config;
     const replay = new OrphanReplay({
       broker: options.broker, cluster: options.cluster, store: options.orphans, windowMs: orphanWindowMs,
-      pollMs: Math.min(adoptIntervalMs, orphanWindowMs / 5), logger: options.logger,
+      pollMs: Math.min(adoptIntervalMs, orphanWindowMs / 5), adoptIntervalMs, logger: options.logger,
     });
     const handoff = new SessionHandoff({
       broker: options.broker, cluster: options.cluster, store: options.store, node: liveness.node, replay,

@@ -45,10 +45,9 @@ async function forgotten(origins: string[]): Promise<void> {
   await hostile.flush();
 }
 
-// Not fixed: filtering the keep on "the gone node owns stored sessions" races the adoption (an
-// adopter's commit between the publisher's drain and its INSERT would drop a message the bus did
-// not bring the adopter either). Marked todo so it runs and shows, without failing the suite.
-test("forged heartbeats of nodes that hold no session do not make each QoS 1/2 publish write rows for them", { todo: "finding review14b: one forged heartbeat per fake node multiplies each QoS 1/2 publish's rows in cluster_orphans" }, async () => {
+// Fixed: messages are kept only for gone nodes that own stored sessions, or did when a sweep last
+// looked (within a window: an adoption between the publisher's drain and its INSERT still keeps).
+test("forged heartbeats of nodes that hold no session do not make each QoS 1/2 publish write rows for them", async () => {
   const fakes = Array.from({ length: 50 }, (_, i) => `fake${i}-${uid("")}/00000000`);
   for (const f of fakes) beat(f);
   await hostile.flush();

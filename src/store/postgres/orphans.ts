@@ -52,6 +52,11 @@ export class PgOrphanMessages {
     }));
   }
 
+  /** Whether `node` owns any stored persistent session (one indexed probe of `sessions`). */
+  async ownsSessions(node: string): Promise<boolean> {
+    return (await this.pool.query("SELECT 1 FROM sessions WHERE node = $1 LIMIT 1", [node])).rowCount === 1;
+  }
+
   /** Forgets what was kept more than `olderThanMs` ago (every adopter has replayed it by then). */
   async sweep(olderThanMs: number): Promise<number> {
     const result = await this.pool.query("DELETE FROM cluster_orphans WHERE created_at < now() - make_interval(secs => $1::double precision / 1000)", [olderThanMs]);
