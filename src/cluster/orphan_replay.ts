@@ -1,9 +1,6 @@
-import { deliver } from "../mqtt/delivery.js";
 import type { Broker } from "../mqtt/broker.js";
 import { RC } from "../mqtt/reason_codes.js";
 import type { Session } from "../mqtt/session.js";
-import { topicMatches } from "../mqtt/topics.js";
-import type { Message, QoS } from "../mqtt/types.js";
 import type { Logger } from "../observability/logger.js";
 import type { PgOrphanMessages } from "../store/postgres/orphans.js";
 import type { ClusterNode, Published } from "./node.js";
@@ -229,16 +226,22 @@ export class OrphanReplay {
       const commits: Promise<void>[] = [];
       for (const orphan of page) {
         const busId = orphan.message.busId!;
-        commits.push(broker.sessions.persistence.track(() => {
-          for (const s of t.sessions) {
-            if (s.namespace !== orphan.namespace || broker.sessionOf(s.namespace, s.clientId) !== s) continue;
-            if (s.replaySeen?.has(busId)) {
-              this.stats.duplicates++;
-              continue;
-            }
-            if (deliverMatching(s, orphan.message)) this.stats.replayed++;
+        // Asked once per matching subscription: a session with several gets one copy (routing's).
+        const given = new Set<Session>();
+        const skipped = new Set<Session>();
+        commits.push(broker.sessions.persistence.track(() => broker.routeTo(orphan.namespace, orphan.message, (client) => {
+          const s = broker.sessionOf(client.namespace, client.clientId);
+          if (s === undefined || !t.sessions.has(s) || skipped.has(s)) return false;
+          if (given.has(s)) return true;
+          if (s.replaySeen?.has(busId)) {
+            skipped.add(s);
+            this.stats.duplicates++;
+            return false;
           }
-        }) ?? Promise.resolve());
+          given.add(s);
+          this.stats.replayed++;
+          return true;
+        })) ?? Promise.resolve());
       }
       await Promise.all(commits);
       t.afterId = page[page.length - 1]!.id;
@@ -258,27 +261,4 @@ function heldBusIds(s: Session): string[] {
   for (const d of s.queue) if (d.message.busId !== undefined) ids.push(d.message.busId);
   for (const d of s.inflight.values()) if (d.message.busId !== undefined) ids.push(d.message.busId);
   return ids;
-}
-
-/**
- * Gives `message` to `session` as routing would: one copy at the highest QoS of its matching
- * subscriptions, with all their identifiers, honouring No Local and Retain As Published. Shared
- * subscriptions are left out: the bus may have given the message to another member of the group,
- * and a group gets each message once (docs/cluster.md). Returns whether it was given.
- */
-function deliverMatching(session: Session, message: Message): boolean {
-  let qos: QoS | undefined;
-  let retain = false;
-  let ids: number[] | undefined;
-  for (const [filter, o] of session.subscriptions) {
-    if (filter.startsWith("$share/") || !topicMatches(filter, message.topic)) continue;
-    if (o.nl && session.key === message.publisher) continue;
-    const q = (message.qos < o.qos ? message.qos : o.qos) as QoS;
-    if (qos === undefined || q > qos) qos = q;
-    retain ||= o.rap && message.retain;
-    if (o.id !== undefined) (ids ??= []).push(o.id);
-  }
-  if (qos === undefined) return false;
-  deliver(session, message, qos, retain, ids);
-  return true;
 }

@@ -319,6 +319,16 @@ export class Broker {
     return true;
   }
 
+  /**
+   * `message` for the subscribers `accept` chooses, given as routing gives it (one copy per
+   * session, No Local, Retain As Published; shared groups left out): the messages kept for a dead
+   * node, replayed into the sessions taken from it (cluster/orphan_replay.ts).
+   */
+  routeTo(namespace: string, message: Message, accept: (client: ClientInfo) => boolean): void {
+    const ns = this.namespaces.get(namespace);
+    if (ns) this.route(ns, message, accept);
+  }
+
   /** A retained message as the cluster keeps it (set on any node, this one included): kept here for SUBSCRIBE. */
   applyRetained(namespace: string, message: Message): void {
     if (topicLevels(message.topic) > this.limits.maxTopicLevels) {
