@@ -1,12 +1,10 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
-import { pino } from "pino";
 import { loadConfig } from "../../src/config/load.js";
-import { collect, publish, settled, subscribe, untilAvailable } from "../helpers/cluster.js";
+import { collect, publish, settled, startNodeFromEnv, subscribe, untilAvailable } from "../helpers/cluster.js";
 import { startNats, type TestNats } from "../helpers/nats_server.js";
-import { startSluice, type TestSluice } from "../helpers/sluice.js";
+import type { TestSluice } from "../helpers/sluice.js";
 import { until } from "../helpers/until.js";
 
 // Review of "NATS authorization" (docs/cluster.md, "Deploying"): the node takes the user and
@@ -48,12 +46,9 @@ function configError(cluster: string): string {
 }
 
 async function nodeWith(cluster: string, nodeId: string): Promise<{ node: TestSluice; logged: () => string }> {
-  let logged = "";
-  const sink = new Writable({ write(chunk: Buffer, _e, done) { logged += chunk.toString(); done(); } });
-  const config = loadConfig({ env: { SLUICE_CLUSTER: cluster, SLUICE_NODE_ID: nodeId } });
-  const node = await startSluice({ allowAnonymous: true, cluster: { ...config.cluster, ackTimeoutMs: 5000 }, sysInterval: 0 }, undefined, { logger: pino({ level: "info" }, sink) });
-  nodes.push(node);
-  return { node, logged: () => logged };
+  const started = await startNodeFromEnv(cluster, nodeId);
+  nodes.push(started.node);
+  return started;
 }
 
 test("a password that is not valid percent-encoding is refused at start, by a message without it", () => {

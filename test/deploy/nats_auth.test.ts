@@ -2,15 +2,12 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { Writable } from "node:stream";
 import { after, before, test } from "node:test";
 import { connect as natsConnect, type NatsError } from "nats";
-import { pino } from "pino";
-import { loadConfig } from "../../src/config/load.js";
-import { collect, publish, settled, subscribe, untilAvailable } from "../helpers/cluster.js";
+import { collect, publish, settled, startNodeFromEnv, subscribe, untilAvailable } from "../helpers/cluster.js";
 import { deployFile } from "../helpers/deploy.js";
 import { localNatsConfig, NATS_SERVER, startNats, type TestNats } from "../helpers/nats_server.js";
-import { startSluice, type TestSluice } from "../helpers/sluice.js";
+import type { TestSluice } from "../helpers/sluice.js";
 import { until } from "../helpers/until.js";
 
 // deploy/nats.conf as shipped (only its listen, http and store_dir lines pointed at temp values)
@@ -51,14 +48,10 @@ async function attempt(options: { user?: string; pass?: string }): Promise<strin
   }
 }
 
-/** A Sluice node configured as a deployed one is: SLUICE_CLUSTER from the environment. Its log lines are collected. */
 async function nodeWith(cluster: string, nodeId: string): Promise<{ node: TestSluice; logged: () => string }> {
-  let logged = "";
-  const sink = new Writable({ write(chunk: Buffer, _e, done) { logged += chunk.toString(); done(); } });
-  const config = loadConfig({ env: { SLUICE_CLUSTER: cluster, SLUICE_NODE_ID: nodeId } });
-  const node = await startSluice({ allowAnonymous: true, cluster: { ...config.cluster, ackTimeoutMs: 5000 }, sysInterval: 0 }, undefined, { logger: pino({ level: "info" }, sink) });
-  nodes.push(node);
-  return { node, logged: () => logged };
+  const started = await startNodeFromEnv(cluster, nodeId);
+  nodes.push(started.node);
+  return started;
 }
 
 test("nats-server refuses to start on the shipped nats.conf while SLUICE_NATS_PASSWORD is unset", () => {

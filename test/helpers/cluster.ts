@@ -1,5 +1,8 @@
 import { defaultConfig, type SluiceConfig } from "../../src/config/schema.js";
+import { Writable } from "node:stream";
 import mqtt, { type IClientOptions, type MqttClient } from "mqtt";
+import { pino } from "pino";
+import { loadConfig } from "../../src/config/load.js";
 import { startNats, type TestNats } from "./nats_server.js";
 import { startPostgres, type TestPostgres } from "./postgres.js";
 import { startSluice, type ConfigOverrides, type TestSluice } from "./sluice.js";
@@ -186,4 +189,16 @@ export function openClient(url: string, options: IClientOptions, clients: MqttCl
     client.once("error", reject);
     client.once("close", () => reject(new Error("closed before CONNACK")));
   });
+}
+
+/**
+ * A node configured as a deployed one is: `SLUICE_CLUSTER` and `SLUICE_NODE_ID` from the
+ * environment, through the config loader; its log lines are collected (what a password check reads).
+ */
+export async function startNodeFromEnv(cluster: string, nodeId: string): Promise<{ node: TestSluice; logged: () => string }> {
+  let logged = "";
+  const sink = new Writable({ write(chunk: Buffer, _e, done) { logged += chunk.toString(); done(); } });
+  const config = loadConfig({ env: { SLUICE_CLUSTER: cluster, SLUICE_NODE_ID: nodeId } });
+  const node = await startSluice({ allowAnonymous: true, cluster: { ...config.cluster, ackTimeoutMs: 5000 }, sysInterval: 0 }, undefined, { logger: pino({ level: "info" }, sink) });
+  return { node, logged: () => logged };
 }
